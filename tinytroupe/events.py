@@ -1,0 +1,212 @@
+"""Events and the event bus.
+
+Everything that happens in a simulation is an :class:`Event` published on an :class:`EventBus`.
+Console display, traces, monitors, metrics and the dashboard are subscribers; agent code never
+prints or writes files itself.
+
+Example:
+    >>> from tinytroupe.events import EventBus, LLMCallEvent
+    >>> bus = EventBus()
+    >>> seen = []
+    >>> _ = bus.subscribe(seen.append, kinds=["llm_call"])
+    >>> bus.publish(LLMCallEvent(model="m", purpose="test", latency_s=0.1))
+    >>> seen[0].model
+    'm'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+logger = logging.getLogger(__name__)
+
+_event_ids = itertools.count(1)
+
+
+class Event(BaseModel):
+    """Base of every event. ``kind`` names the event type; subclasses fix it with a Literal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    seq: int = Field(default_factory=lambda: next(_event_ids), description="process-wide publication order")
+    wall_time: float = Field(default_factory=time.time)
+    simulation_id: str | None = None
+    world: str | None = None
+    agent: str | None = None
+    step: int | None = None
+    sim_time: str | None = None  # ISO timestamp of the simulated clock, when there is one
+
+
+class LLMCallEvent(Event):
+    """One call to a language model (after the cache: ``cache_hit`` says whether it was served from it)."""
+
+    kind: Literal["llm_call"] = "llm_call"
+    model: str
+    purpose: str = "chat"
+    backend: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    cache_hit: bool = False
+    attempts: int = 1
+    error: str | None = None
+
+
+class StimulusEvent(Event):
+    """An agent perceived something (speech, a sight, a thought, a goal, a social cue ...)."""
+
+    kind: Literal["stimulus"] = "stimulus"
+    stimulus_type: str
+    content: str
+    source: str | None = None
+
+
+class ActionEvent(Event):
+    """An agent did something (TALK, THINK, REACH_OUT, DONE, or a tool/faculty action)."""
+
+    kind: Literal["action"] = "action"
+    action_type: str
+    content: str = ""
+    target: str | None = None
+
+
+class StepEvent(Event):
+    """A world step started or ended."""
+
+    kind: Literal["step"] = "step"
+    phase: Literal["start", "end"]
+    agents: int = 0
+    wall_s: float | None = None
+
+
+class AgentErrorEvent(Event):
+    """An agent's turn failed or timed out; the run's policy decides what happens next."""
+
+    kind: Literal["agent_error"] = "agent_error"
+    error_type: str
+    message: str
+    timed_out: bool = False
+
+
+class WarningEvent(Event):
+    """Something is near a limit or otherwise worth a user's attention."""
+
+    kind: Literal["warning"] = "warning"
+    code: str
+    message: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+Subscriber = Callable[[Event], Any] | Callable[[Event], Awaitable[Any]]
+
+
+@dataclass
+class _Subscription:
+    callback: Subscriber
+    kinds: frozenset[str] | None
+    is_async: bool
+    id: int = field(default_factory=lambda: next(_event_ids))
+
+
+class EventBus:
+    """An in-process publish/subscribe bus with sync and async subscribers.
+
+    Sync subscribers run inline, in publication order, on the publishing thread; an exception in
+    one propagates to the publisher (nothing is swallowed). Async subscribers are scheduled on the
+    running event loop when there is one (their failures are logged with traceback and kept in
+    :attr:`errors`), or run to completion inline otherwise.
+
+    Example:
+        >>> bus = EventBus()
+        >>> token = bus.subscribe(lambda e: None)
+        >>> bus.unsubscribe(token)
+    """
+
+    def __init__(self) -> None:
+        self._subs: list[_Subscription] = []
+        self._lock = threading.Lock()
+        self._pending: set[asyncio.Task[Any]] = set()
+        self.errors: list[BaseException] = []
+
+    def subscribe(self, callback: Subscriber, kinds: Iterable[str] | None = None) -> int:
+        """Register ``callback`` for events whose ``kind`` is in ``kinds`` (all kinds when None).
+
+        Returns a token for :meth:`unsubscribe`.
+        """
+        sub = _Subscription(
+            callback=callback,
+            kinds=frozenset(kinds) if kinds is not None else None,
+            is_async=inspect.iscoroutinefunction(callback)
+            or inspect.iscoroutinefunction(getattr(callback, "__call__", None)),  # noqa: B004
+        )
+        with self._lock:
+            self._subs = [*self._subs, sub]
+        return sub.id
+
+    def unsubscribe(self, token: int) -> None:
+        """Remove the subscription ``token``; unknown tokens are an error."""
+        with self._lock:
+            remaining = [s for s in self._subs if s.id != token]
+            if len(remaining) == len(self._subs):
+                raise KeyError(f"no subscription with token {token} on this bus")
+            self._subs = remaining
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subs)
+
+    def publish(self, event: Event) -> None:
+        """Deliver ``event`` to every matching subscriber."""
+        for sub in self._subs:  # copy-on-write list: safe against concurrent (un)subscribe
+            if sub.kinds is not None and event.kind not in sub.kinds:
+                continue
+            if not sub.is_async:
+                sub.callback(event)
+                continue
+            coro = sub.callback(event)
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                asyncio.run(coro)  # type: ignore[arg-type]
+                continue
+            task = loop.create_task(coro)  # type: ignore[arg-type]
+            self._pending.add(task)
+            task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._pending.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.errors.append(exc)
+            logger.error("async event subscriber failed", exc_info=exc)
+
+    async def drain(self) -> None:
+        """Wait until every scheduled async subscriber has finished."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+
+__all__ = [
+    "ActionEvent",
+    "AgentErrorEvent",
+    "Event",
+    "EventBus",
+    "LLMCallEvent",
+    "StepEvent",
+    "StimulusEvent",
+    "Subscriber",
+    "WarningEvent",
+]

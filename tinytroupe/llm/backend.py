@@ -1,0 +1,66 @@
+"""The backend port: what every model server, the embedded model and every wrapper implements.
+
+A backend turns one :class:`~tinytroupe.llm.types.LLMRequest` into one
+:class:`~tinytroupe.llm.types.Completion`. Wrappers (cache, retry, limits, usage) are backends
+that hold another backend, so they compose in any order::
+
+    backend = UsageWrapper(CacheWrapper(RetryWrapper(ConcurrencyLimit(OpenAIBackend(...)))), ...)
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from tinytroupe.llm.types import CallContext, Completion, LLMRequest
+
+
+class Backend(ABC):
+    """A source of completions."""
+
+    #: short name shown in events and ``tinytroupe doctor`` ("openai", "local", "scripted", ...)
+    name: str = "backend"
+
+    @abstractmethod
+    async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
+        """Answer ``request``. Raise :class:`~tinytroupe.errors.LLMTransportError` on transport failure."""
+
+    def identity(self) -> dict[str, Any]:
+        """What, besides the request, decides the answer (backend kind, default model, endpoint).
+
+        Part of the cache key, so two servers or models never share cached answers.
+        """
+        return {"backend": self.name}
+
+    @property
+    def default_model(self) -> str:
+        return str(self.identity().get("model", self.name))
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release pooled connections or loaded models."""
+
+
+class BackendWrapper(Backend):
+    """A backend that adds behaviour around another one."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def identity(self) -> dict[str, Any]:
+        return self.inner.identity()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def find(self, kind: type[Backend]) -> Backend | None:
+        """The first backend of type ``kind`` in this chain, or None."""
+        node: Backend | None = self
+        while node is not None:
+            if isinstance(node, kind):
+                return node
+            node = node.inner if isinstance(node, BackendWrapper) else None
+        return None
+
+
+__all__ = ["Backend", "BackendWrapper"]

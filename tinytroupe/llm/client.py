@@ -1,0 +1,193 @@
+"""The LLM port that agents, worlds and extractors call: :class:`LLMClient`.
+
+It takes chat messages and an optional pydantic response model, and returns an :class:`LLMResult`
+holding a validated object (or text), usage and timing. Bad structured answers are repaired, then
+re-asked with the problems shown to the model, then raised as
+:class:`~tinytroupe.errors.LLMOutputError` carrying the raw text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar, overload
+
+from pydantic import BaseModel, ConfigDict, Field
+from rich.console import Console
+
+from tinytroupe.aio import run_sync
+from tinytroupe.errors import LLMOutputError
+from tinytroupe.events import EventBus
+from tinytroupe.llm.backend import Backend, BackendWrapper
+from tinytroupe.llm.structured import (
+    DEFAULT_MAX_ANSWER_CHARS,
+    DEFAULT_MAX_DEPTH,
+    InvalidAnswer,
+    parse_answer,
+    reask_message,
+    schema_for,
+)
+from tinytroupe.llm.types import CallContext, Completion, LLMRequest, Message, Usage
+from tinytroupe.llm.usage import UsageLedger, UsageWrapper
+
+T = TypeVar("T", bound=BaseModel)
+MessageLike = Message | dict[str, str]
+
+
+class LLMResult(BaseModel, Generic[T]):
+    """What one :meth:`LLMClient.acomplete` returns.
+
+    ``value`` is the validated object when a response model was given, else the text.
+    ``usage`` and ``latency_s`` add up every attempt (re-asks included).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    value: Any
+    text: str
+    model: str
+    usage: Usage = Field(default_factory=Usage)
+    latency_s: float = 0.0
+    cached: bool = False
+    attempts: int = 1
+
+
+def _as_messages(messages: Sequence[MessageLike]) -> tuple[Message, ...]:
+    out = []
+    for i, m in enumerate(messages):
+        if isinstance(m, Message):
+            out.append(m)
+        elif isinstance(m, dict) and "role" in m and "content" in m:
+            out.append(Message(role=m["role"], content=m["content"]))  # type: ignore[arg-type]
+        else:
+            raise TypeError(
+                f"message {i} must be a tinytroupe.llm.Message or a dict with 'role' and 'content', "
+                f"got {type(m).__name__}: {m!r:.80}"
+            )
+    if not out:
+        raise ValueError("at least one message is needed to call a language model")
+    return tuple(out)
+
+
+class LLMClient:
+    """Async-first client over a (wrapped) backend, with a sync facade.
+
+    Args:
+        backend: the backend chain to call (see :func:`tinytroupe.llm.factory.build_client` for the
+            usual wrapping with cache, retries and limits).
+        bus: where :class:`~tinytroupe.events.LLMCallEvent` s are published (a new bus when None).
+        max_reasks: how many times a bad structured answer is re-asked before giving up.
+
+    Example:
+        >>> from tinytroupe.llm import LLMClient, ScriptedBackend
+        >>> client = LLMClient(ScriptedBackend(["hello"]))
+        >>> client.complete([{"role": "user", "content": "hi"}]).value
+        'hello'
+    """
+
+    def __init__(self, backend: Backend, *, bus: EventBus | None = None, max_reasks: int = 2,
+                 ledger: UsageLedger | None = None, max_answer_chars: int = DEFAULT_MAX_ANSWER_CHARS,
+                 max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+        self.bus = bus if bus is not None else EventBus()
+        existing = backend.find(UsageWrapper) if isinstance(backend, BackendWrapper) else None
+        if isinstance(existing, UsageWrapper):
+            self.ledger = existing.ledger
+            if existing.bus is None:
+                existing.bus = self.bus
+            self.backend: Backend = backend
+        else:
+            self.ledger = ledger or UsageLedger()
+            self.backend = UsageWrapper(backend, ledger=self.ledger, bus=self.bus)
+        self.max_reasks = max_reasks
+        self.max_answer_chars = max_answer_chars
+        self.max_depth = max_depth
+
+    @property
+    def model(self) -> str:
+        """The default model name of the backend."""
+        return self.backend.default_model
+
+    def describe(self) -> dict[str, Any]:
+        """Backend kind, model and endpoint (never a key)."""
+        return self.backend.identity()
+
+    @overload
+    async def acomplete(self, messages: Sequence[MessageLike], *, response_model: type[T],
+                        purpose: str = ..., agent: str | None = ..., world: str | None = ...,
+                        step: int | None = ..., **params: Any) -> LLMResult[T]: ...
+
+    @overload
+    async def acomplete(self, messages: Sequence[MessageLike], *, response_model: None = None,
+                        purpose: str = ..., agent: str | None = ..., world: str | None = ...,
+                        step: int | None = ..., **params: Any) -> LLMResult[Any]: ...
+
+    async def acomplete(self, messages: Sequence[MessageLike], *, response_model: type[T] | None = None,
+                        purpose: str = "chat", agent: str | None = None, world: str | None = None,
+                        step: int | None = None, simulation_id: str | None = None,
+                        **params: Any) -> LLMResult[Any]:
+        """Ask the model. ``params`` are request fields: model, temperature, top_p, max_tokens, stop, seed."""
+        msgs = _as_messages(messages)
+        context = CallContext(purpose=purpose, agent=agent, world=world, step=step,
+                              simulation_id=simulation_id)
+        if "stop" in params and params["stop"] is not None:
+            params["stop"] = tuple(params["stop"])
+        schema = schema_for(response_model) if response_model is not None else None
+        usage = Usage()
+        latency = 0.0
+        attempts = 0
+        all_cached = True
+        problems: list[str] = []
+        completion: Completion | None = None
+        for attempt in range(self.max_reasks + 1):
+            request = LLMRequest(messages=msgs, response_schema=schema,
+                                 schema_name=response_model.__name__ if response_model else None,
+                                 response_model=response_model, **params)
+            start = time.perf_counter()
+            completion = await self.backend.generate(request, context)
+            latency += time.perf_counter() - start
+            usage = usage + completion.usage
+            attempts += completion.attempts
+            all_cached = all_cached and completion.cached
+            if response_model is None:
+                return LLMResult(value=completion.text, text=completion.text, model=completion.model,
+                                 usage=usage, latency_s=latency, cached=all_cached, attempts=attempts)
+            try:
+                value = parse_answer(completion.text, response_model, max_chars=self.max_answer_chars,
+                                     max_depth=self.max_depth)
+            except InvalidAnswer as exc:
+                problems = exc.problems
+                if attempt < self.max_reasks:
+                    msgs = (*msgs, Message(role="assistant", content=completion.text[:4000]),
+                            Message(role="user", content=reask_message(problems, schema)))
+                continue
+            return LLMResult(value=value, text=completion.text, model=completion.model, usage=usage,
+                             latency_s=latency, cached=all_cached, attempts=attempts)
+        assert completion is not None and response_model is not None
+        raise LLMOutputError(
+            f"the model {completion.model!r} did not produce a valid {response_model.__name__} for "
+            f"purpose {purpose!r}{f' (agent {agent})' if agent else ''} after {self.max_reasks + 1} "
+            "answers; try a stronger model, raise max_reasks, or simplify the schema",
+            raw_text=completion.text, errors=problems, attempts=self.max_reasks + 1,
+        )
+
+    def complete(self, messages: Sequence[MessageLike], *, response_model: type[T] | None = None,
+                 **kwargs: Any) -> LLMResult[Any]:
+        """Sync twin of :meth:`acomplete` (works in scripts, notebooks and threads)."""
+        return run_sync(self.acomplete(messages, response_model=response_model, **kwargs))
+
+    def get_cost_stats(self) -> dict[str, Any]:
+        """Calls, cached calls, errors and tokens: in total and by model, agent, world and purpose."""
+        return self.ledger.stats()
+
+    def pretty_print_cost_stats(self, console: Console | None = None) -> None:
+        """Print :meth:`get_cost_stats` as tables."""
+        self.ledger.pretty_print(console)
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+
+    def close(self) -> None:
+        run_sync(self.aclose())
+
+
+__all__ = ["LLMClient", "LLMResult", "MessageLike"]

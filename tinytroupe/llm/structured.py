@@ -1,0 +1,153 @@
+"""Turning a model's text into a validated pydantic object: parse strictly, repair, validate.
+
+Never returns ``{}`` or ``None`` for a bad answer: :func:`parse_answer` either returns a valid
+object or raises :class:`InvalidAnswer` listing what was wrong, which the client uses to re-ask.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import json_repair
+from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T", bound=BaseModel)
+
+DEFAULT_MAX_ANSWER_CHARS = 200_000
+DEFAULT_MAX_DEPTH = 32
+
+
+class InvalidAnswer(Exception):
+    """A model answer that failed parsing or validation; ``problems`` are human-readable lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _depth(value: Any, limit: int, level: int = 1) -> int:
+    if level > limit:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, limit, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, limit, level + 1) for v in value), default=level)
+    return level
+
+
+def _json_slice(text: str) -> str:
+    """The part of ``text`` from the first ``{`` or ``[`` on, without markdown fences around it."""
+    stripped = text.strip()
+    if stripped.startswith("```"):
+        stripped = stripped.split("\n", 1)[1] if "\n" in stripped else ""
+        if stripped.rstrip().endswith("```"):
+            stripped = stripped.rstrip()[:-3]
+    starts = [i for i in (stripped.find("{"), stripped.find("[")) if i >= 0]
+    return stripped[min(starts):] if starts else stripped
+
+
+def load_json(text: str, *, max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
+              max_depth: int = DEFAULT_MAX_DEPTH) -> tuple[Any, bool]:
+    """Parse ``text`` as JSON; returns ``(value, repaired)``.
+
+    Strict parsing first; when that fails, ``json_repair`` fixes common breakage (trailing commas,
+    single quotes, cut-off endings, prose around the object). Raises :class:`InvalidAnswer` when
+    the text is too long, too deeply nested, or not JSON even after repair.
+    """
+    if len(text) > max_chars:
+        raise InvalidAnswer([f"the answer is {len(text)} characters long; the limit is {max_chars}"])
+    candidate = _json_slice(text)
+    repaired = False
+    try:
+        value = json.loads(candidate)
+    except json.JSONDecodeError as exc:
+        strict_error = f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        try:
+            value = json_repair.loads(candidate)
+        except Exception as repair_exc:  # json_repair raises assorted errors on hopeless input
+            raise InvalidAnswer([strict_error, f"repair failed: {repair_exc}"]) from repair_exc
+        repaired = True
+        if value in ("", None) or (value == {} and "{" not in candidate) or (
+            value == [] and "[" not in candidate
+        ):
+            raise InvalidAnswer([strict_error, "no JSON object could be recovered from the answer"]) from exc
+    if _depth(value, max_depth) > max_depth:
+        raise InvalidAnswer([f"the answer is nested more than {max_depth} levels deep"])
+    return value, repaired
+
+
+def validation_problems(error: ValidationError) -> list[str]:
+    """One readable line per pydantic error: ``field.path: message (got value)``."""
+    lines = []
+    for err in error.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        got = repr(err.get("input"))
+        if len(got) > 80:
+            got = got[:77] + "..."
+        lines.append(f"{where}: {err['msg']} (got {got})")
+    return lines
+
+
+def parse_answer(text: str, model: type[T], *, max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
+                 max_depth: int = DEFAULT_MAX_DEPTH) -> T:
+    """Parse and validate ``text`` into ``model``; raise :class:`InvalidAnswer` when impossible.
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> class Rating(BaseModel):
+        ...     score: int
+        >>> parse_answer('{"score": 7,}', Rating).score
+        7
+    """
+    value, _ = load_json(text, max_chars=max_chars, max_depth=max_depth)
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise InvalidAnswer(validation_problems(exc)) from exc
+
+
+def schema_for(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema sent to servers for ``model`` (pydantic's, with titles kept)."""
+    return model.model_json_schema()
+
+
+def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``schema`` in the form OpenAI's strict structured outputs accept.
+
+    Strict mode wants every object closed (``additionalProperties: false``) with all properties
+    listed as required; optional fields stay optional through their ``null`` branch.
+    """
+
+    def fix(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: fix(v) for k, v in node.items() if k not in ("default", "title")}
+            if out.get("type") == "object" and "properties" in out:
+                out["additionalProperties"] = False
+                out["required"] = list(out["properties"].keys())
+            return out
+        if isinstance(node, list):
+            return [fix(v) for v in node]
+        return node
+
+    return fix(schema)  # type: ignore[no-any-return]
+
+
+def reask_message(problems: list[str], schema: dict[str, Any] | None) -> str:
+    """The user message that shows the model what was wrong with its last answer."""
+    lines = ["Your last answer could not be used:", *(f"- {p}" for p in problems[:10])]
+    lines.append("Answer again with one JSON object only, no other text.")
+    if schema is not None:
+        lines.append("It must match this JSON schema: " + json.dumps(schema, separators=(",", ":")))
+    return "\n".join(lines)
+
+
+__all__ = [
+    "InvalidAnswer",
+    "load_json",
+    "parse_answer",
+    "reask_message",
+    "schema_for",
+    "strict_schema",
+    "validation_problems",
+]

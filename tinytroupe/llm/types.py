@@ -1,0 +1,97 @@
+"""Data that crosses the LLM port: messages, requests, completions, usage and call context."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Message(BaseModel):
+    """One chat message."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class LLMRequest(BaseModel):
+    """Everything that determines a model's answer, and nothing else.
+
+    The cache key is a hash of this object (see :meth:`cache_key`), so anything that must not
+    change the key (who asked, why) lives in :class:`CallContext` instead.
+
+    ``response_schema`` is the JSON schema of the wanted answer (None: free text);
+    ``response_model`` is the pydantic class it came from, kept for backends that build the
+    answer field by field, and excluded from serialisation.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    messages: tuple[Message, ...]
+    model: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] | None = None
+    seed: int | None = None
+    response_schema: dict[str, Any] | None = None
+    schema_name: str | None = None
+    response_model: type[BaseModel] | None = Field(default=None, exclude=True)
+
+    def canonical_json(self, backend_identity: dict[str, Any] | None = None) -> str:
+        """Deterministic JSON of the request (sorted keys, no whitespace), plus the backend identity."""
+        payload = {"request": self.model_dump(mode="json"), "backend": backend_identity or {}}
+        return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def cache_key(self, backend_identity: dict[str, Any] | None = None) -> str:
+        """SHA-256 of :meth:`canonical_json`."""
+        return hashlib.sha256(self.canonical_json(backend_identity).encode("utf-8")).hexdigest()
+
+
+class Usage(BaseModel):
+    """Token counts of one or more calls."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+        )
+
+
+class Completion(BaseModel):
+    """A backend's raw answer to one :class:`LLMRequest`."""
+
+    text: str
+    model: str
+    backend: str = ""
+    usage: Usage = Field(default_factory=Usage)
+    latency_s: float = 0.0
+    finish_reason: str | None = None
+    cached: bool = False
+    attempts: int = 1
+
+
+class CallContext(BaseModel):
+    """Who asked and why: used for accounting and events, never part of the cache key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    purpose: str = "chat"
+    agent: str | None = None
+    world: str | None = None
+    step: int | None = None
+    simulation_id: str | None = None
+
+
+__all__ = ["CallContext", "Completion", "LLMRequest", "Message", "Usage"]

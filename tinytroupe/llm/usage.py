@@ -1,0 +1,165 @@
+"""Token accounting and LLM-call events, as a wrapper around any backend.
+
+:class:`UsageWrapper` times each call, records its tokens in a :class:`UsageLedger` (per model,
+agent, world and purpose) and publishes one :class:`~tinytroupe.events.LLMCallEvent`, including
+for cache hits and failures.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from tinytroupe.events import EventBus, LLMCallEvent
+from tinytroupe.llm.backend import Backend, BackendWrapper
+from tinytroupe.llm.types import CallContext, Completion, LLMRequest
+
+
+class _Counter:
+    __slots__ = ("cached_calls", "calls", "completion_tokens", "errors", "latency_s", "prompt_tokens")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.cached_calls = 0
+        self.errors = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.latency_s = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "cached_calls": self.cached_calls,
+            "errors": self.errors,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+            "latency_s": round(self.latency_s, 6),
+        }
+
+
+class UsageLedger:
+    """Thread-safe token and call counts, overall and broken down by model, agent, world and purpose.
+
+    Cached calls count as calls (with ``cached_calls``) but add no tokens: nothing was paid.
+
+    Example:
+        >>> ledger = UsageLedger()
+        >>> ledger.record(model="m", agent="Ana", world=None, purpose="action",
+        ...               prompt_tokens=10, completion_tokens=5, latency_s=0.2, cached=False, error=False)
+        >>> ledger.stats()["total"]["total_tokens"]
+        15
+    """
+
+    DIMENSIONS = ("model", "agent", "world", "purpose")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._total = _Counter()
+        self._by: dict[str, dict[str, _Counter]] = {d: defaultdict(_Counter) for d in self.DIMENSIONS}
+
+    def record(self, *, model: str, agent: str | None, world: str | None, purpose: str,
+               prompt_tokens: int, completion_tokens: int, latency_s: float, cached: bool,
+               error: bool) -> None:
+        keys = {"model": model, "agent": agent, "world": world, "purpose": purpose}
+        with self._lock:
+            counters = [self._total] + [self._by[d][str(k)] for d, k in keys.items() if k is not None]
+            for c in counters:
+                c.calls += 1
+                c.latency_s += latency_s
+                if error:
+                    c.errors += 1
+                elif cached:
+                    c.cached_calls += 1
+                else:
+                    c.prompt_tokens += prompt_tokens
+                    c.completion_tokens += completion_tokens
+
+    def stats(self) -> dict[str, Any]:
+        """``{"total": {...}, "by_model": {name: {...}}, "by_agent": ..., "by_world": ..., "by_purpose": ...}``."""
+        with self._lock:
+            out: dict[str, Any] = {"total": self._total.as_dict()}
+            for d in self.DIMENSIONS:
+                out[f"by_{d}"] = {k: c.as_dict() for k, c in sorted(self._by[d].items())}
+            return out
+
+    def reset(self) -> None:
+        with self._lock:
+            self._total = _Counter()
+            self._by = {d: defaultdict(_Counter) for d in self.DIMENSIONS}
+
+    def pretty_print(self, console: Console | None = None) -> None:
+        """Print the totals and the per-model, per-agent and per-purpose tables."""
+        console = console or Console()
+        stats = self.stats()
+        for dim in ("model", "purpose", "world", "agent"):
+            rows = stats[f"by_{dim}"]
+            if not rows:
+                continue
+            table = Table(title=f"LLM usage by {dim}")
+            for col in (dim, "calls", "cached", "errors", "prompt tok", "completion tok", "total tok"):
+                table.add_column(col, justify="left" if col == dim else "right")
+            for name, c in rows.items():
+                table.add_row(name, str(c["calls"]), str(c["cached_calls"]), str(c["errors"]),
+                              str(c["prompt_tokens"]), str(c["completion_tokens"]), str(c["total_tokens"]))
+            console.print(table)
+        t = stats["total"]
+        console.print(f"Total: {t['calls']} calls ({t['cached_calls']} cached, {t['errors']} failed), "
+                      f"{t['prompt_tokens']} prompt + {t['completion_tokens']} completion tokens")
+
+
+class UsageWrapper(BackendWrapper):
+    """Records usage and publishes an :class:`LLMCallEvent` for every call that reaches it."""
+
+    def __init__(self, inner: Backend, *, ledger: UsageLedger, bus: EventBus | None = None) -> None:
+        super().__init__(inner)
+        self.ledger = ledger
+        self.bus = bus
+
+    async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
+        start = time.perf_counter()
+        try:
+            completion = await self.inner.generate(request, context)
+        except Exception as exc:
+            elapsed = time.perf_counter() - start
+            model = request.model or self.inner.default_model
+            self.ledger.record(model=model, agent=context.agent, world=context.world,
+                               purpose=context.purpose, prompt_tokens=0, completion_tokens=0,
+                               latency_s=elapsed, cached=False, error=True)
+            self._publish(context, model=model, latency=elapsed, error=f"{type(exc).__name__}: {exc}")
+            raise
+        elapsed = time.perf_counter() - start
+        self.ledger.record(model=completion.model, agent=context.agent, world=context.world,
+                           purpose=context.purpose, prompt_tokens=completion.usage.prompt_tokens,
+                           completion_tokens=completion.usage.completion_tokens, latency_s=elapsed,
+                           cached=completion.cached, error=False)
+        self._publish(context, model=completion.model, latency=elapsed, completion=completion)
+        return completion
+
+    def _publish(self, context: CallContext, *, model: str, latency: float,
+                 completion: Completion | None = None, error: str | None = None) -> None:
+        if self.bus is None:
+            return
+        self.bus.publish(LLMCallEvent(
+            model=model,
+            purpose=context.purpose,
+            backend=self.inner.name,
+            agent=context.agent,
+            world=context.world,
+            step=context.step,
+            simulation_id=context.simulation_id,
+            prompt_tokens=completion.usage.prompt_tokens if completion else 0,
+            completion_tokens=completion.usage.completion_tokens if completion else 0,
+            latency_s=latency,
+            cache_hit=completion.cached if completion else False,
+            attempts=completion.attempts if completion else 1,
+            error=error,
+        ))
+
+
+__all__ = ["UsageLedger", "UsageWrapper"]
