@@ -1,0 +1,23 @@
+"""One simulated person: persona, perception, actions, cognition and memory.
+
+Public names: TinyPerson, Persona, Fragment, Action, ActionBatch, ActionRegistry, CognitiveState,
+StimulusType, EpisodicMemory, MemoryItem.
+"""
+
+from tinytroupe.agent.actions import Action, ActionBatch, ActionRegistry, CognitiveState, StimulusType
+from tinytroupe.agent.memory import EpisodicMemory, MemoryItem
+from tinytroupe.agent.person import TinyPerson
+from tinytroupe.agent.persona import Fragment, Persona
+
+__all__ = [
+    "Action",
+    "ActionBatch",
+    "ActionRegistry",
+    "CognitiveState",
+    "EpisodicMemory",
+    "Fragment",
+    "MemoryItem",
+    "Persona",
+    "StimulusType",
+    "TinyPerson",
+]

@@ -1,0 +1,145 @@
+"""Building an agent's action prompt from templates, within a token budget.
+
+The prompt goes from most stable to most volatile — instructions, persona, long-term memory, recent
+window, current situation, new stimuli — so server prefix caches and the embedded model's KV cache
+are reused from turn to turn. Each section has a share of the token budget and is cut (oldest
+events first) when it would exceed it, so a prompt never grows without bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import jinja2
+
+from tinytroupe.agent.actions import CognitiveState
+from tinytroupe.agent.memory import MemoryItem
+from tinytroupe.llm.types import Message
+
+CHARS_PER_TOKEN = 4
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free estimate (about 4 characters per token for English)."""
+    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("tinytroupe.agent", "prompts"),
+        autoescape=False,  # prompts are plain text, not HTML
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=False,
+    )
+
+
+def template(name: str) -> jinja2.Template:
+    """A template from ``tinytroupe/agent/prompts`` (loaded once per process)."""
+    return _env().get_template(name)
+
+
+@dataclass(frozen=True)
+class PromptBudget:
+    """Token shares of the prompt sections (estimated tokens)."""
+
+    persona: int = 900
+    long_term_memory: int = 500
+    recent: int = 1000
+    stimuli: int = 500
+    max_item_chars: int = 600
+
+    @classmethod
+    def from_total(cls, total: int, max_item_chars: int = 600) -> PromptBudget:
+        """Split ``total`` tokens across the sections (instructions take the rest)."""
+        return cls(persona=int(total * 0.3), long_term_memory=int(total * 0.15), recent=int(total * 0.33),
+                   stimuli=int(total * 0.15), max_item_chars=max_item_chars)
+
+
+def fit_lines(lines: Sequence[str], budget_tokens: int, *, keep: str = "newest") -> str:
+    """Join as many whole lines as fit the budget, dropping the oldest (or newest) first.
+
+    A note says how many were left out, so the model knows the window is partial.
+    """
+    budget_chars = budget_tokens * CHARS_PER_TOKEN
+    chosen: list[str] = []
+    used = 0
+    ordered = list(reversed(lines)) if keep == "newest" else list(lines)
+    for line in ordered:
+        if used + len(line) + 1 > budget_chars:
+            break
+        chosen.append(line)
+        used += len(line) + 1
+    omitted = len(lines) - len(chosen)
+    if keep == "newest":
+        chosen.reverse()
+        if omitted:
+            chosen.insert(0, f"({omitted} earlier events not shown)")
+    elif omitted:
+        chosen.append(f"({omitted} more not shown)")
+    return "\n".join(chosen)
+
+
+@dataclass
+class TurnView:
+    """Everything about an agent that one action prompt shows."""
+
+    name: str
+    persona_text: str
+    action_types: dict[str, str]
+    state: CognitiveState
+    recent: Sequence[MemoryItem]
+    new: Sequence[MemoryItem]
+    now: datetime | None = None
+    location: str | None = None
+    accessible: Sequence[str] = ()
+    long_term_memory: str = ""
+    max_actions: int = 6
+    extra_rules: Sequence[str] = ()
+
+
+def build_action_messages(view: TurnView, budget: PromptBudget) -> list[Message]:
+    """The chat messages for one turn: a stable system message, then a volatile user message."""
+    system = template("action_system.j2").render(
+        max_actions=view.max_actions,
+        action_types=view.action_types,
+        extra_rules=list(view.extra_rules),
+        persona=fit_text(view.persona_text, budget.persona),
+    )
+    recent_lines = [item.describe(view.name, budget.max_item_chars) for item in view.recent]
+    new_lines = [item.describe(view.name, budget.max_item_chars) for item in view.new]
+    user = template("action_user.j2").render(
+        name=view.name,
+        long_term_memory=fit_text(view.long_term_memory, budget.long_term_memory),
+        recent=fit_lines(recent_lines, budget.recent),
+        now=f"{view.now:%Y-%m-%d %H:%M}" if view.now else None,
+        location=view.location,
+        accessible=", ".join(view.accessible),
+        state=view.state,
+        stimuli=fit_lines(new_lines, budget.stimuli),
+    )
+    return [Message(role="system", content=system), Message(role="user", content=user)]
+
+
+def fit_text(text: str, budget_tokens: int) -> str:
+    """``text`` cut at a line boundary to fit the budget, marked with … when cut."""
+    limit = budget_tokens * CHARS_PER_TOKEN
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit)
+    return text[: cut if cut > limit // 2 else limit].rstrip() + "\n…"
+
+
+__all__ = [
+    "PromptBudget",
+    "TurnView",
+    "build_action_messages",
+    "estimate_tokens",
+    "fit_lines",
+    "fit_text",
+    "template",
+]

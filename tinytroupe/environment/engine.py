@@ -1,0 +1,106 @@
+"""Running agent turns: bounded concurrency, per-turn timeouts, error records and step metrics.
+
+A failed or timed-out turn is never swallowed: it becomes an :class:`AgentTurnError` record and an
+:class:`~tinytroupe.events.AgentErrorEvent`, and the world's policy decides whether the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tinytroupe.agent.person import TinyPerson
+from tinytroupe.events import AgentErrorEvent
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AgentTurnError:
+    """What went wrong in one agent's turn."""
+
+    agent: str
+    step: int
+    error_type: str
+    message: str
+    timed_out: bool = False
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+
+    def describe(self) -> str:
+        what = "timed out" if self.timed_out else f"failed with {self.error_type}: {self.message}"
+        return f"agent {self.agent!r} at step {self.step} {what}"
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("exception", None)
+        return data
+
+
+@dataclass
+class TurnOutcome:
+    agent: TinyPerson
+    wall_s: float
+    error: AgentTurnError | None = None
+
+
+@dataclass
+class StepMetrics:
+    """Timing of one world step."""
+
+    step: int
+    parallel: bool
+    agents: int
+    wall_s: float
+    turn_time_sum_s: float
+    llm_calls: int
+    errors: int
+    timeouts: int
+
+    @property
+    def speedup(self) -> float:
+        """Sum of turn times over wall time: how much the concurrency bought."""
+        return self.turn_time_sum_s / self.wall_s if self.wall_s > 0 else 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "speedup": round(self.speedup, 3)}
+
+
+async def run_turn(agent: TinyPerson, *, step: int, world: str, timeout: float | None,
+                   semaphore: asyncio.Semaphore | None) -> TurnOutcome:
+    """Run one agent turn under the semaphore and timeout; failures come back as a record."""
+
+    async def body() -> None:
+        if timeout is not None:
+            await asyncio.wait_for(agent.aact(), timeout)
+        else:
+            await agent.aact()
+
+    start = time.perf_counter()
+    error: AgentTurnError | None = None
+    try:
+        if semaphore is not None:
+            async with semaphore:
+                start = time.perf_counter()
+                await body()
+        else:
+            await body()
+    except TimeoutError as exc:
+        error = AgentTurnError(agent.name, step, "TimeoutError",
+                               f"no answer within {timeout} s (PARALLEL_EXECUTION_TIMEOUT)", True, exc)
+    except Exception as exc:  # recorded, published and re-raised by policy: never dropped
+        error = AgentTurnError(agent.name, step, type(exc).__name__, str(exc), False, exc)
+    wall = time.perf_counter() - start
+    if error is not None:
+        # The record and the event carry the failure; the traceback is for whoever turns on debug logs.
+        logger.warning("%s", error.describe())
+        logger.debug("traceback of the failed turn", exc_info=error.exception)
+        agent.bus.publish(AgentErrorEvent(agent=agent.name, world=world, step=step,
+                                          error_type=error.error_type, message=error.message,
+                                          timed_out=error.timed_out))
+    return TurnOutcome(agent=agent, wall_s=wall, error=error)
+
+
+__all__ = ["AgentTurnError", "StepMetrics", "TurnOutcome", "run_turn"]

@@ -1,0 +1,89 @@
+"""Building the usual client stack from :class:`~tinytroupe.config.Settings`.
+
+The chain, outermost first: usage/events → response cache (optional) → retries → rate limit
+(optional) → concurrency limit → backend. The cache sits outside the limits so hits never wait for a
+slot; retries sit outside the limits so a request backing off does not hold one.
+
+Example:
+    >>> from tinytroupe.config import Settings
+    >>> from tinytroupe.llm import ScriptedBackend
+    >>> client = build_client(Settings(), backend=ScriptedBackend(["ok"]))
+    >>> client.complete([{"role": "user", "content": "hi"}]).value
+    'ok'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tinytroupe.config import Settings, load_settings, resolved_api_type
+from tinytroupe.errors import ConfigError
+from tinytroupe.events import EventBus
+from tinytroupe.llm.backend import Backend
+from tinytroupe.llm.cache import CacheWrapper, ResponseCache
+from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.limits import ConcurrencyLimit, RateLimit
+from tinytroupe.llm.local_backend import LocalBackend
+from tinytroupe.llm.openai_backend import OpenAIBackend
+from tinytroupe.llm.retry import RetryWrapper
+
+
+def build_backend(settings: Settings) -> Backend:
+    """The bare backend the settings ask for (no wrappers)."""
+    api = resolved_api_type(settings)
+    o = settings.openai
+    if api == "local":
+        loc = settings.local
+        return LocalBackend(model_path=loc.model_path, n_ctx=loc.n_ctx, n_threads=loc.n_threads,
+                            temperature=loc.temperature, seed=settings.simulation.seed)
+    if api == "scripted":
+        raise ConfigError(
+            "API_TYPE=scripted needs replies: pass backend=ScriptedBackend([...]) to build_client() "
+            "(or choose api_type openai, azure, ollama or local)",
+            section="OpenAI", key="API_TYPE",
+        )
+    return OpenAIBackend(
+        model=o.model,
+        base_url=o.base_url,
+        api_key=o.api_key.get_secret_value() if o.api_key else None,
+        api_type=api,
+        azure_endpoint=o.azure_endpoint,
+        azure_api_key=o.azure_api_key.get_secret_value() if o.azure_api_key else None,
+        azure_api_version=o.azure_api_version,
+        timeout=o.timeout,
+        structured_output=o.structured_output,
+        temperature=o.temperature,
+        max_tokens=o.max_completion_tokens,
+    )
+
+
+def wrap_backend(backend: Backend, settings: Settings, *, cache_path: str | Path | None = None) -> Backend:
+    """``backend`` inside the retry, limit and (when enabled or ``cache_path`` is given) cache wrappers."""
+    o = settings.openai
+    is_local = backend.name == "local"
+    limit = settings.local.max_concurrent_model_calls if is_local else o.max_concurrent_model_calls
+    chain: Backend = ConcurrencyLimit(backend, limit)
+    if o.requests_per_minute or o.tokens_per_minute:
+        chain = RateLimit(chain, requests_per_minute=o.requests_per_minute,
+                          tokens_per_minute=o.tokens_per_minute)
+    chain = RetryWrapper(chain, max_attempts=o.max_attempts)
+    if cache_path is not None or o.cache_api_calls:
+        path = cache_path if cache_path is not None else o.cache_file_name
+        chain = CacheWrapper(chain, ResponseCache(path, max_entries=o.cache_max_entries,
+                                                  max_bytes=o.cache_max_bytes))
+    return chain
+
+
+def build_client(settings: Settings | None = None, *, bus: EventBus | None = None,
+                 backend: Backend | None = None, cache_path: str | Path | None = None) -> LLMClient:
+    """An :class:`LLMClient` for ``settings`` (loaded from files and environment when None).
+
+    ``backend`` replaces the configured backend (e.g. a ScriptedBackend); it is wrapped the same way.
+    """
+    settings = settings if settings is not None else load_settings()
+    chain = wrap_backend(backend if backend is not None else build_backend(settings), settings,
+                         cache_path=cache_path)
+    return LLMClient(chain, bus=bus, max_reasks=settings.openai.max_reasks)
+
+
+__all__ = ["build_backend", "build_client", "wrap_backend"]
