@@ -51,11 +51,19 @@ def _portal() -> asyncio.AbstractEventLoop:
 
 
 def _shutdown() -> None:
-    global _loop
-    loop = _loop
-    if loop is not None and loop.is_running():
+    global _loop, _thread
+    with _lock:
+        loop, thread = _loop, _thread
+        _loop, _thread = None, None
+    if loop is None or loop.is_closed():
+        return
+    if loop.is_running():
         loop.call_soon_threadsafe(loop.stop)
-    _loop = None
+    if thread is not None:
+        thread.join(timeout=5.0)
+    # Close the loop too (its self-pipe sockets otherwise leak with a ResourceWarning at exit).
+    if not loop.is_running():
+        loop.close()
 
 
 def in_portal() -> bool:

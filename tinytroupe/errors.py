@@ -20,7 +20,9 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from typing import Any
 
 
 class TinyTroupeError(Exception):
@@ -82,6 +84,11 @@ class LLMOutputError(LLMError):
         self.raw_text = raw_text
         self.errors = list(errors)
         self.attempts = attempts
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions copy and pickle as ``cls(*args)``; ``raw_text`` is a required keyword, so pass it
+        # explicitly (records of failed turns are copied, and cross process boundaries in executors).
+        return (functools.partial(type(self), raw_text=self.raw_text), self.args, self.__dict__)
 
     def __str__(self) -> str:
         raw = self.raw_text if len(self.raw_text) <= 2000 else self.raw_text[:2000] + " …(truncated)"

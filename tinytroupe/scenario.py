@@ -128,8 +128,8 @@ class Scenario(_Strict):
     name: str
     description: str = ""
     seed: int | None = None
-    backend: BackendSpec = Field(default_factory=BackendSpec)
-    world: WorldSpec = Field(default_factory=WorldSpec)
+    backend: BackendSpec = Field(default_factory=lambda: BackendSpec())
+    world: WorldSpec = Field(default_factory=lambda: WorldSpec())
     agents: list[AgentEntry] = Field(default_factory=list)
     population: Population | None = None
     script: list[ScriptItem] = Field(min_length=1)
@@ -376,8 +376,8 @@ __all__ = [
     "ExtractionSpec",
     "Population",
     "Scenario",
-    "ScriptItem",
     "ScenarioResult",
+    "ScriptItem",
     "WorldSpec",
     "arun_scenario",
     "build_agents",

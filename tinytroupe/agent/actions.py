@@ -113,7 +113,7 @@ def action_batch_model(action_types: tuple[str, ...], max_actions: int,
     The schema restricts ``type`` to the registered names and bounds list and string sizes, so
     servers with structured output (and the embedded model's skeleton fill-in) stay within limits.
     """
-    type_literal: Any = Literal[action_types]  # type: ignore[valid-type]
+    type_literal: Any = Literal[action_types]
     llm_action = create_model(
         "LLMAction",
         type=(type_literal, Field(description="one of the action types")),
@@ -129,7 +129,7 @@ def action_batch_model(action_types: tuple[str, ...], max_actions: int,
     )
     return create_model(
         "ActionTurn",
-        actions=(list[llm_action], Field(min_length=1, max_length=max_actions + 1,  # type: ignore[valid-type]
+        actions=(list[llm_action], Field(min_length=1, max_length=max_actions + 1,
                                          description="your actions in order, the last one DONE")),
         cognitive_state=(llm_state, ...),
     )

@@ -28,7 +28,14 @@ from typing import Any, Protocol, runtime_checkable
 
 from rich.console import Console
 
-from tinytroupe.agent.actions import Action, ActionBatch, ActionRegistry, CognitiveState, StimulusType, action_batch_model
+from tinytroupe.agent.actions import (
+    Action,
+    ActionBatch,
+    ActionRegistry,
+    CognitiveState,
+    StimulusType,
+    action_batch_model,
+)
 from tinytroupe.agent.cognition import PromptBudget, TurnView, build_action_messages
 from tinytroupe.agent.memory import EpisodicMemory, MemoryItem
 from tinytroupe.agent.persona import Fragment, Persona, load_persona_file
@@ -54,6 +61,10 @@ class AgentEnvironment(Protocol):
 
     @property
     def client(self) -> LLMClient: ...
+
+
+#: top-level keys of a saved agent that hold its state rather than its persona
+_AGENT_STATE_KEYS = ("episodic_memory", "mental_state")
 
 
 def _name_of(source: TinyPerson | str | None) -> str | None:
@@ -319,7 +330,8 @@ class TinyPerson:
                 # more new stimuli than the pool holds: fetch them all
                 new = [i for i in self.memory.after(seen) if i.kind == "stimulus"]
             new_ids = {i.id for i in new}
-            recent = [i for i in recent_pool if i.id not in new_ids][-self.recent_window:]
+            # DONE lines carry no information for the model; leaving them out saves prompt tokens.
+            recent = [i for i in recent_pool if i.id not in new_ids and i.type != "DONE"][-self.recent_window:]
             view = TurnView(
                 name=self.name,
                 persona_text=self.persona.render(),
@@ -441,6 +453,10 @@ class TinyPerson:
                            include_mental_state: bool = False) -> None:
         """Write the persona as a TinyTroupe ``.agent.json`` (optionally with memory and mental state)."""
         spec = self.to_spec()
+        # A persona read from a saved agent keeps that file's memory and mental state as spec extras;
+        # they are stale now, so only the agent's current ones (when asked for) are written.
+        for key in _AGENT_STATE_KEYS:
+            spec.pop(key, None)
         if include_memory:
             spec["episodic_memory"] = self.memory.to_state()
         if include_mental_state:
@@ -453,16 +469,18 @@ class TinyPerson:
                            suppress_memory: bool = False, suppress_mental_state: bool = False,
                            **kwargs: Any) -> TinyPerson:
         """Create an agent from a ``.agent.json`` file or dict (``new_agent_name`` renames it)."""
+        source: str | None = None
         if isinstance(path_or_dict, Mapping):
-            persona = Persona.from_spec(path_or_dict)
             raw: Mapping[str, Any] = path_or_dict
         else:
             loaded = load_persona_file(path_or_dict)
             if not isinstance(loaded, Persona):
                 raise ScenarioError(f"{path_or_dict}: this is a Fragment; load it with agent.import_fragment()",
                                     path=str(path_or_dict))
-            persona = loaded
             raw = json.loads(Path(path_or_dict).read_text(encoding="utf-8"))
+            source = str(path_or_dict)
+        # Memory and mental state belong to the agent, not the persona (else they would be saved again, stale).
+        persona = Persona.from_spec({k: v for k, v in raw.items() if k not in _AGENT_STATE_KEYS}, source=source)
         name = new_agent_name or persona.name
         agent = cls(name, persona=persona, **kwargs)
         if not suppress_memory and "episodic_memory" in raw:

@@ -34,9 +34,10 @@ class AgentTurnError:
         return f"agent {self.agent!r} at step {self.step} {what}"
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("exception", None)
-        return data
+        # Not dataclasses.asdict: it deep-copies every field, the exception too, which is wasteful
+        # and fails for exceptions whose constructor needs keyword arguments.
+        return {"agent": self.agent, "step": self.step, "error_type": self.error_type,
+                "message": self.message, "timed_out": self.timed_out}
 
 
 @dataclass

@@ -11,8 +11,9 @@ Example:
     >>> from tinytroupe.environment import TinyWorld
     >>> from tinytroupe.llm import LLMClient, ScriptedBackend
     >>> done = {"actions": [{"type": "DONE"}], "cognitive_state": {}}
+    >>> client = LLMClient(ScriptedBackend([done], cycle=True))
     >>> world = TinyWorld("Room", [TinyPerson("Ana"), TinyPerson("Ben")],
-    ...                   initial_datetime=datetime(2025, 1, 6, 9), client=LLMClient(ScriptedBackend([done], cycle=True)))
+    ...                   initial_datetime=datetime(2025, 1, 6, 9), client=client)
     >>> world.broadcast("Welcome!")
     >>> _ = world.run(1)
     >>> world.current_step
@@ -162,6 +163,8 @@ class TinyWorld:
         self.agents.remove(agent)
         del self.name_to_agent[agent.name]
         agent.environment = None
+        # Accessibility is a relation within one world: it ends on both sides when the agent leaves.
+        agent.make_all_agents_inaccessible()
         for other in self.agents:
             other.make_agent_inaccessible(agent)
         return self

@@ -69,7 +69,7 @@ def normalise_fields(fields: FieldsLike | None, hints: Mapping[str, str] | None 
             if isinstance(spec, FieldSpec):
                 out[name] = spec
             elif isinstance(spec, str):
-                out[name] = FieldSpec(type=spec)  # type: ignore[arg-type]
+                out[name] = FieldSpec(type=spec)
             else:
                 out[name] = FieldSpec.model_validate(spec)
     else:
@@ -90,10 +90,10 @@ def extraction_model(fields: Mapping[str, FieldSpec | str]) -> type[BaseModel]:
     """A pydantic model with one required field per spec."""
     defs: dict[str, Any] = {}
     for name, raw in fields.items():
-        spec = raw if isinstance(raw, FieldSpec) else FieldSpec(type=raw)  # type: ignore[arg-type]
+        spec = raw if isinstance(raw, FieldSpec) else FieldSpec(type=raw)
         py_type: Any = _PY_TYPES[spec.type]
         if spec.choices:
-            py_type = Literal[tuple(spec.choices)]  # type: ignore[valid-type]
+            py_type = Literal[tuple(spec.choices)]
         constraints: dict[str, Any] = {}
         if spec.minimum is not None:
             constraints["ge"] = spec.minimum

@@ -58,7 +58,7 @@ def _as_messages(messages: Sequence[MessageLike]) -> tuple[Message, ...]:
         if isinstance(m, Message):
             out.append(m)
         elif isinstance(m, dict) and "role" in m and "content" in m:
-            out.append(Message(role=m["role"], content=m["content"]))  # type: ignore[arg-type]
+            out.append(Message(role=m["role"], content=m["content"]))
         else:
             raise TypeError(
                 f"message {i} must be a tinytroupe.llm.Message or a dict with 'role' and 'content', "

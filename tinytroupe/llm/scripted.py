@@ -94,7 +94,7 @@ class ScriptedBackend(Backend):
             out = replies(request)
             if asyncio.iscoroutine(out) or isinstance(out, Awaitable):
                 out = await out
-            return out  # type: ignore[return-value]
+            return out
         if isinstance(replies, Mapping):
             last_user = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
             for key, reply in replies.items():

@@ -7,6 +7,7 @@ object or raises :class:`InvalidAnswer` listing what was wrong, which the client
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any, TypeVar
 
 import json_repair
@@ -26,13 +27,14 @@ class InvalidAnswer(Exception):
         self.problems = problems
 
 
-def _depth(value: Any, limit: int, level: int = 1) -> int:
-    if level > limit:
-        return level
-    if isinstance(value, dict):
-        return max((_depth(v, limit, level + 1) for v in value.values()), default=level)
-    if isinstance(value, list):
-        return max((_depth(v, limit, level + 1) for v in value), default=level)
+def _depth(value: Any, limit: int, level: int = 0) -> int:
+    """How many containers deep ``value`` goes (``{"a": 1}`` is 1), counting no further than ``limit + 1``."""
+    if isinstance(value, dict | list):
+        level += 1
+        if level > limit:
+            return level
+        children = value.values() if isinstance(value, dict) else value
+        return max((_depth(v, limit, level) for v in children), default=level)
     return level
 
 
@@ -61,6 +63,9 @@ def load_json(text: str, *, max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
     repaired = False
     try:
         value = json.loads(candidate)
+    except RecursionError as exc:
+        # Thousands of nested brackets overflow the parser's stack before our depth check runs.
+        raise InvalidAnswer([f"the answer is nested more than {max_depth} levels deep"]) from exc
     except json.JSONDecodeError as exc:
         strict_error = f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         try:
@@ -107,9 +112,20 @@ def parse_answer(text: str, model: type[T], *, max_chars: int = DEFAULT_MAX_ANSW
         raise InvalidAnswer(validation_problems(exc)) from exc
 
 
+# Building a JSON schema costs about a millisecond, more than a whole cache hit; a class's schema
+# never changes, so build it once per class (weak keys: classes made at run time can still go).
+_SCHEMAS: weakref.WeakKeyDictionary[type[BaseModel], dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
 def schema_for(model: type[BaseModel]) -> dict[str, Any]:
-    """The JSON schema sent to servers for ``model`` (pydantic's, with titles kept)."""
-    return model.model_json_schema()
+    """The JSON schema sent to servers for ``model`` (pydantic's, with titles kept).
+
+    Built once per class; the result is shared, so treat it as read-only (copy before changing it).
+    """
+    schema = _SCHEMAS.get(model)
+    if schema is None:
+        schema = _SCHEMAS[model] = model.model_json_schema()
+    return schema
 
 
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +146,7 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
             return [fix(v) for v in node]
         return node
 
-    return fix(schema)  # type: ignore[no-any-return]
+    return fix(schema)
 
 
 def reask_message(problems: list[str], schema: dict[str, Any] | None) -> str:

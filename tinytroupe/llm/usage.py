@@ -81,7 +81,7 @@ class UsageLedger:
                     c.completion_tokens += completion_tokens
 
     def stats(self) -> dict[str, Any]:
-        """``{"total": {...}, "by_model": {name: {...}}, "by_agent": ..., "by_world": ..., "by_purpose": ...}``."""
+        """``{"total": {...}, "by_model": {name: {...}}, "by_agent", "by_world", "by_purpose": ...}``."""
         with self._lock:
             out: dict[str, Any] = {"total": self._total.as_dict()}
             for d in self.DIMENSIONS:

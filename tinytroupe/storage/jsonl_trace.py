@@ -24,7 +24,10 @@ class JsonlTraceWriter:
 
     def __init__(self, target: str | Path | IO[str]) -> None:
         self._owns = isinstance(target, str | Path)
-        self._fh: IO[str] = open(target, "w", encoding="utf-8") if self._owns else target  # type: ignore[arg-type]  # noqa: SIM115
+        if isinstance(target, str | Path):
+            self._fh: IO[str] = open(target, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        else:
+            self._fh = target
         self._lock = threading.Lock()
         self._bus: EventBus | None = None
         self._token: int | None = None

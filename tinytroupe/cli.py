@@ -1,0 +1,165 @@
+"""The ``tinytroupe`` command line (typer).
+
+Each command is a small function here that calls library code (``tinytroupe.doctor`` ...) and turns
+its result into output and an exit code; new commands are added with ``@app.command()``.
+
+Example:
+    >>> from typer.testing import CliRunner
+    >>> CliRunner().invoke(app, ["--version"]).output.startswith("tinytroupe ")
+    True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.markup import escape
+
+from tinytroupe import __version__
+
+BACKENDS = ("local", "openai", "azure", "ollama", "scripted", "auto")
+
+app = typer.Typer(
+    name="tinytroupe",
+    help="LLM-powered persona simulation: simulated people in worlds, focus groups and surveys.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold settings with secrets
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="tinytroupe.toml or config.ini (default: $TINYTROUPE_CONFIG, "
+                                        "then ./tinytroupe.toml, then ./config.ini)",
+                 dir_okay=False),
+]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"tinytroupe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """tinytroupe: LLM-powered persona simulation."""
+    # A callback keeps typer from collapsing a one-command app into that command.
+
+
+@app.command()
+def doctor(
+    config: ConfigOption = None,
+    no_call: Annotated[bool, typer.Option("--no-call", help="Skip the test call (no network, no model load).")
+                       ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report.")
+                           ] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds the test call may take.")]
+    = 60.0,
+) -> None:
+    """Check the configuration and the model backend, with one test call; exit 1 if anything is wrong."""
+    # Imported here so that `tinytroupe --help` stays fast.
+    from rich.console import Console
+
+    from tinytroupe.doctor import render_report, run_doctor
+
+    report = run_doctor(config_path=config, call=not no_call, timeout_s=timeout)
+    if json_output:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        render_report(report, Console())
+    raise typer.Exit(0 if report.ok else 1)
+
+
+BackendOption = Annotated[
+    str | None,
+    typer.Option("--backend", "-b", help="local (embedded model), openai, azure, ollama, or scripted "
+                                         "(a deterministic demo model); default: the scenario's, then the config's"),
+]
+
+
+def _fail(console: Any, message: str, code: int = 2) -> NoReturn:
+    console.print(f"[bold red]Error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="A scenario YAML file, e.g. examples/focus_group.yaml",
+                                             dir_okay=False)],
+    backend: BackendOption = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model name for API backends.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Override the scenario's seed.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: runs/<scenario name>).",
+                                             file_okay=False)] = None,
+    config: ConfigOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live conversation or progress bar.")] = False,
+) -> None:
+    """Run a scenario: show the conversation live, then a results table; write results.json, results.csv and
+    trace.jsonl into --out."""
+    from rich.console import Console
+
+    from tinytroupe.errors import TinyTroupeError
+    from tinytroupe.study import results_table, run_study
+
+    console = Console()
+    out_dir = out if out is not None else Path("runs") / scenario.stem
+    if backend is not None and backend not in BACKENDS:
+        _fail(console, f"--backend {backend!r} is not one of: {', '.join(BACKENDS)}")
+    try:
+        outputs = run_study(scenario, out=out_dir, config=config, backend=backend, model=model, seed=seed,
+                            console=console, quiet=quiet)
+    except TinyTroupeError as exc:
+        _fail(console, str(exc), 1)
+    result = outputs.result
+    if result.results:
+        console.print(results_table(result))
+    for err in result.errors:
+        console.print(f"[yellow]! turn failed: agent {err['agent']} step {err['step']}: "
+                      f"{escape(err['error_type'])}: {escape(err['message'][:300])}[/]")
+    cost = result.cost
+    console.print(f"{result.steps} steps in {result.wall_s:.1f} s · {cost.get('calls', 0)} LLM calls "
+                  f"({cost.get('cached_calls', 0)} cached) · {cost.get('total_tokens', 0)} tokens")
+    console.print(f"Wrote {outputs.results_json}, {outputs.results_csv} and {outputs.trace}")
+
+
+@app.command()
+def chat(
+    persona: Annotated[str, typer.Argument(help="A .agent.json file, or an example persona name (lisa, oscar, ...)")],
+    backend: BackendOption = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model name for API backends.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Talk to one persona interactively (type /quit to leave)."""
+    from rich.console import Console
+
+    from tinytroupe.agent.person import TinyPerson
+    from tinytroupe.chat_session import chat_loop, load_chat_persona
+    from tinytroupe.config import load_settings
+    from tinytroupe.errors import TinyTroupeError
+    from tinytroupe.events import EventBus
+    from tinytroupe.study import study_client
+
+    console = Console()
+    if backend is not None and backend not in BACKENDS:
+        _fail(console, f"--backend {backend!r} is not one of: {', '.join(BACKENDS)}")
+    overrides: dict[str, Any] = {}
+    if backend:
+        overrides["openai__api_type"] = backend
+    if model:
+        overrides["openai__model"] = model
+    try:
+        p = load_chat_persona(persona)
+        client = study_client(load_settings(config, **overrides), EventBus())
+    except TinyTroupeError as exc:
+        _fail(console, str(exc), 1)
+    agent = TinyPerson(p.name, persona=p, client=client)
+    chat_loop(agent, console.input, console)
+
+
+__all__ = ["app"]

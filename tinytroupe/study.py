@@ -1,0 +1,121 @@
+"""Running a scenario file end to end, as ``tinytroupe run`` does: live display, progress, outputs.
+
+Example:
+    >>> from pathlib import Path
+    >>> # run_study(Path("examples/focus_group.yaml"), backend="scripted", out=Path("runs/demo"))
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tinytroupe.aio import run_sync
+from tinytroupe.config import Settings, load_settings, resolved_api_type
+from tinytroupe.events import EventBus
+from tinytroupe.extraction.results_extractor import save_results_csv
+from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.demo import demo_backend
+from tinytroupe.llm.factory import build_client
+from tinytroupe.scenario import Scenario, ScenarioResult, arun_scenario, load_scenario
+from tinytroupe.storage.jsonl_trace import JsonlTraceWriter
+from tinytroupe.visualization.console import ConsoleDisplay
+
+
+@dataclass
+class StudyOutputs:
+    results_json: Path
+    results_csv: Path
+    trace: Path
+    result: ScenarioResult
+
+
+def study_settings(scenario: Scenario, *, config: Path | None = None, backend: str | None = None,
+                   model: str | None = None, seed: int | None = None) -> Settings:
+    """Configuration for a run: the config file and environment, then the scenario, then the command line."""
+    overrides: dict[str, Any] = {}
+    spec = scenario.backend
+    api_type = backend or spec.api_type
+    if api_type is not None:
+        overrides["openai__api_type"] = api_type
+    if model or spec.model:
+        overrides["openai__model"] = model or spec.model
+    if spec.base_url:
+        overrides["openai__base_url"] = spec.base_url
+    if spec.temperature is not None:
+        overrides["openai__temperature"] = spec.temperature
+    run_seed = seed if seed is not None else scenario.seed
+    if run_seed is not None:
+        overrides["simulation__seed"] = run_seed
+    return load_settings(config, **overrides)
+
+
+def study_client(settings: Settings, bus: EventBus) -> LLMClient:
+    """The client for a run; ``api_type=scripted`` means the deterministic demo model."""
+    if resolved_api_type(settings) == "scripted":
+        return build_client(settings, bus=bus, backend=demo_backend())
+    return build_client(settings, bus=bus)
+
+
+def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str | None = None,
+              model: str | None = None, seed: int | None = None, console: Console | None = None,
+              quiet: bool = False) -> StudyOutputs:
+    """Load, run and save a scenario. Raises ScenarioError / ConfigError / LLMError on bad input."""
+    console = console or Console()
+    scenario = load_scenario(path)
+    if seed is not None:
+        scenario = scenario.model_copy(update={"seed": seed})
+    settings = study_settings(scenario, config=config, backend=backend, model=model, seed=seed)
+    bus = EventBus()
+    client = study_client(settings, bus)
+    out.mkdir(parents=True, exist_ok=True)
+    trace_path = out / "trace.jsonl"
+    writer = JsonlTraceWriter(trace_path).attach(bus)
+    display = None if quiet else ConsoleDisplay(console).attach(bus)
+    described = client.describe()
+    console.print(f"[bold]{scenario.name}[/] · backend [cyan]{described.get('backend')}[/] · model "
+                  f"[cyan]{described.get('model', '?')}[/] · seed {scenario.seed}")
+    try:
+        with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True, disable=quiet) as progress:
+            task = progress.add_task("steps", total=scenario.total_steps + (1 if scenario.extraction
+                                                                            and scenario.extraction.question else 0))
+
+            def on_step(done: int, total: int) -> None:
+                progress.update(task, completed=done)
+
+            _, result = run_sync(arun_scenario(scenario, client=client, base_dir=path.parent, on_step=on_step))
+    finally:
+        writer.close()
+        if display is not None:
+            display.detach()
+    results_json = out / "results.json"
+    results_json.write_text(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False),
+                            encoding="utf-8")
+    results_csv = out / "results.csv"
+    save_results_csv(result.results, results_csv)
+    return StudyOutputs(results_json=results_json, results_csv=results_csv, trace=trace_path, result=result)
+
+
+def results_table(result: ScenarioResult, max_width: int = 70) -> Table:
+    """The extracted results as a rich table, one row per agent."""
+    table = Table(title=f"Results · {result.scenario}")
+    columns: list[str] = []
+    for values in result.results.values():
+        columns += [k for k in values if k not in columns]
+    table.add_column("agent", style="bold")
+    for col in columns:
+        table.add_column(col, max_width=max_width)
+    for name, values in result.results.items():
+        table.add_row(name, *("; ".join(map(str, v)) if isinstance(v, list) else str(v)
+                              for v in (values.get(c, "") for c in columns)))
+    return table
+
+
+__all__ = ["StudyOutputs", "results_table", "run_study", "study_client", "study_settings"]
