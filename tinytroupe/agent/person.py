@@ -110,8 +110,7 @@ class TinyPerson:
         self.environment: AgentEnvironment | None = None
         self.max_actions_per_turn = max_actions_per_turn or self.MAX_ACTIONS_PER_TURN
         self.recent_window = recent_window or self.RECENT_WINDOW
-        self.prompt_budget = PromptBudget.from_total(prompt_token_budget or self.PROMPT_TOKEN_BUDGET,
-                                                     self.MAX_CONTENT_DISPLAY_LENGTH)
+        self.prompt_token_budget = prompt_token_budget or self.PROMPT_TOKEN_BUDGET
         self._client = client
         self._accessible: dict[str, tuple[TinyPerson, str]] = {}
         self._actions_buffer: list[Action] = []
@@ -140,6 +139,15 @@ class TinyPerson:
     @client.setter
     def client(self, value: LLMClient | None) -> None:
         self._client = value
+
+    @property
+    def prompt_budget(self) -> PromptBudget:
+        """Token shares of the prompt sections: this agent's budget, within what its backend handles well."""
+        total = self.prompt_token_budget
+        hint = self.client.prompt_token_hint
+        if hint is not None:
+            total = min(total, hint)
+        return PromptBudget.from_total(total, self.MAX_CONTENT_DISPLAY_LENGTH)
 
     @property
     def bus(self) -> EventBus:

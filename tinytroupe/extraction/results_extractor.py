@@ -47,6 +47,12 @@ def _fit_record(text: str, budget: int = RECORD_CHAR_BUDGET) -> str:
     return "(earlier events omitted)\n" + text[-budget:].split("\n", 1)[-1]
 
 
+def _record_budget(client: LLMClient) -> int:
+    hint = client.prompt_token_hint
+    # Instructions and field list take about a third of a small model's prompt; the record gets the rest.
+    return RECORD_CHAR_BUDGET if hint is None else min(RECORD_CHAR_BUDGET, hint * 4 * 2 // 3)
+
+
 class ResultsExtractor:
     """Extracts validated fields from an agent's or a world's history with one LLM call each.
 
@@ -69,11 +75,12 @@ class ResultsExtractor:
         self.agent_extraction: dict[str, dict[str, Any]] = {}
         self.world_extraction: dict[str, dict[str, Any]] = {}
 
-    def _messages(self, record: str, objective: str, situation: str, fields: Mapping[str, Any]) -> list[Message]:
+    def _messages(self, record: str, objective: str, situation: str, fields: Mapping[str, Any],
+                  client: LLMClient) -> list[Message]:
         specs = [{"name": n, "type_label": s.type_label, "hint": s.hint} for n, s in fields.items()]
         system = _env().get_template("extract_system.j2").render(fields=specs)
         user = _env().get_template("extract_user.j2").render(objective=objective, situation=situation,
-                                                              record=_fit_record(record))
+                                                              record=_fit_record(record, _record_budget(client)))
         return [Message(role="system", content=system), Message(role="user", content=user)]
 
     def _resolve(self, objective: str | None, situation: str | None, fields: FieldsLike | None,
@@ -87,7 +94,7 @@ class ResultsExtractor:
         """Async twin of :meth:`extract_results_from_agent`."""
         objective, sit, specs = self._resolve(extraction_objective, situation, fields, fields_hints)
         client = self.client or agent.client
-        messages = self._messages(agent.pretty_current_interactions(), objective, sit, specs)
+        messages = self._messages(agent.pretty_current_interactions(), objective, sit, specs, client)
         world = agent.environment.name if agent.environment is not None else None
         result = await client.acomplete(messages, response_model=extraction_model(specs), purpose="extraction",
                                         agent=agent.name, world=world)
@@ -125,7 +132,7 @@ class ResultsExtractor:
                                           fields_hints: Mapping[str, str] | None = None) -> dict[str, Any]:
         objective, sit, specs = self._resolve(extraction_objective, situation, fields, fields_hints)
         client = self.client or world.client
-        messages = self._messages(world.pretty_current_interactions(), objective, sit, specs)
+        messages = self._messages(world.pretty_current_interactions(), objective, sit, specs, client)
         result = await client.acomplete(messages, response_model=extraction_model(specs), purpose="extraction",
                                         world=world.name)
         values: dict[str, Any] = result.value.model_dump()

@@ -36,6 +36,15 @@ class Backend(ABC):
     def default_model(self) -> str:
         return str(self.identity().get("model", self.name))
 
+    @property
+    def prompt_token_hint(self) -> int | None:
+        """The prompt size (estimated tokens) this backend handles well, or None for no preference.
+
+        Small local models read long prompts slowly and lose the thread in them; callers that build
+        prompts to a budget (agents, extractors) stay within this hint.
+        """
+        return None
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release pooled connections or loaded models."""
 
@@ -49,6 +58,10 @@ class BackendWrapper(Backend):
 
     def identity(self) -> dict[str, Any]:
         return self.inner.identity()
+
+    @property
+    def prompt_token_hint(self) -> int | None:
+        return self.inner.prompt_token_hint
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -107,6 +107,11 @@ class LLMClient:
         """The default model name of the backend."""
         return self.backend.default_model
 
+    @property
+    def prompt_token_hint(self) -> int | None:
+        """The prompt size the backend handles well (see :attr:`Backend.prompt_token_hint`)."""
+        return self.backend.prompt_token_hint
+
     def describe(self) -> dict[str, Any]:
         """Backend kind, model and endpoint (never a key)."""
         return self.backend.identity()
