@@ -6,7 +6,9 @@ them (``travel_enthusiast``, ``budget_conscious``, ``early_adopter``, ``skeptic`
 ``agents/*.agent.json`` and ``fragments/*.fragment.json`` next to this module, in TinyTroupe's format.
 
 Public names: list_example_personas, load_example_persona, list_example_fragments,
-load_example_fragment, example_path, ExampleNotFoundError.
+load_example_fragment, example_path, ExampleNotFoundError, and TinyTroupe-style constructors of
+ready agents: create_lisa_the_data_scientist, create_oscar_the_architect, create_marcos_the_physician,
+create_lila_the_linguist.
 
 Example:
     >>> from tinytroupe.examples import load_example_persona, load_example_fragment
@@ -20,7 +22,9 @@ from __future__ import annotations
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
+from tinytroupe.agent.person import TinyPerson
 from tinytroupe.agent.persona import Fragment, Persona, parse_persona_json
 from tinytroupe.errors import ScenarioError
 
@@ -124,13 +128,38 @@ def example_path(name: str) -> Path:
 
 
 # --- TinyTroupe-style constructors -------------------------------------------------------------
-# The functions that return ready TinyPerson agents (create_lisa_the_data_scientist(),
-# create_oscar_the_architect(), create_marcos_the_physician(), create_lila_the_linguist()) belong
-# here. They are added together with TinyPerson, which they build from load_example_persona(...).
+
+def _agent(name: str, **kwargs: Any) -> TinyPerson:
+    persona = load_example_persona(name)
+    return TinyPerson(persona.name, persona=persona, **kwargs)
+
+
+def create_lisa_the_data_scientist(**kwargs: Any) -> TinyPerson:
+    """Lisa Brennan, a data scientist in Dublin, as a ready agent (kwargs go to TinyPerson)."""
+    return _agent("lisa", **kwargs)
+
+
+def create_oscar_the_architect(**kwargs: Any) -> TinyPerson:
+    """Oscar Villanueva, an architect in Valparaíso, as a ready agent (kwargs go to TinyPerson)."""
+    return _agent("oscar", **kwargs)
+
+
+def create_marcos_the_physician(**kwargs: Any) -> TinyPerson:
+    """Marcos Ferreira, a family doctor in the Alentejo, as a ready agent (kwargs go to TinyPerson)."""
+    return _agent("marcos", **kwargs)
+
+
+def create_lila_the_linguist(**kwargs: Any) -> TinyPerson:
+    """Lila Haddad, a linguist in Montreal, as a ready agent (kwargs go to TinyPerson)."""
+    return _agent("lila", **kwargs)
 
 
 __all__ = [
     "ExampleNotFoundError",
+    "create_lila_the_linguist",
+    "create_lisa_the_data_scientist",
+    "create_marcos_the_physician",
+    "create_oscar_the_architect",
     "example_path",
     "list_example_fragments",
     "list_example_personas",
