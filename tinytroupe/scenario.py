@@ -157,23 +157,25 @@ class Scenario(_Strict):
 # ---------------------------------------------------------------------------------------- loading
 
 def _node_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the YAML node at ``loc`` (or of its nearest existing parent)."""
+    """The 1-based line of the YAML node at ``loc`` (or of its nearest existing parent).
+
+    A mapping entry is located by its key, not its value: a nested value starts on the line after
+    ``key:``, and the key is what the user has to fix (a misspelt field, a wrong value).
+    """
     node = root
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if getattr(k, "value", None) == str(part)), None)
-            if match is None:
-                match = next((k for k, _ in node.value if getattr(k, "value", None) == str(part)), None)
-                if match is not None:
-                    line = match.start_mark.line + 1
+            entry = next(((k, v) for k, v in node.value if getattr(k, "value", None) == str(part)), None)
+            if entry is None:
                 break
-            node = match
+            line = entry[0].start_mark.line + 1
+            node = entry[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
+            line = node.start_mark.line + 1
         else:
             break
-        line = node.start_mark.line + 1
     return line
 
 

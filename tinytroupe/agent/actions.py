@@ -129,7 +129,8 @@ def action_batch_model(action_types: tuple[str, ...], max_actions: int,
     )
     return create_model(
         "ActionTurn",
-        actions=(list[llm_action], Field(min_length=1, max_length=max_actions + 1,
+        # maxItems is advertised to the model but not enforced: a longer turn is cut, not re-asked.
+        actions=(list[llm_action], Field(min_length=1, json_schema_extra={"maxItems": max_actions + 1},
                                          description="your actions in order, the last one DONE")),
         cognitive_state=(llm_state, ...),
     )

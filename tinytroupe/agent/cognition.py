@@ -51,13 +51,14 @@ class PromptBudget:
     long_term_memory: int = 500
     recent: int = 1000
     stimuli: int = 500
+    accessible: int = 150  # the "People you can talk to" list: a big world would otherwise swamp the prompt
     max_item_chars: int = 600
 
     @classmethod
     def from_total(cls, total: int, max_item_chars: int = 600) -> PromptBudget:
         """Split ``total`` tokens across the sections (instructions take the rest)."""
         return cls(persona=int(total * 0.3), long_term_memory=int(total * 0.15), recent=int(total * 0.33),
-                   stimuli=int(total * 0.15), max_item_chars=max_item_chars)
+                   stimuli=int(total * 0.15), accessible=int(total * 0.05), max_item_chars=max_item_chars)
 
 
 def fit_lines(lines: Sequence[str], budget_tokens: int, *, keep: str = "newest") -> str:
@@ -118,11 +119,25 @@ def build_action_messages(view: TurnView, budget: PromptBudget) -> list[Message]
         recent=fit_lines(recent_lines, budget.recent),
         now=f"{view.now:%Y-%m-%d %H:%M}" if view.now else None,
         location=view.location,
-        accessible=", ".join(view.accessible),
+        accessible=fit_names(view.accessible, budget.accessible),
         state=view.state,
         stimuli=fit_lines(new_lines, budget.stimuli),
     )
     return [Message(role="system", content=system), Message(role="user", content=user)]
+
+
+def fit_names(names: Sequence[str], budget_tokens: int) -> str:
+    """``names`` joined with commas, as many as fit the budget, then ``(and N more)``."""
+    budget_chars = budget_tokens * CHARS_PER_TOKEN
+    shown: list[str] = []
+    used = 0
+    for name in names:
+        if used + len(name) + 2 > budget_chars:
+            break
+        shown.append(name)
+        used += len(name) + 2
+    rest = len(names) - len(shown)
+    return ", ".join(shown) + (f"{' ' if shown else ''}(and {rest} more)" if rest else "")
 
 
 def fit_text(text: str, budget_tokens: int) -> str:
@@ -140,6 +155,7 @@ __all__ = [
     "build_action_messages",
     "estimate_tokens",
     "fit_lines",
+    "fit_names",
     "fit_text",
     "template",
 ]

@@ -83,6 +83,10 @@ class TinyWorld:
                  seed: int | None = None, max_workers: int | None = None, agent_timeout: float | None = None,
                  on_agent_error: str = "continue", collect_parallel_metrics: bool = True,
                  parallelize: bool = True) -> None:
+        if not isinstance(broadcast_if_no_target, bool):
+            # e.g. TinySocialNetwork("Club", [ana]): its second positional parameter is this flag
+            raise TypeError(f"broadcast_if_no_target must be True or False, got {broadcast_if_no_target!r}; "
+                            "pass agents by keyword (agents=[...]) or add them with add_agent")
         if on_agent_error not in ("continue", "stop"):
             raise ValueError(f"on_agent_error must be 'continue' or 'stop', got {on_agent_error!r}")
         self.name = name
