@@ -28,14 +28,17 @@ Example:
 from __future__ import annotations
 
 import configparser
+import contextlib
+import contextvars
 import difflib
 import functools
 import os
+import threading
 import tomllib
 import types
 import typing
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -695,6 +698,52 @@ def load_settings(path: str | Path | None = None, *, env: Mapping[str, str] | No
     return settings
 
 
+# ---------------------------------------------------------------------------------------------- current
+_scoped: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("tinytroupe_settings", default=None)
+_process_settings: Settings | None = None
+_process_lock = threading.Lock()
+
+
+def current_settings() -> Settings:
+    """The settings in force: those of the innermost :func:`using_settings`, else the process's.
+
+    The process's settings are loaded with :func:`load_settings` on first use (never at import) and
+    can be replaced with :func:`set_settings`. Worlds and agents read their defaults from here when
+    they are created.
+
+    Example:
+        >>> with using_settings(Settings(simulation={"max_actions_per_turn": 2})):
+        ...     current_settings().simulation.max_actions_per_turn
+        2
+    """
+    scoped = _scoped.get()
+    if scoped is not None:
+        return scoped
+    global _process_settings
+    with _process_lock:
+        if _process_settings is None:
+            _process_settings = load_settings()
+        return _process_settings
+
+
+def set_settings(settings: Settings | None) -> Settings | None:
+    """Replace the process's settings (None: load again on next use); returns the previous ones."""
+    global _process_settings
+    with _process_lock:
+        previous, _process_settings = _process_settings, settings
+        return previous
+
+
+@contextlib.contextmanager
+def using_settings(settings: Settings) -> Iterator[Settings]:
+    """Make ``settings`` current in this context (threads and tasks started inside inherit it)."""
+    token = _scoped.set(settings)
+    try:
+        yield settings
+    finally:
+        _scoped.reset(token)
+
+
 __all__ = [
     "CONFIG_ENV_VAR",
     "PROVIDER_ENV_VARS",
@@ -708,6 +757,9 @@ __all__ = [
     "Settings",
     "SimulationSettings",
     "TinyTroupeCompatibilityWarning",
+    "current_settings",
     "load_settings",
     "resolved_api_type",
+    "set_settings",
+    "using_settings",
 ]

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tinytroupe.aio import run_sync
-from tinytroupe.config import Settings, load_settings, resolved_api_type
+from tinytroupe.config import Settings, load_settings, resolved_api_type, using_settings
 from tinytroupe.events import EventBus
 from tinytroupe.extraction.results_extractor import save_results_csv
 from tinytroupe.llm.client import LLMClient
@@ -90,7 +90,9 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
             def on_step(done: int, total: int) -> None:
                 progress.update(task, completed=done)
 
-            _, result = run_sync(arun_scenario(scenario, client=client, base_dir=path.parent, on_step=on_step))
+            with using_settings(settings):
+                _, result = run_sync(arun_scenario(scenario, client=client, base_dir=path.parent,
+                                                   on_step=on_step))
     finally:
         writer.close()
         if display is not None:

@@ -119,7 +119,7 @@ def test_prompt_stays_within_budget_after_200_new_stimuli() -> None:
     for i in range(200):
         agent.listen(f"Message {i}: " + "the bottle is interesting but pricey " * 6, source="Oscar")
     messages = agent.build_prompt()
-    assert prompt_tokens(messages) <= _fixed_overhead(agent.PROMPT_TOKEN_BUDGET) + agent.PROMPT_TOKEN_BUDGET
+    assert prompt_tokens(messages) <= _fixed_overhead(agent.prompt_token_budget) + agent.prompt_token_budget
     new = messages[1].content.split("# New since your last turn", 1)[1]
     assert estimate_tokens(new) <= agent.prompt_budget.stimuli + 30
     assert "Message 199:" in new  # the newest stimulus is always shown
@@ -155,7 +155,7 @@ def test_prompt_stays_within_budget_with_200_accessible_agents() -> None:
     agent = lisa()
     agent.make_agents_accessible(TinyPerson(f"Participant number {i}") for i in range(200))
     messages = agent.build_prompt()
-    assert prompt_tokens(messages) <= _fixed_overhead(agent.PROMPT_TOKEN_BUDGET) + agent.PROMPT_TOKEN_BUDGET
+    assert prompt_tokens(messages) <= _fixed_overhead(agent.prompt_token_budget) + agent.prompt_token_budget
     line = next(x for x in messages[1].content.splitlines() if x.startswith("People you can talk to:"))
     assert "Participant number 0 (" in line and line.endswith("more)")
 
@@ -164,8 +164,8 @@ def test_one_huge_stimulus_is_cut_to_max_item_chars() -> None:
     agent = TinyPerson("Ana", client=offline())
     agent.listen("x" * 10_000, source="Ben")
     new = agent.build_prompt()[1].content.split("# New since your last turn", 1)[1]
-    assert "x" * agent.MAX_CONTENT_DISPLAY_LENGTH not in new
-    assert "x" * (agent.MAX_CONTENT_DISPLAY_LENGTH - 1) + "…" in new
+    assert "x" * agent.max_content_display_length not in new
+    assert "x" * (agent.max_content_display_length - 1) + "…" in new
 
 
 def test_fit_lines_keeps_newest_and_notes_omissions() -> None:

@@ -40,6 +40,7 @@ from tinytroupe.agent.cognition import PromptBudget, TurnView, build_action_mess
 from tinytroupe.agent.memory import EpisodicMemory, MemoryItem
 from tinytroupe.agent.persona import Fragment, Persona, load_persona_file
 from tinytroupe.aio import run_sync
+from tinytroupe.config import current_settings
 from tinytroupe.errors import ScenarioError
 from tinytroupe.events import ActionEvent, Event, EventBus, StimulusEvent
 from tinytroupe.llm.client import LLMClient
@@ -83,12 +84,11 @@ class TinyPerson:
         max_actions_per_turn: actions before the closing DONE that one turn may hold.
         recent_window: how many past events each prompt shows.
         prompt_token_budget: estimated tokens for the variable prompt sections together.
-    """
 
-    MAX_ACTIONS_PER_TURN = 6
-    RECENT_WINDOW = 20
-    PROMPT_TOKEN_BUDGET = 3000
-    MAX_CONTENT_DISPLAY_LENGTH = 600
+    Arguments left as None take their value from :func:`tinytroupe.config.current_settings`
+    (``[Simulation] MAX_ACTIONS_PER_TURN``, ``[Cognition] RECENT_WINDOW``, ``PROMPT_TOKEN_BUDGET``,
+    ``MAX_CONTENT_DISPLAY_LENGTH``).
+    """
 
     def __init__(self, name: str, *, persona: Persona | Mapping[str, Any] | None = None,
                  client: LLMClient | None = None, episodic_memory: EpisodicMemory | None = None,
@@ -108,9 +108,11 @@ class TinyPerson:
         self.location: str | None = None
         self.actions_registry = ActionRegistry()
         self.environment: AgentEnvironment | None = None
-        self.max_actions_per_turn = max_actions_per_turn or self.MAX_ACTIONS_PER_TURN
-        self.recent_window = recent_window or self.RECENT_WINDOW
-        self.prompt_token_budget = prompt_token_budget or self.PROMPT_TOKEN_BUDGET
+        settings = current_settings()
+        self.max_actions_per_turn = max_actions_per_turn or settings.simulation.max_actions_per_turn
+        self.recent_window = recent_window or settings.cognition.recent_window
+        self.prompt_token_budget = prompt_token_budget or settings.cognition.prompt_token_budget
+        self.max_content_display_length = settings.cognition.max_content_display_length
         self._client = client
         self._accessible: dict[str, tuple[TinyPerson, str]] = {}
         self._actions_buffer: list[Action] = []
@@ -147,7 +149,7 @@ class TinyPerson:
         hint = self.client.prompt_token_hint
         if hint is not None:
             total = min(total, hint)
-        return PromptBudget.from_total(total, self.MAX_CONTENT_DISPLAY_LENGTH)
+        return PromptBudget.from_total(total, self.max_content_display_length)
 
     @property
     def bus(self) -> EventBus:

@@ -37,6 +37,7 @@ from tinytroupe.agent.actions import Action
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.aio import run_sync
 from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome, run_turn
+from tinytroupe.config import current_settings
 from tinytroupe.errors import SimulationError
 from tinytroupe.events import EventBus, StepEvent
 from tinytroupe.llm.client import LLMClient
@@ -69,24 +70,28 @@ class TinyWorld:
         broadcast_if_no_target: a TALK whose target is empty or unknown is heard by everyone.
         client: the LLM client for agents that have none (default: the process default client).
         seed: seeds the world's random generator (agent order in sequential steps).
-        max_workers: agent turns in flight at once (default: the client's concurrency limit).
-        agent_timeout: seconds one agent turn may take (PARALLEL_EXECUTION_TIMEOUT).
+        max_workers: agent turns in flight at once (default ``[Simulation] MAX_WORKERS``, else the
+            client's concurrency limit).
+        agent_timeout: seconds one agent turn may take (default ``[Simulation] PARALLEL_EXECUTION_TIMEOUT``).
+        parallelize: parallel steps by default (default ``[Simulation] PARALLEL_AGENT_ACTIONS``).
+
+    Arguments left as None take their value from :func:`tinytroupe.config.current_settings`.
         on_agent_error: ``"continue"`` records failed turns and goes on; ``"stop"`` raises
             :class:`~tinytroupe.errors.SimulationError` at the end of the step.
     """
-
-    DEFAULT_AGENT_TIMEOUT = 300.0
 
     def __init__(self, name: str = "A TinyWorld", agents: Iterable[TinyPerson] = (),
                  initial_datetime: datetime | None = None, interventions: Iterable[InterventionLike] = (),
                  broadcast_if_no_target: bool = True, *, client: LLMClient | None = None,
                  seed: int | None = None, max_workers: int | None = None, agent_timeout: float | None = None,
-                 on_agent_error: str = "continue", collect_parallel_metrics: bool = True,
-                 parallelize: bool = True) -> None:
+                 on_agent_error: str | None = None, collect_parallel_metrics: bool | None = None,
+                 parallelize: bool | None = None) -> None:
         if not isinstance(broadcast_if_no_target, bool):
             # e.g. TinySocialNetwork("Club", [ana]): its second positional parameter is this flag
             raise TypeError(f"broadcast_if_no_target must be True or False, got {broadcast_if_no_target!r}; "
                             "pass agents by keyword (agents=[...]) or add them with add_agent")
+        sim = current_settings().simulation
+        on_agent_error = on_agent_error if on_agent_error is not None else sim.on_agent_error
         if on_agent_error not in ("continue", "stop"):
             raise ValueError(f"on_agent_error must be 'continue' or 'stop', got {on_agent_error!r}")
         self.name = name
@@ -97,13 +102,14 @@ class TinyWorld:
         self._interventions: list[InterventionLike] = list(interventions)
         self.broadcast_if_no_target = broadcast_if_no_target
         self._client = client
-        self.seed = seed
-        self.random = random.Random(seed)
-        self.max_workers = max_workers
-        self.agent_timeout = agent_timeout if agent_timeout is not None else self.DEFAULT_AGENT_TIMEOUT
+        self.seed = seed if seed is not None else sim.seed
+        self.random = random.Random(self.seed)
+        self.max_workers = max_workers if max_workers is not None else sim.max_workers
+        self.agent_timeout = agent_timeout if agent_timeout is not None else sim.parallel_execution_timeout
         self.on_agent_error = on_agent_error
-        self.collect_parallel_metrics = collect_parallel_metrics
-        self.parallelize = parallelize
+        self.collect_parallel_metrics = (collect_parallel_metrics if collect_parallel_metrics is not None
+                                         else sim.collect_parallel_metrics)
+        self.parallelize = parallelize if parallelize is not None else sim.parallel_agent_actions
         self.errors: list[AgentTurnError] = []
         self.step_metrics: list[StepMetrics] = []
         self._run_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (

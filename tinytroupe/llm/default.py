@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 
+from tinytroupe.config import current_settings
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.factory import build_client
 
@@ -28,7 +29,7 @@ def get_default_client() -> LLMClient:
     global _client
     with _lock:
         if _client is None:
-            _client = build_client()
+            _client = build_client(current_settings())
         return _client
 
 
