@@ -36,8 +36,8 @@ from rich.console import Console
 from tinytroupe.agent.actions import Action
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.aio import run_sync
-from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome, run_turn
 from tinytroupe.config import current_settings
+from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome, run_turn
 from tinytroupe.errors import SimulationError
 from tinytroupe.events import EventBus, StepEvent
 from tinytroupe.llm.client import LLMClient
