@@ -35,6 +35,9 @@ def _env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,
         keep_trailing_newline=False,
+        # The templates ship inside the package and do not change while a process runs: without this,
+        # every get_template() stats the file to check for edits, twice per agent turn.
+        auto_reload=False,
     )
 
 
@@ -103,14 +106,23 @@ class TurnView:
     extra_rules: Sequence[str] = ()
 
 
+@lru_cache(maxsize=2048)
+def _system_message(max_actions: int, action_types: tuple[tuple[str, str], ...], extra_rules: tuple[str, ...],
+                    persona: str) -> Message:
+    # The system message depends only on these and rarely changes for an agent, so it is rendered once
+    # and shared (Message is frozen). The cache holds about two thousand agents' system messages.
+    return Message(role="system", content=template("action_system.j2").render(
+        max_actions=max_actions,
+        action_types=dict(action_types),
+        extra_rules=list(extra_rules),
+        persona=persona,
+    ))
+
+
 def build_action_messages(view: TurnView, budget: PromptBudget) -> list[Message]:
     """The chat messages for one turn: a stable system message, then a volatile user message."""
-    system = template("action_system.j2").render(
-        max_actions=view.max_actions,
-        action_types=view.action_types,
-        extra_rules=list(view.extra_rules),
-        persona=fit_text(view.persona_text, budget.persona),
-    )
+    system = _system_message(view.max_actions, tuple(view.action_types.items()), tuple(view.extra_rules),
+                             fit_text(view.persona_text, budget.persona))
     recent_lines = [item.describe(view.name, budget.max_item_chars) for item in view.recent]
     new_lines = [item.describe(view.name, budget.max_item_chars) for item in view.new]
     user = template("action_user.j2").render(
@@ -123,7 +135,7 @@ def build_action_messages(view: TurnView, budget: PromptBudget) -> list[Message]
         state=view.state,
         stimuli=fit_lines(new_lines, budget.stimuli),
     )
-    return [Message(role="system", content=system), Message(role="user", content=user)]
+    return [system, Message(role="user", content=user)]
 
 
 def fit_names(names: Sequence[str], budget_tokens: int) -> str:

@@ -382,7 +382,8 @@ class TinyPerson:
         now, step, world = self._now(), self._step(), self._world_name()
         with self._lock:
             self._seen_upto = max(self._seen_upto, seen_upto)
-            self.cognitive_state = CognitiveState.model_validate(batch.cognitive_state.model_dump())
+            # aact hands over a batch it just built and keeps no reference to: take its state as is.
+            self.cognitive_state = batch.cognitive_state
             for action in batch.actions:
                 target = action.target.strip() or None
                 self.memory.add(kind="action", type=action.type, content=action.content, target=target,

@@ -278,8 +278,7 @@ class TinyWorld:
         return 32
 
     def _world_calls(self) -> int:
-        stats = self.client.ledger.stats()["by_world"].get(self.name)
-        return int(stats["calls"]) if stats else 0
+        return int(self.client.ledger.counts("world", self.name).get("calls", 0))
 
     def _run_lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()

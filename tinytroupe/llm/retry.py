@@ -88,6 +88,18 @@ class RetryWrapper(BackendWrapper):
                        state.attempt_number, self.max_attempts, error, wait)
 
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
+        # Most calls succeed at once, and setting up tenacity's machinery costs more than the rest
+        # of a scripted agent turn: make the first attempt directly, and retry only after a failure.
+        try:
+            return await self.inner.generate(request, context)
+        except Exception as exc:
+            if not _is_retryable(exc):
+                raise
+            first_failure = exc
+        return await self._retry(request, context, first_failure)
+
+    async def _retry(self, request: LLMRequest, context: CallContext, first_failure: Exception) -> Completion:
+        """The retry loop, whose first attempt replays ``first_failure`` (waits, logs and give-up as usual)."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_attempts),
             wait=self._wait,
@@ -101,6 +113,8 @@ class RetryWrapper(BackendWrapper):
             async for attempt in retrying:
                 with attempt:
                     attempt_number = attempt.retry_state.attempt_number
+                    if attempt_number == 1:
+                        raise first_failure
                     completion = await self.inner.generate(request, context)
         except LLMTransportError as exc:
             if not exc.retryable or attempt_number < self.max_attempts:

@@ -77,7 +77,10 @@ def load_json(text: str, *, max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
             value == [] and "[" not in candidate
         ):
             raise InvalidAnswer([strict_error, "no JSON object could be recovered from the answer"]) from exc
-    if _depth(value, max_depth) > max_depth:
+    # Every container in strictly parsed JSON was opened by a bracket in the text, so a text with no
+    # more brackets than the limit cannot nest deeper: typical answers skip the walk.
+    few_brackets = not repaired and candidate.count("{") + candidate.count("[") <= max_depth
+    if not few_brackets and _depth(value, max_depth) > max_depth:
         raise InvalidAnswer([f"the answer is nested more than {max_depth} levels deep"])
     return value, repaired
 

@@ -88,6 +88,24 @@ class UsageLedger:
                 out[f"by_{d}"] = {k: c.as_dict() for k, c in sorted(self._by[d].items())}
             return out
 
+    def counts(self, dimension: str, key: str) -> dict[str, Any]:
+        """One row of :meth:`stats` (``{}`` when nothing was recorded for ``key``), without building the rest.
+
+        Worlds read their own row twice per step; the full stats sort every agent's row.
+
+        Example:
+            >>> ledger = UsageLedger()
+            >>> ledger.record(model="m", agent="Ana", world="Cafe", purpose="action",
+            ...               prompt_tokens=10, completion_tokens=5, latency_s=0.2, cached=False, error=False)
+            >>> ledger.counts("world", "Cafe")["calls"], ledger.counts("agent", "Ben")
+            (1, {})
+        """
+        if dimension not in self.DIMENSIONS:
+            raise ValueError(f"unknown usage dimension {dimension!r}; use one of {', '.join(self.DIMENSIONS)}")
+        with self._lock:
+            counter = self._by[dimension].get(key)  # .get: the defaultdict must not grow empty rows
+            return counter.as_dict() if counter is not None else {}
+
     def reset(self) -> None:
         with self._lock:
             self._total = _Counter()
