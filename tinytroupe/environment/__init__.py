@@ -1,10 +1,21 @@
 """Worlds: where agents live, with a clock, action routing and the stepping engine.
 
-Public names: TinyWorld, TinySocialNetwork, Intervention, AgentTurnError, StepMetrics.
+Public names: TinyWorld, TinySocialNetwork, Intervention, AgentTurnError, StepMetrics, TurnOutcome,
+Executor, LocalExecutor.
 """
 
-from tinytroupe.environment.engine import AgentTurnError, StepMetrics
+from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome
+from tinytroupe.environment.executors import Executor, LocalExecutor
 from tinytroupe.environment.social_network import TinySocialNetwork
 from tinytroupe.environment.world import Intervention, TinyWorld
 
-__all__ = ["AgentTurnError", "Intervention", "StepMetrics", "TinySocialNetwork", "TinyWorld"]
+__all__ = [
+    "AgentTurnError",
+    "Executor",
+    "Intervention",
+    "LocalExecutor",
+    "StepMetrics",
+    "TinySocialNetwork",
+    "TinyWorld",
+    "TurnOutcome",
+]

@@ -37,7 +37,8 @@ from tinytroupe.agent.actions import Action
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.aio import run_sync
 from tinytroupe.config import current_settings
-from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome, run_turn
+from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome
+from tinytroupe.environment.executors import Executor, LocalExecutor
 from tinytroupe.errors import SimulationError
 from tinytroupe.events import EventBus, StepEvent
 from tinytroupe.llm.client import LLMClient
@@ -74,6 +75,7 @@ class TinyWorld:
             client's concurrency limit).
         agent_timeout: seconds one agent turn may take (default ``[Simulation] PARALLEL_EXECUTION_TIMEOUT``).
         parallelize: parallel steps by default (default ``[Simulation] PARALLEL_AGENT_ACTIONS``).
+        executor: where agent turns run (default: :class:`LocalExecutor`, asyncio in this process).
 
     Arguments left as None take their value from :func:`tinytroupe.config.current_settings`.
         on_agent_error: ``"continue"`` records failed turns and goes on; ``"stop"`` raises
@@ -85,7 +87,7 @@ class TinyWorld:
                  broadcast_if_no_target: bool = True, *, client: LLMClient | None = None,
                  seed: int | None = None, max_workers: int | None = None, agent_timeout: float | None = None,
                  on_agent_error: str | None = None, collect_parallel_metrics: bool | None = None,
-                 parallelize: bool | None = None) -> None:
+                 parallelize: bool | None = None, executor: Executor | None = None) -> None:
         if not isinstance(broadcast_if_no_target, bool):
             # e.g. TinySocialNetwork("Club", [ana]): its second positional parameter is this flag
             raise TypeError(f"broadcast_if_no_target must be True or False, got {broadcast_if_no_target!r}; "
@@ -110,6 +112,7 @@ class TinyWorld:
         self.collect_parallel_metrics = (collect_parallel_metrics if collect_parallel_metrics is not None
                                          else sim.collect_parallel_metrics)
         self.parallelize = parallelize if parallelize is not None else sim.parallel_agent_actions
+        self.executor: Executor = executor if executor is not None else LocalExecutor()
         self.errors: list[AgentTurnError] = []
         self.step_metrics: list[StepMetrics] = []
         self._run_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -300,7 +303,6 @@ class TinyWorld:
         self._apply_interventions()
         self._before_step()
         workers = self._workers()
-        semaphore = asyncio.Semaphore(workers) if workers else None
         step_actions: dict[str, list[Action]] = {}
         outcomes: list[TurnOutcome] = []
         if parallelize:
@@ -308,9 +310,8 @@ class TinyWorld:
             for agent in agents:
                 agent.defer_events()
             try:
-                outcomes = list(await asyncio.gather(*(
-                    run_turn(a, step=step, world=self.name, timeout=self.agent_timeout, semaphore=semaphore)
-                    for a in agents)))
+                outcomes = await self.executor.run_turns(agents, step=step, world=self.name,
+                                                         timeout=self.agent_timeout, max_workers=workers)
             finally:
                 for agent in agents:
                     agent.flush_events()
@@ -323,9 +324,13 @@ class TinyWorld:
             if randomize_agents_order:
                 self.random.shuffle(order)
             for agent in order:
-                outcome = await run_turn(agent, step=step, world=self.name, timeout=self.agent_timeout,
-                                         semaphore=None)
-                outcomes.append(outcome)
+                # One agent at a time: each hears what the previous ones said in this step.
+                agent.defer_events()
+                try:
+                    outcomes += await self.executor.run_turns([agent], step=step, world=self.name,
+                                                              timeout=self.agent_timeout, max_workers=1)
+                finally:
+                    agent.flush_events()
                 actions = agent.pop_latest_actions()
                 step_actions[agent.name] = actions
                 self._handle_actions(agent, actions)
