@@ -6,7 +6,7 @@ Precedence, lowest first::
 
 * **File**: the ``path`` argument, else the file named by ``TINYTROUPE_CONFIG``, else
   ``tinytroupe.toml`` in the working directory, else ``config.ini`` there. ``config.ini`` is
-  TinyTroupe's format (``[OpenAI]``, ``[Simulation]``, ``[Cognition]``, ``[Logging]``; keys
+  TinyTroupe's format (``[OpenAI]``, ``[Simulation]``, ``[Cognition]``, ``[Memory]``, ``[Logging]``; keys
   case-insensitive, e.g. ``MODEL``, ``MAX_ATTEMPTS``); ``tinytroupe.toml`` has the same sections and
   keys in lower case. Keys TinyTroupe has and tinytroupe does not use are accepted with one
   :class:`TinyTroupeCompatibilityWarning` naming them. Secrets (API keys) are never read from files.
@@ -122,6 +122,53 @@ class CognitionSettings(_Section):
     max_content_display_length: int = Field(1024, ge=16)
 
 
+class MemorySettings(_Section):
+    """``[Memory]``: bounded episodic memory, relevance retrieval, consolidation, forgetting, reflection.
+
+    Every parameter is documented in ``docs/memory.md``.
+    """
+
+    max_episodic_memory_size: int = Field(1000, ge=2, description="episodic items kept per agent")
+    memory_cleanup_strategy: Literal["fifo", "age", "relevance"] = Field(
+        "fifo", description="which items leave a full episodic memory: oldest added, oldest in simulated "
+        "time, or least important and least recently retrieved")
+    memory_warning_threshold: float = Field(0.8, gt=0.0, le=1.0,
+                                            description="usage ratio that publishes a warning")
+    eviction_batch_fraction: float = Field(0.05, gt=0.0, le=0.5,
+                                           description="share of the bound evicted at once when full")
+    consolidate_before_eviction: bool = Field(True, description="summarise items before they leave")
+    auto_consolidate_on_threshold: bool = True
+    auto_consolidation_threshold: int = Field(500, ge=1, description="unconsolidated items that trigger it")
+    consolidation_chunk_size: int = Field(50, ge=1, description="episodic items per summarising LLM call")
+    reconcile_top_k: int = Field(3, ge=1, description="similar existing facts shown per new fact")
+    reconcile_min_similarity: float = Field(0.6, ge=-1.0, le=1.0,
+                                            description="below it a new fact is added without asking")
+    duplicate_similarity: float = Field(0.97, ge=-1.0, le=1.0,
+                                        description="above it a new fact is a duplicate (NOOP) without asking")
+    relevance_retrieval: bool = Field(True, description="fill the prompt's memory section by retrieval")
+    embedder: Literal["use", "hash", "openai"] = Field(
+        "use", description="use: bundled offline model; hash: fast hashed words; openai: [OpenAI] EMBEDDING_MODEL")
+    retrieval_top_k: int = Field(5, ge=1, le=100)
+    recency_weight: float = Field(1.0, ge=0.0)
+    importance_weight: float = Field(1.0, ge=0.0)
+    relevance_weight: float = Field(3.0, ge=0.0, description="relevance counts triple: the query carries intent")
+    recency_mode: Literal["hours", "rank"] = Field("hours", description="decay by simulated hours or by rank")
+    recency_decay: float = Field(0.995, gt=0.0, lt=1.0, description="factor per simulated hour (or rank)")
+    importance_scoring: Literal["rule", "llm"] = Field(
+        "rule", description="rule: free heuristic; llm: one batched 1-10 rating call per turn")
+    importance_cache_size: int = Field(4096, ge=0)
+    forgetting: bool = True
+    retention_floor: float = Field(0.05, ge=0.0, lt=1.0, description="below it an item leaves retrieval")
+    forgetting_base_hours: float = Field(72.0, gt=0.0, description="memory strength of an importance-1 item")
+    forgetting_importance_factor: float = Field(1.0, ge=0.0, description="strength gain per importance step")
+    forgetting_rehearsal_factor: float = Field(0.5, ge=0.0, description="strength gain per retrieval")
+    enable_reflection: bool = Field(False, description="opt-in: two more LLM calls each time it triggers")
+    reflection_threshold: float = Field(150.0, gt=0.0, description="summed importance that triggers it")
+    reflection_questions: int = Field(3, ge=1, le=10)
+    reflection_evidence_k: int = Field(5, ge=1, le=30)
+    reflection_recent_items: int = Field(50, ge=5, description="recent memories the questions are drawn from")
+
+
 class LoggingSettings(_Section):
     """``[Logging]``: levels for the console display."""
 
@@ -147,6 +194,7 @@ class Settings(_Section):
     local: LocalModelSettings = Field(default_factory=LocalModelSettings)
     simulation: SimulationSettings = Field(default_factory=SimulationSettings)
     cognition: CognitionSettings = Field(default_factory=CognitionSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     _source_file: str | None = PrivateAttr(default=None)
@@ -218,7 +266,8 @@ OTHER_ENV_VARS: frozenset[str] = frozenset({CONFIG_ENV_VAR})
 
 #: how config.ini spells each section (TinyTroupe's capitalisation); TOML uses the lower-case names
 _INI_SECTION_NAMES = {"openai": "OpenAI", "local": "Local", "simulation": "Simulation",
-                      "cognition": "Cognition", "logging": "Logging", "actiongenerator": "ActionGenerator"}
+                      "cognition": "Cognition", "memory": "Memory", "logging": "Logging",
+                      "actiongenerator": "ActionGenerator"}
 
 #: TinyTroupe keys whose value lands in another section of ours
 _TT_MOVED: dict[tuple[str, str], tuple[str, str]] = {
@@ -752,6 +801,7 @@ __all__ = [
     "CognitionSettings",
     "LocalModelSettings",
     "LoggingSettings",
+    "MemorySettings",
     "OpenAISettings",
     "ResolvedApiType",
     "Settings",

@@ -108,6 +108,49 @@ class WarningEvent(Event):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class MemoryEvent(Event):
+    """Something happened to an agent's memory: a turn's snapshot, an eviction, a consolidation ...
+
+    ``operation`` is one of ``snapshot`` (after each turn), ``evict``, ``consolidate``, ``reflect``,
+    ``forget`` and ``warning``. The sizes are those after the operation; ``items`` holds the
+    records of what left episodic memory (so nothing disappears without a trace) or what was
+    written; ``duration_s`` is the operation's wall time.
+    """
+
+    kind: Literal["memory"] = "memory"
+    operation: Literal["snapshot", "evict", "consolidate", "reflect", "forget", "warning"]
+    episodic_size: int = 0
+    semantic_size: int = 0
+    max_size: int = 0
+    usage_ratio: float = 0.0
+    consolidations: int = 0
+    evictions: int = 0
+    items_in: int = 0
+    items_out: int = 0
+    automatic: bool = True
+    duration_s: float = 0.0
+    items: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class CheckpointEvent(Event):
+    """A simulation checkpoint was written (``size_bytes``: its JSON size)."""
+
+    kind: Literal["checkpoint"] = "checkpoint"
+    label: str | None = None
+    size_bytes: int = 0
+    duration_s: float = 0.0
+
+
+class DivergenceEvent(Event):
+    """A re-run made an LLM request that differs from the recorded run's at the same place."""
+
+    kind: Literal["divergence"] = "divergence"
+    stream: str
+    purpose: str
+    position: int
+    description: str
+
+
 Subscriber = Callable[[Event], Any] | Callable[[Event], Awaitable[Any]]
 
 
@@ -202,9 +245,12 @@ class EventBus:
 __all__ = [
     "ActionEvent",
     "AgentErrorEvent",
+    "CheckpointEvent",
+    "DivergenceEvent",
     "Event",
     "EventBus",
     "LLMCallEvent",
+    "MemoryEvent",
     "StepEvent",
     "StimulusEvent",
     "Subscriber",

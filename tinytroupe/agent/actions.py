@@ -122,17 +122,19 @@ def action_batch_model(action_types: tuple[str, ...], max_actions: int,
     )
     llm_state = create_model(
         "LLMCognitiveState",
-        goals=(str, Field(max_length=200, description="your current goals")),
-        context=(list[str], Field(max_length=5, description="short facts about your situation")),
-        attention=(str, Field(max_length=200, description="what you pay attention to")),
-        emotions=(str, Field(max_length=120, description="how you feel")),
+        # Defaults keep a turn usable when a model leaves a field out; the schema still lists them all.
+        goals=(str, Field("", max_length=200, description="your current goals")),
+        context=(list[str], Field(default_factory=list, json_schema_extra={"maxItems": 5},
+                                  description="short facts about your situation")),
+        attention=(str, Field("", max_length=200, description="what you pay attention to")),
+        emotions=(str, Field("", max_length=120, description="how you feel")),
     )
     return create_model(
         "ActionTurn",
         # maxItems is advertised to the model but not enforced: a longer turn is cut, not re-asked.
         actions=(list[llm_action], Field(min_length=1, json_schema_extra={"maxItems": max_actions + 1},
                                          description="your actions in order, the last one DONE")),
-        cognitive_state=(llm_state, ...),
+        cognitive_state=(llm_state, Field(default_factory=llm_state)),
     )
 
 

@@ -21,7 +21,7 @@ import asyncio
 import json
 import threading
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -38,6 +38,7 @@ from tinytroupe.agent.actions import (
 )
 from tinytroupe.agent.cognition import PromptBudget, TurnView, build_action_messages
 from tinytroupe.agent.memory import EpisodicMemory, MemoryItem
+from tinytroupe.agent.memory_system import AgentMemory, RetrievedMemory
 from tinytroupe.agent.persona import Fragment, Persona, load_persona_file
 from tinytroupe.aio import run_sync
 from tinytroupe.config import current_settings
@@ -103,7 +104,8 @@ class TinyPerson:
             self.persona = persona if persona.name == self.name else persona.merge({"name": self.name})
         else:
             self.persona = Persona.from_spec({"type": "TinyPerson", "persona": {**persona, "name": self.name}})
-        self.memory = episodic_memory if episodic_memory is not None else EpisodicMemory()
+        # Episodic + semantic memory; its events go out through this agent's publisher (deferred or not).
+        self.memories = AgentMemory(self.name, episodic=episodic_memory, publish=self._publish, now=self._now)
         self.cognitive_state = CognitiveState()
         self.location: str | None = None
         self.actions_registry = ActionRegistry()
@@ -114,7 +116,7 @@ class TinyPerson:
         self.prompt_token_budget = prompt_token_budget or settings.cognition.prompt_token_budget
         self.max_content_display_length = settings.cognition.max_content_display_length
         self._client = client
-        self._accessible: dict[str, tuple[TinyPerson, str]] = {}
+        self._accessible: dict[str, tuple[TinyPerson | None, str]] = {}
         self._actions_buffer: list[Action] = []
         self._seen_upto = 0
         self._lock = threading.RLock()
@@ -126,6 +128,15 @@ class TinyPerson:
 
     def __repr__(self) -> str:
         return f"TinyPerson(name={self.name!r})"
+
+    @property
+    def memory(self) -> EpisodicMemory:
+        """The episodic memory (bounded; see :attr:`memories` for the whole memory system)."""
+        return self.memories.episodic
+
+    @memory.setter
+    def memory(self, value: EpisodicMemory) -> None:
+        self.memories.episodic = value
 
     # ------------------------------------------------------------------ wiring
 
@@ -294,7 +305,7 @@ class TinyPerson:
     @property
     def accessible_agents(self) -> list[TinyPerson]:
         """Agents this one can currently interact with."""
-        return [agent for agent, _ in self._accessible.values()]
+        return [agent for agent, _ in self._accessible.values() if agent is not None]
 
     def make_agent_accessible(self, agent: TinyPerson,
                               relation_description: str = "An agent I can currently interact with.") -> None:
@@ -327,10 +338,37 @@ class TinyPerson:
             return lock
 
     def build_prompt(self) -> list[Message]:
-        """The messages the next turn would send (also marks nothing as seen)."""
+        """The messages the next turn would send (also marks nothing as seen, and rehearses nothing)."""
         return self._build_prompt()[0]
 
     def _build_prompt(self) -> tuple[list[Message], int]:
+        view, last_id = self._turn_view()
+        budget = self.prompt_budget
+        view.long_term_memory = self.memories.recall_text(self._memory_query(view.new), self._shown_ids(view),
+                                                          budget.long_term_memory, rehearse=False)
+        return build_action_messages(view, budget), last_id
+
+    async def _abuild_prompt(self) -> tuple[list[Message], int]:
+        view, last_id = self._turn_view()
+        budget = self.prompt_budget
+        view.long_term_memory = await self.memories.arecall_text(self._memory_query(view.new),
+                                                                 self._shown_ids(view), budget.long_term_memory)
+        return build_action_messages(view, budget), last_id
+
+    @staticmethod
+    def _shown_ids(view: TurnView) -> set[int]:
+        return {i.id for i in view.recent} | {i.id for i in view.new}
+
+    def _memory_query(self, new: Iterable[MemoryItem] = ()) -> str:
+        """What the agent has in mind now: goals, attention, context, emotions and what just happened."""
+        state = self.cognitive_state
+        parts = [state.goals, state.attention, *state.context, state.emotions or ""]
+        parts += [i.content for i in new][-5:]
+        if not any(p.strip() for p in parts):
+            parts += [i.content for i in self.memory.recent(3)]
+        return "\n".join(p for p in parts if p and p.strip())
+
+    def _turn_view(self) -> tuple[TurnView, int]:
         with self._lock:
             seen = self._seen_upto
             last_id = self.memory.last_id
@@ -354,7 +392,7 @@ class TinyPerson:
                 accessible=[f"{n} ({d})" if d else n for n, (_, d) in self._accessible.items()],
                 max_actions=self.max_actions_per_turn,
             )
-        return build_action_messages(view, self.prompt_budget), last_id
+        return view, last_id
 
     async def aact(self, until_done: bool = True, n: int | None = None,
                    return_actions: bool = False) -> list[Action] | None:
@@ -367,7 +405,7 @@ class TinyPerson:
             raise ValueError(f"n must be between 1 and 15 actions, got {n}")
         limit = n if n is not None else (self.max_actions_per_turn if until_done else 1)
         async with self._turn_lock():
-            messages, seen_upto = self._build_prompt()
+            messages, seen_upto = await self._abuild_prompt()
             model = action_batch_model(self.actions_registry.types, self.max_actions_per_turn)
             env = self.environment
             result = await self.client.acomplete(
@@ -376,6 +414,9 @@ class TinyPerson:
             )
             batch = ActionBatch.model_validate(result.value.model_dump()).normalised(limit)
             committed = self._commit(batch, seen_upto)
+            # Rate, consolidate and reflect inside the turn: their LLM failures are the turn's failures.
+            await self.memories.aafter_turn(self.client, world=env.name if env is not None else None,
+                                            step=self._step())
         return committed if return_actions else None
 
     def _commit(self, batch: ActionBatch, seen_upto: int) -> list[Action]:
@@ -434,6 +475,49 @@ class TinyPerson:
             if item.kind == "action" and not (ignore_done and item.type == "DONE"):
                 return item
         return None
+
+    # ------------------------------------------------------------------ memory
+
+    def get_memory_stats(self) -> dict[str, Any]:
+        """Memory sizes, usage ratio, age of the oldest item, consolidations, evictions, approaching-limit flag.
+
+        Example:
+            >>> TinyPerson("Lisa").get_memory_stats()["episodic_size"]
+            0
+        """
+        return self.memories.get_stats()
+
+    def retrieve_relevant_memories(self, query: str, top_k: int | None = None) -> list[RetrievedMemory]:
+        """The memories (episodic and semantic) best scored for ``query``: recency, importance, relevance."""
+        return self.memories.retrieve(query, top_k)
+
+    async def aretrieve_relevant_memories(self, query: str, top_k: int | None = None) -> list[RetrievedMemory]:
+        """Async twin of :meth:`retrieve_relevant_memories`."""
+        return await self.memories.aretrieve(query, top_k)
+
+    def retrieve_relevant_memories_for_current_context(self, top_k: int | None = None) -> list[RetrievedMemory]:
+        """Memories relevant to the agent's goals, attention, context, emotions and latest events."""
+        return self.memories.retrieve(self._memory_query(self.memory.recent(5)), top_k)
+
+    async def aconsolidate_memory(self) -> int:
+        """Consolidate the unconsolidated episode now (manual); returns the number of facts written."""
+        async with self._turn_lock():
+            env = self.environment
+            return len(await self.memories.aconsolidate(self.client, automatic=False,
+                                                        world=env.name if env is not None else None,
+                                                        step=self._step()))
+
+    def consolidate_memory(self) -> int:
+        """Sync twin of :meth:`aconsolidate_memory`."""
+        return run_sync(self.aconsolidate_memory())
+
+    def should_consolidate(self) -> bool:
+        """Whether automatic consolidation is due (thresholds of ``[Memory]``)."""
+        return self.memories.should_consolidate()
+
+    def get_consolidation_metrics(self) -> dict[str, Any]:
+        """Consolidations (automatic and manual), items consolidated, mean size, facts, last duration."""
+        return self.memories.metrics.report()
 
     # ------------------------------------------------------------------ display
 
@@ -510,6 +594,7 @@ class TinyPerson:
                 "name": self.name,
                 "persona": self.persona.to_spec(),
                 "memory": self.memory.to_state(),
+                "long_term_memory": self.memories.to_state(include_episodic=False),
                 "cognitive_state": self.cognitive_state.model_dump(mode="json"),
                 "location": self.location,
                 "accessible": {n: d for n, (_, d) in self._accessible.items()},
@@ -518,6 +603,45 @@ class TinyPerson:
                 "actions_buffer": [a.model_dump() for a in self._actions_buffer],
                 "action_types": self.actions_registry.descriptions(),
             }
+
+    def load_state(self, state: Mapping[str, Any],
+                   resolve: Callable[[str], TinyPerson | None] | None = None) -> TinyPerson:
+        """Put this agent in the state :meth:`to_state` produced (in place; the name must match).
+
+        ``resolve`` turns the names of accessible agents back into agents (a world passes its
+        ``get_agent_by_name``); names it cannot resolve stay accessible by name, for the prompt.
+        """
+        if state.get("name") != self.name:
+            raise ValueError(f"state of agent {state.get('name')!r} cannot be loaded into agent {self.name!r}")
+        persona = Persona.from_spec(state["persona"])
+        memory = type(self.memory).from_state(state["memory"])
+        cognitive = CognitiveState.model_validate(state["cognitive_state"])
+        buffer = [Action.model_validate(a) for a in state.get("actions_buffer", [])]
+        with self._lock:
+            self.persona = persona
+            self.memory = memory
+            if "long_term_memory" in state:
+                self.memories.load_state(state["long_term_memory"])
+            self.cognitive_state = cognitive
+            self.location = state.get("location")
+            self._accessible = {}
+            for name, description in state.get("accessible", {}).items():
+                other = resolve(name) if resolve is not None else None
+                self._accessible[name] = (other, description)
+            self._seen_upto = int(state.get("seen_upto", 0))
+            self.turns = int(state.get("turns", 0))
+            self._actions_buffer = buffer
+            for action_type, description in state.get("action_types", {}).items():
+                if action_type not in self.actions_registry.types:
+                    self.actions_registry.register(action_type, description)
+        return self
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], *, client: LLMClient | None = None,
+                   resolve: Callable[[str], TinyPerson | None] | None = None) -> TinyPerson:
+        """A new agent in the state :meth:`to_state` produced."""
+        agent = cls(state["name"], persona=Persona.from_spec(state["persona"]), client=client)
+        return agent.load_state(state, resolve)
 
 
 __all__ = ["AgentEnvironment", "TinyPerson"]

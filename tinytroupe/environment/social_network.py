@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import networkx as nx
@@ -61,6 +62,19 @@ class TinySocialNetwork(TinyWorld):
         super().remove_agent(agent)
         if self.graph.has_node(agent.name):
             self.graph.remove_node(agent.name)
+        return self
+
+    def to_state(self, include_agents: bool = True) -> dict[str, Any]:
+        state = super().to_state(include_agents)
+        state["relations"] = sorted([a, b, key] for a, b, key in self.graph.edges(keys=True))
+        return state
+
+    def load_state(self, state: Mapping[str, Any]) -> TinySocialNetwork:
+        super().load_state(state)
+        self.graph = nx.MultiGraph()
+        self.graph.add_nodes_from(a.name for a in self.agents)
+        for a, b, key in state.get("relations", []):
+            self.graph.add_edge(a, b, key=key)
         return self
 
     def _before_step(self) -> None:

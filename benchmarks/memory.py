@@ -1,0 +1,205 @@
+"""Memory benchmark: bounded growth, retrieval latency and recall.
+
+(a) one agent over many events, and a world of many agents, with the scripted backend and the
+    hashing embedder: process RSS and prompt tokens per turn, from when the episodic bound is
+    reached to the end (growth in %);
+(b) retrieval latency p95 (scoring + top-k over a per-agent index of random unit vectors, 512-d)
+    at 10,000 and 100,000 memories (query embedding excluded; it is one embedder call);
+(c) recall: facts planted among distractor events, then one question per fact; recall@5 with the
+    bundled USE embedder, beside recency-only and relevance-only retrieval.
+
+Usage::
+
+    python benchmarks/memory.py [--quick]
+
+``--quick`` uses smaller sizes (printed). The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import random
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if importlib.util.find_spec("tinytroupe") is None:
+    sys.path.insert(0, str(ROOT))
+
+from tinytroupe.agent import TinyPerson  # noqa: E402
+from tinytroupe.agent.memory import EpisodicMemory  # noqa: E402
+from tinytroupe.agent.memory_system import AgentMemory  # noqa: E402
+from tinytroupe.agent.retrieval import RetrievalParams, score_index  # noqa: E402
+from tinytroupe.agent.vector_index import VectorIndex  # noqa: E402
+from tinytroupe.config import MemorySettings, Settings, using_settings  # noqa: E402
+from tinytroupe.environment import TinyWorld  # noqa: E402
+from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend  # noqa: E402
+
+START = datetime(2025, 1, 6, 9, 0)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def reply(request: LLMRequest) -> Any:
+    name = request.schema_name
+    if name == "ConsolidatedFacts":
+        n = len(request.messages[0].content)
+        return {"facts": [{"content": f"a summarised fact {n % 97}", "importance": 5}]}
+    if name == "ReconcileDecisions":
+        count = request.messages[0].content.count("New fact:")
+        return {"decisions": [{"operation": "NOOP"}] * count}
+    return {"actions": [{"type": "TALK", "content": "I see, tell me more about that please"}, {"type": "DONE"}],
+            "cognitive_state": {"goals": "chat", "context": [], "attention": "the talk", "emotions": "calm"}}
+
+
+def growth(series: list[float]) -> float:
+    first, last = np.mean(series[: max(1, len(series) // 10)]), np.mean(series[-max(1, len(series) // 10):])
+    return float((last - first) / first * 100.0)
+
+
+def bench_one_agent(events: int, bound: int) -> tuple[float, float]:
+    settings = Settings(memory={"max_episodic_memory_size": bound, "auto_consolidation_threshold": bound // 2,
+                                "embedder": "hash"})
+    backend = ScriptedBackend(reply)
+    with using_settings(settings):
+        ana = TinyPerson("Ana", client=LLMClient(backend))
+    world = TinyWorld("Room", [ana], initial_datetime=START)
+    rss, tokens = [], []
+    n = 0
+    while n < events:
+        ana.listen(f"Event {n}: Ben mentions detail {n % 173} about topic {n % 31}", source="Ben")
+        ana.act()
+        n += 3
+        world._current_datetime = START + timedelta(minutes=n)  # type: ignore[attr-defined]
+        if len(ana.memory) >= bound * 0.9:
+            rss.append(rss_mb())
+            tokens.append(sum(len(m.content) for m in backend.requests[-1].messages) / 4)
+    return growth(rss), growth(tokens)
+
+
+def bench_world(agents: int, steps: int, bound: int) -> tuple[float, float]:
+    settings = Settings(memory={"max_episodic_memory_size": bound, "auto_consolidation_threshold": bound // 2,
+                                "embedder": "hash"})
+    backend = ScriptedBackend(reply)
+    with using_settings(settings):
+        people = [TinyPerson(f"P{i}") for i in range(agents)]
+        world = TinyWorld("Hall", people, initial_datetime=START, client=LLMClient(backend))
+    rss, tokens = [], []
+    for step in range(steps):
+        for p in people:
+            p.listen(f"step {step}: the host says item {step % 17}", source="Host")
+        world.run(1)
+        if len(people[0].memory) >= bound * 0.9:
+            rss.append(rss_mb())
+            tokens.append(sum(len(m.content) for m in backend.requests[-1].messages) / 4)
+    return growth(rss), growth(tokens)
+
+
+def bench_latency(size: int, queries: int = 200) -> float:
+    rng = np.random.default_rng(0)
+    idx = VectorIndex(512, capacity=size)
+    vecs = rng.standard_normal((size, 512)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    for i in range(size):
+        idx.add(f"E{i}", vecs[i], importance=float(rng.integers(1, 11)), created_h=float(i))
+    times = []
+    for _ in range(queries):
+        q = rng.standard_normal(512).astype(np.float32)
+        q /= np.linalg.norm(q)
+        t = time.perf_counter()
+        score_index(idx, q, RetrievalParams(top_k=5), now_h=float(size))
+        times.append((time.perf_counter() - t) * 1000)
+    return float(np.percentile(times, 95))
+
+
+NAMES = ["Ana", "Ben", "Carla", "Dmitri", "Elena", "Farid", "Greta", "Hiro", "Ines", "Jonas"]
+THINGS = ["favourite fruit", "car", "home town", "sister's job", "dog's name"]
+VALUES = ["mango", "a green van", "Porto", "a pilot", "Biscuit", "kiwi", "a red bike", "Oslo", "a chef", "Rex"]
+
+
+def bench_recall(facts: int, distractors: int) -> dict[str, float]:
+    rng = random.Random(1)
+    planted = []
+    for i in range(facts):
+        name, thing = NAMES[i % len(NAMES)], THINGS[(i // len(NAMES)) % len(THINGS)]
+        planted.append((f"{name}'s {thing} is {VALUES[(i * 7) % len(VALUES)]}.", f"What is {name}'s {thing}?"))
+    topics = ["the weather was grey", "the bus came late", "someone laughed in the hall", "coffee was cold",
+              "the meeting ran long", "a phone rang twice", "the printer jammed", "lunch was soup"]
+    stream: list[str] = [f"On day {d}, {rng.choice(NAMES)} noted that {rng.choice(topics)}."
+                         for d in range(distractors)]
+    positions = sorted(rng.sample(range(len(stream) + facts), facts))
+    for (fact, _), pos in zip(planted, positions, strict=True):
+        stream.insert(pos, fact)
+    results = {}
+    for label, weights in (("full", (1.0, 1.0, 3.0)), ("recency_only", (1.0, 0.0, 0.0)),
+                           ("relevance_only", (0.0, 0.0, 1.0))):
+        settings = MemorySettings(max_episodic_memory_size=len(stream) + 10, recency_weight=weights[0],
+                                  importance_weight=weights[1], relevance_weight=weights[2], forgetting=False)
+        memory = AgentMemory("Ana", episodic=EpisodicMemory(max_size=len(stream) + 10), settings=settings,
+                             now=lambda: START + timedelta(hours=len(stream)))
+        if label == "full":
+            for j, text in enumerate(stream):
+                memory.episodic.add(kind="stimulus", type="CONVERSATION", content=text, source="Ben",
+                                    sim_time=START + timedelta(hours=j))
+            memory.episodic.set_importance({i.id: 5.0 for i in memory.episodic.items()})
+            memory.sync_index()
+            shared = memory
+        else:
+            memory.load_state(shared.to_state())
+        hits = 0
+        for fact, question in planted:
+            found = [m.content for m in memory.retrieve(question, top_k=5, rehearse=False)]
+            hits += fact in found
+        results[label] = hits / len(planted)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, under a minute")
+    args = parser.parse_args()
+    if args.quick:
+        sizes = {"events": 1500, "bound": 150, "agents": 20, "steps": 40, "world_bound": 30, "lat_small": 10_000,
+                 "lat_large": 100_000, "facts": 20, "distractors": 400}
+    else:
+        sizes = {"events": 10_000, "bound": 1000, "agents": 200, "steps": 200, "world_bound": 100,
+                 "lat_small": 10_000, "lat_large": 100_000, "facts": 50, "distractors": 5000}
+    print(f"sizes: {sizes}{' (--quick: smaller than the full run)' if args.quick else ''}")
+    rss_one, tok_one = bench_one_agent(sizes["events"], sizes["bound"])
+    print(f"(a) one agent, {sizes['events']} events, bound {sizes['bound']}: RSS growth {rss_one:.1f}%, "
+          f"prompt tokens growth {tok_one:.1f}%")
+    rss_w, tok_w = bench_world(sizes["agents"], sizes["steps"], sizes["world_bound"])
+    print(f"(a) {sizes['agents']} agents x {sizes['steps']} steps, bound {sizes['world_bound']}: RSS growth "
+          f"{rss_w:.1f}%, prompt tokens growth {tok_w:.1f}%")
+    p95_small, p95_large = bench_latency(sizes["lat_small"]), bench_latency(sizes["lat_large"])
+    print(f"(b) retrieval p95: {p95_small:.2f} ms at {sizes['lat_small']}, {p95_large:.2f} ms at {sizes['lat_large']}")
+    recall = bench_recall(sizes["facts"], sizes["distractors"])
+    print(f"(c) recall@5 ({sizes['facts']} facts among {sizes['distractors']} distractors, USE embedder)")
+    print(f"    {'retrieval':<16} recall@5")
+    for label, value in recall.items():
+        print(f"    {label:<16} {value:.2f}")
+    print(json.dumps({
+        "quick": args.quick,
+        "rss_growth_pct": round(max(rss_one, rss_w), 2),
+        "prompt_tokens_growth_pct": round(max(tok_one, tok_w), 2),
+        "retrieval_p95_ms_10k": round(p95_small, 3),
+        "retrieval_p95_ms_100k": round(p95_large, 3),
+        "recall_at_5": recall["full"],
+        "recall_at_5_recency_only": recall["recency_only"],
+        "recall_at_5_relevance_only": recall["relevance_only"],
+    }))
+
+
+if __name__ == "__main__":
+    main()
