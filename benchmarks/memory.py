@@ -81,7 +81,7 @@ def bench_one_agent(events: int, bound: int) -> tuple[float, float]:
         ana.listen(f"Event {n}: Ben mentions detail {n % 173} about topic {n % 31}", source="Ben")
         ana.act()
         n += 3
-        world._current_datetime = START + timedelta(minutes=n)  # type: ignore[attr-defined]
+        world.skip(1, timedelta(minutes=3))  # simulated time passes, so recency and forgetting work
         if len(ana.memory) >= bound * 0.9:
             rss.append(rss_mb())
             tokens.append(sum(len(m.content) for m in backend.requests[-1].messages) / 4)

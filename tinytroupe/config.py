@@ -145,6 +145,10 @@ class MemorySettings(_Section):
                                             description="below it a new fact is added without asking")
     duplicate_similarity: float = Field(0.97, ge=-1.0, le=1.0,
                                         description="above it a new fact is a duplicate (NOOP) without asking")
+    max_semantic_memory_size: int = Field(2000, ge=1,
+                                          description="active facts kept; the least important are forgotten past it")
+    max_inactive_semantic_facts: int = Field(200, ge=0,
+                                             description="inactive facts kept in RAM (all stay in the trace)")
     relevance_retrieval: bool = Field(True, description="fill the prompt's memory section by retrieval")
     embedder: Literal["use", "hash", "openai"] = Field(
         "use", description="use: bundled offline model; hash: fast hashed words; openai: [OpenAI] EMBEDDING_MODEL")

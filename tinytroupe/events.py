@@ -112,13 +112,14 @@ class MemoryEvent(Event):
     """Something happened to an agent's memory: a turn's snapshot, an eviction, a consolidation ...
 
     ``operation`` is one of ``snapshot`` (after each turn), ``evict``, ``consolidate``, ``reflect``,
-    ``forget`` and ``warning``. The sizes are those after the operation; ``items`` holds the
+    ``forget``, ``drop`` (inactive facts leaving RAM for the trace only) and ``warning``.
+    The sizes are those after the operation; ``items`` holds the
     records of what left episodic memory (so nothing disappears without a trace) or what was
     written; ``duration_s`` is the operation's wall time.
     """
 
     kind: Literal["memory"] = "memory"
-    operation: Literal["snapshot", "evict", "consolidate", "reflect", "forget", "warning"]
+    operation: Literal["snapshot", "evict", "consolidate", "reflect", "forget", "drop", "warning"]
     episodic_size: int = 0
     semantic_size: int = 0
     max_size: int = 0

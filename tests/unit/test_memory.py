@@ -505,3 +505,20 @@ def test_retrieval_with_the_bundled_use_embedder() -> None:
     add(memory.episodic, "The train to the airport leaves every twenty minutes")
     add(memory.episodic, "I bought apples, bread and cheese at the market")
     assert memory.retrieve("Where does your sister live?", top_k=1)[0].content.startswith("My sister Maria")
+
+
+def test_semantic_memory_stays_bounded_and_what_leaves_is_published() -> None:
+    events: list[Any] = []
+    settings = MemorySettings(max_semantic_memory_size=3, max_inactive_semantic_facts=1)
+    memory = AgentMemory("Ana", settings=settings, embedder=HashingEmbedder(), publish=events.append)
+    facts = [memory.semantic.add(f"fact number {i}", importance=float(i)) for i in range(1, 6)]
+    memory._embed_into_index([], facts)
+    memory._bound_semantic()
+    assert [f.content for f in memory.semantic.active()] == ["fact number 3", "fact number 4", "fact number 5"]
+    assert memory.index is not None and sorted(memory.index.keys_live()) == ["S3", "S4", "S5"]
+    # two least important facts were forgotten; only one inactive fact stays in RAM, the older one was dropped
+    assert [f.content for f in memory.semantic.all() if f.status != "active"] == ["fact number 2"]
+    forgotten = next(e for e in events if e.operation == "forget")
+    assert [i["content"] for i in forgotten.items] == ["fact number 1", "fact number 2"]
+    dropped = next(e for e in events if e.operation == "drop")
+    assert [i["content"] for i in dropped.items] == ["fact number 1"]  # its record goes to the trace

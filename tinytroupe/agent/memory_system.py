@@ -415,6 +415,7 @@ class AgentMemory:
             m.last_duration_s = time.perf_counter() - start
             m.total_duration_s += m.last_duration_s
         self._forget_faded()
+        self._bound_semantic()
         self.publish(self._event("consolidate", items_in=len(episode), items_out=len(written), automatic=automatic,
                                  duration_s=self.metrics.last_duration_s or 0.0,
                                  items=[{**f.model_dump(mode="json"), "ref": f.ref} for f in written]))
@@ -477,6 +478,32 @@ class AgentMemory:
         if facts:
             self.publish(self._event("forget", items_in=len(facts), items=[{"ref": k} for k in facts]))
 
+    def _bound_semantic(self) -> None:
+        """Keep semantic memory bounded: forget the least important active facts over the limit, and
+        drop the oldest inactive facts from RAM. Both leave with a MemoryEvent carrying their records,
+        so the trace keeps them."""
+        s = self.settings
+        with self._lock:
+            active = self.semantic.active()
+            over = len(active) - s.max_semantic_memory_size
+            faded: list[SemanticFact] = []
+            if over > 0:
+                # Least important first; among equals the oldest (lowest id).
+                faded = sorted(active, key=lambda f: (f.importance, f.id))[:over]
+                for fact in faded:
+                    self.semantic.forget(fact.id)
+                    if self.index is not None:
+                        self.index.remove(fact.ref)
+                self.forgotten += len(faded)
+            dropped = self.semantic.prune_inactive(s.max_inactive_semantic_facts)
+        if faded:
+            self.publish(self._event("forget", items_in=len(faded),
+                                     items=[{**f.model_dump(mode="json"), "ref": f.ref, "reason": "semantic bound"}
+                                            for f in faded]))
+        if dropped:
+            self.publish(self._event("drop", items_in=len(dropped),
+                                     items=[{**f.model_dump(mode="json"), "ref": f.ref} for f in dropped]))
+
     async def areflect(self, client: LLMClient, *, world: str | None = None,
                        step: int | None = None) -> list[SemanticFact]:
         """Ask salient questions, recall evidence for each, write insights citing it; returns the insights."""
@@ -514,6 +541,7 @@ class AgentMemory:
                                                  sim_time=now, evidence=refs))
             if written:
                 await asyncio.to_thread(self._embed_into_index, [], written)
+                self._bound_semantic()
         with self._lock:
             self.importance_since_reflection = 0.0
             self.reflections += 1

@@ -83,6 +83,18 @@ class SemanticMemory:
         """Flag a fact whose retention fell under the floor (kept, out of retrieval)."""
         self._flag(fact_id, status="forgotten", reason="retention under the floor")
 
+    def prune_inactive(self, keep: int) -> list[SemanticFact]:
+        """Drop all but the ``keep`` newest inactive (superseded, deleted, forgotten) facts; returns the dropped.
+
+        Callers publish what they drop, so the trace still holds every fact ever written.
+        """
+        with self._lock:
+            inactive = [f for f in self._facts.values() if f.status != "active"]
+            dropped = inactive[: max(0, len(inactive) - keep)]  # dicts keep insertion order: oldest first
+            for fact in dropped:
+                del self._facts[fact.id]
+            return dropped
+
     def active(self) -> list[SemanticFact]:
         return [f for f in self._facts.values() if f.status == "active"]
 

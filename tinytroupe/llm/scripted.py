@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -47,6 +48,7 @@ class ScriptedBackend(Backend):
             (otherwise running out is an error that says how many replies were scripted).
         latency_s: seconds to wait (asynchronously) before each reply, to imitate a server.
         model: the model name reported in completions.
+        record_limit: how many recent requests :attr:`requests` keeps (None: all).
 
     Example:
         >>> backend = ScriptedBackend({"price": "too expensive", "*": "fine"})
@@ -58,22 +60,25 @@ class ScriptedBackend(Backend):
     name = "scripted"
 
     def __init__(self, replies: Sequence[Reply] | Mapping[str, Reply] | Responder, *, cycle: bool = False,
-                 latency_s: float = 0.0, model: str = "scripted") -> None:
+                 latency_s: float = 0.0, model: str = "scripted", record_limit: int | None = 10_000) -> None:
         self._replies = replies
         self._cycle = cycle
         self._latency = latency_s
         self._model = model
         self._index = 0
         self._lock = threading.Lock()
-        self.requests: list[LLMRequest] = []
-        self.contexts: list[CallContext] = []
+        # The most recent requests, for inspection; bounded so long benchmarks do not grow without limit.
+        self.requests: deque[LLMRequest] = deque(maxlen=record_limit)
+        self.contexts: deque[CallContext] = deque(maxlen=record_limit)
+        self._calls = 0
 
     def identity(self) -> dict[str, Any]:
         return {"backend": self.name, "model": self._model}
 
     @property
     def calls(self) -> int:
-        return len(self.requests)
+        """Requests received (all of them, also those no longer kept in :attr:`requests`)."""
+        return self._calls
 
     def _next_from_list(self, replies: Sequence[Reply]) -> Reply:
         with self._lock:
@@ -112,6 +117,7 @@ class ScriptedBackend(Backend):
         with self._lock:
             self.requests.append(request)
             self.contexts.append(context)
+            self._calls += 1
         if self._latency:
             await asyncio.sleep(self._latency)
         reply = await self._reply_for(request)
