@@ -58,6 +58,9 @@ class ConsoleDisplay:
             elif event.action_type == "THINK" and self.show_thoughts:
                 self.console.print(f"[dim italic]{escape(event.agent or '?')} thinks: "
                                    f"{escape(self._cut(event.content))}[/]")
+            elif event.action_type == "REACH_OUT":
+                self.console.print(f"[magenta]{escape(event.agent or '?')} reaches out to "
+                                   f"{escape(event.target or 'someone')}[/]")
             elif event.action_type not in ("TALK", "THINK", "DONE"):
                 self.console.print(f"[magenta]{escape(event.agent or '?')} {event.action_type}[/] "
                                    f"{escape(event.target or '')} {escape(self._cut(event.content))}")
