@@ -20,6 +20,7 @@ from rich.markup import escape
 from tinytroupe import __version__
 
 BACKENDS = ("local", "openai", "azure", "ollama", "scripted", "auto")
+EXECUTORS = ("local", "ray")  # tinytroupe.study.EXECUTORS, repeated so that --help imports nothing heavy
 
 app = typer.Typer(
     name="tinytroupe",
@@ -99,6 +100,13 @@ def run(
                                              file_okay=False)] = None,
     config: ConfigOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live conversation or progress bar.")] = False,
+    executor: Annotated[str, typer.Option("--executor", "-e", help="Where agent turns run: local (asyncio, "
+                                          "default) or ray (Ray actors; needs the 'distributed' extra).")
+                        ] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster to join, e.g. auto or "
+                                                    "ray://head:10001 (default: start a local Ray instance).")
+                           ] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Ray actors (default 2).")] = None,
 ) -> None:
     """Run a scenario: show the conversation live, then a results table; write results.json, results.csv and
     trace.jsonl into --out."""
@@ -111,9 +119,14 @@ def run(
     out_dir = out if out is not None else Path("runs") / scenario.stem
     if backend is not None and backend not in BACKENDS:
         _fail(console, f"--backend {backend!r} is not one of: {', '.join(BACKENDS)}")
+    if executor not in EXECUTORS:
+        _fail(console, f"--executor {executor!r} is not one of: {', '.join(EXECUTORS)}")
+    if executor != "ray" and (ray_address is not None or workers is not None):
+        _fail(console, "--ray-address and --workers only apply to --executor ray")
     try:
         outputs = run_study(scenario, out=out_dir, config=config, backend=backend, model=model, seed=seed,
-                            console=console, quiet=quiet)
+                            console=console, quiet=quiet, executor=executor, ray_address=ray_address,
+                            workers=workers)
     except TinyTroupeError as exc:
         _fail(console, str(exc), 1)
     result = outputs.result
@@ -123,7 +136,8 @@ def run(
         console.print(f"[yellow]! turn failed: agent {err['agent']} step {err['step']}: "
                       f"{escape(err['error_type'])}: {escape(err['message'][:300])}[/]")
     cost = result.cost
-    console.print(f"{result.steps} steps in {result.wall_s:.1f} s · {cost.get('calls', 0)} LLM calls "
+    steps = f"{result.steps} step{'s' if result.steps != 1 else ''}"
+    console.print(f"{steps} in {result.wall_s:.1f} s · {cost.get('calls', 0)} LLM calls "
                   f"({cost.get('cached_calls', 0)} cached) · {cost.get('total_tokens', 0)} tokens")
     console.print(f"Wrote {outputs.results_json}, {outputs.results_csv} and {outputs.trace}")
 
@@ -131,7 +145,8 @@ def run(
 @app.command()
 def chat(
     persona: Annotated[str, typer.Argument(help="A .agent.json file, or an example persona name (lisa, oscar, ...)")],
-    backend: BackendOption = None,
+    backend: Annotated[str | None, typer.Option("--backend", "-b", help="local (embedded model), openai, azure, "
+                                                "ollama, or scripted (a demo model); default: the config's")] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model name for API backends.")] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -160,6 +175,42 @@ def chat(
         _fail(console, str(exc), 1)
     agent = TinyPerson(p.name, persona=p, client=client)
     chat_loop(agent, console.input, console)
+
+
+
+@app.command()
+def trace(
+    path: Annotated[Path, typer.Argument(help="A run file written by control.begin() (e.g. tinytroupe-default.sqlite)",
+                                         dir_okay=False)],
+    run_id: Annotated[int | None, typer.Option("--run", help="Which run in the file (default: the latest).")
+                      ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary.")] = False,
+) -> None:
+    """Summarise a simulation's trace: agents, steps, LLM calls, tokens, errors."""
+    import json
+
+    from rich.console import Console
+
+    from tinytroupe.errors import TinyTroupeError
+    from tinytroupe.storage.trace_store import Trace
+
+    console = Console()
+    try:
+        with Trace(path, run_id=run_id) as reader:
+            summary = reader.summary()
+    except TinyTroupeError as exc:
+        _fail(console, str(exc), 1)
+    if json_output:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    console.print(f"[bold]{escape(summary['path'])}[/] · simulation {escape(str(summary['simulation_id']))} · "
+                  f"run {summary['run_id']} ({escape(str(summary['status']))})")
+    console.print(f"agents: {summary['agents']} · worlds: {escape(', '.join(summary['worlds']) or '-')} · "
+                  f"steps: {summary['steps']}")
+    console.print(f"LLM calls: {summary['llm_calls']} ({summary['cached_calls']} cached) · tokens: "
+                  f"{summary['prompt_tokens']} prompt + {summary['completion_tokens']} completion")
+    console.print(f"errors: {summary['errors']} · events: {summary['events']} "
+                  + escape(json.dumps(summary["events_by_kind"], sort_keys=True)))
 
 
 __all__ = ["app"]

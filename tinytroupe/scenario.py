@@ -23,6 +23,7 @@ Example (YAML)::
 
 from __future__ import annotations
 
+import difflib
 import json
 import random
 import time
@@ -36,10 +37,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.agent.persona import Fragment, Persona, load_persona_file
+from tinytroupe.environment.executors import Executor
 from tinytroupe.environment.social_network import TinySocialNetwork
 from tinytroupe.environment.world import TinyWorld
 from tinytroupe.errors import ScenarioError
-from tinytroupe.examples import load_example_fragment, load_example_persona
+from tinytroupe.examples import (
+    list_example_fragments,
+    list_example_personas,
+    load_example_fragment,
+    load_example_persona,
+)
 from tinytroupe.extraction.fields import FieldSpec
 from tinytroupe.extraction.results_extractor import ResultsExtractor
 from tinytroupe.llm.client import LLMClient
@@ -179,6 +186,10 @@ def _node_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+_FIELD_NAMES = sorted({name for model in (Scenario, AgentEntry, Population, ScriptItem, WorldSpec, ExtractionSpec,
+                                         BackendSpec, FieldSpec) for name in model.model_fields})
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; errors name the file, line and field."""
     p = Path(path)
@@ -198,7 +209,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(f"{p}: a scenario is a YAML mapping with keys such as name, agents, script",
                             path=str(p), line=1)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         lines = []
         first_line: int | None = None
@@ -211,10 +222,44 @@ def load_scenario(path: str | Path) -> Scenario:
             first_field = first_field or field
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
-                msg = "unknown field; check the spelling against the scenario format in the README"
+                near = difflib.get_close_matches(str(loc[-1]), _FIELD_NAMES, n=1)
+                msg = "unknown field" + (f"; did you mean {near[0]!r}?" if near else "") + (
+                    " (see the scenario format in the README)")
             lines.append(f"{p}:{line}: {field}: {msg}")
         raise ScenarioError("invalid scenario:\n" + "\n".join(lines), path=str(p), line=first_line,
                             field=first_field) from None
+    _check_references(scenario, p, root)
+    return scenario
+
+
+def _check_references(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:
+    """Example names and persona/fragment files must exist: say so now, with the line, not mid-run."""
+    problems: list[str] = []
+    first: tuple[int | None, str] | None = None
+    personas, fragments = set(list_example_personas()), set(list_example_fragments())
+    for i, entry in enumerate(scenario.agents):
+        checks: list[tuple[tuple[Any, ...], str | None]] = []
+        if entry.example is not None and entry.example not in personas:
+            near = difflib.get_close_matches(entry.example, sorted(personas), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            checks.append((("agents", i, "example"), f"no example persona {entry.example!r}{hint} "
+                                                     f"(examples: {', '.join(sorted(personas))})"))
+        if entry.file is not None and not (path.parent / entry.file).is_file():
+            checks.append((("agents", i, "file"), f"persona file {entry.file!r} not found next to {path.name}"))
+        for j, ref in enumerate(entry.fragments):
+            if ref not in fragments and not (path.parent / ref).is_file():
+                checks.append((("agents", i, "fragments", j),
+                               f"{ref!r} is neither an example fragment ({', '.join(sorted(fragments))}) "
+                               "nor a fragment file next to the scenario"))
+        for loc, message in checks:
+            line = _node_line(root, loc)
+            field = ".".join(str(x) for x in loc)
+            first = first or (line, field)
+            problems.append(f"{path}:{line}: {field}: {message}")
+    if problems:
+        assert first is not None
+        raise ScenarioError("invalid scenario:\n" + "\n".join(problems), path=str(path), line=first[0],
+                            field=first[1])
 
 
 # ---------------------------------------------------------------------------------------- building
@@ -257,11 +302,13 @@ def build_agents(scenario: Scenario, base_dir: Path, **agent_kwargs: Any) -> lis
     if scenario.population is not None:
         pop = scenario.population
         rng = random.Random(scenario.seed)
-        used: dict[str, int] = {}
-        for _ in range(pop.size):
-            first = rng.choice(pop.names)
-            used[first] = used.get(first, 0) + 1
-            name = first if used[first] == 1 else f"{first} {used[first]}"
+        # Every name is used once (in a seeded order) before any is reused with a number.
+        order = list(pop.names)
+        rng.shuffle(order)
+        for i in range(pop.size):
+            first = order[i % len(order)]
+            round_ = i // len(order) + 1
+            name = first if round_ == 1 else f"{first} {round_}"
             data: dict[str, Any] = json.loads(json.dumps(pop.base))
             for path, options in pop.sample.items():
                 _set_path(data, path, rng.choice(options))
@@ -276,9 +323,12 @@ def build_agents(scenario: Scenario, base_dir: Path, **agent_kwargs: Any) -> lis
     return agents
 
 
-def build_world(scenario: Scenario, agents: list[TinyPerson], client: LLMClient | None) -> TinyWorld:
+def build_world(scenario: Scenario, agents: list[TinyPerson], client: LLMClient | None,
+                executor: Executor | None = None) -> TinyWorld:
+    """The scenario's world holding ``agents``; ``executor`` says where turns run (default: locally)."""
     spec = scenario.world
-    kwargs: dict[str, Any] = {"client": client, "seed": scenario.seed, "parallelize": spec.parallelize}
+    kwargs: dict[str, Any] = {"client": client, "seed": scenario.seed, "parallelize": spec.parallelize,
+                              "executor": executor}
     world: TinyWorld
     if spec.kind == "social_network":
         world = TinySocialNetwork(spec.name, broadcast_if_no_target=spec.broadcast_if_no_target, **kwargs)
@@ -325,11 +375,15 @@ class ScenarioResult(BaseModel):
 
 
 async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, base_dir: Path | None = None,
-                        on_step: Callable[[int, int], None] | None = None) -> tuple[TinyWorld, ScenarioResult]:
-    """Carry out ``scenario``: build agents and world, play the script, extract results."""
+                        on_step: Callable[[int, int], None] | None = None,
+                        executor: Executor | None = None) -> tuple[TinyWorld, ScenarioResult]:
+    """Carry out ``scenario``: build agents and world, play the script, extract results.
+
+    ``executor`` runs the agents' turns (default: :class:`~tinytroupe.environment.LocalExecutor`).
+    """
     start = time.perf_counter()
     agents = build_agents(scenario, base_dir or Path.cwd(), max_actions_per_turn=scenario.max_actions_per_turn)
-    world = build_world(scenario, agents, client)
+    world = build_world(scenario, agents, client, executor)
     step_delta = timedelta(minutes=scenario.world.minutes_per_step) if scenario.world.minutes_per_step else None
     done_steps = 0
     for item in scenario.script:

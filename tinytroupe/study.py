@@ -18,9 +18,12 @@ from rich.table import Table
 
 from tinytroupe.aio import run_sync
 from tinytroupe.config import Settings, load_settings, resolved_api_type, using_settings
+from tinytroupe.environment.executors import Executor, LocalExecutor
+from tinytroupe.errors import ConfigError
 from tinytroupe.events import EventBus
 from tinytroupe.extraction.results_extractor import save_results_csv
 from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.client_spec import ClientSpec
 from tinytroupe.llm.demo import demo_backend
 from tinytroupe.llm.factory import build_client
 from tinytroupe.scenario import Scenario, ScenarioResult, arun_scenario, load_scenario
@@ -63,15 +66,42 @@ def study_client(settings: Settings, bus: EventBus) -> LLMClient:
     return build_client(settings, bus=bus)
 
 
+EXECUTORS = ("local", "ray")
+
+
+def study_executor(kind: str, settings: Settings, *, address: str | None = None,
+                   workers: int | None = None) -> Executor:
+    """The executor for a run: ``local`` (asyncio in this process) or ``ray`` (``workers`` Ray actors,
+    on a local Ray instance or the cluster at ``address``), whose actors build the run's client."""
+    if kind == "local":
+        if address is not None or workers is not None:
+            raise ConfigError("--ray-address and --workers only apply to --executor ray", key="executor")
+        return LocalExecutor()
+    if kind == "ray":
+        from tinytroupe.environment.ray_executor import RayExecutor
+
+        # The same backend as study_client: the demo model for api_type=scripted, else the settings'.
+        factory = demo_backend if resolved_api_type(settings) == "scripted" else None
+        return RayExecutor(num_workers=workers if workers is not None else 2, address=address,
+                           client_spec=ClientSpec.from_settings(settings, backend_factory=factory))
+    raise ConfigError(f"unknown executor {kind!r}; use one of: {', '.join(EXECUTORS)}", key="executor")
+
+
 def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str | None = None,
               model: str | None = None, seed: int | None = None, console: Console | None = None,
-              quiet: bool = False) -> StudyOutputs:
-    """Load, run and save a scenario. Raises ScenarioError / ConfigError / LLMError on bad input."""
+              quiet: bool = False, executor: str = "local", ray_address: str | None = None,
+              workers: int | None = None) -> StudyOutputs:
+    """Load, run and save a scenario. Raises ScenarioError / ConfigError / LLMError on bad input.
+
+    ``executor`` is ``local`` (default) or ``ray`` (with ``workers`` actors, joining ``ray_address``
+    when given); see :func:`study_executor`.
+    """
     console = console or Console()
     scenario = load_scenario(path)
     if seed is not None:
         scenario = scenario.model_copy(update={"seed": seed})
     settings = study_settings(scenario, config=config, backend=backend, model=model, seed=seed)
+    turns_executor = study_executor(executor, settings, address=ray_address, workers=workers)
     bus = EventBus()
     client = study_client(settings, bus)
     out.mkdir(parents=True, exist_ok=True)
@@ -82,6 +112,9 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
     console.print(f"[bold]{scenario.name}[/] · backend [cyan]{described.get('backend')}[/] · model "
                   f"[cyan]{described.get('model', '?')}[/] · seed {scenario.seed}")
     try:
+        start = getattr(turns_executor, "start", None)
+        if start is not None:
+            start()  # Ray's start-up (seconds) before the progress bar, on the main thread
         with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console, transient=True, disable=quiet) as progress:
             task = progress.add_task("steps", total=scenario.total_steps + (1 if scenario.extraction
@@ -92,8 +125,9 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
 
             with using_settings(settings):
                 _, result = run_sync(arun_scenario(scenario, client=client, base_dir=path.parent,
-                                                   on_step=on_step))
+                                                   on_step=on_step, executor=turns_executor))
     finally:
+        run_sync(turns_executor.aclose())
         writer.close()
         if display is not None:
             display.detach()
@@ -120,4 +154,5 @@ def results_table(result: ScenarioResult, max_width: int = 70) -> Table:
     return table
 
 
-__all__ = ["StudyOutputs", "results_table", "run_study", "study_client", "study_settings"]
+__all__ = ["EXECUTORS", "StudyOutputs", "results_table", "run_study", "study_client", "study_executor",
+           "study_settings"]

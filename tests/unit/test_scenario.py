@@ -277,3 +277,36 @@ async def test_script_items_reach_the_named_agents(tmp_path: Path) -> None:
     bad = write(tmp_path, VALID.replace("  - run: 1", "  - listen: {Zed: hi}\n  - run: 1"), "bad.yaml")
     with pytest.raises(ScenarioError, match="'Zed'"):
         await arun_scenario(load_scenario(bad), client=client)
+
+
+def test_unknown_examples_and_missing_files_are_reported_at_load_time(tmp_path: Path) -> None:
+    path = write(tmp_path, dedent("""\
+        name: x
+        agents:
+          - example: oscr
+          - file: nope.agent.json
+            fragments: [skeptic, cynic]
+        script:
+          - run: 1
+        """))
+    err = error_of(path)
+    text = str(err)
+    assert f"{path}:3: agents.0.example" in text and "did you mean 'oscar'" in text
+    assert f"{path}:4: agents.1.file" in text and "nope.agent.json" in text
+    assert f"{path}:5: agents.1.fragments.1" in text and "'cynic'" in text
+    assert "skeptic'" not in text.split("agents.1.fragments.1")[0]  # the valid fragment is not reported
+    assert err.line == 3 and err.field == "agents.0.example"
+
+
+def test_a_misspelt_field_gets_a_did_you_mean(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\nworld: {minutes_per_stepp: 3}\nagents:\n  - example: lisa\nscript:\n  - run: 1\n")
+    assert "did you mean 'minutes_per_step'" in str(error_of(path))
+
+
+def test_population_uses_every_name_before_numbering_repeats() -> None:
+    scenario = Scenario.model_validate({
+        "name": "p", "seed": 1, "population": {"size": 5, "names": ["Ana", "Ben", "Cai"]},
+        "script": [{"run": 1}]})
+    names = [a.name for a in build_agents(scenario, Path("."))]
+    assert sorted(names[:3]) == ["Ana", "Ben", "Cai"]
+    assert all(n.endswith(" 2") for n in names[3:]) and len(set(names)) == 5

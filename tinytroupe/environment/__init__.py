@@ -1,11 +1,13 @@
 """Worlds: where agents live, with a clock, action routing and the stepping engine.
 
 Public names: TinyWorld, TinySocialNetwork, Intervention, AgentTurnError, StepMetrics, TurnOutcome,
-Executor, LocalExecutor.
+Executor, LocalExecutor, ShardedExecutor, RayExecutor (Ray itself is imported only when one starts).
 """
 
 from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome
 from tinytroupe.environment.executors import Executor, LocalExecutor
+from tinytroupe.environment.ray_executor import RayExecutor
+from tinytroupe.environment.shard import ShardedExecutor
 from tinytroupe.environment.social_network import TinySocialNetwork
 from tinytroupe.environment.world import Intervention, TinyWorld
 
@@ -14,6 +16,8 @@ __all__ = [
     "Executor",
     "Intervention",
     "LocalExecutor",
+    "RayExecutor",
+    "ShardedExecutor",
     "StepMetrics",
     "TinySocialNetwork",
     "TinyWorld",

@@ -19,6 +19,7 @@ pipeline offline and for tests, not for results anyone should interpret.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import ctypes
 import importlib.util
 import logging
@@ -159,8 +160,22 @@ def _load(path: Path, *, n_ctx: int, n_threads: int) -> _LoadedModel:
                               "missing, truncated or not a GGUF model: download it again, or for the "
                               f"bundled model delete it so it is re-assembled", key="model_path") from exc
         loaded = _LoadedModel(llm=llm, path=path)
+        if not _models:
+            # Free models while the interpreter is intact: llama-cpp's own finaliser fails at teardown.
+            atexit.register(_close_all)
         _models[key] = loaded
         return loaded
+
+
+def _close_all() -> None:
+    with _models_lock:
+        models = list(_models.values())
+        _models.clear()
+    for loaded in models:
+        with loaded.lock:
+            close = getattr(loaded.llm, "close", None)
+            if close is not None:
+                close()
 
 
 def unload_models() -> None:

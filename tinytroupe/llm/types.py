@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 
 class Message(BaseModel):
@@ -41,6 +41,8 @@ class LLMRequest(BaseModel):
     response_schema: dict[str, Any] | None = None
     schema_name: str | None = None
     response_model: type[BaseModel] | None = Field(default=None, exclude=True)
+    # the last cache key computed and the backend identity it was for (not a field: never serialised)
+    _key_memo: tuple[str, str] | None = PrivateAttr(default=None)
 
     def canonical_json(self, backend_identity: dict[str, Any] | None = None) -> str:
         """Deterministic JSON of the request (sorted keys, no whitespace), plus the backend identity."""
@@ -48,8 +50,15 @@ class LLMRequest(BaseModel):
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def cache_key(self, backend_identity: dict[str, Any] | None = None) -> str:
-        """SHA-256 of :meth:`canonical_json`."""
-        return hashlib.sha256(self.canonical_json(backend_identity).encode("utf-8")).hexdigest()
+        """SHA-256 of :meth:`canonical_json` (remembered per backend identity: the replay recorder and
+        the cache both ask for it, and hashing a long prompt twice costs more than the cache lookup)."""
+        ident = json.dumps(backend_identity or {}, sort_keys=True, separators=(",", ":"))
+        memo = self._key_memo
+        if memo is not None and memo[0] == ident:
+            return memo[1]
+        key = hashlib.sha256(self.canonical_json(backend_identity).encode("utf-8")).hexdigest()
+        self._key_memo = (ident, key)
+        return key
 
 
 class Usage(BaseModel):

@@ -1,0 +1,210 @@
+"""Simulation control figures: replay speed-up, checkpoint cost, and a 10,000-agent survey.
+
+Four measurements:
+
+(a) replay: a 50-agent ring (``world_throughput.ring_world``) runs 3 steps inside ``control.begin``
+    against the mock OpenAI-compatible server (subprocess, 300 ms latency, the default 32 calls in
+    flight), then the same script runs again on the same run file. ``replay_speedup`` is the first
+    run's wall time over the second's (each: building the world and ``world.run(3)``, between
+    ``begin`` and ``end``); ``replay_backend_calls`` is how many calls of the second run reached
+    the backend (the cache's misses).
+(b) checkpoints: a ring of agents with a few steps of memory (scripted backend) is checkpointed;
+    ``checkpoint_mb_per_100_agents`` is the JSON size (MB) per 100 agents, and
+    ``checkpoint_s_per_100_agents`` the wall time of ``checkpoint()`` per 100 agents (best of 3).
+(c) survey: every agent of a world hears one question and acts once (``world.run(1)``) against the
+    mock server with 1 s latency and 256 calls in flight, inside a simulation (cache, replay
+    recorder and SQLite trace on). The server-bound limit is ``ceil(agents / 256) x 1 s``;
+    ``survey_10k_server_bound_ratio`` is wall time (``run(1)`` only) over that limit.
+    It runs in a child process, so ``survey_10k_peak_rss_mb`` is that process's own peak RSS. The
+    same survey on a plain client (no simulation) gives ``survey_server_bound_ratio_without_control``:
+    the difference is what the run file costs; the rest is the HTTP client's own CPU on this machine.
+(d) Ray: ``ray_speedup_2_workers`` is filled in by :func:`measure_ray_speedup` (null until the
+    Ray executor exists).
+
+Usage::
+
+    python benchmarks/control.py [--quick]
+
+``--quick`` (under a minute) runs the survey with 2,000 agents (the keys keep their names; the JSON
+says ``survey_agents``) and checkpoints 200 agents instead of 1,000. The last line printed is one
+JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if importlib.util.find_spec("tinytroupe") is None:
+    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from world_throughput import API_KEY, MINUTE, MODEL, RingScript, ring_world, start_server  # noqa: E402
+
+from tinytroupe import control  # noqa: E402
+from tinytroupe.config import Settings  # noqa: E402
+from tinytroupe.llm import ScriptedBackend  # noqa: E402
+from tinytroupe.llm.factory import build_client  # noqa: E402
+
+
+def server_settings(base_url: str, max_concurrent: int) -> Settings:
+    return Settings.model_validate({"openai": {
+        "api_type": "openai", "model": MODEL, "base_url": base_url, "api_key": API_KEY,
+        "max_concurrent_model_calls": max_concurrent, "timeout": 120}})
+
+
+# ----------------------------------------------------------------------------- (a)
+
+
+def replay_once(path: Path, base_url: str, n: int, steps: int) -> tuple[float, int]:
+    sim = control.begin(path, settings=server_settings(base_url, 32), quiet=True)
+    try:
+        start = time.perf_counter()
+        world = ring_world(n, sim.client, broadcast_if_no_target=False)
+        world.run(steps, timedelta_per_step=MINUTE)
+        wall = time.perf_counter() - start
+        misses = control.cache_misses()
+        if world.errors:
+            raise RuntimeError(f"{len(world.errors)} turns failed: {world.errors[0].describe()}")
+    finally:
+        control.end()
+    return wall, misses
+
+
+def measure_replay(base_url: str, folder: Path, n: int = 50, steps: int = 3) -> dict[str, Any]:
+    path = folder / "replay.sqlite"
+    live, live_calls = replay_once(path, base_url, n, steps)
+    replay, replay_calls = replay_once(path, base_url, n, steps)
+    return {"live_s": round(live, 3), "live_backend_calls": live_calls, "replay_s": round(replay, 4),
+            "replay_backend_calls": replay_calls, "replay_speedup": round(live / replay, 1)}
+
+
+# ----------------------------------------------------------------------------- (b)
+
+
+def measure_checkpoint(folder: Path, n: int, steps: int = 5) -> dict[str, Any]:
+    names = [f"Agent{i:04d}" for i in range(n)]
+    with control.Simulation(folder / "checkpoint.sqlite", backend=ScriptedBackend(RingScript(names)),
+                            quiet=True) as sim:
+        world = ring_world(n, sim.client)
+        world.run(steps, timedelta_per_step=MINUTE)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            cp = sim.checkpoint()
+            times.append(time.perf_counter() - start)
+        items = sum(len(a.memory.items()) for a in world.agents) / n
+    per = n / 100
+    return {"agents": n, "steps": steps, "memory_items_per_agent": round(items, 1),
+            "checkpoint_json_mb": round(cp.json_bytes / 1e6, 3),
+            "checkpoint_stored_mb": round(cp.stored_bytes / 1e6, 3),
+            "checkpoint_mb_per_100_agents": round(cp.json_bytes / 1e6 / per, 4),
+            "checkpoint_s_per_100_agents": round(min(times) / per, 4)}
+
+
+# ----------------------------------------------------------------------------- (c)
+
+
+def survey_child(base_url: str, n: int, folder: str, *, with_control: bool = True) -> None:
+    """Runs in a child process; prints one JSON line. ``with_control=False`` is the same survey on a
+    plain client (no simulation: no run-file cache, recorder or trace), to show what control costs."""
+    concurrency = 256
+    sim = (control.begin(Path(folder) / "survey.sqlite", settings=server_settings(base_url, concurrency), quiet=True)
+           if with_control else None)
+    try:
+        client = sim.client if sim is not None else build_client(server_settings(base_url, concurrency))
+        world = ring_world(n, client, broadcast_if_no_target=False)
+        world.max_workers = concurrency
+        start = time.perf_counter()
+        world.run(1, timedelta_per_step=MINUTE)
+        wall = time.perf_counter() - start
+        errors = len(world.errors)
+        events = sim.trace_store.count if sim is not None else 0
+    finally:
+        if sim is not None:
+            control.end()
+    limit = math.ceil(n / concurrency) * 1.0
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"agents": n, "wall_s": round(wall, 2), "server_bound_s": limit, "errors": errors,
+                      "trace_events": events, "ratio": round(wall / limit, 3), "peak_rss_mb": round(rss_mb, 1)}))
+
+
+def measure_survey(n: int, folder: Path, *, with_control: bool = True) -> dict[str, Any]:
+    proc, base_url = start_server(1000)
+    try:
+        child = subprocess.run([sys.executable, __file__, "--survey-child", str(n), "--base-url", base_url,
+                                "--folder", str(folder)] + ([] if with_control else ["--no-control"]),
+                               capture_output=True, text=True, timeout=900,
+                               env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                                   p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)})
+    finally:
+        proc.kill()
+        proc.wait()
+    if child.returncode != 0:
+        raise RuntimeError(f"the survey child failed: {child.stderr[-2000:]}")
+    return dict(json.loads(child.stdout.strip().splitlines()[-1]))
+
+
+# ----------------------------------------------------------------------------- (d)
+
+
+def measure_ray_speedup(quick: bool) -> float | None:
+    """Slot for the Ray executor's figure (``ray_speedup_2_workers``): None until it is written."""
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="finish in under a minute")
+    parser.add_argument("--survey-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--no-control", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.survey_child is not None:
+        survey_child(args.base_url, args.survey_child, args.folder, with_control=not args.no_control)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        proc, base_url = start_server(300)
+        try:
+            replay = measure_replay(base_url, folder)
+        finally:
+            proc.kill()
+            proc.wait()
+        print(f"(a) replay: {replay}", flush=True)
+        checkpoint = measure_checkpoint(folder, 200 if args.quick else 1000)
+        print(f"(b) checkpoint: {checkpoint}", flush=True)
+        n = 2000 if args.quick else 10_000
+        survey = measure_survey(n, folder)
+        print(f"(c) survey: {survey}", flush=True)
+        plain = measure_survey(n, folder, with_control=False)
+        print(f"(c) same survey without a simulation: {plain}", flush=True)
+    ray = measure_ray_speedup(args.quick)
+    print(json.dumps({
+        "replay_speedup": replay["replay_speedup"],
+        "replay_backend_calls": replay["replay_backend_calls"],
+        "checkpoint_mb_per_100_agents": checkpoint["checkpoint_mb_per_100_agents"],
+        "checkpoint_s_per_100_agents": checkpoint["checkpoint_s_per_100_agents"],
+        "survey_10k_server_bound_ratio": survey["ratio"],
+        "survey_10k_peak_rss_mb": survey["peak_rss_mb"],
+        "survey_agents": survey["agents"],
+        "survey_server_bound_ratio_without_control": plain["ratio"],
+        "ray_speedup_2_workers": ray,
+        "quick": args.quick,
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""The Ray executor on a local Ray instance started here: same results as the local executor."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Ray reads this when imported: "0" keeps the test's instance on 127.0.0.1.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+ray = pytest.importorskip("ray")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from tinytroupe.agent import TinyPerson  # noqa: E402
+from tinytroupe.cli import app  # noqa: E402
+from tinytroupe.config import Settings  # noqa: E402
+from tinytroupe.environment import LocalExecutor, TinyWorld  # noqa: E402
+from tinytroupe.environment.executors import Executor  # noqa: E402
+from tinytroupe.environment.ray_executor import RayExecutor  # noqa: E402
+from tinytroupe.errors import LLMTransportError  # noqa: E402
+from tinytroupe.events import Event  # noqa: E402
+from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend  # noqa: E402
+from tinytroupe.llm.client_spec import ClientSpec  # noqa: E402
+from tinytroupe.llm.demo import SchemaFiller  # noqa: E402
+from tinytroupe.llm.factory import build_client  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+NAMES = [f"Agent{i}" for i in range(6)]
+START = datetime(2025, 1, 6, 9, 0)
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "focus_group.yaml"
+_ACT_AS = re.compile(r"Now act as (.+?): your actions")
+UNORDERED = {"llm_call", "agent_error"}  # published as concurrent calls end: locally the order varies
+
+
+class NameScript:
+    """Each agent TALKs to the next by name; the text hashes the whole prompt, so any difference in what an
+    actor's agent sees shows in the events. ``fail`` names agents whose turn fails."""
+
+    def __init__(self, names: Sequence[str], *, fail: Sequence[str] = ()) -> None:
+        self.names = list(names)
+        self.fail = set(fail)
+
+    def __call__(self, request: LLMRequest) -> Any:
+        if request.schema_name != "ActionTurn":
+            return SchemaFiller()(request)
+        name = _ACT_AS.findall(next(m.content for m in reversed(request.messages) if m.role == "user"))[-1]
+        if name in self.fail:
+            return LLMTransportError(f"scripted failure for {name}")
+        neighbour = self.names[(self.names.index(name) + 1) % len(self.names)]
+        digest = hashlib.sha256(request.canonical_json().encode()).hexdigest()[:10]
+        return {"actions": [{"type": "TALK", "content": f"hi {neighbour} ({digest})", "target": neighbour},
+                            {"type": "DONE", "content": "", "target": ""}],
+                "cognitive_state": {"goals": f"talk to {neighbour}", "context": [digest], "attention": neighbour,
+                                    "emotions": "calm"}}
+
+
+class ScriptFactory:
+    def __init__(self, script: NameScript) -> None:
+        self.script = script
+
+    def __call__(self) -> ScriptedBackend:
+        return ScriptedBackend(self.script)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_instance() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    # The actors cannot import this test module: ship its classes (the script) by value.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        yield
+    finally:
+        ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+        ray.shutdown()
+
+
+def run_world(executor: Executor, script: NameScript, *, steps: int) -> tuple[TinyWorld, list[Event], LLMClient]:
+    client = build_client(Settings(), backend=ScriptFactory(script)())
+    events: list[Event] = []
+    client.bus.subscribe(events.append)
+    world = TinyWorld("Room", [TinyPerson(n) for n in NAMES], initial_datetime=START, client=client, seed=7,
+                      executor=executor, parallelize=True)
+    world.broadcast("Good morning! Tell your neighbour your plans.", "Host")
+    world.run(steps, timedelta_per_step=timedelta(minutes=5))
+    return world, events, client
+
+
+def signature(events: list[Event]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    skip = {"seq", "wall_time", "latency_s", "wall_s", "duration_s"}
+
+    def sig(e: Event) -> tuple[Any, ...]:
+        return tuple(sorted((k, repr(v)) for k, v in e.model_dump().items() if k not in skip))
+    return ([sig(e) for e in events if e.kind not in UNORDERED],
+            sorted(sig(e) for e in events if e.kind in UNORDERED))
+
+
+def usage(client: LLMClient) -> dict[str, Any]:
+    stats = client.get_cost_stats()
+    return {d: {k: {f: n for f, n in row.items() if f != "latency_s"} for k, row in stats[d].items()}
+            for d in ("by_agent", "by_world", "by_purpose")} | {
+        "total": {f: n for f, n in stats["total"].items() if f != "latency_s"}}
+
+
+def ray_executor(script: NameScript) -> RayExecutor:
+    return RayExecutor(2, client_spec=ClientSpec.from_settings(Settings(), backend_factory=ScriptFactory(script)))
+
+
+def test_ray_executor_gives_the_same_results_as_the_local_executor() -> None:
+    script = NameScript(NAMES)
+    local_world, local_events, local_client = run_world(LocalExecutor(), script, steps=3)
+    executor = ray_executor(script)
+    try:
+        world, events, client = run_world(executor, script, steps=3)
+        shards = ray.get([actor.agent_names.remote() for actor in executor._actors if actor is not None])
+    finally:
+        executor.close()
+    assert shards == [NAMES[0::2], NAMES[1::2]]  # two actors, three agents each, round-robin
+    assert client.backend.find(ScriptedBackend).calls == 0  # type: ignore[attr-defined]  # all in the actors
+    assert [e.kind for e in events].count("action") == 6 * 3 * 2
+    assert signature(events) == signature(local_events)
+    assert [a.to_state() for a in world.agents] == [a.to_state() for a in local_world.agents]
+    # the actors' calls are in the driver's ledger and in the world's metrics
+    assert usage(client) == usage(local_client) and usage(client)["total"]["calls"] == 18
+    assert world.get_parallel_metrics()["llm_calls"] == 18
+    assert world.errors == []
+
+
+def test_a_failed_turn_in_an_actor_comes_back_as_a_record() -> None:
+    script = NameScript(NAMES, fail=["Agent2"])
+    executor = ray_executor(script)
+    try:
+        world, events, client = run_world(executor, script, steps=1)
+    finally:
+        executor.close()
+    (error,) = world.errors
+    assert (error.agent, error.step, error.error_type, error.message) == (
+        "Agent2", 1, "LLMTransportError", "scripted failure for Agent2")
+    assert isinstance(error.exception, LLMTransportError)
+    (event,) = [e for e in events if e.kind == "agent_error"]
+    assert (event.agent, event.world, event.step) == ("Agent2", "Room", 1)
+    assert client.get_cost_stats()["by_agent"]["Agent2"]["errors"] == 1
+    assert [a.turns for a in world.agents] == [1, 1, 0, 1, 1, 1]
+
+
+def test_cli_run_with_the_ray_executor_matches_a_local_run(tmp_path: Path) -> None:
+    outputs = {}
+    for executor in ("local", "ray"):
+        out = tmp_path / executor
+        args = ["run", str(EXAMPLE), "--backend", "scripted", "--quiet", "--out", str(out), "--executor", executor]
+        result = CliRunner().invoke(app, args + (["--workers", "2"] if executor == "ray" else []))
+        assert result.exit_code == 0, result.output
+        data = json.loads((out / "results.json").read_text())
+        data.pop("wall_s")
+        data["cost"].pop("latency_s")
+        outputs[executor] = data
+    assert outputs["ray"] == outputs["local"]
+    assert outputs["ray"]["cost"]["calls"] >= 9 and outputs["ray"]["results"]
+
+
+def test_actors_reach_the_configured_endpoint_with_its_key() -> None:
+    from tinytroupe.devtools.mock_openai_server import MockOpenAIServer
+
+    with MockOpenAIServer(api_key="sk-ray-test") as server:
+        settings = Settings.model_validate({"openai": {"api_type": "openai", "model": "mock-model",
+                                                       "base_url": server.base_url, "api_key": "sk-ray-test"}})
+        # The driver's own client points nowhere: every call that succeeds was made by an actor.
+        client = build_client(settings.model_copy(update={"openai": settings.openai.model_copy(
+            update={"base_url": "http://127.0.0.1:9/v1", "max_attempts": 1})}))
+        executor = RayExecutor(2, client_spec=ClientSpec.from_settings(settings))
+        # The mock's schema example TALKs to a target nobody has: keep those TALKs from going everywhere.
+        world = TinyWorld("Room", [TinyPerson(n) for n in NAMES[:4]], initial_datetime=START, client=client,
+                          executor=executor, broadcast_if_no_target=False)
+        world.broadcast("Good morning!", "Host")
+        try:
+            world.run(1)
+        finally:
+            executor.close()
+        chats = server.chat_requests()
+    assert world.errors == []  # a wrong or missing key would be a 401, i.e. four failed turns
+    assert len(chats) == 4 and client.get_cost_stats()["total"]["calls"] == 4
+    assert sorted(a.turns for a in world.agents) == [1, 1, 1, 1]
