@@ -257,7 +257,11 @@ class Simulation:
         return self._client
 
     def register(self, obj: object) -> None:
-        """Scope hook: worlds created while the simulation is active are checkpointed with it."""
+        """Scope hook: worlds and agents created while the simulation is active are checkpointed with it
+        (agents in a world with their world)."""
+        if isinstance(obj, TinyPerson):
+            self._agents[obj.name] = obj
+            return
         if isinstance(obj, TinyWorld):
             self._worlds[obj.name] = obj
             if obj._client is not None and obj._client is not self._client:
@@ -265,7 +269,8 @@ class Simulation:
                                "trace; create it without client= to use the simulation's", obj.name, self.id)
 
     def track(self, *agents: TinyPerson) -> None:
-        """Checkpoint these agents too (agents in a world are checkpointed with it already)."""
+        """Checkpoint these agents too: agents created while the simulation is active are tracked
+        already; this adds ones created before it began."""
         for agent in agents:
             self._agents[agent.name] = agent
 

@@ -276,3 +276,17 @@ def test_lower_layers_do_not_import_control() -> None:
                              file.read_text(), flags=re.M)
             assert not bad, f"{file} imports the control layer: {bad}"
     assert os.path.exists(root / "scope.py")
+
+
+def test_lone_agents_created_during_a_simulation_are_checkpointed(tmp_path: Path) -> None:
+    backend = ScriptedBackend(_reply)
+    sim = control.begin(tmp_path / "lone.sqlite", backend=backend, quiet=True)
+    lone = TinyPerson("Dora")
+    lone.listen("Hello Dora", source="Host")
+    lone.act()
+    world = TinyWorld("Room", [TinyPerson("Eve")], initial_datetime=datetime(2025, 1, 6, 9))
+    state = sim.to_state()
+    assert [a["name"] for a in state["agents"]] == ["Dora"]  # Eve is saved with her world
+    assert [w["name"] for w in state["worlds"]] == [world.name]
+    assert any(i["content"] == "Hello Dora" for i in state["agents"][0]["memory"]["items"])
+    control.end()

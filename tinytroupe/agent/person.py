@@ -28,6 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from rich.console import Console
 
+from tinytroupe import scope
 from tinytroupe.agent.actions import (
     Action,
     ActionBatch,
@@ -125,6 +126,8 @@ class TinyPerson:
         )
         self._deferred: list[Event] | None = None
         self.turns = 0
+        # An active simulation (control.begin) learns about the agent, to checkpoint it.
+        scope.register(self)
 
     def __repr__(self) -> str:
         return f"TinyPerson(name={self.name!r})"
