@@ -66,6 +66,12 @@ def reply(request: LLMRequest) -> Any:
 WARM_UP_FRACTION = 0.2
 
 
+def last_action_prompt_tokens(backend: ScriptedBackend) -> float:
+    """Estimated tokens of the latest agent-turn prompt (not a consolidation or importance prompt)."""
+    request = next(r for r in reversed(backend.requests) if r.schema_name == "ActionTurn")
+    return sum(len(m.content) for m in request.messages) / 4
+
+
 def growth(series: list[float]) -> float:
     """Growth (%) from the start to the end of ``series``, sampled once memory reached its bound.
 
@@ -82,7 +88,7 @@ def growth(series: list[float]) -> float:
 def bench_one_agent(events: int, bound: int) -> tuple[float, float]:
     settings = Settings(memory={"max_episodic_memory_size": bound, "auto_consolidation_threshold": bound // 2,
                                 "embedder": "hash"})
-    backend = ScriptedBackend(reply, record_limit=8)  # a real backend keeps no request log
+    backend = ScriptedBackend(reply, record_limit=64)  # a real backend keeps no request log
     with using_settings(settings):
         ana = TinyPerson("Ana", client=LLMClient(backend))
     world = TinyWorld("Room", [ana], initial_datetime=START)
@@ -95,14 +101,14 @@ def bench_one_agent(events: int, bound: int) -> tuple[float, float]:
         world.skip(1, timedelta(minutes=3))  # simulated time passes, so recency and forgetting work
         if len(ana.memory) >= bound * 0.9:
             rss.append(rss_mb())
-            tokens.append(sum(len(m.content) for m in backend.requests[-1].messages) / 4)
+            tokens.append(last_action_prompt_tokens(backend))
     return growth(rss), growth(tokens)
 
 
 def bench_world(agents: int, steps: int, bound: int) -> tuple[float, float]:
     settings = Settings(memory={"max_episodic_memory_size": bound, "auto_consolidation_threshold": bound // 2,
                                 "embedder": "hash"})
-    backend = ScriptedBackend(reply, record_limit=8)  # a real backend keeps no request log
+    backend = ScriptedBackend(reply, record_limit=64)  # a real backend keeps no request log
     with using_settings(settings):
         people = [TinyPerson(f"P{i}") for i in range(agents)]
         world = TinyWorld("Hall", people, initial_datetime=START, client=LLMClient(backend))
@@ -113,7 +119,7 @@ def bench_world(agents: int, steps: int, bound: int) -> tuple[float, float]:
         world.run(1)
         if len(people[0].memory) >= bound * 0.9:
             rss.append(rss_mb())
-            tokens.append(sum(len(m.content) for m in backend.requests[-1].messages) / 4)
+            tokens.append(last_action_prompt_tokens(backend))
     return growth(rss), growth(tokens)
 
 

@@ -131,12 +131,19 @@ def schema_for(model: type[BaseModel]) -> dict[str, Any]:
     return schema
 
 
+_STRICT: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``schema`` in the form OpenAI's strict structured outputs accept.
 
     Strict mode wants every object closed (``additionalProperties: false``) with all properties
-    listed as required; optional fields stay optional through their ``null`` branch.
+    listed as required; optional fields stay optional through their ``null`` branch. Schemas from
+    :func:`schema_for` are shared objects, so the result is remembered per schema object (read-only).
     """
+    cached = _STRICT.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
 
     def fix(node: Any) -> Any:
         if isinstance(node, dict):
@@ -149,7 +156,12 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
             return [fix(v) for v in node]
         return node
 
-    return fix(schema)
+    result: dict[str, Any] = fix(schema)
+    if any(s is schema for s in _SCHEMAS.values()):
+        # Only shared, long-lived schemas are remembered: the entry keeps the schema alive, so its id
+        # cannot be reused by another object.
+        _STRICT[id(schema)] = (schema, result)
+    return result
 
 
 def reask_message(problems: list[str], schema: dict[str, Any] | None) -> str:
