@@ -18,8 +18,8 @@ Four measurements:
     It runs in a child process, so ``survey_10k_peak_rss_mb`` is that process's own peak RSS. The
     same survey on a plain client (no simulation) gives ``survey_server_bound_ratio_without_control``:
     the difference is what the run file costs; the rest is the HTTP client's own CPU on this machine.
-(d) Ray: ``ray_speedup_2_workers`` is filled in by :func:`measure_ray_speedup` (null until the
-    Ray executor exists).
+(d) Ray: ``ray_speedup_2_workers`` comes from ``benchmarks/ray_executor.py`` (null when Ray is not
+    installed).
 
 Usage::
 
@@ -160,8 +160,16 @@ def measure_survey(n: int, folder: Path, *, with_control: bool = True) -> dict[s
 
 
 def measure_ray_speedup(quick: bool) -> float | None:
-    """Slot for the Ray executor's figure (``ray_speedup_2_workers``): None until it is written."""
-    return None
+    """``ray_speedup_2_workers`` from ``benchmarks/ray_executor.py`` (None when Ray is not installed)."""
+    if importlib.util.find_spec("ray") is None:
+        print("(d) Ray: not installed (pip install -e '.[distributed]'); ray_speedup_2_workers is null")
+        return None
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from ray_executor import measure_ray_speedup as ray_measure
+
+    speedup = ray_measure(quick)
+    print(f"(d) Ray executor, 2 workers, against the local executor (1,000 CPU-heavy agents): {speedup:.2f}x")
+    return speedup
 
 
 def main() -> None:
