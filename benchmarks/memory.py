@@ -66,10 +66,9 @@ def reply(request: LLMRequest) -> Any:
 WARM_UP_FRACTION = 0.2
 
 
-def last_action_prompt_tokens(backend: ScriptedBackend) -> float:
-    """Estimated tokens of the latest agent-turn prompt (not a consolidation or importance prompt)."""
-    request = next(r for r in reversed(backend.requests) if r.schema_name == "ActionTurn")
-    return sum(len(m.content) for m in request.messages) / 4
+def turn_prompt_tokens(agent: TinyPerson) -> float:
+    """Estimated tokens of the prompt the agent's next turn sends (not consolidation or importance prompts)."""
+    return float(sum(len(m.content) for m in agent.build_prompt()) / 4)
 
 
 def growth(series: list[float]) -> float:
@@ -101,7 +100,7 @@ def bench_one_agent(events: int, bound: int) -> tuple[float, float]:
         world.skip(1, timedelta(minutes=3))  # simulated time passes, so recency and forgetting work
         if len(ana.memory) >= bound * 0.9:
             rss.append(rss_mb())
-            tokens.append(last_action_prompt_tokens(backend))
+            tokens.append(turn_prompt_tokens(ana))
     return growth(rss), growth(tokens)
 
 
@@ -119,7 +118,7 @@ def bench_world(agents: int, steps: int, bound: int) -> tuple[float, float]:
         world.run(1)
         if len(people[0].memory) >= bound * 0.9:
             rss.append(rss_mb())
-            tokens.append(last_action_prompt_tokens(backend))
+            tokens.append(turn_prompt_tokens(people[0]))
     return growth(rss), growth(tokens)
 
 
