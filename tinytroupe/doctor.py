@@ -34,6 +34,7 @@ from tinytroupe.config import Settings, TinyTroupeCompatibilityWarning, load_set
 from tinytroupe.errors import ConfigError, LLMOutputError, LLMTransportError, TinyTroupeError
 from tinytroupe.llm.backend import Backend
 from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.factory import build_client
 
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 OLLAMA_DEFAULT_URL = "http://localhost:11434/v1"
@@ -227,13 +228,6 @@ def _build_client(settings: Settings, backend: Backend | None) -> LLMClient:
     # The doctor measures a real call, so a cached answer must not stand in for one.
     settings = settings.model_copy(deep=True)
     settings.openai.cache_api_calls = False
-    try:
-        from tinytroupe.llm.factory import build_client
-    except ImportError:
-        if backend is None:
-            raise
-        # Without the factory (a partial install) an injected backend can still be checked bare.
-        return LLMClient(backend, max_reasks=settings.openai.max_reasks)
     return build_client(settings, backend=backend)
 
 

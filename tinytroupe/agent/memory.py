@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from tinytroupe.config import current_settings
+
 #: how :meth:`MemoryItem.describe` introduces a stimulus (other than speech), before its content
 _STIMULUS_PREFIXES: dict[str, str] = {
     "VISUAL": "you saw:",
@@ -113,8 +115,6 @@ class EpisodicMemory:
     def __init__(self, max_size: int | None = None, cleanup_strategy: CleanupStrategy | None = None,
                  warning_threshold: float | None = None, *, eviction_batch: int | None = None,
                  protect_recent: int | None = None) -> None:
-        from tinytroupe.config import current_settings  # infrastructure; read once, at construction
-
         cfg = current_settings().memory
         self.max_size = int(max_size if max_size is not None else cfg.max_episodic_memory_size)
         if self.max_size < 1:
