@@ -4,10 +4,11 @@ Example:
     >>> from tinytroupe.agent import TinyPerson
     >>> from tinytroupe.llm import LLMClient
     >>> from tinytroupe.llm.demo import demo_backend
+    >>> import io
     >>> from rich.console import Console
     >>> agent = TinyPerson("Ana", client=LLMClient(demo_backend()))
     >>> lines = iter(["Hello!", "/quit"])
-    >>> chat_loop(agent, lambda prompt: next(lines), Console(file=open("/dev/null", "w")))
+    >>> chat_loop(agent, lambda prompt: next(lines), Console(file=io.StringIO()))
     1
 """
 
