@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import importlib.util
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if importlib.util.find_spec("tinytroupe") is None:
     sys.path.insert(0, str(ROOT))
 
+from tinytroupe.devtools.mock_openai_server import spawn_mock_server  # noqa: E402
 from tinytroupe.llm import LLMClient  # noqa: E402
 from tinytroupe.llm.backend import Backend  # noqa: E402
 from tinytroupe.llm.openai_backend import OpenAIBackend  # noqa: E402
@@ -67,30 +67,7 @@ def _messages(i: int) -> list[dict[str, str]]:
 
 
 def start_server(latency_ms: float) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tinytroupe.devtools.mock_openai_server", "--host", "127.0.0.1",
-         "--port", "0", "--latency-ms", str(latency_ms)],
-        stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
-                                                         if p)})
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if "http://" not in line:
-        proc.kill()
-        raise RuntimeError(f"the mock server did not start (printed {line!r})")
-    base_url = line.strip().rsplit(" ", 1)[-1]
-    import httpx
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
-                return proc, base_url
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-        time.sleep(0.05)
+    return spawn_mock_server(latency_ms, extra_path=str(ROOT))
 
 
 def build_stack(base_url: str, cache_path: Path | None = None) -> tuple[LLMClient, str]:

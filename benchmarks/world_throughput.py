@@ -42,7 +42,6 @@ import importlib.util
 import io
 import json
 import math
-import os
 import pstats
 import subprocess
 import sys
@@ -58,6 +57,7 @@ if importlib.util.find_spec("tinytroupe") is None:
 
 from tinytroupe.agent import TinyPerson  # noqa: E402
 from tinytroupe.config import Settings, using_settings  # noqa: E402
+from tinytroupe.devtools.mock_openai_server import spawn_mock_server  # noqa: E402
 from tinytroupe.environment import TinyWorld  # noqa: E402
 from tinytroupe.events import Event, LLMCallEvent  # noqa: E402
 from tinytroupe.llm import LLMClient, ScriptedBackend  # noqa: E402
@@ -155,30 +155,7 @@ def measure_scripted(n: int, steps: int, *, profile: cProfile.Profile | None = N
 
 
 def start_server(latency_ms: float) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tinytroupe.devtools.mock_openai_server", "--host", "127.0.0.1",
-         "--port", "0", "--latency-ms", str(latency_ms), "--model", MODEL],
-        stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
-                                                         if p)})
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if "http://" not in line:
-        proc.kill()
-        raise RuntimeError(f"the mock server did not start (printed {line!r})")
-    base_url = line.strip().rsplit(" ", 1)[-1]
-    import httpx
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
-                return proc, base_url
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-        time.sleep(0.05)
+    return spawn_mock_server(latency_ms, model=MODEL, extra_path=str(ROOT))
 
 
 def server_client(base_url: str, max_concurrent: int) -> LLMClient:

@@ -27,13 +27,17 @@ import inspect
 import itertools
 import json
 import math
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
+import httpx
 from pydantic import BaseModel, ConfigDict
 
 try:
@@ -441,6 +445,38 @@ class MockOpenAIServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def spawn_mock_server(latency_ms: float = 0.0, *, model: str = "mock-model", timeout_s: float = 30.0,
+                      extra_path: str | None = None) -> tuple[subprocess.Popen[str], str]:
+    """Start the mock server in a child process on 127.0.0.1 (a free port); returns it and its base URL.
+
+    A separate process keeps the server off the caller's GIL, as a real server would be. The caller
+    stops it (``proc.terminate()``). ``extra_path`` is prepended to the child's PYTHONPATH (for running
+    from a checkout without installing).
+    """
+    paths = [p for p in (extra_path, os.environ.get("PYTHONPATH")) if p]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)} if paths else None
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tinytroupe.devtools.mock_openai_server", "--host", "127.0.0.1", "--port", "0",
+         "--latency-ms", str(latency_ms), "--model", model],
+        stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if "http://" not in line:
+        proc.kill()
+        raise RuntimeError(f"the mock server did not start (it printed {line!r})")
+    base_url = line.strip().rsplit(" ", 1)[-1]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
+                return proc, base_url
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+        time.sleep(0.05)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
