@@ -208,7 +208,8 @@ def trace(
     console.print(f"agents: {summary['agents']} · worlds: {escape(', '.join(summary['worlds']) or '-')} · "
                   f"steps: {summary['steps']}")
     console.print(f"LLM calls: {summary['llm_calls']} ({summary['cached_calls']} cached) · tokens: "
-                  f"{summary['prompt_tokens']} prompt + {summary['completion_tokens']} completion")
+                  f"{summary['prompt_tokens']} prompt + {summary['completion_tokens']} completion "
+                  f"(paid: {summary['paid_prompt_tokens']} + {summary['paid_completion_tokens']})")
     console.print(f"errors: {summary['errors']} · events: {summary['events']} "
                   + escape(json.dumps(summary["events_by_kind"], sort_keys=True)))
 

@@ -76,6 +76,9 @@ def test_rerun_is_served_from_the_cache_with_an_identical_trace(tmp_path: Path) 
         assert len(trace.runs()) == 1, "the rerun replaces the older run's trace"
         kinds = {e["kind"] for e in first}
         assert {"stimulus", "action", "llm_call", "step", "checkpoint"} <= kinds
+        summary = trace.summary()
+        assert summary["cached_calls"] == summary["llm_calls"] == 6
+        assert summary["prompt_tokens"] > 0 and summary["paid_prompt_tokens"] == summary["paid_completion_tokens"] == 0
 
 
 def test_a_changed_script_reports_the_first_divergence_and_continues_live(tmp_path: Path) -> None:

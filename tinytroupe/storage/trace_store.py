@@ -262,7 +262,12 @@ class Trace:
             "SELECT COUNT(*), COALESCE(SUM(json_extract(data, '$.cache_hit')), 0), "
             "COALESCE(SUM(json_extract(data, '$.prompt_tokens')), 0), "
             "COALESCE(SUM(json_extract(data, '$.completion_tokens')), 0), "
-            "COALESCE(SUM(json_extract(data, '$.error') IS NOT NULL), 0) "
+            "COALESCE(SUM(json_extract(data, '$.error') IS NOT NULL), 0), "
+            # Tokens of answers that came from the backend, not the cache: what the run paid for.
+            "COALESCE(SUM(CASE WHEN json_extract(data, '$.cache_hit') THEN 0 "
+            "ELSE json_extract(data, '$.prompt_tokens') END), 0), "
+            "COALESCE(SUM(CASE WHEN json_extract(data, '$.cache_hit') THEN 0 "
+            "ELSE json_extract(data, '$.completion_tokens') END), 0) "
             "FROM trace WHERE run_id = ? AND kind = 'llm_call'", (rid,)).fetchone()
         run = next((r for r in self.runs() if r["run_id"] == rid), None)
         return {
@@ -273,6 +278,7 @@ class Trace:
             "agents": len(agents), "worlds": worlds, "steps": int(steps),
             "llm_calls": int(calls[0]), "cached_calls": int(calls[1]),
             "prompt_tokens": int(calls[2]), "completion_tokens": int(calls[3]),
+            "paid_prompt_tokens": int(calls[5]), "paid_completion_tokens": int(calls[6]),
             "errors": int(calls[4]) + int(by_kind.get("agent_error", 0)),
         }
 
