@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from tinytroupe.errors import ConfigError
 from tinytroupe.llm.backend import Backend, BackendWrapper
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
+from tinytroupe.storage.sqlite import split_statements
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ class ResponseCache:
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _split_sql(_SCHEMA):
+            for statement in split_statements(_SCHEMA):
                 conn.execute(statement)
             row = conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
             version = int(row[0]) if row else None
@@ -175,7 +176,7 @@ class ResponseCache:
                 )
             else:
                 while version < SCHEMA_VERSION:
-                    for statement in _split_sql(_MIGRATIONS[version]):
+                    for statement in split_statements(_MIGRATIONS[version]):
                         conn.execute(statement)
                     version += 1
                 conn.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(version),))
@@ -322,22 +323,6 @@ class ResponseCache:
     def __repr__(self) -> str:
         return (f"ResponseCache({str(self.path)!r}, max_entries={self.max_entries}, "
                 f"max_bytes={self.max_bytes})")
-
-
-def _split_sql(script: str) -> list[str]:
-    """Statements of ``script``; ``executescript`` would commit our transaction, so we run them one by one."""
-    statements: list[str] = []
-    buffer = ""
-    for line in script.splitlines():
-        if line.strip().startswith("--"):
-            continue
-        buffer += line + "\n"
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        statements.append(buffer.strip())
-    return statements
 
 
 _InFlight = dict[str, "asyncio.Future[Completion]"]

@@ -53,7 +53,7 @@ def ensure_schema(conn: sqlite3.Connection, component: str, version: int, schema
             raise ConfigError(
                 f"the {component} tables of this run file were written by a newer tinytroupe (schema "
                 f"version {row[0]}, this one knows up to {version}); upgrade tinytroupe or use another file")
-        for statement in _statements(schema):
+        for statement in split_statements(schema):
             conn.execute(statement)
         conn.execute("INSERT OR REPLACE INTO schema_versions (component, version) VALUES (?, ?)",
                      (component, version))
@@ -63,10 +63,15 @@ def ensure_schema(conn: sqlite3.Connection, component: str, version: int, schema
         raise
 
 
-def _statements(script: str) -> list[str]:
-    # executescript() would commit our transaction; run the statements one by one instead.
+def split_statements(script: str) -> list[str]:
+    """The statements of an SQL script, so they can run inside one transaction.
+
+    ``executescript`` would commit the caller's transaction first. Comment lines are dropped.
+    """
     out, buffer = [], ""
     for line in script.splitlines():
+        if line.strip().startswith("--"):
+            continue
         buffer += line + "\n"
         if sqlite3.complete_statement(buffer):
             out.append(buffer.strip())
@@ -76,4 +81,4 @@ def _statements(script: str) -> list[str]:
     return out
 
 
-__all__ = ["connect", "ensure_schema"]
+__all__ = ["connect", "ensure_schema", "split_statements"]
