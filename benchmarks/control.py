@@ -1,6 +1,6 @@
 """Simulation control figures: replay speed-up, checkpoint cost, and a 10,000-agent survey.
 
-Four measurements:
+Five measurements:
 
 (a) replay: a 50-agent ring (``world_throughput.ring_world``) runs 3 steps inside ``control.begin``
     against the mock OpenAI-compatible server (subprocess, 300 ms latency, the default 32 calls in
@@ -11,6 +11,13 @@ Four measurements:
 (b) checkpoints: a ring of agents with a few steps of memory (scripted backend) is checkpointed;
     ``checkpoint_mb_per_100_agents`` is the JSON size (MB) per 100 agents, and
     ``checkpoint_s_per_100_agents`` the wall time of ``checkpoint()`` per 100 agents (best of 3).
+(b2) checkpoint of a conversation: 20 agents in one room, everyone hearing everyone, talk for
+    10 steps with memory on (the bundled USE embedder indexes every memory); each turn's words
+    differ. ``checkpoint_bytes_per_agent_step`` is the checkpoint's JSON size over agents x steps
+    (``..._stored_...``: after zlib, what the run file holds); ``checkpoint_room_json_mb_unshared``
+    (and ``_stored_``) is the same state as plain JSON, without storing repeated strings once (what
+    a checkpoint cost before). The checkpoint is restored into fresh worlds and must give back the
+    same state (``checkpoint_room_round_trip``).
 (c) survey: every agent of a world hears one question and acts once (``world.run(1)``) against the
     mock server with 1 s latency and 256 calls in flight, inside a simulation (cache, replay
     recorder and SQLite trace on). The server-bound limit is ``ceil(agents / 256) x 1 s``;
@@ -23,11 +30,12 @@ Four measurements:
 
 Usage::
 
-    python benchmarks/control.py [--quick]
+    python benchmarks/control.py [--quick] [--checkpoints]
 
 ``--quick`` (under a minute) runs the survey with 2,000 agents (the keys keep their names; the JSON
-says ``survey_agents``) and checkpoints 200 agents instead of 1,000. The last line printed is one
-JSON object.
+says ``survey_agents``), checkpoints 200 agents instead of 1,000 and has 8 agents talk in (b2)
+instead of 20 (``checkpoint_room_agents``). ``--checkpoints`` measures only (b) and (b2). The last
+line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +59,22 @@ if importlib.util.find_spec("tinytroupe") is None:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from world_throughput import API_KEY, MINUTE, MODEL, RingScript, ring_world, start_server  # noqa: E402
+from world_throughput import (  # noqa: E402
+    ACT_AS,
+    API_KEY,
+    MINUTE,
+    MODEL,
+    START,
+    RingScript,
+    ring_world,
+    start_server,
+)
 
 from tinytroupe import control  # noqa: E402
+from tinytroupe.agent import TinyPerson  # noqa: E402
 from tinytroupe.config import Settings  # noqa: E402
-from tinytroupe.llm import ScriptedBackend  # noqa: E402
+from tinytroupe.environment import TinyWorld  # noqa: E402
+from tinytroupe.llm import LLMRequest, ScriptedBackend  # noqa: E402
 from tinytroupe.llm.factory import build_client  # noqa: E402
 
 
@@ -111,6 +131,55 @@ def measure_checkpoint(folder: Path, n: int, steps: int = 5) -> dict[str, Any]:
             "checkpoint_stored_mb": round(cp.stored_bytes / 1e6, 3),
             "checkpoint_mb_per_100_agents": round(cp.json_bytes / 1e6 / per, 4),
             "checkpoint_s_per_100_agents": round(min(times) / per, 4)}
+
+
+def measure_room_checkpoint(folder: Path, n: int = 20, steps: int = 10) -> dict[str, Any]:
+    turns: dict[str, int] = {}
+
+    def reply(request: LLMRequest) -> dict[str, Any]:
+        last = request.messages[-1].content
+        name = last[last.rfind(ACT_AS) + len(ACT_AS):].split(":", 1)[0]
+        turns[name] = turns.get(name, 0) + 1
+        return {"actions": [{"type": "TALK", "target": "", "content":
+                             f"{name} here, turn {turns[name]}: I like the new menu, but the coffee is too "
+                             "expensive for students, and the opening hours are too short."},
+                            {"type": "DONE"}],
+                "cognitive_state": {"goals": "discuss the menu", "context": ["cafe"], "attention": "the others",
+                                    "emotions": "curious"}}
+
+    def room() -> TinyWorld:
+        return TinyWorld("Cafe", [TinyPerson(f"Person{i:02d}") for i in range(n)], initial_datetime=START, seed=1,
+                         communication_display=False)  # time the simulation, not the printing
+
+    path = folder / "room.sqlite"
+    with control.Simulation(path, backend=ScriptedBackend(reply), quiet=True) as sim:
+        world = room()
+        world.make_everyone_accessible()
+        world.broadcast("What do you think about the new menu?", "Host")
+        world.run(steps, timedelta_per_step=MINUTE)
+        start = time.perf_counter()
+        cp = sim.checkpoint()
+        save_s = time.perf_counter() - start
+        plain = json.dumps(sim.to_state(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        unshared, unshared_stored = len(plain), len(zlib.compress(plain, 6))
+        original = world.to_state()
+        items = sum(len(a.memory.items()) for a in world.agents) / n
+    with control.Simulation(path, backend=ScriptedBackend(reply), quiet=True) as sim:
+        fresh = room()
+        start = time.perf_counter()
+        sim.restore(fresh)
+        restore_s = time.perf_counter() - start
+        round_trip = fresh.to_state() == original
+    agent_steps = n * steps
+    return {"agents": n, "steps": steps, "memory_items_per_agent": round(items, 1),
+            "checkpoint_room_json_mb": round(cp.json_bytes / 1e6, 3),
+            "checkpoint_room_stored_mb": round(cp.stored_bytes / 1e6, 3),
+            "checkpoint_room_json_mb_unshared": round(unshared / 1e6, 3),
+            "checkpoint_room_stored_mb_unshared": round(unshared_stored / 1e6, 3),
+            "checkpoint_bytes_per_agent_step": round(cp.json_bytes / agent_steps),
+            "checkpoint_stored_bytes_per_agent_step": round(cp.stored_bytes / agent_steps),
+            "checkpoint_room_save_s": round(save_s, 3), "checkpoint_room_restore_s": round(restore_s, 3),
+            "checkpoint_room_round_trip": round_trip}
 
 
 # ----------------------------------------------------------------------------- (c)
@@ -172,9 +241,19 @@ def measure_ray_speedup(quick: bool) -> float | None:
     return speedup
 
 
+def checkpoint_figures(room: dict[str, Any]) -> dict[str, Any]:
+    return {"checkpoint_bytes_per_agent_step": room["checkpoint_bytes_per_agent_step"],
+            "checkpoint_stored_bytes_per_agent_step": room["checkpoint_stored_bytes_per_agent_step"],
+            "checkpoint_room_agents": room["agents"],
+            "checkpoint_room_json_mb": room["checkpoint_room_json_mb"],
+            "checkpoint_room_json_mb_unshared": room["checkpoint_room_json_mb_unshared"],
+            "checkpoint_room_round_trip": room["checkpoint_room_round_trip"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="finish in under a minute")
+    parser.add_argument("--checkpoints", action="store_true", help="measure only the checkpoints, (b) and (b2)")
     parser.add_argument("--survey-child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--folder", default=None, help=argparse.SUPPRESS)
@@ -182,6 +261,17 @@ def main() -> None:
     args = parser.parse_args()
     if args.survey_child is not None:
         survey_child(args.base_url, args.survey_child, args.folder, with_control=not args.no_control)
+        return
+    room_agents = 8 if args.quick else 20
+    if args.checkpoints:
+        with tempfile.TemporaryDirectory() as tmp:
+            checkpoint = measure_checkpoint(Path(tmp), 200 if args.quick else 1000)
+            print(f"(b) checkpoint: {checkpoint}", flush=True)
+            room = measure_room_checkpoint(Path(tmp), room_agents)
+            print(f"(b2) checkpoint of a {room_agents}-agent conversation: {room}", flush=True)
+        print(json.dumps({"checkpoint_mb_per_100_agents": checkpoint["checkpoint_mb_per_100_agents"],
+                          "checkpoint_s_per_100_agents": checkpoint["checkpoint_s_per_100_agents"],
+                          **checkpoint_figures(room), "quick": args.quick}))
         return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -194,6 +284,8 @@ def main() -> None:
         print(f"(a) replay: {replay}", flush=True)
         checkpoint = measure_checkpoint(folder, 200 if args.quick else 1000)
         print(f"(b) checkpoint: {checkpoint}", flush=True)
+        room = measure_room_checkpoint(folder, room_agents)
+        print(f"(b2) checkpoint of a {room_agents}-agent conversation: {room}", flush=True)
         n = 2000 if args.quick else 10_000
         survey = measure_survey(n, folder)
         print(f"(c) survey: {survey}", flush=True)
@@ -205,6 +297,7 @@ def main() -> None:
         "replay_backend_calls": replay["replay_backend_calls"],
         "checkpoint_mb_per_100_agents": checkpoint["checkpoint_mb_per_100_agents"],
         "checkpoint_s_per_100_agents": checkpoint["checkpoint_s_per_100_agents"],
+        **checkpoint_figures(room),
         "survey_10k_server_bound_ratio": survey["ratio"],
         "survey_10k_peak_rss_mb": survey["peak_rss_mb"],
         "survey_agents": survey["agents"],

@@ -35,13 +35,13 @@ if importlib.util.find_spec("tinytroupe") is None:
     sys.path.insert(0, str(ROOT))
 
 from tinytroupe.agent import TinyPerson  # noqa: E402
-from tinytroupe.agent.memory import EpisodicMemory  # noqa: E402
-from tinytroupe.agent.memory_system import AgentMemory  # noqa: E402
-from tinytroupe.agent.retrieval import RetrievalParams, score_index  # noqa: E402
-from tinytroupe.agent.vector_index import VectorIndex  # noqa: E402
+from tinytroupe.agent.memory import AgentMemory, EpisodicMemory  # noqa: E402
+from tinytroupe.agent.memory.index import VectorIndex  # noqa: E402
+from tinytroupe.agent.memory.retrieval import RetrievalParams, score_index  # noqa: E402
 from tinytroupe.config import MemorySettings, Settings, using_settings  # noqa: E402
 from tinytroupe.environment import TinyWorld  # noqa: E402
 from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend  # noqa: E402
+from tinytroupe.llm.tokens import tokens_for_chars  # noqa: E402
 
 START = datetime(2025, 1, 6, 9, 0)
 
@@ -68,7 +68,7 @@ WARM_UP_FRACTION = 0.2
 
 def turn_prompt_tokens(agent: TinyPerson) -> float:
     """Estimated tokens of the prompt the agent's next turn sends (not consolidation or importance prompts)."""
-    return float(sum(len(m.content) for m in agent.build_prompt()) / 4)
+    return float(tokens_for_chars(sum(len(m.content) for m in agent.build_prompt())))
 
 
 def growth(series: list[float]) -> float:
@@ -90,7 +90,7 @@ def bench_one_agent(events: int, bound: int) -> tuple[float, float]:
     backend = ScriptedBackend(reply, record_limit=64)  # a real backend keeps no request log
     with using_settings(settings):
         ana = TinyPerson("Ana", client=LLMClient(backend))
-    world = TinyWorld("Room", [ana], initial_datetime=START)
+    world = TinyWorld("Room", [ana], initial_datetime=START, communication_display=False)
     rss, tokens = [], []
     n = 0
     while n < events:
@@ -110,7 +110,8 @@ def bench_world(agents: int, steps: int, bound: int) -> tuple[float, float]:
     backend = ScriptedBackend(reply, record_limit=64)  # a real backend keeps no request log
     with using_settings(settings):
         people = [TinyPerson(f"P{i}") for i in range(agents)]
-        world = TinyWorld("Hall", people, initial_datetime=START, client=LLMClient(backend))
+        world = TinyWorld("Hall", people, initial_datetime=START, client=LLMClient(backend),
+                          communication_display=False)
     rss, tokens = [], []
     for step in range(steps):
         for p in people:

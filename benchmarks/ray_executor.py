@@ -47,8 +47,8 @@ if importlib.util.find_spec("tinytroupe") is None:
 from tinytroupe.agent import TinyPerson  # noqa: E402
 from tinytroupe.config import Settings  # noqa: E402
 from tinytroupe.environment import LocalExecutor, TinyWorld  # noqa: E402
+from tinytroupe.environment.distributed.driver import shard_request  # noqa: E402
 from tinytroupe.environment.executors import Executor  # noqa: E402
-from tinytroupe.environment.shard import shard_request  # noqa: E402
 from tinytroupe.llm import LLMRequest, ScriptedBackend  # noqa: E402
 from tinytroupe.llm.client_spec import ClientSpec  # noqa: E402
 from tinytroupe.llm.factory import build_client  # noqa: E402
@@ -117,7 +117,7 @@ def ring_world(names: list[str], script: BurningRing, executor: Executor) -> Tin
     client = build_client(Settings(), backend=RingBackend(script)())
     agents = [TinyPerson(n) for n in names]
     world = TinyWorld("Ring", agents, initial_datetime=START, client=client, seed=1, executor=executor,
-                      parallelize=True)
+                      parallelize=True, communication_display=False)
     for i, agent in enumerate(agents):
         agent.make_agent_accessible(agents[(i + 1) % len(agents)])
     world.broadcast("Good morning, everyone: tell your neighbour about your day.", "Host")
@@ -144,8 +144,8 @@ def run_steps(world: TinyWorld, steps: int) -> tuple[float, list[dict[str, list[
 
 def measure(quick: bool) -> dict[str, Any]:
     """Local vs Ray (2 workers) on the burning ring; all figures, ``ray_speedup_2_workers`` among them."""
-    from tinytroupe.environment import shard
-    from tinytroupe.environment.ray_executor import RayExecutor, import_ray
+    from tinytroupe.environment.distributed import driver
+    from tinytroupe.environment.distributed.ray_actors import RayExecutor, import_ray
 
     steps, burn_ms = (1, 3.0) if quick else (2, 8.0)
     rounds = calibrate(burn_ms)
@@ -160,7 +160,7 @@ def measure(quick: bool) -> dict[str, Any]:
         ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     executor = RayExecutor(2, client_spec=ClientSpec.from_settings(Settings(), backend_factory=RingBackend(script)))
     driver_s = {"requests": 0.0, "apply": 0.0}
-    original_request, original_apply = shard.shard_request, shard.apply_result
+    original_request, original_apply = driver.shard_request, driver.apply_result
 
     def timed_request(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
@@ -181,11 +181,11 @@ def measure(quick: bool) -> dict[str, Any]:
         executor.start()
         ray_start = time.perf_counter() - start
         world = ring_world(names, script, executor)
-        shard.shard_request, shard.apply_result = timed_request, timed_apply  # count the driver's own work
+        driver.shard_request, driver.apply_result = timed_request, timed_apply  # count the driver's own work
         try:
             ray_wall, ray_actions = run_steps(world, steps)
         finally:
-            shard.shard_request, shard.apply_result = original_request, original_apply
+            driver.shard_request, driver.apply_result = original_request, original_apply
         request_bytes = len(pickle.dumps(shard_request(world.agents, step=world.current_step, world=world.name,
                                                        timeout=None, max_workers=None)))
     finally:

@@ -19,7 +19,7 @@ Three measurements:
     machine the SDK's own per-request CPU, not tinytroupe, is what keeps the ratio above 1.
 (c) prompt size: mean prompt tokens per turn after 20 steps of a 5-agent conversation with the
     scripted backend, from the ``LLMCallEvent.prompt_tokens`` the scripted backend reports
-    (characters / 4 over the messages sent, the same rule as ``cognition.estimate_tokens``).
+    (``tinytroupe.llm.tokens``: characters / 4 over the messages sent, rounded up).
 
 Usage::
 
@@ -76,7 +76,8 @@ def ring_world(n: int, client: LLMClient, *, broadcast_if_no_target: bool = True
     """``n`` agents in a ring: each can reach (and is reached by) its neighbours."""
     agents = [TinyPerson(f"Agent{i:04d}") for i in range(n)]
     world = TinyWorld(f"Ring{n}", agents, initial_datetime=START, client=client, seed=1,
-                      broadcast_if_no_target=broadcast_if_no_target)
+                      broadcast_if_no_target=broadcast_if_no_target,
+                      communication_display=False)  # time the simulation, not the printing
     for i, agent in enumerate(agents):
         if n > 1:
             agent.make_agent_accessible(agents[(i + 1) % n])

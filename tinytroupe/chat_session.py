@@ -18,12 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.agent.persona import Persona, load_persona_file
 from tinytroupe.errors import LLMError, ScenarioError
 from tinytroupe.examples import list_example_personas, load_example_persona
+from tinytroupe.terminal import show
 
 QUIT_WORDS = {"/quit", "/exit", ":q"}
 
@@ -45,7 +45,7 @@ def load_chat_persona(ref: str) -> Persona:
 def chat_loop(agent: TinyPerson, read_line: Callable[[str], str], console: Console, *,
               speaker: str = "You") -> int:
     """Read lines until EOF or ``/quit``; the agent hears each and acts. Returns the number of turns."""
-    console.print(f"[bold]Chatting with {escape(agent.name)}[/] — {escape(agent.minibio())}\n"
+    console.print(f"[bold]Chatting with {show(agent.name)}[/] — {show(agent.minibio())}\n"
                   "[dim]Type /quit to leave.[/]")
     turns = 0
     while True:
@@ -62,14 +62,17 @@ def chat_loop(agent: TinyPerson, read_line: Callable[[str], str], console: Conso
             actions = agent.listen_and_act(text, return_actions=True, source=speaker) or []
         except LLMError as exc:
             # The conversation so far stays in memory; the user can retry or quit.
-            console.print(f"[bold red]The model failed on this turn:[/] {escape(str(exc))}")
+            console.print(f"[bold red]The model failed on this turn:[/] {show(str(exc))}")
             continue
         turns += 1
         for action in actions:
             if action.type == "TALK":
-                console.print(f"[bold cyan]{escape(agent.name)}:[/] {escape(action.content)}")
+                console.print(f"[bold cyan]{show(agent.name)}:[/] {show(action.content)}")
             elif action.type == "THINK":
-                console.print(f"[dim italic]({escape(agent.name)} thinks: {escape(action.content)})[/]")
+                console.print(f"[dim italic]({show(agent.name)} thinks: {show(action.content)})[/]")
+        if not any(a.type == "TALK" for a in actions):
+            # A model may choose silence; say so, or the user cannot tell it from a hang.
+            console.print(f"[dim]({show(agent.name)} says nothing.)[/]")
     return turns
 
 

@@ -11,16 +11,25 @@ Example:
 
 from __future__ import annotations
 
+import logging
+import os
+import time
+import warnings
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.markup import escape
 
 from tinytroupe import __version__
+from tinytroupe.terminal import show
+
+if TYPE_CHECKING:  # the commands import what they need when they run: --help stays fast
+    from tinytroupe.scenario.study import StudyOutputs
 
 BACKENDS = ("local", "openai", "azure", "ollama", "scripted", "auto")
-EXECUTORS = ("local", "ray")  # tinytroupe.study.EXECUTORS, repeated so that --help imports nothing heavy
+EXECUTORS = ("local", "ray")  # tinytroupe.scenario.study.EXECUTORS, repeated so that --help imports nothing heavy
 
 app = typer.Typer(
     name="tinytroupe",
@@ -84,9 +93,59 @@ BackendOption = Annotated[
 ]
 
 
+#: ``tinytroupe run`` wrote its results, but some agents have none (their turn or extraction failed)
+EXIT_SOME_FAILED = 3
+#: Ctrl-C, as shells report a process ended by SIGINT
+EXIT_INTERRUPTED = 130
+
+
 def _fail(console: Any, message: str, code: int = 2) -> NoReturn:
-    console.print(f"[bold red]Error:[/] {escape(message)}")
+    console.print(f"[bold red]Error:[/] {show(message)}")
     raise typer.Exit(code)
+
+
+@contextmanager
+def _compat_notes(console: Any) -> Iterator[None]:
+    """While a command runs, a TinyTroupeCompatibilityWarning is one ``Note:`` line on ``console``
+    instead of Python's warning with a source line of library code; other warnings show as usual.
+
+    Scoped to the command (``catch_warnings`` restores the hook): library users keep normal warnings.
+    """
+    from tinytroupe.config import TinyTroupeCompatibilityWarning
+
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def note(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+            if issubclass(category, TinyTroupeCompatibilityWarning):
+                console.print(f"[yellow]Note:[/] {show(str(message))}")
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = note
+        yield
+
+
+@contextmanager
+def _library_log(*, shown_live: Collection[str] = ()) -> Iterator[None]:
+    """While a command runs, tinytroupe's log warnings go to stderr as plain lines, except a record that
+    repeats an event the live display prints (its ``event_kind`` in ``shown_live``): a failed turn is
+    then said once as it happens (and once in the closing summary), not a third time as a log line.
+
+    The library configures no logging; without a handler Python's last-resort one would print every
+    warning, duplicates included. The handler is removed again, so a host process is left as it was.
+    """
+    logger = logging.getLogger("tinytroupe")
+    handler = logging.StreamHandler()  # sys.stderr as it is now (a test runner's, under one)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(lambda record: getattr(record, "event_kind", None) not in shown_live)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 @app.command()
@@ -109,11 +168,12 @@ def run(
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Ray actors (default 2).")] = None,
 ) -> None:
     """Run a scenario: show the conversation live, then a results table; write results.json, results.csv and
-    trace.jsonl into --out."""
+    trace.jsonl into --out. Exit 0 when every agent answered, 3 when some have no result (their rows say
+    why), 1 for bad input or configuration."""
     from rich.console import Console
 
     from tinytroupe.errors import TinyTroupeError
-    from tinytroupe.study import results_table, run_study
+    from tinytroupe.scenario.study import run_study
 
     console = Console()
     out_dir = out if out is not None else Path("runs") / scenario.stem
@@ -123,23 +183,89 @@ def run(
         _fail(console, f"--executor {executor!r} is not one of: {', '.join(EXECUTORS)}")
     if executor != "ray" and (ray_address is not None or workers is not None):
         _fail(console, "--ray-address and --workers only apply to --executor ray")
+    _check_out_dir(console, out_dir)
+    started = time.time()
     try:
-        outputs = run_study(scenario, out=out_dir, config=config, backend=backend, model=model, seed=seed,
-                            console=console, quiet=quiet, executor=executor, ray_address=ray_address,
-                            workers=workers)
+        # The live display prints every failed turn (AgentErrorEvent); -q has no live display.
+        with _compat_notes(console), _library_log(shown_live=frozenset() if quiet else {"agent_error"}):
+            outputs = run_study(scenario, out=out_dir, config=config, backend=backend, model=model, seed=seed,
+                                console=console, quiet=quiet, executor=executor, ray_address=ray_address,
+                                workers=workers)
     except TinyTroupeError as exc:
         _fail(console, str(exc), 1)
+    except KeyboardInterrupt:
+        # run_sync has already cancelled the turns (retries stop, connections close); say what is kept.
+        console.print(f"[bold yellow]Interrupted[/]: {_interrupted_note(out_dir, started)}")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    _report(console, outputs)
+
+
+def _report(console: Any, outputs: StudyOutputs) -> None:
+    """What a finished run shows: the results table, failed turns, cost, the files written, and who has
+    no result (then the exit status says so)."""
+    from tinytroupe.scenario.study import results_table
+
     result = outputs.result
     if result.results:
         console.print(results_table(result))
     for err in result.errors:
         console.print(f"[yellow]! turn failed: agent {err['agent']} step {err['step']}: "
-                      f"{escape(err['error_type'])}: {escape(err['message'][:300])}[/]")
+                      f"{show(err['error_type'])}: {show(err['message'][:300])}[/]")
     cost = result.cost
     steps = f"{result.steps} step{'s' if result.steps != 1 else ''}"
     console.print(f"{steps} in {result.wall_s:.1f} s · {cost.get('calls', 0)} LLM calls "
                   f"({cost.get('cached_calls', 0)} cached) · {cost.get('total_tokens', 0)} tokens")
     console.print(f"Wrote {outputs.results_json}, {outputs.results_csv} and {outputs.trace}")
+    if result.failed:
+        total = len(result.results) or result.failed
+        what = "have no result" if result.results else "failed their last turn"
+        kept = "no agent answered" if result.failed >= total else "the others' answers are kept"
+        console.print(f"[bold red]{result.failed} of {total} agents {what}[/] (status 'failed' with the error "
+                      f"in {outputs.results_csv.name}); {kept}")
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+#: the files `tinytroupe run` writes into --out
+OUTPUT_FILES = ("results.json", "results.csv", "trace.jsonl")
+
+
+def _interrupted_note(out_dir: Path, started: float) -> str:
+    """What an interrupted run leaves in ``out_dir``, telling this run's files from an earlier run's."""
+    def this_run(path: Path) -> bool:
+        return path.is_file() and path.stat().st_mtime >= started
+
+    trace_file, results = out_dir / "trace.jsonl", out_dir / "results.json"
+    note = "no results were written"
+    if results.is_file() and not this_run(results):
+        note += f" ({results} is from an earlier run)"
+    if this_run(trace_file):
+        note += f"; the events so far are in {trace_file}"
+    return note + "."
+
+
+def _check_out_dir(console: Any, out_dir: Path) -> None:
+    """Refuse an output folder the results could not be written to, before anything is paid for."""
+    import tempfile
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(console, f"--out {out_dir}: cannot create the output folder ({exc.strerror or exc}); "
+                       "choose a folder you can write to", 1)
+    for name in OUTPUT_FILES:
+        target = out_dir / name
+        if target.exists() and not target.is_file():
+            _fail(console, f"--out {out_dir}: {target} exists and is not a file, so the results could not be "
+                           "written there; move it or choose another folder", 1)
+        if target.is_file() and not os.access(target, os.W_OK):
+            _fail(console, f"--out {out_dir}: {target} exists and cannot be overwritten (read-only); "
+                           "make it writable or choose another folder", 1)
+    try:
+        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        _fail(console, f"--out {out_dir}: cannot write there ({exc.strerror or exc}); choose a folder you "
+                       "can write to", 1)
 
 
 @app.command()
@@ -158,7 +284,7 @@ def chat(
     from tinytroupe.config import load_settings
     from tinytroupe.errors import TinyTroupeError
     from tinytroupe.events import EventBus
-    from tinytroupe.study import study_client
+    from tinytroupe.scenario.study import study_client
 
     console = Console()
     if backend is not None and backend not in BACKENDS:
@@ -168,13 +294,14 @@ def chat(
         overrides["openai__api_type"] = backend
     if model:
         overrides["openai__model"] = model
-    try:
-        p = load_chat_persona(persona)
-        client = study_client(load_settings(config, **overrides), EventBus())
-    except TinyTroupeError as exc:
-        _fail(console, str(exc), 1)
-    agent = TinyPerson(p.name, persona=p, client=client)
-    chat_loop(agent, console.input, console)
+    with _compat_notes(console):
+        try:
+            p = load_chat_persona(persona)
+            client = study_client(load_settings(config, **overrides), EventBus())
+        except TinyTroupeError as exc:
+            _fail(console, str(exc), 1)
+        agent = TinyPerson(p.name, persona=p, client=client)
+        chat_loop(agent, console.input, console)
 
 
 
@@ -195,6 +322,10 @@ def trace(
     from tinytroupe.storage.trace_store import Trace
 
     console = Console()
+    if path.suffix == ".jsonl":
+        _fail(console, f"{path} is the event log `tinytroupe run` writes (one JSON object per line; read it "
+                       "with pandas.read_json(path, lines=True) or jq). `tinytroupe trace` reads a run file "
+                       "written by control.begin(), e.g. study.sqlite", 1)
     try:
         with Trace(path, run_id=run_id) as reader:
             summary = reader.summary()
@@ -203,15 +334,15 @@ def trace(
     if json_output:
         typer.echo(json.dumps(summary, indent=2))
         return
-    console.print(f"[bold]{escape(summary['path'])}[/] · simulation {escape(str(summary['simulation_id']))} · "
-                  f"run {summary['run_id']} ({escape(str(summary['status']))})")
-    console.print(f"agents: {summary['agents']} · worlds: {escape(', '.join(summary['worlds']) or '-')} · "
+    console.print(f"[bold]{show(summary['path'])}[/] · simulation {show(str(summary['simulation_id']))} · "
+                  f"run {summary['run_id']} ({show(str(summary['status']))})")
+    console.print(f"agents: {summary['agents']} · worlds: {show(', '.join(summary['worlds']) or '-')} · "
                   f"steps: {summary['steps']}")
     console.print(f"LLM calls: {summary['llm_calls']} ({summary['cached_calls']} cached) · tokens: "
                   f"{summary['prompt_tokens']} prompt + {summary['completion_tokens']} completion "
                   f"(paid: {summary['paid_prompt_tokens']} + {summary['paid_completion_tokens']})")
     console.print(f"errors: {summary['errors']} · events: {summary['events']} "
-                  + escape(json.dumps(summary["events_by_kind"], sort_keys=True)))
+                  + show(json.dumps(summary["events_by_kind"], sort_keys=True)))
 
 
 __all__ = ["app"]

@@ -171,6 +171,10 @@ def _static_problems(settings: Settings, report: DoctorReport) -> None:
             "the OpenAI backend is selected but no key is set: export OPENAI_API_KEY=... (keys are read "
             "from the environment only), or set OPENAI_BASE_URL to a local OpenAI-compatible server, "
             "or set [OpenAI] API_TYPE=local to use the embedded model.")
+    if report.backend == "ollama" and report.model_origin == "default":
+        report.problems.append(
+            f"the Ollama backend is selected but no model: the default {o.model!r} is an OpenAI model. "
+            "Pull one (ollama pull llama3.1:8b) and pass --model llama3.1:8b or set [OpenAI] MODEL.")
     if report.backend == "azure":
         if not o.azure_endpoint:
             report.problems.append(

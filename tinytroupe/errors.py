@@ -4,17 +4,31 @@ Every error a user can meet derives from :class:`TinyTroupeError`, and every mes
 wrong, where, and how to fix it::
 
     TinyTroupeError
+    ├── InvalidArgument          a bad argument value (also a ValueError)
+    ├── InvalidArgumentType      an argument of the wrong type (also a TypeError)
+    ├── NotFound                 no such name: agent, subscription, example (also a KeyError)
+    ├── InvalidState             a call at the wrong moment, e.g. before start (also a RuntimeError)
     ├── ConfigError              a bad configuration file, variable or argument
-    ├── LLMError                 anything about talking to a language model
+    ├── LLMError                 anything about talking to a language model (carries agent, world, purpose)
     │   ├── LLMTransportError    the server could not be reached, or answered with an error status
     │   │   └── LLMRateLimitError   the server said "too many requests" (HTTP 429) until we gave up
     │   └── LLMOutputError       the model answered, but not with what was asked for (carries raw text)
     ├── ScenarioError            a bad scenario or persona file
+    ├── StorageError             a file we keep (response cache, run file) could not be read or written
+    │   └── CheckpointError      a stored checkpoint is damaged (names an intact earlier one)
     └── SimulationError          an agent turn, a world step or a run failed
+        └── ExtractionError      some agents' results could not be extracted (the others are kept)
+
+The four usage errors are also the builtin exception Python code expects in their place, so
+``except ValueError`` (or ``pytest.raises(KeyError)``) keeps working, and ``except TinyTroupeError``
+catches everything tinytroupe raises on purpose. Builtin exceptions that still escape are bugs, except
+``NotImplementedError`` from abstract methods and ``AssertionError`` from broken internal invariants.
 
 Example:
-    >>> from tinytroupe.errors import TinyTroupeError, ConfigError
+    >>> from tinytroupe.errors import TinyTroupeError, ConfigError, InvalidArgument
     >>> issubclass(ConfigError, TinyTroupeError)
+    True
+    >>> issubclass(InvalidArgument, ValueError) and issubclass(InvalidArgument, TinyTroupeError)
     True
 """
 
@@ -27,6 +41,40 @@ from typing import Any
 
 class TinyTroupeError(Exception):
     """Base class of every error raised on purpose by tinytroupe."""
+
+
+class InvalidArgument(TinyTroupeError, ValueError):
+    """An argument's value is not allowed (a negative size, an unknown option, a duplicate name).
+
+    Example:
+        >>> try:
+        ...     raise InvalidArgument("steps must be a non-negative integer, got -1")
+        ... except ValueError as exc:
+        ...     print(exc)
+        steps must be a non-negative integer, got -1
+    """
+
+
+class InvalidArgumentType(TinyTroupeError, TypeError):
+    """An argument has the wrong type (a string where a list of strings is needed, ...)."""
+
+
+class NotFound(TinyTroupeError, KeyError):
+    """Nothing has the name or token asked for. Also a :class:`KeyError`, so ``except KeyError`` works.
+
+    Example:
+        >>> str(NotFound("no agent named 'Bo'"))
+        "no agent named 'Bo'"
+    """
+
+    def __str__(self) -> str:
+        # KeyError would show the repr of the whole message; show it as written.
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+
+class InvalidState(TinyTroupeError, RuntimeError):
+    """A call that cannot be made now (a store not started, a server not running, a sync call on the
+    event loop that would have to run it)."""
 
 
 class ConfigError(TinyTroupeError):
@@ -42,15 +90,44 @@ class ConfigError(TinyTroupeError):
         source: str | None = None,
         section: str | None = None,
         key: str | None = None,
+        line: int | None = None,
     ) -> None:
         super().__init__(message)
         self.source = source
+        self.line = line  # in the file ``source``, when the problem is in a file
         self.section = section
         self.key = key
 
 
 class LLMError(TinyTroupeError):
-    """A call to a language model failed."""
+    """A call to a language model failed.
+
+    ``agent``, ``world`` and ``purpose`` say which call it was (as the call's
+    :class:`~tinytroupe.llm.types.CallContext` gave them); they are None where the error was raised
+    outside such a call (an embedder) and are filled in by :class:`~tinytroupe.llm.client.LLMClient`.
+
+    Example:
+        >>> err = LLMError("no answer").with_call(agent="Ana", world="Cafe", purpose="action")
+        >>> (err.agent, err.world, err.purpose)
+        ('Ana', 'Cafe', 'action')
+    """
+
+    agent: str | None = None
+    world: str | None = None
+    purpose: str | None = None
+
+    def with_call(self, *, agent: str | None = None, world: str | None = None,
+                  purpose: str | None = None) -> LLMError:
+        """Fill in the call's agent, world and purpose where still unknown; returns ``self``."""
+        # Filled after construction (not __init__ arguments) so every subclass keeps its signature,
+        # and copies and pickles carry them in __dict__ like any other attribute.
+        if self.agent is None:
+            self.agent = agent
+        if self.world is None:
+            self.world = world
+        if self.purpose is None:
+            self.purpose = purpose
+        return self
 
 
 class LLMTransportError(LLMError):
@@ -107,6 +184,33 @@ class ScenarioError(TinyTroupeError):
         self.field = field
 
 
+class StorageError(TinyTroupeError):
+    """A file tinytroupe keeps (the response cache, a run file) could not be read or written.
+
+    ``cause_kind`` names the cause so that callers and advice can match it: ``"disk_full"``,
+    ``"read_only"``, ``"locked"``, ``"corrupt"`` or ``"other"``; ``path`` is the file concerned.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, cause_kind: str = "other") -> None:
+        super().__init__(message)
+        self.path = path
+        self.cause_kind = cause_kind
+
+
+class CheckpointError(StorageError):
+    """A stored checkpoint cannot be decoded (its bytes are damaged), so it cannot be restored.
+
+    ``checkpoint_id`` is the damaged one; ``previous_id`` an older intact checkpoint of the same
+    simulation that can be restored instead, or None when none is kept.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, checkpoint_id: int | None = None,
+                 previous_id: int | None = None) -> None:
+        super().__init__(message, path=path, cause_kind="corrupt")
+        self.checkpoint_id = checkpoint_id
+        self.previous_id = previous_id
+
+
 class SimulationError(TinyTroupeError):
     """An agent turn, a world step or a simulation run failed."""
 
@@ -116,13 +220,45 @@ class SimulationError(TinyTroupeError):
         self.step = step
 
 
+class ExtractionError(SimulationError):
+    """Results could not be extracted for some agents; those that could are kept, not discarded.
+
+    ``results`` maps each agent that answered to its validated fields; ``failures`` maps each agent
+    that did not to ``"ErrorType: message"``. Nothing is invented for a failed agent.
+
+    Example:
+        >>> err = ExtractionError({"Ana": {"rating": 7}}, {"Bo": "LLMOutputError: cut off"})
+        >>> str(err).splitlines()[0]
+        'results for 1 of 2 agents could not be extracted (Bo); the other 1 are in .results'
+    """
+
+    def __init__(self, results: dict[str, dict[str, Any]], failures: dict[str, str]) -> None:
+        names = ", ".join(list(failures)[:5]) + (", ..." if len(failures) > 5 else "")
+        lines = [f"results for {len(failures)} of {len(failures) + len(results)} agents could not be extracted "
+                 f"({names}); the other {len(results)} are in .results"]
+        lines += [f"  {name}: {why}" for name, why in list(failures.items())[:10]]
+        super().__init__("\n".join(lines))
+        self.results = results
+        self.failures = failures
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.results, self.failures))
+
+
 __all__ = [
+    "CheckpointError",
     "ConfigError",
+    "ExtractionError",
+    "InvalidArgument",
+    "InvalidArgumentType",
+    "InvalidState",
     "LLMError",
     "LLMOutputError",
     "LLMRateLimitError",
     "LLMTransportError",
+    "NotFound",
     "ScenarioError",
     "SimulationError",
+    "StorageError",
     "TinyTroupeError",
 ]

@@ -28,6 +28,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tinytroupe.errors import NotFound
+
 logger = logging.getLogger(__name__)
 
 _event_ids = itertools.count(1)
@@ -203,12 +205,23 @@ class EventBus:
         with self._lock:
             remaining = [s for s in self._subs if s.id != token]
             if len(remaining) == len(self._subs):
-                raise KeyError(f"no subscription with token {token} on this bus")
+                raise NotFound(f"no subscription with token {token} on this bus")
             self._subs = remaining
 
     @property
     def subscriber_count(self) -> int:
         return len(self._subs)
+
+    def subscribers(self) -> list[Subscriber]:
+        """The subscribed callbacks, in subscription order (a copy: changing it changes nothing).
+
+        Example:
+            >>> bus = EventBus()
+            >>> _ = bus.subscribe(print, kinds=["step"])
+            >>> bus.subscribers() == [print]
+            True
+        """
+        return [s.callback for s in self._subs]
 
     def publish(self, event: Event) -> None:
         """Deliver ``event`` to every matching subscriber."""

@@ -46,7 +46,11 @@ SCRIPT = textwrap.dedent('''
                 "cognitive_state": {"goals": "talk", "context": ["cafe"], "attention": "others",
                                     "emotions": "calm"}}
 
-    sim = control.begin(path, seed=7, auto_checkpoint=1, backend=ScriptedBackend(reply), quiet=True)
+    # Inline (blocking=False): the kill then lands between two calls, as the counts below assume. In worker
+    # threads a call could kill the process while another's answer is on its way to the cache, which
+    # is then lost with the process (the resumed run pays for it once more).
+    sim = control.begin(path, seed=7, auto_checkpoint=1, backend=ScriptedBackend(reply, blocking=False),
+                        quiet=True)
     world = TinyWorld("Cafe", [TinyPerson(n) for n in ("Ana", "Ben", "Cai", "Dee")],
                       initial_datetime=datetime(2025, 1, 6, 9))
     world.make_everyone_accessible()
@@ -109,6 +113,35 @@ def test_a_run_killed_mid_step_resumes_without_paying_twice_or_losing_events(tmp
     paid = _paid(calls)
     assert len(paid) == 16 and len(set(paid)) == 16, "a call completed before the crash was paid again"
     assert sorted(paid) == sorted(_paid(reference_calls))
+    with Trace(run_file) as final:
+        assert final.canonical() == reference
+        assert final.runs()[-1]["status"] == "ended"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_a_damaged_run_file_is_salvaged_and_the_rerun_pays_only_for_what_was_lost(tmp_path: Path,
+                                                                                  damage: str) -> None:
+    """As a new user would: run a study, damage its run file, run the same script again."""
+    run_file, calls = tmp_path / "run.sqlite", tmp_path / "calls.txt"
+    first = _run(tmp_path, run_file, calls)
+    assert first.returncode == 0, first.stderr
+    reference = Trace(run_file).canonical()
+    data = bytearray(run_file.read_bytes())
+    if damage == "truncate":
+        del data[int(len(data) * 0.7):]
+    else:
+        page = 4096
+        middle = len(data) // page // 2
+        data[middle * page:(middle + 2) * page] = bytes(range(256)) * (2 * page // 256)
+    run_file.write_bytes(bytes(data))
+
+    again = _run(tmp_path, run_file, calls)
+    assert again.returncode == 0, again.stderr
+    assert "Traceback" not in again.stderr and "was damaged" in again.stderr
+    out = json.loads(again.stdout.splitlines()[-1])
+    assert out["hits"] + out["misses"] == 16 and out["divergences"] == 0
+    assert len(_paid(calls)) == 16 + out["misses"], "only the answers lost with the damage are paid again"
+    assert list(tmp_path.glob("run.sqlite.damaged-*")), "the damaged file is kept aside"
     with Trace(run_file) as final:
         assert final.canonical() == reference
         assert final.runs()[-1]["status"] == "ended"

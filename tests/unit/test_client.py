@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from tinytroupe.aio import run_sync
 from tinytroupe.errors import LLMOutputError, LLMTransportError
 from tinytroupe.llm import LLMClient, LLMRequest, Message, ScriptedBackend, UsageLedger, UsageWrapper
+from tinytroupe.llm.tokens import estimate_tokens, tokens_for_chars
 
 
 class Rating(BaseModel):
@@ -54,10 +55,10 @@ async def test_bad_then_good_answer_succeeds_after_one_reask() -> None:
     assert result.value == Rating(score=9, reason="fixed")
     assert backend.calls == 2 and result.attempts == 2
     # usage adds both answers up
-    first_prompt = sum(len(m.content) for m in backend.requests[0].messages) // 4
-    second_prompt = sum(len(m.content) for m in backend.requests[1].messages) // 4
+    first_prompt = tokens_for_chars(sum(len(m.content) for m in backend.requests[0].messages))
+    second_prompt = tokens_for_chars(sum(len(m.content) for m in backend.requests[1].messages))
     assert result.usage.prompt_tokens == first_prompt + second_prompt
-    assert result.usage.completion_tokens == len(bad) // 4 + len(result.text) // 4
+    assert result.usage.completion_tokens == estimate_tokens(bad) + estimate_tokens(result.text)
     # the re-ask shows the model its answer and what was wrong with it
     reask = backend.requests[1].messages
     assert reask[:-2] == backend.requests[0].messages

@@ -247,7 +247,7 @@ def test_missing_explicit_file(tmp_path: Path) -> None:
 def test_malformed_files_name_the_file(tmp_path: Path) -> None:
     write(tmp_path, "config.ini", "MODEL=x\n[OpenAI]\n")
     err = config_error(tmp_path)
-    assert "config.ini line 1" in str(err) and "section" in str(err)
+    assert "config.ini:1: " in str(err) and "section" in str(err) and err.line == 1
     (tmp_path / "config.ini").unlink()
     write(tmp_path, "tinytroupe.toml", "[openai\nmodel = 1\n")
     assert "tinytroupe.toml: not valid TOML" in str(config_error(tmp_path))
@@ -301,7 +301,7 @@ def test_tinytroupe_keys_from_environment_warn_too(tmp_path: Path) -> None:
 def test_typo_in_key_suggests_the_right_one(tmp_path: Path) -> None:
     write(tmp_path, "config.ini", "[OpenAI]\nMAX_ATEMPTS=5\n")
     err = config_error(tmp_path)
-    assert str(err).startswith("config.ini [OpenAI] MAX_ATEMPTS: unknown key. Did you mean MAX_ATTEMPTS?")
+    assert str(err).startswith("config.ini:2: [OpenAI] MAX_ATEMPTS: unknown key. Did you mean MAX_ATTEMPTS?")
     assert "Known keys:" in str(err) and "TIMEOUT" in str(err)
     assert "API_KEY," not in str(err)  # secrets are not offered as file keys
     assert (err.source, err.section, err.key) == ("config.ini", "OpenAI", "MAX_ATEMPTS")
@@ -309,14 +309,14 @@ def test_typo_in_key_suggests_the_right_one(tmp_path: Path) -> None:
 
 def test_typo_in_toml_key_is_suggested_in_lower_case(tmp_path: Path) -> None:
     write(tmp_path, "tinytroupe.toml", "[simulation]\nmax_worker = 4\n")
-    assert "tinytroupe.toml [simulation] max_worker: unknown key. Did you mean max_workers?" in str(
+    assert "tinytroupe.toml:2: [simulation] max_worker: unknown key. Did you mean max_workers?" in str(
         config_error(tmp_path))
 
 
 def test_typo_in_section_suggests_the_right_one(tmp_path: Path) -> None:
     write(tmp_path, "config.ini", "[Simulaton]\nSEED=1\nMAX_WORKERS=2\n")
     err = config_error(tmp_path)
-    assert "config.ini [Simulaton]: unknown section. Did you mean [Simulation]?" in str(err)
+    assert "config.ini:1: [Simulaton]: unknown section. Did you mean [Simulation]?" in str(err)
     assert str(err).count("unknown section") == 1  # once per section, not per key
 
 
@@ -340,7 +340,7 @@ def test_bad_values_name_file_section_key_value_and_what_is_allowed(
         tmp_path: Path, section: str, key: str, value: str, expected: str) -> None:
     write(tmp_path, "config.ini", f"[{section}]\n{key}={value}\n")
     err = config_error(tmp_path)
-    assert str(err).startswith(f"config.ini [{section}] {key} = {value!r}: ")
+    assert str(err).startswith(f"config.ini:2: [{section}] {key} = {value!r}: ")
     assert expected in str(err)
     assert (err.source, err.section, err.key) == ("config.ini", section, key)
 
@@ -361,7 +361,7 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
 def test_secret_in_a_file_is_refused_without_echoing_it(tmp_path: Path, key: str, variable: str) -> None:
     write(tmp_path, "config.ini", f"[OpenAI]\n{key}={SECRET}\n")
     message = str(config_error(tmp_path))
-    assert f"config.ini [OpenAI] {key}: secrets are not read from files" in message
+    assert f"config.ini:2: [OpenAI] {key}: secrets are not read from files" in message
     assert f"environment variable {variable}" in message
     assert SECRET not in message
 
@@ -487,3 +487,66 @@ def test_real_environment_is_used_by_default(tmp_path: Path, monkeypatch: pytest
     settings = load_settings()
     assert settings.openai.model == "from-os-environ"
     assert settings.openai.max_attempts == 3
+
+
+# -------------------- hostile files (issue 9, defects 7 and 8)
+
+def write_bytes(directory: Path, name: str, raw: bytes) -> Path:
+    path = directory / name
+    path.write_bytes(raw)
+    return path
+
+
+@pytest.mark.parametrize("name", ["tinytroupe.toml", "config.ini"])
+def test_non_utf8_config_names_the_line(tmp_path: Path, name: str) -> None:
+    header = b"[openai]\n" if name.endswith(".toml") else b"[OpenAI]\n"
+    write_bytes(tmp_path, name, header + b'model = "caf\xe9"\n')
+    err = config_error(tmp_path)
+    assert err.source == name and f"{name}: byte 0xe9 at line 2" in str(err) and "not UTF-8" in str(err)
+
+
+def test_thousand_deep_toml_arrays_are_a_config_error(tmp_path: Path) -> None:
+    write_bytes(tmp_path, "tinytroupe.toml", b"[openai]\nmodel = " + b"[" * 1000 + b"]" * 1000 + b"\n")
+    err = config_error(tmp_path)
+    assert err.source == "tinytroupe.toml" and "nested more than 64 levels deep (from line 2)" in str(err)
+    write_bytes(tmp_path, "tinytroupe.toml", b"[openai]\nmodel = " + b"[" * 80 + b"]" * 80 + b"\n")
+    err = config_error(tmp_path)
+    assert (err.section, err.key) == ("openai", "model") and "nested more than 64" in str(err)
+
+
+@pytest.mark.parametrize(("line", "key", "why"), [
+    ("timeout = inf", "timeout", "Infinity is not allowed"),
+    ("temperature = nan", "temperature", "NaN is not allowed"),
+    ("max_attempts = " + "9" * 5000, None, "an integer with more than 100 digits at line 2"),
+    ("max_attempts = " + "9" * 200, "max_attempts", "an integer with more than 100 digits"),
+])
+def test_non_finite_and_huge_numbers_in_toml(tmp_path: Path, line: str, key: str | None, why: str) -> None:
+    write(tmp_path, "tinytroupe.toml", f"[openai]\n{line}\n")
+    err = config_error(tmp_path)
+    assert (err.source, err.key) == ("tinytroupe.toml", key) and why in str(err)
+
+
+def test_non_finite_numbers_from_ini_or_environment_are_refused(tmp_path: Path) -> None:
+    write(tmp_path, "config.ini", "[Memory]\nRECENCY_WEIGHT=inf\n")
+    assert "finite number" in str(config_error(tmp_path))
+    (tmp_path / "config.ini").unlink()
+    assert "finite number" in str(config_error(tmp_path, {"TINYTROUPE_OPENAI__TIMEOUT": "nan"}))
+
+
+@pytest.mark.parametrize(("line", "why"), [("[openai]\nmax_attempts = true", "true/false is not a number"),
+                                           ("[openai]\ntemperature = false", "true/false is not a number"),
+                                           ("[simulation]\nparallel_agent_actions = 1", "not true or false")])
+def test_toml_booleans_and_numbers_are_not_interchangeable(tmp_path: Path, line: str, why: str) -> None:
+    write(tmp_path, "tinytroupe.toml", line + "\n")
+    assert why in str(config_error(tmp_path))
+
+
+def test_oversized_config_file_is_refused(tmp_path: Path) -> None:
+    write_bytes(tmp_path, "config.ini", b"[OpenAI]\nMODEL=" + b"x" * (1024 * 1024) + b"\n")
+    assert "larger than 1 MiB" in str(config_error(tmp_path))
+
+
+def test_long_values_and_keys_are_cut_short_in_messages(tmp_path: Path) -> None:
+    write(tmp_path, "config.ini", "[OpenAI]\nTIMEOUT=" + "x" * 5000 + "\n" + "K" * 5000 + "=1\n")
+    message = str(config_error(tmp_path))
+    assert len(message) < 2000 and "…" in message

@@ -8,22 +8,25 @@ import re
 import subprocess
 import sys
 import textwrap
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from tinytroupe import control
+from tinytroupe import control, scope
 from tinytroupe.agent import TinyPerson
 from tinytroupe.cli import app
 from tinytroupe.environment import TinyWorld
+from tinytroupe.environment import world as world_module
 from tinytroupe.errors import SimulationError
 from tinytroupe.events import EventBus, WarningEvent
 from tinytroupe.llm import LLMRequest, ScriptedBackend
 from tinytroupe.llm.default import get_default_client, set_default_client
-from tinytroupe.storage.checkpoints import CheckpointStore
+from tinytroupe.storage.checkpoints import CheckpointStore, pack, unpack
 from tinytroupe.storage.trace_store import Trace, TraceStore
 
 
@@ -220,13 +223,22 @@ def test_begin_says_where_the_run_file_is_and_that_it_resumes(tmp_path: Path,
     assert str(path.resolve()) in capsys.readouterr().err
     sim.client.complete([{"role": "user", "content": "hi"}])
     sim.flush()
-    # Simulate a crash: the run is left "running" and never ended.
-    control._current = None
+    # Simulate a crash: the run is left "running" and never ended (the dead process's scope and its
+    # default client go too).
+    control.current._current = None
     sim._active = False
     sim.writer.close()
+    if sim._scope_token is not None:
+        scope.leave(sim._scope_token)
+        sim._scope_token = None
+    set_default_client(sim._previous_client)
     sim2 = control.begin(path, backend=ScriptedBackend(["x"], cycle=True))
-    err = capsys.readouterr().err
-    assert sim2.resumed and "resuming" in err and "1 LLM answers cached" in err
+    try:
+        err = capsys.readouterr().err
+        assert sim2.resumed and "resuming" in err and "1 LLM answers cached" in err
+    finally:
+        control.reset()
+    assert scope.current() is None
 
 
 def test_trace_store_batches_in_order_and_exports(tmp_path: Path) -> None:
@@ -293,3 +305,107 @@ def test_lone_agents_created_during_a_simulation_are_checkpointed(tmp_path: Path
     assert [w["name"] for w in state["worlds"]] == [world.name]
     assert any(i["content"] == "Hello Dora" for i in state["agents"][0]["memory"]["items"])
     control.end()
+
+
+def test_worlds_without_initial_datetime_replay_after_the_clock_has_moved(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Prompts carry the simulated time: under a simulation the default clock start is recorded at the
+    first run and reused, so a re-run hours later still replays with zero backend calls."""
+    wall = {"now": datetime(2031, 5, 4, 10, 17, 42)}
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Clock:
+            return cls.fromisoformat(wall["now"].isoformat())
+
+    monkeypatch.setattr(world_module, "datetime", Clock)
+    monkeypatch.setattr(control.run_file, "datetime", Clock)  # where the clock start is recorded
+    path = tmp_path / "run.sqlite"
+
+    def script() -> tuple[int, list[datetime], str]:
+        backend = ScriptedBackend(_reply)
+        control.begin(path, backend=backend)
+        worlds = [TinyWorld(name, [TinyPerson(f"{name}-{n}") for n in ("Ana", "Ben")], seed=3)
+                  for name in ("Room", "Hall")]  # no initial_datetime
+        starts = [w.current_datetime for w in worlds]
+        for world in worlds:
+            world.make_everyone_accessible()
+            world.broadcast("Welcome", source="Host")
+            world.run(2)
+        control.end()
+        return backend.calls, starts, capsys.readouterr().err
+
+    calls, starts, notice = script()
+    assert calls == 8 and starts == [datetime(2031, 5, 4, 10, 17)] * 2
+    assert "new run" in notice and "start at 2031-05-04 10:17 (recorded: re-runs start there too)" in notice
+    wall["now"] += timedelta(hours=5, minutes=3)
+    calls, starts, notice = script()
+    assert calls == 0, "a re-run with the clock moved must replay from the cache"
+    assert starts == [datetime(2031, 5, 4, 10, 17)] * 2
+    assert "start at 2031-05-04 10:17, as recorded at the first run" in notice
+    assert "free" not in notice and "answered from the cache, changed ones go to the model" in notice
+    # Outside a simulation the default is still now, to the minute.
+    assert TinyWorld("Alone").current_datetime == datetime(2031, 5, 4, 15, 20)
+
+
+def test_the_notice_warns_when_an_older_file_recorded_no_clock_start(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "run.sqlite"
+    _, _, _ = _script(path)
+    control.end()
+    conn = __import__("sqlite3").connect(path)
+    conn.execute("DELETE FROM simulation_info")  # as a file written before clock starts were recorded
+    conn.commit()
+    conn.close()
+    capsys.readouterr()
+    control.begin(path, backend=ScriptedBackend(_reply))
+    assert "no start was recorded by the earlier run" in capsys.readouterr().err
+
+
+_json_leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | (
+    st.sampled_from(["\x00", "\x00\x00", "\x000", "x" * 30, "\x00" + "y" * 30, "z" * 24]) | st.text(max_size=40))
+_json_values = st.recursive(_json_leaves, lambda inner: st.lists(inner, max_size=5)
+                            | st.dictionaries(st.text(max_size=8), inner, max_size=5), max_leaves=40)
+
+
+@given(st.dictionaries(st.text(max_size=8), _json_values, max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_checkpoint_packing_round_trips_any_json_state_exactly(state: dict[str, Any]) -> None:
+    packed = pack(state)
+    assert unpack(json.loads(json.dumps(packed))) == state
+    strings = packed["strings"]
+    assert len(strings) == len(set(strings)), "a shared string is stored once"
+
+
+def test_a_conversation_checkpoint_stores_shared_memories_and_vectors_once(tmp_path: Path) -> None:
+    def talk(request: LLMRequest) -> dict[str, Any]:
+        reply = _reply(request)
+        reply["actions"][0]["content"] += " - and I think the coffee here is far too expensive for students"
+        return reply
+
+    path = tmp_path / "run.sqlite"
+    sim = control.begin(path, backend=ScriptedBackend(talk), quiet=True)
+    world = TinyWorld("Room", [TinyPerson(n) for n in ("Ana", "Ben", "Cai", "Dee")],
+                      initial_datetime=datetime(2025, 1, 6, 9), seed=3)
+    world.make_everyone_accessible()
+    world.broadcast("Welcome to the new cafe: what do you think of the menu?", source="Host")
+    world.run(3)
+    for agent in world.agents:
+        agent.memories.sync_index()  # embed every memory now (a long run does it as memory outgrows the prompt)
+    twin = TinyPerson("Twin")  # its index holds the very same vectors as Ana's: stored once
+    twin.memories.load_state(world.agents[0].memories.to_state(include_episodic=False) | {
+        "episodic": world.agents[0].memory.to_state()})
+    state = sim.to_state()
+    cp = sim.checkpoint()
+    plain = len(json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    ana = state["worlds"][0]["agents"][0]["long_term_memory"]["index"]["vectors"]
+    assert ana and ana == state["agents"][0]["long_term_memory"]["index"]["vectors"]
+    assert set(ana) <= set(pack(state)["strings"]), "a vector held by two agents is stored once"
+    assert cp.json_bytes < plain * 0.7, (cp.json_bytes, plain)
+    assert cp.state == json.loads(json.dumps(state))  # it decodes to the very same state
+    original = world.to_state()
+    control.end()
+    with control.Simulation(path, backend=ScriptedBackend(talk), quiet=True) as sim2:
+        fresh = TinyWorld("Room", initial_datetime=datetime(2000, 1, 1))
+        sim2.restore(fresh)
+        assert fresh.to_state() == original

@@ -210,7 +210,6 @@ def fake_server() -> Iterator[str]:
 
 
 def test_doctor_against_a_local_openai_compatible_server(clean_env: Path, fake_server: str) -> None:
-    pytest.importorskip("tinytroupe.llm.factory")
     env = {"OPENAI_BASE_URL": fake_server, "OPENAI_API_KEY": SECRET, "TINYTROUPE_OPENAI__MODEL": "fake-model"}
     result = runner.invoke(app, ["doctor"], env=env)
     assert result.exit_code == 0, result.output

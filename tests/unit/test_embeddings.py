@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
+from tinytroupe.devtools.mock_openai_server import MockOpenAIServer
 from tinytroupe.embeddings import (
     Embedder,
     OpenAIEmbedder,
@@ -16,9 +16,6 @@ from tinytroupe.embeddings import (
     normalize_rows,
 )
 from tinytroupe.errors import ConfigError, LLMRateLimitError, LLMTransportError
-
-if TYPE_CHECKING:
-    from tinytroupe.devtools.mock_openai_server import MockOpenAIServer
 
 
 def test_cosine_similarity_shapes_and_zero_rows() -> None:
@@ -67,9 +64,7 @@ def test_embed_rejects_a_bare_string(use: USEEmbedder) -> None:
 # ---------------------------------------------------------------------------------------------- OpenAI
 @pytest.fixture()
 def server() -> Iterator[MockOpenAIServer]:
-    # The mock server needs fastapi and uvicorn (the [local] extra); without them only these tests skip.
-    mock = pytest.importorskip("tinytroupe.devtools.mock_openai_server")
-    with mock.MockOpenAIServer(embedding_dim=8, api_key="test-key") as srv:
+    with MockOpenAIServer(embedding_dim=8, api_key="test-key") as srv:
         yield srv
 
 

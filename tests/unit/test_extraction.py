@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
-from helpers import START, turn
+from helpers import START, Lockstep, turn
 
 from tinytroupe.agent import TinyPerson
 from tinytroupe.environment import TinyWorld
-from tinytroupe.errors import LLMOutputError
+from tinytroupe.errors import ExtractionError, LLMOutputError
 from tinytroupe.extraction import FieldSpec, ResultsExtractor, results_to_dataframe
 from tinytroupe.extraction.fields import extraction_model, normalise_fields
 from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend
@@ -129,15 +129,14 @@ def test_several_agents_are_extracted_concurrently_in_order() -> None:
         record = request.messages[-1].content
         return {"answer": "yes" if "I would buy" in record else "no"}
 
-    client = LLMClient(ScriptedBackend(respond, latency_s=0.2))
+    lockstep = Lockstep(respond, group=6)  # every answer waits until all six calls are in flight
+    client = LLMClient(ScriptedBackend(lockstep))
     agents = [agent_with_history(f"P{i}", client, "I would buy it" if i % 2 == 0 else "Not for me")
               for i in range(6)]
     ex = ResultsExtractor(fields=["answer"], client=client)
-    started = time.perf_counter()
     results = ex.extract_results_from_agents(agents)
-    wall = time.perf_counter() - started
     assert results == [{"answer": "yes" if i % 2 == 0 else "no"} for i in range(6)]
-    assert wall < 0.6, f"6 calls of 0.2 s took {wall:.2f} s: they did not run concurrently"
+    assert lockstep.calls == 6 and lockstep.peak == 6, "the six extraction calls did not run concurrently"
     assert list(ex.agent_extraction) == [a.name for a in agents]
 
 
@@ -186,7 +185,8 @@ def _filled_extractor() -> ResultsExtractor:
 
 def test_to_dataframe() -> None:
     df = _filled_extractor().to_dataframe()
-    assert list(df.columns) == ["agent", "rating", "reasons"]
+    assert list(df.columns) == ["agent", "status", "error", "rating", "reasons"]
+    assert df["status"].tolist() == ["ok", "ok"]
     assert df["agent"].tolist() == ["Ana", "Ben"] and df["rating"].tolist() == [8, 3]
     assert df["reasons"].tolist() == [["handy", "cheap"], ["ugly"]]
     assert results_to_dataframe([{"a": 1}, {"a": 2}])["a"].tolist() == [1, 2]
@@ -198,9 +198,139 @@ def test_save_as_json_and_csv(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert data == {"agent_extractions": {"Ana": {"rating": 8, "reasons": ["handy", "cheap"]},
                                           "Ben": {"rating": 3, "reasons": ["ugly"]}},
-                    "world_extraction": {}}
+                    "agent_failures": {}, "world_extraction": {}}
     ex.save_as_csv(tmp_path / "out.csv")
     with (tmp_path / "out.csv").open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert rows == [{"agent": "Ana", "rating": "8", "reasons": "handy; cheap"},
-                    {"agent": "Ben", "rating": "3", "reasons": "ugly"}]
+    assert rows == [{"agent": "Ana", "status": "ok", "error": "", "rating": "8", "reasons": "handy; cheap"},
+                    {"agent": "Ben", "status": "ok", "error": "", "rating": "3", "reasons": "ugly"}]
+
+
+# ------------------------------------------------------------------------------------ known answers, numbers
+
+def test_the_agents_name_is_filled_in_not_asked() -> None:
+    backend = ScriptedBackend([{"response": "yes", "justification": "cheap"}])
+    client = LLMClient(backend)
+    ana = agent_with_history("Ana", client, "yes, it is cheap")
+    ex = ResultsExtractor(fields=["name", "response", "justification"], client=client)
+    assert ex.extract_results_from_agent(ana) == {"name": "Ana", "response": "yes", "justification": "cheap"}
+    request = backend.requests[0]
+    assert set(request.response_schema["properties"]) == {"response", "justification"}  # type: ignore[index]
+    assert '"name"' not in request.messages[0].content
+    assert ex.agent_extraction["Ana"]["name"] == "Ana"
+
+
+def test_only_the_name_asked_needs_no_model_call() -> None:
+    backend = ScriptedBackend([])
+    client = LLMClient(backend)
+    ex = ResultsExtractor(fields={"agent_name": "str"}, client=client)
+    assert ex.extract_results_from_agent(agent_with_history("Ana", client, "x")) == {"agent_name": "Ana"}
+    assert backend.calls == 0
+
+
+def test_a_name_field_with_choices_is_still_asked() -> None:
+    backend = ScriptedBackend([{"name": "Gazpacho"}])
+    client = LLMClient(backend)
+    ex = ResultsExtractor(fields={"name": {"choices": ["Gazpacho", "Salmorejo"]}}, client=client)
+    assert ex.extract_results_from_agent(agent_with_history("Ana", client, "x")) == {"name": "Gazpacho"}
+    assert backend.calls == 1
+
+
+def test_results_of_several_agents_say_whose_they_are() -> None:
+    def respond(request: LLMRequest) -> dict[str, Any]:
+        record = request.messages[-1].content
+        return {"rating": 9 if "love" in record else 2}
+
+    client = LLMClient(ScriptedBackend(respond))
+    ana, ben = agent_with_history("Ana", client, "I love it"), agent_with_history("Ben", client, "meh")
+    ex = ResultsExtractor(fields={"name": "str", "rating": "int"}, client=client)
+    results = ex.extract_results_from_agents([ana, ben])
+    assert results == [{"name": "Ana", "rating": 9}, {"name": "Ben", "rating": 2}]  # TinyTroupe's list
+    assert results.agents == ["Ana", "Ben"]
+    assert results.by_agent == {"Ana": {"name": "Ana", "rating": 9}, "Ben": {"name": "Ben", "rating": 2}}
+
+
+def test_numbers_come_back_as_numbers() -> None:
+    backend = ScriptedBackend([{"rating": "7", "price": "12.5", "buy": "true"}])
+    client = LLMClient(backend)
+    ex = ResultsExtractor(fields={"rating": "int", "price": "float", "buy": "bool"}, client=client)
+    out = ex.extract_results_from_agent(agent_with_history("Ana", client, "seven"))
+    assert out == {"rating": 7, "price": 12.5, "buy": True}
+    assert type(out["rating"]) is int and type(out["price"]) is float
+    schema = backend.requests[0].response_schema
+    assert schema is not None
+    assert schema["properties"]["rating"]["type"] == "integer" and schema["properties"]["price"]["type"] == "number"
+
+
+@pytest.mark.parametrize("bad", ["seven", "7/10", 7.5, True, "NaN", None])
+def test_a_non_numeric_answer_is_reasked_not_guessed(bad: Any) -> None:
+    backend = ScriptedBackend([{"rating": bad}, {"rating": 7}])
+    client = LLMClient(backend)
+    ex = ResultsExtractor(fields={"rating": FieldSpec(type="int", minimum=1, maximum=10)}, client=client)
+    assert ex.extract_results_from_agent(agent_with_history("Ana", client, "seven")) == {"rating": 7}
+    assert backend.calls == 2
+    assert "rating" in backend.requests[1].messages[-1].content
+
+
+def test_a_non_numeric_answer_that_stays_is_raised_with_the_raw_text() -> None:
+    backend = ScriptedBackend([{"rating": "seven"}] * 3)
+    client = LLMClient(backend)
+    ex = ResultsExtractor(fields={"rating": "int"}, client=client)
+    with pytest.raises(LLMOutputError) as info:
+        ex.extract_results_from_agent(agent_with_history("Ana", client, "seven"))
+    assert info.value.raw_text == '{"rating": "seven"}'
+    assert ex.agent_extraction == {} and "Ana" in ex.agent_failures
+
+
+def test_dataframe_keeps_integers_when_an_agent_failed() -> None:
+    def respond(request: LLMRequest) -> Any:
+        return '{"rating": 8' if "Ben said" in request.messages[1].content else {"rating": 8}  # Ben's: cut off
+
+    client = LLMClient(ScriptedBackend(respond), max_reasks=1)
+    agents = [agent_with_history(n, client, f"{n} said hi") for n in ("Ana", "Ben")]
+    ex = ResultsExtractor(fields={"name": "str", "rating": "int"}, client=client)
+    with pytest.raises(ExtractionError) as info:
+        ex.extract_results_from_agents(agents)
+    assert info.value.results == {"Ana": {"name": "Ana", "rating": 8}} and set(info.value.failures) == {"Ben"}
+    df = ex.to_dataframe().set_index("agent")
+    assert df.loc["Ana", "rating"] == 8 and str(df["rating"].dtype) == "Int64"
+    assert pd.isna(df.loc["Ben", "rating"]) and df.loc["Ben", "status"] == "failed"
+
+
+# ------------------------------------------------------------------------------------ regressions
+
+def test_agents_sharing_a_name_each_keep_their_outcome() -> None:
+    # Two agents called Ana, one whose answer stays malformed: its failure must not vanish behind the
+    # other's result (outcomes are tracked per position, not per name).
+    def respond(request: LLMRequest) -> Any:
+        return "not json at all" if "bad answer" in request.messages[1].content else {"rating": 7}
+
+    client = LLMClient(ScriptedBackend(respond), max_reasks=1)
+    bad, good = agent_with_history("Ana", client, "bad answer"), agent_with_history("Ana", client, "fine")
+    ex = ResultsExtractor(fields={"rating": "int"}, client=client)
+    with pytest.raises(ExtractionError) as info:
+        ex.extract_results_from_agents([bad, good])
+    assert info.value.results == {"Ana (2)": {"rating": 7}}
+    assert list(info.value.failures) == ["Ana"] and "LLMOutputError" in info.value.failures["Ana"]
+    assert list(ex.result_rows()) == ["Ana", "Ana (2)"]
+    assert ex.result_rows()["Ana"]["status"] == "failed" and ex.result_rows()["Ana (2)"]["status"] == "ok"
+
+    # both answering: one entry per agent, in order, none lost in by_agent
+    ok = LLMClient(ScriptedBackend(lambda request: {"rating": 3 if "first" in request.messages[1].content else 9}))
+    first, second = agent_with_history("Ana", ok, "first"), agent_with_history("Ana", ok, "second")
+    results = ResultsExtractor(fields={"name": "str", "rating": "int"}, client=ok).extract_results_from_agents(
+        [first, second])
+    assert results == [{"name": "Ana", "rating": 3}, {"name": "Ana", "rating": 9}]
+    assert results.agents == ["Ana", "Ana"]
+    assert results.by_agent == {"Ana": {"name": "Ana", "rating": 3}, "Ana (2)": {"name": "Ana", "rating": 9}}
+
+
+def test_a_name_field_with_a_hint_is_asked_not_filled_in() -> None:
+    backend = ScriptedBackend([{"name": "SmartBottle", "description": "a bottle that tracks water"}])
+    client = LLMClient(backend)
+    ex = ResultsExtractor(fields=["name", "description"], fields_hints={"name": "the product's name"},
+                          client=client)
+    ana = agent_with_history("Ana", client, "the SmartBottle tracks water")
+    assert ex.extract_results_from_agent(ana) == {"name": "SmartBottle", "description": "a bottle that tracks water"}
+    assert set(backend.requests[0].response_schema["properties"]) == {"name", "description"}  # type: ignore[index]
+    assert "the product's name" in backend.requests[0].messages[0].content

@@ -14,12 +14,12 @@ import pytest
 from helpers import START, turn
 
 from tinytroupe.agent import EpisodicMemory, TinyPerson
-from tinytroupe.agent.consolidation import Consolidator, decide_without_llm
-from tinytroupe.agent.forgetting import ForgettingCurve
-from tinytroupe.agent.importance import ImportanceScorer, rule_importance
-from tinytroupe.agent.memory_system import AgentMemory
-from tinytroupe.agent.retrieval import RetrievalParams, score_index
-from tinytroupe.agent.vector_index import VectorIndex
+from tinytroupe.agent.memory import AgentMemory
+from tinytroupe.agent.memory.consolidation import Consolidator, decide_without_llm
+from tinytroupe.agent.memory.forgetting import ForgettingCurve
+from tinytroupe.agent.memory.importance import ImportanceScorer, rule_importance
+from tinytroupe.agent.memory.index import VectorIndex
+from tinytroupe.agent.memory.retrieval import RetrievalParams, score_index
 from tinytroupe.config import MemorySettings, Settings, load_settings, using_settings
 from tinytroupe.embeddings import HashingEmbedder
 from tinytroupe.embeddings.port import BaseEmbedder

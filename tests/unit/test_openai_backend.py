@@ -326,3 +326,19 @@ def test_azure_needs_endpoint_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
 ])
 def test_parse_retry_after(headers: dict[str, Any], expected: float | None) -> None:
     assert parse_retry_after(headers) == expected
+
+
+def test_an_ollama_backend_says_so_and_needs_a_model_of_its_own() -> None:
+    from tinytroupe.config import load_settings
+    from tinytroupe.errors import ConfigError
+    from tinytroupe.llm.factory import build_backend
+
+    with pytest.raises(ConfigError, match="needs a model you have pulled"):
+        build_backend(load_settings(openai__api_type="ollama"))
+    backend = build_backend(load_settings(openai__api_type="ollama", openai__model="llama3.1:8b"))
+    assert backend.name == "ollama"  # run headers, usage and the trace say ollama, not openai
+    from tinytroupe.llm.factory import build_client
+
+    client = build_client(load_settings(openai__api_type="ollama", openai__model="llama3.1:8b"))
+    assert client.describe()["backend"] == "ollama"  # what the run header prints
+    assert backend.identity()["api_type"] == "ollama" and backend.identity()["model"] == "llama3.1:8b"

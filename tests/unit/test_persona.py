@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -507,3 +508,83 @@ def test_unknown_example_names_list_the_available_ones() -> None:
 def test_example_names_accept_the_file_suffix() -> None:
     assert load_example_persona("lisa.agent.json") == load_example_persona("lisa")
     assert example_path("skeptic.fragment.json").name == "skeptic.fragment.json"
+
+
+# ---------------------------------------------------------------------- hostile files (issue 9, defects 7 and 9)
+
+
+def persona_file_error(tmp_path: Path, raw: bytes) -> ScenarioError:
+    path = tmp_path / "hostile.agent.json"
+    path.write_bytes(raw)
+    with pytest.raises(ScenarioError) as info:
+        load_persona_file(path)
+    assert info.value.path == str(path) and str(path) in str(info.value)
+    return info.value
+
+
+@pytest.mark.parametrize(("number", "word"), [("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity"),
+                                              ("1e999", "Infinity")])
+def test_non_finite_numbers_are_refused_with_their_json_path(tmp_path: Path, number: str, word: str) -> None:
+    raw = ('{"type": "TinyPerson", "persona": {"name": "Ana", "occupation": {"title": "Nurse", '
+           f'"pay": [1, {number}]}}}}}}').encode()
+    err = persona_file_error(tmp_path, raw)
+    assert err.field == "persona.occupation.pay[1]"
+    assert f"persona.occupation.pay[1]: {word} is not allowed" in str(err)
+
+
+def test_non_finite_numbers_outside_the_persona_are_refused_too(tmp_path: Path) -> None:
+    err = persona_file_error(tmp_path, b'{"type": "TinyPerson", "persona": {"name": "A"}, "memory": [{"w": NaN}]}')
+    assert err.field == "memory[0].w"
+    with pytest.raises(ScenarioError) as info:
+        Persona.from_spec({"type": "TinyPerson", "persona": {"name": "A"}, "memory": [float("inf")]})
+    assert info.value.field == "memory[0]"
+
+
+@pytest.mark.parametrize("build", [
+    lambda: Persona.from_dict({"name": "Ana", "score": float("nan")}),
+    lambda: Persona(name="Ana").set("personality.big_five.weights", [0.5, float("inf")]),
+    lambda: Persona(name="Ana").merge({"occupation": {"salary": -float("inf")}}),
+    lambda: Fragment({"preferences": {"ratings": {"tea": float("nan")}}}),
+])
+def test_non_finite_numbers_are_refused_however_a_persona_is_made(build: Any) -> None:
+    with pytest.raises(ScenarioError, match="is not allowed: write a finite number"):
+        build()
+
+
+def test_a_valid_persona_always_serialises_as_strict_json(hannah: Persona) -> None:
+    # What checkpoints need: no NaN/Infinity can be inside, so allow_nan=False never fails.
+    json.dumps(hannah.to_spec(), allow_nan=False)
+
+
+def test_non_utf8_persona_file_names_line_and_column(tmp_path: Path) -> None:
+    err = persona_file_error(tmp_path, b'{"type": "TinyPerson",\n "persona": {"name": "Jos\xe9"}}')
+    assert err.line == 2 and "byte 0xe9 at line 2, column 26 is not UTF-8" in str(err)
+
+
+def test_thousand_deep_arrays_are_refused_without_a_traceback(tmp_path: Path) -> None:
+    raw = b'{"type": "TinyPerson", "persona": {"name": "A", "x": ' + b"[" * 1000 + b"]" * 1000 + b"}}"
+    assert "nested more than 64 levels deep" in str(persona_file_error(tmp_path, raw))
+    raw = b'{"type": "TinyPerson", "persona": {"name": "A", "x": ' + b"[" * 70 + b"]" * 70 + b"}}"
+    err = persona_file_error(tmp_path, raw)
+    assert "nested more than 64 levels deep" in str(err) and err.field is not None
+
+
+def test_five_thousand_digit_integers_are_refused(tmp_path: Path) -> None:
+    err = persona_file_error(tmp_path, b'{"type": "TinyPerson", "persona": {"name": "A", "age": ' + b"9" * 5000 + b"}}")
+    assert err.line == 1 and "5,000 digits" in str(err)
+
+
+def test_duplicate_json_keys_are_refused(tmp_path: Path) -> None:
+    err = persona_file_error(tmp_path, b'{"type": "TinyPerson", "persona": {"name": "A", "age": 3, "age": 4}}')
+    assert 'the key "age" appears twice in the object that starts at line 1' in str(err) and err.line == 1
+
+
+def test_a_non_object_file_says_so(tmp_path: Path) -> None:
+    assert persona_file_error(tmp_path, b"[1, 2]").field == "(top level)"
+
+
+def test_values_json_cannot_hold_are_refused() -> None:
+    with pytest.raises(ScenarioError, match=r"persona\.born: a date \(1985-04-02\)"):
+        Persona(name="Ana").set("born", date(1985, 4, 2))
+    with pytest.raises(ScenarioError, match="a value of type set"):
+        Persona.from_dict({"name": "Ana", "tags": {"a", "b"}})

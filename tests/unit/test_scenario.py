@@ -210,7 +210,9 @@ async def test_focus_group_runs_end_to_end_with_a_scripted_backend() -> None:
     steps_seen: list[tuple[int, int]] = []
     world, result = await arun_scenario(scenario, client=LLMClient(backend), base_dir=EXAMPLES,
                                         on_step=lambda done, total: steps_seen.append((done, total)))
-    assert result.results == {n: {"rating": r, "reason": f"{n}'s reason"} for n, r in ratings.items()}
+    assert result.results == {n: {"status": "ok", "rating": r, "reason": f"{n}'s reason"}
+                              for n, r in ratings.items()}
+    assert result.failed == 0
     assert result.steps == 2  # one scripted step and one for the closing question
     assert steps_seen == [(1, 1)]
     assert result.errors == [] and result.scenario == scenario.name
@@ -233,7 +235,7 @@ async def test_survey_runs_for_every_sampled_person() -> None:
 
     world, result = await arun_scenario(scenario, client=LLMClient(ScriptedBackend(respond)), base_dir=EXAMPLES)
     assert list(result.results) == expected_names  # same people, same order: sampled with the seed
-    assert all(r == {"preference": "hybrid", "reason": "balance"} for r in result.results.values())
+    assert all(r == {"status": "ok", "preference": "hybrid", "reason": "balance"} for r in result.results.values())
     assert all(a.accessible_agents == [] for a in world.agents)  # everyone_accessible: false
     assert result.steps == 1
 
@@ -310,3 +312,78 @@ def test_population_uses_every_name_before_numbering_repeats() -> None:
     names = [a.name for a in build_agents(scenario, Path("."))]
     assert sorted(names[:3]) == ["Ana", "Ben", "Cai"]
     assert all(n.endswith(" 2") for n in names[3:]) and len(set(names)) == 5
+
+
+# ------------------------------------------------------------------------------------ checked before anything is paid
+
+@pytest.mark.parametrize(("step", "field", "who"), [
+    ("listen: {Zed: hi}", "script.1.listen.Zed", "Zed"),
+    ("think: {Ana: ok, Bob: hm}", "script.1.think.Bob", "Bob"),
+    ("see: {Lisa: a cat}", "script.1.see.Lisa", "Lisa"),
+    ("internalize_goal: {ana: go home}", "script.1.internalize_goal.ana", "ana"),
+])
+def test_a_step_naming_an_unknown_agent_fails_at_load_time_with_its_line(tmp_path: Path, step: str, field: str,
+                                                                         who: str) -> None:
+    path = write(tmp_path, f"name: x\nagents:\n  - persona: {{name: Ana}}\nscript:\n  - run: 2\n  - {step}\n"
+                           "  - run: 1\n")
+    err = error_of(path)
+    assert (err.path, err.line, err.field) == (str(path), 6, field)
+    assert f"{path}:6: {field}: no agent is named {who!r}; agents: Ana" in str(err)
+
+
+def test_duplicate_agent_names_fail_at_load_time_with_their_line(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+        name: x
+        agents:
+          - persona: {name: Ana}
+          - example: lisa
+          - persona: {name: " Ana"}
+          - example: lisa
+            name: Ana
+        script:
+          - run: 1
+        """)
+    err = error_of(path)
+    assert (err.line, err.field) == (5, "agents.2")
+    text = str(err)
+    assert f"{path}:5: agents.2: a second agent named 'Ana' (the first is agents.0)" in text
+    assert f"{path}:7: agents.3.name: a second agent named 'Ana'" in text
+
+
+def test_a_bad_inline_persona_fails_at_load_time_with_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+        name: x
+        agents:
+          - example: lisa
+          - persona:
+              name: Ana
+              age: old
+        script:
+          - run: 1
+        """)
+    err = error_of(path)
+    assert (err.line, err.field) == (6, "agents.1.persona.age")
+    assert f"{path}:6: agents.1.persona.age: expected an integer" in str(err)
+    nameless = write(tmp_path, "name: x\nagents:\n  - persona: {age: 40}\nscript:\n  - run: 1\n", "nameless.yaml")
+    err = error_of(nameless)
+    assert err.line == 3 and err.field is not None and err.field.startswith("agents.0.persona")
+
+
+def test_no_agent_may_be_named_star(tmp_path: Path) -> None:
+    path = write(tmp_path, 'name: x\nagents:\n  - persona: {name: Ana}\n  - example: lisa\n    name: "*"\n'
+                           "script:\n  - run: 1\n")
+    err = error_of(path)
+    assert (err.line, err.field) == (5, "agents.1.name") and "'*' means every agent" in str(err)
+    pop = write(tmp_path, 'name: x\npopulation: {size: 2, names: [Ana, "*"]}\nscript:\n  - run: 1\n', "pop.yaml")
+    assert error_of(pop).field == "population.names.1"
+
+
+async def test_a_scenario_made_in_python_fails_before_the_first_model_call() -> None:
+    scenario = Scenario.model_validate({
+        "name": "x", "agents": [{"persona": {"name": "Ana"}}, {"persona": {"name": "Ben"}}],
+        "script": [{"broadcast": "hi"}, {"run": 3}, {"listen": {"Zed": "psst"}}, {"run": 1}]})
+    backend = ScriptedBackend(lambda r: turn())
+    with pytest.raises(ScenarioError) as info:
+        await arun_scenario(scenario, client=LLMClient(backend))
+    assert info.value.field == "script.2.listen.Zed" and "no agent is named 'Zed'" in str(info.value)
+    assert backend.calls == 0  # nothing was paid for

@@ -186,9 +186,10 @@ def test_client_spec_builds_its_backend_in_every_process() -> None:
     assert one.backend is not two.backend and one.ledger is not two.ledger  # each worker its own
 
 
-def test_client_spec_for_scripted_settings_needs_a_factory() -> None:
-    with pytest.raises(ConfigError, match="backend_factory"):
-        ClientSpec.from_settings(Settings(openai={"api_type": "scripted"}))
+def test_client_spec_for_scripted_settings_rebuilds_the_demo_model() -> None:
+    spec = roundtrip(ClientSpec.from_settings(Settings(openai={"api_type": "scripted"})))
+    one, two = spec.build(), spec.build()
+    assert one.describe()["backend"] == "scripted" and one.backend is not two.backend
 
 
 # ------------------------------------------------------------------------------------------ same as local
@@ -307,7 +308,7 @@ def test_ray_init_arguments_are_quiet_and_local_unless_an_address_is_given() -> 
 
 def test_study_executor_builds_the_run_s_executor() -> None:
     from tinytroupe.llm.demo import demo_backend
-    from tinytroupe.study import study_executor
+    from tinytroupe.scenario.study import study_executor
 
     scripted = Settings(openai={"api_type": "scripted"})
     assert isinstance(study_executor("local", scripted), LocalExecutor)

@@ -48,12 +48,17 @@ def test_strict_json_is_not_marked_repaired() -> None:
         '```\n{"customer": "Ana", "items": [{"name": "tea", "qty": 2}]}\n```',  # bare fences
         'Sure! Here it is:\n{"customer": "Ana", "items": [{"name": "tea", "qty": 2}]}\nEnjoy.',  # prose
         "{'customer': 'Ana', 'items': [{'name': 'tea', 'qty': 2}]}",  # single quotes
-        '{"customer": "Ana", "items": [{"name": "tea", "qty": 2}',  # cut off
     ],
 )
 def test_common_breakage_is_repaired(text: str) -> None:
     order = parse_answer(text, Order)
     assert order == Order(customer="Ana", items=[Item(name="tea", qty=2)])
+
+
+def test_a_cut_off_answer_is_not_repaired() -> None:
+    # Closing the brackets would accept an order whose further items were lost (issue 9, defect 2).
+    with pytest.raises(InvalidAnswer, match="cut off"):
+        parse_answer('{"customer": "Ana", "items": [{"name": "tea", "qty": 2}', Order)
 
 
 def test_fenced_strict_json_needs_no_repair() -> None:

@@ -103,7 +103,7 @@ async def test_wrapper_publishes_one_event_per_call_with_context() -> None:
     (event,) = events
     assert (event.model, event.purpose, event.agent, event.world, event.step, event.simulation_id) == (
         "tiny", "action", "Ana", "Cafe", 3, "sim-1")
-    assert event.backend == "scripted" and event.prompt_tokens == 10 and event.completion_tokens == 2
+    assert event.backend == "scripted" and event.prompt_tokens == 10 and event.completion_tokens == 3
     assert event.cache_hit is False and event.error is None and event.latency_s >= 0
     assert ledger.stats()["by_world"]["Cafe"]["calls"] == 1
 

@@ -41,11 +41,15 @@ def test_talk_with_a_target_reaches_only_the_target() -> None:
 def test_talk_without_a_known_target_is_broadcast_only_when_configured(target: str, broadcast: bool) -> None:
     world, _ = make_world(["Ana", "Ben", "Cid"], scripted({"Ana": [turn(("TALK", "Hello all", target))]}),
                           broadcast_if_no_target=broadcast)
-    world.run(1)
     ana, ben, cid = world.agents
+    if target:
+        # Someone who is not an agent here spoke to Ana, so she may answer them (a turn's target is
+        # one of the people she knows of); the world has nobody by that name to deliver it to.
+        ana.listen("psst", source=target)
+    world.run(1)
     expected = [("Ana", "Hello all")] if broadcast else []
     assert heard(ben) == expected and heard(cid) == expected
-    assert heard(ana) == []  # nobody hears their own broadcast
+    assert heard(ana) == ([(target, "psst")] if target else [])  # nobody hears their own broadcast
 
 
 def test_talk_to_oneself_is_not_delivered_to_oneself() -> None:
@@ -70,8 +74,9 @@ def test_reach_out_makes_both_accessible_and_tells_both() -> None:
 
 def test_reach_out_to_an_unknown_name_tells_the_agent() -> None:
     world, backend = make_world(["Ana", "Ben"], scripted({"Ana": [turn(("REACH_OUT", "", "Zed"))]}))
-    world.run(2)
     ana, ben = world.agents
+    ana.listen("I am Zed, call me some time", source="Zed")  # she knows the name; Zed is not in this world
+    world.run(2)
     assert ana.accessible_agents == [] and ben.accessible_agents == []
     social = [i.content for i in ana.memory.items() if i.type == "SOCIAL"]
     assert social == ["You tried to reach out to 'Zed', but nobody by that name is here."]

@@ -1,11 +1,12 @@
 """One simulated person: persona, perception, actions, cognition and memory.
 
 Public names: TinyPerson, Persona, Fragment, Action, ActionBatch, ActionRegistry, CognitiveState,
-StimulusType, EpisodicMemory, MemoryItem.
+StimulusType, EpisodicMemory, SemanticMemory, MemoryItem, MentalFaculty (TinyTroupe's TinyMentalFaculty).
 """
 
 from tinytroupe.agent.actions import Action, ActionBatch, ActionRegistry, CognitiveState, StimulusType
-from tinytroupe.agent.memory import EpisodicMemory, MemoryItem
+from tinytroupe.agent.faculties import MentalFaculty, TinyMentalFaculty
+from tinytroupe.agent.memory import EpisodicMemory, MemoryItem, SemanticMemory
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.agent.persona import Fragment, Persona
 
@@ -17,7 +18,10 @@ __all__ = [
     "EpisodicMemory",
     "Fragment",
     "MemoryItem",
+    "MentalFaculty",
     "Persona",
+    "SemanticMemory",
     "StimulusType",
+    "TinyMentalFaculty",
     "TinyPerson",
 ]

@@ -8,11 +8,15 @@ can really perform.
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+
+from tinytroupe.errors import InvalidArgument
 
 
 class StimulusType(StrEnum):
@@ -24,6 +28,7 @@ class StimulusType(StrEnum):
     VISUAL = "VISUAL"
     THOUGHT = "THOUGHT"
     INTERNAL_GOAL_FORMULATION = "INTERNAL_GOAL_FORMULATION"
+    DOCUMENT = "DOCUMENT"
 
 
 CORE_ACTIONS: dict[str, str] = {
@@ -50,9 +55,9 @@ class ActionRegistry:
     def register(self, action_type: str, description: str) -> None:
         name = action_type.strip().upper()
         if not name.replace("_", "").isalnum():
-            raise ValueError(f"action type {action_type!r} must be letters, digits and underscores, e.g. 'RECALL'")
+            raise InvalidArgument(f"action type {action_type!r} must be letters, digits and underscores, e.g. 'RECALL'")
         if name in self._descriptions and self._descriptions[name] != description:
-            raise ValueError(f"action type {name} is already registered with another description")
+            raise InvalidArgument(f"action type {name} is already registered with another description")
         self._descriptions[name] = description
 
     @property
@@ -104,21 +109,138 @@ class ActionBatch(BaseModel):
         kept.append(Action(type="DONE"))
         return ActionBatch(actions=kept, cognitive_state=self.cognitive_state)
 
+    def without_repetitions(self, max_similarity: float) -> tuple[ActionBatch, list[Action]]:
+        """The batch less every action that repeats an earlier one of this turn, and the actions left out.
 
-@lru_cache(maxsize=256)
+        An action repeats another when their :func:`action_similarity` is above ``max_similarity``:
+        TALK or THINK of the same type and target with the same non-empty content, up to case,
+        punctuation and whitespace (a ``max_similarity`` of 1 or more drops nothing). Only actions
+        before the first DONE are compared; the ones kept stay in order.
+
+        Example:
+            >>> batch = ActionBatch(actions=[Action(type="THINK", content="I like tea"),
+            ...                              Action(type="THINK", content="I like tea."),
+            ...                              Action(type="TALK", content="Tea?", target="Ben")])
+            >>> kept, dropped = batch.without_repetitions(0.85)
+            >>> [a.type for a in kept.actions], [a.content for a in dropped]
+            (['THINK', 'TALK', 'DONE'], ['I like tea.'])
+        """
+        kept: list[Action] = []
+        dropped: list[Action] = []
+        for action in self.actions:
+            if action.type == "DONE":
+                break
+            if any(action_similarity(earlier, action) > max_similarity for earlier in kept):
+                dropped.append(action)
+            else:
+                kept.append(action)
+        if not dropped:
+            return self, []
+        return ActionBatch(actions=[*kept, Action(type="DONE")], cognitive_state=self.cognitive_state), dropped
+
+
+#: the only action types a turn may repeat by mistake: a looping model says or thinks the same thing
+#: twice; two WRITE_DOCUMENTs, CONSULTs or any other tool action alike are each meant
+REPEATABLE_TYPES = frozenset({"TALK", "THINK"})
+
+
+def _normalised(text: str) -> str:
+    """``text`` casefolded, without punctuation, with runs of whitespace made one space."""
+    kept = "".join(" " if unicodedata.category(c).startswith("P") else c for c in text.casefold())
+    return " ".join(kept.split())
+
+
+def action_similarity(a: Action, b: Action) -> float:
+    """1.0 when ``b`` repeats ``a`` nearly word for word, else 0.0.
+
+    Only TALK and THINK actions of the same type and target, whose non-empty contents are equal once
+    casefolded, stripped of punctuation and with whitespace collapsed, are alike. Word-set or
+    character-ratio measures are not used: "we should not buy it, it is too expensive" says the
+    opposite of "we should buy it, it is not too expensive" with the same words.
+
+    Example:
+        >>> action_similarity(Action(type="TALK", content="Hi Ben!", target="Ben"),
+        ...                   Action(type="TALK", content="hi  ben", target="Ben"))
+        1.0
+        >>> action_similarity(Action(type="TALK", content="Hi"), Action(type="THINK", content="Hi"))
+        0.0
+    """
+    if a.type != b.type or a.type not in REPEATABLE_TYPES or a.target.strip() != b.target.strip():
+        return 0.0
+    na, nb = _normalised(a.content), _normalised(b.content)
+    return 1.0 if na and na == nb else 0.0
+
+
+#: most names a turn's ``target`` is constrained to; past it the target is free text, because a
+#: schema listing hundreds of names costs more tokens than the turn itself (and strict structured
+#: outputs cap the number of enum values)
+MAX_TARGET_CHOICES = 100
+
+
+def target_choices(names: Iterable[str], *, exclude: str | None = None) -> tuple[str, ...] | None:
+    """The closed set a turn's ``target`` may take: ``""`` (nobody in particular) and ``names``.
+
+    Names are stripped, de-duplicated and sorted, so the same people give the same schema (and
+    cache key) whatever order they were met in. None when there are more than
+    :data:`MAX_TARGET_CHOICES`: the target is then left as free text.
+
+    Example:
+        >>> target_choices(["Ben", "Ana", "Ana ", "Cai"], exclude="Cai")
+        ('', 'Ana', 'Ben')
+    """
+    unique = sorted({n.strip() for n in names if n and n.strip() and n.strip() != exclude})
+    if len(unique) > MAX_TARGET_CHOICES:
+        return None
+    return ("", *unique)
+
+
+def _canonical_target(choices: tuple[str, ...]) -> Callable[[Any], Any]:
+    by_folded = {c.casefold(): c for c in choices}
+
+    def canonical(value: Any) -> Any:
+        # Only the spelling is fixed ("ben", "Ben (colleague)" as the prompt lists people); a name
+        # outside the set stays as written, so validation rejects it and the model is re-asked.
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        found = by_folded.get(text.casefold())
+        if found is None and text.endswith(")") and " (" in text:
+            found = by_folded.get(text[: text.index(" (")].strip().casefold())
+        return found if found is not None else text
+
+    return canonical
+
+
+# One model per set of action types and people; a world of a few hundred agents keeps them all.
+@lru_cache(maxsize=1024)
 def action_batch_model(action_types: tuple[str, ...], max_actions: int,
-                       max_content_chars: int = 600) -> type[BaseModel]:
+                       max_content_chars: int = 600, targets: tuple[str, ...] | None = None) -> type[BaseModel]:
     """The pydantic model the LLM must fill for agents that can perform ``action_types``.
 
     The schema restricts ``type`` to the registered names and bounds list and string sizes, so
     servers with structured output (and the embedded model's skeleton fill-in) stay within limits.
+    With ``targets`` (see :func:`target_choices`) the ``target`` is an ``enum`` of those names too:
+    constrained decoding then cannot address someone who is not there, and an answer from a server
+    without it that names a stranger is re-asked.
+
+    Example:
+        >>> model = action_batch_model(("TALK", "DONE"), 2, targets=("", "Ana", "Ben"))
+        >>> model.model_json_schema()["$defs"]["LLMAction"]["properties"]["target"]["enum"]
+        ['', 'Ana', 'Ben']
     """
     type_literal: Any = Literal[action_types]
+    target_type: Any = str
+    target_constraints: dict[str, Any] = {"max_length": 60}
+    if targets is not None:
+        if "" not in targets:
+            raise InvalidArgument(f"targets must include '' (nobody in particular), got {targets!r}")
+        target_type = Annotated[Literal[targets], BeforeValidator(_canonical_target(targets))]
+        target_constraints = {}
     llm_action = create_model(
         "LLMAction",
         type=(type_literal, Field(description="one of the action types")),
         content=(str, Field("", max_length=max_content_chars, description="what is said, thought or done")),
-        target=(str, Field("", max_length=60, description="who the action is for; empty if nobody")),
+        target=(target_type, Field("", description="who the action is for; empty if nobody", **target_constraints)),
     )
     llm_state = create_model(
         "LLMCognitiveState",
@@ -140,10 +262,13 @@ def action_batch_model(action_types: tuple[str, ...], max_actions: int,
 
 __all__ = [
     "CORE_ACTIONS",
+    "MAX_TARGET_CHOICES",
     "Action",
     "ActionBatch",
     "ActionRegistry",
     "CognitiveState",
     "StimulusType",
     "action_batch_model",
+    "action_similarity",
+    "target_choices",
 ]

@@ -13,37 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-import jinja2
-
 from tinytroupe.agent.actions import CognitiveState
-from tinytroupe.agent.memory import MemoryItem
+from tinytroupe.agent.memory.episodic import MemoryItem
+from tinytroupe.agent.prompts import template
+from tinytroupe.llm.tokens import CHARS_PER_TOKEN, estimate_tokens
 from tinytroupe.llm.types import Message
-
-CHARS_PER_TOKEN = 4
-
-
-def estimate_tokens(text: str) -> int:
-    """A tokenizer-free estimate (about 4 characters per token for English)."""
-    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
-
-
-@lru_cache(maxsize=1)
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("tinytroupe.agent", "prompts"),
-        autoescape=False,  # prompts are plain text, not HTML
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=False,
-        keep_trailing_newline=False,
-        # The templates ship inside the package and do not change while a process runs: without this,
-        # every get_template() stats the file to check for edits, twice per agent turn.
-        auto_reload=False,
-    )
-
-
-def template(name: str) -> jinja2.Template:
-    """A template from ``tinytroupe/agent/prompts`` (loaded once per process)."""
-    return _env().get_template(name)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinytroupe.embeddings.port import BaseEmbedder
+from tinytroupe.errors import InvalidArgument
 
 _WORD = re.compile(r"[\w']+")
 
@@ -33,7 +34,7 @@ class HashingEmbedder(BaseEmbedder):
 
     def __init__(self, dim: int = 256, *, pairs: bool = True) -> None:
         if dim < 8:
-            raise ValueError(f"HashingEmbedder dim must be at least 8, got {dim}")
+            raise InvalidArgument(f"HashingEmbedder dim must be at least 8, got {dim}")
         self._dim = dim
         self.pairs = pairs
         self._bucket_cache: dict[str, tuple[int, float]] = {}

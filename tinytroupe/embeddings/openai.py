@@ -2,7 +2,7 @@
 
 Uses the official SDK's embeddings API in batches; SDK errors become
 :class:`~tinytroupe.errors.LLMTransportError` (or :class:`~tinytroupe.errors.LLMRateLimitError`)
-with a message that says what to check.
+with a message that says what to check, by the same table as chat (:mod:`tinytroupe.provider_errors`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from tinytroupe.embeddings.port import BaseEmbedder
-from tinytroupe.errors import ConfigError, LLMRateLimitError, LLMTransportError
+from tinytroupe.errors import ConfigError, LLMTransportError
+from tinytroupe.provider_errors import Endpoint, provider_error
 
 #: output sizes of well-known models, so ``dim`` needs no request
 KNOWN_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
-_RETRYABLE_STATUS = frozenset({408, 409, 429})
 
 
 class OpenAIEmbedder(BaseEmbedder):
@@ -87,8 +87,10 @@ class OpenAIEmbedder(BaseEmbedder):
             params["dimensions"] = self.dimensions
         try:
             response = self._sdk().embeddings.create(**params)
-        except openai.APIError as exc:
-            raise self._transport_error(exc) from exc
+        except (openai.APIError, ValueError) as exc:
+            # ``from None``: the SDK's exception may quote the key; ours says all that matters.
+            # (A ValueError is a body cut off in transit or garbled: see provider_errors.)
+            raise self._transport_error(exc) from None
         rows = sorted(response.data, key=lambda d: d.index)
         if len(rows) != len(texts):
             raise LLMTransportError(f"{self._where()} returned {len(rows)} embeddings for {len(texts)} texts",
@@ -113,29 +115,14 @@ class OpenAIEmbedder(BaseEmbedder):
         return f"the embeddings endpoint at {self.base_url or 'api.openai.com'} (model {self.model!r})"
 
     def _transport_error(self, exc: Exception) -> LLMTransportError:
-        import openai
-
-        where = self._where()
-        if isinstance(exc, openai.APITimeoutError):
-            return LLMTransportError(f"no answer from {where} within {self.timeout:g} s; raise the timeout "
-                                     "or lower batch_size", retryable=True)
-        if isinstance(exc, openai.APIConnectionError):
-            return LLMTransportError(f"could not connect to {where}; check that the server runs and the base "
-                                     "URL is right", retryable=True)
-        if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-            detail = str(exc.message).replace(self._api_key, "***")[:300]
-            if status == 429:
-                return LLMRateLimitError(f"{where} is rate limiting (HTTP 429): {detail}; lower "
-                                         "batch_size or embed less often", status_code=429, retryable=True)
-            hint = {401: "check OPENAI_API_KEY", 403: "check OPENAI_API_KEY and the model's access",
-                    404: "check the embedding model name and the base URL"}.get(status, "")
-            retryable = status in _RETRYABLE_STATUS or status >= 500
-            suffix = f"; {hint}" if hint else ""
-            return LLMTransportError(f"{where} answered HTTP {status}: {detail}{suffix}",
-                                     status_code=status, retryable=retryable)
-        return LLMTransportError(f"{where} gave an unusable answer ({type(exc).__name__}: "
-                                 f"{str(exc).replace(self._api_key, '***')[:300]})")
+        # The SDK has retried already (max_retries), so a 429 here is final: LLMRateLimitError.
+        return provider_error(exc, Endpoint(
+            where=self._where(), base_url=self.base_url or "https://api.openai.com/v1", timeout=self.timeout,
+            secret=self._api_key, retries_done=True,
+            advice={"timeout": "raise the timeout or lower batch_size",
+                    "auth": "check OPENAI_API_KEY and the model's access",
+                    "not_found": "check the embedding model name and the base URL",
+                    "rate_limit": "lower batch_size or embed less often"}))
 
 
 __all__ = ["KNOWN_DIMS", "OpenAIEmbedder"]

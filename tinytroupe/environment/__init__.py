@@ -4,10 +4,9 @@ Public names: TinyWorld, TinySocialNetwork, Intervention, AgentTurnError, StepMe
 Executor, LocalExecutor, ShardedExecutor, RayExecutor (Ray itself is imported only when one starts).
 """
 
+from tinytroupe.environment.distributed import RayExecutor, ShardedExecutor
 from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome
 from tinytroupe.environment.executors import Executor, LocalExecutor
-from tinytroupe.environment.ray_executor import RayExecutor
-from tinytroupe.environment.shard import ShardedExecutor
 from tinytroupe.environment.social_network import TinySocialNetwork
 from tinytroupe.environment.world import Intervention, TinyWorld
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.events import AgentErrorEvent
+from tinytroupe.redaction import redact, redacted_traceback
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,10 @@ class AgentTurnError:
     message: str
     timed_out: bool = False
     exception: BaseException | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Provider errors can quote credentials, and this record travels to logs, trace and results.
+        self.message = redact(self.message)
 
     def describe(self) -> str:
         what = "timed out" if self.timed_out else f"failed with {self.error_type}: {self.message}"
@@ -96,8 +101,10 @@ async def run_turn(agent: TinyPerson, *, step: int, world: str, timeout: float |
     wall = time.perf_counter() - start
     if error is not None:
         # The record and the event carry the failure; the traceback is for whoever turns on debug logs.
-        logger.warning("%s", error.describe())
-        logger.debug("traceback of the failed turn", exc_info=error.exception)
+        # event_kind: this log record repeats the event, so a front end showing events live can drop it.
+        logger.warning("%s", error.describe(), extra={"event_kind": "agent_error"})
+        if error.exception is not None and logger.isEnabledFor(logging.DEBUG):
+            logger.debug("traceback of the failed turn:\n%s", redacted_traceback(error.exception))
         agent.bus.publish(AgentErrorEvent(agent=agent.name, world=world, step=step,
                                           error_type=error.error_type, message=error.message,
                                           timed_out=error.timed_out))

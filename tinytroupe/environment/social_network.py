@@ -1,7 +1,12 @@
 """``TinySocialNetwork``: a world whose agents can only interact along named relations.
 
 Before each step every agent's accessible agents are reset to its neighbours in the relation graph,
-and REACH_OUT succeeds only towards someone the agent is related to.
+and REACH_OUT succeeds only towards someone the agent is related to. Speech keeps to the relations
+too: a TALK reaches only the speaker's relations. One addressed to someone else is not delivered
+(the speaker is told, with a ``talk_not_delivered`` warning on the bus), and one with no (or an
+unknown) target goes to all of the speaker's relations, not to the whole network, when
+``broadcast_if_no_target`` is set. (TinyTroupe's network delivers a named TALK to anyone.)
+The world itself (``broadcast``, a moderator) still speaks to everyone.
 
 Example:
     >>> from tinytroupe.agent import TinyPerson
@@ -10,6 +15,8 @@ Example:
     >>> _ = net.add_relation(ana, ben, "colleagues")
     >>> net.is_in_relation_with(ana, ben, "colleagues")
     True
+    >>> [a.name for a in net.related_agents(ana)]
+    ['Ben']
 """
 
 from __future__ import annotations
@@ -19,8 +26,10 @@ from typing import Any
 
 import networkx as nx
 
+from tinytroupe.agent.actions import Action
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.environment.world import TinyWorld
+from tinytroupe.errors import InvalidArgument
 
 
 class TinySocialNetwork(TinyWorld):
@@ -34,7 +43,7 @@ class TinySocialNetwork(TinyWorld):
     def add_relation(self, agent_1: TinyPerson, agent_2: TinyPerson, name: str = "default") -> TinySocialNetwork:
         """Relate two agents (adding them to the network when they are not in it yet)."""
         if agent_1 is agent_2:
-            raise ValueError(f"an agent cannot be in a relation with itself ({agent_1.name!r})")
+            raise InvalidArgument(f"an agent cannot be in a relation with itself ({agent_1.name!r})")
         for agent in (agent_1, agent_2):
             if self.get_agent_by_name(agent.name) is not agent:
                 self.add_agent(agent)
@@ -57,6 +66,20 @@ class TinySocialNetwork(TinyWorld):
         if relation_name is None:
             return True
         return self.graph.has_edge(agent_1.name, agent_2.name, key=relation_name)
+
+    def related_agents(self, agent: TinyPerson, relation_name: str | None = None) -> list[TinyPerson]:
+        """The agents ``agent`` is related to (by ``relation_name``, or by any relation), in the
+        network's agent order."""
+        if not self.graph.has_node(agent.name):
+            return []
+        return [other for other in self.agents if other is not agent
+                and self.is_in_relation_with(agent, other, relation_name)]
+
+    def reachable_names(self, agent: str) -> list[str]:
+        """The names of ``agent``'s relations: a TALK reaches no one else here."""
+        if not self.graph.has_node(agent):
+            return []
+        return [name for name in self.agent_names() if name != agent and self.graph.has_edge(agent, name)]
 
     def remove_agent(self, agent: TinyPerson) -> TinySocialNetwork:
         super().remove_agent(agent)
@@ -90,6 +113,26 @@ class TinySocialNetwork(TinyWorld):
 
     def _can_reach(self, source: TinyPerson, target: TinyPerson) -> bool:
         return self.is_in_relation_with(source, target)
+
+    def _handle_talk(self, source: TinyPerson, action: Action) -> None:
+        name = action.target.strip()
+        target = self.get_agent_by_name(name) if name else None
+        if target is not None and target is not source:
+            if self.is_in_relation_with(source, target):
+                target.listen(action.content, source)
+            else:
+                self._talk_not_delivered(source, action, f"{target.name} is not among the people related to "
+                                                         f"{source.name} in {self.name}")
+            return
+        if not self.broadcast_if_no_target:
+            super()._handle_talk(source, action)  # the world's own account of an undeliverable TALK
+            return
+        listeners = self.related_agents(source)
+        if not listeners:
+            self._talk_not_delivered(source, action, f"{source.name} has no relations in {self.name}")
+            return
+        for listener in listeners:
+            listener.listen(action.content, source)
 
 
 __all__ = ["TinySocialNetwork"]

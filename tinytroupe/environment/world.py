@@ -14,8 +14,10 @@ Example:
     >>> client = LLMClient(ScriptedBackend([done], cycle=True))
     >>> world = TinyWorld("Room", [TinyPerson("Ana"), TinyPerson("Ben")],
     ...                   initial_datetime=datetime(2025, 1, 6, 9), client=client)
-    >>> world.broadcast("Welcome!")
+    >>> world.broadcast("Welcome!")  # the conversation is shown live (communication_display)
+    Someone (to everyone): Welcome!
     >>> _ = world.run(1)
+    ─...─ Room · step 1 · 2025-01-06T09:00:00 ─...─
     >>> world.current_step
     1
 """
@@ -23,54 +25,61 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
-import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
-
-from rich.console import Console
 
 from tinytroupe import scope
 from tinytroupe.agent.actions import Action
 from tinytroupe.agent.person import TinyPerson
-from tinytroupe.agent.persona import Persona
 from tinytroupe.aio import run_sync
 from tinytroupe.config import current_settings
+from tinytroupe.environment.calendar import WorldCalendar
+from tinytroupe.environment.communications import WorldCommunications
 from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome
 from tinytroupe.environment.executors import Executor, LocalExecutor
-from tinytroupe.errors import SimulationError
+from tinytroupe.environment.interventions import (
+    ArgumentlessIntervention,
+    Intervention,
+    InterventionLike,
+    apply_interventions,
+)
+from tinytroupe.environment.membership import WorldMembership
+from tinytroupe.environment.routing import ActionRouting
+from tinytroupe.environment.world_state import WorldState
+from tinytroupe.environment.world_stats import WorldStats
+from tinytroupe.errors import InvalidArgument, InvalidArgumentType, SimulationError
 from tinytroupe.events import EventBus, StepEvent
+from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.default import get_default_client
 from tinytroupe.llm.limits import ConcurrencyLimit
 
-logger = logging.getLogger(__name__)
 
-
-class Intervention(Protocol):
-    """Something that may change the world at the start of a step (TinyTroupe's shape)."""
-
-    def check_precondition(self, world: TinyWorld) -> bool: ...
-
-    def apply_effect(self, world: TinyWorld) -> None: ...
-
-
-InterventionLike = Intervention | Callable[["TinyWorld"], Any]
-
-
-class TinyWorld:
+class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalendar, WorldState,
+                WorldStats):
     """A place where agents interact.
+
+    Beside the core here (construction, broadcasts, stepping), its parts live in mixins: its agents
+    (:mod:`.membership`), action routing (:mod:`.routing`), the live display and TinyTroupe's
+    communications buffer (:mod:`.communications`, with the class attribute ``MAX_COMMUNICATIONS``),
+    the calendar helpers ``run_*``/``skip_*`` (:mod:`.calendar`), ``to_state``/``load_state``
+    (:mod:`.world_state`), and metrics, usage and TinyTroupe's statics such as
+    ``get_environment_by_name`` (:mod:`.world_stats`).
 
     Args:
         name: the world's name (shown in events and usage statistics).
         agents: the initial agents (names must be unique in the world).
-        initial_datetime: the simulated clock's start (default: now, to the minute).
+        initial_datetime: the simulated clock's start (default: under an active simulation, the start
+            its run file recorded at the first run, so re-runs replay; otherwise now, to the minute).
         interventions: callables ``f(world)`` or objects with ``check_precondition``/``apply_effect``,
             evaluated at the start of every step.
-        broadcast_if_no_target: a TALK whose target is empty or unknown is heard by everyone.
+        broadcast_if_no_target: a TALK whose target is empty or unknown is heard by everyone (when
+            False it reaches nobody, and the speaker is told so: see ``_talk_not_delivered``).
+        max_additional_targets_to_display: in :meth:`pop_and_display_latest_communications`, how many
+            further listeners of a repeated message get a ``+ --> name`` line before the rest are
+            summed up in one line (None: all of them).
         client: the LLM client for agents that have none (default: the process default client).
         seed: seeds the world's random generator (agent order in sequential steps).
         max_workers: agent turns in flight at once (default ``[Simulation] MAX_WORKERS``, else the
@@ -78,33 +87,55 @@ class TinyWorld:
         agent_timeout: seconds one agent turn may take (default ``[Simulation] PARALLEL_EXECUTION_TIMEOUT``).
         parallelize: parallel steps by default (default ``[Simulation] PARALLEL_AGENT_ACTIONS``).
         executor: where agent turns run (default: :class:`LocalExecutor`, asyncio in this process).
+        communication_display: show the conversation live while this world runs or broadcasts
+            (default: the class attribute :attr:`communication_display` when set, else
+            ``[Simulation] COMMUNICATION_DISPLAY``, on by default). See :meth:`displays_communications`.
 
     Arguments left as None take their value from :func:`tinytroupe.config.current_settings`.
         on_agent_error: ``"continue"`` records failed turns and goes on; ``"stop"`` raises
             :class:`~tinytroupe.errors.SimulationError` at the end of the step.
+
+    Raises:
+        InvalidArgumentType: ``broadcast_if_no_target`` is not a bool (agents passed positionally),
+            or an agent is not a :class:`TinyPerson`.
+        InvalidArgument: ``on_agent_error`` or ``max_additional_targets_to_display`` is not allowed,
+            or an agent cannot join (see :meth:`add_agent`).
     """
 
     def __init__(self, name: str = "A TinyWorld", agents: Iterable[TinyPerson] = (),
                  initial_datetime: datetime | None = None, interventions: Iterable[InterventionLike] = (),
-                 broadcast_if_no_target: bool = True, *, client: LLMClient | None = None,
+                 broadcast_if_no_target: bool = True, max_additional_targets_to_display: int | None = 3, *,
+                 client: LLMClient | None = None,
                  seed: int | None = None, max_workers: int | None = None, agent_timeout: float | None = None,
                  on_agent_error: str | None = None, collect_parallel_metrics: bool | None = None,
-                 parallelize: bool | None = None, executor: Executor | None = None) -> None:
+                 parallelize: bool | None = None, executor: Executor | None = None,
+                 communication_display: bool | None = None) -> None:
         if not isinstance(broadcast_if_no_target, bool):
             # e.g. TinySocialNetwork("Club", [ana]): its second positional parameter is this flag
-            raise TypeError(f"broadcast_if_no_target must be True or False, got {broadcast_if_no_target!r}; "
-                            "pass agents by keyword (agents=[...]) or add them with add_agent")
+            raise InvalidArgumentType(f"broadcast_if_no_target must be True or False, got {broadcast_if_no_target!r}; "
+                                      "pass agents by keyword (agents=[...]) or add them with add_agent")
         sim = current_settings().simulation
         on_agent_error = on_agent_error if on_agent_error is not None else sim.on_agent_error
         if on_agent_error not in ("continue", "stop"):
-            raise ValueError(f"on_agent_error must be 'continue' or 'stop', got {on_agent_error!r}")
+            raise InvalidArgument(f"on_agent_error must be 'continue' or 'stop', got {on_agent_error!r}")
         self.name = name
         self.agents: list[TinyPerson] = []
         self.name_to_agent: dict[str, TinyPerson] = {}
-        self._datetime = initial_datetime or datetime.now().replace(second=0, microsecond=0)
+        # Prompts carry the simulated time, so under a simulation (control.begin) the default start is
+        # the one its run file recorded at the first run: a re-run builds the same prompts and replays
+        # from the cache. Outside a simulation it is now, to the minute.
+        recorded_start = getattr(scope.current(), "clock_start", None)
+        self._datetime = initial_datetime or (recorded_start if isinstance(recorded_start, datetime)
+                                              else datetime.now().replace(second=0, microsecond=0))
         self._step = 0
         self._interventions: list[InterventionLike] = list(interventions)
         self.broadcast_if_no_target = broadcast_if_no_target
+        if max_additional_targets_to_display is not None and (
+                not isinstance(max_additional_targets_to_display, int) or max_additional_targets_to_display < 0):
+            raise InvalidArgument("max_additional_targets_to_display must be a non-negative integer or None, "
+                                  f"got {max_additional_targets_to_display!r}")
+        self.max_additional_targets_to_display = max_additional_targets_to_display
+        self._init_communications()
         self._client = client
         self.seed = seed if seed is not None else sim.seed
         self.random = random.Random(self.seed)
@@ -115,14 +146,20 @@ class TinyWorld:
                                          else sim.collect_parallel_metrics)
         self.parallelize = parallelize if parallelize is not None else sim.parallel_agent_actions
         self.executor: Executor = executor if executor is not None else LocalExecutor()
+        if communication_display is not None:
+            self.communication_display = communication_display  # this world only; shadows the class switch
+        self._display_setting = sim.communication_display
         self.errors: list[AgentTurnError] = []
         self.step_metrics: list[StepMetrics] = []
-        self._run_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._run_locks: PerLoop[asyncio.Lock] = PerLoop(asyncio.Lock)
         self.add_agents(agents)
         # An active simulation (tinytroupe.control) learns about the world here, to checkpoint it.
         scope.register(self)
+
+    #: TinyTroupe's class-wide switch: ``TinyWorld.communication_display = False`` silences every world
+    #: of a TinyTroupe script that has no ``communication_display=`` of its own. None (the default)
+    #: defers to ``[Simulation] COMMUNICATION_DISPLAY``.
+    communication_display: bool | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, agents={len(self.agents)}, step={self._step})"
@@ -149,129 +186,38 @@ class TinyWorld:
     def current_step(self) -> int:
         return self._step
 
-    # ------------------------------------------------------------------ agents
-
-    def add_agent(self, agent: TinyPerson) -> TinyWorld:
-        """Add ``agent``; its name must be new in this world."""
-        if not isinstance(agent, TinyPerson):
-            raise TypeError(f"only TinyPerson agents can join a world, got {type(agent).__name__}")
-        existing = self.name_to_agent.get(agent.name)
-        if existing is agent:
-            return self
-        if existing is not None:
-            raise ValueError(f"world {self.name!r} already has an agent named {agent.name!r}; "
-                             "agent names must be unique in a world")
-        if agent.environment is not None and agent.environment is not self:
-            raise ValueError(f"agent {agent.name!r} already lives in world {agent.environment.name!r}; "
-                             "remove it there first")
-        agent.environment = self
-        self.agents.append(agent)
-        self.name_to_agent[agent.name] = agent
-        return self
-
-    def add_agents(self, agents: Iterable[TinyPerson]) -> TinyWorld:
-        for agent in agents:
-            self.add_agent(agent)
-        return self
-
-    def remove_agent(self, agent: TinyPerson) -> TinyWorld:
-        if self.name_to_agent.get(agent.name) is not agent:
-            raise ValueError(f"agent {agent.name!r} is not in world {self.name!r}")
-        self.agents.remove(agent)
-        del self.name_to_agent[agent.name]
-        agent.environment = None
-        # Accessibility is a relation within one world: it ends on both sides when the agent leaves.
-        agent.make_all_agents_inaccessible()
-        for other in self.agents:
-            other.make_agent_inaccessible(agent)
-        return self
-
-    def remove_all_agents(self) -> TinyWorld:
-        for agent in list(self.agents):
-            self.remove_agent(agent)
-        return self
-
-    def get_agent_by_name(self, name: str) -> TinyPerson | None:
-        return self.name_to_agent.get(name)
+    # ------------------------------------------------------------------ interventions
 
     def add_intervention(self, intervention: InterventionLike) -> TinyWorld:
         self._interventions.append(intervention)
         return self
-
-    def make_everyone_accessible(self) -> None:
-        """Every agent can interact with every other (quadratic in the number of agents)."""
-        for a in self.agents:
-            for b in self.agents:
-                if a is not b:
-                    a.make_agent_accessible(b)
 
     # ------------------------------------------------------------------ communication
 
     def broadcast(self, speech: str, source: TinyPerson | str | None = None) -> None:
         """Everyone but ``source`` hears ``speech``."""
         src = source.name if isinstance(source, TinyPerson) else source
-        for agent in self.agents:
-            if agent.name != src:
-                agent.listen(speech, source)
+        with self._recording_communications(), self._showing_communications():
+            for agent in self.agents:
+                if agent.name != src:
+                    agent.listen(speech, source)
 
     def broadcast_thought(self, thought: str) -> None:
-        for agent in self.agents:
-            agent.think(thought)
+        with self._recording_communications(), self._showing_communications():
+            for agent in self.agents:
+                agent.think(thought)
 
     def broadcast_internal_goal(self, goal: str) -> None:
-        for agent in self.agents:
-            agent.internalize_goal(goal)
+        with self._recording_communications():
+            for agent in self.agents:
+                agent.internalize_goal(goal)
 
     def broadcast_context_change(self, context: Iterable[str]) -> None:
         ctx = list(context)
         for agent in self.agents:
             agent.change_context(ctx)
 
-    def _handle_actions(self, agent: TinyPerson, actions: list[Action]) -> None:
-        for action in actions:
-            if action.type == "TALK":
-                self._handle_talk(agent, action)
-            elif action.type == "REACH_OUT":
-                self._handle_reach_out(agent, action)
-
-    def _handle_talk(self, source: TinyPerson, action: Action) -> None:
-        target = self.name_to_agent.get(action.target.strip()) if action.target else None
-        if target is not None and target is not source:
-            target.listen(action.content, source)
-        elif self.broadcast_if_no_target:
-            self.broadcast(action.content, source)
-
-    def _handle_reach_out(self, source: TinyPerson, action: Action) -> None:
-        target = self.name_to_agent.get(action.target.strip())
-        if target is None or target is source:
-            source.socialize(f"You tried to reach out to {action.target!r}, but nobody by that name is here.")
-            return
-        if not self._can_reach(source, target):
-            source.socialize(f"You tried to reach out to {target.name}, but you have no relation that allows it.")
-            return
-        source.make_agent_accessible(target)
-        target.make_agent_accessible(source)
-        source.socialize(f"{target.name} was successfully reached out, and is now available for interaction.",
-                         target)
-        target.socialize(f"{source.name} reached out to you, and is now available for interaction.", source)
-
-    def _can_reach(self, source: TinyPerson, target: TinyPerson) -> bool:
-        return True
-
     # ------------------------------------------------------------------ stepping
-
-    def _apply_interventions(self) -> None:
-        for intervention in self._interventions:
-            check = getattr(intervention, "check_precondition", None)
-            apply = getattr(intervention, "apply_effect", None)
-            if check is not None and apply is not None:
-                if check(self):
-                    apply(self)
-            elif callable(intervention):
-                intervention(self)
-            else:
-                raise TypeError(f"intervention {intervention!r} is neither callable nor has "
-                                "check_precondition/apply_effect")
 
     def _before_step(self) -> None:
         """Hook for subclasses: runs after interventions, before agents act."""
@@ -288,11 +234,7 @@ class TinyWorld:
         return int(self.client.ledger.counts("world", self.name).get("calls", 0))
 
     def _run_lock(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        lock = self._run_locks.get(loop)
-        if lock is None:
-            lock = self._run_locks[loop] = asyncio.Lock()
-        return lock
+        return self._run_locks.get()
 
     async def _astep(self, timedelta_per_step: timedelta | None, randomize_agents_order: bool,
                      parallelize: bool) -> dict[str, list[Action]]:
@@ -304,46 +246,51 @@ class TinyWorld:
                                    sim_time=self._datetime.isoformat()))
         started = time.perf_counter()
         calls_before = self._world_calls() if self.collect_parallel_metrics else 0
-        self._apply_interventions()
+        await apply_interventions(self, self._interventions, self._record_intervention)
         self._before_step()
-        workers = self._workers()
         step_actions: dict[str, list[Action]] = {}
         outcomes: list[TurnOutcome] = []
         if parallelize:
-            agents = list(self.agents)
-            for agent in agents:
-                agent.defer_events()
-            try:
-                outcomes = await self.executor.run_turns(agents, step=step, world=self.name,
-                                                         timeout=self.agent_timeout, max_workers=workers)
-            finally:
-                for agent in agents:
-                    agent.flush_events()
-            for agent in agents:
-                actions = agent.pop_latest_actions()
-                step_actions[agent.name] = actions
-                self._handle_actions(agent, actions)
+            outcomes = await self._run_batch(list(self.agents), step, self._workers(), step_actions)
         else:
             order = list(self.agents)
             if randomize_agents_order:
                 self.random.shuffle(order)
             for agent in order:
                 # One agent at a time: each hears what the previous ones said in this step.
-                agent.defer_events()
-                try:
-                    outcomes += await self.executor.run_turns([agent], step=step, world=self.name,
-                                                              timeout=self.agent_timeout, max_workers=1)
-                finally:
-                    agent.flush_events()
-                actions = agent.pop_latest_actions()
-                step_actions[agent.name] = actions
-                self._handle_actions(agent, actions)
-        wall = time.perf_counter() - started
+                outcomes += await self._run_batch([agent], step, 1, step_actions)
+        self._end_step(step, parallelize, outcomes, time.perf_counter() - started, calls_before)
+        return step_actions
+
+    async def _run_batch(self, agents: list[TinyPerson], step: int, max_workers: int | None,
+                         step_actions: dict[str, list[Action]]) -> list[TurnOutcome]:
+        """Run ``agents``' turns together, then route their actions in the agents' order.
+
+        Their events are held back until every turn of the batch has ended and then published in the
+        agents' order, so the trace does not depend on which LLM call returned first. A parallel step
+        is one batch of every agent; a sequential step is one batch per agent.
+        """
+        for agent in agents:
+            agent.defer_events()
+        try:
+            outcomes = await self.executor.run_turns(agents, step=step, world=self.name, timeout=self.agent_timeout,
+                                                     max_workers=max_workers)
+        finally:
+            for agent in agents:
+                agent.flush_events()
+        for agent in agents:
+            actions = agent.pop_latest_actions()
+            step_actions[agent.name] = actions
+            self._handle_actions(agent, actions)
+        return outcomes
+
+    def _end_step(self, step: int, parallel: bool, outcomes: list[TurnOutcome], wall: float, calls_before: int) -> None:
+        """Record the step's failed turns and metrics, publish its end, and stop if the policy says so."""
         errors = [o.error for o in outcomes if o.error is not None]
         self.errors.extend(errors)
         if self.collect_parallel_metrics:
             self.step_metrics.append(StepMetrics(
-                step=step, parallel=parallelize, agents=len(outcomes), wall_s=wall,
+                step=step, parallel=parallel, agents=len(outcomes), wall_s=wall,
                 turn_time_sum_s=sum(o.wall_s for o in outcomes), llm_calls=self._world_calls() - calls_before,
                 errors=len(errors), timeouts=sum(1 for e in errors if e.timed_out)))
         self.bus.publish(StepEvent(phase="end", world=self.name, step=step, agents=len(outcomes), wall_s=wall,
@@ -356,144 +303,40 @@ class TinyWorld:
                 + "; see world.errors, or pass on_agent_error='continue' to keep going",
                 agent=first.agent, step=step,
             ) from first.exception
-        return step_actions
 
     async def arun(self, steps: int, timedelta_per_step: timedelta | None = None, return_actions: bool = False,
                    randomize_agents_order: bool = True,
                    parallelize: bool | None = None) -> list[dict[str, list[Action]]] | None:
-        """Async twin of :meth:`run`."""
+        """Async twin of :meth:`run`.
+
+        Raises:
+            InvalidArgument: ``steps`` is not a non-negative integer.
+            SimulationError: with ``on_agent_error="stop"``, an agent's turn failed (the step's other
+                turns are done; ``world.errors`` lists them all).
+        """
         if not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+            raise InvalidArgument(f"steps must be a non-negative integer, got {steps!r}")
         par = self.parallelize if parallelize is None else parallelize
         history: list[dict[str, list[Action]]] = []
         async with self._run_lock():
-            for _ in range(steps):
-                history.append(await self._astep(timedelta_per_step, randomize_agents_order, par))
+            with self._recording_communications(), self._showing_communications():
+                for _ in range(steps):
+                    history.append(await self._astep(timedelta_per_step, randomize_agents_order, par))
         return history if return_actions else None
 
     def run(self, steps: int, timedelta_per_step: timedelta | None = None, return_actions: bool = False,
             randomize_agents_order: bool = True,
             parallelize: bool | None = None) -> list[dict[str, list[Action]]] | None:
-        """Run ``steps`` steps; with ``return_actions`` get ``[{agent_name: [actions]}, ...]`` per step."""
+        """Run ``steps`` steps; with ``return_actions`` get ``[{agent_name: [actions]}, ...]`` per step.
+
+        A failed agent turn is recorded in :attr:`errors` and the run goes on, unless ``on_agent_error``
+        is ``"stop"``.
+
+        Raises:
+            InvalidState: called from a coroutine on tinytroupe's event loop (await :meth:`arun`);
+                otherwise as :meth:`arun`.
+        """
         return run_sync(self.arun(steps, timedelta_per_step, return_actions, randomize_agents_order, parallelize))
 
-    def run_minutes(self, minutes: int, **kwargs: Any) -> list[dict[str, list[Action]]] | None:
-        return self.run(minutes, timedelta_per_step=timedelta(minutes=1), **kwargs)
 
-    def run_hours(self, hours: int, **kwargs: Any) -> list[dict[str, list[Action]]] | None:
-        return self.run(hours, timedelta_per_step=timedelta(hours=1), **kwargs)
-
-    def run_days(self, days: int, **kwargs: Any) -> list[dict[str, list[Action]]] | None:
-        return self.run(days, timedelta_per_step=timedelta(days=1), **kwargs)
-
-    def run_weeks(self, weeks: int, **kwargs: Any) -> list[dict[str, list[Action]]] | None:
-        return self.run(weeks, timedelta_per_step=timedelta(weeks=1), **kwargs)
-
-    def skip(self, steps: int, timedelta_per_step: timedelta | None = None) -> None:
-        """Advance the clock (and step counter) without anyone acting."""
-        for _ in range(steps):
-            self._step += 1
-            if timedelta_per_step is not None:
-                self._datetime += timedelta_per_step
-
-    def skip_minutes(self, minutes: int) -> None:
-        self.skip(minutes, timedelta(minutes=1))
-
-    def skip_hours(self, hours: int) -> None:
-        self.skip(hours, timedelta(hours=1))
-
-    def skip_days(self, days: int) -> None:
-        self.skip(days, timedelta(days=1))
-
-    # ------------------------------------------------------------------ metrics and display
-
-    def get_parallel_metrics(self) -> dict[str, Any]:
-        """Per-step wall time, LLM calls, errors, timeouts and speed-up, with totals."""
-        steps = [m.as_dict() for m in self.step_metrics]
-        wall = sum(m.wall_s for m in self.step_metrics)
-        turns = sum(m.turn_time_sum_s for m in self.step_metrics)
-        return {
-            "steps": steps,
-            "total_wall_s": wall,
-            "total_turn_time_s": turns,
-            "speedup": turns / wall if wall > 0 else 1.0,
-            "llm_calls": sum(m.llm_calls for m in self.step_metrics),
-            "errors": sum(m.errors for m in self.step_metrics),
-            "timeouts": sum(m.timeouts for m in self.step_metrics),
-        }
-
-    def get_cost_stats(self) -> dict[str, Any]:
-        """LLM usage of this world's agents (calls and tokens)."""
-        stats = self.client.get_cost_stats()
-        return {"world": stats["by_world"].get(self.name, {}),
-                "agents": {a.name: stats["by_agent"].get(a.name, {}) for a in self.agents}}
-
-    def pretty_print_cost_stats(self, console: Console | None = None) -> None:
-        self.client.pretty_print_cost_stats(console)
-
-    def pretty_current_interactions(self, max_content_length: int | None = None) -> str:
-        return "\n\n".join(a.pretty_current_interactions(max_content_length) for a in self.agents)
-
-    def pp_current_interactions(self, max_content_length: int | None = None, console: Console | None = None) -> None:
-        (console or Console()).print(self.pretty_current_interactions(max_content_length), markup=False,
-                                     highlight=False)
-
-    def to_state(self, include_agents: bool = True) -> dict[str, Any]:
-        """The world's state as JSON-ready data: clock, step, random generator, errors, metrics and
-        (by default) every agent's state; :meth:`load_state` restores it exactly."""
-        version, internal, gauss = self.random.getstate()
-        state: dict[str, Any] = {
-            "kind": type(self).__name__,
-            "name": self.name,
-            "datetime": self._datetime.isoformat(),
-            "step": self._step,
-            "agent_names": [a.name for a in self.agents],
-            "broadcast_if_no_target": self.broadcast_if_no_target,
-            "seed": self.seed,
-            "parallelize": self.parallelize,
-            "max_workers": self.max_workers,
-            "agent_timeout": self.agent_timeout,
-            "on_agent_error": self.on_agent_error,
-            "random_state": [version, list(internal), gauss],
-            "errors": [e.as_dict() for e in self.errors],
-            "step_metrics": [m.as_dict() for m in self.step_metrics],
-        }
-        if include_agents:
-            state["agents"] = [a.to_state() for a in self.agents]
-        return state
-
-    def load_state(self, state: Mapping[str, Any]) -> TinyWorld:
-        """Restore :meth:`to_state` output in place. Agents in the state that the world lacks are created
-        (with the world's client); agents the world has but the state lacks are an error."""
-        if state.get("name") != self.name:
-            raise ValueError(f"state of world {state.get('name')!r} cannot be loaded into world {self.name!r}")
-        self._datetime = datetime.fromisoformat(state["datetime"])
-        self._step = int(state["step"])
-        self.broadcast_if_no_target = bool(state["broadcast_if_no_target"])
-        self.seed = state.get("seed")
-        self.parallelize = bool(state.get("parallelize", self.parallelize))
-        self.max_workers = state.get("max_workers", self.max_workers)
-        self.agent_timeout = state.get("agent_timeout", self.agent_timeout)
-        self.on_agent_error = state.get("on_agent_error", self.on_agent_error)
-        version, internal, gauss = state["random_state"]
-        self.random.setstate((version, tuple(internal), gauss))
-        self.errors = [AgentTurnError(**e) for e in state.get("errors", [])]
-        self.step_metrics = [StepMetrics(**{k: v for k, v in m.items() if k != "speedup"})
-                             for m in state.get("step_metrics", [])]
-        agent_states = state.get("agents")
-        if agent_states is not None:
-            names = [s["name"] for s in agent_states]
-            extra = [a.name for a in self.agents if a.name not in names]
-            if extra:
-                raise ValueError(f"world {self.name!r} has agents the state does not know: {', '.join(extra)}")
-            for agent_state in agent_states:
-                if self.get_agent_by_name(agent_state["name"]) is None:
-                    self.add_agent(TinyPerson(agent_state["name"], persona=Persona.from_spec(agent_state["persona"])))
-            for agent_state in agent_states:
-                agent = self.name_to_agent[agent_state["name"]]
-                agent.load_state(agent_state, self.get_agent_by_name)
-            self.agents.sort(key=lambda a: names.index(a.name))
-        return self
-
-
-__all__ = ["Intervention", "TinyWorld"]
+__all__ = ["ArgumentlessIntervention", "Intervention", "InterventionLike", "TinyWorld"]

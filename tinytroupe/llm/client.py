@@ -1,22 +1,24 @@
 """The LLM port that agents, worlds and extractors call: :class:`LLMClient`.
 
 It takes chat messages and an optional pydantic response model, and returns an :class:`LLMResult`
-holding a validated object (or text), usage and timing. Bad structured answers are repaired, then
-re-asked with the problems shown to the model, then raised as
-:class:`~tinytroupe.errors.LLMOutputError` carrying the raw text.
+holding a validated object (or text), usage and timing. Bad structured answers are repaired when
+only their syntax is wrong; answers that were cut off (an unterminated string or object, or
+``finish_reason="length"``) or that stay invalid are re-asked with the problems shown to the model,
+then raised as :class:`~tinytroupe.errors.LLMOutputError` carrying the raw text.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 
 from tinytroupe.aio import run_sync
-from tinytroupe.errors import LLMOutputError
+from tinytroupe.errors import InvalidArgument, InvalidArgumentType, LLMError, LLMOutputError
 from tinytroupe.events import EventBus
 from tinytroupe.llm.backend import Backend, BackendWrapper
 from tinytroupe.llm.structured import (
@@ -60,13 +62,33 @@ def _as_messages(messages: Sequence[MessageLike]) -> tuple[Message, ...]:
         elif isinstance(m, dict) and "role" in m and "content" in m:
             out.append(Message(role=m["role"], content=m["content"]))
         else:
-            raise TypeError(
+            raise InvalidArgumentType(
                 f"message {i} must be a tinytroupe.llm.Message or a dict with 'role' and 'content', "
                 f"got {type(m).__name__}: {m!r:.80}"
             )
     if not out:
-        raise ValueError("at least one message is needed to call a language model")
+        raise InvalidArgument("at least one message is needed to call a language model")
     return tuple(out)
+
+
+@dataclass
+class _Tally:
+    """What the answers to one call cost together, re-asks included."""
+
+    usage: Usage = field(default_factory=Usage)
+    latency_s: float = 0.0
+    attempts: int = 0
+    cached: bool = True  # every answer came from a cache
+
+    def add(self, completion: Completion, latency_s: float) -> None:
+        self.usage = self.usage + completion.usage
+        self.latency_s += latency_s
+        self.attempts += completion.attempts
+        self.cached = self.cached and completion.cached
+
+    def result(self, value: Any, completion: Completion) -> LLMResult[Any]:
+        return LLMResult(value=value, text=completion.text, model=completion.model, usage=self.usage,
+                         latency_s=self.latency_s, cached=self.cached, attempts=self.attempts)
 
 
 class LLMClient:
@@ -114,7 +136,9 @@ class LLMClient:
 
     def describe(self) -> dict[str, Any]:
         """Backend kind, model and endpoint (never a key)."""
-        return self.backend.identity()
+        # identity() is the cache's notion of "the same backend"; the kind shown to people is its name
+        # (an Ollama or Azure backend speaks the OpenAI protocol but is not OpenAI).
+        return {**self.backend.identity(), "backend": self.backend.name}
 
     @overload
     async def acomplete(self, messages: Sequence[MessageLike], *, response_model: type[T],
@@ -130,55 +154,89 @@ class LLMClient:
                         purpose: str = "chat", agent: str | None = None, world: str | None = None,
                         step: int | None = None, simulation_id: str | None = None,
                         **params: Any) -> LLMResult[Any]:
-        """Ask the model. ``params`` are request fields: model, temperature, top_p, max_tokens, stop, seed."""
+        """Ask the model. ``params`` are request fields: model, temperature, top_p, max_tokens, stop, seed.
+
+        ``purpose``, ``agent``, ``world``, ``step`` and ``simulation_id`` say who asks and why: they
+        go to usage accounting and events, never into the request or its cache key.
+
+        Raises:
+            InvalidArgument: no messages were given.
+            InvalidArgumentType: a message is neither a :class:`Message` nor a role/content dict.
+            LLMTransportError: the server could not be reached or answered with an error status
+                (after the retries the backend chain makes); :class:`LLMRateLimitError` for HTTP 429.
+            LLMOutputError: a structured answer stayed invalid after ``max_reasks`` re-asks, or the
+                model gave no text; it carries the raw answer.
+            LLMError: any of these carries the call's ``agent``, ``world`` and ``purpose``.
+        """
         msgs = _as_messages(messages)
         context = CallContext(purpose=purpose, agent=agent, world=world, step=step,
                               simulation_id=simulation_id)
         if "stop" in params and params["stop"] is not None:
             params["stop"] = tuple(params["stop"])
         schema = schema_for(response_model) if response_model is not None else None
-        usage = Usage()
-        latency = 0.0
-        attempts = 0
-        all_cached = True
+        tally = _Tally()
         problems: list[str] = []
         completion: Completion | None = None
         for attempt in range(self.max_reasks + 1):
             request = LLMRequest(messages=msgs, response_schema=schema,
                                  schema_name=response_model.__name__ if response_model else None,
                                  response_model=response_model, **params)
-            start = time.perf_counter()
-            completion = await self.backend.generate(request, context)
-            latency += time.perf_counter() - start
-            usage = usage + completion.usage
-            attempts += completion.attempts
-            all_cached = all_cached and completion.cached
+            completion = await self._generate(request, context, tally)
             if response_model is None:
-                return LLMResult(value=completion.text, text=completion.text, model=completion.model,
-                                 usage=usage, latency_s=latency, cached=all_cached, attempts=attempts)
+                return tally.result(completion.text, completion)
             try:
-                value = parse_answer(completion.text, response_model, max_chars=self.max_answer_chars,
-                                     max_depth=self.max_depth)
+                value = self._parse(completion, response_model)
             except InvalidAnswer as exc:
                 problems = exc.problems
                 if attempt < self.max_reasks:
                     msgs = (*msgs, Message(role="assistant", content=completion.text[:4000]),
                             Message(role="user", content=reask_message(problems, schema)))
                 continue
-            return LLMResult(value=value, text=completion.text, model=completion.model, usage=usage,
-                             latency_s=latency, cached=all_cached, attempts=attempts)
+            return tally.result(value, completion)
         assert completion is not None and response_model is not None
         raise LLMOutputError(
             f"the model {completion.model!r} did not produce a valid {response_model.__name__} for "
             f"purpose {purpose!r}{f' (agent {agent})' if agent else ''} after {self.max_reasks + 1} "
             "answers; try a stronger model, raise max_reasks, or simplify the schema",
             raw_text=completion.text, errors=problems, attempts=self.max_reasks + 1,
-        )
+        ).with_call(agent=agent, world=world, purpose=purpose)
+
+    async def _generate(self, request: LLMRequest, context: CallContext, tally: _Tally) -> Completion:
+        """One answer from the backend chain, counted in ``tally``."""
+        start = time.perf_counter()
+        try:
+            completion = await self.backend.generate(request, context)
+        except LLMError as exc:
+            # Backends know the server, not the caller: say whose call failed and why it was made.
+            exc.with_call(agent=context.agent, world=context.world, purpose=context.purpose)
+            raise
+        tally.add(completion, time.perf_counter() - start)
+        return completion
+
+    def _parse(self, completion: Completion, response_model: type[T]) -> T:
+        """The validated answer in ``completion``; raises :class:`InvalidAnswer` to have it re-asked."""
+        if completion.cut_off:
+            # Whatever the text looks like, the server says it stopped early: the end is missing.
+            raise InvalidAnswer(["the answer was cut off at the token limit (finish_reason 'length'); "
+                                 "give a shorter answer"])
+        if len(completion.text) <= self.max_answer_chars:
+            checked = completion.checked_value(response_model)
+            if checked is not None:
+                return checked  # type: ignore[return-value]  # checked_value matched the class
+        return parse_answer(completion.text, response_model, max_chars=self.max_answer_chars,
+                            max_depth=self.max_depth)
 
     def complete(self, messages: Sequence[MessageLike], *, response_model: type[T] | None = None,
-                 **kwargs: Any) -> LLMResult[Any]:
-        """Sync twin of :meth:`acomplete` (works in scripts, notebooks and threads)."""
-        return run_sync(self.acomplete(messages, response_model=response_model, **kwargs))
+                 purpose: str = "chat", agent: str | None = None, world: str | None = None,
+                 step: int | None = None, simulation_id: str | None = None, **params: Any) -> LLMResult[Any]:
+        """Sync twin of :meth:`acomplete` (works in scripts, notebooks and threads).
+
+        Raises:
+            InvalidState: called from a coroutine on tinytroupe's own event loop (await
+                :meth:`acomplete` there); otherwise as :meth:`acomplete`.
+        """
+        return run_sync(self.acomplete(messages, response_model=response_model, purpose=purpose, agent=agent,
+                                       world=world, step=step, simulation_id=simulation_id, **params))
 
     def get_cost_stats(self) -> dict[str, Any]:
         """Calls, cached calls, errors and tokens: in total and by model, agent, world and purpose."""

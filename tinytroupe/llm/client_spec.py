@@ -22,8 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tinytroupe.config import Settings, resolved_api_type
-from tinytroupe.errors import ConfigError
+from tinytroupe.config import Settings
 from tinytroupe.events import EventBus
 from tinytroupe.llm.backend import Backend
 from tinytroupe.llm.client import LLMClient
@@ -55,15 +54,9 @@ class ClientSpec(BaseModel):
                       cache_path: str | None = None) -> ClientSpec:
         """The spec of ``build_client(settings, backend=backend_factory(), cache_path=...)``.
 
-        Fails at once (not later in a worker) when the settings ask for the scripted backend but no
-        factory says what it should answer.
+        With no factory, ``api_type=scripted`` settings rebuild the deterministic demo model, as
+        :func:`~tinytroupe.llm.factory.build_backend` does.
         """
-        if backend_factory is None and resolved_api_type(settings) == "scripted":
-            raise ConfigError(
-                "API_TYPE=scripted cannot be rebuilt in a worker without its replies: pass "
-                "backend_factory= (e.g. tinytroupe.llm.demo.demo_backend) to ClientSpec.from_settings",
-                section="OpenAI", key="API_TYPE",
-            )
         # python mode keeps SecretStr objects: the key travels as a value, never as visible text.
         return cls(settings=settings.model_dump(), backend_factory=backend_factory, cache_path=cache_path)
 

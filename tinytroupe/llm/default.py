@@ -14,31 +14,22 @@ Example:
 
 from __future__ import annotations
 
-import threading
-
 from tinytroupe.config import current_settings
+from tinytroupe.lazy import Lazy
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.factory import build_client
 
-_lock = threading.Lock()
-_client: LLMClient | None = None
+_client: Lazy[LLMClient] = Lazy(lambda: build_client(current_settings()))
 
 
 def get_default_client() -> LLMClient:
     """The process's default client, built from :func:`tinytroupe.config.load_settings` on first use."""
-    global _client
-    with _lock:
-        if _client is None:
-            _client = build_client(current_settings())
-        return _client
+    return _client.get()
 
 
 def set_default_client(client: LLMClient | None) -> LLMClient | None:
     """Replace the default client (None: build again from configuration on next use); returns the old one."""
-    global _client
-    with _lock:
-        previous, _client = _client, client
-        return previous
+    return _client.set(client)
 
 
 __all__ = ["get_default_client", "set_default_client"]

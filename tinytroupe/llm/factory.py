@@ -22,6 +22,7 @@ from tinytroupe.events import EventBus
 from tinytroupe.llm.backend import Backend
 from tinytroupe.llm.cache import CacheWrapper, ResponseCache
 from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.demo import demo_backend
 from tinytroupe.llm.limits import ConcurrencyLimit, RateLimit
 from tinytroupe.llm.local_backend import LocalBackend
 from tinytroupe.llm.openai_backend import OpenAIBackend
@@ -37,11 +38,17 @@ def build_backend(settings: Settings) -> Backend:
         return LocalBackend(model_path=loc.model_path, n_ctx=loc.n_ctx, n_threads=loc.n_threads,
                             temperature=loc.temperature, seed=settings.simulation.seed)
     if api == "scripted":
+        # The deterministic demo model, as `tinytroupe run --backend scripted` uses: a script or a
+        # docs example can then run with no key and no model. Tests that need particular answers pass
+        # their own ScriptedBackend to build_client().
+        return demo_backend(seed=settings.simulation.seed)
+    default_model = type(o).model_fields["model"].default
+    if api == "ollama" and o.model == default_model and settings.origin("openai.model") == "default":
+        # The default model is an OpenAI name; Ollama would answer "model not found" on every call.
         raise ConfigError(
-            "API_TYPE=scripted needs replies: pass backend=ScriptedBackend([...]) to build_client() "
-            "(or choose api_type openai, azure, ollama or local)",
-            section="OpenAI", key="API_TYPE",
-        )
+            f"api_type 'ollama' needs a model you have pulled (e.g. llama3.1:8b): pass --model or set "
+            f"[OpenAI] MODEL (or TINYTROUPE_OPENAI__MODEL); the default {o.model!r} is an OpenAI model",
+            section="OpenAI", key="MODEL")
     return OpenAIBackend(
         model=o.model,
         base_url=o.base_url,

@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 
+from tinytroupe.errors import InvalidArgument
+from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.backend import Backend, BackendWrapper
+from tinytroupe.llm.tokens import tokens_for_chars
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
 #: completion tokens assumed for a request without ``max_tokens`` (corrected after the call)
@@ -42,10 +44,9 @@ class ConcurrencyLimit(BackendWrapper):
     def __init__(self, inner: Backend, max_concurrent: int) -> None:
         super().__init__(inner)
         if max_concurrent < 0:
-            raise ValueError(f"max_concurrent must be 0 (unlimited) or more, got {max_concurrent}")
+            raise InvalidArgument(f"max_concurrent must be 0 (unlimited) or more, got {max_concurrent}")
         self.max_concurrent = max_concurrent
-        self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
-        self._semaphores = weakref.WeakKeyDictionary()
+        self._semaphores: PerLoop[asyncio.Semaphore] = PerLoop(lambda: asyncio.Semaphore(self.max_concurrent))
         self._lock = threading.Lock()  # the counters are shared by every loop and thread
         self._in_flight = 0
         self._max_seen = 0
@@ -61,12 +62,7 @@ class ConcurrencyLimit(BackendWrapper):
         return self._max_seen
 
     def _semaphore(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            sem = self._semaphores.get(loop)
-            if sem is None:
-                sem = self._semaphores[loop] = asyncio.Semaphore(self.max_concurrent)
-            return sem
+        return self._semaphores.get()
 
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
         if self.max_concurrent == 0:
@@ -134,9 +130,9 @@ class RateLimit(BackendWrapper):
                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
         super().__init__(inner)
         if requests_per_minute < 0 or tokens_per_minute < 0:
-            raise ValueError("requests_per_minute and tokens_per_minute must be 0 (off) or positive")
+            raise InvalidArgument("requests_per_minute and tokens_per_minute must be 0 (off) or positive")
         if burst_s <= 0:
-            raise ValueError(f"burst_s must be positive, got {burst_s}")
+            raise InvalidArgument(f"burst_s must be positive, got {burst_s}")
         self._requests = _Bucket(requests_per_minute, burst_s, 1.0) if requests_per_minute else None
         self._tokens = _Bucket(tokens_per_minute, burst_s, 1.0) if tokens_per_minute else None
         self._clock = clock
@@ -147,10 +143,10 @@ class RateLimit(BackendWrapper):
 
     @staticmethod
     def estimate_tokens(request: LLMRequest) -> int:
-        """Prompt characters / 4 plus the completion budget: what a call is assumed to cost up front."""
+        """The prompt's estimated tokens plus the completion budget: what a call is assumed to cost up front."""
         chars = sum(len(m.content) for m in request.messages)
         completion = request.max_tokens if request.max_tokens is not None else DEFAULT_COMPLETION_ESTIMATE
-        return chars // 4 + completion
+        return tokens_for_chars(chars) + completion
 
     def _reserve(self, tokens: int) -> float:
         with self._lock:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tinytroupe.errors import ConfigError, LLMOutputError, LLMTransportError
+from tinytroupe.lazy import Lazy
 from tinytroupe.llm.backend import Backend
 from tinytroupe.llm.skeleton import SkeletonFiller
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest, Message, Usage
@@ -114,7 +115,7 @@ class _LoadedModel:
 
 _models: dict[str, _LoadedModel] = {}
 _models_lock = threading.Lock()
-_log_callback: Any = None  # kept referenced: llama.cpp holds a raw pointer to it
+_log_callback: Lazy[Any] = Lazy()  # kept referenced: llama.cpp holds a raw pointer to it
 
 
 def _import_llama_cpp() -> Any:
@@ -129,17 +130,17 @@ def _import_llama_cpp() -> Any:
 
 def _silence_llama_logs(llama_cpp: Any) -> None:
     """Route llama.cpp's C-level log lines to our debug logger instead of stderr."""
-    global _log_callback
-    if _log_callback is not None:
-        return
+    _log_callback.get(lambda: _install_log_callback(llama_cpp))
 
+
+def _install_log_callback(llama_cpp: Any) -> Any:
     @llama_cpp.llama_log_callback
     def forward(level: int, text: bytes, user_data: Any) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("llama.cpp: %s", text.decode("utf-8", errors="replace").rstrip())
 
-    _log_callback = forward
     llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
+    return forward
 
 
 def _load(path: Path, *, n_ctx: int, n_threads: int) -> _LoadedModel:

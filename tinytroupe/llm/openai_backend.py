@@ -22,21 +22,20 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import json
 import logging
 import os
 import re
 import threading
 import time
-import weakref
 from typing import TYPE_CHECKING, Any, Literal
 
 from tinytroupe.errors import ConfigError, LLMOutputError, LLMTransportError
+from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.backend import Backend
 from tinytroupe.llm.structured import strict_schema
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest, Usage
+from tinytroupe.provider_errors import Endpoint, parse_retry_after, provider_error
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -52,8 +51,6 @@ FALLBACK_ORDER: tuple[str, ...] = ("json_schema", "json_object", "tools", "promp
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 OLLAMA_BASE_URL = "http://localhost:11434/v1"
 
-# Statuses where a second try may succeed: request timeout, conflict, rate limit, server errors.
-_RETRYABLE_STATUS = frozenset({408, 409, 429})
 # Statuses with which servers refuse a request field they do not know (llama-cpp-python answers 500).
 _REFUSAL_STATUS = frozenset({400, 422, 500})
 # Words in an error body that show which request field a server refused, per structured-output mode.
@@ -62,36 +59,6 @@ _REFUSAL_WORDS: dict[str, tuple[str, ...]] = {
     "json_object": ("response_format", "json_object"),
     "tools": ("tool",),
 }
-_KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-*.]{4,})")
-
-
-def parse_retry_after(headers: Any) -> float | None:
-    """Seconds to wait according to ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date).
-
-    Example:
-        >>> parse_retry_after({"retry-after": "2"})
-        2.0
-    """
-    if headers is None:
-        return None
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000.0)
-        except ValueError:
-            pass  # malformed header: try the standard one below
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass  # not a number of seconds: it may be an HTTP date
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _schema_name(name: str | None) -> str:
@@ -144,6 +111,8 @@ class OpenAIBackend(Backend):
                 section="OpenAI", key="STRUCTURED_OUTPUT")
         self.model = model
         self.api_type: ApiKind = api_type
+        # Shown in run headers, usage and the trace, so an Ollama or Azure run says what it talked to.
+        self.name = api_type
         self.timeout = timeout
         self.structured_output: StructuredOutput = structured_output
         self.temperature = temperature
@@ -181,15 +150,15 @@ class OpenAIBackend(Backend):
         self._auto_mode = FALLBACK_ORDER[0]
         self._lock = threading.Lock()
         # One pooled SDK client per event loop: an httpx pool is bound to the loop it was opened on.
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncOpenAI] = (
-            weakref.WeakKeyDictionary())
+        self._clients: PerLoop[AsyncOpenAI] = PerLoop(self._new_client)
         #: how many SDK clients this backend has created (one per event loop it has run on)
         self.clients_created = 0
 
     # -- identity and modes -------------------------------------------------------------------------
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": self.name, "api_type": self.api_type, "model": self.model,
+        # "openai" names the wire protocol; api_type tells the services apart (and keeps cache keys stable).
+        return {"backend": "openai", "api_type": self.api_type, "model": self.model,
                 "base_url": self.base_url}
 
     @property
@@ -204,18 +173,12 @@ class OpenAIBackend(Backend):
 
     def client(self) -> AsyncOpenAI:
         """The pooled SDK client for the running event loop (created on first use)."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            found = self._clients.get(loop)
-            if found is None:
-                found = self._new_client()
-                self._clients[loop] = found
-                self.clients_created += 1
-            return found
+        return self._clients.get()
 
     def _new_client(self) -> AsyncOpenAI:
         import openai  # the SDK is imported on first use, keeping `import tinytroupe` light
 
+        self.clients_created += 1  # PerLoop calls this under its lock
         if self.api_type == "azure":
             return openai.AsyncAzureOpenAI(azure_endpoint=self.base_url, api_key=self._api_key,
                                            api_version=self.azure_api_version, timeout=self.timeout,
@@ -225,9 +188,7 @@ class OpenAIBackend(Backend):
 
     async def aclose(self) -> None:
         """Close the client of the running loop; clients of other loops are dropped with their loop."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            found = self._clients.pop(loop, None)
+        found = self._clients.pop()
         if found is not None:
             await found.close()
 
@@ -293,11 +254,13 @@ class OpenAIBackend(Backend):
             except openai.APIStatusError as exc:
                 fallback = self._fallback(exc, mode)
                 if fallback is None:
-                    raise self._transport_error(exc) from exc
+                    raise self._transport_error(exc) from None
                 mode = fallback
                 continue
-            except openai.APIError as exc:
-                raise self._transport_error(exc) from exc
+            except (openai.APIError, ValueError) as exc:
+                # ``from None``: the SDK's exception may quote the key; ours says all that matters.
+                # (A ValueError is a body cut off in transit or garbled: see provider_errors.)
+                raise self._transport_error(exc) from None
             return self._completion(response, request, mode, time.perf_counter() - start)
 
     def _fallback(self, exc: Any, mode: str | None) -> str | None:
@@ -323,26 +286,33 @@ class OpenAIBackend(Backend):
         return nxt
 
     def _completion(self, response: Any, request: LLMRequest, mode: str | None, latency: float) -> Completion:
-        if not response.choices:
-            raise LLMOutputError(f"{self._where()} answered with no choices", raw_text=str(response)[:2000])
-        choice = response.choices[0]
-        message = choice.message
-        text = message.content
-        if mode == "tools" and message.tool_calls:
-            text = message.tool_calls[0].function.arguments
+        try:
+            choices = response.choices
+            choice = choices[0] if choices else None
+            message = choice.message if choice is not None else None
+            text = message.content if message is not None else None
+            if mode == "tools" and message is not None and message.tool_calls:
+                text = message.tool_calls[0].function.arguments
+            usage = response.usage
+            counts = Usage(prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
+                           completion_tokens=(usage.completion_tokens or 0) if usage else 0)
+            model = response.model or request.model or self.model
+        except (AttributeError, TypeError, IndexError, KeyError, ValueError) as exc:
+            # The SDK builds objects without validating them, so a wrong envelope shows up here.
+            raise self._bad_envelope(response, exc) from None
+        if message is None or choice is None or not isinstance(text, str | None):
+            raise self._bad_envelope(response, None)
         if text is None:
             refusal = getattr(message, "refusal", None)
             raise LLMOutputError(
                 f"{self._where()} returned no text (finish_reason {choice.finish_reason!r}"
                 f"{', refusal: ' + refusal if refusal else ''}); rephrase the prompt or try another model",
                 raw_text=refusal or "")
-        usage = response.usage
         return Completion(
             text=text,
-            model=response.model or request.model or self.model,
+            model=str(model),
             backend=self.name,
-            usage=Usage(prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
-                        completion_tokens=(usage.completion_tokens or 0) if usage else 0),
+            usage=counts,
             latency_s=latency,
             finish_reason=choice.finish_reason,
         )
@@ -350,50 +320,30 @@ class OpenAIBackend(Backend):
     # -- errors -------------------------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        if len(self._api_key) >= 4:
-            text = text.replace(self._api_key, "***")
-        return _KEY_PATTERN.sub("sk-***", text)
+        return self._endpoint().mask(text)
+
+    def _bad_envelope(self, response: Any, exc: Exception | None) -> LLMTransportError:
+        """A 200 answer without the chat-completion shape (no choices, no message): retryable."""
+        detail = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
+        return LLMTransportError(
+            f"{self._where()} answered without a usable chat completion{self._redact(detail)[:200]}: "
+            f"{self._redact(str(response))[:300]}", retryable=True)
+
+    def _endpoint(self) -> Endpoint:
+        auth = ("check AZURE_OPENAI_API_KEY and the deployment's access" if self.api_type == "azure"
+                else "check OPENAI_API_KEY (AZURE_OPENAI_API_KEY for Azure)")
+        return Endpoint(
+            where=self._where(), base_url=self.base_url, timeout=self.timeout, secret=self._api_key,
+            advice={"timeout": "the server may be overloaded or the answer too long: raise [OpenAI] TIMEOUT, "
+                               "lower MAX_COMPLETION_TOKENS, or check the server",
+                    "auth": auth,
+                    "not_found": f"check the model name {self.model!r} (for Azure: the deployment name) and "
+                                 f"the base URL {self.base_url}"})
 
     def _transport_error(self, exc: Exception) -> LLMTransportError:
-        """Translate an SDK error into an :class:`LLMTransportError` that says what to do."""
-        import openai
-
-        where = self._where()
-        if isinstance(exc, openai.APITimeoutError):
-            return LLMTransportError(
-                f"no answer from {where} within {self.timeout:g} s; the server may be overloaded or the "
-                "answer too long: raise [OpenAI] TIMEOUT, lower MAX_COMPLETION_TOKENS, or check the server",
-                retryable=True)
-        if isinstance(exc, openai.APIConnectionError):
-            cause = exc.__cause__ or exc.__context__
-            detail = self._redact(f"{type(cause).__name__}: {cause}" if cause else str(exc))
-            return LLMTransportError(
-                f"could not connect to {self.base_url} ({detail}); check that the server is running and "
-                "that the base URL is right", retryable=True)
-        if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-            detail = self._redact(str(exc.message))[:500]
-            retry_after = parse_retry_after(exc.response.headers)
-            if status in (401, 403):
-                hint = ("check AZURE_OPENAI_API_KEY and the deployment's access" if self.api_type == "azure"
-                        else "check OPENAI_API_KEY (AZURE_OPENAI_API_KEY for Azure)")
-                message = f"{where} refused the credentials (HTTP {status}): {detail}; {hint}"
-            elif status == 404:
-                message = (f"{where} answered HTTP 404 ({detail}); check the model name {self.model!r} "
-                           f"(for Azure: the deployment name) and the base URL {self.base_url}")
-            elif status == 429:
-                message = (f"{where} is rate limiting (HTTP 429): {detail}; lower "
-                           "MAX_CONCURRENT_MODEL_CALLS or set REQUESTS_PER_MINUTE")
-            elif status >= 500:
-                message = f"{where} failed with HTTP {status}: {detail}"
-            else:
-                message = f"{where} rejected the request (HTTP {status}): {detail}"
-            return LLMTransportError(message, status_code=status,
-                                     retryable=status in _RETRYABLE_STATUS or status >= 500,
-                                     retry_after=retry_after)
-        status_code = getattr(exc, "status_code", None)
-        return LLMTransportError(f"{where} gave an unusable answer ({type(exc).__name__}: "
-                                 f"{self._redact(str(exc))[:500]})", status_code=status_code)
+        """Translate an SDK error into an :class:`LLMTransportError` that says what to do (one table
+        for chat and embeddings: :mod:`tinytroupe.provider_errors`)."""
+        return provider_error(exc, self._endpoint())
 
 
 __all__ = ["FALLBACK_ORDER", "OpenAIBackend", "parse_retry_after"]

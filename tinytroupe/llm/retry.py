@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from tinytroupe.errors import LLMRateLimitError, LLMTransportError
+from tinytroupe.errors import InvalidArgument, LLMRateLimitError, LLMTransportError
 from tinytroupe.llm.backend import Backend, BackendWrapper
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
@@ -55,9 +55,9 @@ class RetryWrapper(BackendWrapper):
                  max_delay: float = 30.0, jitter: bool = True, sleep: Sleep | None = None,
                  rng: random.Random | None = None) -> None:
         if max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+            raise InvalidArgument(f"max_attempts must be at least 1, got {max_attempts}")
         if base_delay < 0 or max_delay < 0:
-            raise ValueError(f"delays must not be negative (base_delay={base_delay}, max_delay={max_delay})")
+            raise InvalidArgument(f"delays must not be negative (base_delay={base_delay}, max_delay={max_delay})")
         super().__init__(inner)
         self.max_attempts = max_attempts
         self.base_delay = base_delay

@@ -34,7 +34,9 @@ from typing import Any
 import numpy as np
 
 from tinytroupe.embeddings.port import Embedder, FloatArray
+from tinytroupe.errors import InvalidArgument
 from tinytroupe.llm.backend import Backend, BackendWrapper
+from tinytroupe.llm.structured import storable
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
 DEFAULT_PURPOSES = frozenset({"extraction", "normalisation", "normalization"})
@@ -77,13 +79,13 @@ class SemanticCacheWrapper(BackendWrapper):
         super().__init__(inner)
         allowed = frozenset(purposes)
         if "action" in allowed:
-            raise ValueError("the semantic cache must not serve agent actions (purpose 'action'): similar "
-                             "prompts to different personas would get identical answers; allow only stateless "
-                             "utility purposes such as 'extraction' or 'normalisation'")
+            raise InvalidArgument("the semantic cache must not serve agent actions (purpose 'action'): similar "
+                                  "prompts to different personas would get identical answers; allow only stateless "
+                                  "utility purposes such as 'extraction' or 'normalisation'")
         if not 0.0 < threshold <= 1.0:
-            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+            raise InvalidArgument(f"threshold must be in (0, 1], got {threshold}")
         if max_entries < 1:
-            raise ValueError(f"max_entries must be at least 1, got {max_entries}")
+            raise InvalidArgument(f"max_entries must be at least 1, got {max_entries}")
         self.embedder = embedder
         self.threshold = threshold
         self.purposes = allowed
@@ -130,6 +132,8 @@ class SemanticCacheWrapper(BackendWrapper):
             return found.model_copy(update={"cached": True, "latency_s": time.perf_counter() - start, "attempts": 1})
         self.misses += 1
         completion = await self.inner.generate(request, context)
+        if not storable(request, completion):
+            return completion  # a cut-off, invalid or repair-needing answer is never served again
         with self._lock:
             self._entries[(shape, next(self._ids))] = (text, vector, completion)
             while len(self._entries) > self.max_entries:

@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from tinytroupe.errors import LLMError
+from tinytroupe.llm.skeleton_schema import SchemaResolver, UnsupportedSchemaError, bounds, is_null, number_ladder
 
 #: item cap for arrays without ``maxItems`` (agents act a few times per turn, not fifty)
 DEFAULT_MAX_ITEMS = 6
@@ -57,10 +57,6 @@ _STRING_STOPS = ('"', "\n")
 _SCALAR_STOPS = (",", "}", "]", "\n")
 _TRUE_WORDS = ("true", "yes", "y", "1")
 _FALSE_WORDS = ("false", "no", "n", "0")
-
-
-class UnsupportedSchemaError(LLMError):
-    """The response schema has a shape the skeleton filler cannot write a valid value for."""
 
 
 @runtime_checkable
@@ -131,13 +127,13 @@ class SkeletonFiller:
         self.field_tokens = dict(DEFAULT_FIELD_TOKENS if field_tokens is None else field_tokens)
         self.max_depth = max_depth
         self._calls = 0
-        self._root: Mapping[str, Any] = {}
+        self._schemas = SchemaResolver({})
 
     # ------------------------------------------------------------------ entry point
     def fill(self, prompt: str, schema: Mapping[str, Any]) -> FillResult:
         """Write a value for ``schema`` after ``prompt``; returns the JSON text and value."""
         self._calls = 0
-        self._root = schema
+        self._schemas = SchemaResolver(schema)
         writer = _Writer(prompt)
         value = self._value(writer, schema, key=None, depth=0)
         text = writer.json_text
@@ -146,71 +142,12 @@ class SkeletonFiller:
             raise AssertionError(f"skeleton filler wrote inconsistent JSON: {text[:200]!r}")
         return FillResult(text=text, value=value, calls=self._calls, prompt=writer.prompt)
 
-    # ------------------------------------------------------------------ schema helpers
-    def _resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
-        """Follow ``$ref``, single ``allOf`` and nullable unions down to one concrete schema."""
-        seen = 0
-        while True:
-            seen += 1
-            if seen > 64:
-                raise UnsupportedSchemaError(f"the schema's $ref chain does not end: {dict(schema)!r:.200}")
-            if "$ref" in schema:
-                schema = {**self._lookup(schema["$ref"]),
-                          **{k: v for k, v in schema.items() if k != "$ref"}}
-                continue
-            if "allOf" in schema and len(schema["allOf"]) == 1:
-                schema = {**schema["allOf"][0], **{k: v for k, v in schema.items() if k != "allOf"}}
-                continue
-            for union in ("anyOf", "oneOf"):
-                if union in schema:
-                    branches = [b for b in schema[union] if not _is_null(self._deref(b))]
-                    if not branches:
-                        return {"type": "null"}
-                    # Several non-null branches: the first one is as good as any and always valid.
-                    schema = {**branches[0], **{k: v for k, v in schema.items() if k != union}}
-                    break
-            else:
-                types = schema.get("type")
-                if isinstance(types, list):
-                    concrete = [t for t in types if t != "null"] or ["null"]
-                    schema = {**schema, "type": concrete[0]}
-                return schema
-
-    def _deref(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
-        return self._lookup(schema["$ref"]) if "$ref" in schema else schema
-
-    def _lookup(self, ref: str) -> Mapping[str, Any]:
-        if not ref.startswith("#/"):
-            raise UnsupportedSchemaError(f"only local $ref ('#/$defs/...') is supported, got {ref!r}")
-        node: Any = self._root
-        for part in ref[2:].split("/"):
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(node, Mapping) or part not in node:
-                raise UnsupportedSchemaError(f"$ref {ref!r} points at nothing in the response schema")
-            node = node[part]
-        return node
-
-    @staticmethod
-    def _kind(schema: Mapping[str, Any]) -> str:
-        if "const" in schema:
-            return "const"
-        if "enum" in schema:
-            return "enum"
-        kind = schema.get("type")
-        if isinstance(kind, str):
-            return kind
-        if "properties" in schema or "additionalProperties" in schema:
-            return "object"
-        if "items" in schema or "prefixItems" in schema:
-            return "array"
-        return "string"  # an unconstrained value ("Any"): text is the most useful answer
-
     # ------------------------------------------------------------------ values
     def _value(self, w: _Writer, schema: Mapping[str, Any], *, key: str | None, depth: int,
                fixed: Mapping[str, Any] | None = None) -> Any:
         raw = schema
-        schema = self._resolve(schema)
-        kind = self._kind(schema)
+        schema = self._schemas.resolve(schema)
+        kind = SchemaResolver.kind(schema)
         if depth > self.max_depth and kind in ("object", "array"):
             return self._too_deep(w, raw, schema)
         if kind == "const":
@@ -233,9 +170,9 @@ class SkeletonFiller:
 
     def _too_deep(self, w: _Writer, raw: Mapping[str, Any], schema: Mapping[str, Any]) -> Any:
         branches = raw.get("anyOf") or raw.get("oneOf") or []
-        if any(_is_null(self._deref(b)) for b in branches) or schema.get("type") == "null":
+        if any(is_null(self._schemas.deref(b)) for b in branches) or schema.get("type") == "null":
             return self._literal(w, None)
-        if self._kind(schema) == "array" and not schema.get("minItems"):
+        if SchemaResolver.kind(schema) == "array" and not schema.get("minItems"):
             return self._literal(w, [])
         raise UnsupportedSchemaError(
             f"the response schema nests deeper than {self.max_depth} levels with no way to stop "
@@ -305,7 +242,7 @@ class SkeletonFiller:
         return bool(self._literal(w, value))
 
     def _number(self, w: _Writer, schema: Mapping[str, Any], *, integer: bool) -> int | float:
-        low, high = _bounds(schema, integer=integer)
+        low, high = bounds(schema, integer=integer)
         match = _NUMBER.search(self._gen(w, 8, _SCALAR_STOPS))
         number: float
         if match is not None:
@@ -314,7 +251,7 @@ class SkeletonFiller:
                 match = None
         if match is None:
             # Nothing numeric came out: pick from a small ladder of values inside the bounds.
-            ladder = _number_ladder(low, high, integer=integer)
+            ladder = number_ladder(low, high, integer=integer)
             number = float(self._choose(w, [_format_number(v, integer) for v in ladder]))
         if low is not None:
             number = max(number, low)
@@ -363,13 +300,13 @@ class SkeletonFiller:
         return values
 
     def _has_done_type(self, items_schema: Mapping[str, Any]) -> bool:
-        resolved = self._resolve(items_schema)
-        if self._kind(resolved) != "object":
+        resolved = self._schemas.resolve(items_schema)
+        if SchemaResolver.kind(resolved) != "object":
             return False
         type_schema = (resolved.get("properties") or {}).get("type")
         if not isinstance(type_schema, Mapping):
             return False
-        type_schema = self._resolve(type_schema)
+        type_schema = self._schemas.resolve(type_schema)
         return "DONE" in (type_schema.get("enum") or []) or type_schema.get("const") == "DONE"
 
     def _object(self, w: _Writer, schema: Mapping[str, Any], depth: int,
@@ -398,10 +335,6 @@ class SkeletonFiller:
         return out
 
 
-def _is_null(schema: Mapping[str, Any]) -> bool:
-    return schema.get("type") == "null" or ("const" in schema and schema["const"] is None)
-
-
 def _match_option(text: str, options: Sequence[str]) -> str | None:
     """The option ``text`` names: exact, then prefix either way, then a close fuzzy match."""
     guess = text.strip().strip('"').strip().lower()
@@ -414,34 +347,13 @@ def _match_option(text: str, options: Sequence[str]) -> str | None:
     if len(starts) == 1:
         return starts[0]
     # The model wrote more than the option ("TALKING", "think about it"): longest option it starts with.
-    within = [o for o, low in zip(options, lowered, strict=True) if guess.startswith(low)]
+    # An empty option ("no target") is a prefix of every text, so it never matches this way: nonsense
+    # such as "my-phone" goes to the constrained choice instead of silently becoming "".
+    within = [o for o, low in zip(options, lowered, strict=True) if low and guess.startswith(low)]
     if within:
         return max(within, key=len)
     close = difflib.get_close_matches(guess, lowered, n=1, cutoff=0.6)
     return options[lowered.index(close[0])] if close else None
-
-
-def _bounds(schema: Mapping[str, Any], *, integer: bool) -> tuple[float | None, float | None]:
-    low = schema.get("minimum")
-    high = schema.get("maximum")
-    step = 1 if integer else 1e-9
-    ex_low, ex_high = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
-    if isinstance(ex_low, int | float):
-        low = ex_low + step if low is None else max(low, ex_low + step)
-    if isinstance(ex_high, int | float):
-        high = ex_high - step if high is None else min(high, ex_high - step)
-    return low, high
-
-
-def _number_ladder(low: float | None, high: float | None, *, integer: bool) -> list[float]:
-    """At most a dozen plausible values inside ``[low, high]`` for a constrained choice."""
-    lo = low if low is not None else (0.0 if high is None or high >= 0 else high - 10)
-    hi = high if high is not None else max(lo + 100, 100.0)
-    if integer and hi - lo <= 11:
-        return [float(v) for v in range(math.ceil(lo), math.floor(hi) + 1)]
-    steps = 10
-    values = sorted({lo + (hi - lo) * i / steps for i in range(steps + 1)})
-    return [float(round(v)) if integer else v for v in values]
 
 
 def _format_number(value: float, integer: bool) -> str:

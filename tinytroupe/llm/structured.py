@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 import json_repair
 from pydantic import BaseModel, ValidationError
 
+from tinytroupe.llm.types import Completion, LLMRequest
+
 T = TypeVar("T", bound=BaseModel)
 
 DEFAULT_MAX_ANSWER_CHARS = 200_000
@@ -49,13 +51,62 @@ def _json_slice(text: str) -> str:
     return stripped[min(starts):] if starts else stripped
 
 
+_CLOSERS = {"{": "}", "[": "]"}
+
+
+def cut_off_problem(candidate: str, max_depth: int = DEFAULT_MAX_DEPTH) -> str | None:
+    """Why ``candidate`` (JSON text from its first bracket on) cannot be repaired, or None.
+
+    An answer that stops inside a string or before its brackets are closed was cut off (by a token
+    limit, a dropped connection or a server bug). Repairing it would invent the missing end, e.g.
+    ``{"reason": "Mo`` would become ``{"reason": "Mo"}``, so such answers are re-asked instead.
+    Text nested deeper than ``max_depth`` is refused too, before a recursive repair walks it.
+
+    Example:
+        >>> cut_off_problem('{"preference": "remote", "reason": "Mo')
+        'the answer stops inside a string: it was cut off'
+        >>> cut_off_problem('{"a": [1, 2], "b": "x}"}') is None
+        True
+    """
+    stack: list[str] = []
+    in_string = False
+    escaped = False
+    for ch in candidate:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in _CLOSERS:
+            stack.append(_CLOSERS[ch])
+            if len(stack) > max_depth:
+                return f"the answer is nested more than {max_depth} levels deep"
+        elif stack and ch == stack[-1]:
+            stack.pop()
+            if not stack:
+                # The first complete value ends here; what follows is prose, not more of the answer.
+                return None
+    if in_string:
+        return "the answer stops inside a string: it was cut off"
+    if stack:
+        missing = "".join(reversed(stack))
+        return f"the answer stops before its brackets were closed ({missing!r} missing): it was cut off"
+    return None
+
+
 def load_json(text: str, *, max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
-              max_depth: int = DEFAULT_MAX_DEPTH) -> tuple[Any, bool]:
+              max_depth: int = DEFAULT_MAX_DEPTH, allow_repair: bool = True) -> tuple[Any, bool]:
     """Parse ``text`` as JSON; returns ``(value, repaired)``.
 
-    Strict parsing first; when that fails, ``json_repair`` fixes common breakage (trailing commas,
-    single quotes, cut-off endings, prose around the object). Raises :class:`InvalidAnswer` when
-    the text is too long, too deeply nested, or not JSON even after repair.
+    Strict parsing first (prose or markdown fences around the object are dropped); when that fails
+    and ``allow_repair`` is true, ``json_repair`` fixes syntax (trailing commas, single quotes). An
+    answer that was cut off is never repaired (see :func:`cut_off_problem`). Raises
+    :class:`InvalidAnswer` when the text is too long, too deeply nested, cut off, or not JSON even
+    after repair.
     """
     if len(text) > max_chars:
         raise InvalidAnswer([f"the answer is {len(text)} characters long; the limit is {max_chars}"])
@@ -68,6 +119,11 @@ def load_json(text: str, *, max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
         raise InvalidAnswer([f"the answer is nested more than {max_depth} levels deep"]) from exc
     except json.JSONDecodeError as exc:
         strict_error = f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        unrepairable = cut_off_problem(candidate, max_depth)
+        if unrepairable is not None:
+            raise InvalidAnswer([strict_error, unrepairable]) from exc
+        if not allow_repair:
+            raise InvalidAnswer([strict_error]) from exc
         try:
             value = json_repair.loads(candidate)
         except Exception as repair_exc:  # json_repair raises assorted errors on hopeless input
@@ -113,6 +169,47 @@ def parse_answer(text: str, model: type[T], *, max_chars: int = DEFAULT_MAX_ANSW
         return model.model_validate(value)
     except ValidationError as exc:
         raise InvalidAnswer(validation_problems(exc)) from exc
+
+
+def strict_value(text: str, model: type[T], *, max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
+                 max_depth: int = DEFAULT_MAX_DEPTH) -> T | None:
+    """``text`` validated into ``model`` if it is a valid answer as it stands (no repair), else None.
+
+    Only such answers may be stored in a response cache: a repaired one is a guess about what the
+    model meant, and a cache would serve that guess as if the model had said it.
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> class Rating(BaseModel):
+        ...     score: int
+        >>> strict_value('{"score": 7}', Rating).score, strict_value('{"score": 7,}', Rating)
+        (7, None)
+    """
+    try:
+        value, _ = load_json(text, max_chars=max_chars, max_depth=max_depth, allow_repair=False)
+        return model.model_validate(value)
+    except (InvalidAnswer, ValidationError):
+        return None
+
+
+def storable(request: LLMRequest, completion: Completion) -> bool:
+    """Whether a response cache may keep ``completion`` as the answer to ``request``.
+
+    Free text always; a structured answer only when it was not cut off and is valid as it stands
+    (:func:`strict_value`). A repaired or invalid answer is never stored: a re-run would be served
+    the same bad answer, or a guess at it, as if the model had given it. The validated value is
+    remembered on the completion so the client does not parse it again.
+    """
+    model = request.response_model
+    if model is None:
+        return True
+    if completion.cut_off:
+        return False
+    value = strict_value(completion.text, model)
+    if value is None:
+        return False
+    completion._checked = (model, value)
+    return True
 
 
 # Building a JSON schema costs about a millisecond, more than a whole cache hit; a class's schema
@@ -175,10 +272,13 @@ def reask_message(problems: list[str], schema: dict[str, Any] | None) -> str:
 
 __all__ = [
     "InvalidAnswer",
+    "cut_off_problem",
     "load_json",
     "parse_answer",
     "reask_message",
     "schema_for",
+    "storable",
     "strict_schema",
+    "strict_value",
     "validation_problems",
 ]

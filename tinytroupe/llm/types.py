@@ -89,6 +89,19 @@ class Completion(BaseModel):
     finish_reason: str | None = None
     cached: bool = False
     attempts: int = 1
+    # (response model, validated answer) when a wrapper already checked the text strictly, so the
+    # client need not parse it again; never serialised
+    _checked: tuple[type[BaseModel], BaseModel] | None = PrivateAttr(default=None)
+
+    @property
+    def cut_off(self) -> bool:
+        """Whether the server stopped the answer at its token limit (``finish_reason == "length"``)."""
+        return self.finish_reason == "length"
+
+    def checked_value(self, model: type[BaseModel]) -> BaseModel | None:
+        """The answer as ``model``, when a wrapper has already validated the text strictly; else None."""
+        checked = self._checked
+        return checked[1] if checked is not None and checked[0] is model else None
 
 
 class CallContext(BaseModel):

@@ -10,11 +10,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from tinytroupe.errors import InvalidArgument
 from tinytroupe.events import EventBus, LLMCallEvent
 from tinytroupe.llm.backend import Backend, BackendWrapper
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
@@ -101,7 +103,7 @@ class UsageLedger:
             (1, {})
         """
         if dimension not in self.DIMENSIONS:
-            raise ValueError(f"unknown usage dimension {dimension!r}; use one of {', '.join(self.DIMENSIONS)}")
+            raise InvalidArgument(f"unknown usage dimension {dimension!r}; use one of {', '.join(self.DIMENSIONS)}")
         with self._lock:
             counter = self._by[dimension].get(key)  # .get: the defaultdict must not grow empty rows
             return counter.as_dict() if counter is not None else {}
@@ -180,4 +182,52 @@ class UsageWrapper(BackendWrapper):
         ))
 
 
-__all__ = ["UsageLedger", "UsageWrapper"]
+#: TinyTroupe's usage figures (what its cost statistics divide per agent, per world and per step)
+TINYTROUPE_USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens", "model_calls", "cached_calls")
+
+
+def as_tinytroupe_stats(counts: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of :meth:`UsageLedger.stats` with TinyTroupe's key names added.
+
+    TinyTroupe's ``model_calls`` are the calls that reached a model, so cached ones are not in it;
+    ``input_tokens``/``output_tokens`` are our prompt/completion tokens.
+
+    Example:
+        >>> row = {"calls": 3, "cached_calls": 1, "errors": 0, "prompt_tokens": 10, "completion_tokens": 5,
+        ...        "total_tokens": 15, "latency_s": 0.3}
+        >>> s = as_tinytroupe_stats(row)
+        >>> s["model_calls"], s["cached_calls"], s["input_tokens"], s["output_tokens"], s["total_tokens"]
+        (2, 1, 10, 5, 15)
+    """
+    calls = int(counts.get("calls", 0))
+    cached = int(counts.get("cached_calls", 0))
+    prompt = int(counts.get("prompt_tokens", 0))
+    completion = int(counts.get("completion_tokens", 0))
+    return {
+        **counts,
+        "input_tokens": prompt,
+        "output_tokens": completion,
+        "total_tokens": prompt + completion,
+        "model_calls": calls - cached,
+        "cached_calls": cached,
+    }
+
+
+def format_cost_stats(title: str, base: Mapping[str, Any], average_title: str,
+                      averages: Mapping[str, float] | None) -> str:
+    """TinyTroupe-style cost statistics as text: the totals, then the averages (when there are any).
+
+    Example:
+        >>> base = dict.fromkeys(TINYTROUPE_USAGE_KEYS, 4)
+        >>> print(format_cost_stats("Usage", base, "Average per agent", None).splitlines()[1])
+          input tokens: 4
+    """
+    lines = [title]
+    lines += [f"  {key.replace('_', ' ')}: {base[key]:,}" for key in TINYTROUPE_USAGE_KEYS]
+    if averages is not None:
+        lines.append(average_title)
+        lines += [f"  {key.replace('_', ' ')}: {value:,.1f}" for key, value in averages.items()]
+    return "\n".join(lines)
+
+
+__all__ = ["TINYTROUPE_USAGE_KEYS", "UsageLedger", "UsageWrapper", "as_tinytroupe_stats", "format_cost_stats"]

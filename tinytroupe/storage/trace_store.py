@@ -26,15 +26,19 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
+import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tinytroupe.errors import ConfigError
+from tinytroupe.errors import ConfigError, InvalidState
 from tinytroupe.events import Event
-from tinytroupe.storage.sqlite import connect, ensure_schema
+from tinytroupe.storage.sqlite import connect, ensure_schema, storage_error, transaction
 from tinytroupe.storage.writer import BatchWriter
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # pandas is imported only when a DataFrame is asked for
     import pandas as pd
@@ -66,6 +70,13 @@ CREATE TABLE IF NOT EXISTS trace (
 #: cache flags, process-wide counters): left out when traces are compared
 VOLATILE_FIELDS = frozenset({"seq", "wall_time", "latency_s", "cache_hit", "attempts", "wall_s", "duration_s",
                              "size_bytes"})
+
+
+def create_tables(conn: sqlite3.Connection) -> None:
+    """Create (or check) this component's tables (``runs``, ``trace``) on ``conn``."""
+    ensure_schema(conn, "trace", SCHEMA_VERSION, _SCHEMA)
+
+
 _INSERT = "INSERT INTO trace (run_id, pos, kind, agent, world, step, wall_time, data) VALUES (?,?,?,?,?,?,?,?)"
 
 
@@ -82,7 +93,7 @@ class TraceStore:
         self.writer = writer if writer is not None else BatchWriter(path)
         conn = connect(path)
         try:
-            ensure_schema(conn, "trace", SCHEMA_VERSION, _SCHEMA)
+            create_tables(conn)
         finally:
             conn.close()
         self.run_id: int | None = None
@@ -94,18 +105,13 @@ class TraceStore:
         self.writer.flush()
         conn = connect(self.path)
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(conn, self.path, "starting a run in"):
                 if replace:
                     conn.execute("DELETE FROM trace WHERE run_id IN "
                                  "(SELECT run_id FROM runs WHERE simulation_id = ?)", (simulation_id,))
                     conn.execute("DELETE FROM runs WHERE simulation_id = ?", (simulation_id,))
                 cur = conn.execute("INSERT INTO runs (simulation_id, started, status, note) VALUES (?,?,?,?)",
                                    (simulation_id, time.time(), "running", note))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         finally:
             conn.close()
         self.run_id = int(cur.lastrowid or 0)
@@ -116,7 +122,7 @@ class TraceStore:
     def __call__(self, event: Event) -> None:
         run_id = self.run_id
         if run_id is None:
-            raise RuntimeError("TraceStore.start_run() must be called before events are recorded")
+            raise InvalidState("TraceStore.start_run() must be called before events are recorded")
         pos = next(self._pos)
         self.count += 1
 
@@ -148,10 +154,21 @@ class TraceStore:
 class Trace:
     """Read access to the trace of a run file.
 
-    Example:
-        >>> # Trace("study.sqlite").to_pandas(kinds=["action"])  -> one row per action
-        >>> Trace.__name__
-        'Trace'
+    Example (a one-step run on the scripted demo model, then one row per action):
+        >>> import os, tempfile
+        >>> from tinytroupe import TinyPerson, TinyWorld, control
+        >>> from tinytroupe.llm.demo import demo_backend
+        >>> path = os.path.join(tempfile.mkdtemp(), "study.sqlite")
+        >>> _ = control.begin(path, seed=1, backend=demo_backend(seed=1), quiet=True)
+        >>> world = TinyWorld("Room", [TinyPerson("Ana"), TinyPerson("Ben")], communication_display=False)
+        >>> world.make_everyone_accessible()
+        >>> world.broadcast("Tea or coffee?")
+        >>> world.run(1)
+        >>> control.end()
+        >>> with Trace(path) as trace:
+        ...     actions = trace.to_pandas(kinds=["action"])
+        >>> sorted(set(actions["agent"])), int((actions["action_type"] == "DONE").sum())
+        (['Ana', 'Ben'], 2)
     """
 
     def __init__(self, path: str | Path, run_id: int | None = None) -> None:
@@ -159,7 +176,14 @@ class Trace:
         if not self.path.exists():
             raise ConfigError(f"no run file at {str(self.path)!r}; pass the path printed by control.begin()")
         self._conn = connect(self.path)
-        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        # A damaged row's text may not be UTF-8: keep its bytes (the JSON parse then rejects the row)
+        # instead of failing the whole query.
+        self._conn.text_factory = _text_or_bytes
+        try:
+            tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise storage_error(exc, self.path, "reading the trace of") from exc
         if "trace" not in tables:
             self._conn.close()
             raise ConfigError(f"{str(self.path)!r} is a SQLite file but holds no trace; is it a tinytroupe run file?")
@@ -206,7 +230,21 @@ class Trace:
             sql += " AND world = ?"
             params.append(world)
         sql += " ORDER BY pos"
-        return [{"pos": pos, **json.loads(data)} for pos, data in self._conn.execute(sql, params)]
+        events: list[dict[str, Any]] = []
+        damaged = 0
+        for pos, data in self._conn.execute(sql, params):
+            try:
+                event = json.loads(data)
+            except (TypeError, ValueError):  # a damaged row: reported, never guessed at
+                damaged += 1
+                continue
+            if isinstance(event, dict):
+                events.append({"pos": pos, **event})
+            else:
+                damaged += 1
+        if damaged:
+            logger.warning("%d damaged trace row(s) in %s (run %s) were skipped", damaged, self.path, self.run_id)
+        return events
 
     def to_pandas(self, **filters: Any) -> pd.DataFrame:
         """:meth:`events` as a DataFrame (one column per field; nested values stay Python objects)."""
@@ -283,6 +321,13 @@ class Trace:
         }
 
 
+def _text_or_bytes(value: bytes) -> str | bytes:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value
+
+
 def canonical_events(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """``events`` (dicts) without volatile fields and ``pos``, stably sorted by agent within each world step."""
     out: list[dict[str, Any]] = []
@@ -304,4 +349,4 @@ def canonical_events(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["SCHEMA_VERSION", "VOLATILE_FIELDS", "Trace", "TraceStore", "canonical_events"]
+__all__ = ["SCHEMA_VERSION", "VOLATILE_FIELDS", "Trace", "TraceStore", "canonical_events", "create_tables"]

@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tinytroupe.errors import SimulationError
-from tinytroupe.storage.sqlite import connect
+from tinytroupe.errors import SimulationError, StorageError
+from tinytroupe.storage.sqlite import connect, transaction
 
 DEFAULT_MAX_QUEUE = 200_000
 #: statements committed in one transaction at most (a long transaction delays readers' view)
@@ -46,6 +46,11 @@ class BatchWriter:
             for :meth:`query`).
         setup: SQL run once on the writer's connection before anything else (optional).
         max_queue: items waiting at most before :meth:`put` blocks.
+
+    Raises:
+        StorageError: from :meth:`put`, :meth:`call`, :meth:`flush` and :meth:`close` once a batch could
+            not be committed (``cause_kind`` says why: ``"disk_full"``, ``"read_only"``, ``"locked"``,
+            ``"corrupt"``); later batches are not written.
     """
 
     def __init__(self, path: str | Path, *, setup: str | None = None, max_queue: int = DEFAULT_MAX_QUEUE,
@@ -102,9 +107,15 @@ class BatchWriter:
         self._check()
 
     def _check(self) -> None:
-        if self.error is not None:
-            raise SimulationError(f"writing the run file {str(self.path)!r} failed: {self.error}; "
-                                  "the trace after this point is incomplete") from self.error
+        error = self.error
+        if error is None:
+            return
+        if isinstance(error, StorageError):
+            # Same cause and advice, plus what the failure means for the trace.
+            raise StorageError(f"{error}. The trace after this point is incomplete", path=error.path,
+                               cause_kind=error.cause_kind) from error
+        raise StorageError(f"writing the run file {str(self.path)!r} failed: {error!r}; the trace after this "
+                           "point is incomplete", path=str(self.path), cause_kind="other") from error
 
     def _loop(self) -> None:
         while True:
@@ -140,17 +151,11 @@ class BatchWriter:
                 statements.append(item)
         if statements and self.error is None:
             try:
-                with self._conn_lock:
-                    self._conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        self._run(statements)
-                        self._conn.execute("COMMIT")
-                    except BaseException:
-                        self._conn.execute("ROLLBACK")
-                        raise
+                with self._conn_lock, transaction(self._conn, self.path, "writing the trace to"):
+                    self._run(statements)
                 self.batches += 1
                 self.written += len(statements)
-            except Exception as exc:  # kept and raised to the next caller of put/flush/close
+            except Exception as exc:  # kept (with SQLite's own cause) and raised to the next put/flush/close
                 self.error = exc
         for waiter in waiters:
             waiter.set()

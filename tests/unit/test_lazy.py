@@ -1,0 +1,62 @@
+"""Lazy process singletons and per-event-loop values: one helper each, used across the package."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from unittest import mock
+
+from tinytroupe.lazy import Lazy, PerLoop
+
+
+def test_racing_threads_make_the_value_once() -> None:
+    made: list[int] = []
+    gate = threading.Barrier(8)
+
+    def slow_factory() -> object:
+        made.append(1)
+        return object()
+
+    lazy: Lazy[object] = Lazy(slow_factory)
+
+    def take() -> object:
+        gate.wait()
+        return lazy()
+
+    with ThreadPoolExecutor(8) as pool:
+        values = list(pool.map(lambda _: take(), range(8)))
+    assert len(made) == 1 and all(v is values[0] for v in values)
+
+
+def test_set_replaces_and_none_makes_again() -> None:
+    lazy = Lazy(lambda: "made")
+    assert lazy.peek() is None
+    assert lazy.set("given") is None and lazy() == "given"
+    assert lazy.set(None) == "given" and lazy() == "made"
+
+
+def test_per_process_values_are_made_again_after_a_fork() -> None:
+    lazy = Lazy(object, per_process=True)
+    first = lazy()
+    with mock.patch("os.getpid", return_value=os.getpid() + 1):
+        assert lazy.peek() is None
+        assert lazy() is not first
+
+
+def test_per_loop_values_differ_between_loops_and_go_with_them() -> None:
+    locks = PerLoop(asyncio.Lock)
+
+    async def mine() -> asyncio.Lock:
+        assert locks.get() is locks.get()
+        return locks.get()
+
+    first, second = asyncio.run(mine()), asyncio.run(mine())
+    assert first is not second
+
+    async def popped() -> bool:
+        made = locks.get()
+        return locks.pop() is made and locks.pop() is None
+
+    assert asyncio.run(popped())

@@ -1,0 +1,233 @@
+"""An agent's whole memory: bounded episodic store, semantic facts, retrieval index and the
+processes between them (importance, consolidation, forgetting, reflection).
+
+:class:`AgentMemory` is the one object an agent holds. It is built in layers, one concern per
+module, each a subclass of the one below: :class:`~.core.MemoryCore` (the state and the hooks into
+the episodic store), :class:`~.indexing.MemoryIndexing` (embedding into the index),
+:class:`~.recall.MemoryRecall` (retrieval and the prompt's memory section),
+:class:`~.maintenance.MemoryMaintenance` (rating, consolidation, forgetting, reflection after a
+turn), and here the facade: TinyTroupe-shaped writes, stats and JSON state.
+
+The agent calls it at two points of a turn: before building the prompt
+(:meth:`AgentMemory.arecall_text`, the "What you remember" section) and after committing its
+actions (:meth:`AgentMemory.aafter_turn`: rate new memories, consolidate at the thresholds, reflect
+when enough happened, publish a snapshot). Everything it does is published as
+:class:`~tinytroupe.events.MemoryEvent` (and warnings as :class:`~tinytroupe.events.WarningEvent`)
+through the ``publish`` callback, so monitors never reach into agents.
+
+The embedder is created on first use only (a process-wide instance per kind) and embedding runs
+in a worker thread in async paths. See ``docs/memory.md`` for the design and every parameter.
+
+Example:
+    >>> from tinytroupe.embeddings import HashingEmbedder
+    >>> mem = AgentMemory("Ana", embedder=HashingEmbedder(64))
+    >>> _ = mem.episodic.add(kind="stimulus", type="CONVERSATION", content="The bakery opens at seven", source="Ben")
+    >>> _ = mem.episodic.add(kind="stimulus", type="VISUAL", content="a red bicycle")
+    >>> mem.retrieve("when does the bakery open?", top_k=1)[0].content
+    'The bakery opens at seven'
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from tinytroupe.agent.memory.consolidation import ConsolidationMetrics
+from tinytroupe.agent.memory.episodic import EpisodicMemory, MemoryItem
+from tinytroupe.agent.memory.index import VectorIndex
+from tinytroupe.agent.memory.maintenance import MemoryMaintenance
+from tinytroupe.agent.memory.semantic import SemanticFact, SemanticMemory
+from tinytroupe.agent.memory.tinytroupe_format import read_tinytroupe_memory
+from tinytroupe.config import TinyTroupeCompatibilityWarning
+from tinytroupe.errors import InvalidArgument
+
+
+class AgentMemory(MemoryMaintenance):
+    """Episodic + semantic memory of one agent, with retrieval, consolidation, forgetting and reflection.
+
+    Args:
+        owner: the agent's name (used in prompts and events).
+        episodic: an existing episodic memory (default: a bounded one from ``[Memory]``).
+        settings: the ``[Memory]`` section (default: the current settings').
+        embedder: the embedder (default: the shared one named by ``[Memory] EMBEDDER``, made lazily).
+        publish: where events go (the agent passes its own publisher).
+        now: the simulated clock (None: no simulated time; recency then works by rank and nothing decays).
+    """
+
+    # ---------------------------------------------------------------- TinyTroupe-shaped writes
+
+    def _warn_once(self, key: str, message: str) -> None:
+        with self._lock:
+            if key in self._warned:
+                return
+            self._warned.add(key)
+        # stacklevel 4: the user's line calling agent.store_in_memory(...)
+        warnings.warn(f"{self.owner}: {message} (said once per agent)", TinyTroupeCompatibilityWarning, stacklevel=4)
+
+    def store(self, value: Mapping[str, Any], *, now: datetime | None = None,
+              step: int | None = None) -> list[MemoryItem]:
+        """Write a memory given in TinyTroupe's shape into episodic memory; returns the items written.
+
+        ``value`` is ``{"role": ..., "content": ..., "type": "stimulus" | "action" | "feedback",
+        "simulation_timestamp": ...}``. A ``content`` of ``{"stimuli": [{type, content, source}, ...]}``
+        becomes one stimulus per entry; ``{"action": {type, content, target}, "cognitive_state": ...}``
+        becomes one action (the cognitive state lives in the agent, not in memory); plain text becomes one
+        item of type INFORMATION, ACTION or FEEDBACK; other data is stored as its JSON text. Without a
+        ``type`` the role decides (user: stimulus, assistant: action, system: feedback). A timestamp that is
+        not an ISO date-time, and keys other than these four, are accepted with a warning once per agent.
+
+        Raises:
+            TypeError: ``value`` is not a mapping.
+            ValueError: no ``content``, or a ``type`` other than the three above.
+
+        Example:
+            >>> mem = AgentMemory("Ana")
+            >>> [item] = mem.store({"role": "assistant", "type": "action", "simulation_timestamp": "2025-01-06T09:30",
+            ...                     "content": {"action": {"type": "TALK", "content": "Hello", "target": "Ben"}}})
+            >>> item.kind, item.type, item.target, item.sim_time.hour
+            ('action', 'TALK', 'Ben', 9)
+            >>> [(i.type, i.content) for i in mem.store({"content": "The shop closes at 6", "type": "stimulus"})]
+            [('INFORMATION', 'The shop closes at 6')]
+        """
+        parsed = read_tinytroupe_memory(value, now=now)
+        for key, message in parsed.warnings:
+            self._warn_once(key, message)
+        return [self._episodic.add(kind=parsed.kind, sim_time=parsed.sim_time, step=step, **entry)
+                for entry in parsed.entries]
+
+    def add_document(self, name: str, passages: Sequence[str], *, sim_time: datetime | None = None,
+                     importance: float = 5.0) -> list[SemanticFact]:
+        """Write the passages of a document into semantic memory (kind ``document``, ``source=name``)
+        and the retrieval index; returns them. Consolidation never updates or deletes them.
+
+        Example:
+            >>> from tinytroupe.embeddings import HashingEmbedder
+            >>> mem = AgentMemory("Ana", embedder=HashingEmbedder(64))
+            >>> _ = mem.add_document("menu.md", ["Soup of the day: leek.", "Dessert: apple pie."])
+            >>> mem.retrieve("what is the dessert?", top_k=1)[0].text
+            '[S2] (from menu.md) Dessert: apple pie.'
+        """
+        facts = [self.semantic.add(p, kind="document", importance=importance, sim_time=sim_time, source=name)
+                 for p in passages if p.strip()]
+        self._embed_into_index([], facts)
+        self._bound_semantic()
+        return facts
+
+    def use_semantic(self, semantic: SemanticMemory) -> None:
+        """Make ``semantic`` this memory's semantic store (TinyTroupe's ``semantic_memory=``): its active
+        facts are embedded into the retrieval index, replacing the facts there.
+
+        Example:
+            >>> from tinytroupe.embeddings import HashingEmbedder
+            >>> known = SemanticMemory()
+            >>> _ = known.add("The bakery opens at seven")
+            >>> mem = AgentMemory("Ana", embedder=HashingEmbedder(64))
+            >>> mem.use_semantic(known)
+            >>> mem.retrieve("bakery", top_k=1)[0].content
+            'The bakery opens at seven'
+        """
+        with self._lock:
+            if self.index is not None:
+                for key in [k for k in self.index.keys_live() if k.startswith("S")]:
+                    self.index.remove(key)
+            self.semantic = semantic
+        self._embed_into_index([], semantic.active())
+
+    def forget_faded(self) -> int:
+        """Apply forgetting now (the retention floor, then the semantic memory bound); returns how many
+        facts were forgotten. Consolidation does this too.
+
+        Example:
+            >>> AgentMemory("Ana").forget_faded()
+            0
+        """
+        before = self.forgotten
+        self._forget_faded()
+        self._bound_semantic()
+        return self.forgotten - before
+
+    # ---------------------------------------------------------------- stats and state
+
+    def get_stats(self) -> dict[str, Any]:
+        """Sizes, usage, age of the oldest item, consolidations, evictions and the approaching-limit flag."""
+        ep = self._episodic
+        items = ep.recent(len(ep))
+        oldest = items[0] if items else None
+        now = self.now()
+        age_h = (now - oldest.sim_time).total_seconds() / 3600.0 if (now and oldest and oldest.sim_time) else None
+        return {
+            "episodic_size": len(ep),
+            "max_episodic_size": ep.max_size,
+            "usage_ratio": ep.usage_ratio,
+            "approaching_limit": ep.usage_ratio >= ep.warning_threshold,
+            "cleanup_strategy": ep.cleanup_strategy,
+            "oldest_item_id": oldest.id if oldest else None,
+            "oldest_item_age_hours": age_h,
+            "semantic_size": self.semantic.active_count,
+            "semantic_total": len(self.semantic),
+            "index_size": len(self.index) if self.index is not None else 0,
+            "evictions": ep.evictions,
+            "consolidations": self.metrics.count,
+            "unconsolidated": self.unconsolidated(),
+            "awaiting_consolidation": len(self._awaiting),
+            "reflections": self.reflections,
+            "importance_since_reflection": self.importance_since_reflection,
+            "forgotten": self.forgotten,
+        }
+
+    def to_state(self, include_vectors: bool = True, include_episodic: bool = True) -> dict[str, Any]:
+        """JSON-ready state; :meth:`load_state` restores it exactly (vectors included, or re-embedded)."""
+        with self._lock:
+            return {
+                **({"episodic": self._episodic.to_state()} if include_episodic else {}),
+                "semantic": self.semantic.to_state(),
+                "index": self.index.to_state(include_vectors) if self.index is not None else None,
+                "indexed_upto": self._indexed_upto,
+                "rated_upto": self._rated_upto,
+                "consolidated_upto": self._consolidated_upto,
+                "awaiting": [i.model_dump(mode="json") for i in self._awaiting],
+                "importance_since_reflection": self.importance_since_reflection,
+                "reflections": self.reflections,
+                "insights_discarded": self.insights_discarded,
+                "forgotten": self.forgotten,
+                "metrics": self.metrics.model_dump(mode="json"),
+                "importance_cache": list(self.scorer._cache.items()),
+            }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`to_state` into this memory; an index saved without vectors is re-embedded."""
+        with self._lock:
+            if "episodic" in state:
+                self.episodic = EpisodicMemory.from_state(state["episodic"])
+            self.semantic = SemanticMemory.from_state(state.get("semantic", {}))
+            index_state = state.get("index")
+            if index_state is None:
+                self.index = None
+            elif "vectors" in index_state:
+                self.index = VectorIndex.from_state(index_state)
+            else:  # deterministic rebuild: the same texts through the same embedder
+                texts = []
+                for key in index_state["keys"]:
+                    resolved = self._resolve(key)
+                    if resolved is None:
+                        raise InvalidArgument(f"cannot rebuild the memory index of {self.owner}: {key} is not in the "
+                                              "saved memory; save with include_vectors=True")
+                    texts.append(resolved[1])
+                self.index = VectorIndex.from_state(index_state, vectors=self.embedder.embed(texts))
+            self._indexed_upto = int(state.get("indexed_upto", 0))
+            self._rated_upto = int(state.get("rated_upto", 0))
+            self._consolidated_upto = int(state.get("consolidated_upto", 0))
+            self._awaiting = [MemoryItem.model_validate(i) for i in state.get("awaiting", [])]
+            self.importance_since_reflection = float(state.get("importance_since_reflection", 0.0))
+            self.reflections = int(state.get("reflections", 0))
+            self.insights_discarded = int(state.get("insights_discarded", 0))
+            self.forgotten = int(state.get("forgotten", 0))
+            self.metrics = ConsolidationMetrics.model_validate(state.get("metrics", {}))
+            self.scorer._cache.clear()
+            for key, value in state.get("importance_cache", []):
+                self.scorer._cache[key] = float(value)
+
+
+__all__ = ["AgentMemory"]

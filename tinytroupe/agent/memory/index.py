@@ -1,0 +1,227 @@
+"""A per-agent vector index in numpy: append in amortised O(1), search with one matrix product.
+
+Rows live in preallocated arrays whose capacity doubles when full, so an insert copies nothing most
+of the time and the index is never rebuilt per add. Removal marks a row dead; the arrays are
+compacted when more than half the rows are dead (amortised O(1) too). Besides the vector, each
+row keeps what retrieval scores with: importance, creation and last-access time (simulated hours),
+retrieval count and a touch sequence number (for rank-based recency).
+
+Example:
+    >>> import numpy as np
+    >>> idx = VectorIndex(dim=2)
+    >>> idx.add("E1", np.array([1.0, 0.0], dtype=np.float32), importance=3.0)
+    >>> idx.add("E2", np.array([0.0, 1.0], dtype=np.float32), importance=7.0)
+    >>> idx.remove("E1")
+    True
+    >>> idx.keys_live()
+    ['E2']
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tinytroupe.errors import InvalidArgument
+
+FloatArray = npt.NDArray[np.float32]
+
+
+def hours(t: datetime | None) -> float:
+    """Simulated time as the index keeps it: hours since the epoch (NaN when unknown)."""
+    return t.timestamp() / 3600.0 if t is not None else math.nan
+
+
+class VectorIndex:
+    """Vectors plus retrieval metadata, keyed by a short string (``E12`` episodic, ``S3`` semantic)."""
+
+    vectors: np.ndarray
+    importance: np.ndarray
+    created_h: np.ndarray
+    access_h: np.ndarray
+    access_count: np.ndarray
+    seq: np.ndarray
+    alive: np.ndarray
+
+    def __init__(self, dim: int, capacity: int = 64) -> None:
+        if dim < 1:
+            raise InvalidArgument(f"VectorIndex dim must be positive, got {dim}")
+        self.dim = dim
+        self._n = 0  # rows used (live or dead)
+        self._keys: list[str | None] = []
+        self._rows: dict[str, int] = {}
+        self._seq = 0
+        self._alloc(max(8, capacity))
+
+    def _alloc(self, capacity: int) -> None:
+        def grow(old: np.ndarray | None, dtype: Any, shape: tuple[int, ...], fill: float = 0.0) -> np.ndarray:
+            new = np.full(shape, fill, dtype=dtype)
+            if old is not None:
+                new[: self._n] = old[: self._n]
+            return new
+
+        had = hasattr(self, "vectors")
+        self.vectors = grow(self.vectors if had else None, np.float32, (capacity, self.dim))
+        self.importance = grow(self.importance if had else None, np.float32, (capacity,), 5.0)
+        self.created_h = grow(self.created_h if had else None, np.float64, (capacity,), math.nan)
+        self.access_h = grow(self.access_h if had else None, np.float64, (capacity,), math.nan)
+        self.access_count = grow(self.access_count if had else None, np.int32, (capacity,))
+        self.seq = grow(self.seq if had else None, np.int64, (capacity,))
+        self.alive = grow(self.alive if had else None, np.bool_, (capacity,), False)
+        self.capacity = capacity
+
+    # ---------------------------------------------------------------- writing
+
+    def add(self, key: str, vector: npt.ArrayLike, *, importance: float = 5.0, created_h: float = math.nan) -> None:
+        """Append one row (a key already present is replaced)."""
+        if key in self._rows:
+            self.remove(key)
+        if self._n == self.capacity:
+            if len(self._rows) <= self._n // 2:
+                self.compact()
+            if self._n == self.capacity:
+                self._alloc(self.capacity * 2)  # doubling: amortised O(1) per add
+        row = self._n
+        self.vectors[row] = np.asarray(vector, dtype=np.float32)
+        self.importance[row] = importance
+        self.created_h[row] = created_h
+        self.access_h[row] = created_h
+        self.access_count[row] = 0
+        self._seq += 1
+        self.seq[row] = self._seq
+        self.alive[row] = True
+        self._keys.append(key)
+        self._rows[key] = row
+        self._n += 1
+
+    def remove(self, key: str) -> bool:
+        """Mark ``key``'s row dead; True when it was present."""
+        row = self._rows.pop(key, None)
+        if row is None:
+            return False
+        self.alive[row] = False
+        self._keys[row] = None
+        if self._n > 64 and len(self._rows) < self._n // 2:
+            self.compact()
+        return True
+
+    def compact(self) -> None:
+        """Drop dead rows (keeps order)."""
+        live = np.flatnonzero(self.alive[: self._n])
+        for name in ("vectors", "importance", "created_h", "access_h", "access_count", "seq", "alive"):
+            arr = getattr(self, name)
+            arr[: len(live)] = arr[live]
+        self.alive[len(live): self._n] = False
+        self._keys = [self._keys[i] for i in live]
+        self._n = len(live)
+        self._rows = {k: i for i, k in enumerate(self._keys) if k is not None}
+
+    def set_importance(self, key: str, value: float) -> None:
+        row = self._rows.get(key)
+        if row is not None:
+            self.importance[row] = value
+
+    def touch(self, keys: Iterable[str], now_h: float) -> None:
+        """Record a retrieval of ``keys`` at ``now_h`` (rehearsal and recency of access)."""
+        for key in keys:
+            row = self._rows.get(key)
+            if row is None:
+                continue
+            self.access_count[row] += 1
+            if not math.isnan(now_h):
+                self.access_h[row] = now_h
+            self._seq += 1
+            self.seq[row] = self._seq
+
+    # ---------------------------------------------------------------- reading
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows
+
+    @property
+    def used(self) -> int:
+        """Rows in use, dead ones included (searches scan these)."""
+        return self._n
+
+    def key_at(self, row: int) -> str | None:
+        return self._keys[row]
+
+    def row_of(self, key: str) -> int | None:
+        return self._rows.get(key)
+
+    def keys_live(self) -> list[str]:
+        return [k for k in self._keys if k is not None]
+
+    def similarities(self, query: FloatArray) -> FloatArray:
+        """Cosine similarity of the (unit) query with every used row (dead rows included)."""
+        return self.vectors[: self._n] @ np.asarray(query, dtype=np.float32)
+
+    # ---------------------------------------------------------------- state
+
+    def to_state(self, include_vectors: bool = True) -> dict[str, Any]:
+        """JSON-ready state; vectors as base64 of little-endian float32 (exact), or left out.
+
+        Each vector is its own string (one per key, in key order): a memory heard by many agents has
+        the same text and so the same vector in each of them, and a checkpoint stores each distinct
+        string once (see :mod:`tinytroupe.storage.checkpoints`).
+        """
+        self.compact()
+        n = self._n
+
+        def b64(arr: np.ndarray, dtype: str) -> str:
+            return base64.b64encode(np.ascontiguousarray(arr[:n], dtype=dtype).tobytes()).decode("ascii")
+
+        state: dict[str, Any] = {
+            "dim": self.dim, "keys": list(self._keys), "seq_counter": self._seq,
+            "importance": b64(self.importance, "<f4"), "created_h": b64(self.created_h, "<f8"),
+            "access_h": b64(self.access_h, "<f8"), "access_count": b64(self.access_count, "<i4"),
+            "seq": b64(self.seq, "<i8"),
+        }
+        if include_vectors:
+            rows = np.ascontiguousarray(self.vectors[:n], dtype="<f4")
+            state["vectors"] = [base64.b64encode(row.tobytes()).decode("ascii") for row in rows]
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], vectors: FloatArray | None = None) -> VectorIndex:
+        """Rebuild from :meth:`to_state`; ``vectors`` must be given when the state has none."""
+        keys: Sequence[str] = state["keys"]
+        n = len(keys)
+        idx = cls(int(state["dim"]), capacity=max(8, n))
+
+        def arr(name: str, dtype: str) -> np.ndarray:
+            return np.frombuffer(base64.b64decode(state[name]), dtype=dtype)
+
+        if isinstance(state.get("vectors"), list):  # one base64 string per vector
+            vecs = np.frombuffer(b"".join(base64.b64decode(v) for v in state["vectors"]),
+                                 dtype="<f4").reshape(n, idx.dim)
+        elif "vectors" in state:  # states written before vectors were stored one by one: one string
+            vecs = arr("vectors", "<f4").reshape(n, idx.dim)
+        elif vectors is not None:
+            vecs = np.asarray(vectors, dtype=np.float32).reshape(n, idx.dim)
+        else:
+            raise InvalidArgument("this index state has no vectors; pass vectors= (re-embedded texts) to rebuild it")
+        idx.vectors[:n] = vecs
+        idx.importance[:n] = arr("importance", "<f4")
+        idx.created_h[:n] = arr("created_h", "<f8")
+        idx.access_h[:n] = arr("access_h", "<f8")
+        idx.access_count[:n] = arr("access_count", "<i4")
+        idx.seq[:n] = arr("seq", "<i8")
+        idx.alive[:n] = True
+        idx._keys = list(keys)
+        idx._rows = {k: i for i, k in enumerate(keys)}
+        idx._n = n
+        idx._seq = int(state["seq_counter"])
+        return idx
+
+
+__all__ = ["FloatArray", "VectorIndex", "hours"]

@@ -1,0 +1,135 @@
+"""Recall: the memories best scored for a query, and the prompt's "What you remember" section.
+
+Scoring itself (recency, importance, relevance) is :func:`~tinytroupe.agent.memory.retrieval.score_index`;
+this layer embeds the query, resolves index keys back to memories, counts a retrieval as rehearsal,
+and fits the hits into a token budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import numpy as np
+from pydantic import BaseModel
+
+from tinytroupe.agent.memory.episodic import TRIVIAL_TYPES
+from tinytroupe.agent.memory.index import hours
+from tinytroupe.agent.memory.indexing import EMBED_CHARS, MemoryIndexing
+from tinytroupe.agent.memory.retrieval import RetrievalParams, score_index
+from tinytroupe.llm.tokens import chars_for_tokens
+
+
+class RetrievedMemory(BaseModel):
+    """One recalled memory: its id (``E12`` episodic, ``S3`` semantic), text and score components."""
+
+    ref: str
+    kind: str  # "episodic", "fact", "insight" or "document"
+    content: str
+    text: str  # as shown in prompts
+    score: float
+    recency: float
+    importance: float
+    relevance: float
+    similarity: float
+
+
+class MemoryRecall(MemoryIndexing):
+    """Retrieval over the index (a layer of :class:`~tinytroupe.agent.memory.facade.AgentMemory`)."""
+
+    def _resolve(self, key: str) -> tuple[str, str, str] | None:
+        """(kind, content, prompt text) of an index key, or None when it is gone."""
+        if key.startswith("E"):
+            item = self._episodic.get(int(key[1:]))
+            if item is None:
+                return None
+            return "episodic", item.content, f"[{key}] " + item.describe(self.owner, 400)
+        fact = self.semantic.get(int(key[1:]))
+        if fact is None:
+            return None
+        when = f"[{fact.sim_time:%Y-%m-%d %H:%M}] " if fact.sim_time else ""
+        label = {"insight": "insight", "document": f"from {fact.source or 'a document'}"}.get(fact.kind, "fact")
+        return fact.kind, fact.content, f"[{key}] {when}({label}) {fact.content}"
+
+    def _search(self, query_vec: np.ndarray, top_k: int | None, exclude: Iterable[str], rehearse: bool,
+                now: datetime | None) -> list[RetrievedMemory]:
+        with self._lock:
+            if self.index is None or len(self.index) == 0:
+                return []
+            params = self.params if top_k is None else RetrievalParams(**{**self.params.__dict__, "top_k": top_k})
+            now_h = hours(now)
+            hits = score_index(self.index, query_vec, params, now_h=now_h, exclude=set(exclude),
+                               forgetting=self.forgetting)
+            out = []
+            for hit in hits:
+                resolved = self._resolve(hit.key)
+                if resolved is None:
+                    continue
+                kind, content, text = resolved
+                out.append(RetrievedMemory(ref=hit.key, kind=kind, content=content, text=text, score=hit.score,
+                                           recency=hit.recency, importance=hit.importance,
+                                           relevance=hit.relevance, similarity=hit.similarity))
+            if rehearse and out:
+                self.index.touch([m.ref for m in out], now_h)
+                self._episodic.note_retrieved(int(m.ref[1:]) for m in out if m.ref.startswith("E"))
+            return out
+
+    def retrieve(self, query: str, top_k: int | None = None, *, exclude: Iterable[str] = (),
+                 rehearse: bool = True) -> list[RetrievedMemory]:
+        """The ``top_k`` memories best scored for ``query`` (blocking; see :meth:`aretrieve`)."""
+        self.sync_index()
+        if self.index is None:
+            return []
+        query_vec = self.embedder.embed([query[:EMBED_CHARS]])[0]
+        return self._search(query_vec, top_k, exclude, rehearse, self.now())
+
+    async def aretrieve(self, query: str, top_k: int | None = None, *, exclude: Iterable[str] = (),
+                        rehearse: bool = True) -> list[RetrievedMemory]:
+        """Async twin of :meth:`retrieve`: embedding runs in a worker thread."""
+        return await asyncio.to_thread(self.retrieve, query, top_k, exclude=exclude, rehearse=rehearse)
+
+    def _has_unshown(self, shown: set[int]) -> bool:
+        # Retrieval (and so the embedder) is needed only when something is not on screen already.
+        if self.semantic.active_count:
+            return True
+        ep = self._episodic
+        window = len(shown) + 64
+        if len(ep) > window:
+            return True
+        return any(i.id not in shown and i.type not in TRIVIAL_TYPES for i in ep.recent(window))
+
+    def recall_text(self, query: str, shown_ids: Iterable[int], budget_tokens: int, *,
+                    rehearse: bool = True) -> str:
+        """The prompt's memory section: retrieved memories not already shown, within ``budget_tokens``.
+
+        ``rehearse``: retrieving counts as remembering (as in :meth:`retrieve`); pass False to look
+        without touching (a prompt preview).
+        """
+        shown = set(shown_ids)
+        if not self.settings.relevance_retrieval or not query.strip() or not self._has_unshown(shown):
+            return ""  # everything the agent remembers is on screen already: no embedding at all
+        hits = self.retrieve(query, exclude=[f"E{i}" for i in shown], rehearse=rehearse)
+        return self._fit(hits, budget_tokens)
+
+    async def arecall_text(self, query: str, shown_ids: Iterable[int], budget_tokens: int, *,
+                           rehearse: bool = True) -> str:
+        """Async twin of :meth:`recall_text` (used by the agent's turn; retrieval counts as rehearsal)."""
+        shown = set(shown_ids)
+        if not self.settings.relevance_retrieval or not query.strip() or not self._has_unshown(shown):
+            return ""
+        hits = await self.aretrieve(query, exclude=[f"E{i}" for i in shown], rehearse=rehearse)
+        return self._fit(hits, budget_tokens)
+
+    @staticmethod
+    def _fit(hits: Sequence[RetrievedMemory], budget_tokens: int) -> str:
+        budget_chars, lines, used = chars_for_tokens(budget_tokens), [], 0
+        for hit in hits:  # best first: the least relevant are the ones cut
+            if used + len(hit.text) + 1 > budget_chars:
+                break
+            lines.append(hit.text)
+            used += len(hit.text) + 1
+        return "\n".join(lines)
+
+
+__all__ = ["MemoryRecall", "RetrievedMemory"]

@@ -1,0 +1,239 @@
+"""What every part of a :class:`~tinytroupe.agent.person.TinyPerson` shares: its state and wiring.
+
+:class:`PersonCore` builds the agent's state (persona, memory, cognitive state, buffers, settings),
+connects it to its world (:class:`AgentEnvironment`), its LLM client and its event bus, and holds its
+mental faculties. The rest of ``TinyPerson`` sits on top of it, one concern per module:
+``person_persona`` (persona editing), ``person_access`` (whom it can reach), ``person_prompt`` (what
+a turn shows the model), ``person_memory`` (TinyTroupe's memory API and history display),
+``person_state`` (specifications and state), and ``person`` itself (perceiving and acting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+
+from tinytroupe import scope
+from tinytroupe.agent.actions import Action, ActionRegistry, CognitiveState
+from tinytroupe.agent.cognition import PromptBudget
+from tinytroupe.agent.faculties import MentalFaculty
+from tinytroupe.agent.memory import AgentMemory, EpisodicMemory, SemanticMemory
+from tinytroupe.agent.persona import Persona
+from tinytroupe.compat import ignored_argument
+from tinytroupe.config import current_settings
+from tinytroupe.errors import InvalidArgument, InvalidArgumentType
+from tinytroupe.events import Event, EventBus
+from tinytroupe.lazy import PerLoop
+from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.default import get_default_client
+
+if TYPE_CHECKING:  # annotations only: person.py builds on this module
+    from tinytroupe.agent.person import TinyPerson
+
+
+@runtime_checkable
+class AgentEnvironment(Protocol):
+    """What an agent needs from the world it lives in (implemented by TinyWorld)."""
+
+    name: str
+
+    @property
+    def current_datetime(self) -> datetime | None: ...
+
+    @property
+    def current_step(self) -> int | None: ...
+
+    @property
+    def client(self) -> LLMClient: ...
+
+    def agent_names(self) -> list[str]:
+        """The names of the agents present (whom a TALK or REACH_OUT can reach)."""
+        ...
+
+    def reachable_names(self, agent: str) -> list[str]:
+        """The names of the agents present whom ``agent``'s TALK can reach (all of them, in a plain world)."""
+        ...
+
+
+class PersonCore:
+    """The state and wiring of :class:`~tinytroupe.agent.person.TinyPerson` (see there for the arguments)."""
+
+    #: TinyTroupe's threshold: a TALK or THINK repeating an earlier one of the same turn nearly word for word
+    #: (same type and target; see :func:`~tinytroupe.agent.actions.action_similarity`) is left out
+    #: while ``enable_basic_action_repetition_prevention`` is on
+    MAX_ACTION_SIMILARITY = 0.85
+
+    def __init__(self, name: str, action_generator: Any = None, episodic_memory: EpisodicMemory | None = None,
+                 semantic_memory: SemanticMemory | None = None,
+                 mental_faculties: Iterable[MentalFaculty] | None = None,
+                 enable_basic_action_repetition_prevention: bool = True, *,
+                 persona: Persona | Mapping[str, Any] | None = None, client: LLMClient | None = None,
+                 max_actions_per_turn: int | None = None, recent_window: int | None = None,
+                 prompt_token_budget: int | None = None) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidArgument("a TinyPerson needs a non-empty name, e.g. TinyPerson('Lisa')")
+        if action_generator is not None:
+            ignored_argument("TinyPerson", "action_generator",
+                             "a turn is one structured LLM call through the agent's client; pass client= to "
+                             "change the model or its settings")
+        if episodic_memory is not None and not isinstance(episodic_memory, EpisodicMemory):
+            raise InvalidArgumentType("episodic_memory must be a tinytroupe.agent.memory.EpisodicMemory, got "
+                                      f"{type(episodic_memory).__name__}")
+        if semantic_memory is not None and not isinstance(semantic_memory, SemanticMemory):
+            raise InvalidArgumentType("semantic_memory must be a tinytroupe.agent.memory.SemanticMemory, got "
+                                      f"{type(semantic_memory).__name__}")
+        self.name = name.strip()
+        #: leave out, within a turn, actions that repeat an earlier one (see MAX_ACTION_SIMILARITY)
+        self.enable_basic_action_repetition_prevention = bool(enable_basic_action_repetition_prevention)
+        if persona is None:
+            self.persona = Persona(name=self.name)
+        elif isinstance(persona, Persona):
+            self.persona = persona if persona.name == self.name else persona.merge({"name": self.name})
+        else:
+            self.persona = Persona.from_spec({"type": "TinyPerson", "persona": {**persona, "name": self.name}})
+        # Episodic + semantic memory; its events go out through this agent's publisher (deferred or not).
+        self.memories = AgentMemory(self.name, episodic=episodic_memory, publish=self._publish, now=self._now)
+        if semantic_memory is not None:
+            self.memories.use_semantic(semantic_memory)
+        self.cognitive_state = CognitiveState()
+        self.location: str | None = None
+        self.actions_registry = ActionRegistry()
+        self.environment: AgentEnvironment | None = None
+        settings = current_settings()
+        self.max_actions_per_turn = max_actions_per_turn or settings.simulation.max_actions_per_turn
+        self.recent_window = recent_window or settings.cognition.recent_window
+        self.prompt_token_budget = prompt_token_budget or settings.cognition.prompt_token_budget
+        self.max_content_display_length = settings.cognition.max_content_display_length
+        self._client = client
+        self._accessible: dict[str, tuple[TinyPerson | None, str]] = {}
+        self._actions_buffer: list[Action] = []
+        self._seen_upto = 0
+        self._lock = threading.RLock()
+        self._turn_locks: PerLoop[asyncio.Lock] = PerLoop(asyncio.Lock)
+        self._deferred: list[Event] | None = None
+        self.turns = 0
+        self._mental_faculties: list[MentalFaculty] = []
+        self.add_mental_faculties(mental_faculties or [])
+        # An active simulation (control.begin) learns about the agent, to checkpoint it; outside one,
+        # the scope makes it findable by name (get_agent_by_name).
+        scope.register(self)
+
+    def __repr__(self) -> str:
+        return f"TinyPerson(name={self.name!r})"
+
+    @property
+    def memory(self) -> EpisodicMemory:
+        """The episodic memory (bounded; see :attr:`memories` for the whole memory system)."""
+        return self.memories.episodic
+
+    @memory.setter
+    def memory(self, value: EpisodicMemory) -> None:
+        self.memories.episodic = value
+
+    # ------------------------------------------------------------------ wiring
+
+    @property
+    def client(self) -> LLMClient:
+        """The LLM client used for this agent's turns."""
+        if self._client is not None:
+            return self._client
+        if self.environment is not None:
+            return self.environment.client
+        return get_default_client()
+
+    @client.setter
+    def client(self, value: LLMClient | None) -> None:
+        self._client = value
+
+    @property
+    def prompt_budget(self) -> PromptBudget:
+        """Token shares of the prompt sections: this agent's budget, within what its backend handles well."""
+        total = self.prompt_token_budget
+        hint = self.client.prompt_token_hint
+        if hint is not None:
+            total = min(total, hint)
+        return PromptBudget.from_total(total, self.max_content_display_length)
+
+    @property
+    def bus(self) -> EventBus:
+        return self.client.bus
+
+    def _now(self) -> datetime | None:
+        return self.environment.current_datetime if self.environment is not None else None
+
+    def _step(self) -> int | None:
+        return self.environment.current_step if self.environment is not None else None
+
+    def _publish(self, event: Event) -> None:
+        if self._deferred is not None:
+            self._deferred.append(event)
+        else:
+            self.bus.publish(event)
+
+    def defer_events(self) -> None:
+        """Hold events back until :meth:`flush_events` (worlds use this for a deterministic order)."""
+        with self._lock:
+            if self._deferred is None:
+                self._deferred = []
+
+    def flush_events(self) -> None:
+        """Publish held-back events, in the order they happened."""
+        with self._lock:
+            events, self._deferred = self._deferred or [], None
+        for event in events:
+            self.bus.publish(event)
+
+    def _world_name(self) -> str | None:
+        return self.environment.name if self.environment is not None else None
+
+    def _turn_lock(self) -> asyncio.Lock:
+        return self._turn_locks.get()
+
+    # ------------------------------------------------------------------ mental faculties
+
+    @property
+    def mental_faculties(self) -> list[MentalFaculty]:
+        """The agent's faculties, in the order they were added."""
+        return list(self._mental_faculties)
+
+    def add_mental_faculty(self, faculty: MentalFaculty) -> Self:
+        """Add a faculty: its action types join the prompt, and it handles those actions after each turn.
+
+        Raises:
+            InvalidArgumentType: ``faculty`` is not a :class:`MentalFaculty`.
+            InvalidArgument: a faculty with this name is there already, a required faculty is missing, or
+                an action type clashes with one registered with another description.
+
+        Example:
+            >>> from tinytroupe.agent import TinyPerson
+            >>> recall = MentalFaculty("recall", actions={"RECALL": "remember something; content is what"})
+            >>> lisa = TinyPerson("Lisa").add_mental_faculty(recall)
+            >>> [f.name for f in lisa.mental_faculties], "RECALL" in lisa.actions_registry.types
+            (['recall'], True)
+        """
+        if not isinstance(faculty, MentalFaculty):
+            raise InvalidArgumentType(f"a mental faculty must be a MentalFaculty, got {type(faculty).__name__}")
+        with self._lock:
+            names = [f.name for f in self._mental_faculties]
+            if faculty.name in names:
+                raise InvalidArgument(f"{self.name} already has the mental faculty {faculty.name!r}")
+            missing = [r for r in faculty.requires_faculties if r not in names]
+            if missing:
+                raise InvalidArgument(f"the mental faculty {faculty.name!r} needs {', '.join(missing)} first; add "
+                                      "those faculties before it")
+            for action_type, description in faculty.actions_definitions().items():
+                self.actions_registry.register(action_type, description)
+            self._mental_faculties.append(faculty)
+        return self
+
+    def add_mental_faculties(self, faculties: Iterable[MentalFaculty]) -> Self:
+        """:meth:`add_mental_faculty` for each faculty, in order."""
+        for faculty in faculties:
+            self.add_mental_faculty(faculty)
+        return self
+
+
+__all__ = ["AgentEnvironment", "PersonCore"]

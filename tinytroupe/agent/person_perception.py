@@ -1,0 +1,141 @@
+"""What a :class:`~tinytroupe.agent.person.TinyPerson` perceives: speech, sights, thoughts, goals,
+social cues, places, and documents it reads.
+
+Each stimulus becomes one episodic memory and one :class:`~tinytroupe.events.StimulusEvent`; the
+methods return the agent, so calls chain (``lisa.listen("Hi").think("Who is this?")``). The
+signatures are TinyTroupe 0.6.0's: ``max_content_length`` bounds what is displayed (never what is
+remembered) and ``communication_display`` shows the stimulus for this call (see
+:mod:`~tinytroupe.agent.person_display`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Self
+
+from tinytroupe.agent.actions import StimulusType
+from tinytroupe.agent.memory import passages, read_document
+from tinytroupe.agent.person_display import DisplayMethods
+from tinytroupe.errors import InvalidArgumentType
+from tinytroupe.events import StimulusEvent
+
+if TYPE_CHECKING:  # annotations only: person.py builds on this module
+    from tinytroupe.agent.person import TinyPerson
+
+logger = logging.getLogger(__name__)
+
+#: characters of a document shown in the stimulus that says it was read (the passages hold the rest)
+DOCUMENT_PREVIEW_CHARS = 300
+
+
+def _name_of(source: TinyPerson | str | None) -> str | None:
+    if source is None or isinstance(source, str):
+        return source
+    return source.name
+
+
+class PerceptionMethods(DisplayMethods):
+    """The perception part of :class:`~tinytroupe.agent.person.TinyPerson`."""
+
+    def _perceive(self, stimulus_type: StimulusType, content: str, source: TinyPerson | str | None,
+                  max_content_length: int | None = None, communication_display: bool | None = None) -> Self:
+        if not isinstance(content, str):
+            raise InvalidArgumentType(f"{stimulus_type.value.lower()} content for {self.name} must be text, "
+                                      f"got {type(content).__name__}")
+        src = _name_of(source)
+        now, step = self._now(), self._step()
+        with self._displaying(communication_display, max_content_length), self._lock:
+            self.memory.add(kind="stimulus", type=stimulus_type.value, content=content, source=src,
+                            sim_time=now, step=step)
+            self._publish(StimulusEvent(stimulus_type=stimulus_type.value, content=content, source=src,
+                                        agent=self.name, world=self._world_name(), step=step,
+                                        sim_time=now.isoformat() if now else None))
+        return self
+
+    def listen(self, speech: str, source: TinyPerson | str | None = None, max_content_length: int | None = None,
+               communication_display: bool | None = None) -> Self:
+        """Hear ``speech`` (from ``source``).
+
+        Example:
+            >>> from tinytroupe.agent import TinyPerson
+            >>> TinyPerson("Lisa").listen("Hi", "Ben").memory.items()[0].describe("Lisa")
+            'Ben said: "Hi"'
+        """
+        return self._perceive(StimulusType.CONVERSATION, speech, source, max_content_length, communication_display)
+
+    def see(self, visual_description: str, source: TinyPerson | str | None = None,
+            max_content_length: int | None = None, communication_display: bool | None = None) -> Self:
+        """See something, described in text."""
+        return self._perceive(StimulusType.VISUAL, visual_description, source, max_content_length,
+                              communication_display)
+
+    def think(self, thought: str, max_content_length: int | None = None,
+              communication_display: bool | None = None) -> Self:
+        """Have a thought put in mind (not an action: nobody else perceives it)."""
+        return self._perceive(StimulusType.THOUGHT, thought, None, max_content_length, communication_display)
+
+    def internalize_goal(self, goal: str, max_content_length: int | None = None,
+                         communication_display: bool | None = None) -> Self:
+        """Adopt a goal."""
+        return self._perceive(StimulusType.INTERNAL_GOAL_FORMULATION, goal, None, max_content_length,
+                              communication_display)
+
+    def socialize(self, social_description: str, source: TinyPerson | str | None = None,
+                  max_content_length: int | None = None, communication_display: bool | None = None) -> Self:
+        """Perceive a social cue (someone arrived, a relation changed ...)."""
+        return self._perceive(StimulusType.SOCIAL, social_description, source, max_content_length,
+                              communication_display)
+
+    def move_to(self, location: str, context: Iterable[str] | None = None) -> Self:
+        """Go to ``location`` (optionally changing the context too)."""
+        with self._lock:
+            self.location = location
+            if context is not None:
+                self.cognitive_state = self.cognitive_state.model_copy(update={"context": list(context)})
+        return self._perceive(StimulusType.LOCATION, location, None)
+
+    def change_context(self, context: Iterable[str]) -> Self:
+        """Replace the situational context (a few short facts)."""
+        with self._lock:
+            self.cognitive_state = self.cognitive_state.model_copy(update={"context": list(context)})
+        return self
+
+    def read_document_from_file(self, file_path: str | Path, max_content_length: int | None = None,
+                                communication_display: bool | None = None) -> Self:
+        """Read a text, Markdown or PDF file into memory.
+
+        The text (at most :data:`~tinytroupe.agent.memory.documents.MAX_DOCUMENT_CHARS` characters;
+        a longer one is cut, with a logged warning) is cut into passages that go into semantic
+        memory, where each turn's relevance retrieval finds the ones that matter; one ``DOCUMENT``
+        stimulus records the reading in episodic memory with the first lines. TinyTroupe 0.6.0 calls a
+        method its semantic memory lacks here, so this is our own design. No LLM call.
+
+        Raises:
+            InvalidArgument: the file is missing, too large, of an unknown kind, not UTF-8 text, or an
+                unreadable, encrypted or text-less PDF (the message names the file).
+
+        Example:
+            >>> import os, tempfile
+            >>> from tinytroupe.agent import TinyPerson
+            >>> path = os.path.join(tempfile.mkdtemp(), "menu.md")
+            >>> _ = open(path, "w").write("Soup of the day: leek.")
+            >>> lisa = TinyPerson("Lisa").read_document_from_file(path)
+            >>> lisa.memory.items()[-1].describe("Lisa")
+            'you read: menu.md (22 characters): Soup of the day: leek.'
+        """
+        document = read_document(file_path)
+        if document.truncated_chars:
+            logger.warning("%s: %s is long; the last %s characters were not read", self.name, document.path,
+                           f"{document.truncated_chars:,}")
+        self.memories.add_document(document.name, passages(document.text), sim_time=self._now())
+        size = f"{document.pages} pages, " if document.pages is not None else ""
+        preview = " ".join(document.text.split())
+        if len(preview) > DOCUMENT_PREVIEW_CHARS:
+            preview = preview[: DOCUMENT_PREVIEW_CHARS - 1] + "…"
+        note = f"{document.name} ({size}{len(document.text):,} characters): {preview}"
+        return self._perceive(StimulusType.DOCUMENT, note, None, max_content_length, communication_display)
+
+
+__all__ = ["PerceptionMethods"]

@@ -1,0 +1,80 @@
+"""What one turn of a :class:`~tinytroupe.agent.person.TinyPerson` shows the model.
+
+The turn view (persona, recent and new events, situation) goes to
+:func:`~tinytroupe.agent.cognition.build_action_messages`; the long-term memory section comes from
+the agent's memory, recalled with what the agent has in mind now as the query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tinytroupe.agent.cognition import TurnView, build_action_messages
+from tinytroupe.agent.memory import MemoryItem
+from tinytroupe.agent.person_core import PersonCore
+from tinytroupe.llm.types import Message
+
+
+class PromptMethods(PersonCore):
+    """The prompt part of :class:`~tinytroupe.agent.person.TinyPerson`."""
+
+    def build_prompt(self) -> list[Message]:
+        """The messages the next turn would send (also marks nothing as seen, and rehearses nothing)."""
+        return self._build_prompt()[0]
+
+    def _build_prompt(self) -> tuple[list[Message], int]:
+        view, last_id = self._turn_view()
+        budget = self.prompt_budget
+        view.long_term_memory = self.memories.recall_text(self._memory_query(view.new), self._shown_ids(view),
+                                                          budget.long_term_memory, rehearse=False)
+        return build_action_messages(view, budget), last_id
+
+    async def _abuild_prompt(self) -> tuple[list[Message], int]:
+        view, last_id = self._turn_view()
+        budget = self.prompt_budget
+        view.long_term_memory = await self.memories.arecall_text(self._memory_query(view.new),
+                                                                 self._shown_ids(view), budget.long_term_memory,
+                                                                 rehearse=True)
+        return build_action_messages(view, budget), last_id
+
+    @staticmethod
+    def _shown_ids(view: TurnView) -> set[int]:
+        return {i.id for i in view.recent} | {i.id for i in view.new}
+
+    def _memory_query(self, new: Iterable[MemoryItem] = ()) -> str:
+        """What the agent has in mind now: goals, attention, context, emotions and what just happened."""
+        state = self.cognitive_state
+        parts = [state.goals, state.attention, *state.context, state.emotions or ""]
+        parts += [i.content for i in new][-5:]
+        if not any(p.strip() for p in parts):
+            parts += [i.content for i in self.memory.recent(3)]
+        return "\n".join(p for p in parts if p and p.strip())
+
+    def _turn_view(self) -> tuple[TurnView, int]:
+        with self._lock:
+            seen = self._seen_upto
+            last_id = self.memory.last_id
+            recent_pool = self.memory.recent(self.recent_window + 50)
+            new = [i for i in recent_pool if i.id > seen and i.kind == "stimulus"]
+            if new and new[0].id == recent_pool[0].id and seen < new[0].id - 1:
+                # more new stimuli than the pool holds: fetch them all
+                new = [i for i in self.memory.after(seen) if i.kind == "stimulus"]
+            new_ids = {i.id for i in new}
+            # DONE lines carry no information for the model; leaving them out saves prompt tokens.
+            recent = [i for i in recent_pool if i.id not in new_ids and i.type != "DONE"][-self.recent_window:]
+            view = TurnView(
+                name=self.name,
+                persona_text=self.persona.render(),
+                action_types=self.actions_registry.descriptions(),
+                state=self.cognitive_state,
+                recent=recent,
+                new=new,
+                now=self._now(),
+                location=self.location,
+                accessible=[f"{n} ({d})" if d else n for n, (_, d) in self._accessible.items()],
+                max_actions=self.max_actions_per_turn,
+            )
+        return view, last_id
+
+
+__all__ = ["PromptMethods"]

@@ -1,0 +1,261 @@
+"""Saving and loading a :class:`~tinytroupe.agent.person.TinyPerson`: specifications and whole state.
+
+A specification is TinyTroupe's ``.agent.json`` (the persona, optionally with faculties, memory and
+mental state); a state (:meth:`to_state`) is everything, for checkpoints and sharded runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self, cast
+
+from tinytroupe.agent import registry
+from tinytroupe.agent.actions import Action, CognitiveState
+from tinytroupe.agent.faculties import MentalFaculty
+from tinytroupe.agent.memory import EpisodicMemory
+from tinytroupe.agent.person_core import PersonCore
+from tinytroupe.agent.persona import Persona, load_persona_file
+from tinytroupe.errors import InvalidArgument, ScenarioError
+from tinytroupe.llm.client import LLMClient
+
+if TYPE_CHECKING:  # annotations only: person.py builds on this module
+    from tinytroupe.agent.person import TinyPerson
+
+#: top-level keys of a saved agent that hold its state rather than its persona
+_AGENT_STATE_KEYS = ("episodic_memory", "semantic_memory", "mental_state", "mental_faculties")
+
+
+class StateMethods(PersonCore):
+    """The specification and state part of :class:`~tinytroupe.agent.person.TinyPerson`."""
+
+    def to_spec(self) -> dict[str, Any]:
+        return self.persona.to_spec()
+
+    def save_specification(self, path: str | Path, include_mental_faculties: bool = True,
+                           include_memory: bool = False, include_mental_state: bool = False) -> None:
+        """Write the persona as a TinyTroupe ``.agent.json``, optionally with the agent's faculties
+        (``mental_faculties``), memory (``episodic_memory`` and ``semantic_memory``) and mental state.
+
+        The memory and faculty entries are in tinytroupe's format, not TinyTroupe's: TinyTroupe cannot
+        read them back (the persona part it can).
+
+        Example:
+            >>> from tinytroupe.agent import TinyPerson
+            >>> import json, os, tempfile
+            >>> path = os.path.join(tempfile.mkdtemp(), "lisa.agent.json")
+            >>> TinyPerson("Lisa", persona={"age": 28}).save_specification(path)
+            >>> json.load(open(path))["persona"]
+            {'name': 'Lisa', 'age': 28}
+        """
+        spec = self.to_spec()
+        # A persona read from a saved agent keeps that file's memory and mental state as spec extras;
+        # they are stale now, so only the agent's current ones (when asked for) are written.
+        for key in _AGENT_STATE_KEYS:
+            spec.pop(key, None)
+        if include_mental_faculties and self._mental_faculties:
+            spec["mental_faculties"] = [f.to_spec() for f in self._mental_faculties]
+        if include_memory:
+            spec["episodic_memory"] = self.memory.to_state()
+            spec["semantic_memory"] = self.memories.to_state(include_vectors=True, include_episodic=False)
+        if include_mental_state:
+            spec["mental_state"] = {"cognitive_state": self.cognitive_state.model_dump(),
+                                    "location": self.location}
+        Path(path).write_text(json.dumps(spec, indent=2, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load_specification(cls, path_or_dict: str | Path | Mapping[str, Any], suppress_mental_faculties: bool = False,
+                           suppress_memory: bool = False, suppress_mental_state: bool = False,
+                           auto_rename_agent: bool = False, new_agent_name: str | None = None,
+                           **kwargs: Any) -> Self:
+        """Create an agent from a ``.agent.json`` file or dict (TinyTroupe's signature).
+
+        ``suppress_*`` leave out the saved faculties, memory or mental state. ``new_agent_name`` renames
+        the agent. With ``auto_rename_agent``, a name already taken in the current scope (see
+        :meth:`get_agent_by_name`) gets the first free suffix ``_1``, ``_2``, ... (TinyTroupe 0.6.0
+        documents this but never applies it). Other keyword arguments go to the constructor
+        (``client=...``).
+
+        Raises:
+            ScenarioError: the file is unreadable, a Fragment, or names a faculty class not defined here.
+
+        Example:
+            >>> from tinytroupe import scope
+            >>> from tinytroupe.agent import TinyPerson
+            >>> spec = {"type": "TinyPerson", "persona": {"name": "Lisa", "age": 28}}
+            >>> with scope.session():
+            ...     first = TinyPerson.load_specification(spec)
+            ...     second = TinyPerson.load_specification(spec, auto_rename_agent=True)
+            >>> first.name, second.name
+            ('Lisa', 'Lisa_1')
+        """
+        source: str | None = None
+        if isinstance(path_or_dict, Mapping):
+            raw: Mapping[str, Any] = path_or_dict
+        else:
+            loaded = load_persona_file(path_or_dict)
+            if not isinstance(loaded, Persona):
+                raise ScenarioError(f"{path_or_dict}: this is a Fragment; load it with agent.import_fragment()",
+                                    path=str(path_or_dict))
+            raw = json.loads(Path(path_or_dict).read_text(encoding="utf-8"))
+            source = str(path_or_dict)
+        # Memory and mental state belong to the agent, not the persona (else they would be saved again, stale).
+        persona = Persona.from_spec({k: v for k, v in raw.items() if k not in _AGENT_STATE_KEYS}, source=source)
+        name = new_agent_name or persona.name
+        if auto_rename_agent:
+            base, n = name, 0
+            # What TinyPerson.get_agent_by_name finds (agents hidden by clear_agents free their names).
+            while registry.find(name) is not None:
+                n += 1
+                name = f"{base}_{n}"
+        faculties = [] if suppress_mental_faculties else [
+            MentalFaculty.from_spec(f) for f in raw.get("mental_faculties") or []]
+        agent = cls(name, persona=persona, mental_faculties=faculties, **kwargs)
+        if not suppress_memory and "episodic_memory" in raw:
+            agent.memory = EpisodicMemory.from_state(raw["episodic_memory"])
+            agent._seen_upto = agent.memory.last_id
+            if isinstance(raw.get("semantic_memory"), Mapping):
+                agent.memories.load_state(dict(raw["semantic_memory"]))
+        if not suppress_mental_state and "mental_state" in raw:
+            ms = raw["mental_state"]
+            agent.cognitive_state = CognitiveState.model_validate(ms.get("cognitive_state", {}))
+            agent.location = ms.get("location")
+        return agent
+
+    @classmethod
+    def load_specifications_from_folder(cls, folder_path: str | Path, file_suffix: str = ".agent.json",
+                                        suppress_mental_faculties: bool = False, suppress_memory: bool = False,
+                                        suppress_mental_state: bool = False, auto_rename_agent: bool = False,
+                                        new_agent_name: str | None = None) -> list[Self]:
+        """:meth:`load_specification` for every file in ``folder_path`` whose name ends with ``file_suffix``,
+        in file-name order (TinyTroupe's order is the file system's).
+
+        Raises:
+            ScenarioError: ``folder_path`` is not a folder, or a file in it is not a valid specification.
+
+        Example:
+            >>> from tinytroupe.agent import TinyPerson
+            >>> import os, tempfile
+            >>> folder = tempfile.mkdtemp()
+            >>> TinyPerson("Lisa").save_specification(os.path.join(folder, "lisa.agent.json"))
+            >>> [a.name for a in TinyPerson.load_specifications_from_folder(folder)]
+            ['Lisa']
+        """
+        folder = Path(folder_path)
+        if not folder.is_dir():
+            raise ScenarioError(f"{folder}: not a folder of agent specifications", path=str(folder))
+        return [cls.load_specification(path, suppress_mental_faculties, suppress_memory, suppress_mental_state,
+                                       auto_rename_agent, new_agent_name)
+                for path in sorted(folder.iterdir()) if path.is_file() and path.name.endswith(file_suffix)]
+
+    def to_state(self) -> dict[str, Any]:
+        """The agent's whole state as JSON-ready data (persona, memory, cognitive state, buffers, faculties)."""
+        with self._lock:
+            faculties = [f.to_spec() for f in self._mental_faculties]
+            return {
+                "name": self.name,
+                "persona": self.persona.to_spec(),
+                "memory": self.memory.to_state(),
+                "long_term_memory": self.memories.to_state(include_episodic=False),
+                "cognitive_state": self.cognitive_state.model_dump(mode="json"),
+                "location": self.location,
+                "accessible": {n: d for n, (_, d) in self._accessible.items()},
+                "seen_upto": self._seen_upto,
+                "turns": self.turns,
+                "actions_buffer": [a.model_dump() for a in self._actions_buffer],
+                "action_types": self.actions_registry.descriptions(),
+                # only when there are some, so states of agents without faculties stay as they were
+                **({"mental_faculties": faculties} if faculties else {}),
+                # likewise only when off (on is the default)
+                **({} if self.enable_basic_action_repetition_prevention
+                   else {"enable_basic_action_repetition_prevention": False}),
+            }
+
+    def load_state(self, state: Mapping[str, Any],
+                   resolve: Callable[[str], TinyPerson | None] | None = None) -> Self:
+        """Put this agent in the state :meth:`to_state` produced (in place; the name must match).
+
+        ``resolve`` turns the names of accessible agents back into agents (a world passes its
+        ``get_agent_by_name``); names it cannot resolve stay accessible by name, for the prompt.
+        Saved faculties restore their state into the agent's faculty of the same name, or are rebuilt
+        (:meth:`MentalFaculty.from_spec`) when the agent lacks them.
+
+        Raises:
+            InvalidArgument: the state is another agent's (its name differs).
+        """
+        if state.get("name") != self.name:
+            raise InvalidArgument(f"state of agent {state.get('name')!r} cannot be loaded into agent {self.name!r}")
+        own = {f.name: f for f in self._mental_faculties}
+        new_faculties = [MentalFaculty.from_spec(spec) for spec in state.get("mental_faculties", [])
+                         if spec.get("name") not in own]
+        persona = Persona.from_spec(state["persona"])
+        memory = type(self.memory).from_state(state["memory"])
+        cognitive = CognitiveState.model_validate(state["cognitive_state"])
+        buffer = [Action.model_validate(a) for a in state.get("actions_buffer", [])]
+        with self._lock:
+            self.persona = persona
+            self.memory = memory
+            if "long_term_memory" in state:
+                self.memories.load_state(state["long_term_memory"])
+            self.cognitive_state = cognitive
+            self.location = state.get("location")
+            self._accessible = {}
+            for name, description in state.get("accessible", {}).items():
+                other = resolve(name) if resolve is not None else None
+                self._accessible[name] = (other, description)
+            self.enable_basic_action_repetition_prevention = bool(
+                state.get("enable_basic_action_repetition_prevention", True))
+            self._seen_upto = int(state.get("seen_upto", 0))
+            self.turns = int(state.get("turns", 0))
+            self._actions_buffer = buffer
+            for action_type, description in state.get("action_types", {}).items():
+                if action_type not in self.actions_registry.types:
+                    self.actions_registry.register(action_type, description)
+            for spec in state.get("mental_faculties", []):
+                if spec.get("name") in own:
+                    own[spec["name"]].set_state(spec.get("state") or {})
+            self.add_mental_faculties(new_faculties)
+        return self
+
+    def encode_complete_state(self) -> dict[str, Any]:
+        """TinyTroupe's name for :meth:`to_state`.
+
+        Example:
+            >>> from tinytroupe.agent import TinyPerson
+            >>> TinyPerson("Lisa").encode_complete_state()["name"]
+            'Lisa'
+        """
+        return self.to_state()
+
+    def decode_complete_state(self, state: Mapping[str, Any]) -> Self:
+        """TinyTroupe's name for :meth:`load_state`: accessible agents are found in the agent's world,
+        else by name in the current scope (:meth:`get_agent_by_name`). Returns the agent.
+
+        Example:
+            >>> from tinytroupe.agent import TinyPerson
+            >>> lisa = TinyPerson("Lisa").listen("hi")
+            >>> copy = TinyPerson("Lisa").decode_complete_state(lisa.encode_complete_state())
+            >>> [i.content for i in copy.memory.items()]
+            ['hi']
+        """
+        env = self.environment
+        local = getattr(env, "get_agent_by_name", None)
+
+        def resolve(name: str) -> TinyPerson | None:
+            found = local(name) if local is not None else None
+            if not isinstance(found, PersonCore):
+                found = registry.find(name)  # as TinyPerson.get_agent_by_name does
+            return cast("TinyPerson | None", found)  # every PersonCore is a TinyPerson
+
+        return self.load_state(state, resolve)
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], *, client: LLMClient | None = None,
+                   resolve: Callable[[str], TinyPerson | None] | None = None) -> Self:
+        """A new agent in the state :meth:`to_state` produced."""
+        agent = cls(state["name"], persona=Persona.from_spec(state["persona"]), client=client)
+        return agent.load_state(state, resolve)
+
+
+__all__ = ["StateMethods"]

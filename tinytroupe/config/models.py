@@ -1,0 +1,236 @@
+"""The settings as pydantic models: one :class:`Settings` of sections (``[OpenAI]``, ``[Local]``,
+``[Simulation]``, ``[Cognition]``, ``[Memory]``, ``[Logging]``), each field with its default, bounds and
+meaning. Loading them from files and the environment is :mod:`tinytroupe.config.loader`'s job.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+
+ApiType = Literal["auto", "openai", "azure", "ollama", "local", "scripted"]
+ResolvedApiType = Literal["openai", "azure", "ollama", "local", "scripted"]
+StructuredMode = Literal["auto", "json_schema", "json_object", "tools", "prompt"]
+
+
+class TinyTroupeCompatibilityWarning(UserWarning):
+    """A TinyTroupe setting was accepted but has no effect in tinytroupe (one warning names them all)."""
+
+
+class _Section(BaseModel):
+    # No setting means anything at infinity or NaN, and NaN slips through every bound (nan >= 0 is False
+    # but so is nan < 0), so non-finite numbers are refused wherever they come from.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+class OpenAISettings(_Section):
+    """``[OpenAI]``: which model server to use and how to call it (TinyTroupe-compatible keys)."""
+
+    api_type: ApiType = Field("auto",
+                              description="auto: openai/azure when a key or base URL is set, else local")
+    model: str = Field("gpt-4.1-mini", description="model (or Azure deployment) name for API backends")
+    base_url: str | None = Field(None,
+                                 description="OpenAI-compatible server (vLLM, Ollama, llama.cpp, LM Studio)")
+    api_key: SecretStr | None = Field(None, description="from OPENAI_API_KEY only; never from a file")
+    azure_endpoint: str | None = None
+    azure_api_key: SecretStr | None = None
+    azure_api_version: str = "2024-10-21"
+    embedding_model: str = "text-embedding-3-small"
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    max_completion_tokens: int = Field(1024, ge=1)
+    timeout: float = Field(60.0, gt=0, description="seconds per request")
+    max_attempts: int = Field(5, ge=1, le=20, description="attempts per request on retryable failures")
+    max_concurrent_model_calls: int = Field(32, ge=0, description="0 = unlimited")
+    requests_per_minute: int = Field(0, ge=0, description="0 = unlimited")
+    tokens_per_minute: int = Field(0, ge=0, description="0 = unlimited")
+    structured_output: StructuredMode = "auto"
+    cache_api_calls: bool = False
+    cache_file_name: str = "tinytroupe-llm-cache.sqlite"
+    cache_max_entries: int = Field(100_000, ge=1)
+    cache_max_bytes: int = Field(512 * 1024 * 1024, ge=1024)
+    max_reasks: int = Field(2, ge=0, le=10)
+
+
+class LocalModelSettings(_Section):
+    """``[Local]``: the embedded llama.cpp model."""
+
+    model_path: str | None = Field(None, description="a GGUF file; default: the bundled Gemma 3 270M")
+    n_ctx: int = Field(4096, ge=256)
+    n_threads: int | None = Field(None, ge=1, description="default: all cores")
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    max_concurrent_model_calls: int = Field(1, ge=1)
+
+
+class SimulationSettings(_Section):
+    """``[Simulation]``: how worlds step."""
+
+    parallel_agent_actions: bool = True
+    max_workers: int | None = Field(None, ge=1,
+                                    description="agent turns in flight; default from the LLM limit")
+    parallel_execution_timeout: float = Field(300.0, gt=0, description="seconds per agent turn")
+    collect_parallel_metrics: bool = True
+    seed: int | None = None
+    max_actions_per_turn: int = Field(6, ge=1, le=15)
+    on_agent_error: Literal["continue", "stop"] = "continue"
+    communication_display: bool = Field(
+        True, description="worlds run from Python show their conversation live (TinyTroupe's switch)")
+
+
+class CognitionSettings(_Section):
+    """``[Cognition]``: prompt and memory sizes."""
+
+    recent_window: int = Field(20, ge=1, description="episodic events shown in each prompt")
+    prompt_token_budget: int = Field(3000, ge=200)
+    max_content_display_length: int = Field(1024, ge=16)
+
+
+class MemorySettings(_Section):
+    """``[Memory]``: bounded episodic memory, relevance retrieval, consolidation, forgetting, reflection.
+
+    Every parameter is documented in ``docs/memory.md``.
+    """
+
+    max_episodic_memory_size: int = Field(1000, ge=2, description="episodic items kept per agent")
+    memory_cleanup_strategy: Literal["fifo", "age", "relevance"] = Field(
+        "fifo", description="which items leave a full episodic memory: oldest added, oldest in simulated "
+        "time, or least important and least recently retrieved")
+    memory_warning_threshold: float = Field(0.8, gt=0.0, le=1.0,
+                                            description="usage ratio that publishes a warning")
+    eviction_batch_fraction: float = Field(0.05, gt=0.0, le=0.5,
+                                           description="share of the bound evicted at once when full")
+    consolidate_before_eviction: bool = Field(True, description="summarise items before they leave")
+    auto_consolidate_on_threshold: bool = True
+    auto_consolidation_threshold: int = Field(500, ge=1, description="unconsolidated items that trigger it")
+    consolidation_chunk_size: int = Field(50, ge=1, description="episodic items per summarising LLM call")
+    reconcile_top_k: int = Field(3, ge=1, description="similar existing facts shown per new fact")
+    reconcile_min_similarity: float = Field(0.6, ge=-1.0, le=1.0,
+                                            description="below it a new fact is added without asking")
+    duplicate_similarity: float = Field(0.97, ge=-1.0, le=1.0,
+                                        description="above it a new fact is a duplicate (NOOP) without asking")
+    max_semantic_memory_size: int = Field(2000, ge=1,
+                                          description="active facts kept; the least important are forgotten past it")
+    max_inactive_semantic_facts: int = Field(200, ge=0,
+                                             description="inactive facts kept in RAM (all stay in the trace)")
+    relevance_retrieval: bool = Field(True, description="fill the prompt's memory section by retrieval")
+    embedder: Literal["use", "hash", "openai"] = Field(
+        "use", description="use: bundled offline model; hash: fast hashed words; openai: [OpenAI] EMBEDDING_MODEL")
+    retrieval_top_k: int = Field(5, ge=1, le=100)
+    recency_weight: float = Field(1.0, ge=0.0)
+    importance_weight: float = Field(1.0, ge=0.0)
+    relevance_weight: float = Field(3.0, ge=0.0, description="relevance counts triple: the query carries intent")
+    recency_mode: Literal["hours", "rank"] = Field("hours", description="decay by simulated hours or by rank")
+    recency_decay: float = Field(0.995, gt=0.0, lt=1.0, description="factor per simulated hour (or rank)")
+    importance_scoring: Literal["rule", "llm"] = Field(
+        "rule", description="rule: free heuristic; llm: one batched 1-10 rating call per turn")
+    importance_cache_size: int = Field(4096, ge=0)
+    forgetting: bool = True
+    retention_floor: float = Field(0.05, ge=0.0, lt=1.0, description="below it an item leaves retrieval")
+    forgetting_base_hours: float = Field(72.0, gt=0.0, description="memory strength of an importance-1 item")
+    forgetting_importance_factor: float = Field(1.0, ge=0.0, description="strength gain per importance step")
+    forgetting_rehearsal_factor: float = Field(0.5, ge=0.0, description="strength gain per retrieval")
+    enable_reflection: bool = Field(False, description="opt-in: two more LLM calls each time it triggers")
+    reflection_threshold: float = Field(150.0, gt=0.0, description="summed importance that triggers it")
+    reflection_questions: int = Field(3, ge=1, le=10)
+    reflection_evidence_k: int = Field(5, ge=1, le=30)
+    reflection_recent_items: int = Field(50, ge=5, description="recent memories the questions are drawn from")
+
+
+class LoggingSettings(_Section):
+    """``[Logging]``: levels for the console display."""
+
+    loglevel: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
+
+
+class Settings(_Section):
+    """All tinytroupe settings, by section. Build it with :func:`load_settings`.
+
+    ``source_file`` is the configuration file that was read (None: none), and :meth:`origin`
+    tells where any value came from. Secrets are :class:`~pydantic.SecretStr`; show settings with
+    :meth:`public_dict`, which replaces them by ``"set"`` or ``"not set"``.
+
+    Example:
+        >>> s = Settings()
+        >>> s.openai.max_attempts
+        5
+        >>> s.public_dict()["openai"]["api_key"]
+        'not set'
+    """
+
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    local: LocalModelSettings = Field(default_factory=LocalModelSettings)
+    simulation: SimulationSettings = Field(default_factory=SimulationSettings)
+    cognition: CognitionSettings = Field(default_factory=CognitionSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    _source_file: str | None = PrivateAttr(default=None)
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def source_file(self) -> str | None:
+        """The configuration file :func:`load_settings` read, or None."""
+        return self._source_file
+
+    def origin(self, dotted_name: str) -> str:
+        """Where a value came from, e.g. ``origin("openai.model")`` → ``"environment variable X"``.
+
+        ``"default"`` when nothing set it.
+        """
+        return self._origins.get(dotted_name, "default")
+
+    def public_dict(self) -> dict[str, dict[str, Any]]:
+        """Every setting as JSON-ready data, with each secret replaced by ``"set"`` or ``"not set"``."""
+        data = self.model_dump(mode="json")
+        for section, name in _secret_fields():
+            value = getattr(getattr(self, section), name)
+            data[section][name] = "set" if value is not None and value.get_secret_value() else "not set"
+        return data
+
+
+#: the sections of :class:`Settings`, by name
+SECTIONS: dict[str, type[_Section]] = {
+    name: typing.cast(type[_Section], info.annotation) for name, info in Settings.model_fields.items()
+}
+
+
+def _members(annotation: Any) -> tuple[Any, ...]:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
+def _secret_fields() -> list[tuple[str, str]]:
+    return [(section, name) for section, model in SECTIONS.items()
+            for name, info in model.model_fields.items() if SecretStr in _members(info.annotation)]
+
+
+def _is_secret(section: str, name: str) -> bool:
+    model = SECTIONS.get(section)
+    return model is not None and name in model.model_fields and \
+        SecretStr in _members(model.model_fields[name].annotation)
+
+
+def resolved_api_type(settings: Settings) -> ResolvedApiType:
+    """The backend ``settings`` select, with ``auto`` decided.
+
+    ``auto`` means: Azure when both the Azure endpoint and key are set, else OpenAI(-compatible)
+    when an OpenAI key or a base URL is set, else the embedded local model.
+
+    Example:
+        >>> resolved_api_type(Settings())
+        'local'
+        >>> resolved_api_type(Settings(openai={"base_url": "http://127.0.0.1:8080/v1"}))
+        'openai'
+    """
+    o = settings.openai
+    if o.api_type != "auto":
+        return o.api_type
+    if o.azure_endpoint and o.azure_api_key is not None and o.azure_api_key.get_secret_value():
+        return "azure"
+    if (o.api_key is not None and o.api_key.get_secret_value()) or o.base_url:
+        return "openai"
+    return "local"

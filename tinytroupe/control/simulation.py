@@ -1,0 +1,306 @@
+"""A simulation: one run file holding its LLM cache, trace and checkpoints, and the client that uses them.
+
+A :class:`Simulation` owns the seed and random generator, the
+LLM client (installed as the default client while it is active, so agents and worlds without a
+client of their own use it), the response cache, the trace and the checkpoints, all in one SQLite
+file (WAL mode). Re-running a script against the same file answers every LLM call from the cache;
+the first request that differs from the recorded run is reported (:attr:`Simulation.divergences`)
+and the run continues live. After a crash, the next :func:`begin` on the file says it is resuming,
+the calls completed before the crash are free, and the new run's trace replaces the interrupted one.
+
+Example:
+    >>> import tempfile, os
+    >>> from tinytroupe.llm import ScriptedBackend
+    >>> path = os.path.join(tempfile.mkdtemp(), "demo.sqlite")
+    >>> with Simulation(path, backend=ScriptedBackend(["hi"], cycle=True), quiet=True) as sim:
+    ...     _ = sim.client.complete([{"role": "user", "content": "hello"}])
+    >>> with Simulation(path, backend=ScriptedBackend(["hi"], cycle=True), quiet=True) as sim:
+    ...     _ = sim.client.complete([{"role": "user", "content": "hello"}])
+    ...     sim.cache_hits(), sim.cache_misses()
+    (1, 0)
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import threading
+import weakref
+from datetime import datetime
+from pathlib import Path
+
+from tinytroupe import scope
+from tinytroupe.agent.person import TinyPerson
+from tinytroupe.config import Settings, current_settings, set_settings
+from tinytroupe.control.checkpointing import SimulationCheckpoints
+from tinytroupe.control.run_file import (
+    clock_start,
+    default_path,
+    previous_run_status,
+    salvage_if_damaged,
+    start_notice,
+)
+from tinytroupe.control.scope_hooks import SimulationScope
+from tinytroupe.environment.world import TinyWorld
+from tinytroupe.errors import InvalidArgument, SimulationError
+from tinytroupe.events import DivergenceEvent, Event, EventBus
+from tinytroupe.llm.backend import Backend
+from tinytroupe.llm.cache import CacheWrapper, ResponseCache
+from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.default import set_default_client
+from tinytroupe.llm.factory import build_backend, wrap_backend
+from tinytroupe.llm.replay import Divergence, ReplayRecorder
+from tinytroupe.storage.call_log import CallLog
+from tinytroupe.storage.checkpoints import DEFAULT_KEEP, Checkpoint, CheckpointStore
+from tinytroupe.storage.salvage import SalvageReport
+from tinytroupe.storage.trace_store import Trace, TraceStore
+from tinytroupe.storage.writer import BatchWriter
+
+# One logger for the whole simulation control (tinytroupe.control), as before it became a package.
+logger = logging.getLogger("tinytroupe.control")
+
+
+class Simulation(SimulationScope, SimulationCheckpoints):
+    """A run of a simulation, persisted in one SQLite run file.
+
+    Args:
+        path: the run file (default ``./tinytroupe-<id>.sqlite``). A TinyTroupe-style
+            ``*.cache.json`` name is turned into ``*.sqlite`` (the file is SQLite, not JSON).
+        id: the simulation id; one file can hold several.
+        seed: seeds :attr:`random` and, while active, the ``[Simulation] seed`` that new worlds read.
+        auto_checkpoint: False, True (after every world step) or N (every N steps).
+        backend: the model backend (default: the one the settings configure); the simulation wraps
+            it with limits, retries, its cache and its replay recorder.
+        settings: the settings to build from (default: :func:`~tinytroupe.config.current_settings`).
+        cache_max_entries, cache_max_bytes: bounds of the response cache (default: the settings').
+        keep_checkpoints: how many checkpoints are kept in the file.
+        quiet: do not print the one-line notice (run file, new / replaying / resuming) on start.
+
+    Raises:
+        InvalidArgument: ``auto_checkpoint`` is neither a bool nor a number of steps >= 0.
+
+    Example:
+        >>> Simulation("x.sqlite", quiet=True).path.name
+        'x.sqlite'
+    """
+
+    def __init__(self, path: str | Path | None = None, id: str = "default", seed: int | None = None, *,
+                 auto_checkpoint: bool | int = False, backend: Backend | None = None,
+                 settings: Settings | None = None, cache_max_entries: int | None = None,
+                 cache_max_bytes: int | None = None, keep_checkpoints: int = DEFAULT_KEEP,
+                 quiet: bool = False) -> None:
+        if isinstance(auto_checkpoint, bool):
+            every = 1 if auto_checkpoint else 0
+        elif isinstance(auto_checkpoint, int) and auto_checkpoint >= 0:
+            every = auto_checkpoint
+        else:
+            raise InvalidArgument("auto_checkpoint must be True, False or a number of steps >= 0, got "
+                                  f"{auto_checkpoint!r}")
+        p = Path(path) if path is not None else default_path(id)
+        if p.name.endswith(".json"):
+            p = p.with_name(p.name.removesuffix(".json").removesuffix(".cache") + ".sqlite")
+        self.path = p
+        self.id = id
+        self.seed = seed
+        self.random = random.Random(seed)
+        self.checkpoint_every = every
+        self.keep_checkpoints = keep_checkpoints
+        self.quiet = quiet
+        self._backend = backend
+        self._settings = settings
+        self._cache_max_entries = cache_max_entries
+        self._cache_max_bytes = cache_max_bytes
+        self.bus = EventBus()
+        self.divergences: list[Divergence] = []
+        self.resumed = False
+        self.resumed_from: Checkpoint | None = None
+        self.previous_status: str | None = None
+        self.last_checkpoint: Checkpoint | None = None
+        #: when the run file was found damaged at start: where it was moved and what was copied back
+        self.salvaged: SalvageReport | None = None
+        #: the default start of the clock of worlds created without ``initial_datetime`` while this
+        #: simulation is active: recorded in the run file at the first run, reused by every re-run
+        self.clock_start: datetime | None = None
+        #: whether :attr:`clock_start` came from an earlier run (False: recorded by this one)
+        self.clock_start_recorded = False
+        self.run_id: int | None = None
+        self._worlds: weakref.WeakValueDictionary[str, TinyWorld] = weakref.WeakValueDictionary()
+        self._agents: weakref.WeakValueDictionary[str, TinyPerson] = weakref.WeakValueDictionary()
+        self._steps_since_checkpoint = 0
+        self._active = False
+        self._lock = threading.RLock()
+        self._scope_token: int | None = None
+        self._previous_client: LLMClient | None = None
+        self._previous_settings: Settings | None = None
+        self._client: LLMClient | None = None
+
+    def __repr__(self) -> str:
+        state = "active" if self._active else "inactive"
+        return f"Simulation(id={self.id!r}, path={str(self.path.resolve())!r}, {state})"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Simulation:
+        """Open the run file, install the client and start tracing (``begin`` calls this).
+
+        A damaged run file is moved aside and what is intact copied into a fresh one first
+        (:attr:`salvaged` says what); checkpoints are not decoded here.
+
+        Raises:
+            SimulationError: the simulation is already running.
+            StorageError: the run file cannot be opened or written (``cause_kind``: ``"disk_full"``,
+                ``"read_only"``, ``"locked"``, ``"corrupt"``), or a damaged one cannot be moved aside.
+        """
+        if self._active:
+            raise SimulationError(f"simulation {self.id!r} is already running")
+        settings = self._settings if self._settings is not None else current_settings()
+        self.salvaged = salvage_if_damaged(self.path)
+        before = previous_run_status(self.path, self.id)
+        self.writer = BatchWriter(self.path, name=f"tinytroupe-trace-{self.id}")
+        try:
+            self.clock_start, self.clock_start_recorded = clock_start(self.path, self.id)
+            self.checkpoints = CheckpointStore(self.path, keep=self.keep_checkpoints)
+            self.call_log = CallLog(self.path, self.writer)
+            self.trace_store = TraceStore(self.path, writer=self.writer)
+            self.resumed_from = self.checkpoints.latest(self.id)
+            self.previous_status = before
+            self.resumed = before == "running"
+            o = settings.openai
+            self.cache = ResponseCache(
+                self.path, max_entries=self._cache_max_entries or o.cache_max_entries,
+                max_bytes=self._cache_max_bytes or o.cache_max_bytes)
+            cached = len(self.cache)
+            recorder = ReplayRecorder(self._build_chain(settings), self.call_log, self.id,
+                                      on_divergence=self._on_divergence)
+            self._client = LLMClient(recorder, bus=self.bus, max_reasks=o.max_reasks)
+            self.run_id = self.trace_store.start_run(self.id, note="resumed" if self.resumed else None)
+        except BaseException:
+            self.writer.close()
+            raise
+        self.bus.subscribe(self.trace_store)
+        self.bus.subscribe(self._on_step, kinds=["step"])
+        self._previous_client = set_default_client(self._client)
+        if self.seed is not None:
+            self._previous_settings = set_settings(settings.model_copy(
+                update={"simulation": settings.simulation.model_copy(update={"seed": self.seed})}))
+        self._scope_token = scope.enter(self)
+        self._active = True
+        self._announce(cached, recorded=sum(len(v) for v in recorder.recorded.values()))
+        return self
+
+    def _build_chain(self, settings: Settings) -> Backend:
+        # The usual limits and retries, without the settings' own cache: ours lives in the run file.
+        plain = settings.model_copy(update={"openai": settings.openai.model_copy(update={"cache_api_calls": False})})
+        base = self._backend if self._backend is not None else build_backend(settings)
+        return CacheWrapper(wrap_backend(base, plain), self.cache)
+
+    def _announce(self, cached: int, recorded: int) -> None:
+        where = str(self.path.resolve())
+        what = start_notice(self, cached, recorded)
+        logger.info("simulation %r: %s (%s)", self.id, where, what)
+        if not self.quiet:
+            print(f"tinytroupe: simulation {self.id!r} -> {where} ({what})", file=sys.stderr)
+
+    def end(self) -> None:
+        """Checkpoint, commit the trace, mark the run ended and close the file.
+
+        Raises:
+            SimulationError: the simulation is not running.
+            StorageError: the final checkpoint or the trace could not be written (the file is closed anyway).
+        """
+        if not self._active:
+            raise SimulationError(f"simulation {self.id!r} is not running; call control.begin() first")
+        try:
+            self.checkpoint(label="end")
+        finally:
+            self._stop("ended")
+
+    def reset(self) -> None:
+        """Stop without a final checkpoint (the trace so far is committed; the run is marked ``reset``)."""
+        if self._active:
+            self._stop("reset")
+
+    def _stop(self, status: str) -> None:
+        self._active = False
+        if self._scope_token is not None:
+            scope.leave(self._scope_token)
+            self._scope_token = None
+        set_default_client(self._previous_client)
+        if self.seed is not None:
+            set_settings(self._previous_settings)
+        try:
+            if self._client is not None:
+                self._client.close()  # closes the cache (flushing LRU touches) and the backend
+        finally:
+            try:
+                self.trace_store.end_run(status)
+            finally:
+                self.writer.close()
+                self.checkpoints.close()
+
+    def __enter__(self) -> Simulation:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if not self._active:
+            return
+        if exc_type is None:
+            self.end()
+        else:
+            self._stop("failed")
+
+    # ------------------------------------------------------------------ scope and events
+
+    @property
+    def active(self) -> bool:
+        return self._active
+
+    @property
+    def client(self) -> LLMClient:
+        """The simulation's LLM client (the default client while it is active).
+
+        Raises:
+            SimulationError: the simulation has not started.
+        """
+        if self._client is None:
+            raise SimulationError(f"simulation {self.id!r} has not started; call start() or control.begin()")
+        return self._client
+
+    def publish(self, event: Event) -> None:
+        """Publish an event on the simulation's bus (and so into its trace)."""
+        self.bus.publish(event)
+
+    def _on_divergence(self, divergence: Divergence) -> None:
+        self.divergences.append(divergence)
+        self.bus.publish(DivergenceEvent(world=divergence.world, agent=divergence.agent, step=divergence.step,
+                                         stream=divergence.stream, purpose=divergence.purpose,
+                                         position=divergence.position, description=divergence.description))
+
+    # ------------------------------------------------------------------ statistics and trace
+
+    def _cache_wrapper(self) -> CacheWrapper:
+        found = self.client.backend.find(CacheWrapper) if hasattr(self.client.backend, "find") else None
+        assert isinstance(found, CacheWrapper)
+        return found
+
+    def cache_hits(self) -> int:
+        """LLM calls answered from the cache in this run."""
+        return self._cache_wrapper().hits
+
+    def cache_misses(self) -> int:
+        """LLM calls that reached the model in this run."""
+        return self._cache_wrapper().misses
+
+    def flush(self) -> None:
+        """Commit the trace so far (checkpoints and :meth:`end` do this too)."""
+        self.trace_store.flush()
+
+    def trace(self) -> Trace:
+        """A reader of this run's trace (committing it first while the simulation is active)."""
+        if self._active:
+            self.flush()
+        return Trace(self.path, run_id=self.run_id)
+
+
+__all__ = ["Simulation"]

@@ -1,0 +1,222 @@
+"""The driver side of a distributed step: which worker owns which agent (:class:`ShardMap`), the
+requests sent to workers, putting their results back into the driver's agents, and
+:class:`ShardedExecutor`, the executor base a transport (Ray: :mod:`.ray_actors`) completes.
+
+Example:
+    >>> ShardMap(2).split([("Cafe", "Ana"), ("Cafe", "Ben"), ("Cafe", "Cy")])
+    {0: [0, 2], 1: [1]}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from abc import abstractmethod
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+from tinytroupe.agent.person import TinyPerson
+from tinytroupe.environment.distributed.messages import (
+    AgentKey,
+    AgentTurnRequest,
+    AgentTurnResult,
+    ShardRequest,
+    ShardResult,
+)
+from tinytroupe.environment.engine import AgentTurnError, TurnOutcome
+from tinytroupe.environment.executors import Executor
+from tinytroupe.errors import InvalidArgument, SimulationError
+from tinytroupe.events import AgentErrorEvent, Event, LLMCallEvent
+from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.usage import UsageLedger
+
+logger = logging.getLogger(__name__)
+
+
+class ShardMap:
+    """Sticky assignment of agents to ``num_workers`` workers: round-robin in order of first sight.
+
+    An agent stays with its worker for the executor's life, so the worker keeps its copy of the
+    agent (and whatever that copy caches) from step to step; round-robin keeps shards balanced.
+
+    Example:
+        >>> shards = ShardMap(2)
+        >>> shards.worker_for(("W", "Ana")), shards.worker_for(("W", "Ben")), shards.worker_for(("W", "Ana"))
+        (0, 1, 0)
+    """
+
+    def __init__(self, num_workers: int) -> None:
+        if num_workers < 1:
+            raise InvalidArgument(f"num_workers must be at least 1, got {num_workers}")
+        self.num_workers = num_workers
+        self._assigned: dict[AgentKey, int] = {}
+
+    def worker_for(self, key: AgentKey) -> int:
+        """The worker of ``key`` (assigned now if new)."""
+        worker = self._assigned.get(key)
+        if worker is None:
+            worker = self._assigned[key] = len(self._assigned) % self.num_workers
+        return worker
+
+    def split(self, keys: Sequence[AgentKey]) -> dict[int, list[int]]:
+        """Indices into ``keys`` per worker, in the given order (workers without agents are left out)."""
+        out: dict[int, list[int]] = defaultdict(list)
+        for i, key in enumerate(keys):
+            out[self.worker_for(key)].append(i)
+        return dict(sorted(out.items()))
+
+
+#: agent attributes that decide a turn but are not part of :meth:`TinyPerson.to_state`
+AGENT_OPTIONS = ("max_actions_per_turn", "recent_window", "prompt_token_budget", "max_content_display_length")
+
+
+def turn_request(agent: TinyPerson) -> AgentTurnRequest:
+    """The request that carries ``agent``'s turn to a worker."""
+    return AgentTurnRequest(name=agent.name, state=agent.to_state(),
+                            options={o: getattr(agent, o) for o in AGENT_OPTIONS})
+
+
+def shard_request(agents: Sequence[TinyPerson], *, step: int, world: str, timeout: float | None,
+                  max_workers: int | None) -> ShardRequest:
+    """A request for ``agents`` (all in ``world``), stamped with the world's clock."""
+    env = agents[0].environment if agents else None
+    present = env.agent_names() if env is not None else []
+    reachable: dict[str, list[str]] = {}
+    if env is not None:
+        # Only where the world narrows it (a social network's relations): a plain world's would be
+        # the whole world again for every agent.
+        reachable = {a.name: names for a in agents if (names := env.reachable_names(a.name)) != present}
+    return ShardRequest(world=world, step=step, sim_time=env.current_datetime if env is not None else None,
+                        timeout=timeout, max_workers=max_workers, agents=[turn_request(a) for a in agents],
+                        present=present, reachable=reachable)
+
+
+def _fresh_seq(event: Event) -> Event:
+    # ``seq`` is a per-process publication counter: events made in a worker get a driver number, in
+    # the order the driver publishes them, so traces stay ordered by it.
+    seq = type(event).model_fields["seq"].get_default(call_default_factory=True)
+    return event.model_copy(update={"seq": seq})
+
+
+def record_call(ledger: UsageLedger, event: LLMCallEvent) -> None:
+    """Count a call a worker made in the driver's ledger (cost stats include it)."""
+    ledger.record(model=event.model, agent=event.agent, world=event.world, purpose=event.purpose,
+                  prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens,
+                  latency_s=event.latency_s, cached=event.cache_hit, error=event.error is not None)
+
+
+def publish_bus_events(client: LLMClient, events: Sequence[Event]) -> None:
+    """Publish a worker's client events on the driver's bus, counting its LLM calls in the ledger."""
+    for event in events:
+        if isinstance(event, LLMCallEvent):
+            record_call(client.ledger, event)
+        client.bus.publish(_fresh_seq(event))
+
+
+def apply_result(agent: TinyPerson, result: AgentTurnResult, *, step: int,
+                 resolve: Callable[[str], TinyPerson | None] | None = None) -> TurnOutcome:
+    """Put a worker's result back into the driver's ``agent`` and return the turn's outcome.
+
+    The agent takes the new state; the client's events (LLM calls, a failed turn) are published on the
+    driver's bus at once, as a local turn publishes them; the agent's own events go to
+    ``agent._publish`` in order (the world holds them back and publishes them in agent order).
+    """
+    if result.name != agent.name:
+        raise SimulationError(f"a worker answered for agent {result.name!r} in place of {agent.name!r}; "
+                              "this is a bug in the executor", agent=agent.name, step=step)
+    agent.load_state(result.state, resolve)
+    publish_bus_events(agent.client, result.bus_events)
+    for event in result.events:
+        agent._publish(_fresh_seq(event))
+    error: AgentTurnError | None = None
+    if result.error is not None:
+        rec = result.error
+        exc = rec.exception if rec.exception is not None else SimulationError(
+            f"{rec.error_type}: {rec.message} (in a worker process; the original exception could not be "
+            "pickled)", agent=agent.name, step=step)
+        error = AgentTurnError(agent.name, step, rec.error_type, rec.message, rec.timed_out, exc)
+        logger.warning("%s", error.describe(), extra={"event_kind": "agent_error"})
+    return TurnOutcome(agent=agent, wall_s=result.wall_s, error=error)
+
+
+def failed_outcomes(agents: Sequence[TinyPerson], *, step: int, world: str, exc: BaseException) -> list[TurnOutcome]:
+    """Outcomes for agents whose worker was lost: each turn failed with ``exc``, recorded and published."""
+    outcomes = []
+    for agent in agents:
+        error = AgentTurnError(agent.name, step, type(exc).__name__,
+                               f"its worker was lost before the turn ended: {exc}", False, exc)
+        logger.warning("%s", error.describe(), extra={"event_kind": "agent_error"})
+        agent.bus.publish(AgentErrorEvent(agent=agent.name, world=world, step=step, error_type=error.error_type,
+                                          message=error.message, timed_out=False))
+        outcomes.append(TurnOutcome(agent=agent, wall_s=0.0, error=error))
+    return outcomes
+
+
+class ShardedExecutor(Executor):
+    """An executor whose workers each own a fixed shard of the agents; subclasses supply the transport.
+
+    :meth:`run_turns` splits the agents with a :class:`ShardMap`, sends one :class:`ShardRequest` per
+    busy worker (through :meth:`_call`), and applies the results in the agents' order. A worker lost
+    in transit (:meth:`_is_lost`) turns its agents' turns into failure records and is replaced on the
+    next step (workers only cache agents: the driver owns their state); any other transport failure
+    is a :class:`~tinytroupe.errors.SimulationError`.
+    """
+
+    def __init__(self, num_workers: int) -> None:
+        self.num_workers = num_workers
+        self._shards = ShardMap(num_workers)
+
+    async def _prepare(self) -> None:
+        """Make sure every worker exists (called before each batch of turns)."""
+
+    @abstractmethod
+    async def _call(self, worker: int, request: ShardRequest) -> ShardResult:
+        """Run ``request`` on worker ``worker``."""
+
+    def _is_lost(self, exc: BaseException) -> bool:
+        """Whether ``exc`` means the worker itself is gone (its agents' turns then fail, the run goes on)."""
+        return False
+
+    def _forget(self, worker: int) -> None:
+        """Drop a lost worker so that :meth:`_prepare` replaces it."""
+
+    async def run_turns(self, agents: Sequence[TinyPerson], *, step: int, world: str, timeout: float | None,
+                        max_workers: int | None) -> list[TurnOutcome]:
+        if not agents:
+            return []
+        await self._prepare()
+        per_worker = max(1, math.ceil(max_workers / self.num_workers)) if max_workers else None
+        shards = self._shards.split([(world, a.name) for a in agents])
+        calls = [(worker, indices, self._call(worker, shard_request(
+            [agents[i] for i in indices], step=step, world=world, timeout=timeout, max_workers=per_worker)))
+            for worker, indices in shards.items()]
+        answers = await asyncio.gather(*(call for _, _, call in calls), return_exceptions=True)
+        by_index: dict[int, AgentTurnResult] = {}
+        lost: dict[int, BaseException] = {}
+        for (worker, indices, _), answer in zip(calls, answers, strict=True):
+            if isinstance(answer, ShardResult):
+                by_index.update(zip(indices, answer.results, strict=True))
+            elif isinstance(answer, BaseException) and self._is_lost(answer):
+                self._forget(worker)
+                lost.update(dict.fromkeys(indices, answer))
+            elif isinstance(answer, BaseException):
+                raise SimulationError(f"worker {worker} of the {self.name} executor failed running step {step} "
+                                      f"of world {world!r}: {type(answer).__name__}: {answer}",
+                                      step=step) from answer
+            else:
+                raise SimulationError(f"worker {worker} of the {self.name} executor answered "
+                                      f"{type(answer).__name__}, not a ShardResult", step=step)
+        resolve = getattr(agents[0].environment, "get_agent_by_name", None)
+        # Agent order, not arrival order: the driver's bus sees the same sequence every run.
+        outcomes: list[TurnOutcome] = []
+        for i, agent in enumerate(agents):
+            if i in lost:
+                outcomes += failed_outcomes([agent], step=step, world=world, exc=lost[i])
+            else:
+                outcomes.append(apply_result(agent, by_index[i], step=step, resolve=resolve))
+        for answer in answers:
+            if isinstance(answer, ShardResult) and answer.unowned_events:
+                publish_bus_events(agents[0].client, answer.unowned_events)
+        return outcomes
+

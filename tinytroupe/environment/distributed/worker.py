@@ -1,0 +1,158 @@
+"""The worker side of a distributed step: :class:`ShardWorker`, the object that lives in each worker
+process (a Ray actor), holds its copies of the agents and runs their turns with its own LLM client.
+
+Nothing here imports Ray: the worker is a plain class, which is what makes it testable in-process and
+lets any transport carry it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tinytroupe.agent.person import TinyPerson
+from tinytroupe.agent.persona import Persona
+from tinytroupe.config import Settings, using_settings
+from tinytroupe.environment.distributed.messages import (
+    AgentKey,
+    AgentTurnRequest,
+    AgentTurnResult,
+    ShardRequest,
+    ShardResult,
+    TurnErrorRecord,
+)
+from tinytroupe.environment.engine import run_turn
+from tinytroupe.events import Event
+from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.client_spec import ClientSpec
+
+
+@dataclass
+class _ShardEnvironment:
+    """What an agent needs from its world (:class:`~tinytroupe.agent.person.AgentEnvironment`), in a worker."""
+
+    name: str
+    current_datetime: datetime | None
+    current_step: int | None
+    client: LLMClient
+    present: list[str] = field(default_factory=list)
+    reachable: dict[str, list[str]] = field(default_factory=dict)
+
+    def agent_names(self) -> list[str]:
+        return self.present
+
+    def reachable_names(self, agent: str) -> list[str]:
+        return self.reachable.get(agent, self.present)
+
+
+def _portable_exception(exc: BaseException | None) -> BaseException | None:
+    """``exc`` if it survives a pickle round trip (the transport pickles), else None."""
+    if exc is None:
+        return None
+    try:
+        # Many exceptions pickle but do not unpickle (keyword-only constructor arguments): try both ways.
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return None
+    return exc
+
+
+class ShardWorker:
+    """Runs turns of the agents sent to it, with its own LLM client built from a :class:`ClientSpec`.
+
+    The worker keeps a copy of each agent it has seen (created on first sight) and loads the state
+    sent with each request into it, so the driver stays the owner of every agent's state. Requests
+    run one at a time (a lock), each under the driver's settings.
+
+    Example:
+        >>> from tinytroupe.config import Settings
+        >>> from tinytroupe.llm.demo import demo_backend
+        >>> worker = ShardWorker(ClientSpec.from_settings(Settings(), backend_factory=demo_backend))
+        >>> worker.agent_count
+        0
+    """
+
+    def __init__(self, spec: ClientSpec) -> None:
+        self._settings: Settings = spec.to_settings()
+        self.client = spec.build()
+        self._agents: dict[AgentKey, TinyPerson] = {}
+        self._lock: asyncio.Lock | None = None
+        self._bus_events: list[Event] = []
+        self._capture: list[Event] | None = None
+        self.client.bus.subscribe(self._collect)
+
+    @property
+    def agent_count(self) -> int:
+        return len(self._agents)
+
+    def agent_names(self) -> list[str]:
+        """Names of the agents this worker holds (a method, so Ray callers can ask for it too)."""
+        return [name for _, name in self._agents]
+
+    def _collect(self, event: Event) -> None:
+        # Sync subscriber: runs inline on publish, so a flush inside _capture lands in that list only.
+        (self._capture if self._capture is not None else self._bus_events).append(event)
+
+    def _agent_for(self, world: str, item: AgentTurnRequest) -> TinyPerson:
+        agent = self._agents.get((world, item.name))
+        if agent is None:
+            agent = TinyPerson(item.name, persona=Persona.from_spec(item.state["persona"]))
+            self._agents[(world, item.name)] = agent
+        for option, value in item.options.items():
+            setattr(agent, option, value)
+        return agent
+
+    async def run_turns(self, request: ShardRequest) -> ShardResult:
+        """Load the states, run the turns concurrently, and return new states, events and outcomes."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            # Agents built here take their defaults (memory sizes, embedder ...) from the driver's settings.
+            with using_settings(self._settings):
+                return await self._run(request)
+
+    async def _run(self, request: ShardRequest) -> ShardResult:
+        env = _ShardEnvironment(request.world, request.sim_time, request.step, self.client, request.present,
+                                request.reachable)
+        agents: list[TinyPerson] = []
+        for item in request.agents:
+            agent = self._agent_for(request.world, item)
+            agent.environment = env
+            # Accessible agents stay names here: prompts show names, and the driver re-links them.
+            agent.load_state(item.state)
+            agent.defer_events()
+            agents.append(agent)
+        self._bus_events = []
+        semaphore = asyncio.Semaphore(request.max_workers) if request.max_workers else None
+        outcomes = await asyncio.gather(*(
+            run_turn(a, step=request.step, world=request.world, timeout=request.timeout, semaphore=semaphore)
+            for a in agents))
+        bus_events, self._bus_events = self._bus_events, []
+        names = {a.name for a in agents}
+        by_agent: dict[str, list[Event]] = defaultdict(list)
+        unowned: list[Event] = []
+        for event in bus_events:
+            if event.agent in names:
+                by_agent[event.agent].append(event)
+            else:
+                unowned.append(event)
+        results: list[AgentTurnResult] = []
+        for agent, outcome in zip(agents, outcomes, strict=True):
+            self._capture = []
+            try:
+                agent.flush_events()
+            finally:
+                events, self._capture = self._capture, None
+            error = outcome.error
+            results.append(AgentTurnResult(
+                name=agent.name, state=agent.to_state(), events=events, bus_events=by_agent.get(agent.name, []),
+                wall_s=outcome.wall_s,
+                error=None if error is None else TurnErrorRecord(
+                    error_type=error.error_type, message=error.message, timed_out=error.timed_out,
+                    exception=_portable_exception(error.exception)),
+            ))
+        return ShardResult(results=results, unowned_events=unowned)
+

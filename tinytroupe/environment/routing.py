@@ -1,0 +1,87 @@
+"""Action routing: how a world turns its agents' actions into other agents' stimuli (TALK to its
+listener, or to everyone; REACH_OUT makes two agents accessible to each other), and tells a speaker
+whose TALK reached nobody.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from tinytroupe.agent.actions import Action
+from tinytroupe.agent.person import TinyPerson
+from tinytroupe.events import EventBus, WarningEvent
+
+# The world's logger: these lines are the world's account of its conversation.
+logger = logging.getLogger("tinytroupe.environment.world")
+
+
+class ActionRouting:
+    """Mixin of :class:`~tinytroupe.environment.TinyWorld`: routes the actions of a turn.
+
+    Subclasses narrow who may reach whom with :meth:`_can_reach` (a social network: along relations)
+    and may route TALK their own way by overriding :meth:`_handle_talk`.
+    """
+
+    if TYPE_CHECKING:
+        name: str
+        name_to_agent: dict[str, TinyPerson]
+        broadcast_if_no_target: bool
+        _step: int
+
+        @property
+        def bus(self) -> EventBus: ...
+
+        def broadcast(self, speech: str, source: TinyPerson | str | None = None) -> None: ...
+
+    def _handle_actions(self, agent: TinyPerson, actions: list[Action]) -> None:
+        for action in actions:
+            if action.type == "TALK":
+                self._handle_talk(agent, action)
+            elif action.type == "REACH_OUT":
+                self._handle_reach_out(agent, action)
+
+    def _handle_talk(self, source: TinyPerson, action: Action) -> None:
+        target = self.name_to_agent.get(action.target.strip()) if action.target else None
+        if target is not None and target is not source:
+            target.listen(action.content, source)
+        elif self.broadcast_if_no_target:
+            self.broadcast(action.content, source)
+        elif target is source:
+            self._talk_not_delivered(source, action, "that is the speaker's own name")
+        elif action.target.strip():
+            self._talk_not_delivered(source, action, f"nobody named {action.target.strip()!r} is here")
+        else:
+            self._talk_not_delivered(source, action, "no listener was named, and here only a named listener hears")
+
+    def _talk_not_delivered(self, source: TinyPerson, action: Action, why: str) -> None:
+        """A TALK that reached nobody: the speaker learns it (a SOCIAL stimulus, so the next turn can
+        react), and the log and the bus (``talk_not_delivered``, shown by the live display) say so.
+        ``why`` is one clause that reads well after "nobody heard it:"."""
+        to = f" to {action.target.strip()}" if action.target.strip() else ""
+        source.socialize(f"Nobody heard what you just said{to}: {why}.")
+        message = f"{source.name}'s message{to} was not delivered: {why}"
+        logger.info("world %r: %s", self.name, message)
+        self.bus.publish(WarningEvent(code="talk_not_delivered", message=message, world=self.name,
+                                      agent=source.name, step=self._step,
+                                      data={"target": action.target.strip(), "content": action.content}))
+
+    def _handle_reach_out(self, source: TinyPerson, action: Action) -> None:
+        target = self.name_to_agent.get(action.target.strip())
+        if target is None or target is source:
+            source.socialize(f"You tried to reach out to {action.target!r}, but nobody by that name is here.")
+            return
+        if not self._can_reach(source, target):
+            source.socialize(f"You tried to reach out to {target.name}, but you have no relation that allows it.")
+            return
+        source.make_agent_accessible(target)
+        target.make_agent_accessible(source)
+        source.socialize(f"{target.name} was successfully reached out, and is now available for interaction.",
+                         target)
+        target.socialize(f"{source.name} reached out to you, and is now available for interaction.", source)
+
+    def _can_reach(self, source: TinyPerson, target: TinyPerson) -> bool:
+        return True
+
+
+__all__ = ["ActionRouting"]

@@ -1,0 +1,164 @@
+"""The response-cache wrapper: :class:`CacheWrapper` answers repeated requests from a
+:class:`~tinytroupe.llm.cache.store.ResponseCache` instead of the model, and lets identical requests in
+flight at the same time pay only once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+import time
+
+from tinytroupe.errors import ConfigError, StorageError
+from tinytroupe.lazy import PerLoop
+from tinytroupe.llm.backend import Backend, BackendWrapper
+from tinytroupe.llm.cache.store import ResponseCache
+from tinytroupe.llm.structured import storable
+from tinytroupe.llm.types import CallContext, Completion, LLMRequest
+
+logger = logging.getLogger(__name__)
+
+#: answers kept in memory when the cache file cannot take them (a full disk), per wrapper
+MAX_UNSAVED = 100_000
+
+_InFlight = dict[str, "asyncio.Future[Completion]"]
+
+
+class CacheWrapper(BackendWrapper):
+    """Answers repeated requests from a :class:`ResponseCache` instead of the model.
+
+    The key is :meth:`LLMRequest.cache_key` with the inner backend's identity, so different
+    models, servers, temperatures or schemas never share answers. Failed calls are never cached.
+    Structured answers are stored only when valid as they stand (:func:`~tinytroupe.llm.structured.storable`):
+    never a cut-off, invalid or repaired one. When the file cannot be written (a full disk), paid
+    answers are kept in memory for the run with one warning; when it cannot be read, calls go live.
+    While one request is in flight, identical requests on the same event loop wait for its answer
+    instead of paying for it again (they are reported as cache hits).
+
+    Example:
+        >>> from tinytroupe.llm import ScriptedBackend
+        >>> wrapper = CacheWrapper(ScriptedBackend(["hi"]), ResponseCache(":memory:"))
+        >>> wrapper.hits, wrapper.misses
+        (0, 0)
+    """
+
+    def __init__(self, inner: Backend, cache: ResponseCache) -> None:
+        super().__init__(inner)
+        self.cache = cache
+        self._hits = 0
+        self._misses = 0
+        self._counts_lock = threading.Lock()
+        # Futures belong to one event loop; keep the in-flight table per loop.
+        self._inflight: PerLoop[_InFlight] = PerLoop(dict)
+        #: answers not stored because they were cut off, invalid or needed repair
+        self.rejected = 0
+        # paid answers the file would not take (a full disk): kept so this run does not pay twice
+        self._unsaved: dict[str, Completion] = {}
+        self._read_failed = False
+        self._write_failed = False
+
+    @property
+    def hits(self) -> int:
+        """Calls answered without reaching the inner backend (stored answers and shared in-flight ones)."""
+        return self._hits
+
+    @property
+    def misses(self) -> int:
+        """Calls passed to the inner backend."""
+        return self._misses
+
+    def _count(self, hit: bool) -> None:
+        with self._counts_lock:
+            if hit:
+                self._hits += 1
+            else:
+                self._misses += 1
+
+    async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
+        key = request.cache_key(self.inner.identity())
+        inflight = self._inflight.get()
+        while True:
+            start = time.perf_counter()
+            stored = self._lookup(key)
+            if stored is not None:
+                return self._as_hit(stored, start)
+            leader = inflight.get(key)
+            if leader is None:
+                break
+            try:
+                shared = await asyncio.shield(leader)
+            except asyncio.CancelledError:
+                if leader.cancelled():
+                    continue  # the first caller gave up; look again and maybe call ourselves
+                raise
+            return self._as_hit(shared, start)
+
+        future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+        # Mark the outcome as retrieved so an unshared failure is not reported as "never retrieved".
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        inflight[key] = future
+        self._count(hit=False)
+        try:
+            completion = await self.inner.generate(request, context)
+            if storable(request, completion):
+                self._store(key, completion)
+            else:
+                self.rejected += 1
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        else:
+            future.set_result(completion)
+            return completion
+        finally:
+            if inflight.get(key) is future:
+                del inflight[key]
+
+    def _lookup(self, key: str) -> Completion | None:
+        """The stored answer for ``key``: from the file, else from the answers it could not take."""
+        if self._unsaved:
+            kept = self._unsaved.get(key)
+            if kept is not None:
+                return kept
+        try:
+            # A SQLite lookup takes microseconds: cheaper inline than a hop to a worker thread.
+            return self.cache.get(key)
+        except (StorageError, ConfigError, sqlite3.Error) as exc:
+            # An unreadable cache costs a paid call, never the turn: answer live and say so once.
+            if not self._read_failed:
+                self._read_failed = True
+                logger.warning("the LLM response cache %s could not be read (%s); calls it cannot answer "
+                               "go to the model", self.cache.path, exc)
+            return None
+
+    def _store(self, key: str, completion: Completion) -> None:
+        """Keep a paid answer: in the file, or, when the file refuses it, in memory for this run."""
+        try:
+            self.cache.put(key, completion)
+        except (StorageError, ConfigError, sqlite3.Error) as exc:
+            if len(self._unsaved) < MAX_UNSAVED:
+                self._unsaved[key] = completion
+            if not self._write_failed:
+                self._write_failed = True
+                logger.warning("the LLM response cache %s could not store an answer (%s); answers are kept in "
+                               "memory for this run (up to %d), but a re-run will pay for them again",
+                               self.cache.path, exc, MAX_UNSAVED)
+
+    def _as_hit(self, completion: Completion, start: float) -> Completion:
+        self._count(hit=True)
+        return completion.model_copy(update={"cached": True, "latency_s": time.perf_counter() - start,
+                                             "attempts": 1})
+
+    async def aclose(self) -> None:
+        try:
+            await self.inner.aclose()
+        finally:
+            self.cache.close()
+
+
+__all__ = ["MAX_UNSAVED", "CacheWrapper"]

@@ -1,0 +1,228 @@
+"""Carrying out a scenario: build its agents (a population sampled with the scenario's seed) and
+world, play the script, extract the results, and report what failed without inventing answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tinytroupe.agent.person import TinyPerson
+from tinytroupe.agent.persona import Fragment, Persona, load_persona_file
+from tinytroupe.environment.engine import AgentTurnError
+from tinytroupe.environment.executors import Executor
+from tinytroupe.environment.social_network import TinySocialNetwork
+from tinytroupe.environment.world import TinyWorld
+from tinytroupe.errors import ExtractionError, ScenarioError
+from tinytroupe.examples import load_example_fragment, load_example_persona
+from tinytroupe.extraction.results_extractor import ResultsExtractor
+from tinytroupe.llm.client import LLMClient
+from tinytroupe.scenario.loader import check_agent_references
+from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    for part in parts[:-1]:
+        data = data.setdefault(part, {})
+    data[parts[-1]] = value
+
+
+def _fragment(ref: str, base_dir: Path) -> Fragment:
+    candidate = base_dir / ref
+    if candidate.suffix == ".json" or candidate.exists():
+        loaded = load_persona_file(candidate)
+        if not isinstance(loaded, Fragment):
+            raise ScenarioError(f"{candidate}: expected a Fragment file", path=str(candidate))
+        return loaded
+    return load_example_fragment(ref)
+
+
+def build_agents(scenario: Scenario, base_dir: Path, **agent_kwargs: Any) -> list[TinyPerson]:
+    """The scenario's agents (population members are sampled with the scenario's seed)."""
+    agents: list[TinyPerson] = []
+    for entry in scenario.agents:
+        if entry.example is not None:
+            persona = load_example_persona(entry.example)
+        elif entry.file is not None:
+            loaded = load_persona_file(base_dir / entry.file)
+            if not isinstance(loaded, Persona):
+                raise ScenarioError(f"{entry.file}: agents need a TinyPerson file, not a Fragment",
+                                    path=entry.file)
+            persona = loaded
+        else:
+            persona = Persona.from_spec({"type": "TinyPerson", "persona": entry.persona or {}})
+        for ref in entry.fragments:
+            persona = persona.merge(_fragment(ref, base_dir).persona_dict)
+        name = entry.name or persona.name
+        agents.append(TinyPerson(name, persona=persona, **agent_kwargs))
+    if scenario.population is not None:
+        pop = scenario.population
+        rng = random.Random(scenario.seed)
+        # Every name is used once (in a seeded order) before any is reused with a number.
+        order = list(pop.names)
+        rng.shuffle(order)
+        for i in range(pop.size):
+            first = order[i % len(order)]
+            round_ = i // len(order) + 1
+            name = first if round_ == 1 else f"{first} {round_}"
+            data: dict[str, Any] = json.loads(json.dumps(pop.base))
+            for path, options in pop.sample.items():
+                _set_path(data, path, rng.choice(options))
+            data["name"] = name
+            agents.append(TinyPerson(name, persona=Persona.from_spec({"type": "TinyPerson", "persona": data}),
+                                     **agent_kwargs))
+    names = [a.name for a in agents]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ScenarioError(f"agent names must be unique; repeated: {', '.join(dupes)} (use 'name:' to rename)",
+                            field="agents")
+    return agents
+
+
+def build_world(scenario: Scenario, agents: list[TinyPerson], client: LLMClient | None,
+                executor: Executor | None = None) -> TinyWorld:
+    """The scenario's world holding ``agents``; ``executor`` says where turns run (default: locally)."""
+    spec = scenario.world
+    kwargs: dict[str, Any] = {"client": client, "seed": scenario.seed, "parallelize": spec.parallelize,
+                              "executor": executor}
+    world: TinyWorld
+    if spec.kind == "social_network":
+        world = TinySocialNetwork(spec.name, broadcast_if_no_target=spec.broadcast_if_no_target, **kwargs)
+        world._datetime = spec.initial_datetime
+        world.add_agents(agents)
+        for a, b, relation in spec.relations:
+            left, right = world.get_agent_by_name(a), world.get_agent_by_name(b)
+            if left is None or right is None:
+                missing = a if left is None else b
+                raise ScenarioError(f"world.relations names {missing!r}, who is not among the agents",
+                                    field="world.relations")
+            world.add_relation(left, right, relation)
+    else:
+        world = TinyWorld(spec.name, agents, initial_datetime=spec.initial_datetime,
+                          broadcast_if_no_target=spec.broadcast_if_no_target, **kwargs)
+        if spec.everyone_accessible and len(agents) <= 200:
+            world.make_everyone_accessible()
+    return world
+
+
+def _targets(world: TinyWorld, mapping: dict[str, str]) -> list[tuple[TinyPerson, str]]:
+    out = []
+    for name, text in mapping.items():
+        if name == "*":
+            out += [(a, text) for a in world.agents]
+            continue
+        agent = world.get_agent_by_name(name)
+        if agent is None:
+            raise ScenarioError(f"the script names agent {name!r}, who is not in the scenario; known: "
+                                f"{', '.join(a.name for a in world.agents[:20])}", field="script")
+        out.append((agent, text))
+    return out
+
+
+class ScenarioResult(BaseModel):
+    """What a scenario run produced.
+
+    ``results`` has one row per agent, in the agents' order: ``{"status": "ok", **fields}`` for an
+    agent that answered, ``{"status": "failed", "error": "ErrorType: message"}`` for one whose last
+    turn or whose extraction failed (nothing is invented for it). ``failed`` counts the latter (or,
+    without extraction, the agents whose last turn failed); ``errors`` lists every failed turn.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    scenario: str
+    results: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    failed: int = 0
+    steps: int = 0
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+    cost: dict[str, Any] = Field(default_factory=dict)
+    wall_s: float = 0.0
+
+
+async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, base_dir: Path | None = None,
+                        on_step: Callable[[int, int], None] | None = None,
+                        executor: Executor | None = None) -> tuple[TinyWorld, ScenarioResult]:
+    """Carry out ``scenario``: build agents and world, play the script, extract results.
+
+    ``executor`` runs the agents' turns (default: :class:`~tinytroupe.environment.LocalExecutor`).
+    """
+    start = time.perf_counter()
+    agents = build_agents(scenario, base_dir or Path.cwd(), max_actions_per_turn=scenario.max_actions_per_turn)
+    check_agent_references(scenario, agents)  # before the first step is paid for
+    world = build_world(scenario, agents, client, executor)
+    step_delta = timedelta(minutes=scenario.world.minutes_per_step) if scenario.world.minutes_per_step else None
+    done_steps = 0
+    for item in scenario.script:
+        if item.run is None:
+            _apply(world, item)
+            continue
+        for _ in range(item.run):
+            await world.arun(1, timedelta_per_step=step_delta)
+            done_steps += 1
+            if on_step:
+                on_step(done_steps, scenario.total_steps)
+    results: dict[str, dict[str, Any]] = {}
+    if scenario.extraction is not None:
+        if scenario.extraction.question:
+            world.broadcast(scenario.extraction.question, source="Moderator")
+            await world.arun(1, timedelta_per_step=step_delta)
+            done_steps += 1
+        results = await _extract(world, scenario.extraction, client)
+        failed = sum(1 for row in results.values() if row["status"] != "ok")
+    else:
+        failed = len(_last_turn_failed(world))
+    return world, ScenarioResult(
+        scenario=scenario.name, results=results, failed=failed, steps=done_steps,
+        errors=[e.as_dict() for e in world.errors], cost=world.client.get_cost_stats()["total"],
+        wall_s=time.perf_counter() - start,
+    )
+
+
+def _apply(world: TinyWorld, item: ScriptItem) -> None:
+    """One script step other than ``run``: what the moderator says or the agents perceive."""
+    if item.broadcast is not None:
+        world.broadcast(item.broadcast, source="Moderator")
+    elif item.listen is not None:
+        for agent, text in _targets(world, item.listen):
+            agent.listen(text, source="Moderator")
+    elif item.think is not None:
+        for agent, text in _targets(world, item.think):
+            agent.think(text)
+    elif item.see is not None:
+        for agent, text in _targets(world, item.see):
+            agent.see(text)
+    elif item.internalize_goal is not None:
+        for agent, text in _targets(world, item.internalize_goal):
+            agent.internalize_goal(text)
+    elif item.context is not None:
+        world.broadcast_context_change(item.context)
+
+
+async def _extract(world: TinyWorld, ex: ExtractionSpec, client: LLMClient | None) -> dict[str, dict[str, Any]]:
+    """Each agent's row, in the agents' order; an agent whose last turn failed gets a failed row."""
+    extractor = ResultsExtractor(ex.objective, ex.situation, fields=ex.fields, client=client)
+    silent = _last_turn_failed(world)
+    for name, err in silent.items():
+        # Extracting from its history would put words in its mouth: it never answered.
+        extractor.mark_failed(name, f"{err.error_type}: {err.message} (its last turn failed, so it gave "
+                                    "no answer)")
+    # Each failure is in the extractor's rows; the others' answers are kept.
+    with contextlib.suppress(ExtractionError):
+        await extractor.aextract_results_from_agents([a for a in world.agents if a.name not in silent])
+    rows = extractor.result_rows()
+    return {a.name: rows[a.name] for a in world.agents if a.name in rows}
+
+
+def _last_turn_failed(world: TinyWorld) -> dict[str, AgentTurnError]:
+    """Agents whose turn in the world's last step failed (every agent acts in every step)."""
+    return {e.agent: e for e in world.errors if e.step == world.current_step}
+

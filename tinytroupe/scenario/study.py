@@ -1,0 +1,192 @@
+"""Running a scenario file end to end, as ``tinytroupe run`` does: live display, progress, outputs.
+
+Also importable as ``tinytroupe.study``, the path it had before it joined the scenario package.
+
+Example (the scripted demo model; ``quiet`` and a console that writes nowhere keep it silent):
+    >>> import io, tempfile
+    >>> from pathlib import Path
+    >>> from rich.console import Console
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> scenario = folder / "tea.yaml"
+    >>> _ = scenario.write_text('''
+    ... name: Tea or coffee
+    ... agents: [{example: lisa}, {example: oscar}]
+    ... script: [{broadcast: "Tea or coffee?"}, {run: 1}]
+    ... extraction: {question: "Which do you prefer, and why?", fields: {drink: {type: str}}}
+    ... ''')
+    >>> outputs = run_study(scenario, out=folder / "out", backend="scripted", quiet=True,
+    ...                     console=Console(file=io.StringIO()))
+    >>> {name: row["status"] for name, row in outputs.result.results.items()}
+    {'Lisa Brennan': 'ok', 'Oscar Villanueva': 'ok'}
+    >>> outputs.results_csv.name, outputs.trace.name
+    ('results.csv', 'trace.jsonl')
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tinytroupe.aio import run_sync
+from tinytroupe.config import Settings, load_settings, resolved_api_type, using_settings
+from tinytroupe.environment.executors import Executor, LocalExecutor
+from tinytroupe.errors import ConfigError
+from tinytroupe.events import EventBus
+from tinytroupe.extraction.results_extractor import save_results_csv
+from tinytroupe.llm.backend import Backend
+from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.client_spec import ClientSpec
+from tinytroupe.llm.demo import demo_backend
+from tinytroupe.llm.factory import build_client
+from tinytroupe.scenario.loader import load_scenario
+from tinytroupe.scenario.model import Scenario
+from tinytroupe.scenario.runner import ScenarioResult, arun_scenario
+from tinytroupe.storage.jsonl_trace import JsonlTraceWriter
+from tinytroupe.terminal import show
+from tinytroupe.visualization.console import ConsoleDisplay
+
+
+@dataclass
+class StudyOutputs:
+    results_json: Path
+    results_csv: Path
+    trace: Path
+    result: ScenarioResult
+
+
+def study_settings(scenario: Scenario, *, config: Path | None = None, backend: str | None = None,
+                   model: str | None = None, seed: int | None = None) -> Settings:
+    """Configuration for a run: the config file and environment, then the scenario, then the command line."""
+    overrides: dict[str, Any] = {}
+    spec = scenario.backend
+    api_type = backend or spec.api_type
+    if api_type is not None:
+        overrides["openai__api_type"] = api_type
+    if model or spec.model:
+        overrides["openai__model"] = model or spec.model
+    if spec.base_url:
+        overrides["openai__base_url"] = spec.base_url
+    if spec.temperature is not None:
+        overrides["openai__temperature"] = spec.temperature
+    run_seed = seed if seed is not None else scenario.seed
+    if run_seed is not None:
+        overrides["simulation__seed"] = run_seed
+    return load_settings(config, **overrides)
+
+
+def study_client(settings: Settings, bus: EventBus) -> LLMClient:
+    """The client for a run; ``api_type=scripted`` means the deterministic demo model, whose answers
+    depend on ``[Simulation] SEED`` (``--seed``) as a real model's sampling would."""
+    if resolved_api_type(settings) == "scripted":
+        return build_client(settings, bus=bus, backend=demo_backend(seed=settings.simulation.seed))
+    return build_client(settings, bus=bus)
+
+
+EXECUTORS = ("local", "ray")
+
+
+def study_executor(kind: str, settings: Settings, *, address: str | None = None,
+                   workers: int | None = None) -> Executor:
+    """The executor for a run: ``local`` (asyncio in this process) or ``ray`` (``workers`` Ray actors,
+    on a local Ray instance or the cluster at ``address``), whose actors build the run's client."""
+    if kind == "local":
+        if address is not None or workers is not None:
+            raise ConfigError("--ray-address and --workers only apply to --executor ray", key="executor")
+        return LocalExecutor()
+    if kind == "ray":
+        from tinytroupe.environment.distributed.ray_actors import RayExecutor
+
+        # The same backend as study_client: the demo model for api_type=scripted, else the settings'.
+        factory: Callable[[], Backend] | None = None
+        if resolved_api_type(settings) == "scripted":
+            seed = settings.simulation.seed
+            factory = demo_backend if seed is None else functools.partial(demo_backend, seed=seed)
+        return RayExecutor(num_workers=workers if workers is not None else 2, address=address,
+                           client_spec=ClientSpec.from_settings(settings, backend_factory=factory))
+    raise ConfigError(f"unknown executor {kind!r}; use one of: {', '.join(EXECUTORS)}", key="executor")
+
+
+def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str | None = None,
+              model: str | None = None, seed: int | None = None, console: Console | None = None,
+              quiet: bool = False, executor: str = "local", ray_address: str | None = None,
+              workers: int | None = None) -> StudyOutputs:
+    """Load, run and save a scenario. Raises ScenarioError / ConfigError / LLMError on bad input.
+
+    ``executor`` is ``local`` (default) or ``ray`` (with ``workers`` actors, joining ``ray_address``
+    when given); see :func:`study_executor`.
+    """
+    console = console or Console()
+    scenario = load_scenario(path)
+    if seed is not None:
+        scenario = scenario.model_copy(update={"seed": seed})
+    settings = study_settings(scenario, config=config, backend=backend, model=model, seed=seed)
+    # This study shows the conversation itself (or nothing, with quiet): its worlds must not add their own.
+    settings = settings.model_copy(update={"simulation": settings.simulation.model_copy(
+        update={"communication_display": False})})
+    turns_executor = study_executor(executor, settings, address=ray_address, workers=workers)
+    bus = EventBus()
+    client = study_client(settings, bus)
+    out.mkdir(parents=True, exist_ok=True)
+    trace_path = out / "trace.jsonl"
+    writer = JsonlTraceWriter(trace_path).attach(bus)
+    display = None if quiet else ConsoleDisplay(console).attach(bus)
+    described = client.describe()
+    console.print(f"[bold]{show(scenario.name)}[/] · backend [cyan]{show(str(described.get('backend')))}[/] · model "
+                  f"[cyan]{show(str(described.get('model', '?')))}[/] · seed {scenario.seed}")
+    try:
+        start = getattr(turns_executor, "start", None)
+        if start is not None:
+            start()  # Ray's start-up (seconds) before the progress bar, on the main thread
+        with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True, disable=quiet) as progress:
+            task = progress.add_task("steps", total=scenario.total_steps + (1 if scenario.extraction
+                                                                            and scenario.extraction.question else 0))
+
+            def on_step(done: int, total: int) -> None:
+                progress.update(task, completed=done)
+
+            with using_settings(settings):
+                _, result = run_sync(arun_scenario(scenario, client=client, base_dir=path.parent,
+                                                   on_step=on_step, executor=turns_executor))
+    finally:
+        run_sync(turns_executor.aclose())
+        # Connections left open are finalised by the garbage collector whenever it runs; on the shared
+        # loop that can stall a later study's requests until their timeout.
+        run_sync(client.aclose())
+        writer.close()
+        if display is not None:
+            display.detach()
+    results_json = out / "results.json"
+    results_json.write_text(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False),
+                            encoding="utf-8")
+    results_csv = out / "results.csv"
+    save_results_csv(result.results, results_csv)
+    return StudyOutputs(results_json=results_json, results_csv=results_csv, trace=trace_path, result=result)
+
+
+def results_table(result: ScenarioResult, max_width: int = 70) -> Table:
+    """The extracted results as a rich table, one row per agent."""
+    table = Table(title=f"Results · {show(result.scenario)}")
+    columns: list[str] = []
+    for values in result.results.values():
+        columns += [k for k in values if k not in columns]
+    table.add_column("agent", style="bold")
+    for col in columns:
+        table.add_column(show(col), max_width=max_width)
+    for name, values in result.results.items():
+        # Cells hold model output: escaped, or a "[...]" in an answer would be read as markup.
+        table.add_row(show(name), *(show("; ".join(map(str, v)) if isinstance(v, list) else str(v))
+                                    for v in (values.get(c, "") for c in columns)))
+    return table
+
+
+__all__ = ["EXECUTORS", "StudyOutputs", "results_table", "run_study", "study_client", "study_executor",
+           "study_settings"]

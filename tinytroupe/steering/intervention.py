@@ -1,0 +1,289 @@
+"""``Intervention``: when something holds of some agents or worlds, do something to them.
+
+TinyTroupe's class, with its constructor and chainable setters. Preconditions are ANDed:
+
+* textual: a statement a language model judges against the targets' recent trajectories (one LLM
+  call per check, through the targets' client);
+* functional: ``func(targets) -> bool``;
+* propositional: an object with ``check(target=...)`` (and ``score(target=...)`` when a threshold is
+  given: the precondition then holds while the score stays *below* the threshold, as in TinyTroupe).
+
+With none set, the precondition holds. ``effect(targets)`` runs when the precondition holds.
+``targets`` is what was given: one agent or world, or a list.
+
+Example:
+    >>> from tinytroupe.agent import TinyPerson
+    >>> lisa = TinyPerson("Lisa")
+    >>> nudge = (Intervention(lisa, name="nudge")
+    ...          .set_functional_precondition(lambda target: len(target.memory) == 0)
+    ...          .set_effect(lambda target: target.think("I should say something.")))
+    >>> nudge.execute(), nudge.execute()
+    (True, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol, TypeAlias
+
+from pydantic import BaseModel, Field
+
+from tinytroupe.agent.person import TinyPerson
+from tinytroupe.aio import run_sync
+from tinytroupe.environment.world import TinyWorld
+from tinytroupe.errors import InvalidArgument, InvalidArgumentType
+from tinytroupe.llm.client import LLMClient
+
+DEFAULT_FIRST_N = 10
+DEFAULT_LAST_N = 100
+
+Target: TypeAlias = TinyPerson | TinyWorld
+Targets: TypeAlias = Target | Sequence[Target]
+
+_JUDGE_INSTRUCTIONS = (
+    "You read what happened in a simulation of people and decide whether a given statement is true "
+    "of it. Decide only from the trajectory shown; when it does not show enough, the statement is false. "
+    "Give value (true or false), a one-to-three sentence justification that points at what happened, "
+    "and your confidence between 0 and 1."
+)
+
+
+class PreconditionCheck(BaseModel):
+    """The model's verdict on a textual precondition."""
+
+    value: bool = Field(description="whether the statement is true of the trajectory")
+    justification: str = Field("", max_length=1200, description="why, pointing at what happened")
+    confidence: float = Field(0.5, ge=0.0, le=1.0, description="how sure, from 0 to 1")
+
+
+class PropositionLike(Protocol):
+    """What :meth:`Intervention.set_propositional_precondition` needs (TinyTroupe's ``Proposition``)."""
+
+    def check(self, *args: Any, **kwargs: Any) -> bool: ...
+
+    def score(self, *args: Any, **kwargs: Any) -> float: ...
+
+
+def _as_list(targets: Targets) -> list[Target]:
+    if isinstance(targets, TinyPerson | TinyWorld):
+        return [targets]
+    items = list(targets)
+    for t in items:
+        if not isinstance(t, TinyPerson | TinyWorld):
+            raise InvalidArgumentType(f"intervention targets are agents or worlds, got {type(t).__name__}")
+    if not items:
+        raise InvalidArgument("an intervention needs at least one target")
+    return items
+
+
+class Intervention:
+    """An effect applied to ``targets`` when the preconditions hold.
+
+    Args:
+        targets: a :class:`TinyPerson` or :class:`TinyWorld`, or a list of them; preconditions and the
+            effect receive it as given.
+        first_n, last_n: how much of each target's trajectory the textual precondition shows the model
+            (the first and the last events).
+        name: shown when the intervention fires (default: from the targets' names).
+        client: the LLM client for the textual precondition (default: the first target's).
+    """
+
+    def __init__(self, targets: Targets, first_n: int | None = DEFAULT_FIRST_N,
+                 last_n: int | None = DEFAULT_LAST_N, name: str | None = None, *,
+                 client: LLMClient | None = None) -> None:
+        self._targets = _as_list(targets)
+        self.targets = targets
+        self.first_n = first_n
+        self.last_n = last_n
+        self.name = name or "Intervention on " + ", ".join(t.name for t in self._targets)
+        self.client = client
+        self.text_precondition: str | None = None
+        self.precondition_func: Callable[[Any], bool] | None = None
+        self.propositional_precondition: PropositionLike | None = None
+        self.propositional_precondition_threshold: float | None = None
+        self.effect_func: Callable[[Any], Any] | None = None
+        self._last_text_check: PreconditionCheck | None = None
+        self._last_functional_check: bool | None = None
+        self._last_propositional_check: bool | None = None
+
+    def __repr__(self) -> str:
+        return f"Intervention(name={self.name!r})"
+
+    @classmethod
+    def create_for_each(cls, targets: Targets, first_n: int | None = DEFAULT_FIRST_N,
+                        last_n: int | None = DEFAULT_LAST_N, name: str | None = None) -> InterventionBatch:
+        """One intervention per target (named ``name_0``, ``name_1``, ... when ``name`` is given),
+        configured together through the returned :class:`InterventionBatch`.
+
+        Example:
+            >>> from tinytroupe.agent import TinyPerson
+            >>> batch = Intervention.create_for_each([TinyPerson("Ana"), TinyPerson("Ben")], name="calm")
+            >>> [i.name for i in batch.set_effect(lambda agent: agent.think("Breathe."))]
+            ['calm_0', 'calm_1']
+        """
+        return InterventionBatch([cls(t, first_n=first_n, last_n=last_n, name=f"{name}_{i}" if name else None)
+                                  for i, t in enumerate(_as_list(targets))])
+
+    # ------------------------------------------------------------------ flow
+
+    def __call__(self) -> bool:
+        return self.execute()
+
+    def execute(self) -> bool:
+        """Apply the effect if the precondition holds; True when it was applied."""
+        if self.check_precondition():
+            self.apply_effect()
+            return True
+        return False
+
+    async def aexecute(self) -> bool:
+        """Async twin of :meth:`execute`."""
+        if await self.acheck_precondition():
+            self.apply_effect()
+            return True
+        return False
+
+    async def acheck_precondition(self, world: TinyWorld | None = None) -> bool:
+        """Async twin of :meth:`check_precondition` (a world awaits this one inside its step)."""
+        text_ok = True
+        self._last_text_check = None
+        if self.text_precondition is not None:
+            self._last_text_check = await self._ajudge(self.text_precondition)
+            text_ok = self._last_text_check.value
+        self._last_functional_check = True
+        if self.precondition_func is not None:
+            self._last_functional_check = bool(self.precondition_func(self.targets))
+        self._last_propositional_check = True
+        prop = self.propositional_precondition
+        if prop is not None:
+            if self.propositional_precondition_threshold is not None:
+                self._last_propositional_check = prop.score(target=self.targets) < \
+                    self.propositional_precondition_threshold
+            else:
+                self._last_propositional_check = bool(prop.check(target=self.targets))
+        return text_ok and self._last_functional_check and self._last_propositional_check
+
+    def check_precondition(self, world: TinyWorld | None = None) -> bool:
+        """Whether every precondition set holds now (``world``: accepted from worlds, not needed)."""
+        return run_sync(self.acheck_precondition(world))
+
+    def apply_effect(self, world: TinyWorld | None = None) -> None:
+        """Run the effect on the targets, without checking the precondition.
+
+        Raises:
+            ValueError: no effect was set.
+        """
+        if self.effect_func is None:
+            raise InvalidArgument(f"{self.name} has no effect; call set_effect(func) first")
+        self.effect_func(self.targets)
+
+    # ------------------------------------------------------------------ textual precondition
+
+    def _client(self) -> LLMClient:
+        return self.client if self.client is not None else self._targets[0].client
+
+    def _trajectory(self) -> str:
+        return "\n\n".join(t.pretty_current_interactions(first_n=self.first_n, last_n=self.last_n)
+                           for t in self._targets)
+
+    async def _ajudge(self, statement: str) -> PreconditionCheck:
+        world = next((t.name for t in self._targets if isinstance(t, TinyWorld)), None)
+        if world is None:
+            env = getattr(self._targets[0], "environment", None)
+            world = env.name if env is not None else None
+        messages = [
+            {"role": "system", "content": _JUDGE_INSTRUCTIONS},
+            {"role": "user", "content": f"# Statement\n{statement}\n\n# Trajectory\n{self._trajectory()}"},
+        ]
+        result = await self._client().acomplete(messages, response_model=PreconditionCheck,
+                                                purpose="intervention", world=world)
+        value = result.value
+        return value if isinstance(value, PreconditionCheck) else PreconditionCheck.model_validate(value)
+
+    # ------------------------------------------------------------------ setters (chainable)
+
+    def set_textual_precondition(self, text: str) -> Intervention:
+        """A statement a language model must judge true of the targets' trajectories."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidArgument("a textual precondition is a non-empty statement")
+        self.text_precondition = text
+        return self
+
+    def set_functional_precondition(self, func: Callable[[Any], bool]) -> Intervention:
+        """``func(targets) -> bool``."""
+        self.precondition_func = func
+        return self
+
+    def set_propositional_precondition(self, proposition: PropositionLike,
+                                       threshold: float | None = None) -> Intervention:
+        """``proposition.check(target=targets)`` must hold; with ``threshold``,
+        ``proposition.score(target=targets)`` must stay below it."""
+        self.propositional_precondition = proposition
+        self.propositional_precondition_threshold = threshold
+        return self
+
+    def set_effect(self, effect_func: Callable[[Any], Any]) -> Intervention:
+        """``effect_func(targets)``, run when the precondition holds."""
+        self.effect_func = effect_func
+        return self
+
+    # ------------------------------------------------------------------ inspection
+
+    def precondition_justification(self) -> str:
+        """Why the last check came out as it did (the model's justification for a textual precondition)."""
+        parts: list[str] = []
+        if self._last_text_check is not None:
+            c = self._last_text_check
+            parts.append(f"{c.justification} (confidence = {c.confidence:.2f})")
+        if self.precondition_func is not None and self._last_functional_check is not None:
+            parts.append("Functional precondition was met." if self._last_functional_check
+                         else "Functional precondition was not met.")
+        if self.propositional_precondition is not None and self._last_propositional_check is not None:
+            parts.append("Propositional precondition was met." if self._last_propositional_check
+                         else "Propositional precondition was not met.")
+        if not parts:
+            parts.append("No precondition was set, so it holds." if self._last_functional_check
+                         else "The precondition has not been checked yet.")
+        return "\n".join(parts)
+
+
+class InterventionBatch:
+    """Several interventions configured at once (what :meth:`Intervention.create_for_each` returns);
+    iterate it, or pass :meth:`as_list` to ``TinyWorld(interventions=...)``."""
+
+    def __init__(self, interventions: Sequence[Intervention]) -> None:
+        self.interventions = list(interventions)
+
+    def __iter__(self) -> Iterator[Intervention]:
+        return iter(self.interventions)
+
+    def __len__(self) -> int:
+        return len(self.interventions)
+
+    def set_textual_precondition(self, text: str) -> InterventionBatch:
+        for i in self.interventions:
+            i.set_textual_precondition(text)
+        return self
+
+    def set_functional_precondition(self, func: Callable[[Any], bool]) -> InterventionBatch:
+        for i in self.interventions:
+            i.set_functional_precondition(func)
+        return self
+
+    def set_propositional_precondition(self, proposition: PropositionLike,
+                                       threshold: float | None = None) -> InterventionBatch:
+        for i in self.interventions:
+            i.set_propositional_precondition(proposition, threshold)
+        return self
+
+    def set_effect(self, effect_func: Callable[[Any], Any]) -> InterventionBatch:
+        for i in self.interventions:
+            i.set_effect(effect_func)
+        return self
+
+    def as_list(self) -> list[Intervention]:
+        return list(self.interventions)
+
+
+__all__ = ["DEFAULT_FIRST_N", "DEFAULT_LAST_N", "Intervention", "InterventionBatch", "PreconditionCheck",
+           "PropositionLike"]
