@@ -1,6 +1,7 @@
 """Every test runs as on a clean machine and leaves the process as it found it.
 
-Isolation: the developer's ``TINYTROUPE_*``, ``OPENAI_*`` and ``AZURE_*`` variables are removed, and
+Isolation: the developer's ``TINYTROUPE_*``, ``OPENAI_*`` and ``AZURE_*`` variables and the terminal's
+(``FORCE_COLOR``, ``COLUMNS`` ...: output is laid out 80 columns wide, uncoloured) are removed, and
 each test runs in an empty working folder, so no ``tinytroupe.toml`` or ``config.ini`` lying in the
 repository (or wherever pytest was started) is read. A test that needs a variable sets it with
 ``monkeypatch.setenv``; one that needs a config file writes it and passes its path or chdirs itself.
@@ -30,6 +31,9 @@ from tinytroupe.lazy import Lazy
 from tinytroupe.llm import default
 
 _DEVELOPER_VARIABLES = ("TINYTROUPE_", "OPENAI_", "AZURE_")
+# How rich lays out what the CLI prints; a CI runner may set any of them (FORCE_COLOR is common).
+_TERMINAL_VARIABLES = ("FORCE_COLOR", "NO_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "LINES",
+                       "JUPYTER_COLUMNS", "JUPYTER_LINES")
 
 
 @dataclass
@@ -82,7 +86,7 @@ def _undo(before: _ProcessState, lazily: _LazilyBuilt) -> list[str]:
             continue
         leaks.append(f"scope {entered!r} is still entered (leave it, or use scope.session() as a context manager)")
         if isinstance(entered, control.Simulation):
-            entered.reset()  # leaves its scope and puts back the client and settings it replaced
+            entered.reset()  # leaves its scope (its run context goes with it)
         if any(t == token for t, _ in scope._stack):
             scope.leave(token)
     now = _ProcessState.now()
@@ -103,8 +107,10 @@ def _undo(before: _ProcessState, lazily: _LazilyBuilt) -> list[str]:
 @pytest.fixture(autouse=True)
 def clean_machine(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     for var in list(os.environ):
-        if var.startswith(_DEVELOPER_VARIABLES):
+        if var.startswith(_DEVELOPER_VARIABLES) or var in _TERMINAL_VARIABLES:
             monkeypatch.delenv(var)
+    # Output is laid out 80 columns wide, as on a machine whose terminal says nothing.
+    monkeypatch.setenv("COLUMNS", "80")
     # A folder of its own, not the test's tmp_path: tests that list their tmp_path see only their files.
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     # Lookups by name outside any scope see the objects made outside any scope; earlier tests' agents

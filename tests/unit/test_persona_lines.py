@@ -111,9 +111,10 @@ def test_load_specification_and_chat_name_the_line(tmp_path: Path) -> None:
     path = _bad_persona(tmp_path)
     with pytest.raises(ScenarioError, match=r"ana2\.agent\.json:5: persona\.age"):
         TinyPerson.load_specification(str(path))
-    result = CliRunner().invoke(app, ["chat", str(path), "-b", "scripted"], input="/quit\n")
+    # wide, so a long temporary path does not wrap the message where the test looks
+    result = CliRunner().invoke(app, ["chat", str(path), "-b", "scripted"], input="/quit\n", env={"COLUMNS": "400"})
     assert result.exit_code == 1
-    assert "ana2.agent.json:5: persona.age" in "".join(result.output.split("\n"))
+    assert "ana2.agent.json:5: persona.age" in " ".join(result.output.split())
 
 
 def test_json_key_lines_points_at_the_repeated_key_json_loads_keeps() -> None:

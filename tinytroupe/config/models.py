@@ -60,7 +60,7 @@ class LocalModelSettings(_Section):
 
     model_path: str | None = Field(None, description="a GGUF file; default: the bundled Gemma 3 270M")
     n_ctx: int = Field(4096, ge=256)
-    n_threads: int | None = Field(None, ge=1, description="default: all cores")
+    n_threads: int | None = Field(None, ge=1, description="default: half the usable cores (llama.cpp's)")
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     max_concurrent_model_calls: int = Field(1, ge=1)
 

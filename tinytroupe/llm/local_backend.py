@@ -268,13 +268,26 @@ def _gbnf_literal(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- backend
+def default_threads() -> int:
+    """Half the cores this process may use, at least one (``default_threads() >= 1``).
+
+    llama.cpp's threads spin at a barrier many times per token, so one descheduled by any other load
+    stalls them all: all cores is fastest only on an idle machine (docs/performance.md).
+    """
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 1
+    return max(1, usable // 2)
+
+
 class LocalBackend(Backend):
     """Answers requests with a GGUF model running in this process (llama-cpp-python).
 
     Args:
         model_path: a GGUF file; None uses the bundled Gemma 3 270M (see :func:`ensure_default_model`).
         n_ctx: context window in tokens.
-        n_threads: CPU threads; None uses every core (llama-cpp-python's own default is half).
+        n_threads: CPU threads; None uses :func:`default_threads` (half the cores this process may use).
         temperature: sampling temperature when the request gives none.
         seed: sampling seed when the request gives none (None: random).
         top_p: nucleus sampling when the request gives none.
@@ -296,7 +309,7 @@ class LocalBackend(Backend):
                  temperature: float = 0.7, seed: int | None = None, top_p: float = 0.95) -> None:
         self._model_path = Path(model_path).expanduser() if model_path else None
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or os.cpu_count() or 1
+        self.n_threads = n_threads or default_threads()
         self.temperature = temperature
         self.seed = seed
         self.top_p = top_p
@@ -377,12 +390,5 @@ class LocalBackend(Backend):
         return prompt
 
 
-__all__ = [
-    "DEFAULT_MODEL_FILE",
-    "LocalBackend",
-    "default_model_path",
-    "ensure_default_model",
-    "local_model_available",
-    "render_transcript",
-    "unload_models",
-]
+__all__ = ["DEFAULT_MODEL_FILE", "LocalBackend", "default_model_path", "default_threads", "ensure_default_model",
+           "local_model_available", "render_transcript", "unload_models"]
