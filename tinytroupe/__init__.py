@@ -11,6 +11,7 @@ Example:
 from tinytroupe import examples
 from tinytroupe.agent import Action, ActionBatch, CognitiveState, Fragment, Persona, TinyPerson
 from tinytroupe.config import Settings, load_settings
+from tinytroupe.context import RunContext, current_context, using_context
 from tinytroupe.environment import TinySocialNetwork, TinyWorld
 from tinytroupe.errors import (
     ConfigError,
@@ -45,6 +46,7 @@ __all__ = [
     "LLMTransportError",
     "Persona",
     "ResultsExtractor",
+    "RunContext",
     "ScenarioError",
     "ScriptedBackend",
     "Settings",
@@ -55,8 +57,10 @@ __all__ = [
     "TinyWorld",
     "__version__",
     "build_client",
+    "current_context",
     "examples",
     "get_default_client",
     "load_settings",
     "set_default_client",
+    "using_context",
 ]

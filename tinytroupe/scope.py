@@ -166,6 +166,12 @@ def current() -> Scope | None:
         return _stack[-1][1] if _stack else None
 
 
+def active_scopes() -> list[Scope]:
+    """The active scopes, innermost first."""
+    with _lock:
+        return [s for _, s in reversed(_stack)]
+
+
 def register(obj: object) -> None:
     """Tell the current scope about ``obj`` (the ambient registry when no scope is active)."""
     scope = current()
@@ -206,4 +212,5 @@ def session() -> Iterator[Registry]:
         leave(token)
 
 
-__all__ = ["Registry", "Scope", "current", "enter", "find", "leave", "register", "registered", "session"]
+__all__ = ["Registry", "Scope", "active_scopes", "current", "enter", "find", "leave", "register", "registered",
+           "session"]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from tinytroupe.aio import run_sync
 from tinytroupe.errors import LLMOutputError, LLMTransportError
+from tinytroupe.events import EventBus, LLMCallEvent
 from tinytroupe.llm import LLMClient, LLMRequest, Message, ScriptedBackend, UsageLedger, UsageWrapper
 from tinytroupe.llm.tokens import estimate_tokens, tokens_for_chars
 
@@ -113,13 +114,27 @@ def test_bad_messages_are_refused_clearly() -> None:
         client.complete([])
 
 
-def test_reuses_an_existing_usage_wrapper() -> None:
-    ledger = UsageLedger()
-    chain = UsageWrapper(ScriptedBackend(["x"]), ledger=ledger)
-    client = LLMClient(chain)
-    assert client.ledger is ledger and client.backend is chain and chain.bus is client.bus
+def test_reuses_an_existing_usage_wrapper_and_its_bus() -> None:
+    ledger, bus = UsageLedger(), EventBus()
+    chain = UsageWrapper(ScriptedBackend(["x"]), bus=bus)
+    client = LLMClient(chain, ledger=ledger)
+    assert client.ledger is ledger and client.backend is chain and client.bus is bus
     client.complete(USER)
     assert ledger.stats()["total"]["calls"] == 1
+
+
+def test_usage_is_counted_from_the_bus_once_per_call() -> None:
+    """The ledger is a bus subscriber: a call published on the client's bus and on a caller's bus
+    counts once in each bus's ledger, and an event published by another process (Ray) counts too."""
+    client, world_bus = LLMClient(ScriptedBackend(["a", "b"])), EventBus()
+    world_usage = UsageLedger()
+    world_usage.attach(world_bus)
+    client.complete(USER, agent="Ana")
+    client.for_caller(world_bus).complete(USER, agent="Ben")
+    assert client.get_cost_stats()["total"]["calls"] == 2
+    assert world_usage.stats()["total"]["calls"] == 1 and list(world_usage.stats()["by_agent"]) == ["Ben"]
+    client.bus.publish(LLMCallEvent(model="m", agent="Cy", prompt_tokens=4, completion_tokens=1))
+    assert client.get_cost_stats()["by_agent"]["Cy"]["total_tokens"] == 5
 
 
 def test_describe_and_model() -> None:

@@ -223,15 +223,12 @@ def test_begin_says_where_the_run_file_is_and_that_it_resumes(tmp_path: Path,
     assert str(path.resolve()) in capsys.readouterr().err
     sim.client.complete([{"role": "user", "content": "hi"}])
     sim.flush()
-    # Simulate a crash: the run is left "running" and never ended (the dead process's scope and its
-    # default client go too).
-    control.current._current = None
+    # Simulate a crash: the run is left "running" and never ended (the dead process's scope goes too).
     sim._active = False
     sim.writer.close()
     if sim._scope_token is not None:
         scope.leave(sim._scope_token)
         sim._scope_token = None
-    set_default_client(sim._previous_client)
     sim2 = control.begin(path, backend=ScriptedBackend(["x"], cycle=True))
     try:
         err = capsys.readouterr().err

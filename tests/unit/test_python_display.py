@@ -38,6 +38,7 @@ def chat(name: str, request: LLMRequest) -> dict[str, Any]:
 def test_a_run_from_python_prints_the_conversation_by_default(capsys: pytest.CaptureFixture[str]) -> None:
     world, _ = make_world(["Ana", "Ben"], chat)
     assert capsys.readouterr().out == ""  # creating a world prints nothing
+    subscribers = world.bus.subscriber_count  # the client's usage ledger
     world.broadcast("Welcome, everyone.")
     world.run(1)
     lines = capsys.readouterr().out.splitlines()
@@ -47,7 +48,7 @@ def test_a_run_from_python_prints_the_conversation_by_default(capsys: pytest.Cap
     assert "Ana → Ben: Shall we start?" in lines
     assert "Ben → Ana: Yes, let's." in lines
     assert len(lines) == 5  # each once, nothing else
-    assert world.bus.subscriber_count == 0  # the display is attached only while the world runs
+    assert world.bus.subscriber_count == subscribers  # the display is attached only while the world runs
 
 
 def test_every_step_of_a_run_is_shown_as_it_happens(capsys: pytest.CaptureFixture[str]) -> None:
@@ -129,12 +130,14 @@ def test_a_broadcast_from_inside_a_run_is_shown_once(capsys: pytest.CaptureFixtu
 def test_agents_with_their_own_client_are_shown_too(capsys: pytest.CaptureFixture[str]) -> None:
     world, _ = make_world(["Ana"], chat)
     own_client, _ = policy_client(lambda n, r: turn(("TALK", "I brought my own model", "Ana")))
-    world.add_agent(TinyPerson("Ben", client=own_client))  # publishes on its own client's bus
+    world.add_agent(TinyPerson("Ben", client=own_client))  # publishes on its world's bus all the same
+    subscribers = own_client.bus.subscriber_count
     world.run(1)
     out = capsys.readouterr().out
     assert "Ben → Ana: I brought my own model" in out and "Ana → Ben: Shall we start?" in out
     assert out.count("I brought my own model") == 1
-    assert own_client.bus.subscriber_count == 0
+    assert own_client.bus.subscriber_count == subscribers
+    assert world.bus is not own_client.bus and own_client.get_cost_stats()["by_agent"]["Ben"]["calls"] == 1
 
 
 def test_a_talk_that_reaches_nobody_is_shown(capsys: pytest.CaptureFixture[str]) -> None:

@@ -96,7 +96,8 @@ async def test_wrapper_publishes_one_event_per_call_with_context() -> None:
     events: list[LLMCallEvent] = []
     bus.subscribe(events.append, kinds=["llm_call"])  # type: ignore[arg-type]
     ledger = UsageLedger()
-    wrapper = UsageWrapper(ScriptedBackend(["hello there"], model="tiny"), ledger=ledger, bus=bus)
+    ledger.attach(bus)
+    wrapper = UsageWrapper(ScriptedBackend(["hello there"], model="tiny"), bus=bus)
     ctx = CallContext(purpose="action", agent="Ana", world="Cafe", step=3, simulation_id="sim-1")
     request = LLMRequest(messages=(Message(role="user", content="x" * 40),))
     await wrapper.generate(request, ctx)
@@ -113,7 +114,8 @@ async def test_failures_are_recorded_published_and_raised() -> None:
     events: list[LLMCallEvent] = []
     bus.subscribe(events.append)  # type: ignore[arg-type]
     ledger = UsageLedger()
-    wrapper = UsageWrapper(ScriptedBackend([LLMTransportError("boom")], model="tiny"), ledger=ledger, bus=bus)
+    ledger.attach(bus)
+    wrapper = UsageWrapper(ScriptedBackend([LLMTransportError("boom")], model="tiny"), bus=bus)
     with pytest.raises(LLMTransportError, match="boom"):
         request = LLMRequest(messages=(Message(role="user", content="q"),))
         await wrapper.generate(request, CallContext(agent="Bo"))

@@ -62,12 +62,14 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
             earlier one of the same type and target (content similarity above
             :attr:`MAX_ACTION_SIMILARITY`); a ``action_repeated`` warning event says what was left out.
         persona: a :class:`Persona`, or a dict of persona fields (``name`` is filled in).
-        client: the LLM client for this agent's turns (default: the world's, else the process default).
+        client: the LLM client for this agent's turns (default: its run context's; see :attr:`context`).
         max_actions_per_turn: actions before the closing DONE that one turn may hold.
         recent_window: how many past events each prompt shows.
         prompt_token_budget: estimated tokens for the variable prompt sections together.
+        context: the :class:`~tinytroupe.context.RunContext` to act in (default: its world's once it
+            joins one, else the current one: a running simulation's or the default).
 
-    Arguments left as None take their value from :func:`tinytroupe.config.current_settings`
+    Arguments left as None take their value from the run context's settings
     (``[Simulation] MAX_ACTIONS_PER_TURN``, ``[Cognition] RECENT_WINDOW``, ``PROMPT_TOKEN_BUDGET``,
     ``MAX_CONTENT_DISPLAY_LENGTH``).
 
@@ -107,7 +109,8 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
                 model = action_batch_model(self.actions_registry.types, self.max_actions_per_turn,
                                            targets=self.target_choices())
                 env = self.environment
-                result = await self.client.acomplete(
+                client = self.caller_client
+                result = await client.acomplete(
                     messages, response_model=model, purpose="action", agent=self.name,
                     world=env.name if env is not None else None, step=self._step(),
                 )
@@ -117,7 +120,7 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
                 # Memory upkeep runs inside the turn lock, after the actions happened: its failures are
                 # warnings that back off (see AgentMemory.aafter_turn), never a failed turn whose
                 # actions nonetheless took place.
-                await self.memories.aafter_turn(self.client, world=env.name if env is not None else None,
+                await self.memories.aafter_turn(client, world=env.name if env is not None else None,
                                                 step=self._step())
         return committed if return_actions else None
 

@@ -23,12 +23,11 @@ from tinytroupe.agent.faculties import MentalFaculty
 from tinytroupe.agent.memory import AgentMemory, EpisodicMemory, SemanticMemory
 from tinytroupe.agent.persona import Persona
 from tinytroupe.compat import ignored_argument
-from tinytroupe.config import current_settings
+from tinytroupe.context import RunContext, current_context
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType
 from tinytroupe.events import Event, EventBus
 from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.client import LLMClient
-from tinytroupe.llm.default import get_default_client
 
 if TYPE_CHECKING:  # annotations only: person.py builds on this module
     from tinytroupe.agent.person import TinyPerson
@@ -48,6 +47,9 @@ class AgentEnvironment(Protocol):
 
     @property
     def client(self) -> LLMClient: ...
+
+    @property
+    def context(self) -> RunContext: ...
 
     def agent_names(self) -> list[str]:
         """The names of the agents present (whom a TALK or REACH_OUT can reach)."""
@@ -72,7 +74,7 @@ class PersonCore:
                  enable_basic_action_repetition_prevention: bool = True, *,
                  persona: Persona | Mapping[str, Any] | None = None, client: LLMClient | None = None,
                  max_actions_per_turn: int | None = None, recent_window: int | None = None,
-                 prompt_token_budget: int | None = None) -> None:
+                 prompt_token_budget: int | None = None, context: RunContext | None = None) -> None:
         if not isinstance(name, str) or not name.strip():
             raise InvalidArgument("a TinyPerson needs a non-empty name, e.g. TinyPerson('Lisa')")
         if action_generator is not None:
@@ -102,7 +104,10 @@ class PersonCore:
         self.location: str | None = None
         self.actions_registry = ActionRegistry()
         self.environment: AgentEnvironment | None = None
-        settings = current_settings()
+        if context is not None and not isinstance(context, RunContext):
+            raise InvalidArgumentType(f"context must be a tinytroupe.context.RunContext, got {type(context).__name__}")
+        self._context = context
+        settings = (context if context is not None else current_context()).settings
         self.max_actions_per_turn = max_actions_per_turn or settings.simulation.max_actions_per_turn
         self.recent_window = recent_window or settings.cognition.recent_window
         self.prompt_token_budget = prompt_token_budget or settings.cognition.prompt_token_budget
@@ -136,17 +141,38 @@ class PersonCore:
     # ------------------------------------------------------------------ wiring
 
     @property
+    def context(self) -> RunContext:
+        """The run context the agent acts in: its own (``context=``), else its world's, else the current one.
+
+        A client of its own (``client=``) replaces the context's client; the bus stays the run's.
+        """
+        if self._context is not None:
+            return self._context.with_client(self._client)
+        if self.environment is not None:
+            # its world's bus, whatever client it has: the world's trace and display see its turns
+            return self.environment.context.with_client(self._client, keep_bus=True)
+        return current_context().with_client(self._client)
+
+    @property
     def client(self) -> LLMClient:
-        """The LLM client used for this agent's turns."""
+        """The LLM client used for this agent's turns (see :attr:`context`)."""
         if self._client is not None:
             return self._client
+        if self._context is not None:
+            return self._context.client
         if self.environment is not None:
             return self.environment.client
-        return get_default_client()
+        return current_context().client
 
     @client.setter
     def client(self, value: LLMClient | None) -> None:
         self._client = value
+
+    @property
+    def caller_client(self) -> LLMClient:
+        """:attr:`client`, publishing its calls' events on this agent's bus too (see ``LLMClient.for_caller``)."""
+        context = self.context
+        return context.client.for_caller(context.bus)
 
     @property
     def prompt_budget(self) -> PromptBudget:
@@ -159,7 +185,8 @@ class PersonCore:
 
     @property
     def bus(self) -> EventBus:
-        return self.client.bus
+        """Where this agent's events go: its run context's bus."""
+        return self.context.bus
 
     def _now(self) -> datetime | None:
         return self.environment.current_datetime if self.environment is not None else None

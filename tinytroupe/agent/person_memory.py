@@ -118,7 +118,7 @@ class MemoryMethods(PromptMethods):
         """Consolidate the unconsolidated episode now (manual); returns the number of facts written."""
         async with self._turn_lock():
             env = self.environment
-            return len(await self.memories.aconsolidate(self.client, automatic=False,
+            return len(await self.memories.aconsolidate(self.caller_client, automatic=False,
                                                         world=env.name if env is not None else None,
                                                         step=self._step()))
 

@@ -96,7 +96,7 @@ class MemoryToolMethods(MemoryMethods):
                                                       memories=kept,
                                                       left_out=len(semantic) + len(episodic) - len(kept))
         env = self.environment
-        result = await self.client.acomplete([{"role": "user", "content": prompt}], response_model=MemorySummary,
+        result = await self.caller_client.acomplete([{"role": "user", "content": prompt}], response_model=MemorySummary,
                                              purpose="memory_summary", agent=self.name,
                                              world=env.name if env is not None else None, step=self._step())
         return str(result.value.summary)
@@ -133,7 +133,7 @@ class MemoryToolMethods(MemoryMethods):
             consolidated = self.memories.unconsolidated()
             written = []
             if consolidated:
-                written = await self.memories.aconsolidate(self.client, automatic=False,
+                written = await self.memories.aconsolidate(self.caller_client, automatic=False,
                                                            world=env.name if env is not None else None,
                                                            step=self._step())
             forgotten = self.memories.forget_faded()

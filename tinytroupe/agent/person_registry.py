@@ -13,8 +13,8 @@ from rich.console import Console
 
 from tinytroupe.agent import registry
 from tinytroupe.agent.person_core import PersonCore
+from tinytroupe.context import current_context
 from tinytroupe.errors import InvalidArgumentType
-from tinytroupe.llm.default import get_default_client
 from tinytroupe.llm.usage import TINYTROUPE_USAGE_KEYS, as_tinytroupe_stats, format_cost_stats
 from tinytroupe.terminal import print_plain
 
@@ -112,7 +112,7 @@ class RegistryMethods(PersonCore):
 
     @staticmethod
     def get_global_cost_stats() -> dict[str, Any]:
-        """TinyTroupe's global usage figures, from the default LLM client of the current scope.
+        """TinyTroupe's global usage figures, from the LLM client of the current run context.
 
         ``base_stats`` holds the client's totals under TinyTroupe's keys (``input_tokens``,
         ``output_tokens``, ``total_tokens``, ``model_calls``, ``cached_calls``) and ours;
@@ -128,7 +128,7 @@ class RegistryMethods(PersonCore):
             >>> stats["total_agents"], stats["per_agent"]
             (0, None)
         """
-        stats = get_default_client().get_cost_stats()
+        stats = current_context().client.get_cost_stats()
         base = as_tinytroupe_stats(stats["total"])
         agents = len(registry.agents())
         return {

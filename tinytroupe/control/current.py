@@ -1,6 +1,9 @@
 """The running simulation of the process, as TinyTroupe's ``control`` module has it: :func:`begin`,
 :func:`checkpoint`, :func:`end`, :func:`reset`, :func:`current_simulation`, :func:`cache_hits`,
 :func:`cache_misses`. One simulation runs at a time.
+
+The running simulation is the one on the scope stack (:mod:`tinytroupe.scope`), where it also lends
+its run context to the worlds and agents created while it runs; no other record of it is kept.
 """
 
 from __future__ import annotations
@@ -9,14 +12,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from tinytroupe import scope
 from tinytroupe.config import Settings
 from tinytroupe.control.simulation import Simulation
 from tinytroupe.errors import InvalidArgument, SimulationError
 from tinytroupe.llm.backend import Backend
 from tinytroupe.storage.checkpoints import Checkpoint
 
-_current: Simulation | None = None
-_current_lock = threading.Lock()
+# begin() checks that none runs and starts one as one step
+_begin_lock = threading.Lock()
 
 
 def begin(path: str | Path | None = None, id: str = "default", seed: int | None = None, *,
@@ -47,25 +51,25 @@ def begin(path: str | Path | None = None, id: str = "default", seed: int | None 
         0 1
         1 0
     """
-    global _current
     if path is not None and cache_path is not None and Path(path) != Path(cache_path):
         raise InvalidArgument("give the run file as path= or cache_path=, not both")
-    with _current_lock:
-        if _current is not None and _current.active:
+    with _begin_lock:
+        running = current_simulation()
+        if running is not None:
             raise SimulationError(
-                f"simulation {_current.id!r} ({_current.path}) is still running; call control.end() to finish it "
+                f"simulation {running.id!r} ({running.path}) is still running; call control.end() to finish it "
                 "or control.reset() to drop it before begin()")
         sim = Simulation(path if path is not None else cache_path, id, seed, auto_checkpoint=auto_checkpoint,
                          backend=backend, settings=settings, quiet=quiet, **options)
-        sim.start()
-        _current = sim
-        return sim
+        return sim.start()
 
 
 def current_simulation() -> Simulation | None:
-    """The running simulation, or None."""
-    sim = _current
-    return sim if sim is not None and sim.active else None
+    """The running simulation (the innermost, should one be started inside another), or None."""
+    for active in scope.active_scopes():
+        if isinstance(active, Simulation) and active.active:
+            return active
+    return None
 
 
 def _require() -> Simulation:
@@ -92,18 +96,12 @@ def end() -> None:
         SimulationError: no simulation is running.
         StorageError: the final checkpoint or the trace could not be written (the run is finished anyway).
     """
-    global _current
-    sim = _require()
-    try:
-        sim.end()
-    finally:
-        _current = None
+    _require().end()
 
 
 def reset() -> None:
     """Drop the running simulation, if any, without a final checkpoint."""
-    global _current
-    sim, _current = _current, None
+    sim = current_simulation()
     if sim is not None:
         sim.reset()
 

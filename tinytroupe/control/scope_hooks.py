@@ -36,8 +36,9 @@ class SimulationScope:
         if isinstance(obj, TinyWorld):
             self._worlds[obj.name] = obj
             if obj._client is not None and obj._client is not self._client:
-                logger.warning("world %r has its own LLM client: its calls bypass simulation %r's cache and "
-                               "trace; create it without client= to use the simulation's", obj.name, self.id)
+                logger.warning("world %r has its own LLM client: its calls are traced but bypass simulation %r's "
+                               "cache (a re-run pays for them again); create it without client= to use the "
+                               "simulation's", obj.name, self.id)
 
     def find(self, kind: type[T], name: str) -> T | None:
         """Scope hook for lookups by name (``TinyPerson.get_agent_by_name``, ``TinyWorld.get_environment_by_name``):

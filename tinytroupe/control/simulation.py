@@ -32,7 +32,8 @@ from pathlib import Path
 
 from tinytroupe import scope
 from tinytroupe.agent.person import TinyPerson
-from tinytroupe.config import Settings, current_settings, set_settings
+from tinytroupe.config import Settings, current_settings
+from tinytroupe.context import RunContext
 from tinytroupe.control.checkpointing import SimulationCheckpoints
 from tinytroupe.control.run_file import (
     clock_start,
@@ -48,7 +49,6 @@ from tinytroupe.events import DivergenceEvent, Event, EventBus
 from tinytroupe.llm.backend import Backend
 from tinytroupe.llm.cache import CacheWrapper, ResponseCache
 from tinytroupe.llm.client import LLMClient
-from tinytroupe.llm.default import set_default_client
 from tinytroupe.llm.factory import build_backend, wrap_backend
 from tinytroupe.llm.replay import Divergence, ReplayRecorder
 from tinytroupe.storage.call_log import CallLog
@@ -131,8 +131,8 @@ class Simulation(SimulationScope, SimulationCheckpoints):
         self._active = False
         self._lock = threading.RLock()
         self._scope_token: int | None = None
-        self._previous_client: LLMClient | None = None
-        self._previous_settings: Settings | None = None
+        #: what the run's worlds and agents share while it runs (None before :meth:`start`)
+        self.context: RunContext | None = None
         self._client: LLMClient | None = None
 
     def __repr__(self) -> str:
@@ -180,10 +180,13 @@ class Simulation(SimulationScope, SimulationCheckpoints):
             raise
         self.bus.subscribe(self.trace_store)
         self.bus.subscribe(self._on_step, kinds=["step"])
-        self._previous_client = set_default_client(self._client)
         if self.seed is not None:
-            self._previous_settings = set_settings(settings.model_copy(
-                update={"simulation": settings.simulation.model_copy(update={"seed": self.seed})}))
+            settings = settings.model_copy(
+                update={"simulation": settings.simulation.model_copy(update={"seed": self.seed})})
+        # What the run's worlds and agents share; found through the scope while the simulation runs
+        # (tinytroupe.context.current_context), never installed as the process's default.
+        self.context = RunContext(client=self._client, bus=self.bus, settings=settings,
+                                  seed=settings.simulation.seed, clock_start=self.clock_start, simulation_id=self.id)
         self._scope_token = scope.enter(self)
         self._active = True
         self._announce(cached, recorded=sum(len(v) for v in recorder.recorded.values()))
@@ -226,9 +229,6 @@ class Simulation(SimulationScope, SimulationCheckpoints):
         if self._scope_token is not None:
             scope.leave(self._scope_token)
             self._scope_token = None
-        set_default_client(self._previous_client)
-        if self.seed is not None:
-            set_settings(self._previous_settings)
         try:
             if self._client is not None:
                 self._client.close()  # closes the cache (flushing LRU touches) and the backend

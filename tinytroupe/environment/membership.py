@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Self
 
 from tinytroupe.agent.person import TinyPerson
+from tinytroupe.context import RunContext
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType
 from tinytroupe.llm.client import LLMClient
 
@@ -30,6 +31,9 @@ class WorldMembership:
 
         @property
         def client(self) -> LLMClient: ...
+
+        @property
+        def context(self) -> RunContext: ...
 
     def add_agent(self, agent: TinyPerson) -> Self:
         """Add ``agent``; its name must be new in this world.

@@ -9,7 +9,6 @@ from tinytroupe.environment.distributed.driver import (
     apply_result,
     failed_outcomes,
     publish_bus_events,
-    record_call,
     shard_request,
     turn_request,
 )
@@ -37,7 +36,6 @@ __all__ = [
     "apply_result",
     "failed_outcomes",
     "publish_bus_events",
-    "record_call",
     "shard_request",
     "turn_request",
 ]

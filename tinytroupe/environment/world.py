@@ -34,7 +34,7 @@ from tinytroupe import scope
 from tinytroupe.agent.actions import Action
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.aio import run_sync
-from tinytroupe.config import current_settings
+from tinytroupe.context import RunContext, current_context
 from tinytroupe.environment.calendar import WorldCalendar
 from tinytroupe.environment.communications import WorldCommunications
 from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome
@@ -53,7 +53,6 @@ from tinytroupe.errors import InvalidArgument, InvalidArgumentType, SimulationEr
 from tinytroupe.events import EventBus, StepEvent
 from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.client import LLMClient
-from tinytroupe.llm.default import get_default_client
 from tinytroupe.llm.limits import ConcurrencyLimit
 
 
@@ -80,7 +79,7 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         max_additional_targets_to_display: in :meth:`pop_and_display_latest_communications`, how many
             further listeners of a repeated message get a ``+ --> name`` line before the rest are
             summed up in one line (None: all of them).
-        client: the LLM client for agents that have none (default: the process default client).
+        client: the LLM client for agents that have none (default: the run context's).
         seed: seeds the world's random generator (agent order in sequential steps).
         max_workers: agent turns in flight at once (default ``[Simulation] MAX_WORKERS``, else the
             client's concurrency limit).
@@ -90,8 +89,10 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         communication_display: show the conversation live while this world runs or broadcasts
             (default: the class attribute :attr:`communication_display` when set, else
             ``[Simulation] COMMUNICATION_DISPLAY``, on by default). See :meth:`displays_communications`.
+        context: the :class:`~tinytroupe.context.RunContext` of this world and its agents (default:
+            the current one, followed as it changes: a running simulation's, else the default).
 
-    Arguments left as None take their value from :func:`tinytroupe.config.current_settings`.
+    Arguments left as None take their value from the run context's settings.
         on_agent_error: ``"continue"`` records failed turns and goes on; ``"stop"`` raises
             :class:`~tinytroupe.errors.SimulationError` at the end of the step.
 
@@ -109,12 +110,15 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
                  seed: int | None = None, max_workers: int | None = None, agent_timeout: float | None = None,
                  on_agent_error: str | None = None, collect_parallel_metrics: bool | None = None,
                  parallelize: bool | None = None, executor: Executor | None = None,
-                 communication_display: bool | None = None) -> None:
+                 communication_display: bool | None = None, context: RunContext | None = None) -> None:
         if not isinstance(broadcast_if_no_target, bool):
             # e.g. TinySocialNetwork("Club", [ana]): its second positional parameter is this flag
             raise InvalidArgumentType(f"broadcast_if_no_target must be True or False, got {broadcast_if_no_target!r}; "
                                       "pass agents by keyword (agents=[...]) or add them with add_agent")
-        sim = current_settings().simulation
+        if context is not None and not isinstance(context, RunContext):
+            raise InvalidArgumentType(f"context must be a tinytroupe.context.RunContext, got {type(context).__name__}")
+        run = context if context is not None else current_context()
+        sim = run.settings.simulation
         on_agent_error = on_agent_error if on_agent_error is not None else sim.on_agent_error
         if on_agent_error not in ("continue", "stop"):
             raise InvalidArgument(f"on_agent_error must be 'continue' or 'stop', got {on_agent_error!r}")
@@ -124,9 +128,7 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         # Prompts carry the simulated time, so under a simulation (control.begin) the default start is
         # the one its run file recorded at the first run: a re-run builds the same prompts and replays
         # from the cache. Outside a simulation it is now, to the minute.
-        recorded_start = getattr(scope.current(), "clock_start", None)
-        self._datetime = initial_datetime or (recorded_start if isinstance(recorded_start, datetime)
-                                              else datetime.now().replace(second=0, microsecond=0))
+        self._datetime = initial_datetime or run.clock_start or datetime.now().replace(second=0, microsecond=0)
         self._step = 0
         self._interventions: list[InterventionLike] = list(interventions)
         self.broadcast_if_no_target = broadcast_if_no_target
@@ -137,7 +139,8 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         self.max_additional_targets_to_display = max_additional_targets_to_display
         self._init_communications()
         self._client = client
-        self.seed = seed if seed is not None else sim.seed
+        self._context = context
+        self.seed = seed if seed is not None else run.seed
         self.random = random.Random(self.seed)
         self.max_workers = max_workers if max_workers is not None else sim.max_workers
         self.agent_timeout = agent_timeout if agent_timeout is not None else sim.parallel_execution_timeout
@@ -167,8 +170,17 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
     # ------------------------------------------------------------------ wiring
 
     @property
+    def context(self) -> RunContext:
+        """The run context of this world and its agents: the one it was given, else the current one
+        (a running simulation's, else the default), with this world's own client if it has one."""
+        base = self._context if self._context is not None else current_context()
+        return base.with_client(self._client)
+
+    @property
     def client(self) -> LLMClient:
-        return self._client if self._client is not None else get_default_client()
+        if self._client is not None:
+            return self._client
+        return (self._context if self._context is not None else current_context()).client
 
     @client.setter
     def client(self, value: LLMClient | None) -> None:
@@ -176,7 +188,8 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
 
     @property
     def bus(self) -> EventBus:
-        return self.client.bus
+        """Where this world's events go: its run context's bus."""
+        return self.context.bus
 
     @property
     def current_datetime(self) -> datetime:

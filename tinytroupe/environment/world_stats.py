@@ -12,9 +12,9 @@ from rich.console import Console
 
 from tinytroupe import scope
 from tinytroupe.agent.person import TinyPerson
+from tinytroupe.context import current_context
 from tinytroupe.environment.engine import StepMetrics
 from tinytroupe.llm.client import LLMClient
-from tinytroupe.llm.default import get_default_client
 from tinytroupe.llm.usage import TINYTROUPE_USAGE_KEYS, as_tinytroupe_stats, format_cost_stats
 from tinytroupe.terminal import print_plain
 
@@ -79,7 +79,7 @@ class WorldStats:
     @staticmethod
     def get_global_cost_stats() -> dict[str, Any]:
         """TinyTroupe's usage figures across the worlds of the current scope (see
-        :meth:`get_environment_by_name`), from the default LLM client of the scope.
+        :meth:`get_environment_by_name`), from the LLM client of the current run context.
 
         ``base_stats`` (the client's totals, TinyTroupe's keys and ours), ``total_agents``,
         ``total_steps``, ``total_environments`` and ``per_environment`` (totals divided by the number
@@ -92,7 +92,7 @@ class WorldStats:
             >>> stats["total_environments"], stats["per_environment"]
             (0, None)
         """
-        stats = get_default_client().get_cost_stats()
+        stats = current_context().client.get_cost_stats()
         base = as_tinytroupe_stats(stats["total"])
         worlds = typing.cast("list[TinyWorld]", scope.registered(WorldStats))
         return {

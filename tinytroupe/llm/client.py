@@ -9,6 +9,7 @@ then raised as :class:`~tinytroupe.errors.LLMOutputError` carrying the raw text.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -97,7 +98,9 @@ class LLMClient:
     Args:
         backend: the backend chain to call (see :func:`tinytroupe.llm.factory.build_client` for the
             usual wrapping with cache, retries and limits).
-        bus: where :class:`~tinytroupe.events.LLMCallEvent` s are published (a new bus when None).
+        bus: where :class:`~tinytroupe.events.LLMCallEvent` s are published (a new bus when None);
+            :attr:`ledger` counts what is published there. A call may name its caller's bus too
+            (``bus=`` of :meth:`acomplete`), which then sees the call's event as well.
         max_reasks: how many times a bad structured answer is re-asked before giving up.
 
     Example:
@@ -110,19 +113,44 @@ class LLMClient:
     def __init__(self, backend: Backend, *, bus: EventBus | None = None, max_reasks: int = 2,
                  ledger: UsageLedger | None = None, max_answer_chars: int = DEFAULT_MAX_ANSWER_CHARS,
                  max_depth: int = DEFAULT_MAX_DEPTH) -> None:
-        self.bus = bus if bus is not None else EventBus()
         existing = backend.find(UsageWrapper) if isinstance(backend, BackendWrapper) else None
         if isinstance(existing, UsageWrapper):
-            self.ledger = existing.ledger
+            # a chain that publishes already: share its bus (or give it ours), so calls are counted once
             if existing.bus is None:
-                existing.bus = self.bus
+                existing.bus = bus if bus is not None else EventBus()
+            self.bus: EventBus = existing.bus
             self.backend: Backend = backend
         else:
-            self.ledger = ledger or UsageLedger()
-            self.backend = UsageWrapper(backend, ledger=self.ledger, bus=self.bus)
+            self.bus = bus if bus is not None else EventBus()
+            self.backend = UsageWrapper(backend, bus=self.bus)
+        #: the calls published on this client's bus (a subscriber: see :meth:`UsageLedger.attach`)
+        self.ledger = ledger if ledger is not None else UsageLedger()
+        self.ledger.attach(self.bus)
+        self._caller_bus: EventBus | None = None
         self.max_reasks = max_reasks
         self.max_answer_chars = max_answer_chars
         self.max_depth = max_depth
+
+    def for_caller(self, bus: EventBus | None) -> LLMClient:
+        """This client, also publishing each call's event on ``bus`` (its caller's run-context bus).
+
+        The view shares the backend, bus and ledger; it is what an agent with a client of its own
+        hands to its memory upkeep, so those calls land in its world's trace too.
+
+        Example:
+            >>> from tinytroupe.events import EventBus
+            >>> from tinytroupe.llm import ScriptedBackend
+            >>> client, world_bus, seen = LLMClient(ScriptedBackend(["ok"])), EventBus(), []
+            >>> _ = world_bus.subscribe(seen.append, kinds=["llm_call"])
+            >>> _ = client.for_caller(world_bus).complete([{"role": "user", "content": "hi"}])
+            >>> len(seen), client.get_cost_stats()["total"]["calls"]
+            (1, 1)
+        """
+        if bus is None or bus is self.bus or bus is self._caller_bus:
+            return self
+        view = copy.copy(self)
+        view._caller_bus = bus
+        return view
 
     @property
     def model(self) -> str:
@@ -153,11 +181,12 @@ class LLMClient:
     async def acomplete(self, messages: Sequence[MessageLike], *, response_model: type[T] | None = None,
                         purpose: str = "chat", agent: str | None = None, world: str | None = None,
                         step: int | None = None, simulation_id: str | None = None,
-                        **params: Any) -> LLMResult[Any]:
+                        bus: EventBus | None = None, **params: Any) -> LLMResult[Any]:
         """Ask the model. ``params`` are request fields: model, temperature, top_p, max_tokens, stop, seed.
 
         ``purpose``, ``agent``, ``world``, ``step`` and ``simulation_id`` say who asks and why: they
-        go to usage accounting and events, never into the request or its cache key.
+        go to usage accounting and events, never into the request or its cache key. ``bus`` is the
+        caller's event bus (its run context's): the call's event is published there too.
 
         Raises:
             InvalidArgument: no messages were given.
@@ -170,7 +199,9 @@ class LLMClient:
         """
         msgs = _as_messages(messages)
         context = CallContext(purpose=purpose, agent=agent, world=world, step=step,
-                              simulation_id=simulation_id)
+                              simulation_id=simulation_id,
+                              bus=caller if (caller := bus if bus is not None else self._caller_bus) is not self.bus
+                              else None)
         if "stop" in params and params["stop"] is not None:
             params["stop"] = tuple(params["stop"])
         schema = schema_for(response_model) if response_model is not None else None
@@ -228,7 +259,8 @@ class LLMClient:
 
     def complete(self, messages: Sequence[MessageLike], *, response_model: type[T] | None = None,
                  purpose: str = "chat", agent: str | None = None, world: str | None = None,
-                 step: int | None = None, simulation_id: str | None = None, **params: Any) -> LLMResult[Any]:
+                 step: int | None = None, simulation_id: str | None = None, bus: EventBus | None = None,
+                 **params: Any) -> LLMResult[Any]:
         """Sync twin of :meth:`acomplete` (works in scripts, notebooks and threads).
 
         Raises:
@@ -236,7 +268,8 @@ class LLMClient:
                 :meth:`acomplete` there); otherwise as :meth:`acomplete`.
         """
         return run_sync(self.acomplete(messages, response_model=response_model, purpose=purpose, agent=agent,
-                                       world=world, step=step, simulation_id=simulation_id, **params))
+                                       world=world, step=step, simulation_id=simulation_id, bus=bus,
+                                       **params))
 
     def get_cost_stats(self) -> dict[str, Any]:
         """Calls, cached calls, errors and tokens: in total and by model, agent, world and purpose."""

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from tinytroupe.events import EventBus
+
 
 class Message(BaseModel):
     """One chat message."""
@@ -107,13 +109,15 @@ class Completion(BaseModel):
 class CallContext(BaseModel):
     """Who asked and why: used for accounting and events, never part of the cache key."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     purpose: str = "chat"
     agent: str | None = None
     world: str | None = None
     step: int | None = None
     simulation_id: str | None = None
+    #: the caller's event bus (its run context's), when it is not the client's: the call's event goes there too
+    bus: EventBus | None = Field(default=None, exclude=True, repr=False)
 
 
 __all__ = ["CallContext", "Completion", "LLMRequest", "Message", "Usage"]

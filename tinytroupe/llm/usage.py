@@ -1,8 +1,9 @@
-"""Token accounting and LLM-call events, as a wrapper around any backend.
+"""Token accounting and LLM-call events.
 
-:class:`UsageWrapper` times each call, records its tokens in a :class:`UsageLedger` (per model,
-agent, world and purpose) and publishes one :class:`~tinytroupe.events.LLMCallEvent`, including
-for cache hits and failures.
+:class:`UsageWrapper` times each call and publishes one :class:`~tinytroupe.events.LLMCallEvent`
+(including for cache hits and failures) on its client's bus and on the caller's bus when that is
+another one. :class:`UsageLedger` is a subscriber of a bus: it counts the calls published there (per
+model, agent, world and purpose), whichever process or machine made them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tinytroupe.errors import InvalidArgument
-from tinytroupe.events import EventBus, LLMCallEvent
+from tinytroupe.events import Event, EventBus, LLMCallEvent
 from tinytroupe.llm.backend import Backend, BackendWrapper
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
@@ -108,6 +109,26 @@ class UsageLedger:
             counter = self._by[dimension].get(key)  # .get: the defaultdict must not grow empty rows
             return counter.as_dict() if counter is not None else {}
 
+    def record_event(self, event: Event) -> None:
+        """Count an :class:`~tinytroupe.events.LLMCallEvent` (other events are ignored)."""
+        if not isinstance(event, LLMCallEvent):
+            return
+        self.record(model=event.model, agent=event.agent, world=event.world, purpose=event.purpose,
+                    prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens,
+                    latency_s=event.latency_s, cached=event.cache_hit, error=event.error is not None)
+
+    def attach(self, bus: EventBus) -> int:
+        """Count every LLM call published on ``bus`` from now on; returns the subscription token.
+
+        Example:
+            >>> bus, ledger = EventBus(), UsageLedger()
+            >>> _ = ledger.attach(bus)
+            >>> bus.publish(LLMCallEvent(model="m", agent="Ana", prompt_tokens=3, completion_tokens=2))
+            >>> ledger.stats()["by_agent"]["Ana"]["total_tokens"]
+            5
+        """
+        return bus.subscribe(self.record_event, kinds=["llm_call"])
+
     def reset(self) -> None:
         with self._lock:
             self._total = _Counter()
@@ -134,11 +155,15 @@ class UsageLedger:
 
 
 class UsageWrapper(BackendWrapper):
-    """Records usage and publishes an :class:`LLMCallEvent` for every call that reaches it."""
+    """Publishes an :class:`LLMCallEvent` for every call that reaches it.
 
-    def __init__(self, inner: Backend, *, ledger: UsageLedger, bus: EventBus | None = None) -> None:
+    The event goes to ``bus`` (the client's) and to the caller's bus (:attr:`CallContext.bus`) when
+    that is another one, so a world's trace sees the calls of an agent that has a client of its own.
+    Usage is counted by the :class:`UsageLedger` s attached to those buses.
+    """
+
+    def __init__(self, inner: Backend, *, bus: EventBus | None = None) -> None:
         super().__init__(inner)
-        self.ledger = ledger
         self.bus = bus
 
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
@@ -146,26 +171,19 @@ class UsageWrapper(BackendWrapper):
         try:
             completion = await self.inner.generate(request, context)
         except Exception as exc:
-            elapsed = time.perf_counter() - start
             model = request.model or self.inner.default_model
-            self.ledger.record(model=model, agent=context.agent, world=context.world,
-                               purpose=context.purpose, prompt_tokens=0, completion_tokens=0,
-                               latency_s=elapsed, cached=False, error=True)
-            self._publish(context, model=model, latency=elapsed, error=f"{type(exc).__name__}: {exc}")
+            self._publish(context, model=model, latency=time.perf_counter() - start,
+                          error=f"{type(exc).__name__}: {exc}")
             raise
-        elapsed = time.perf_counter() - start
-        self.ledger.record(model=completion.model, agent=context.agent, world=context.world,
-                           purpose=context.purpose, prompt_tokens=completion.usage.prompt_tokens,
-                           completion_tokens=completion.usage.completion_tokens, latency_s=elapsed,
-                           cached=completion.cached, error=False)
-        self._publish(context, model=completion.model, latency=elapsed, completion=completion)
+        self._publish(context, model=completion.model, latency=time.perf_counter() - start, completion=completion)
         return completion
 
     def _publish(self, context: CallContext, *, model: str, latency: float,
                  completion: Completion | None = None, error: str | None = None) -> None:
-        if self.bus is None:
+        buses = [b for b in (self.bus, context.bus) if b is not None]
+        if not buses:
             return
-        self.bus.publish(LLMCallEvent(
+        event = LLMCallEvent(
             model=model,
             purpose=context.purpose,
             backend=self.inner.name,
@@ -179,7 +197,10 @@ class UsageWrapper(BackendWrapper):
             cache_hit=completion.cached if completion else False,
             attempts=completion.attempts if completion else 1,
             error=error,
-        ))
+        )
+        buses[0].publish(event)
+        if len(buses) == 2 and buses[1] is not buses[0]:
+            buses[1].publish(event)
 
 
 #: TinyTroupe's usage figures (what its cost statistics divide per agent, per world and per step)

@@ -169,8 +169,9 @@ class MemoryMonitor(AlertRules, MonitorReports):
             >>> from tinytroupe.agent import TinyPerson
             >>> from tinytroupe.llm import LLMClient, ScriptedBackend
             >>> ana = TinyPerson("Ana", client=LLMClient(ScriptedBackend(["unused"])))
+            >>> before = ana.bus.subscriber_count  # the client's usage ledger
             >>> monitor = MemoryMonitor().track_agent(ana)
-            >>> monitor.tracked_agents, ana.bus.subscriber_count
+            >>> monitor.tracked_agents, ana.bus.subscriber_count - before
             (['Ana'], 1)
         """
         if isinstance(agent, str):

@@ -27,9 +27,7 @@ from tinytroupe.environment.distributed.messages import (
 from tinytroupe.environment.engine import AgentTurnError, TurnOutcome
 from tinytroupe.environment.executors import Executor
 from tinytroupe.errors import InvalidArgument, SimulationError
-from tinytroupe.events import AgentErrorEvent, Event, LLMCallEvent
-from tinytroupe.llm.client import LLMClient
-from tinytroupe.llm.usage import UsageLedger
+from tinytroupe.events import AgentErrorEvent, Event
 
 logger = logging.getLogger(__name__)
 
@@ -99,19 +97,16 @@ def _fresh_seq(event: Event) -> Event:
     return event.model_copy(update={"seq": seq})
 
 
-def record_call(ledger: UsageLedger, event: LLMCallEvent) -> None:
-    """Count a call a worker made in the driver's ledger (cost stats include it)."""
-    ledger.record(model=event.model, agent=event.agent, world=event.world, purpose=event.purpose,
-                  prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens,
-                  latency_s=event.latency_s, cached=event.cache_hit, error=event.error is not None)
-
-
-def publish_bus_events(client: LLMClient, events: Sequence[Event]) -> None:
-    """Publish a worker's client events on the driver's bus, counting its LLM calls in the ledger."""
+def publish_bus_events(agent: TinyPerson, events: Sequence[Event]) -> None:
+    """Publish a worker's client events where a local turn's would go: the agent's client's bus and its
+    run context's bus (once when they are the same). The usage ledgers subscribed there count the calls."""
+    context = agent.context
+    client_bus = agent.client.bus
     for event in events:
-        if isinstance(event, LLMCallEvent):
-            record_call(client.ledger, event)
-        client.bus.publish(_fresh_seq(event))
+        fresh = _fresh_seq(event)
+        client_bus.publish(fresh)
+        if context.bus is not client_bus:
+            context.bus.publish(fresh)
 
 
 def apply_result(agent: TinyPerson, result: AgentTurnResult, *, step: int,
@@ -126,7 +121,7 @@ def apply_result(agent: TinyPerson, result: AgentTurnResult, *, step: int,
         raise SimulationError(f"a worker answered for agent {result.name!r} in place of {agent.name!r}; "
                               "this is a bug in the executor", agent=agent.name, step=step)
     agent.load_state(result.state, resolve)
-    publish_bus_events(agent.client, result.bus_events)
+    publish_bus_events(agent, result.bus_events)
     for event in result.events:
         agent._publish(_fresh_seq(event))
     error: AgentTurnError | None = None
@@ -217,6 +212,6 @@ class ShardedExecutor(Executor):
                 outcomes.append(apply_result(agent, by_index[i], step=step, resolve=resolve))
         for answer in answers:
             if isinstance(answer, ShardResult) and answer.unowned_events:
-                publish_bus_events(agents[0].client, answer.unowned_events)
+                publish_bus_events(agents[0], answer.unowned_events)
         return outcomes
 

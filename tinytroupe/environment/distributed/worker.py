@@ -16,6 +16,7 @@ from datetime import datetime
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.agent.persona import Persona
 from tinytroupe.config import Settings, using_settings
+from tinytroupe.context import RunContext
 from tinytroupe.environment.distributed.messages import (
     AgentKey,
     AgentTurnRequest,
@@ -40,6 +41,12 @@ class _ShardEnvironment:
     client: LLMClient
     present: list[str] = field(default_factory=list)
     reachable: dict[str, list[str]] = field(default_factory=dict)
+    settings: Settings | None = None
+
+    @property
+    def context(self) -> RunContext:
+        # the worker's client and its bus (which the worker collects from), under the driver's settings
+        return RunContext.for_client(self.client, settings=self.settings)
 
     def agent_names(self) -> list[str]:
         return self.present
@@ -116,7 +123,7 @@ class ShardWorker:
 
     async def _run(self, request: ShardRequest) -> ShardResult:
         env = _ShardEnvironment(request.world, request.sim_time, request.step, self.client, request.present,
-                                request.reachable)
+                                request.reachable, self._settings)
         agents: list[TinyPerson] = []
         for item in request.agents:
             agent = self._agent_for(request.world, item)
