@@ -9,7 +9,7 @@ events first) when it would exceed it, so a prompt never grows without bound.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
@@ -78,6 +78,8 @@ class TurnView:
     long_term_memory: str = ""
     max_actions: int = 6
     extra_rules: Sequence[str] = ()
+    #: further sections turn components add (title -> text), shown after the long-term memory
+    sections: dict[str, str] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=2048)
@@ -102,6 +104,7 @@ def build_action_messages(view: TurnView, budget: PromptBudget) -> list[Message]
     user = template("action_user.j2").render(
         name=view.name,
         long_term_memory=fit_text(view.long_term_memory, budget.long_term_memory),
+        sections={title: fit_text(text, budget.long_term_memory) for title, text in view.sections.items() if text},
         recent=fit_lines(recent_lines, budget.recent),
         now=f"{view.now:%Y-%m-%d %H:%M}" if view.now else None,
         location=view.location,

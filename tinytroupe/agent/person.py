@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 
 from tinytroupe.agent.actions import Action, ActionBatch, action_batch_model
 from tinytroupe.agent.memory import MemoryItem
@@ -29,6 +28,7 @@ from tinytroupe.agent.person_perception import PerceptionMethods
 from tinytroupe.agent.person_persona import PersonaMethods
 from tinytroupe.agent.person_registry import RegistryMethods
 from tinytroupe.agent.person_state import StateMethods
+from tinytroupe.agent.turn import Turn, TurnComponent, TurnPhase, run_hooks
 from tinytroupe.aio import run_sync
 from tinytroupe.errors import InvalidArgument
 from tinytroupe.events import ActionEvent, WarningEvent
@@ -105,40 +105,30 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
         limit = n if n is not None else (self.max_actions_per_turn if until_done else 1)
         with self._displaying(communication_display, max_content_length):
             async with self._turn_lock():
-                messages, seen_upto = await self._abuild_prompt()
+                turn = await self._aprepare_turn(self.caller_client)  # perceive, retrieve
                 model = action_batch_model(self.actions_registry.types, self.max_actions_per_turn,
                                            targets=self.target_choices())
-                env = self.environment
-                client = self.caller_client
-                result = await client.acomplete(
-                    messages, response_model=model, purpose="action", agent=self.name,
-                    world=env.name if env is not None else None, step=self._step(),
-                )
-                batch = self._without_repetitions(ActionBatch.model_validate(result.value.model_dump()))
-                committed = self._commit(batch.normalised(limit), seen_upto)
-                self._run_faculties(committed)
-                # Memory upkeep runs inside the turn lock, after the actions happened: its failures are
-                # warnings that back off (see AgentMemory.aafter_turn), never a failed turn whose
-                # actions nonetheless took place.
-                await self.memories.aafter_turn(client, world=env.name if env is not None else None,
-                                                step=self._step())
+                result = await turn.client.acomplete(turn.messages, response_model=model, purpose="action",
+                                                     agent=self.name, world=turn.world, step=turn.step)
+                turn.batch = ActionBatch.model_validate(result.value.model_dump())
+                components = self.components
+                await run_hooks(components, TurnPhase.DECIDE, turn)
+                turn.actions = self._commit(turn.batch.normalised(limit), turn.seen_upto)
+                await run_hooks(components, TurnPhase.ACT, turn)
+                await self._maintain(components, turn)
+                committed = turn.actions
         return committed if return_actions else None
 
-    def _without_repetitions(self, batch: ActionBatch) -> ActionBatch:
-        """``batch`` less the actions repeating an earlier one of the turn, when the prevention is on."""
-        if not self.enable_basic_action_repetition_prevention:
-            return batch
-        batch, repeated = batch.without_repetitions(self.MAX_ACTION_SIMILARITY)
-        if repeated:
-            # Models caught in a loop emit the same thought or line several times in one turn; only the
-            # first is an action the person took. The rest leave a trace, not a memory.
-            message = (f"{self.name}: left out {len(repeated)} action(s) repeating an earlier one of the same "
-                       f"turn ({', '.join(sorted({a.type for a in repeated}))})")
-            logger.info("%s", message)
-            self._publish(WarningEvent(code="action_repeated", message=message, agent=self.name,
-                                       world=self._world_name(), step=self._step(),
-                                       data={"actions": [a.model_dump() for a in repeated]}))
-        return batch
+    async def _maintain(self, components: list[TurnComponent], turn: Turn) -> None:
+        # The turn's actions happened: a failing upkeep is a warning, never a failed turn.
+        for component in components:
+            try:
+                await component.maintain(turn)
+            except Exception as exc:
+                message = f"{self.name}: the {component.name!r} component's upkeep failed: {type(exc).__name__}: {exc}"
+                logger.warning("%s", message)
+                self._publish(WarningEvent(code="component_failed", message=message, agent=self.name,
+                                           world=turn.world, step=turn.step, data={"component": component.name}))
 
     def _commit(self, batch: ActionBatch, seen_upto: int) -> list[Action]:
         now, step, world = self._now(), self._step(), self._world_name()
@@ -226,15 +216,6 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
             if item.kind == "action" and not (ignore_done and item.type == "DONE"):
                 return item
         return None
-
-    def _run_faculties(self, actions: Iterable[Action]) -> None:
-        # Every faculty sees every action, as in TinyTroupe; each decides what is its own.
-        faculties = list(self._mental_faculties)
-        if not faculties:
-            return
-        for action in actions:
-            for faculty in faculties:
-                faculty.process_action(self, action)
 
 
 __all__ = ["AgentEnvironment", "TinyPerson"]

@@ -22,9 +22,11 @@ from tinytroupe.agent.cognition import PromptBudget
 from tinytroupe.agent.faculties import MentalFaculty
 from tinytroupe.agent.memory import AgentMemory, EpisodicMemory, SemanticMemory
 from tinytroupe.agent.persona import Persona
+from tinytroupe.agent.turn import TurnComponent
+from tinytroupe.agent.turn_components import default_components
 from tinytroupe.compat import ignored_argument
 from tinytroupe.context import RunContext, current_context
-from tinytroupe.errors import InvalidArgument, InvalidArgumentType
+from tinytroupe.errors import InvalidArgument, InvalidArgumentType, NotFound
 from tinytroupe.events import Event, EventBus
 from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.client import LLMClient
@@ -121,6 +123,8 @@ class PersonCore:
         self._deferred: list[Event] | None = None
         self.turns = 0
         self._mental_faculties: list[MentalFaculty] = []
+        #: the parts taking part in each turn's phases (see tinytroupe.agent.turn)
+        self._components: list[TurnComponent] = default_components()
         self.add_mental_faculties(mental_faculties or [])
         # An active simulation (control.begin) learns about the agent, to checkpoint it; outside one,
         # the scope makes it findable by name (get_agent_by_name).
@@ -218,6 +222,48 @@ class PersonCore:
 
     def _turn_lock(self) -> asyncio.Lock:
         return self._turn_locks.get()
+
+    # ------------------------------------------------------------------ turn components
+
+    @property
+    def components(self) -> list[TurnComponent]:
+        """The components taking part in this agent's turns, in the order their hooks run
+        (``memory``, ``repetition_filter``, ``mental_faculties``, then those added)."""
+        return list(self._components)
+
+    def add_component(self, component: TurnComponent) -> Self:
+        """Add a component to the agent's turns (its hooks run after those already there).
+
+        Raises:
+            InvalidArgumentType: ``component`` is not a :class:`~tinytroupe.agent.turn.TurnComponent`.
+            InvalidArgument: the agent already has a component of that name.
+        """
+        if not isinstance(component, TurnComponent):
+            raise InvalidArgumentType(f"a component must be a tinytroupe.agent.turn.TurnComponent, got "
+                                      f"{type(component).__name__}")
+        with self._lock:
+            if any(c.name == component.name for c in self._components):
+                raise InvalidArgument(f"{self.name} already has a component named {component.name!r}")
+            self._components = [*self._components, component]
+        return self
+
+    def get_component(self, name: str) -> TurnComponent | None:
+        """The component called ``name``, or None."""
+        return next((c for c in self._components if c.name == name), None)
+
+    def remove_component(self, name: str) -> TurnComponent:
+        """Take the component called ``name`` out of the agent's turns and return it.
+
+        Raises:
+            NotFound: the agent has no component of that name.
+        """
+        with self._lock:
+            found = self.get_component(name)
+            if found is None:
+                raise NotFound(f"{self.name} has no component named {name!r}; it has "
+                               f"{', '.join(c.name for c in self._components) or 'none'}")
+            self._components = [c for c in self._components if c is not found]
+        return found
 
     # ------------------------------------------------------------------ mental faculties
 

@@ -1,8 +1,9 @@
 """What one turn of a :class:`~tinytroupe.agent.person.TinyPerson` shows the model.
 
-The turn view (persona, recent and new events, situation) goes to
-:func:`~tinytroupe.agent.cognition.build_action_messages`; the long-term memory section comes from
-the agent's memory, recalled with what the agent has in mind now as the query.
+The turn view (persona, recent and new events, situation) is gathered in the turn's ``perceive``
+phase; in ``retrieve`` the components add to it (the memory component the long-term memory section,
+recalled with what the agent has in mind now as the query); then
+:func:`~tinytroupe.agent.cognition.build_action_messages` renders it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from collections.abc import Iterable
 from tinytroupe.agent.cognition import TurnView, build_action_messages
 from tinytroupe.agent.memory import MemoryItem
 from tinytroupe.agent.person_core import PersonCore
+from tinytroupe.agent.turn import Turn, TurnPhase, run_hooks
+from tinytroupe.aio import run_sync
+from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.types import Message
 
 
@@ -19,27 +23,26 @@ class PromptMethods(PersonCore):
     """The prompt part of :class:`~tinytroupe.agent.person.TinyPerson`."""
 
     def build_prompt(self) -> list[Message]:
-        """The messages the next turn would send (also marks nothing as seen, and rehearses nothing)."""
-        return self._build_prompt()[0]
+        """The messages the next turn would send (marks nothing as seen, and rehearses nothing).
 
-    def _build_prompt(self) -> tuple[list[Message], int]:
-        view, last_id = self._turn_view()
-        budget = self.prompt_budget
-        view.long_term_memory = self.memories.recall_text(self._memory_query(view.new), self._shown_ids(view),
-                                                          budget.long_term_memory, rehearse=False)
-        return build_action_messages(view, budget), last_id
+        Runs the ``perceive`` and ``retrieve`` phases as a preview (``turn.preview``).
 
-    async def _abuild_prompt(self) -> tuple[list[Message], int]:
-        view, last_id = self._turn_view()
-        budget = self.prompt_budget
-        view.long_term_memory = await self.memories.arecall_text(self._memory_query(view.new),
-                                                                 self._shown_ids(view), budget.long_term_memory,
-                                                                 rehearse=True)
-        return build_action_messages(view, budget), last_id
+        Raises:
+            InvalidState: called from a coroutine on tinytroupe's event loop.
+        """
+        return run_sync(self._aprepare_turn(self.client, preview=True)).messages
 
-    @staticmethod
-    def _shown_ids(view: TurnView) -> set[int]:
-        return {i.id for i in view.recent} | {i.id for i in view.new}
+    async def _aprepare_turn(self, client: LLMClient, *, preview: bool = False) -> Turn:
+        """A new turn through ``perceive`` and ``retrieve``, with the prompt built."""
+        env = self.environment
+        turn = Turn(agent=self, client=client, world=env.name if env is not None else None,  # type: ignore[arg-type]
+                    step=self._step(), preview=preview)
+        turn.view, turn.seen_upto = self._turn_view()
+        components = self.components
+        await run_hooks(components, TurnPhase.PERCEIVE, turn)
+        await run_hooks(components, TurnPhase.RETRIEVE, turn)
+        turn.messages = build_action_messages(turn.view, self.prompt_budget)
+        return turn
 
     def _memory_query(self, new: Iterable[MemoryItem] = ()) -> str:
         """What the agent has in mind now: goals, attention, context, emotions and what just happened."""

@@ -1,0 +1,138 @@
+"""The turn protocol: the named phases of one agent turn, and the components that take part in them.
+
+A turn runs five phases in order; the agent does the core work of each, then calls the hook of that
+phase on each of its components, in the order they were added:
+
+====================  ===========================================  =====================================
+phase                 the agent                                    components (built in)
+====================  ===========================================  =====================================
+``perceive``          gathers the stimuli new since its last turn  (emotions, perception: appraise them)
+                      into ``turn.view``
+``retrieve``          -                                            memory recalls what is relevant
+                                                                   (``turn.view.long_term_memory``);
+                                                                   others add ``turn.view.sections``
+``decide``            builds the prompt, asks the model for an     repetition filter drops repeated
+                      ``ActionBatch`` (``turn.batch``)             actions from ``turn.batch``
+``act``               commits the actions (memory, events,         mental faculties carry out theirs
+                      ``turn.actions``)
+``maintain``          -                                            memory upkeep (rate, consolidate,
+                                                                   forget, reflect)
+====================  ===========================================  =====================================
+
+A failure in the first four phases fails the turn before anything is committed (``perceive``,
+``retrieve``, ``decide``) or after (``act``); one in ``maintain`` is published as a warning, since the
+turn's actions already happened. Tools, emotions, grounding and perception plug in as components
+instead of growing :class:`~tinytroupe.agent.person.TinyPerson`.
+
+Example:
+    >>> from tinytroupe.agent import TinyPerson
+    >>> from tinytroupe.llm import LLMClient, ScriptedBackend
+    >>> class Mood(TurnComponent):
+    ...     name = "mood"
+    ...     def __init__(self) -> None:
+    ...         self.heard = 0
+    ...     async def perceive(self, turn: Turn) -> None:
+    ...         self.heard += len(turn.view.new)
+    ...     async def retrieve(self, turn: Turn) -> None:
+    ...         turn.view.sections["Your mood"] = "cheerful" if self.heard else "quiet"
+    >>> reply = {"actions": [{"type": "DONE"}]}
+    >>> lisa = TinyPerson("Lisa", client=LLMClient(ScriptedBackend([reply]))).add_component(Mood())
+    >>> lisa.listen_and_act("Good news!")
+    >>> lisa.get_component("mood").heard
+    1
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from tinytroupe.agent.actions import Action, ActionBatch
+from tinytroupe.agent.cognition import TurnView
+from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.types import Message
+
+if TYPE_CHECKING:  # annotations only: the agent builds on this module
+    from tinytroupe.agent.person import TinyPerson
+
+
+class TurnPhase(StrEnum):
+    """The phases of a turn, in the order they run."""
+
+    PERCEIVE = "perceive"
+    RETRIEVE = "retrieve"
+    DECIDE = "decide"
+    ACT = "act"
+    MAINTAIN = "maintain"
+
+
+@dataclass
+class Turn:
+    """One turn in progress: what its phases and components share.
+
+    ``preview`` is True when the turn only builds the prompt (``TinyPerson.build_prompt``): nothing is
+    asked, committed or rehearsed, and the phases after ``retrieve`` do not run.
+    """
+
+    agent: TinyPerson
+    client: LLMClient
+    world: str | None = None
+    step: int | None = None
+    preview: bool = False
+    #: what the prompt shows (set in ``perceive``); components add ``view.sections`` in ``retrieve``
+    view: TurnView | None = None
+    #: the newest memory id the view includes (marked as seen when the turn commits)
+    seen_upto: int = 0
+    messages: list[Message] = field(default_factory=list)
+    #: the model's answer (set in ``decide``; components may replace it before it is committed)
+    batch: ActionBatch | None = None
+    #: the actions committed (set in ``act``)
+    actions: list[Action] = field(default_factory=list)
+    #: scratch space for components that talk to each other within a turn
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class TurnComponent:
+    """A part of an agent with its own state and hooks for the phases of a turn.
+
+    Override the hooks for the phases the component takes part in (each is a coroutine that gets the
+    :class:`Turn`), and :meth:`get_state`/:meth:`set_state` when it keeps state saved with the agent.
+    ``name`` must be unique among an agent's components.
+    """
+
+    name: str = "component"
+
+    async def perceive(self, turn: Turn) -> None:
+        """``turn.view.new`` holds the stimuli new since the agent's last turn."""
+
+    async def retrieve(self, turn: Turn) -> None:
+        """Add what the model should know: ``turn.view.sections[title] = text`` (or the view's fields)."""
+
+    async def decide(self, turn: Turn) -> None:
+        """``turn.batch`` is the model's answer; replace it to change what is committed."""
+
+    async def act(self, turn: Turn) -> None:
+        """``turn.actions`` were committed (remembered, published, left for the world to route)."""
+
+    async def maintain(self, turn: Turn) -> None:
+        """Upkeep after the turn; a failure here is a warning, not a failed turn."""
+
+    def get_state(self) -> dict[str, Any]:
+        """JSON-ready state saved with the agent (none by default)."""
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`get_state` output (nothing to restore by default)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+async def run_hooks(components: list[TurnComponent], phase: TurnPhase, turn: Turn) -> None:
+    """Call ``phase``'s hook on each component, in order."""
+    for component in components:
+        await getattr(component, phase.value)(turn)
+
+
+__all__ = ["Turn", "TurnComponent", "TurnPhase", "run_hooks"]
