@@ -77,3 +77,14 @@ def test_a_synthetic_breach_of_each_kind_is_caught(tmp_path: Path) -> None:
     assert "tinytroupe.aio" not in out.split("import cycle")[-1]
     assert "function tinytroupe.display.render has 66 lines (limit 60)" in out
     assert "breaches: 1 layer, 1 cycle, 1 size" in out
+
+
+def test_the_architecture_map_names_every_module() -> None:
+    """docs/architecture.md's module index is the one-hop map: every module is in it, and nothing gone."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    index = text[text.index("## Module index"):]
+    modules = {p.relative_to(ROOT / "tinytroupe").as_posix() for p in (ROOT / "tinytroupe").rglob("*.py")
+               if "__pycache__" not in p.parts}
+    listed = {line.split("`")[1] for line in index.splitlines() if line.startswith("| `")}
+    assert sorted(modules - listed) == [], "add these modules to the module index of docs/architecture.md"
+    assert sorted(listed - modules) == [], "these modules of the index no longer exist"
