@@ -158,7 +158,7 @@ class StateMethods(PersonCore):
             return AgentState.model_construct(
                 name=self.name, persona=self.persona.to_spec(), memory=self.memory.state_model(),
                 long_term_memory=self.memories.state_model(include_episodic=False),
-                cognitive_state=self.cognitive_state.model_copy(deep=True), location=self.location,
+                cognitive_state=_copy_cognitive(self.cognitive_state), location=self.location,
                 accessible={n: d for n, (_, d) in self._accessible.items()}, seen_upto=self._seen_upto,
                 turns=self.turns, actions_buffer=list(self._actions_buffer),
                 action_types=self.actions_registry.descriptions(),
@@ -195,7 +195,7 @@ class StateMethods(PersonCore):
             self.memory = memory
             if state.long_term_memory is not None:
                 self.memories.apply_state(state.long_term_memory)
-            self.cognitive_state = state.cognitive_state.model_copy(deep=True)
+            self.cognitive_state = _copy_cognitive(state.cognitive_state)
             self.location = state.location
             self._accessible = {name: (resolve(name) if resolve is not None else None, description)
                                 for name, description in state.accessible.items()}
@@ -270,6 +270,11 @@ class StateMethods(PersonCore):
         model = AgentState.parse(state)
         agent = cls(model.name, persona=Persona.from_spec(model.persona), client=client)
         return agent.apply_state(model, resolve)
+
+
+def _copy_cognitive(state: CognitiveState) -> CognitiveState:
+    # Its one mutable field is a list of strings: copying it is enough (a deep copy costs ten times more).
+    return state.model_copy(update={"context": list(state.context)})
 
 
 __all__ = ["StateMethods"]

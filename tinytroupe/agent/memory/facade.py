@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from tinytroupe.agent.memory.consolidation import ConsolidationMetrics
 from tinytroupe.agent.memory.episodic import EpisodicMemory, MemoryItem
 from tinytroupe.agent.memory.index import IndexState, VectorIndex
 from tinytroupe.agent.memory.maintenance import MemoryMaintenance
@@ -189,7 +190,7 @@ class AgentMemory(MemoryMaintenance):
                 consolidated_upto=self._consolidated_upto, awaiting=list(self._awaiting),
                 importance_since_reflection=self.importance_since_reflection, reflections=self.reflections,
                 insights_discarded=self.insights_discarded, forgotten=self.forgotten,
-                metrics=self.metrics.model_copy(deep=True), importance_cache=list(self.scorer._cache.items()))
+                metrics=_copy_metrics(self.metrics), importance_cache=list(self.scorer._cache.items()))
 
     def apply_state(self, state: MemoryState) -> None:
         """Put this memory in ``state`` (in place). An episodic store in the state replaces this one's;
@@ -211,7 +212,7 @@ class AgentMemory(MemoryMaintenance):
             self.reflections = state.reflections
             self.insights_discarded = state.insights_discarded
             self.forgotten = state.forgotten
-            self.metrics = state.metrics.model_copy(deep=True)
+            self.metrics = _copy_metrics(state.metrics)
             self.scorer._cache.clear()
             self.scorer._cache.update(state.importance_cache)
 
@@ -248,6 +249,11 @@ class AgentMemory(MemoryMaintenance):
                 cannot be rebuilt.
         """
         self.apply_state(MemoryState.parse(state))
+
+
+def _copy_metrics(metrics: ConsolidationMetrics) -> ConsolidationMetrics:
+    # The metrics are counted in place: a state keeps its own copy (a deep copy costs ten times more).
+    return metrics.model_copy(update={"operations": dict(metrics.operations)})
 
 
 __all__ = ["AgentMemory"]
