@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from tinytroupe import control
 from tinytroupe.agent import TinyPerson
 from tinytroupe.agent.memory.index import VectorIndex
-from tinytroupe.agent.state_delta import apply_delta, apply_keyed, diff, diff_keyed
+from tinytroupe.agent.state_delta import apply_delta, apply_dict, apply_keyed, diff, diff_dict, diff_keyed
 from tinytroupe.agent.state_models import AgentState
 from tinytroupe.config import Settings, using_settings
 from tinytroupe.control.state_models import SimulationState
@@ -255,6 +255,25 @@ def test_keyed_list_deltas_turn_any_list_into_any_other(old: dict[int, int], new
     a, b = list(old.items()), list(new.items())
     changes = diff_keyed(a, b, lambda entry: entry[0])
     assert (apply_keyed(a, changes, lambda entry: entry[0]) if changes is not None else a) == b
+
+
+@given(old=st.dictionaries(st.integers(0, 20), st.integers(0, 3), max_size=12),
+       new=st.dictionaries(st.integers(0, 20), st.integers(0, 3), max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_dict_deltas_keep_values_and_order(old: dict[int, int], new: dict[int, int]) -> None:
+    changes = diff_dict(old, new)
+    again = apply_dict(old, changes) if changes is not None else old
+    assert list(again.items()) == list(new.items())
+
+
+@given(old=st.lists(st.integers(0, 9), max_size=10), cut=st.integers(0, 10), tail=st.lists(st.integers(10, 20)))
+@settings(max_examples=100, deadline=None)
+def test_the_shifted_list_fast_path_matches_the_general_delta(old: list[int], cut: int, tail: list[int]) -> None:
+    items = [{"id": n} for n in dict.fromkeys(old)]  # distinct objects, unique keys
+    new = items[cut:] + [{"id": n} for n in dict.fromkeys(tail)]
+    changes = diff_keyed(items, new, lambda entry: entry["id"])
+    assert (apply_keyed(items, changes, lambda entry: entry["id"]) if changes is not None else items) == new
+    assert changes is None or changes.changed == []
 
 
 def test_index_state_json_round_trip_is_exact_and_compact_in_memory() -> None:

@@ -89,6 +89,11 @@ def diff_keyed(old: Sequence[Any], new: Sequence[Any], key: Callable[[Any], Hash
         >>> d.removed, d.changed, d.appended
         (['b'], [('c', 4)], [('b', 2), ('d', 5)])
     """
+    if len(old) == len(new) and old == new:
+        return None
+    cut = _shifted(old, new)
+    if cut is not None:  # the usual case: some entries left the front, some came at the end
+        return ListDelta(removed=[key(entry) for entry in old[:cut]], appended=list(new[len(old) - cut:]))
     position = {key(entry): i for i, entry in enumerate(old)}
     last, kept = -1, 0
     changed = []
@@ -106,16 +111,56 @@ def diff_keyed(old: Sequence[Any], new: Sequence[Any], key: Callable[[Any], Hash
     return ListDelta(removed=removed, changed=changed, appended=list(new[kept:]))
 
 
+def _shifted(old: Sequence[Any], new: Sequence[Any]) -> int | None:
+    """``n`` when ``new`` is ``old[n:]`` followed by new entries (the same objects), else None."""
+    if not old:
+        return 0
+    if not new:
+        return None
+    first = new[0]
+    for n, entry in enumerate(old):
+        if entry is first:
+            rest = len(old) - n
+            return n if len(new) >= rest and list(old[n:]) == list(new[:rest]) else None
+    return None
+
+
+def diff_dict(old: dict[Any, Any], new: dict[Any, Any]) -> ListDelta | None:
+    """:func:`diff_keyed` for a dict's ``(key, value)`` entries, without building them for unchanged keys."""
+    if old == new:
+        return None
+    removed = [k for k in old if k not in new]
+    gone = set(removed)
+    kept = iter(k for k in old if k not in gone)
+    changed: list[tuple[Any, Any]] = []
+    appended: list[tuple[Any, Any]] = []
+    for k, v in new.items():
+        if not appended and k in old and k not in gone and next(kept, None) == k:
+            if old[k] != v:
+                changed.append((k, v))
+        else:  # new, or out of old's order: from here on everything goes at the end
+            if k in old and k not in gone:
+                removed.append(k)
+                gone.add(k)
+            appended.append((k, v))
+    return ListDelta(removed=removed, changed=changed, appended=appended)
+
+
+def apply_dict(old: dict[Any, Any], delta: ListDelta) -> dict[Any, Any]:
+    """``old`` with a :func:`diff_dict` delta applied (a new dict)."""
+    removed = set(delta.removed)
+    new = {k: v for k, v in old.items() if k not in removed} if removed else dict(old)
+    new.update(delta.changed)
+    new.update(delta.appended)
+    return new
+
+
 def apply_keyed(old: Sequence[Any], delta: ListDelta, key: Callable[[Any], Hashable]) -> list[Any]:
     """``old`` with ``delta`` applied (see :func:`diff_keyed`)."""
     removed = set(delta.removed)
     changed = {key(entry): entry for entry in delta.changed}
     kept = [changed.get(k, entry) for entry in old if (k := key(entry)) not in removed]
     return kept + list(delta.appended)
-
-
-def _dict_key(entry: tuple[Any, Any]) -> Hashable:
-    return entry[0]
 
 
 def _row_key(row: IndexRow) -> Hashable:
@@ -174,7 +219,10 @@ class _Differ:
             elif path in KEYED_LISTS:
                 self.collection(path, a, b, KEYED_LISTS[path])
             elif isinstance(a, dict) and isinstance(b, dict) and path != "persona":
-                self.collection(path, list(a.items()), list(b.items()), _dict_key)
+                self.entries += len(b)
+                changes = diff_dict(a, b)
+                if changes is not None:
+                    self.lists[path] = changes
             elif a is not b and a != b:
                 self.replaced[path] = b
 
@@ -235,7 +283,7 @@ def _apply(model: BaseModel, delta: AgentDelta, prefix: str) -> BaseModel:
             if path in KEYED_LISTS:
                 updates[name] = apply_keyed(value, delta.lists[path], KEYED_LISTS[path])
             else:
-                updates[name] = dict(apply_keyed(list(value.items()), delta.lists[path], _dict_key))
+                updates[name] = apply_dict(value, delta.lists[path])
         elif isinstance(value, StateModel) and any(p.startswith(path + ".") for p in (*delta.replaced, *delta.lists)):
             updates[name] = _apply(value, delta, path + ".")
     return model.model_copy(update=updates) if updates else model
@@ -258,8 +306,10 @@ __all__ = [
     "AgentDelta",
     "ListDelta",
     "apply_delta",
+    "apply_dict",
     "apply_keyed",
     "diff",
+    "diff_dict",
     "diff_keyed",
     "index_from_rows",
     "index_rows",
