@@ -127,7 +127,8 @@ class ShardWorker:
         return agent, state
 
     async def run_turns(self, request: ShardRequest) -> ShardResult:
-        """Load the states, run the turns concurrently, and return new states, events and outcomes."""
+        """Bring the agents up to date, run the turns concurrently, and return per agent the delta to its new
+        state (or the state whole), its events and the outcome."""
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
