@@ -12,15 +12,19 @@ then the measured steps; the speed-up is local wall time over Ray wall time for 
 start-up (``ray.init`` plus actors) is reported on its own. Each executor's run is checked: no failed
 turns, one LLM call per agent and step, and the same actions as the other executor.
 
-The cost of shipping whole states is measured too: the pickled size of one step's requests (what the
-driver sends) and the driver's time spent turning agents into requests and applying results.
+What crosses between the driver and the actors is measured too: ``ray_bytes_per_step_1000`` is the
+pickled size (what Ray's serializer writes for these objects) of every request and result of one step
+after the measured ones (not timed: counting pickles everything once more), and
+``ray_bytes_first_step_1000`` the same for the warm-up step, which syncs every agent for the first time.
+The driver's time spent building requests and applying results is reported per step.
 
 Usage::
 
     python benchmarks/ray_executor.py [--quick]
 
-``--quick`` runs 1 measured step with ~3 ms of CPU per call (about half a minute); the full run 2 steps
-with ~8 ms. The last line printed is one JSON object with ``ray_speedup_2_workers`` (and the details).
+``--quick`` runs 1 measured step with ~3 ms of CPU per call (under a minute); the full run 2 steps
+with ~8 ms. The last line printed is one JSON object with ``ray_speedup_2_workers`` and
+``ray_bytes_per_step_1000`` (and the details).
 ``benchmarks/control.py`` imports :func:`measure_ray_speedup`.
 """
 
@@ -47,7 +51,6 @@ if importlib.util.find_spec("tinytroupe") is None:
 from tinytroupe.agent import TinyPerson  # noqa: E402
 from tinytroupe.config import Settings  # noqa: E402
 from tinytroupe.environment import LocalExecutor, TinyWorld  # noqa: E402
-from tinytroupe.environment.distributed.driver import shard_request  # noqa: E402
 from tinytroupe.environment.executors import Executor  # noqa: E402
 from tinytroupe.llm import LLMRequest, ScriptedBackend  # noqa: E402
 from tinytroupe.llm.client_spec import ClientSpec  # noqa: E402
@@ -124,22 +127,59 @@ def ring_world(names: list[str], script: BurningRing, executor: Executor) -> Tin
     return world
 
 
-def run_steps(world: TinyWorld, steps: int) -> tuple[float, list[dict[str, list[Any]]]]:
-    """Wall time of ``steps`` steps after one warm-up step, and the actions of every step."""
+class WireCounter:
+    """Counts the pickled bytes of what an executor's ``_call`` sends and receives, while ``on``."""
 
-    async def go() -> tuple[float, list[dict[str, list[Any]]]]:
+    def __init__(self) -> None:
+        self.on = False
+        self.bytes: list[int] = []
+
+    def wrap(self, executor: Any) -> None:
+        call = executor._call
+
+        async def counted(worker: int, request: Any) -> Any:
+            result = await call(worker, request)
+            if self.on:
+                self.bytes.append(len(pickle.dumps(request, protocol=5)) + len(pickle.dumps(result, protocol=5)))
+            return result
+
+        executor._call = counted
+
+    def take(self) -> int:
+        total, self.bytes = sum(self.bytes), []
+        return total
+
+
+def run_steps(world: TinyWorld, steps: int, wire: WireCounter | None = None
+              ) -> tuple[float, list[dict[str, list[Any]]], dict[str, int]]:
+    """Wall time of ``steps`` steps after one warm-up step, the actions of every step, and (with ``wire``)
+    the bytes of the warm-up step and of one more step after the measured ones."""
+
+    async def go() -> tuple[float, list[dict[str, list[Any]]], dict[str, int]]:
+        sizes: dict[str, int] = {}
+        if wire is not None:
+            wire.on = True
         actions = await world.arun(1, timedelta_per_step=MINUTE, return_actions=True) or []
+        if wire is not None:
+            wire.on, sizes["first"] = False, wire.take()
         start = time.perf_counter()
         actions += await world.arun(steps, timedelta_per_step=MINUTE, return_actions=True) or []
-        return time.perf_counter() - start, actions
+        wall = time.perf_counter() - start
+        if wire is not None:
+            wire.on = True
+            actions += await world.arun(1, timedelta_per_step=MINUTE, return_actions=True) or []
+            wire.on, sizes["step"] = False, wire.take()
+        else:  # the same steps as the counted run, so both executors' actions compare
+            actions += await world.arun(1, timedelta_per_step=MINUTE, return_actions=True) or []
+        return wall, actions, sizes
 
-    wall, actions = asyncio.run(go())
+    wall, actions, sizes = asyncio.run(go())
     if world.errors:
         raise RuntimeError(f"{len(world.errors)} turns failed, first: {world.errors[0].describe()}")
     calls = world.client.get_cost_stats()["total"]["calls"]
-    if calls != len(world.agents) * (steps + 1):
-        raise RuntimeError(f"expected {len(world.agents) * (steps + 1)} LLM calls, counted {calls}")
-    return wall, actions
+    if calls != len(world.agents) * (steps + 2):
+        raise RuntimeError(f"expected {len(world.agents) * (steps + 2)} LLM calls, counted {calls}")
+    return wall, actions, sizes
 
 
 def measure(quick: bool) -> dict[str, Any]:
@@ -152,7 +192,7 @@ def measure(quick: bool) -> dict[str, Any]:
     names = [f"Agent{i:04d}" for i in range(AGENTS)]
     script = BurningRing(names, rounds)
 
-    local_wall, local_actions = run_steps(ring_world(names, script, LocalExecutor()), steps)
+    local_wall, local_actions, _ = run_steps(ring_world(names, script, LocalExecutor()), steps)
 
     ray = import_ray(local=True)
     if __name__ != "__main__":
@@ -181,20 +221,22 @@ def measure(quick: bool) -> dict[str, Any]:
         executor.start()
         ray_start = time.perf_counter() - start
         world = ring_world(names, script, executor)
+        wire = WireCounter()
+        wire.wrap(executor)
         driver.shard_request, driver.apply_result = timed_request, timed_apply  # count the driver's own work
         try:
-            ray_wall, ray_actions = run_steps(world, steps)
+            ray_wall, ray_actions, sizes = run_steps(world, steps, wire)
         finally:
             driver.shard_request, driver.apply_result = original_request, original_apply
-        request_bytes = len(pickle.dumps(shard_request(world.agents, step=world.current_step, world=world.name,
-                                                       timeout=None, max_workers=None)))
     finally:
         executor.close()
     if ray_actions != local_actions:
         raise RuntimeError("the Ray executor's actions differ from the local executor's")
-    per_step = steps + 1  # the driver timings include the warm-up step
+    per_step = steps + 2  # the driver timings include the warm-up and the counted step
     return {
         "ray_speedup_2_workers": round(local_wall / ray_wall, 3),
+        "ray_bytes_per_step_1000": round(sizes["step"] * 1000 / AGENTS),
+        "ray_bytes_first_step_1000": round(sizes["first"] * 1000 / AGENTS),
         "local_wall_s": round(local_wall, 3),
         "ray_wall_s": round(ray_wall, 3),
         "ray_start_s": round(ray_start, 3),
@@ -202,7 +244,6 @@ def measure(quick: bool) -> dict[str, Any]:
         "steps": steps,
         "burn_ms_per_call": burn_ms,
         "burn_rounds": rounds,
-        "request_mb_per_step": round(request_bytes / 1e6, 3),
         "driver_request_s_per_step": round(driver_s["requests"] / per_step, 3),
         "driver_apply_s_per_step": round(driver_s["apply"] / per_step, 3),
         "cpus": os.cpu_count(),
@@ -226,8 +267,9 @@ def main() -> None:
     print(f"    Ray executor, 2 workers: {r['ray_wall_s']:8.3f} s  "
           f"(Ray start-up {r['ray_start_s']:.1f} s, not included)")
     print(f"    speed-up: {r['ray_speedup_2_workers']:.2f}x")
-    print(f"    shipping whole states: {r['request_mb_per_step']:.2f} MB of requests per step; the driver spends "
-          f"{r['driver_request_s_per_step']:.3f} s building them and {r['driver_apply_s_per_step']:.3f} s "
+    print(f"    driver <-> actors: {r['ray_bytes_per_step_1000'] / 1e6:.3f} MB per step "
+          f"({r['ray_bytes_first_step_1000'] / 1e6:.3f} MB in the first step); the driver spends "
+          f"{r['driver_request_s_per_step']:.3f} s building requests and {r['driver_apply_s_per_step']:.3f} s "
           "applying results per step")
     print(json.dumps(r))
 

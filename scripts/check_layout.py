@@ -44,6 +44,7 @@ LAYERS: dict[str, str] = {
     "context": "infrastructure",
     "storage": "infrastructure", "embeddings": "infrastructure", "llm": "infrastructure",
     "replay": "infrastructure",  # re-exports llm.replay at its earlier path
+    "state": "infrastructure",  # the base of the state models
     # knowledge stores and retrieval
     "grounding": "grounding",
     # one simulated person

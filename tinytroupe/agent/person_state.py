@@ -1,7 +1,8 @@
 """Saving and loading a :class:`~tinytroupe.agent.person.TinyPerson`: specifications and whole state.
 
 A specification is TinyTroupe's ``.agent.json`` (the persona, optionally with faculties, memory and
-mental state); a state (:meth:`to_state`) is everything, for checkpoints and sharded runs.
+mental state); a state (:meth:`state_model`, an :class:`~tinytroupe.agent.state_models.AgentState`, or
+:meth:`to_state`, the same as a dict) is everything, for checkpoints and sharded runs.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, cast
 
 from tinytroupe.agent import registry
-from tinytroupe.agent.actions import Action, CognitiveState
+from tinytroupe.agent.actions import CognitiveState
 from tinytroupe.agent.faculties import MentalFaculty
 from tinytroupe.agent.memory import EpisodicMemory
 from tinytroupe.agent.person_core import PersonCore
 from tinytroupe.agent.persona import Persona, load_persona_file
+from tinytroupe.agent.state_models import AgentState
 from tinytroupe.errors import InvalidArgument, ScenarioError
 from tinytroupe.llm.client import LLMClient
 
@@ -149,32 +151,22 @@ class StateMethods(PersonCore):
                                        auto_rename_agent, new_agent_name)
                 for path in sorted(folder.iterdir()) if path.is_file() and path.name.endswith(file_suffix)]
 
-    def to_state(self) -> dict[str, Any]:
-        """The agent's whole state as JSON-ready data (persona, memory, cognitive state, buffers, faculties)."""
+    def state_model(self) -> AgentState:
+        """The agent's whole state as an :class:`~tinytroupe.agent.state_models.AgentState` (persona,
+        memory, cognitive state, buffers, faculties); :meth:`apply_state` restores it exactly."""
         with self._lock:
-            faculties = [f.to_spec() for f in self._mental_faculties]
-            return {
-                "name": self.name,
-                "persona": self.persona.to_spec(),
-                "memory": self.memory.to_state(),
-                "long_term_memory": self.memories.to_state(include_episodic=False),
-                "cognitive_state": self.cognitive_state.model_dump(mode="json"),
-                "location": self.location,
-                "accessible": {n: d for n, (_, d) in self._accessible.items()},
-                "seen_upto": self._seen_upto,
-                "turns": self.turns,
-                "actions_buffer": [a.model_dump() for a in self._actions_buffer],
-                "action_types": self.actions_registry.descriptions(),
-                # only when there are some, so states of agents without faculties stay as they were
-                **({"mental_faculties": faculties} if faculties else {}),
-                # likewise only when off (on is the default)
-                **({} if self.enable_basic_action_repetition_prevention
-                   else {"enable_basic_action_repetition_prevention": False}),
-            }
+            return AgentState.model_construct(
+                name=self.name, persona=self.persona.to_spec(), memory=self.memory.state_model(),
+                long_term_memory=self.memories.state_model(include_episodic=False),
+                cognitive_state=_copy_cognitive(self.cognitive_state), location=self.location,
+                accessible={n: d for n, (_, d) in self._accessible.items()}, seen_upto=self._seen_upto,
+                turns=self.turns, actions_buffer=list(self._actions_buffer),
+                action_types=self.actions_registry.descriptions(),
+                mental_faculties=[f.to_spec() for f in self._mental_faculties],
+                enable_basic_action_repetition_prevention=self.enable_basic_action_repetition_prevention)
 
-    def load_state(self, state: Mapping[str, Any],
-                   resolve: Callable[[str], TinyPerson | None] | None = None) -> Self:
-        """Put this agent in the state :meth:`to_state` produced (in place; the name must match).
+    def apply_state(self, state: AgentState, resolve: Callable[[str], TinyPerson | None] | None = None) -> Self:
+        """Put this agent in ``state`` (in place; the name must match). Returns the agent.
 
         ``resolve`` turns the names of accessible agents back into agents (a world passes its
         ``get_agent_by_name``); names it cannot resolve stay accessible by name, for the prompt.
@@ -183,40 +175,57 @@ class StateMethods(PersonCore):
 
         Raises:
             InvalidArgument: the state is another agent's (its name differs).
+            ScenarioError: a saved faculty's class is not defined here.
+
+        Example:
+            >>> from tinytroupe.agent import TinyPerson
+            >>> ana = TinyPerson("Ana").listen("hi")
+            >>> [i.content for i in TinyPerson("Ana").apply_state(ana.state_model()).memory.items()]
+            ['hi']
         """
-        if state.get("name") != self.name:
-            raise InvalidArgument(f"state of agent {state.get('name')!r} cannot be loaded into agent {self.name!r}")
+        if state.name != self.name:
+            raise InvalidArgument(f"state of agent {state.name!r} cannot be loaded into agent {self.name!r}")
         own = {f.name: f for f in self._mental_faculties}
-        new_faculties = [MentalFaculty.from_spec(spec) for spec in state.get("mental_faculties", [])
+        new_faculties = [MentalFaculty.from_spec(spec) for spec in state.mental_faculties
                          if spec.get("name") not in own]
-        persona = Persona.from_spec(state["persona"])
-        memory = type(self.memory).from_state(state["memory"])
-        cognitive = CognitiveState.model_validate(state["cognitive_state"])
-        buffer = [Action.model_validate(a) for a in state.get("actions_buffer", [])]
+        persona = Persona.from_spec(state.persona)
+        memory = type(self.memory).from_model(state.memory)
         with self._lock:
             self.persona = persona
             self.memory = memory
-            if "long_term_memory" in state:
-                self.memories.load_state(state["long_term_memory"])
-            self.cognitive_state = cognitive
-            self.location = state.get("location")
-            self._accessible = {}
-            for name, description in state.get("accessible", {}).items():
-                other = resolve(name) if resolve is not None else None
-                self._accessible[name] = (other, description)
-            self.enable_basic_action_repetition_prevention = bool(
-                state.get("enable_basic_action_repetition_prevention", True))
-            self._seen_upto = int(state.get("seen_upto", 0))
-            self.turns = int(state.get("turns", 0))
-            self._actions_buffer = buffer
-            for action_type, description in state.get("action_types", {}).items():
+            if state.long_term_memory is not None:
+                self.memories.apply_state(state.long_term_memory)
+            self.cognitive_state = _copy_cognitive(state.cognitive_state)
+            self.location = state.location
+            self._accessible = {name: (resolve(name) if resolve is not None else None, description)
+                                for name, description in state.accessible.items()}
+            self.enable_basic_action_repetition_prevention = state.enable_basic_action_repetition_prevention
+            self._seen_upto = state.seen_upto
+            self.turns = state.turns
+            self._actions_buffer = list(state.actions_buffer)
+            for action_type, description in state.action_types.items():
                 if action_type not in self.actions_registry.types:
                     self.actions_registry.register(action_type, description)
-            for spec in state.get("mental_faculties", []):
+            for spec in state.mental_faculties:
                 if spec.get("name") in own:
                     own[spec["name"]].set_state(spec.get("state") or {})
             self.add_mental_faculties(new_faculties)
         return self
+
+    def to_state(self) -> dict[str, Any]:
+        """The agent's whole state as JSON-ready data (:meth:`state_model` as a dict)."""
+        return self.state_model().to_dict()
+
+    def load_state(self, state: Mapping[str, Any],
+                   resolve: Callable[[str], TinyPerson | None] | None = None) -> Self:
+        """Put this agent in the state :meth:`to_state` produced, or an older tinytroupe's (in place; the
+        name must match); see :meth:`apply_state` for ``resolve`` and faculties.
+
+        Raises:
+            InvalidArgument: the state is another agent's (its name differs), or malformed (the message
+                names the field).
+        """
+        return self.apply_state(AgentState.parse(state), resolve)
 
     def encode_complete_state(self) -> dict[str, Any]:
         """TinyTroupe's name for :meth:`to_state`.
@@ -251,11 +260,21 @@ class StateMethods(PersonCore):
         return self.load_state(state, resolve)
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any], *, client: LLMClient | None = None,
+    def from_state(cls, state: Mapping[str, Any] | AgentState, *, client: LLMClient | None = None,
                    resolve: Callable[[str], TinyPerson | None] | None = None) -> Self:
-        """A new agent in the state :meth:`to_state` produced."""
-        agent = cls(state["name"], persona=Persona.from_spec(state["persona"]), client=client)
-        return agent.load_state(state, resolve)
+        """A new agent in the state :meth:`to_state` (or :meth:`state_model`) produced.
+
+        Raises:
+            InvalidArgument: the state is malformed (the message names the field).
+        """
+        model = AgentState.parse(state)
+        agent = cls(model.name, persona=Persona.from_spec(model.persona), client=client)
+        return agent.apply_state(model, resolve)
+
+
+def _copy_cognitive(state: CognitiveState) -> CognitiveState:
+    # Its one mutable field is a list of strings: copying it is enough (a deep copy costs ten times more).
+    return state.model_copy(update={"context": list(state.context)})
 
 
 __all__ = ["StateMethods"]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.control.run_file import STATE_FORMAT
+from tinytroupe.control.state_models import SimulationInfo, SimulationState
 from tinytroupe.environment.world import TinyWorld
 from tinytroupe.errors import InvalidArgumentType, SimulationError
 from tinytroupe.events import CheckpointEvent, Event, EventBus, StepEvent
@@ -41,18 +42,21 @@ class SimulationCheckpoints:
         @property
         def worlds(self) -> list[TinyWorld]: ...
 
-    def to_state(self) -> dict[str, Any]:
+    def state_model(self) -> SimulationState:
         """Everything a checkpoint holds: the random generator, every world (with its agents and
-        their memories and clocks) and the tracked agents, as JSON-ready data."""
+        their memories and clocks) and the tracked agents outside worlds."""
         version, internal, gauss = self.random.getstate()
         in_worlds = {a.name for w in self.worlds for a in w.agents}
-        return {
-            "format": STATE_FORMAT,
-            "simulation": {"id": self.id, "seed": self.seed, "random_state": [version, list(internal), gauss]},
-            "worlds": [w.to_state() for w in self.worlds],
-            "agents": [a.to_state() for a in self._agents.values() if a.name not in in_worlds],
-            "trace_events": self.trace_store.count,
-        }
+        return SimulationState.model_construct(
+            format=STATE_FORMAT,
+            simulation=SimulationInfo(id=self.id, seed=self.seed, random_state=(version, list(internal), gauss)),
+            worlds=[w.state_model() for w in self.worlds],
+            agents=[a.state_model() for a in self._agents.values() if a.name not in in_worlds],
+            trace_events=self.trace_store.count)
+
+    def to_state(self) -> dict[str, Any]:
+        """:meth:`state_model` as JSON-ready data (what a checkpoint stores)."""
+        return self.state_model().to_dict()
 
     def checkpoint(self, label: str | None = None) -> Checkpoint:
         """Write a checkpoint now (atomically: a crash mid-write leaves the previous one usable).
@@ -86,33 +90,35 @@ class SimulationCheckpoints:
             CheckpointError: the checkpoint's stored bytes are damaged; the error names the newest
                 intact older checkpoint (``previous_id``) to restore instead.
             SimulationError: there is no checkpoint, or it lacks a world or agent asked for.
+            InvalidArgument: the checkpoint's state is malformed (the message names the field).
             InvalidArgumentType: an object to restore is neither a world nor an agent.
         """
         cp = checkpoint if checkpoint is not None else self.checkpoints.latest(self.id)
         if cp is None:
             raise SimulationError(f"simulation {self.id!r} has no checkpoint in {str(self.path)!r}; "
                                   "call checkpoint() (or begin(auto_checkpoint=True)) first")
-        state = self.checkpoints.load(cp)  # CheckpointError when damaged, naming an intact earlier one
-        worlds = {w["name"]: w for w in state.get("worlds", [])}
-        agents = {a["name"]: a for a in state.get("agents", [])}
+        # CheckpointError when damaged, naming an intact earlier one; InvalidArgument when malformed
+        state = SimulationState.parse(self.checkpoints.load(cp))
+        worlds = {w.name: w for w in state.worlds}
+        agents = {a.name: a for a in state.agents}
         for w in worlds.values():
-            for a in w.get("agents", []):
-                agents.setdefault(a["name"], a)
+            for a in w.agents or []:
+                agents.setdefault(a.name, a)
         targets = list(objects) if objects else [w for w in self.worlds if w.name in worlds]
         for obj in targets:
             if isinstance(obj, TinyWorld):
                 if obj.name not in worlds:
                     raise SimulationError(f"checkpoint #{cp.id} has no world named {obj.name!r} "
                                           f"(it has: {', '.join(worlds) or 'none'})")
-                obj.load_state(worlds[obj.name])
+                obj.apply_state(worlds[obj.name])
             elif isinstance(obj, TinyPerson):
                 if obj.name not in agents:
                     raise SimulationError(f"checkpoint #{cp.id} has no agent named {obj.name!r}")
                 resolve = obj.environment.get_agent_by_name if isinstance(obj.environment, TinyWorld) else None
-                obj.load_state(agents[obj.name], resolve)
+                obj.apply_state(agents[obj.name], resolve)
             else:
                 raise InvalidArgumentType(f"only worlds and agents can be restored, got {type(obj).__name__}")
-        version, internal, gauss = state["simulation"]["random_state"]
+        version, internal, gauss = state.simulation.random_state
         self.random.setstate((version, tuple(internal), gauss))
         return cp
 

@@ -21,13 +21,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import networkx as nx
 
 from tinytroupe.agent.actions import Action
 from tinytroupe.agent.person import TinyPerson
+from tinytroupe.environment.state_models import SocialNetworkState, WorldState
 from tinytroupe.environment.world import TinyWorld
 from tinytroupe.errors import InvalidArgument
 
@@ -87,16 +87,24 @@ class TinySocialNetwork(TinyWorld):
             self.graph.remove_node(agent.name)
         return self
 
-    def to_state(self, include_agents: bool = True) -> dict[str, Any]:
-        state = super().to_state(include_agents)
-        state["relations"] = sorted([a, b, key] for a, b, key in self.graph.edges(keys=True))
-        return state
+    state_class = SocialNetworkState
 
-    def load_state(self, state: Mapping[str, Any]) -> TinySocialNetwork:
-        super().load_state(state)
+    def state_model(self, include_agents: bool = True) -> SocialNetworkState:
+        """The network's state: the world's (see :meth:`TinyWorld.state_model`) plus its relations."""
+        return SocialNetworkState.model_construct(
+            **self._state_fields(include_agents),
+            relations=sorted((a, b, key) for a, b, key in self.graph.edges(keys=True)))
+
+    def apply_state(self, state: WorldState) -> TinySocialNetwork:
+        """Put the network in ``state`` (a plain world's state leaves it without relations).
+
+        Raises:
+            InvalidArgument: see :meth:`TinyWorld.apply_state`.
+        """
+        super().apply_state(state)
         self.graph = nx.MultiGraph()
         self.graph.add_nodes_from(a.name for a in self.agents)
-        for a, b, key in state.get("relations", []):
+        for a, b, key in state.relations if isinstance(state, SocialNetworkState) else []:
             self.graph.add_edge(a, b, key=key)
         return self
 

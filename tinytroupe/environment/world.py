@@ -47,7 +47,7 @@ from tinytroupe.environment.interventions import (
 )
 from tinytroupe.environment.membership import WorldMembership
 from tinytroupe.environment.routing import ActionRouting
-from tinytroupe.environment.world_state import WorldState
+from tinytroupe.environment.world_state import WorldStateMethods
 from tinytroupe.environment.world_stats import WorldStats
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType, SimulationError
 from tinytroupe.events import EventBus, StepEvent
@@ -56,7 +56,7 @@ from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.limits import ConcurrencyLimit
 
 
-class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalendar, WorldState,
+class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalendar, WorldStateMethods,
                 WorldStats):
     """A place where agents interact.
 

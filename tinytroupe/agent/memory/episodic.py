@@ -14,10 +14,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from tinytroupe.config import current_settings
 from tinytroupe.errors import InvalidArgument
+from tinytroupe.state import StateModel
 
 #: how :meth:`MemoryItem.describe` introduces a stimulus (other than speech), before its content
 _STIMULUS_PREFIXES: dict[str, str] = {
@@ -329,41 +330,71 @@ class EpisodicMemory:
 
     # ---------------------------------------------------------------- state
 
-    def to_state(self) -> dict[str, Any]:
-        """JSON-ready state; :meth:`from_state` restores it exactly."""
+    def state_model(self) -> EpisodicState:
+        """This memory as an :class:`EpisodicState` (the items themselves are shared: they are frozen)."""
         with self._lock:
-            return {
-                "next_id": self._next_id,
-                "items": [i.model_dump(mode="json") for i in self._items],
-                "max_size": self.max_size,
-                "cleanup_strategy": self.cleanup_strategy,
-                "warning_threshold": self.warning_threshold,
-                "eviction_batch": self.eviction_batch,
-                "protect_recent": self.protect_recent,
-                "importance": {str(k): v for k, v in self._importance.items()},
-                "retrievals": {str(k): v for k, v in self._retrievals.items()},
-                "evictions": self.evictions,
-                "cleanups": self.cleanups,
-                "warned": self._warned,
-            }
+            return EpisodicState.model_construct(
+                next_id=self._next_id, items=list(self._items), max_size=self.max_size,
+                cleanup_strategy=self.cleanup_strategy, warning_threshold=self.warning_threshold,
+                eviction_batch=self.eviction_batch, protect_recent=self.protect_recent,
+                importance=dict(self._importance), retrievals=dict(self._retrievals), evictions=self.evictions,
+                cleanups=self.cleanups, warned=self._warned)
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> EpisodicMemory:
-        """Rebuild a memory from :meth:`to_state` (states without the bound's fields get the defaults)."""
-        items = [MemoryItem.model_validate(i) for i in state.get("items", [])]
-        mem = cls(max_size=state.get("max_size", max(len(items), 1) if "max_size" in state else None),
-                  cleanup_strategy=state.get("cleanup_strategy"), warning_threshold=state.get("warning_threshold"),
-                  eviction_batch=state.get("eviction_batch"), protect_recent=state.get("protect_recent"))
+    def from_model(cls, state: EpisodicState) -> EpisodicMemory:
+        """A memory in ``state`` (a state without the bound's fields gets the settings' defaults)."""
+        items = list(state.items)
+        mem = cls(max_size=state.max_size, cleanup_strategy=state.cleanup_strategy,
+                  warning_threshold=state.warning_threshold, eviction_batch=state.eviction_batch,
+                  protect_recent=state.protect_recent)
         if len(items) > mem.max_size:  # an old, unbounded save: keep it whole rather than drop items silently
             mem.max_size = len(items)
         mem._items = items
-        mem._next_id = int(state.get("next_id", len(mem._items) + 1))
-        mem._importance = {int(k): float(v) for k, v in state.get("importance", {}).items()}
-        mem._retrievals = {int(k): int(v) for k, v in state.get("retrievals", {}).items()}
-        mem.evictions = int(state.get("evictions", 0))
-        mem.cleanups = int(state.get("cleanups", 0))
-        mem._warned = bool(state.get("warned", False))
+        mem._next_id = state.next_id if state.next_id is not None else len(items) + 1
+        mem._importance = dict(state.importance)
+        mem._retrievals = dict(state.retrievals)
+        mem.evictions, mem.cleanups, mem._warned = state.evictions, state.cleanups, state.warned
         return mem
 
+    def to_state(self) -> dict[str, Any]:
+        """JSON-ready state (:meth:`state_model` as a dict); :meth:`from_state` restores it exactly."""
+        return self.state_model().to_dict()
 
-__all__ = ["TRIVIAL_TYPES", "UNRATED_IMPORTANCE", "CleanupStrategy", "EpisodicMemory", "MemoryItem"]
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> EpisodicMemory:
+        """Rebuild a memory from :meth:`to_state` (or the state of an older tinytroupe).
+
+        Raises:
+            InvalidArgument: ``state`` is not an episodic memory's state (the message names the field).
+
+        Example:
+            >>> mem = EpisodicMemory(max_size=5)
+            >>> _ = mem.add(kind="stimulus", type="VISUAL", content="a cat")
+            >>> [i.content for i in EpisodicMemory.from_state(mem.to_state()).items()]
+            ['a cat']
+        """
+        return cls.from_model(EpisodicState.parse(state))
+
+
+class EpisodicState(StateModel):
+    """An :class:`EpisodicMemory` as data: its items, bound and counters.
+
+    The bound's fields are None in states written before the memory was bounded: they take the
+    settings' defaults (and a bound below the number of items grows to hold them all).
+    """
+
+    next_id: int | None = None
+    items: list[MemoryItem] = Field(default_factory=list)
+    max_size: int | None = None
+    cleanup_strategy: CleanupStrategy | None = None
+    warning_threshold: float | None = None
+    eviction_batch: int | None = None
+    protect_recent: int | None = None
+    importance: dict[int, float] = Field(default_factory=dict)
+    retrievals: dict[int, int] = Field(default_factory=dict)
+    evictions: int = 0
+    cleanups: int = 0
+    warned: bool = False
+
+
+__all__ = ["TRIVIAL_TYPES", "UNRATED_IMPORTANCE", "CleanupStrategy", "EpisodicMemory", "EpisodicState", "MemoryItem"]

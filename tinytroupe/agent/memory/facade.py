@@ -36,9 +36,10 @@ from typing import Any
 
 from tinytroupe.agent.memory.consolidation import ConsolidationMetrics
 from tinytroupe.agent.memory.episodic import EpisodicMemory, MemoryItem
-from tinytroupe.agent.memory.index import VectorIndex
+from tinytroupe.agent.memory.index import IndexState, VectorIndex
 from tinytroupe.agent.memory.maintenance import MemoryMaintenance
 from tinytroupe.agent.memory.semantic import SemanticFact, SemanticMemory
+from tinytroupe.agent.memory.state import MemoryState
 from tinytroupe.agent.memory.tinytroupe_format import read_tinytroupe_memory
 from tinytroupe.config import TinyTroupeCompatibilityWarning
 from tinytroupe.errors import InvalidArgument
@@ -177,57 +178,82 @@ class AgentMemory(MemoryMaintenance):
             "forgotten": self.forgotten,
         }
 
-    def to_state(self, include_vectors: bool = True, include_episodic: bool = True) -> dict[str, Any]:
-        """JSON-ready state; :meth:`load_state` restores it exactly (vectors included, or re-embedded)."""
+    def state_model(self, include_vectors: bool = True, include_episodic: bool = True) -> MemoryState:
+        """This memory as a :class:`MemoryState`; :meth:`apply_state` restores it exactly (vectors
+        included, or re-embedded from the texts when left out)."""
         with self._lock:
-            return {
-                **({"episodic": self._episodic.to_state()} if include_episodic else {}),
-                "semantic": self.semantic.to_state(),
-                "index": self.index.to_state(include_vectors) if self.index is not None else None,
-                "indexed_upto": self._indexed_upto,
-                "rated_upto": self._rated_upto,
-                "consolidated_upto": self._consolidated_upto,
-                "awaiting": [i.model_dump(mode="json") for i in self._awaiting],
-                "importance_since_reflection": self.importance_since_reflection,
-                "reflections": self.reflections,
-                "insights_discarded": self.insights_discarded,
-                "forgotten": self.forgotten,
-                "metrics": self.metrics.model_dump(mode="json"),
-                "importance_cache": list(self.scorer._cache.items()),
-            }
+            return MemoryState.model_construct(
+                episodic=self._episodic.state_model() if include_episodic else None,
+                semantic=self.semantic.state_model(),
+                index=self.index.state_model(include_vectors) if self.index is not None else None,
+                indexed_upto=self._indexed_upto, rated_upto=self._rated_upto,
+                consolidated_upto=self._consolidated_upto, awaiting=list(self._awaiting),
+                importance_since_reflection=self.importance_since_reflection, reflections=self.reflections,
+                insights_discarded=self.insights_discarded, forgotten=self.forgotten,
+                metrics=_copy_metrics(self.metrics), importance_cache=list(self.scorer._cache.items()))
 
-    def load_state(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`to_state` into this memory; an index saved without vectors is re-embedded."""
+    def apply_state(self, state: MemoryState) -> None:
+        """Put this memory in ``state`` (in place). An episodic store in the state replaces this one's;
+        an index saved without vectors is re-embedded.
+
+        Raises:
+            InvalidArgument: the index has no vectors and a key of it is no longer in the memory.
+        """
         with self._lock:
-            if "episodic" in state:
-                self.episodic = EpisodicMemory.from_state(state["episodic"])
-            self.semantic = SemanticMemory.from_state(state.get("semantic", {}))
-            index_state = state.get("index")
-            if index_state is None:
-                self.index = None
-            elif "vectors" in index_state:
-                self.index = VectorIndex.from_state(index_state)
-            else:  # deterministic rebuild: the same texts through the same embedder
-                texts = []
-                for key in index_state["keys"]:
-                    resolved = self._resolve(key)
-                    if resolved is None:
-                        raise InvalidArgument(f"cannot rebuild the memory index of {self.owner}: {key} is not in the "
-                                              "saved memory; save with include_vectors=True")
-                    texts.append(resolved[1])
-                self.index = VectorIndex.from_state(index_state, vectors=self.embedder.embed(texts))
-            self._indexed_upto = int(state.get("indexed_upto", 0))
-            self._rated_upto = int(state.get("rated_upto", 0))
-            self._consolidated_upto = int(state.get("consolidated_upto", 0))
-            self._awaiting = [MemoryItem.model_validate(i) for i in state.get("awaiting", [])]
-            self.importance_since_reflection = float(state.get("importance_since_reflection", 0.0))
-            self.reflections = int(state.get("reflections", 0))
-            self.insights_discarded = int(state.get("insights_discarded", 0))
-            self.forgotten = int(state.get("forgotten", 0))
-            self.metrics = ConsolidationMetrics.model_validate(state.get("metrics", {}))
+            if state.episodic is not None:
+                self.episodic = EpisodicMemory.from_model(state.episodic)
+            self.semantic = SemanticMemory.from_model(state.semantic)
+            self.index = None if state.index is None else self._index_from(state.index)
+            self._indexed_upto = state.indexed_upto
+            self._rated_upto = state.rated_upto
+            self._consolidated_upto = state.consolidated_upto
+            self._awaiting = list(state.awaiting)
+            self.importance_since_reflection = state.importance_since_reflection
+            self.reflections = state.reflections
+            self.insights_discarded = state.insights_discarded
+            self.forgotten = state.forgotten
+            self.metrics = _copy_metrics(state.metrics)
             self.scorer._cache.clear()
-            for key, value in state.get("importance_cache", []):
-                self.scorer._cache[key] = float(value)
+            self.scorer._cache.update(state.importance_cache)
+
+    def _index_from(self, state: IndexState) -> VectorIndex:
+        if state.vectors is not None:
+            return VectorIndex.from_model(state)
+        texts = []  # deterministic rebuild: the same texts through the same embedder
+        for key in state.keys:
+            resolved = self._resolve(key)
+            if resolved is None:
+                raise InvalidArgument(f"cannot rebuild the memory index of {self.owner}: {key} is not in the "
+                                      "saved memory; save with include_vectors=True")
+            texts.append(resolved[1])
+        return VectorIndex.from_model(state, vectors=self.embedder.embed(texts))
+
+    def to_state(self, include_vectors: bool = True, include_episodic: bool = True) -> dict[str, Any]:
+        """JSON-ready state (:meth:`state_model` as a dict); :meth:`load_state` restores it exactly.
+
+        Example:
+            >>> mem = AgentMemory("Ana")
+            >>> _ = mem.semantic.add("Ana bakes bread")
+            >>> copy = AgentMemory("Ana")
+            >>> copy.load_state(mem.to_state())
+            >>> [f.content for f in copy.semantic.active()]
+            ['Ana bakes bread']
+        """
+        return self.state_model(include_vectors, include_episodic).to_dict()
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`to_state` (or an older tinytroupe's) into this memory.
+
+        Raises:
+            InvalidArgument: ``state`` is not a memory's state (the message names the field), or its index
+                cannot be rebuilt.
+        """
+        self.apply_state(MemoryState.parse(state))
+
+
+def _copy_metrics(metrics: ConsolidationMetrics) -> ConsolidationMetrics:
+    # The metrics are counted in place: a state keeps its own copy (a deep copy costs ten times more).
+    return metrics.model_copy(update={"operations": dict(metrics.operations)})
 
 
 __all__ = ["AgentMemory"]

@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import field_serializer, field_validator, model_validator
 
 from tinytroupe.errors import InvalidArgument
+from tinytroupe.state import StateModel
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -167,61 +169,139 @@ class VectorIndex:
 
     # ---------------------------------------------------------------- state
 
-    def to_state(self, include_vectors: bool = True) -> dict[str, Any]:
-        """JSON-ready state; vectors as base64 of little-endian float32 (exact), or left out.
-
-        Each vector is its own string (one per key, in key order): a memory heard by many agents has
-        the same text and so the same vector in each of them, and a checkpoint stores each distinct
-        string once (see :mod:`tinytroupe.storage.checkpoints`).
-        """
+    def state_model(self, include_vectors: bool = True) -> IndexState:
+        """The index (compacted first) as an :class:`IndexState`; without vectors when asked."""
         self.compact()
         n = self._n
 
-        def b64(arr: np.ndarray, dtype: str) -> str:
-            return base64.b64encode(np.ascontiguousarray(arr[:n], dtype=dtype).tobytes()).decode("ascii")
+        def raw(arr: np.ndarray, dtype: str) -> bytes:
+            return np.ascontiguousarray(arr[:n], dtype=dtype).tobytes()
 
-        state: dict[str, Any] = {
-            "dim": self.dim, "keys": list(self._keys), "seq_counter": self._seq,
-            "importance": b64(self.importance, "<f4"), "created_h": b64(self.created_h, "<f8"),
-            "access_h": b64(self.access_h, "<f8"), "access_count": b64(self.access_count, "<i4"),
-            "seq": b64(self.seq, "<i8"),
-        }
-        if include_vectors:
-            rows = np.ascontiguousarray(self.vectors[:n], dtype="<f4")
-            state["vectors"] = [base64.b64encode(row.tobytes()).decode("ascii") for row in rows]
-        return state
+        fields: dict[str, Any] = {name: raw(getattr(self, name), dtype) for name, dtype in INDEX_ARRAYS.items()}
+        fields.update(dim=self.dim, keys=[k for k in self._keys if k is not None], seq_counter=self._seq,
+                      vectors=raw(self.vectors, VECTOR_DTYPE) if include_vectors else None)
+        return IndexState.model_construct(**fields)
 
     @classmethod
-    def from_state(cls, state: dict[str, Any], vectors: FloatArray | None = None) -> VectorIndex:
-        """Rebuild from :meth:`to_state`; ``vectors`` must be given when the state has none."""
-        keys: Sequence[str] = state["keys"]
-        n = len(keys)
-        idx = cls(int(state["dim"]), capacity=max(8, n))
+    def from_model(cls, state: IndexState, vectors: FloatArray | None = None) -> VectorIndex:
+        """Rebuild from :meth:`state_model`; ``vectors`` must be given when the state has none.
 
-        def arr(name: str, dtype: str) -> np.ndarray:
-            return np.frombuffer(base64.b64decode(state[name]), dtype=dtype)
-
-        if isinstance(state.get("vectors"), list):  # one base64 string per vector
-            vecs = np.frombuffer(b"".join(base64.b64decode(v) for v in state["vectors"]),
-                                 dtype="<f4").reshape(n, idx.dim)
-        elif "vectors" in state:  # states written before vectors were stored one by one: one string
-            vecs = arr("vectors", "<f4").reshape(n, idx.dim)
+        Raises:
+            InvalidArgument: the state has no vectors and none were given.
+        """
+        n = len(state.keys)
+        idx = cls(state.dim, capacity=max(8, n))
+        if state.vectors is not None:
+            vecs = np.frombuffer(state.vectors, dtype=VECTOR_DTYPE).reshape(n, idx.dim)
         elif vectors is not None:
             vecs = np.asarray(vectors, dtype=np.float32).reshape(n, idx.dim)
         else:
             raise InvalidArgument("this index state has no vectors; pass vectors= (re-embedded texts) to rebuild it")
         idx.vectors[:n] = vecs
-        idx.importance[:n] = arr("importance", "<f4")
-        idx.created_h[:n] = arr("created_h", "<f8")
-        idx.access_h[:n] = arr("access_h", "<f8")
-        idx.access_count[:n] = arr("access_count", "<i4")
-        idx.seq[:n] = arr("seq", "<i8")
+        for name, dtype in INDEX_ARRAYS.items():
+            getattr(idx, name)[:n] = np.frombuffer(getattr(state, name), dtype=dtype)
         idx.alive[:n] = True
-        idx._keys = list(keys)
-        idx._rows = {k: i for i, k in enumerate(keys)}
+        idx._keys = list(state.keys)
+        idx._rows = {k: i for i, k in enumerate(state.keys)}
         idx._n = n
-        idx._seq = int(state["seq_counter"])
+        idx._seq = state.seq_counter
         return idx
 
+    def to_state(self, include_vectors: bool = True) -> dict[str, Any]:
+        """JSON-ready state (:meth:`state_model` as a dict): arrays as base64 of their little-endian
+        bytes (exact), each vector its own string (see :class:`IndexState`), or vectors left out."""
+        return self.state_model(include_vectors).to_dict()
 
-__all__ = ["FloatArray", "VectorIndex", "hours"]
+    @classmethod
+    def from_state(cls, state: dict[str, Any], vectors: FloatArray | None = None) -> VectorIndex:
+        """Rebuild from :meth:`to_state`; ``vectors`` must be given when the state has none.
+
+        Raises:
+            InvalidArgument: the state is not an index's (the message names the field), or has no vectors
+                and none were given.
+        """
+        return cls.from_model(IndexState.parse(state), vectors)
+
+
+#: numpy dtypes of the index's per-row arrays, as stored (little-endian)
+INDEX_ARRAYS: dict[str, str] = {"importance": "<f4", "created_h": "<f8", "access_h": "<f8",
+                                "access_count": "<i4", "seq": "<i8"}
+VECTOR_DTYPE = "<f4"
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+class IndexState(StateModel):
+    """A :class:`VectorIndex` as data, compacted: one row per key, in key order.
+
+    In memory the arrays are raw little-endian bytes: cheap to build and to pickle (the Ray executor
+    ships them). In JSON each array is base64 and each vector its own base64 string, in key order: a
+    memory heard by many agents has the same vector in each of them, and a checkpoint stores each
+    distinct string once (:mod:`tinytroupe.storage.checkpoints`). States written before vectors were
+    stored one by one (one base64 string for all) still load. ``vectors`` is None for an index saved
+    without them (re-embedded from the texts on load).
+
+    Example:
+        >>> idx = VectorIndex(dim=2)
+        >>> idx.add("E1", np.array([1.0, 0.0], dtype=np.float32), importance=3.0)
+        >>> data = idx.to_state()
+        >>> data["vectors"], data["importance"]
+        (['AACAPwAAAAA='], 'AABAQA==')
+        >>> IndexState.parse(data) == idx.state_model()
+        True
+    """
+
+    omit_when: ClassVar[dict[str, Any]] = {"vectors": None}
+
+    dim: int
+    keys: list[str]
+    seq_counter: int
+    importance: bytes
+    created_h: bytes
+    access_h: bytes
+    access_count: bytes
+    seq: bytes
+    vectors: bytes | None = None
+
+    @field_validator("importance", "created_h", "access_h", "access_count", "seq", mode="before")
+    @classmethod
+    def _decode_array(cls, value: Any) -> Any:
+        return base64.b64decode(value, validate=True) if isinstance(value, str) else value
+
+    @field_validator("vectors", mode="before")
+    @classmethod
+    def _decode_vectors(cls, value: Any) -> Any:
+        if isinstance(value, list):  # one base64 string per vector
+            return b"".join(base64.b64decode(v, validate=True) for v in value)
+        if isinstance(value, str):  # states written before vectors were stored one by one
+            return base64.b64decode(value, validate=True)
+        return value
+
+    @model_validator(mode="after")
+    def _sizes_fit(self) -> IndexState:
+        n = len(self.keys)
+        if self.dim < 1:
+            raise ValueError(f"dim must be positive, got {self.dim}")
+        for name, dtype in INDEX_ARRAYS.items():
+            size = int(dtype[2:])
+            if len(getattr(self, name)) != n * size:
+                raise ValueError(f"{name} holds {len(getattr(self, name)) / size:g} values for {n} keys")
+        if self.vectors is not None and len(self.vectors) != n * self.dim * 4:
+            raise ValueError(f"vectors hold {len(self.vectors) / 4:g} numbers, not {n} keys x dim {self.dim}")
+        return self
+
+    @field_serializer("importance", "created_h", "access_h", "access_count", "seq", when_used="json")
+    def _encode_array(self, value: bytes) -> str:
+        return _b64(value)
+
+    @field_serializer("vectors", when_used="json")
+    def _encode_vectors(self, value: bytes | None) -> list[str] | None:
+        if value is None:
+            return None
+        width = self.dim * 4
+        return [_b64(value[i:i + width]) for i in range(0, len(value), width)]
+
+
+__all__ = ["INDEX_ARRAYS", "VECTOR_DTYPE", "FloatArray", "IndexState", "VectorIndex", "hours"]

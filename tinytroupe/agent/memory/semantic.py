@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from tinytroupe.errors import NotFound
+from tinytroupe.state import StateModel
 
 FactStatus = Literal["active", "superseded", "deleted", "forgotten"]
 #: a fact (from consolidation), an insight (from reflection) or a passage of a document the agent read
@@ -113,18 +114,43 @@ class SemanticMemory:
     def __len__(self) -> int:
         return len(self._facts)
 
-    def to_state(self) -> dict[str, Any]:
+    def state_model(self) -> SemanticState:
+        """These facts as a :class:`SemanticState`."""
         with self._lock:
-            return {"next_id": self._next_id, "facts": [f.model_dump(mode="json") for f in self._facts.values()]}
+            return SemanticState.model_construct(next_id=self._next_id, facts=list(self._facts.values()))
+
+    @classmethod
+    def from_model(cls, state: SemanticState) -> SemanticMemory:
+        """A semantic memory holding ``state``'s facts."""
+        sem = cls()
+        sem._facts = {fact.id: fact for fact in state.facts}
+        sem._next_id = state.next_id if state.next_id is not None else len(sem._facts) + 1
+        return sem
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-ready state (:meth:`state_model` as a dict)."""
+        return self.state_model().to_dict()
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> SemanticMemory:
-        sem = cls()
-        for raw in state.get("facts", []):
-            fact = SemanticFact.model_validate(raw)
-            sem._facts[fact.id] = fact
-        sem._next_id = int(state.get("next_id", len(sem._facts) + 1))
-        return sem
+        """Rebuild from :meth:`to_state`.
+
+        Raises:
+            InvalidArgument: ``state`` is not a semantic memory's state (the message names the field).
+        """
+        return cls.from_model(SemanticState.parse(state))
 
 
-__all__ = ["FactKind", "FactStatus", "SemanticFact", "SemanticMemory"]
+class SemanticState(StateModel):
+    """A :class:`SemanticMemory` as data: its facts, oldest first.
+
+    Example:
+        >>> SemanticState.parse({"next_id": 2, "facts": [{"id": 1, "content": "Ana bakes"}]}).facts[0].ref
+        'S1'
+    """
+
+    next_id: int | None = None
+    facts: list[SemanticFact] = Field(default_factory=list)
+
+
+__all__ = ["FactKind", "FactStatus", "SemanticFact", "SemanticMemory", "SemanticState"]

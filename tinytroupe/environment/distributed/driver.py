@@ -1,6 +1,7 @@
 """The driver side of a distributed step: which worker owns which agent (:class:`ShardMap`), the
-requests sent to workers, putting their results back into the driver's agents, and
-:class:`ShardedExecutor`, the executor base a transport (Ray: :mod:`.ray_actors`) completes.
+requests sent to workers (deltas from what each worker holds: :mod:`.sync`), putting their results
+back into the driver's agents, and :class:`ShardedExecutor`, the executor base a transport (Ray:
+:mod:`.ray_actors`) completes.
 
 Example:
     >>> ShardMap(2).split([("Cafe", "Ana"), ("Cafe", "Ben"), ("Cafe", "Cy")])
@@ -17,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from tinytroupe.agent.person import TinyPerson
+from tinytroupe.agent.state_models import AgentState
 from tinytroupe.environment.distributed.messages import (
     AgentKey,
     AgentTurnRequest,
@@ -24,6 +26,7 @@ from tinytroupe.environment.distributed.messages import (
     ShardRequest,
     ShardResult,
 )
+from tinytroupe.environment.distributed.sync import AGENT_OPTIONS, StateSync, agent_options
 from tinytroupe.environment.engine import AgentTurnError, TurnOutcome
 from tinytroupe.environment.executors import Executor
 from tinytroupe.errors import InvalidArgument, SimulationError
@@ -65,19 +68,18 @@ class ShardMap:
         return dict(sorted(out.items()))
 
 
-#: agent attributes that decide a turn but are not part of :meth:`TinyPerson.to_state`
-AGENT_OPTIONS = ("max_actions_per_turn", "recent_window", "prompt_token_budget", "max_content_display_length")
-
-
 def turn_request(agent: TinyPerson) -> AgentTurnRequest:
-    """The request that carries ``agent``'s turn to a worker."""
-    return AgentTurnRequest(name=agent.name, state=agent.to_state(),
-                            options={o: getattr(agent, o) for o in AGENT_OPTIONS})
+    """A request that carries ``agent``'s turn with its full state (what a worker that never saw it needs)."""
+    return AgentTurnRequest(name=agent.name, state=agent.state_model(), options=agent_options(agent))
 
 
 def shard_request(agents: Sequence[TinyPerson], *, step: int, world: str, timeout: float | None,
-                  max_workers: int | None) -> ShardRequest:
-    """A request for ``agents`` (all in ``world``), stamped with the world's clock."""
+                  max_workers: int | None, sync: StateSync | None = None, worker: int = 0) -> ShardRequest:
+    """A request for ``agents`` (all in ``world``), stamped with the world's clock.
+
+    With ``sync`` (the executor's record of what ``worker`` holds) agents go as deltas where they can and
+    the world's list of agents only when it changed; without, every agent goes whole.
+    """
     env = agents[0].environment if agents else None
     present = env.agent_names() if env is not None else []
     reachable: dict[str, list[str]] = {}
@@ -85,9 +87,12 @@ def shard_request(agents: Sequence[TinyPerson], *, step: int, world: str, timeou
         # Only where the world narrows it (a social network's relations): a plain world's would be
         # the whole world again for every agent.
         reachable = {a.name: names for a in agents if (names := env.reachable_names(a.name)) != present}
+    items = [sync.turn_request(world, worker, a) if sync is not None else turn_request(a) for a in agents]
+    sent_present, sent_reachable = (sync.present_for(worker, world, present, reachable) if sync is not None
+                                    else (present, reachable))
     return ShardRequest(world=world, step=step, sim_time=env.current_datetime if env is not None else None,
-                        timeout=timeout, max_workers=max_workers, agents=[turn_request(a) for a in agents],
-                        present=present, reachable=reachable)
+                        timeout=timeout, max_workers=max_workers, agents=items, present=sent_present,
+                        reachable=sent_reachable)
 
 
 def _fresh_seq(event: Event) -> Event:
@@ -110,17 +115,23 @@ def publish_bus_events(agent: TinyPerson, events: Sequence[Event]) -> None:
 
 
 def apply_result(agent: TinyPerson, result: AgentTurnResult, *, step: int,
-                 resolve: Callable[[str], TinyPerson | None] | None = None) -> TurnOutcome:
+                 resolve: Callable[[str], TinyPerson | None] | None = None,
+                 state: AgentState | None = None) -> TurnOutcome:
     """Put a worker's result back into the driver's ``agent`` and return the turn's outcome.
 
-    The agent takes the new state; the client's events (LLM calls, a failed turn) are published on the
-    driver's bus at once, as a local turn publishes them; the agent's own events go to
+    The agent takes its new ``state`` (default: the full state in the result, which a delta result lacks:
+    the executor's :class:`~.sync.StateSync` gives it then); the client's events (LLM calls, a failed
+    turn) are published on the driver's bus at once, as a local turn publishes them; the agent's own events go to
     ``agent._publish`` in order (the world holds them back and publishes them in agent order).
     """
     if result.name != agent.name:
         raise SimulationError(f"a worker answered for agent {result.name!r} in place of {agent.name!r}; "
                               "this is a bug in the executor", agent=agent.name, step=step)
-    agent.load_state(result.state, resolve)
+    new_state = state if state is not None else result.state
+    if new_state is None:
+        raise SimulationError(f"the result for agent {agent.name!r} carries no full state; pass the state "
+                              "its delta gives", agent=agent.name, step=step)
+    agent.apply_state(new_state, resolve)
     publish_bus_events(agent, result.bus_events)
     for event in result.events:
         agent._publish(_fresh_seq(event))
@@ -161,6 +172,7 @@ class ShardedExecutor(Executor):
     def __init__(self, num_workers: int) -> None:
         self.num_workers = num_workers
         self._shards = ShardMap(num_workers)
+        self._sync = StateSync()
 
     async def _prepare(self) -> None:
         """Make sure every worker exists (called before each batch of turns)."""
@@ -184,7 +196,8 @@ class ShardedExecutor(Executor):
         per_worker = max(1, math.ceil(max_workers / self.num_workers)) if max_workers else None
         shards = self._shards.split([(world, a.name) for a in agents])
         calls = [(worker, indices, self._call(worker, shard_request(
-            [agents[i] for i in indices], step=step, world=world, timeout=timeout, max_workers=per_worker)))
+            [agents[i] for i in indices], step=step, world=world, timeout=timeout, max_workers=per_worker,
+            sync=self._sync, worker=worker)))
             for worker, indices in shards.items()]
         answers = await asyncio.gather(*(call for _, _, call in calls), return_exceptions=True)
         by_index: dict[int, AgentTurnResult] = {}
@@ -194,8 +207,10 @@ class ShardedExecutor(Executor):
                 by_index.update(zip(indices, answer.results, strict=True))
             elif isinstance(answer, BaseException) and self._is_lost(answer):
                 self._forget(worker)
+                self._sync.forget_worker(worker)
                 lost.update(dict.fromkeys(indices, answer))
             elif isinstance(answer, BaseException):
+                self._sync.forget_worker(worker)  # what it holds now is unknown: send its agents whole
                 raise SimulationError(f"worker {worker} of the {self.name} executor failed running step {step} "
                                       f"of world {world!r}: {type(answer).__name__}: {answer}",
                                       step=step) from answer
@@ -209,9 +224,15 @@ class ShardedExecutor(Executor):
             if i in lost:
                 outcomes += failed_outcomes([agent], step=step, world=world, exc=lost[i])
             else:
-                outcomes.append(apply_result(agent, by_index[i], step=step, resolve=resolve))
+                result = by_index[i]
+                outcomes.append(apply_result(agent, result, step=step, resolve=resolve,
+                                             state=self._sync.received(world, result)))
         for answer in answers:
             if isinstance(answer, ShardResult) and answer.unowned_events:
                 publish_bus_events(agents[0], answer.unowned_events)
         return outcomes
 
+
+
+__all__ = ["AGENT_OPTIONS", "ShardMap", "ShardedExecutor", "apply_result", "failed_outcomes", "publish_bus_events",
+           "shard_request", "turn_request"]

@@ -15,6 +15,8 @@ from datetime import datetime
 
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.agent.persona import Persona
+from tinytroupe.agent.state_delta import apply_delta, diff
+from tinytroupe.agent.state_models import AgentState
 from tinytroupe.config import Settings, using_settings
 from tinytroupe.context import RunContext
 from tinytroupe.environment.distributed.messages import (
@@ -26,6 +28,7 @@ from tinytroupe.environment.distributed.messages import (
     TurnErrorRecord,
 )
 from tinytroupe.environment.engine import run_turn
+from tinytroupe.errors import InvalidState
 from tinytroupe.events import Event
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.client_spec import ClientSpec
@@ -70,8 +73,9 @@ def _portable_exception(exc: BaseException | None) -> BaseException | None:
 class ShardWorker:
     """Runs turns of the agents sent to it, with its own LLM client built from a :class:`ClientSpec`.
 
-    The worker keeps a copy of each agent it has seen (created on first sight) and loads the state
-    sent with each request into it, so the driver stays the owner of every agent's state. Requests
+    The worker keeps a copy of each agent it has seen (created on first sight) and puts it in the state
+    each request gives (whole, or as a delta from the state both sides agreed on last), so the driver
+    stays the owner of every agent's state; it answers with the delta to the agent's new state. Requests
     run one at a time (a lock), each under the driver's settings.
 
     Example:
@@ -86,6 +90,10 @@ class ShardWorker:
         self._settings: Settings = spec.to_settings()
         self.client = spec.build()
         self._agents: dict[AgentKey, TinyPerson] = {}
+        #: per agent, the state both sides agreed on last, and its number (see :mod:`.sync`)
+        self._held: dict[AgentKey, tuple[int, AgentState]] = {}
+        #: per world, the agents present and whom each reaches, as last sent
+        self._present: dict[str, tuple[list[str], dict[str, list[str]]]] = {}
         self._lock: asyncio.Lock | None = None
         self._bus_events: list[Event] = []
         self._capture: list[Event] | None = None
@@ -103,17 +111,31 @@ class ShardWorker:
         # Sync subscriber: runs inline on publish, so a flush inside _capture lands in that list only.
         (self._capture if self._capture is not None else self._bus_events).append(event)
 
-    def _agent_for(self, world: str, item: AgentTurnRequest) -> TinyPerson:
-        agent = self._agents.get((world, item.name))
+    def _agent_for(self, world: str, item: AgentTurnRequest) -> tuple[TinyPerson, AgentState]:
+        """The worker's copy of the agent, put in the state the request gives; and that state."""
+        key = (world, item.name)
+        if item.state is not None:
+            state = item.state
+        else:
+            held = self._held.get(key)
+            if held is None or held[0] != item.base_sync or item.delta is None:
+                raise InvalidState(f"worker asked to update agent {item.name!r} from its state #{item.base_sync}, "
+                                   f"but holds {'#' + str(held[0]) if held else 'none'}; the driver's record "
+                                   "of this worker is out of step (a bug in the executor)")
+            state = apply_delta(held[1], item.delta)
+        agent = self._agents.get(key)
         if agent is None:
-            agent = TinyPerson(item.name, persona=Persona.from_spec(item.state["persona"]))
-            self._agents[(world, item.name)] = agent
-        for option, value in item.options.items():
+            agent = TinyPerson(item.name, persona=Persona.from_spec(state.persona))
+            self._agents[key] = agent
+        for option, value in (item.options or {}).items():
             setattr(agent, option, value)
-        return agent
+        # Accessible agents stay names here: prompts show names, and the driver re-links them.
+        agent.apply_state(state)
+        return agent, state
 
     async def run_turns(self, request: ShardRequest) -> ShardResult:
-        """Load the states, run the turns concurrently, and return new states, events and outcomes."""
+        """Bring the agents up to date, run the turns concurrently, and return per agent the delta to its new
+        state (or the state whole), its events and the outcome."""
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
@@ -122,16 +144,20 @@ class ShardWorker:
                 return await self._run(request)
 
     async def _run(self, request: ShardRequest) -> ShardResult:
-        env = _ShardEnvironment(request.world, request.sim_time, request.step, self.client, request.present,
-                                request.reachable, self._settings)
+        last_present, last_reachable = self._present.get(request.world, ([], {}))
+        present = request.present if request.present is not None else last_present
+        reachable = request.reachable if request.reachable is not None else last_reachable
+        self._present[request.world] = (present, reachable)
+        env = _ShardEnvironment(request.world, request.sim_time, request.step, self.client, present, reachable,
+                                self._settings)
         agents: list[TinyPerson] = []
+        given: list[AgentState] = []
         for item in request.agents:
-            agent = self._agent_for(request.world, item)
+            agent, state = self._agent_for(request.world, item)
             agent.environment = env
-            # Accessible agents stay names here: prompts show names, and the driver re-links them.
-            agent.load_state(item.state)
             agent.defer_events()
             agents.append(agent)
+            given.append(state)
         self._bus_events = []
         semaphore = asyncio.Semaphore(request.max_workers) if request.max_workers else None
         outcomes = await asyncio.gather(*(
@@ -147,15 +173,20 @@ class ShardWorker:
             else:
                 unowned.append(event)
         results: list[AgentTurnResult] = []
-        for agent, outcome in zip(agents, outcomes, strict=True):
+        for agent, outcome, item, before in zip(agents, outcomes, request.agents, given, strict=True):
             self._capture = []
             try:
                 agent.flush_events()
             finally:
                 events, self._capture = self._capture, None
             error = outcome.error
+            after = agent.state_model()
+            self._held[(request.world, agent.name)] = (item.sync, after)
+            delta = diff(before, after)
             results.append(AgentTurnResult(
-                name=agent.name, state=agent.to_state(), events=events, bus_events=by_agent.get(agent.name, []),
+                name=agent.name, state=after if delta is None else None,
+                delta=None if delta is None or delta.empty else delta,
+                events=events, bus_events=by_agent.get(agent.name, []),
                 wall_s=outcome.wall_s,
                 error=None if error is None else TurnErrorRecord(
                     error_type=error.error_type, message=error.message, timed_out=error.timed_out,

@@ -1,0 +1,57 @@
+"""An agent's whole state as one model, :class:`AgentState`: persona, memory, cognitive state,
+location, accessible agents (by name), buffers, action types and mental faculties.
+
+``TinyPerson.state_model()`` produces it and ``TinyPerson.apply_state()`` takes it back; checkpoints,
+``save``/``load``, ``to_state()``/``encode_complete_state()`` (its ``to_dict()``) and the Ray executor
+(:mod:`tinytroupe.agent.state_delta`) all go through it. A dict written before the model existed
+parses as version 1 (same shape).
+
+Example:
+    >>> state = AgentState.parse({"name": "Ana", "persona": {"type": "TinyPerson", "persona": {"name": "Ana"}},
+    ...                           "memory": {"items": []}, "cognitive_state": {"goals": "bake"}})
+    >>> state.cognitive_state.goals, state.turns
+    ('bake', 0)
+    >>> sorted(set(state.to_dict()) - {"persona", "memory", "cognitive_state", "name", "version"})
+    ['accessible', 'action_types', 'actions_buffer', 'location', 'seen_upto', 'turns']
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from tinytroupe.agent.actions import Action, CognitiveState
+from tinytroupe.agent.memory.episodic import EpisodicState
+from tinytroupe.agent.memory.state import MemoryState
+from tinytroupe.state import StateModel
+
+
+class AgentState(StateModel):
+    """A :class:`~tinytroupe.agent.person.TinyPerson` as data.
+
+    ``memory`` is the episodic store, ``long_term_memory`` the rest of the memory (semantic facts,
+    index, counters; None in states that predate it). ``persona`` is the persona's specification
+    (``Persona.to_spec()``). Accessible agents are kept by name with their descriptions. Faculties and a
+    disabled repetition check appear in the dict only when present, as before the models.
+    """
+
+    omit_when: ClassVar[dict[str, Any]] = {"long_term_memory": None, "mental_faculties": [],
+                                           "enable_basic_action_repetition_prevention": True}
+
+    name: str
+    persona: dict[str, Any]
+    memory: EpisodicState
+    long_term_memory: MemoryState | None = None
+    cognitive_state: CognitiveState = Field(default_factory=CognitiveState)
+    location: str | None = None
+    accessible: dict[str, str] = Field(default_factory=dict)
+    seen_upto: int = 0
+    turns: int = 0
+    actions_buffer: list[Action] = Field(default_factory=list)
+    action_types: dict[str, str] = Field(default_factory=dict)
+    mental_faculties: list[dict[str, Any]] = Field(default_factory=list)
+    enable_basic_action_repetition_prevention: bool = True
+
+
+__all__ = ["AgentState"]
