@@ -320,3 +320,27 @@ def test_a_full_disk_during_a_checkpoint_keeps_the_previous_checkpoint(tmp_path:
     latest = store.latest("s")
     assert latest is not None and latest.state == {"n": 1}
     store.close()
+
+
+def test_a_scan_sent_backwards_by_a_damaged_page_ends_and_takes_each_row_once(tmp_path: Path) -> None:
+    """Seen on a truncated run file: every chunk read past rowid 0 ended with a row of rowid 0 (and the
+    salvage looped for ever, copying the same rows). Here each read walks the rows past ``after`` and
+    then sends the scan backwards, and repeats a row already taken."""
+    from tinytroupe.storage.salvage import _copy_table
+    from tinytroupe.storage.sqlite import connect
+
+    intact = [(i, f"answer {i}") for i in range(1, 300)]
+
+    class DamagedWalk:
+        def execute(self, sql: str, params: tuple[int, int]) -> Any:
+            after, limit = params
+            walk = [*[r for r in intact if r[0] > after][: limit - 2], (0, "garbage"), (5, "answer 5")]
+            return type("Cursor", (), {"fetchall": lambda _self: walk})()
+
+    dest_path = tmp_path / "fresh.sqlite"
+    dest = connect(dest_path)
+    dest.execute("CREATE TABLE responses (value TEXT)")
+    result = _copy_table(DamagedWalk(), dest, dest_path, "responses", None)  # type: ignore[arg-type]
+    # each rowid once: the intact rows, and the stray row 0 (it decodes, and no check rejects it here)
+    assert result.copied == len(intact) + 1
+    assert dest.execute("SELECT rowid, value FROM responses ORDER BY rowid").fetchall() == [(0, "garbage"), *intact]

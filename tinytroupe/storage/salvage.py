@@ -288,6 +288,7 @@ def _copy_table(source: sqlite3.Connection, dest: sqlite3.Connection, dest_path:
             return None
 
     last = _ROWID_FLOOR
+    seen: set[int] = set()
     try:
         while True:
             rows = read(last, CHUNK)
@@ -303,11 +304,19 @@ def _copy_table(source: sqlite3.Connection, dest: sqlite3.Connection, dest_path:
                 continue
             if not rows:
                 break
-            if int(rows[0][0]) <= last:  # a damaged page can send the scan backwards: never loop
-                rows = [r for r in rows if int(r[0]) > last]
-                if not rows:
-                    result.unreadable_ranges.append((last + 1, -1))
-                    break
+            # A damaged page can send the scan backwards anywhere in a chunk (seen: rowids 1..299 then
+            # 0) or repeat rows: take each rowid once, only past the last position, and go on from the
+            # highest taken, so every pass moves forward and the scan ends.
+            fresh: dict[int, tuple[Any, ...]] = {}
+            for r in rows:
+                rowid = int(r[0])
+                if rowid > last and rowid not in seen:
+                    fresh.setdefault(rowid, r)
+            if not fresh:
+                result.unreadable_ranges.append((last + 1, -1))
+                break
+            seen.update(fresh)
+            rows = list(fresh.values())
             good = []
             for row in rows:
                 values = _decode_row(columns, text_columns, row[1:])
@@ -319,7 +328,7 @@ def _copy_table(source: sqlite3.Connection, dest: sqlite3.Connection, dest_path:
                 with transaction(dest, dest_path, f"copying the intact rows of {table} into"):
                     dest.executemany(insert, good)
                 result.copied += len(good)
-            last = int(rows[-1][0])
+            last = max(fresh)
     except _Absent:
         return result  # an older file without this table: nothing to copy, nothing lost
     except sqlite3.DatabaseError as exc:
