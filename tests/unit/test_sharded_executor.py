@@ -346,3 +346,21 @@ def test_cli_with_ray_missing_says_how_to_install_it(tmp_path: Path, monkeypatch
                                       "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "distributed" in result.output and "pip install" in result.output
+
+
+def test_agents_with_their_own_turn_components_are_refused_by_sharded_execution() -> None:
+    """Workers rebuild agents from state, which carries no code: an agent whose turn components differ
+    from the built-in ones would act without them there, so the step refuses and says what to do."""
+    from tinytroupe.agent.turn import TurnComponent
+    from tinytroupe.errors import InvalidState
+
+    client = build_client(Settings(), backend=ScriptFactory(NameScript(NAMES))())
+    agents = [TinyPerson(n) for n in NAMES[:2]]
+    agents[1].add_component(type("Mood", (TurnComponent,), {"name": "mood"})())
+    world = TinyWorld("Room", agents, initial_datetime=START, client=client, executor=sharded(NameScript(NAMES)))
+    with pytest.raises(InvalidState, match=r"'Agent1' has turn components .*'mood'.*local executor"):
+        world.run(1)
+    agents[1].remove_component("mood")
+    agents[0].remove_component("repetition_filter")
+    with pytest.raises(InvalidState, match="'Agent0'"):
+        world.run(1)

@@ -304,21 +304,12 @@ def _copy_table(source: sqlite3.Connection, dest: sqlite3.Connection, dest_path:
                 continue
             if not rows:
                 break
-            # A damaged page can send the scan backwards anywhere in a chunk (seen: rowids 1..299 then
-            # 0) or repeat rows: take each rowid once, only past the last position, and go on from the
-            # highest taken, so every pass moves forward and the scan ends.
-            fresh: dict[int, tuple[Any, ...]] = {}
-            for r in rows:
-                rowid = int(r[0])
-                if rowid > last and rowid not in seen:
-                    fresh.setdefault(rowid, r)
+            fresh = _fresh_rows(rows, last, seen)
             if not fresh:
                 result.unreadable_ranges.append((last + 1, -1))
                 break
-            seen.update(fresh)
-            rows = list(fresh.values())
             good = []
-            for row in rows:
+            for row in fresh.values():
                 values = _decode_row(columns, text_columns, row[1:])
                 if values is None or (check is not None and not _accepts(check, values)):
                     result.rejected += 1
@@ -338,6 +329,22 @@ def _copy_table(source: sqlite3.Connection, dest: sqlite3.Connection, dest_path:
 
 class _Absent(Exception):
     pass
+
+
+def _fresh_rows(rows: list[tuple[Any, ...]], last: int, seen: set[int]) -> dict[int, tuple[Any, ...]]:
+    """The rows of a chunk to take, by rowid (added to ``seen``): each rowid once, only past ``last``
+    and not taken before.
+
+    A damaged page can send the scan backwards anywhere in a chunk (seen: rowids 1..299 then 0) or
+    repeat rows; the scan goes on from the highest rowid taken, so every pass moves forward and it ends.
+    """
+    fresh: dict[int, tuple[Any, ...]] = {}
+    for row in rows:
+        rowid = int(row[0])
+        if rowid > last and rowid not in seen:
+            fresh.setdefault(rowid, row)
+    seen.update(fresh)
+    return fresh
 
 
 def _skip_damage(read: Callable[[int, int], list[tuple[Any, ...]] | None], last: int) -> int | None:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.agent.state_models import AgentState
+from tinytroupe.agent.turn_components import default_components
 from tinytroupe.environment.distributed.messages import (
     AgentKey,
     AgentTurnRequest,
@@ -29,7 +30,7 @@ from tinytroupe.environment.distributed.messages import (
 from tinytroupe.environment.distributed.sync import AGENT_OPTIONS, StateSync, agent_options
 from tinytroupe.environment.engine import AgentTurnError, TurnOutcome
 from tinytroupe.environment.executors import Executor
-from tinytroupe.errors import InvalidArgument, SimulationError
+from tinytroupe.errors import InvalidArgument, InvalidState, SimulationError
 from tinytroupe.events import AgentErrorEvent, Event
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,19 @@ class ShardMap:
         for i, key in enumerate(keys):
             out[self.worker_for(key)].append(i)
         return dict(sorted(out.items()))
+
+
+_BUILT_IN_COMPONENTS = [c.name for c in default_components()]
+
+
+def _check_components(agent: TinyPerson) -> None:
+    # Workers rebuild agents from their state, which holds no code: a turn there would run without
+    # the agent's own components (or with ones it removed), so its results would not be its own.
+    names = [c.name for c in agent.components]
+    if names != _BUILT_IN_COMPONENTS:
+        raise InvalidState(
+            f"agent {agent.name!r} has turn components {names}, but turns in worker processes run with the "
+            f"built-in ones only ({_BUILT_IN_COMPONENTS}); run its world with the local executor")
 
 
 def turn_request(agent: TinyPerson) -> AgentTurnRequest:
@@ -192,6 +206,8 @@ class ShardedExecutor(Executor):
                         max_workers: int | None) -> list[TurnOutcome]:
         if not agents:
             return []
+        for agent in agents:
+            _check_components(agent)
         await self._prepare()
         per_worker = max(1, math.ceil(max_workers / self.num_workers)) if max_workers else None
         shards = self._shards.split([(world, a.name) for a in agents])
