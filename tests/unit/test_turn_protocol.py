@@ -126,3 +126,38 @@ def test_components_are_named_once_and_can_be_taken_out() -> None:
     ana.client = policy_client(lambda n, r: turn(("THINK", "hmm"), ("THINK", "hmm")))[0]
     actions = ana.act(return_actions=True)
     assert actions is not None and [a.type for a in actions] == ["THINK", "THINK", "DONE"]
+
+
+class Tally(TurnComponent):
+    """A component with state: how many turns it saw."""
+
+    name = "tally"
+
+    def __init__(self) -> None:
+        self.turns = 0
+
+    async def act(self, turn: Turn) -> None:
+        self.turns += 1
+
+    def get_state(self) -> dict[str, Any]:
+        return {"turns": self.turns}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.turns = int(state["turns"])
+
+
+def test_a_component_s_state_is_saved_with_the_agent_and_restored_into_the_same_component(
+        caplog: pytest.LogCaptureFixture) -> None:
+    ana = TinyPerson("Ana", client=policy_client(talker)[0]).add_component(Tally())
+    ana.act()
+    ana.act()
+    state = ana.to_state()
+    assert state["components"] == {"tally": {"turns": 2}}
+    copy = TinyPerson("Ana").add_component(Tally())
+    copy.load_state(state)
+    assert copy.get_component("tally").turns == 2  # type: ignore[union-attr]
+    assert "components" not in TinyPerson("Bo").to_state()  # nothing to save: the key is left out
+    bare = TinyPerson("Ana")
+    bare.load_state(state)  # the component is code: an agent without it says so and loads the rest
+    assert "turn component 'tally' was not restored" in caplog.text
+    assert bare.turns == 2

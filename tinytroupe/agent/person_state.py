@@ -8,6 +8,7 @@ mental state); a state (:meth:`state_model`, an :class:`~tinytroupe.agent.state_
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, cast
@@ -21,6 +22,8 @@ from tinytroupe.agent.persona import Persona, load_persona_file
 from tinytroupe.agent.state_models import AgentState
 from tinytroupe.errors import InvalidArgument, ScenarioError
 from tinytroupe.llm.client import LLMClient
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # annotations only: person.py builds on this module
     from tinytroupe.agent.person import TinyPerson
@@ -163,7 +166,8 @@ class StateMethods(PersonCore):
                 turns=self.turns, actions_buffer=list(self._actions_buffer),
                 action_types=self.actions_registry.descriptions(),
                 mental_faculties=[f.to_spec() for f in self._mental_faculties],
-                enable_basic_action_repetition_prevention=self.enable_basic_action_repetition_prevention)
+                enable_basic_action_repetition_prevention=self.enable_basic_action_repetition_prevention,
+                components={c.name: s for c in self._components if (s := c.get_state())})
 
     def apply_state(self, state: AgentState, resolve: Callable[[str], TinyPerson | None] | None = None) -> Self:
         """Put this agent in ``state`` (in place; the name must match). Returns the agent.
@@ -171,7 +175,8 @@ class StateMethods(PersonCore):
         ``resolve`` turns the names of accessible agents back into agents (a world passes its
         ``get_agent_by_name``); names it cannot resolve stay accessible by name, for the prompt.
         Saved faculties restore their state into the agent's faculty of the same name, or are rebuilt
-        (:meth:`MentalFaculty.from_spec`) when the agent lacks them.
+        (:meth:`MentalFaculty.from_spec`) when the agent lacks them. Saved turn-component states go
+        into the agent's components of the same name (a warning names any the agent lacks).
 
         Raises:
             InvalidArgument: the state is another agent's (its name differs).
@@ -210,7 +215,19 @@ class StateMethods(PersonCore):
                 if spec.get("name") in own:
                     own[spec["name"]].set_state(spec.get("state") or {})
             self.add_mental_faculties(new_faculties)
+            self._apply_component_states(state.components)
         return self
+
+    def _apply_component_states(self, states: dict[str, dict[str, Any]]) -> None:
+        # Components are code: a saved state goes into the agent's component of that name; one the
+        # agent lacks (not added yet by the script) cannot be rebuilt, so it is reported, not dropped silently.
+        for name, component_state in states.items():
+            component = self.get_component(name)
+            if component is not None:
+                component.set_state(dict(component_state))
+            else:
+                logger.warning("%s: the saved state of turn component %r was not restored: the agent has no "
+                               "component of that name (add it before loading the state)", self.name, name)
 
     def to_state(self) -> dict[str, Any]:
         """The agent's whole state as JSON-ready data (:meth:`state_model` as a dict)."""

@@ -37,7 +37,7 @@ class AgentState(StateModel):
     """
 
     omit_when: ClassVar[dict[str, Any]] = {"long_term_memory": None, "mental_faculties": [],
-                                           "enable_basic_action_repetition_prevention": True}
+                                           "enable_basic_action_repetition_prevention": True, "components": {}}
 
     name: str
     persona: dict[str, Any]
@@ -52,6 +52,8 @@ class AgentState(StateModel):
     action_types: dict[str, str] = Field(default_factory=dict)
     mental_faculties: list[dict[str, Any]] = Field(default_factory=list)
     enable_basic_action_repetition_prevention: bool = True
+    #: the state of each turn component that keeps one (``TurnComponent.get_state``), by component name
+    components: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 __all__ = ["AgentState"]
