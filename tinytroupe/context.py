@@ -135,6 +135,9 @@ def current_context() -> RunContext:
 def using_context(context: RunContext) -> Iterator[RunContext]:
     """Make ``context`` current inside the block (worlds and agents created inside are registered in it).
 
+    Like a running simulation, it is current for the whole process (every thread) while the block
+    runs: worlds are built and stepped on any thread. Give a world ``context=`` to pin one instead.
+
     Raises:
         InvalidArgumentType: ``context`` is not a :class:`RunContext`.
     """

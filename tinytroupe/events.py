@@ -63,6 +63,8 @@ class LLMCallEvent(Event):
     cache_hit: bool = False
     attempts: int = 1
     error: str | None = None
+    #: which ``LLMClient`` made the call (its ledger counts it); process-local, so not in traces
+    client: str | None = Field(default=None, exclude=True)
 
 
 class StimulusEvent(Event):

@@ -124,8 +124,9 @@ def test_reuses_an_existing_usage_wrapper_and_its_bus() -> None:
 
 
 def test_usage_is_counted_from_the_bus_once_per_call() -> None:
-    """The ledger is a bus subscriber: a call published on the client's bus and on a caller's bus
-    counts once in each bus's ledger, and an event published by another process (Ray) counts too."""
+    """The ledger is a bus subscriber counting its client's calls: a call published on the client's bus
+    and on a caller's bus counts once in each bus's ledger, and an event published for it by another
+    process (Ray) counts too."""
     client, world_bus = LLMClient(ScriptedBackend(["a", "b"])), EventBus()
     world_usage = UsageLedger()
     world_usage.attach(world_bus)
@@ -133,8 +134,11 @@ def test_usage_is_counted_from_the_bus_once_per_call() -> None:
     client.for_caller(world_bus).complete(USER, agent="Ben")
     assert client.get_cost_stats()["total"]["calls"] == 2
     assert world_usage.stats()["total"]["calls"] == 1 and list(world_usage.stats()["by_agent"]) == ["Ben"]
-    client.bus.publish(LLMCallEvent(model="m", agent="Cy", prompt_tokens=4, completion_tokens=1))
+    # a call made elsewhere (a Ray worker) counts once it is published as this client's, as the driver does
+    client.bus.publish(LLMCallEvent(model="m", agent="Cy", prompt_tokens=4, completion_tokens=1, client=client.id))
+    client.bus.publish(LLMCallEvent(model="m", agent="Dee", prompt_tokens=4, client="another client"))
     assert client.get_cost_stats()["by_agent"]["Cy"]["total_tokens"] == 5
+    assert "Dee" not in client.get_cost_stats()["by_agent"]
 
 
 def test_describe_and_model() -> None:

@@ -11,10 +11,11 @@ from helpers import DONE_TURN, START, policy_client, turn
 
 from tinytroupe import TinyPerson, TinyWorld, control
 from tinytroupe.config import Settings, current_settings
+from tinytroupe.config import current as current_config
 from tinytroupe.context import RunContext, current_context, using_context
 from tinytroupe.errors import InvalidArgumentType, SimulationError
 from tinytroupe.events import Event, EventBus
-from tinytroupe.llm import LLMClient, UsageLedger
+from tinytroupe.llm import LLMClient, ScriptedBackend, UsageLedger
 from tinytroupe.llm.default import get_default_client, process_default_client, set_default_client
 
 
@@ -35,7 +36,9 @@ def test_a_simulation_lends_its_context_without_touching_process_defaults(tmp_pa
             assert world.client is sim.client and world.bus is sim.bus and world.seed == 99
             assert get_default_client() is sim.client  # the compatibility path sees the simulation's
             assert process_default_client() is process_client  # the process default was never replaced
-            assert current_settings() is settings_before  # the seed travels in the context, not the settings
+            # the run's settings (with its seed) are the ones in force, the process's are untouched
+            assert current_settings() is sim.context.settings and current_settings().simulation.seed == 99
+            assert current_config._process_settings.peek() in (None, settings_before)
             assert world.current_datetime == sim.clock_start
         finally:
             control.end()
@@ -56,9 +59,9 @@ def test_an_agent_with_its_own_client_publishes_where_its_world_does_under_a_sim
         assert ben is not None and ben.client is own and ben.bus is sim.bus
         kinds = {(e.kind, e.agent) for e in seen}
         assert ("action", "Ben") in kinds and ("llm_call", "Ben") in kinds  # in the run's trace
-        # usage: counted once on each bus that saw the call
+        # usage: each client counts the calls it made, wherever their events went
         assert own.get_cost_stats()["by_agent"]["Ben"]["calls"] == 1
-        assert sim.client.get_cost_stats()["by_agent"]["Ben"]["calls"] == 1
+        assert "Ben" not in sim.client.get_cost_stats()["by_agent"]
         assert sim.client.get_cost_stats()["by_agent"]["Ana"]["calls"] == 1
     finally:
         control.end()
@@ -118,3 +121,38 @@ def test_only_one_simulation_runs_and_it_is_found_on_the_scope(tmp_path: Path) -
     finally:
         control.end()
     assert control.current_simulation() is None
+
+
+def test_a_simulation_s_settings_reach_what_reads_the_settings_in_force(tmp_path: Path) -> None:
+    """Memory sizes, the Ray workers' client spec and anything else reading current_settings() see the
+    settings given to begin(), as before the run context (review finding)."""
+    settings = Settings(memory={"max_episodic_memory_size": 7}, cognition={"recent_window": 3})
+    control.begin(tmp_path / "run.sqlite", settings=settings, backend=policy_client(lambda n, r: DONE_TURN)[1],
+                  quiet=True)
+    try:
+        ana = TinyPerson("Ana")
+        assert ana.recent_window == 3 and ana.memory.max_size == 7
+    finally:
+        control.end()
+
+
+def test_each_client_counts_only_its_own_calls_on_a_shared_bus() -> None:
+    """An agent with its own model publishes on its world's bus, which is the default client's: the
+    default client's figures must not include that agent's calls (review finding)."""
+    default, _ = policy_client(lambda n, r: DONE_TURN)
+    own, _ = policy_client(lambda n, r: DONE_TURN)
+    previous = set_default_client(default)
+    try:
+        world = TinyWorld("Room", [TinyPerson("Ana", client=own), TinyPerson("Ben")], initial_datetime=START)
+        world.run(1)
+        assert own.get_cost_stats()["total"]["calls"] == 1
+        assert default.get_cost_stats()["total"]["calls"] == 1  # Ben's only
+        assert TinyPerson.get_global_cost_stats()["base_stats"]["model_calls"] == 1
+        shared = UsageLedger()
+        a = LLMClient(ScriptedBackend(["ok"]), bus=world.bus, ledger=shared)
+        b = LLMClient(ScriptedBackend(["ok"]), bus=world.bus, ledger=shared)
+        a.complete([{"role": "user", "content": "x"}])
+        b.complete([{"role": "user", "content": "y"}])
+        assert shared.stats()["total"]["calls"] == 2  # once each, though attached twice to one bus
+    finally:
+        set_default_client(previous)

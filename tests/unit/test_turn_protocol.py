@@ -60,13 +60,31 @@ def test_phases_run_in_order_and_a_section_reaches_the_prompt() -> None:
     assert [phase.value for phase in TurnPhase] == ["perceive", "retrieve", "decide", "act", "maintain"]
 
 
-def test_a_preview_stops_after_retrieve_and_says_so() -> None:
+def test_a_preview_runs_only_the_retrieve_hooks_and_says_so() -> None:
     recorder = Recorder()
     ana = TinyPerson("Ana", client=policy_client(talker)[0]).add_component(recorder)
     ana.listen("hello")
     messages = ana.build_prompt()
-    assert recorder.log == [("perceive", ["hello"]), ("retrieve", True)]
+    assert recorder.log == [("retrieve", True)]  # perceive appraises (changes state): not in a preview
     assert "# Your notebook" in messages[-1].content
+    ana.act()
+    assert recorder.log[1] == ("perceive", ["hello"])  # the real turn still perceives what is new
+
+
+def test_a_faculty_can_preview_the_prompt_from_inside_a_turn() -> None:
+    from tinytroupe.agent.faculties import MentalFaculty
+
+    seen: list[int] = []
+
+    class Peek(TurnComponent):
+        name = "peek"
+
+        async def act(self, turn: Turn) -> None:
+            seen.append(len(await turn.agent.abuild_prompt()))
+
+    TinyPerson("Ana", client=policy_client(talker)[0]).add_component(Peek()).act()
+    assert seen == [2]
+    assert issubclass(MentalFaculty, object)
 
 
 def test_a_decide_hook_changes_what_is_committed() -> None:

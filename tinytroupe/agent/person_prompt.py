@@ -25,12 +25,17 @@ class PromptMethods(PersonCore):
     def build_prompt(self) -> list[Message]:
         """The messages the next turn would send (marks nothing as seen, and rehearses nothing).
 
-        Runs the ``perceive`` and ``retrieve`` phases as a preview (``turn.preview``).
+        A preview (``turn.preview``): the components' ``retrieve`` hooks run, their ``perceive``
+        hooks (which appraise new stimuli and may change state) do not.
 
         Raises:
-            InvalidState: called from a coroutine on tinytroupe's event loop.
+            InvalidState: called from a coroutine on tinytroupe's event loop (await :meth:`abuild_prompt`).
         """
-        return run_sync(self._aprepare_turn(self.client, preview=True)).messages
+        return run_sync(self.abuild_prompt())
+
+    async def abuild_prompt(self) -> list[Message]:
+        """Async twin of :meth:`build_prompt` (for faculties and components, which run inside a turn)."""
+        return (await self._aprepare_turn(self.client, preview=True)).messages
 
     async def _aprepare_turn(self, client: LLMClient, *, preview: bool = False) -> Turn:
         """A new turn through ``perceive`` and ``retrieve``, with the prompt built."""
@@ -39,7 +44,8 @@ class PromptMethods(PersonCore):
                     step=self._step(), preview=preview)
         turn.view, turn.seen_upto = self._turn_view()
         components = self.components
-        await run_hooks(components, TurnPhase.PERCEIVE, turn)
+        if not preview:
+            await run_hooks(components, TurnPhase.PERCEIVE, turn)
         await run_hooks(components, TurnPhase.RETRIEVE, turn)
         turn.messages = build_action_messages(turn.view, self.prompt_budget)
         return turn

@@ -11,8 +11,9 @@ phase                 the agent                                    components (b
 ``retrieve``          -                                            memory recalls what is relevant
                                                                    (``turn.view.long_term_memory``);
                                                                    others add ``turn.view.sections``
-``decide``            builds the prompt, asks the model for an     repetition filter drops repeated
-                      ``ActionBatch`` (``turn.batch``)             actions from ``turn.batch``
+``decide``            asks the model, with the prompt built after  repetition filter drops repeated
+                      ``retrieve``, for an ``ActionBatch``         actions from ``turn.batch``
+                      (``turn.batch``)
 ``act``               commits the actions (memory, events,         mental faculties carry out theirs
                       ``turn.actions``)
 ``maintain``          -                                            memory upkeep (rate, consolidate,
@@ -31,7 +32,7 @@ Example:
     ...     name = "mood"
     ...     def __init__(self) -> None:
     ...         self.heard = 0
-    ...     async def perceive(self, turn: Turn) -> None:
+    ...     async def perceive(self, turn: Turn) -> None:  # not run for a preview (build_prompt)
     ...         self.heard += len(turn.view.new)
     ...     async def retrieve(self, turn: Turn) -> None:
     ...         turn.view.sections["Your mood"] = "cheerful" if self.heard else "quiet"
@@ -71,8 +72,9 @@ class TurnPhase(StrEnum):
 class Turn:
     """One turn in progress: what its phases and components share.
 
-    ``preview`` is True when the turn only builds the prompt (``TinyPerson.build_prompt``): nothing is
-    asked, committed or rehearsed, and the phases after ``retrieve`` do not run.
+    ``preview`` is True when the turn only builds the prompt (``TinyPerson.build_prompt``): only the
+    ``retrieve`` hooks run, and nothing is asked, committed or rehearsed (a ``retrieve`` hook that keeps
+    state should leave it as it is in a preview).
     """
 
     agent: TinyPerson

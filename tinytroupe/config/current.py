@@ -6,6 +6,7 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 
+from tinytroupe import scope
 from tinytroupe.config.loader import load_settings
 from tinytroupe.config.models import Settings
 from tinytroupe.lazy import Lazy
@@ -15,7 +16,9 @@ _process_settings: Lazy[Settings] = Lazy()
 
 
 def current_settings() -> Settings:
-    """The settings in force: those of the innermost :func:`using_settings`, else the process's.
+    """The settings in force: those of the innermost :func:`using_settings`, else those of the run
+    context in force (a running simulation's, with its seed: see :mod:`tinytroupe.context`), else the
+    process's.
 
     The process's settings are loaded with :func:`load_settings` on first use (never at import) and
     can be replaced with :func:`set_settings`. Worlds and agents read their defaults from here when
@@ -29,6 +32,12 @@ def current_settings() -> Settings:
     scoped = _scoped.get()
     if scoped is not None:
         return scoped
+    for active in scope.active_scopes():
+        # a running simulation's (or using_context's) run context: its settings, with its seed.
+        # Duck-typed: tinytroupe.context builds on this module.
+        settings = getattr(getattr(active, "context", None), "settings", None)
+        if isinstance(settings, Settings):
+            return settings
     return _process_settings.get(load_settings)
 
 

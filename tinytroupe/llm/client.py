@@ -10,6 +10,7 @@ then raised as :class:`~tinytroupe.errors.LLMOutputError` carrying the raw text.
 from __future__ import annotations
 
 import copy
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,6 +93,9 @@ class _Tally:
                          latency_s=self.latency_s, cached=self.cached, attempts=self.attempts)
 
 
+_client_ids = itertools.count(1)
+
+
 class LLMClient:
     """Async-first client over a (wrapped) backend, with a sync facade.
 
@@ -115,17 +119,22 @@ class LLMClient:
                  max_depth: int = DEFAULT_MAX_DEPTH) -> None:
         existing = backend.find(UsageWrapper) if isinstance(backend, BackendWrapper) else None
         if isinstance(existing, UsageWrapper):
-            # a chain that publishes already: share its bus (or give it ours), so calls are counted once
+            # a chain that publishes already: share its bus and id (or give it ours), so calls count once
             if existing.bus is None:
                 existing.bus = bus if bus is not None else EventBus()
+            if existing.client is None:
+                existing.client = f"client-{next(_client_ids)}"
             self.bus: EventBus = existing.bus
             self.backend: Backend = backend
+            #: stamped on this client's call events; its ledger counts those only
+            self.id: str = existing.client
         else:
             self.bus = bus if bus is not None else EventBus()
-            self.backend = UsageWrapper(backend, bus=self.bus)
-        #: the calls published on this client's bus (a subscriber: see :meth:`UsageLedger.attach`)
+            self.id = f"client-{next(_client_ids)}"
+            self.backend = UsageWrapper(backend, bus=self.bus, client=self.id)
+        #: this client's calls, counted from its bus (a subscriber: see :meth:`UsageLedger.attach`)
         self.ledger = ledger if ledger is not None else UsageLedger()
-        self.ledger.attach(self.bus)
+        self.ledger.attach(self.bus, client=self.id)
         self._caller_bus: EventBus | None = None
         self.max_reasks = max_reasks
         self.max_answer_chars = max_answer_chars

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -117,17 +118,30 @@ class UsageLedger:
                     prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens,
                     latency_s=event.latency_s, cached=event.cache_hit, error=event.error is not None)
 
-    def attach(self, bus: EventBus) -> int:
-        """Count every LLM call published on ``bus`` from now on; returns the subscription token.
+    def attach(self, bus: EventBus, *, client: str | None = None) -> int:
+        """Count the LLM calls published on ``bus`` from now on (only ``client``'s, when given); returns
+        the subscription token.
+
+        A bus may carry the calls of several clients (an agent with a model of its own publishes on its
+        world's bus), so a client's ledger counts its own calls only. The subscription holds the ledger
+        weakly: a dropped client's ledger stops counting and is not kept alive by the bus.
 
         Example:
             >>> bus, ledger = EventBus(), UsageLedger()
-            >>> _ = ledger.attach(bus)
-            >>> bus.publish(LLMCallEvent(model="m", agent="Ana", prompt_tokens=3, completion_tokens=2))
-            >>> ledger.stats()["by_agent"]["Ana"]["total_tokens"]
-            5
+            >>> _ = ledger.attach(bus, client="c1")
+            >>> bus.publish(LLMCallEvent(model="m", agent="Ana", prompt_tokens=3, completion_tokens=2, client="c1"))
+            >>> bus.publish(LLMCallEvent(model="m", agent="Ben", prompt_tokens=9, client="c2"))
+            >>> ledger.stats()["by_agent"]["Ana"]["total_tokens"], "Ben" in ledger.stats()["by_agent"]
+            (5, False)
         """
-        return bus.subscribe(self.record_event, kinds=["llm_call"])
+        ref = weakref.ref(self)
+
+        def count(event: Event) -> None:
+            ledger = ref()
+            if ledger is not None and (client is None or getattr(event, "client", None) == client):
+                ledger.record_event(event)
+
+        return bus.subscribe(count, kinds=["llm_call"])
 
     def reset(self) -> None:
         with self._lock:
@@ -162,9 +176,11 @@ class UsageWrapper(BackendWrapper):
     Usage is counted by the :class:`UsageLedger` s attached to those buses.
     """
 
-    def __init__(self, inner: Backend, *, bus: EventBus | None = None) -> None:
+    def __init__(self, inner: Backend, *, bus: EventBus | None = None, client: str | None = None) -> None:
         super().__init__(inner)
         self.bus = bus
+        #: the id stamped on each event (``LLMCallEvent.client``): whose ledger counts the call
+        self.client = client
 
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
         start = time.perf_counter()
@@ -197,6 +213,7 @@ class UsageWrapper(BackendWrapper):
             cache_hit=completion.cached if completion else False,
             attempts=completion.attempts if completion else 1,
             error=error,
+            client=self.client,
         )
         buses[0].publish(event)
         if len(buses) == 2 and buses[1] is not buses[0]:

@@ -31,7 +31,7 @@ from tinytroupe.environment.distributed.sync import AGENT_OPTIONS, StateSync, ag
 from tinytroupe.environment.engine import AgentTurnError, TurnOutcome
 from tinytroupe.environment.executors import Executor
 from tinytroupe.errors import InvalidArgument, InvalidState, SimulationError
-from tinytroupe.events import AgentErrorEvent, Event
+from tinytroupe.events import AgentErrorEvent, Event, LLMCallEvent
 
 logger = logging.getLogger(__name__)
 
@@ -118,11 +118,15 @@ def _fresh_seq(event: Event) -> Event:
 
 def publish_bus_events(agent: TinyPerson, events: Sequence[Event]) -> None:
     """Publish a worker's client events where a local turn's would go: the agent's client's bus and its
-    run context's bus (once when they are the same). The usage ledgers subscribed there count the calls."""
+    run context's bus (once when they are the same), as calls of the agent's client, whose ledger
+    (a subscriber of its bus) counts them."""
     context = agent.context
-    client_bus = agent.client.bus
+    client = agent.client
+    client_bus = client.bus
     for event in events:
         fresh = _fresh_seq(event)
+        if isinstance(fresh, LLMCallEvent):
+            fresh.client = client.id  # the worker's client made it for the driver's: count it there
         client_bus.publish(fresh)
         if context.bus is not client_bus:
             context.bus.publish(fresh)
