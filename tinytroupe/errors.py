@@ -134,15 +134,19 @@ class LLMTransportError(LLMError):
     """The model server was unreachable, timed out, or answered with an error status.
 
     ``status_code`` is the HTTP status when there was one; ``retryable`` says whether trying again
-    could help (timeouts, connection errors, 429 and 5xx) or not (400, 401, 403, 404).
+    could help (timeouts, connection errors, 429 and 5xx) or not (400, 401, 403, 404). ``kind`` names
+    the failure when known (``timeout``, ``connection``, ``rate_limit``, ``server``, ``auth``,
+    ``not_found``, ``rejected``, ``garbled``, ``unusable``): adaptive concurrency backs off on
+    ``timeout``, HTTP 429 and 503.
     """
 
     def __init__(self, message: str, *, status_code: int | None = None, retryable: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, kind: str | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.retryable = retryable
         self.retry_after = retry_after
+        self.kind = kind
 
 
 class LLMRateLimitError(LLMTransportError):

@@ -146,6 +146,19 @@ class CheckpointEvent(Event):
     duration_s: float = 0.0
 
 
+class ConcurrencyEvent(Event):
+    """The adaptive limit on LLM calls in flight moved (see ``ConcurrencyLimit(adaptive=True)``):
+    down on HTTP 429, 503 or a timeout (``reason``), back up as calls succeed; ``cooldown_s`` is the
+    pause the server asked for with ``Retry-After``."""
+
+    kind: Literal["concurrency"] = "concurrency"
+    limit: int
+    previous: int
+    reason: str
+    in_flight: int = 0
+    cooldown_s: float = 0.0
+
+
 class DivergenceEvent(Event):
     """A re-run made an LLM request that differs from the recorded run's at the same place."""
 
@@ -262,6 +275,7 @@ __all__ = [
     "ActionEvent",
     "AgentErrorEvent",
     "CheckpointEvent",
+    "ConcurrencyEvent",
     "DivergenceEvent",
     "Event",
     "EventBus",

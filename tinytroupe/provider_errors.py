@@ -7,12 +7,17 @@ turns each into an :class:`~tinytroupe.errors.LLMTransportError` (or
 drift apart in what is retried or what the user is told::
 
     exception (first match)            kind         retryable
+    HttpStatusError (ours, aiohttp)    by status    see below
     openai.APITimeoutError             timeout      yes
     httpx.TimeoutException             timeout      yes
     openai.APIConnectionError          connection   yes
     httpx.TransportError               connection   yes
     openai.APIStatusError              by status    see below
     httpx.HTTPStatusError              by status    see below
+    aiohttp.ServerTimeoutError         timeout      yes
+    TimeoutError                       timeout      yes
+    aiohttp.ClientPayloadError         garbled      yes
+    aiohttp.ClientError                connection   yes
     ValueError (a garbled JSON body)   garbled      yes
     any other openai.APIError          unusable     yes
 
@@ -47,11 +52,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tinytroupe.errors import LLMRateLimitError, LLMTransportError
+from tinytroupe.errors import LLMRateLimitError, LLMTransportError, TinyTroupeError
 from tinytroupe.redaction import redact
 
 #: exception classes ("module.Name") in the order they are matched, and the kind each one is
 EXCEPTION_KINDS: tuple[tuple[str, str], ...] = (
+    ("tinytroupe.provider_errors.HttpStatusError", "status"),
     ("openai.APITimeoutError", "timeout"),
     ("httpx.TimeoutException", "timeout"),
     ("openai.APIConnectionError", "connection"),
@@ -59,6 +65,12 @@ EXCEPTION_KINDS: tuple[tuple[str, str], ...] = (
     ("openai.APIStatusError", "status"),
     ("httpx.HTTPStatusError", "status"),
     ("openai.APIError", "unusable"),
+    # The lean chat transport (tinytroupe.llm.http_pool): aiohttp's timeout is also a TimeoutError.
+    ("aiohttp.ServerTimeoutError", "timeout"),
+    ("builtins.TimeoutError", "timeout"),
+    # A body shorter than its Content-Length: cut off in transit, like a garbled JSON body.
+    ("aiohttp.ClientPayloadError", "garbled"),
+    ("aiohttp.ClientError", "connection"),
     # A body cut off in transit or garbled (json.JSONDecodeError, UnicodeDecodeError): the server's
     # fault, and the next try usually gets a whole answer.
     ("builtins.ValueError", "garbled"),
@@ -78,6 +90,47 @@ DEFAULT_ADVICE: Mapping[str, str] = {
     "not_found": "check the model name and the base URL",
     "rate_limit": "lower MAX_CONCURRENT_MODEL_CALLS or set REQUESTS_PER_MINUTE",
 }
+
+
+class HttpStatusError(TinyTroupeError):
+    """The server answered with an HTTP error status (inside the transport only: backends turn it
+    into an :class:`~tinytroupe.errors.LLMTransportError` with :func:`provider_error`).
+
+    Carries what the structured-output fallback and the error table read: ``status_code``, the
+    server's ``message`` (its ``error.message`` when the body is OpenAI-shaped), the parsed ``body``
+    and the response ``headers`` (for ``Retry-After``).
+
+    Example:
+        >>> err = HttpStatusError(429, {"error": {"message": "slow down"}}, {"retry-after": "1"})
+        >>> err.status_code, err.message
+        (429, 'slow down')
+    """
+
+    def __init__(self, status_code: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.headers: Mapping[str, str] = headers or {}
+        self.message = _error_message(body) or f"HTTP {status_code}"
+        super().__init__(f"HTTP {status_code}: {self.message}")
+
+    @property
+    def response(self) -> HttpStatusError:
+        # provider_errors reads the headers off ``exc.response`` (as for the SDK's and httpx's errors).
+        return self
+
+
+def _error_message(body: Any) -> str:
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+        if body.get("message"):
+            return str(body["message"])
+    if isinstance(body, str):
+        return body[:500]
+    return ""
 
 
 @dataclass(frozen=True)
@@ -201,23 +254,24 @@ def provider_error(exc: BaseException, endpoint: Endpoint) -> LLMTransportError:
     kind = exception_kind(exc) or "unusable"
     if kind == "timeout":
         return LLMTransportError(f"no answer from {where} within {endpoint.timeout:g} s; {endpoint.hint('timeout')}",
-                                 retryable=True)
+                                 retryable=True, kind="timeout")
     if kind == "connection":
         cause = exc.__cause__ or exc.__context__
         detail = endpoint.mask(f"{type(cause).__name__}: {cause}" if cause else f"{type(exc).__name__}: {exc}")
         return LLMTransportError(f"could not connect to {endpoint.base_url} ({detail}); {endpoint.hint('connection')}",
-                                 retryable=True)
+                                 retryable=True, kind="connection")
     if kind == "status":
         return _status_error(exc, endpoint)
     if kind == "garbled":
         return LLMTransportError(
             f"{where} sent a response body that is not valid JSON ({type(exc).__name__}: "
-            f"{endpoint.mask(str(exc))[:200]}); it was probably cut off in transit", retryable=True)
+            f"{endpoint.mask(str(exc))[:200]}); it was probably cut off in transit", retryable=True, kind="garbled")
     status_code = getattr(exc, "status_code", None)
     # Other SDK errors (e.g. a response that failed its own checks) are the server's doing too.
     return LLMTransportError(f"{where} gave an unusable answer ({type(exc).__name__}: "
                              f"{endpoint.mask(str(exc))[:500]})",
-                             status_code=status_code if isinstance(status_code, int) else None, retryable=True)
+                             status_code=status_code if isinstance(status_code, int) else None, retryable=True,
+                             kind="unusable")
 
 
 def _status_error(exc: BaseException, endpoint: Endpoint) -> LLMTransportError:
@@ -237,7 +291,7 @@ def _status_error(exc: BaseException, endpoint: Endpoint) -> LLMTransportError:
         message = f"{where} rejected the request (HTTP {status}): {detail}"
     error_class = LLMRateLimitError if kind == "rate_limit" and endpoint.retries_done else LLMTransportError
     return error_class(message, status_code=status, retryable=status_retryable(status),
-                       retry_after=parse_retry_after(headers))
+                       retry_after=parse_retry_after(headers), kind=kind)
 
 
 __all__ = [
@@ -246,6 +300,7 @@ __all__ = [
     "RETRYABLE_STATUS",
     "STATUS_KINDS",
     "Endpoint",
+    "HttpStatusError",
     "exception_kind",
     "parse_retry_after",
     "provider_error",

@@ -274,8 +274,7 @@ async def test_one_pooled_client_is_reused(server: MockOpenAIServer, backend: Op
     for _ in range(5):
         await client.acomplete(HI)
     assert backend.clients_created == 1
-    assert backend.client() is backend.client()
-    assert backend.client().max_retries == 0
+    assert backend.pool.session() is backend.pool.session()
     # Every request came over the same kept-alive connection: one pool, not a client per call.
     ports = {r.client_port for r in server.requests}
     assert len(ports) == 1
@@ -342,3 +341,64 @@ def test_an_ollama_backend_says_so_and_needs_a_model_of_its_own() -> None:
     client = build_client(load_settings(openai__api_type="ollama", openai__model="llama3.1:8b"))
     assert client.describe()["backend"] == "ollama"  # what the run header prints
     assert backend.identity()["api_type"] == "ollama" and backend.identity()["model"] == "llama3.1:8b"
+
+
+# -- the lean transport ----------------------------------------------------------------------------
+
+async def test_azure_speaks_the_deployment_path_with_an_api_key_header(server: MockOpenAIServer) -> None:
+    root = server.base_url.removesuffix("/v1")
+    azure = OpenAIBackend(model="my-deployment", api_type="azure", azure_endpoint=root, azure_api_key=KEY,
+                          azure_api_version="2024-10-21", timeout=5)
+    try:
+        value = (await _client(azure).acomplete(HI)).value
+    finally:
+        await azure.aclose()
+    assert value == "Fine, thanks."
+    request = server.requests[-1]
+    assert request.path == "/v1/chat/completions"  # the mock serves Azure's path with the same handler
+    assert request.headers["api-key"] == KEY and "authorization" not in request.headers
+
+
+async def test_azure_with_a_wrong_key_is_an_auth_error_without_the_key(server: MockOpenAIServer) -> None:
+    azure = OpenAIBackend(model="d", api_type="azure", azure_endpoint=server.base_url.removesuffix("/v1"),
+                          azure_api_key="wrong-key-0123456789", timeout=5)
+    try:
+        with pytest.raises(LLMTransportError) as info:
+            await _client(azure, max_attempts=1).acomplete(HI)
+    finally:
+        await azure.aclose()
+    assert info.value.status_code == 401 and "AZURE_OPENAI_API_KEY" in str(info.value)
+    assert "wrong-key-0123456789" not in str(info.value)
+
+
+def test_sessions_left_open_leave_no_noise_at_exit(server: MockOpenAIServer) -> None:
+    # A user's script calls the backend from asyncio.run twice and from the sync facade, and never
+    # closes anything: nothing may be printed about unclosed sessions or connectors.
+    script = f"""
+import asyncio
+from tinytroupe.llm import LLMClient
+from tinytroupe.llm.openai_backend import OpenAIBackend
+backend = OpenAIBackend(model="m", base_url={server.base_url!r}, api_key={KEY!r}, timeout=5)
+client = LLMClient(backend)
+for _ in range(2):
+    print(asyncio.run(client.acomplete([{{"role": "user", "content": "hi"}}])).value)
+print(client.complete([{{"role": "user", "content": "hi"}}]).value)
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Fine,", "thanks."] * 3
+    assert done.stderr == ""
+
+
+async def test_transport_errors_from_aiohttp_are_typed_and_retryable() -> None:
+    import aiohttp
+
+    from tinytroupe.provider_errors import exception_kind
+
+    assert exception_kind(TimeoutError()) == "timeout"
+    assert exception_kind(aiohttp.ServerDisconnectedError()) == "connection"
+    assert exception_kind(aiohttp.ClientPayloadError("cut")) == "garbled"
+    assert exception_kind(ValueError("not json")) == "garbled"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from tinytroupe.agent.actions import Action, ActionBatch, action_batch_model
+from tinytroupe.agent.actions import Action, ActionBatch, action_turn_spec
 from tinytroupe.agent.memory import MemoryItem
 from tinytroupe.agent.person_access import AccessMethods
 from tinytroupe.agent.person_core import AgentEnvironment
@@ -106,10 +106,12 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
         with self._displaying(communication_display, max_content_length):
             async with self._turn_lock():
                 turn = await self._aprepare_turn(self.caller_client)  # perceive, retrieve
-                model = action_batch_model(self.actions_registry.types, self.max_actions_per_turn,
-                                           targets=self.target_choices())
-                result = await turn.client.acomplete(turn.messages, response_model=model, purpose="action",
-                                                     agent=self.name, world=turn.world, step=turn.step)
+                spec = action_turn_spec(self.actions_registry.types, self.max_actions_per_turn,
+                                        targets=self.target_choices())
+                result = await turn.client.acomplete(turn.messages, response_model=spec.model,
+                                                     response_schema=spec.schema, validation_context=spec.context,
+                                                     purpose="action", agent=self.name, world=turn.world,
+                                                     step=turn.step)
                 turn.batch = ActionBatch.model_validate(result.value.model_dump())
                 components = self.components
                 await run_hooks(components, TurnPhase.DECIDE, turn)

@@ -45,6 +45,8 @@ class OpenAISettings(_Section):
     timeout: float = Field(60.0, gt=0, description="seconds per request")
     max_attempts: int = Field(5, ge=1, le=20, description="attempts per request on retryable failures")
     max_concurrent_model_calls: int = Field(32, ge=0, description="0 = unlimited")
+    adaptive_concurrency: bool = Field(
+        True, description="halve the calls in flight on HTTP 429/503 or timeouts, grow back on success")
     requests_per_minute: int = Field(0, ge=0, description="0 = unlimited")
     tokens_per_minute: int = Field(0, ge=0, description="0 = unlimited")
     structured_output: StructuredMode = "auto"
@@ -78,6 +80,8 @@ class SimulationSettings(_Section):
     on_agent_error: Literal["continue", "stop"] = "continue"
     communication_display: bool = Field(
         True, description="worlds run from Python show their conversation live (TinyTroupe's switch)")
+    freeze_gc: bool = Field(
+        True, description="while a world runs, keep the garbage collector off objects made before it")
 
 
 class CognitionSettings(_Section):

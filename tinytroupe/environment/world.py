@@ -51,8 +51,9 @@ from tinytroupe.environment.world_state import WorldStateMethods
 from tinytroupe.environment.world_stats import WorldStats
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType, SimulationError
 from tinytroupe.events import EventBus, StepEvent
+from tinytroupe.gc_freeze import frozen_gc
 from tinytroupe.lazy import PerLoop
-from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.client import LLMClient, aprepare_clients
 from tinytroupe.llm.limits import ConcurrencyLimit
 
 
@@ -332,11 +333,13 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         par = self.parallelize if parallelize is None else parallelize
         history: list[dict[str, list[Action]]] = []
         async with self._run_lock():
-            with self._recording_communications(), self._showing_communications():
+            # Warm start: every client the turns use is ready on this loop before the first step.
+            await aprepare_clients([self.client, *(agent.client for agent in self.agents)])
+            with self._recording_communications(), self._showing_communications(), \
+                    frozen_gc(self.context.settings.simulation.freeze_gc):
                 for _ in range(steps):
                     history.append(await self._astep(timedelta_per_step, randomize_agents_order, par))
         return history if return_actions else None
-
     def run(self, steps: int, timedelta_per_step: timedelta | None = None, return_actions: bool = False,
             randomize_agents_order: bool = True,
             parallelize: bool | None = None) -> list[dict[str, list[Action]]] | None:

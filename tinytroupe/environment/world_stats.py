@@ -14,7 +14,9 @@ from tinytroupe import scope
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.context import current_context
 from tinytroupe.environment.engine import StepMetrics
+from tinytroupe.llm.backend import BackendWrapper
 from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.concurrency import ConcurrencyLimit
 from tinytroupe.llm.usage import TINYTROUPE_USAGE_KEYS, as_tinytroupe_stats, format_cost_stats
 from tinytroupe.terminal import print_plain
 
@@ -34,7 +36,8 @@ class WorldStats:
         def client(self) -> LLMClient: ...
 
     def get_parallel_metrics(self) -> dict[str, Any]:
-        """Per-step wall time, LLM calls, errors, timeouts and speed-up, with totals."""
+        """Per-step wall time, LLM calls, errors, timeouts and speed-up, with totals, and the client's
+        concurrency limit (``concurrency``: now, its maximum, how often adaptive concurrency moved it)."""
         steps = [m.as_dict() for m in self.step_metrics]
         wall = sum(m.wall_s for m in self.step_metrics)
         turns = sum(m.turn_time_sum_s for m in self.step_metrics)
@@ -46,7 +49,14 @@ class WorldStats:
             "llm_calls": sum(m.llm_calls for m in self.step_metrics),
             "errors": sum(m.errors for m in self.step_metrics),
             "timeouts": sum(m.timeouts for m in self.step_metrics),
+            # the client's limit on calls in flight: where adaptive concurrency left it, and how it moved
+            "concurrency": self._concurrency_metrics(),
         }
+
+    def _concurrency_metrics(self) -> dict[str, Any] | None:
+        backend = self.client.backend
+        limiter = backend.find(ConcurrencyLimit) if isinstance(backend, BackendWrapper) else None
+        return limiter.metrics() if isinstance(limiter, ConcurrencyLimit) else None
 
     def get_cost_stats(self) -> dict[str, Any]:
         """LLM usage of this world's agents (calls and tokens)."""

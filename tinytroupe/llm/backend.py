@@ -45,6 +45,10 @@ class Backend(ABC):
         """
         return None
 
+    async def aprepare(self) -> None:  # noqa: B027 - optional hook, nothing to prepare by default
+        """Get ready for calls on the running event loop (HTTP sessions, pools), so that the first
+        step of a run does not pay for it while its requests wait. Cheap when already ready."""
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release pooled connections or loaded models."""
 
@@ -62,6 +66,9 @@ class BackendWrapper(Backend):
     @property
     def prompt_token_hint(self) -> int | None:
         return self.inner.prompt_token_hint
+
+    async def aprepare(self) -> None:
+        await self.inner.aprepare()
 
     async def aclose(self) -> None:
         await self.inner.aclose()

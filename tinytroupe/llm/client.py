@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
@@ -190,8 +190,14 @@ class LLMClient:
     async def acomplete(self, messages: Sequence[MessageLike], *, response_model: type[T] | None = None,
                         purpose: str = "chat", agent: str | None = None, world: str | None = None,
                         step: int | None = None, simulation_id: str | None = None,
-                        bus: EventBus | None = None, **params: Any) -> LLMResult[Any]:
+                        bus: EventBus | None = None, response_schema: dict[str, Any] | None = None,
+                        validation_context: dict[str, Any] | None = None, **params: Any) -> LLMResult[Any]:
         """Ask the model. ``params`` are request fields: model, temperature, top_p, max_tokens, stop, seed.
+
+        ``response_schema`` replaces the schema sent for ``response_model`` when the answer is
+        narrower than the class (an agent's turn names only the people present), and
+        ``validation_context`` is handed to pydantic so the class checks that narrowing too: building a
+        class per narrowing costs milliseconds, a schema and a context microseconds.
 
         ``purpose``, ``agent``, ``world``, ``step`` and ``simulation_id`` say who asks and why: they
         go to usage accounting and events, never into the request or its cache key. ``bus`` is the
@@ -213,19 +219,20 @@ class LLMClient:
                               else None)
         if "stop" in params and params["stop"] is not None:
             params["stop"] = tuple(params["stop"])
-        schema = schema_for(response_model) if response_model is not None else None
+        schema = response_schema if response_schema is not None else (
+            schema_for(response_model) if response_model is not None else None)
         tally = _Tally()
         problems: list[str] = []
         completion: Completion | None = None
         for attempt in range(self.max_reasks + 1):
             request = LLMRequest(messages=msgs, response_schema=schema,
                                  schema_name=response_model.__name__ if response_model else None,
-                                 response_model=response_model, **params)
+                                 response_model=response_model, validation_context=validation_context, **params)
             completion = await self._generate(request, context, tally)
             if response_model is None:
                 return tally.result(completion.text, completion)
             try:
-                value = self._parse(completion, response_model)
+                value = self._parse(completion, response_model, validation_context)
             except InvalidAnswer as exc:
                 problems = exc.problems
                 if attempt < self.max_reasks:
@@ -253,7 +260,8 @@ class LLMClient:
         tally.add(completion, time.perf_counter() - start)
         return completion
 
-    def _parse(self, completion: Completion, response_model: type[T]) -> T:
+    def _parse(self, completion: Completion, response_model: type[T],
+               context: dict[str, Any] | None = None) -> T:
         """The validated answer in ``completion``; raises :class:`InvalidAnswer` to have it re-asked."""
         if completion.cut_off:
             # Whatever the text looks like, the server says it stopped early: the end is missing.
@@ -264,11 +272,12 @@ class LLMClient:
             if checked is not None:
                 return checked  # type: ignore[return-value]  # checked_value matched the class
         return parse_answer(completion.text, response_model, max_chars=self.max_answer_chars,
-                            max_depth=self.max_depth)
+                            max_depth=self.max_depth, context=context)
 
     def complete(self, messages: Sequence[MessageLike], *, response_model: type[T] | None = None,
                  purpose: str = "chat", agent: str | None = None, world: str | None = None,
                  step: int | None = None, simulation_id: str | None = None, bus: EventBus | None = None,
+                 response_schema: dict[str, Any] | None = None, validation_context: dict[str, Any] | None = None,
                  **params: Any) -> LLMResult[Any]:
         """Sync twin of :meth:`acomplete` (works in scripts, notebooks and threads).
 
@@ -278,6 +287,7 @@ class LLMClient:
         """
         return run_sync(self.acomplete(messages, response_model=response_model, purpose=purpose, agent=agent,
                                        world=world, step=step, simulation_id=simulation_id, bus=bus,
+                                       response_schema=response_schema, validation_context=validation_context,
                                        **params))
 
     def get_cost_stats(self) -> dict[str, Any]:
@@ -288,6 +298,10 @@ class LLMClient:
         """Print :meth:`get_cost_stats` as tables."""
         self.ledger.pretty_print(console)
 
+    async def aprepare(self) -> None:
+        """Make the backend chain ready for calls on the running loop (worlds do this before a run)."""
+        await self.backend.aprepare()
+
     async def aclose(self) -> None:
         await self.backend.aclose()
 
@@ -295,4 +309,13 @@ class LLMClient:
         run_sync(self.aclose())
 
 
-__all__ = ["LLMClient", "LLMResult", "MessageLike"]
+async def aprepare_clients(clients: Iterable[LLMClient]) -> None:
+    """Warm start: make each distinct client ready on the running loop (worlds call this before a run)."""
+    seen: set[int] = set()
+    for client in clients:
+        if id(client) not in seen:
+            seen.add(id(client))
+            await client.aprepare()
+
+
+__all__ = ["LLMClient", "LLMResult", "MessageLike", "aprepare_clients"]

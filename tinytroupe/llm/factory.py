@@ -69,7 +69,8 @@ def wrap_backend(backend: Backend, settings: Settings, *, cache_path: str | Path
     o = settings.openai
     is_local = backend.name == "local"
     limit = settings.local.max_concurrent_model_calls if is_local else o.max_concurrent_model_calls
-    chain: Backend = ConcurrencyLimit(backend, limit)
+    # Adaptive limits answer a server's overload; the embedded model has no server to overload.
+    chain: Backend = ConcurrencyLimit(backend, limit, adaptive=o.adaptive_concurrency and not is_local)
     if o.requests_per_minute or o.tokens_per_minute:
         chain = RateLimit(chain, requests_per_minute=o.requests_per_minute,
                           tokens_per_minute=o.tokens_per_minute)

@@ -1,6 +1,7 @@
 """Bounding the load on a model server: how many calls at once, and how many per minute.
 
-:class:`ConcurrencyLimit` caps the calls in flight; :class:`RateLimit` spaces calls out so that
+:class:`ConcurrencyLimit` (from :mod:`tinytroupe.llm.concurrency`, fixed or adaptive) caps the calls in
+flight; :class:`RateLimit` spaces calls out so that
 requests and tokens per minute stay under the provider's quota (waiting before sending, instead
 of being answered HTTP 429). Both are wrappers, so they compose around any backend.
 
@@ -19,66 +20,13 @@ import time
 from collections.abc import Awaitable, Callable
 
 from tinytroupe.errors import InvalidArgument
-from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.backend import Backend, BackendWrapper
+from tinytroupe.llm.concurrency import ConcurrencyLimit, LimitChange
 from tinytroupe.llm.tokens import tokens_for_chars
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
 #: completion tokens assumed for a request without ``max_tokens`` (corrected after the call)
 DEFAULT_COMPLETION_ESTIMATE = 256
-
-
-class ConcurrencyLimit(BackendWrapper):
-    """At most ``max_concurrent`` calls in flight (0 = unlimited); the others wait their turn.
-
-    asyncio semaphores belong to one event loop, so there is one per running loop: the limit
-    holds per loop (the sync portal's, a test's, an application's).
-
-    Example:
-        >>> from tinytroupe.llm import ScriptedBackend
-        >>> limited = ConcurrencyLimit(ScriptedBackend(["ok"]), 8)
-        >>> limited.in_flight, limited.max_in_flight_seen
-        (0, 0)
-    """
-
-    def __init__(self, inner: Backend, max_concurrent: int) -> None:
-        super().__init__(inner)
-        if max_concurrent < 0:
-            raise InvalidArgument(f"max_concurrent must be 0 (unlimited) or more, got {max_concurrent}")
-        self.max_concurrent = max_concurrent
-        self._semaphores: PerLoop[asyncio.Semaphore] = PerLoop(lambda: asyncio.Semaphore(self.max_concurrent))
-        self._lock = threading.Lock()  # the counters are shared by every loop and thread
-        self._in_flight = 0
-        self._max_seen = 0
-
-    @property
-    def in_flight(self) -> int:
-        """Calls now inside the inner backend."""
-        return self._in_flight
-
-    @property
-    def max_in_flight_seen(self) -> int:
-        """The most calls that were ever inside the inner backend at once."""
-        return self._max_seen
-
-    def _semaphore(self) -> asyncio.Semaphore:
-        return self._semaphores.get()
-
-    async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
-        if self.max_concurrent == 0:
-            return await self._call(request, context)
-        async with self._semaphore():
-            return await self._call(request, context)
-
-    async def _call(self, request: LLMRequest, context: CallContext) -> Completion:
-        with self._lock:
-            self._in_flight += 1
-            self._max_seen = max(self._max_seen, self._in_flight)
-        try:
-            return await self.inner.generate(request, context)
-        finally:
-            with self._lock:
-                self._in_flight -= 1
 
 
 class _Bucket:
@@ -188,4 +136,4 @@ class RateLimit(BackendWrapper):
         return completion
 
 
-__all__ = ["DEFAULT_COMPLETION_ESTIMATE", "ConcurrencyLimit", "RateLimit"]
+__all__ = ["DEFAULT_COMPLETION_ESTIMATE", "ConcurrencyLimit", "LimitChange", "RateLimit"]

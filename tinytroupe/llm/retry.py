@@ -130,7 +130,7 @@ class RetryWrapper(BackendWrapper):
                    "try again later)")
         kind = LLMRateLimitError if exc.status_code == 429 else LLMTransportError
         return kind(message, status_code=exc.status_code, retryable=exc.retryable,
-                    retry_after=exc.retry_after)
+                    retry_after=exc.retry_after, kind=exc.kind)
 
 
 __all__ = ["RetryWrapper", "Sleep"]

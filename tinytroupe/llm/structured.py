@@ -7,7 +7,9 @@ object or raises :class:`InvalidAnswer` listing what was wrong, which the client
 from __future__ import annotations
 
 import json
+import threading
 import weakref
+from collections import OrderedDict
 from typing import Any, TypeVar
 
 import json_repair
@@ -154,7 +156,7 @@ def validation_problems(error: ValidationError) -> list[str]:
 
 
 def parse_answer(text: str, model: type[T], *, max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
-                 max_depth: int = DEFAULT_MAX_DEPTH) -> T:
+                 max_depth: int = DEFAULT_MAX_DEPTH, context: dict[str, Any] | None = None) -> T:
     """Parse and validate ``text`` into ``model``; raise :class:`InvalidAnswer` when impossible.
 
     Example:
@@ -166,13 +168,13 @@ def parse_answer(text: str, model: type[T], *, max_chars: int = DEFAULT_MAX_ANSW
     """
     value, _ = load_json(text, max_chars=max_chars, max_depth=max_depth)
     try:
-        return model.model_validate(value)
+        return model.model_validate(value, context=context)
     except ValidationError as exc:
         raise InvalidAnswer(validation_problems(exc)) from exc
 
 
 def strict_value(text: str, model: type[T], *, max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
-                 max_depth: int = DEFAULT_MAX_DEPTH) -> T | None:
+                 max_depth: int = DEFAULT_MAX_DEPTH, context: dict[str, Any] | None = None) -> T | None:
     """``text`` validated into ``model`` if it is a valid answer as it stands (no repair), else None.
 
     Only such answers may be stored in a response cache: a repaired one is a guess about what the
@@ -187,7 +189,7 @@ def strict_value(text: str, model: type[T], *, max_chars: int = DEFAULT_MAX_ANSW
     """
     try:
         value, _ = load_json(text, max_chars=max_chars, max_depth=max_depth, allow_repair=False)
-        return model.model_validate(value)
+        return model.model_validate(value, context=context)
     except (InvalidAnswer, ValidationError):
         return None
 
@@ -205,7 +207,7 @@ def storable(request: LLMRequest, completion: Completion) -> bool:
         return True
     if completion.cut_off:
         return False
-    value = strict_value(completion.text, model)
+    value = strict_value(completion.text, model, context=request.validation_context)
     if value is None:
         return False
     completion._checked = (model, value)
@@ -228,19 +230,16 @@ def schema_for(model: type[BaseModel]) -> dict[str, Any]:
     return schema
 
 
-_STRICT: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
-
-
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``schema`` in the form OpenAI's strict structured outputs accept.
 
     Strict mode wants every object closed (``additionalProperties: false``) with all properties
-    listed as required; optional fields stay optional through their ``null`` branch. Schemas from
-    :func:`schema_for` are shared objects, so the result is remembered per schema object (read-only).
+    listed as required; optional fields stay optional through their ``null`` branch.
+
+    Example:
+        >>> strict_schema({"type": "object", "title": "A", "properties": {"x": {"type": "integer"}}})
+        {'type': 'object', 'properties': {'x': {'type': 'integer'}}, 'additionalProperties': False, 'required': ['x']}
     """
-    cached = _STRICT.get(id(schema))
-    if cached is not None and cached[0] is schema:
-        return cached[1]
 
     def fix(node: Any) -> Any:
         if isinstance(node, dict):
@@ -254,11 +253,39 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
         return node
 
     result: dict[str, Any] = fix(schema)
-    if any(s is schema for s in _SCHEMAS.values()):
-        # Only shared, long-lived schemas are remembered: the entry keeps the schema alive, so its id
-        # cannot be reused by another object.
-        _STRICT[id(schema)] = (schema, result)
     return result
+
+
+# Rewriting a schema for strict mode costs about 0.2 ms (more with a long enum of names), paid on
+# every structured call when not remembered. Requests carry copies of their schema dict, so the
+# result is remembered by the schema's content (a bounded table; orjson makes the key in microseconds).
+_STRICT: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
+_STRICT_MAX = 2048
+_STRICT_LOCK = threading.Lock()
+
+
+def strict_schema_cached(schema: dict[str, Any]) -> dict[str, Any]:
+    """:func:`strict_schema` of ``schema``, remembered by content (shared: treat as read-only).
+
+    Example:
+        >>> a = strict_schema_cached({"type": "object", "properties": {"x": {"type": "string"}}})
+        >>> a is strict_schema_cached({"type": "object", "properties": {"x": {"type": "string"}}})
+        True
+    """
+    import orjson
+
+    key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    with _STRICT_LOCK:
+        found = _STRICT.get(key)
+        if found is not None:
+            _STRICT.move_to_end(key)
+            return found
+    made = strict_schema(schema)
+    with _STRICT_LOCK:
+        _STRICT[key] = made
+        if len(_STRICT) > _STRICT_MAX:
+            _STRICT.popitem(last=False)
+    return made
 
 
 def reask_message(problems: list[str], schema: dict[str, Any] | None) -> str:
@@ -279,6 +306,7 @@ __all__ = [
     "schema_for",
     "storable",
     "strict_schema",
+    "strict_schema_cached",
     "strict_value",
     "validation_problems",
 ]

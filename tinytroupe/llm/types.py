@@ -27,8 +27,9 @@ class LLMRequest(BaseModel):
     change the key (who asked, why) lives in :class:`CallContext` instead.
 
     ``response_schema`` is the JSON schema of the wanted answer (None: free text);
-    ``response_model`` is the pydantic class it came from, kept for backends that build the
-    answer field by field, and excluded from serialisation.
+    ``response_model`` is the pydantic class that validates the answer (with ``validation_context``
+    when the schema is narrower than the class, as an agent's turn is to the people present); both
+    are excluded from serialisation.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -43,6 +44,9 @@ class LLMRequest(BaseModel):
     response_schema: dict[str, Any] | None = None
     schema_name: str | None = None
     response_model: type[BaseModel] | None = Field(default=None, exclude=True)
+    #: pydantic validation context for the answer (e.g. whom a turn may address): it narrows what
+    #: ``response_model`` accepts the way ``response_schema`` states it, so it is not part of the key
+    validation_context: dict[str, Any] | None = Field(default=None, exclude=True)
     # the last cache key computed and the backend identity it was for (not a field: never serialised)
     _key_memo: tuple[str, str] | None = PrivateAttr(default=None)
 

@@ -19,8 +19,9 @@ from rich.console import Console
 from rich.table import Table
 
 from tinytroupe.errors import InvalidArgument
-from tinytroupe.events import Event, EventBus, LLMCallEvent
+from tinytroupe.events import ConcurrencyEvent, Event, EventBus, LLMCallEvent
 from tinytroupe.llm.backend import Backend, BackendWrapper
+from tinytroupe.llm.concurrency import ConcurrencyLimit, LimitChange
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
 
@@ -173,7 +174,9 @@ class UsageWrapper(BackendWrapper):
 
     The event goes to ``bus`` (the client's) and to the caller's bus (:attr:`CallContext.bus`) when
     that is another one, so a world's trace sees the calls of an agent that has a client of its own.
-    Usage is counted by the :class:`UsageLedger` s attached to those buses.
+    Usage is counted by the :class:`UsageLedger` s attached to those buses. Changes of an adaptive
+    :class:`~tinytroupe.llm.limits.ConcurrencyLimit` further down the chain go out the same way, as
+    :class:`~tinytroupe.events.ConcurrencyEvent` s.
     """
 
     def __init__(self, inner: Backend, *, bus: EventBus | None = None, client: str | None = None) -> None:
@@ -181,6 +184,19 @@ class UsageWrapper(BackendWrapper):
         self.bus = bus
         #: the id stamped on each event (``LLMCallEvent.client``): whose ledger counts the call
         self.client = client
+        limiter = inner.find(ConcurrencyLimit) if isinstance(inner, BackendWrapper) else None
+        if isinstance(limiter, ConcurrencyLimit) and limiter.adaptive:
+            limiter.add_listener(self._publish_limit)
+
+    def _publish_limit(self, change: LimitChange, context: CallContext) -> None:
+        event = ConcurrencyEvent(limit=change.limit, previous=change.previous, reason=change.reason,
+                                 in_flight=change.in_flight, cooldown_s=change.cooldown_s,
+                                 agent=context.agent, world=context.world, step=context.step,
+                                 simulation_id=context.simulation_id)
+        buses = [b for b in (self.bus, context.bus) if b is not None]
+        for i, bus in enumerate(buses):
+            if i == 0 or bus is not buses[0]:
+                bus.publish(event)
 
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
         start = time.perf_counter()

@@ -101,7 +101,9 @@ class _Endpoints:
         with self.state.lock:
             self.state.requests.append(record)
         if self.state.api_key is not None:
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            # Azure OpenAI sends the key as ``api-key``; everyone else as a bearer token.
+            given = (request.headers.get("api-key")
+                     or request.headers.get("authorization", "").removeprefix("Bearer ").strip())
             if given != self.state.api_key:
                 # Real servers echo (part of) the wrong key; echoing all of it lets tests check redaction.
                 return _Prelude(body, _error(401, f"Incorrect API key provided: {given}", code="invalid_api_key"),
@@ -147,6 +149,12 @@ class _Endpoints:
             return payload
         self.state.count_fault(pre.record, pre.fault)
         return _truncated_body(payload, pre.fault)
+
+    async def azure_chat_completions(self, request: Request, deployment: str) -> Any:
+        """Azure OpenAI's path for chat completions: the deployment names the model."""
+        if not request.query_params.get("api-version"):
+            return _error(404, "Resource not found (Azure OpenAI needs the api-version query parameter)")
+        return await self.chat_completions(request)
 
     async def chat_completions(self, request: Request) -> Any:
         pre = await self.prelude(request, "/v1/chat/completions")
@@ -229,6 +237,7 @@ def create_app(state: _State) -> FastAPI:
     app = FastAPI(title="tinytroupe mock OpenAI server")
     endpoints = _Endpoints(state)
     app.post("/v1/chat/completions")(endpoints.chat_completions)
+    app.post("/openai/deployments/{deployment}/chat/completions")(endpoints.azure_chat_completions)
     app.post("/v1/completions")(endpoints.completions)
     app.get("/v1/models")(endpoints.models)
     app.get("/mock/stats")(endpoints.stats)

@@ -1,0 +1,59 @@
+"""Keeping Python's cyclic garbage collector off the objects that were there before a run started.
+
+A world of a hundred agents holds a couple of hundred thousand tracked objects (personas, memories,
+pydantic models, templates). Python's oldest-generation collection walks all of them, and during a
+run it fires every few hundred turns: measured on the two-core development machine, one such pass
+took 0.1 s of a 0.41 s four-step survey, a quarter of the client's CPU. Objects made before the run
+are not garbage the run will free, so while a run is in progress they are moved to the collector's
+permanent generation (:func:`gc.freeze`) and given back when the last concurrent run ends
+(:func:`gc.unfreeze`); garbage made during the run is collected as usual.
+
+This touches process-wide collector state, so it is scoped (nested and concurrent runs share one
+freeze, counted) and can be turned off with ``[Simulation] FREEZE_GC = false``.
+
+Example:
+    >>> import gc
+    >>> before = gc.get_freeze_count()
+    >>> with frozen_gc():
+    ...     during = gc.get_freeze_count()
+    >>> during >= before, gc.get_freeze_count() == before
+    (True, True)
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_lock = threading.Lock()
+_holders = 0
+_froze = False
+
+
+@contextmanager
+def frozen_gc(enabled: bool = True) -> Iterator[None]:
+    """Freeze the objects tracked now for the duration of the block (a no-op when not ``enabled``)."""
+    global _holders, _froze
+    if not enabled:
+        yield
+        return
+    with _lock:
+        _holders += 1
+        if _holders == 1:
+            # Someone else froze objects on purpose (a forking server does): leave their freeze alone.
+            _froze = gc.get_freeze_count() == 0
+            if _froze:
+                gc.freeze()
+    try:
+        yield
+    finally:
+        with _lock:
+            _holders -= 1
+            if _holders == 0 and _froze:
+                gc.unfreeze()
+                _froze = False
+
+
+__all__ = ["frozen_gc"]
