@@ -26,6 +26,7 @@ from tinytroupe import __version__
 from tinytroupe.terminal import show
 
 if TYPE_CHECKING:  # the commands import what they need when they run: --help stays fast
+    from tinytroupe.llm.budget import Budget
     from tinytroupe.scenario.study import StudyOutputs
 
 BACKENDS = ("local", "openai", "azure", "ollama", "scripted", "auto")
@@ -95,6 +96,8 @@ BackendOption = Annotated[
 
 #: ``tinytroupe run`` wrote its results, but some agents have none (their turn or extraction failed)
 EXIT_SOME_FAILED = 3
+#: ``tinytroupe run`` stopped before a call that could pass its budget (everything so far is written)
+EXIT_BUDGET = 4
 #: Ctrl-C, as shells report a process ended by SIGINT
 EXIT_INTERRUPTED = 130
 
@@ -166,10 +169,22 @@ def run(
                                                     "ray://head:10001 (default: start a local Ray instance).")
                            ] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Ray actors (default 2).")] = None,
+    estimate: Annotated[bool, typer.Option("--estimate", help="Print the predicted calls, tokens and cost, and "
+                                           "exit without calling any model (no API key needed).")] = False,
+    prices: Annotated[Path | None, typer.Option("--prices", help="A TOML or JSON price table ($ per 1M tokens "
+                                                "per model), laid over the built-in one.", dir_okay=False)] = None,
+    budget: Annotated[float | None, typer.Option("--budget", min=0.000001,
+                                                 help="Stop before a call that could pass this many US dollars.")
+                      ] = None,
+    max_calls: Annotated[int | None, typer.Option("--max-calls", min=1, help="Stop before call N+1 to the model.")
+                         ] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Stop before a call that could "
+                                                   "pass this many tokens (prompt + completion).")] = None,
 ) -> None:
     """Run a scenario: show the conversation live, then a results table; write results.json, results.csv and
     trace.jsonl into --out. Exit 0 when every agent answered, 3 when some have no result (their rows say
-    why), 1 for bad input or configuration."""
+    why), 4 when the budget stopped the run (what was done so far is written), 1 for bad input or
+    configuration. With --estimate, print what the run would use and exit 0 without running it."""
     from rich.console import Console
 
     from tinytroupe.errors import TinyTroupeError
@@ -179,6 +194,9 @@ def run(
     out_dir = out if out is not None else Path("runs") / scenario.stem
     if backend is not None and backend not in BACKENDS:
         _fail(console, f"--backend {backend!r} is not one of: {', '.join(BACKENDS)}")
+    if estimate:
+        _estimate(console, scenario, config=config, backend=backend, model=model, seed=seed, prices=prices)
+        return
     if executor not in EXECUTORS:
         _fail(console, f"--executor {executor!r} is not one of: {', '.join(EXECUTORS)}")
     if executor != "ray" and (ray_address is not None or workers is not None):
@@ -190,7 +208,7 @@ def run(
         with _compat_notes(console), _library_log(shown_live=frozenset() if quiet else {"agent_error"}):
             outputs = run_study(scenario, out=out_dir, config=config, backend=backend, model=model, seed=seed,
                                 console=console, quiet=quiet, executor=executor, ray_address=ray_address,
-                                workers=workers)
+                                workers=workers, budget=_budget(budget, max_calls, max_tokens), prices_file=prices)
     except TinyTroupeError as exc:
         _fail(console, str(exc), 1)
     except KeyboardInterrupt:
@@ -198,6 +216,38 @@ def run(
         console.print(f"[bold yellow]Interrupted[/]: {_interrupted_note(out_dir, started)}")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     _report(console, outputs)
+
+
+def _budget(dollars: float | None, calls: int | None, tokens: int | None) -> Budget | None:
+    """The command line's budget, or None (then the settings' ``[Budget]`` applies)."""
+    if dollars is None and calls is None and tokens is None:
+        return None
+    from tinytroupe.llm.budget import Budget
+
+    return Budget(max_cost_usd=dollars, max_calls=calls, max_tokens=tokens)
+
+
+def _estimate(console: Any, path: Path, *, config: Path | None, backend: str | None, model: str | None,
+              seed: int | None, prices: Path | None) -> None:
+    """Print the estimate of a scenario (no model is called, nothing is written)."""
+    from tinytroupe.errors import TinyTroupeError
+    from tinytroupe.llm.factory import settings_prices
+    from tinytroupe.scenario.estimate import estimate_scenario, estimate_table
+    from tinytroupe.scenario.loader import load_scenario
+    from tinytroupe.scenario.study import study_settings
+
+    try:
+        with _compat_notes(console):
+            loaded = load_scenario(path)
+            settings = study_settings(loaded, config=config, backend=backend, model=model, seed=seed)
+            est = estimate_scenario(loaded, settings=settings, prices=settings_prices(settings, prices),
+                                    base_dir=path.parent)
+    except TinyTroupeError as exc:
+        _fail(console, str(exc), 1)
+    console.print(estimate_table(est))
+    console.print(f"cost: {show(est.cost_note)}")
+    for note in est.assumptions:
+        console.print(f"[dim]assumed: {show(note)}[/]")
 
 
 def _report(console: Any, outputs: StudyOutputs) -> None:
@@ -209,13 +259,29 @@ def _report(console: Any, outputs: StudyOutputs) -> None:
     if result.results:
         console.print(results_table(result))
     for err in result.errors:
+        if err["error_type"] == "BudgetExceeded":
+            continue  # the closing line says once where the budget stopped the run
         console.print(f"[yellow]! turn failed: agent {err['agent']} step {err['step']}: "
                       f"{show(err['error_type'])}: {show(err['message'][:300])}[/]")
     cost = result.cost
     steps = f"{result.steps} step{'s' if result.steps != 1 else ''}"
     console.print(f"{steps} in {result.wall_s:.1f} s · {cost.get('calls', 0)} LLM calls "
                   f"({cost.get('cached_calls', 0)} cached) · {cost.get('total_tokens', 0)} tokens")
+    dollars = "unknown" if result.cost_usd is None else f"${result.cost_usd:.4f}"
+    per = "unknown" if result.cost_per_result_usd is None else f"${result.cost_per_result_usd:.4f}"
+    console.print(f"cost {dollars} · {result.result_count} results · {per} per result ({show(result.cost_note)})")
+    if result.prefix is not None and result.prefix.calls:
+        p = result.prefix
+        console.print(f"prompt prefix repeated: {p.mean_share_same_agent:.0%} of a prompt on average with the same "
+                      f"agent's previous call, {p.mean_share_any:.0%} with the previous call; "
+                      f"{p.cacheable_same_agent} of {p.calls} calls reach {p.min_prefix_tokens:,} tokens "
+                      "(cacheable by providers)")
     console.print(f"Wrote {outputs.results_json}, {outputs.results_csv} and {outputs.trace}")
+    if result.stopped is not None:
+        console.print(f"[bold yellow]Stopped by the budget[/] after {steps} completed: {show(result.stopped)}. Spent: "
+                      f"{cost.get('calls', 0)} calls, {cost.get('total_tokens', 0)} tokens, {dollars}; what was "
+                      "done so far is in the files above")
+        raise typer.Exit(EXIT_BUDGET)
     if result.failed:
         total = len(result.results) or result.failed
         what = "have no result" if result.results else "failed their last turn"

@@ -103,6 +103,27 @@ DEFAULT_PRICES = PriceTable(
 )
 
 
+def usage_cost(by_model: dict[str, dict[str, int]], prices: PriceTable) -> float | None:
+    """What the paid tokens of a ledger's ``by_model`` rows cost; None when a model with tokens has no price.
+
+    Example:
+        >>> usage_cost({"gpt-4.1-mini": {"prompt_tokens": 1_000_000, "completion_tokens": 0}}, DEFAULT_PRICES)
+        0.4
+        >>> usage_cost({"mystery": {"prompt_tokens": 10, "completion_tokens": 0}}, DEFAULT_PRICES) is None
+        True
+    """
+    total = 0.0
+    for model, row in by_model.items():
+        prompt, completion = int(row.get("prompt_tokens", 0)), int(row.get("completion_tokens", 0))
+        if not prompt and not completion:
+            continue  # only cache hits or failures: nothing was paid
+        cost = prices.cost(model, prompt, completion)
+        if cost is None:
+            return None
+        total += cost
+    return round(total, 6)
+
+
 def load_price_table(path: str | Path, *, base: PriceTable | None = DEFAULT_PRICES) -> PriceTable:
     """The price table in a TOML or JSON file, laid over ``base`` (None: the file's prices alone).
 
@@ -159,4 +180,4 @@ def _line_of(text: str, loc: tuple[int | str, ...], *, json: bool) -> int | None
     return None
 
 
-__all__ = ["DEFAULT_PRICES", "ModelPrice", "PriceTable", "load_price_table"]
+__all__ = ["DEFAULT_PRICES", "ModelPrice", "PriceTable", "load_price_table", "usage_cost"]

@@ -45,7 +45,9 @@ from tinytroupe.llm.backend import Backend
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.client_spec import ClientSpec
 from tinytroupe.llm.demo import demo_backend
-from tinytroupe.llm.factory import build_client
+from tinytroupe.llm.budget import Budget
+from tinytroupe.llm.factory import build_client, settings_budget, settings_prices
+from tinytroupe.llm.prices import PriceTable
 from tinytroupe.scenario.loader import load_scenario
 from tinytroupe.scenario.model import Scenario
 from tinytroupe.scenario.runner import ScenarioResult, arun_scenario
@@ -82,12 +84,15 @@ def study_settings(scenario: Scenario, *, config: Path | None = None, backend: s
     return load_settings(config, **overrides)
 
 
-def study_client(settings: Settings, bus: EventBus) -> LLMClient:
+def study_client(settings: Settings, bus: EventBus, *, budget: Budget | None = None,
+                 prices: PriceTable | None = None, measure_prefixes: bool = False) -> LLMClient:
     """The client for a run; ``api_type=scripted`` means the deterministic demo model, whose answers
-    depend on ``[Simulation] SEED`` (``--seed``) as a real model's sampling would."""
-    if resolved_api_type(settings) == "scripted":
-        return build_client(settings, bus=bus, backend=demo_backend(seed=settings.simulation.seed))
-    return build_client(settings, bus=bus)
+    depend on ``[Simulation] SEED`` (``--seed``) as a real model's sampling would. A ``budget`` with a
+    limit (priced with ``prices``) refuses the call that could pass it; ``measure_prefixes`` adds a
+    :class:`~tinytroupe.llm.prefix.PrefixMeter`."""
+    backend = demo_backend(seed=settings.simulation.seed) if resolved_api_type(settings) == "scripted" else None
+    return build_client(settings, bus=bus, backend=backend, budget=budget, prices=prices,
+                        measure_prefixes=measure_prefixes)
 
 
 EXECUTORS = ("local", "ray")
@@ -117,11 +122,16 @@ def study_executor(kind: str, settings: Settings, *, address: str | None = None,
 def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str | None = None,
               model: str | None = None, seed: int | None = None, console: Console | None = None,
               quiet: bool = False, executor: str = "local", ray_address: str | None = None,
-              workers: int | None = None) -> StudyOutputs:
+              workers: int | None = None, budget: Budget | None = None,
+              prices_file: Path | None = None) -> StudyOutputs:
     """Load, run and save a scenario. Raises ScenarioError / ConfigError / LLMError on bad input.
 
     ``executor`` is ``local`` (default) or ``ray`` (with ``workers`` actors, joining ``ray_address``
-    when given); see :func:`study_executor`.
+    when given); see :func:`study_executor`. ``budget`` (default: the settings' ``[Budget]``) stops
+    the run cleanly before a call that could pass it: the results so far, the trace and the summary
+    are written as at a normal end, and ``result.stopped`` says why. ``prices_file`` (default:
+    ``[Budget] PRICES_FILE``) is laid over the built-in price table. The budget covers the calls of
+    this process's client: with ``executor="ray"`` the workers' own clients are not limited.
     """
     console = console or Console()
     scenario = load_scenario(path)
@@ -131,9 +141,11 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
     # This study shows the conversation itself (or nothing, with quiet): its worlds must not add their own.
     settings = settings.model_copy(update={"simulation": settings.simulation.model_copy(
         update={"communication_display": False})})
+    prices = settings_prices(settings, prices_file)
+    budget = budget if budget is not None else settings_budget(settings)
     turns_executor = study_executor(executor, settings, address=ray_address, workers=workers)
     bus = EventBus()
-    client = study_client(settings, bus)
+    client = study_client(settings, bus, budget=budget, prices=prices, measure_prefixes=True)
     out.mkdir(parents=True, exist_ok=True)
     trace_path = out / "trace.jsonl"
     writer = JsonlTraceWriter(trace_path).attach(bus)
@@ -155,7 +167,7 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
 
             with using_settings(settings):
                 _, result = run_sync(arun_scenario(scenario, client=client, base_dir=path.parent,
-                                                   on_step=on_step, executor=turns_executor))
+                                                   on_step=on_step, executor=turns_executor, prices=prices))
     finally:
         run_sync(turns_executor.aclose())
         # Connections left open are finalised by the garbage collector whenever it runs; on the shared
