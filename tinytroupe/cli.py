@@ -26,7 +26,6 @@ from tinytroupe import __version__
 from tinytroupe.terminal import show
 
 if TYPE_CHECKING:  # the commands import what they need when they run: --help stays fast
-    from tinytroupe.llm.budget import Budget
     from tinytroupe.scenario.study import StudyOutputs
 
 BACKENDS = ("local", "openai", "azure", "ollama", "scripted", "auto")
@@ -152,6 +151,7 @@ def _library_log(*, shown_live: Collection[str] = ()) -> Iterator[None]:
 
 
 @app.command()
+# layout: typer declares each option as a parameter; the body only checks them and hands over
 def run(
     scenario: Annotated[Path, typer.Argument(help="A scenario YAML file, e.g. examples/focus_group.yaml",
                                              dir_okay=False)],
@@ -188,6 +188,7 @@ def run(
     from rich.console import Console
 
     from tinytroupe.errors import TinyTroupeError
+    from tinytroupe.llm.budget import Budget
     from tinytroupe.scenario.study import run_study
 
     console = Console()
@@ -208,7 +209,7 @@ def run(
         with _compat_notes(console), _library_log(shown_live=frozenset() if quiet else {"agent_error"}):
             outputs = run_study(scenario, out=out_dir, config=config, backend=backend, model=model, seed=seed,
                                 console=console, quiet=quiet, executor=executor, ray_address=ray_address,
-                                workers=workers, budget=_budget(budget, max_calls, max_tokens), prices_file=prices)
+                                workers=workers, budget=Budget.of(budget, max_calls, max_tokens), prices_file=prices)
     except TinyTroupeError as exc:
         _fail(console, str(exc), 1)
     except KeyboardInterrupt:
@@ -218,21 +219,12 @@ def run(
     _report(console, outputs)
 
 
-def _budget(dollars: float | None, calls: int | None, tokens: int | None) -> Budget | None:
-    """The command line's budget, or None (then the settings' ``[Budget]`` applies)."""
-    if dollars is None and calls is None and tokens is None:
-        return None
-    from tinytroupe.llm.budget import Budget
-
-    return Budget(max_cost_usd=dollars, max_calls=calls, max_tokens=tokens)
-
-
 def _estimate(console: Any, path: Path, *, config: Path | None, backend: str | None, model: str | None,
               seed: int | None, prices: Path | None) -> None:
     """Print the estimate of a scenario (no model is called, nothing is written)."""
     from tinytroupe.errors import TinyTroupeError
     from tinytroupe.llm.factory import settings_prices
-    from tinytroupe.scenario.estimate import estimate_scenario, estimate_table
+    from tinytroupe.scenario.estimate import estimate_scenario, print_estimate
     from tinytroupe.scenario.loader import load_scenario
     from tinytroupe.scenario.study import study_settings
 
@@ -244,16 +236,13 @@ def _estimate(console: Any, path: Path, *, config: Path | None, backend: str | N
                                     base_dir=path.parent)
     except TinyTroupeError as exc:
         _fail(console, str(exc), 1)
-    console.print(estimate_table(est))
-    console.print(f"cost: {show(est.cost_note)}")
-    for note in est.assumptions:
-        console.print(f"[dim]assumed: {show(note)}[/]")
+    print_estimate(est, console)
 
 
 def _report(console: Any, outputs: StudyOutputs) -> None:
     """What a finished run shows: the results table, failed turns, cost, the files written, and who has
     no result (then the exit status says so)."""
-    from tinytroupe.scenario.study import results_table
+    from tinytroupe.scenario.study import cost_lines, results_table, stop_line
 
     result = outputs.result
     if result.results:
@@ -267,20 +256,11 @@ def _report(console: Any, outputs: StudyOutputs) -> None:
     steps = f"{result.steps} step{'s' if result.steps != 1 else ''}"
     console.print(f"{steps} in {result.wall_s:.1f} s · {cost.get('calls', 0)} LLM calls "
                   f"({cost.get('cached_calls', 0)} cached) · {cost.get('total_tokens', 0)} tokens")
-    dollars = "unknown" if result.cost_usd is None else f"${result.cost_usd:.4f}"
-    per = "unknown" if result.cost_per_result_usd is None else f"${result.cost_per_result_usd:.4f}"
-    console.print(f"cost {dollars} · {result.result_count} results · {per} per result ({show(result.cost_note)})")
-    if result.prefix is not None and result.prefix.calls:
-        p = result.prefix
-        console.print(f"prompt prefix repeated: {p.mean_share_same_agent:.0%} of a prompt on average with the same "
-                      f"agent's previous call, {p.mean_share_any:.0%} with the previous call; "
-                      f"{p.cacheable_same_agent} of {p.calls} calls reach {p.min_prefix_tokens:,} tokens "
-                      "(cacheable by providers)")
+    for line in cost_lines(result):
+        console.print(line)
     console.print(f"Wrote {outputs.results_json}, {outputs.results_csv} and {outputs.trace}")
     if result.stopped is not None:
-        console.print(f"[bold yellow]Stopped by the budget[/] after {steps} completed: {show(result.stopped)}. Spent: "
-                      f"{cost.get('calls', 0)} calls, {cost.get('total_tokens', 0)} tokens, {dollars}; what was "
-                      "done so far is in the files above")
+        console.print(stop_line(result))
         raise typer.Exit(EXIT_BUDGET)
     if result.failed:
         total = len(result.results) or result.failed

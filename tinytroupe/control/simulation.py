@@ -47,9 +47,9 @@ from tinytroupe.environment.world import TinyWorld
 from tinytroupe.errors import BudgetExceeded, InvalidArgument, SimulationError
 from tinytroupe.events import DivergenceEvent, Event, EventBus
 from tinytroupe.llm.backend import Backend
+from tinytroupe.llm.budget import Budget
 from tinytroupe.llm.cache import CacheWrapper, ResponseCache
 from tinytroupe.llm.client import LLMClient
-from tinytroupe.llm.budget import Budget
 from tinytroupe.llm.factory import build_backend, settings_budget, settings_prices, wrap_backend
 from tinytroupe.llm.prices import PriceTable
 from tinytroupe.llm.replay import Divergence, ReplayRecorder

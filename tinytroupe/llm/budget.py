@@ -59,6 +59,19 @@ class Budget(BaseModel):
     max_calls: int | None = Field(None, ge=1, description="calls that reach the model (cache hits are free)")
     max_tokens: int | None = Field(None, ge=1, description="prompt + completion tokens of those calls")
 
+    @classmethod
+    def of(cls, max_cost_usd: float | None = None, max_calls: int | None = None,
+           max_tokens: int | None = None) -> Budget | None:
+        """A budget with these limits, or None when none is given (then a default one applies).
+
+        Example:
+            >>> Budget.of(None, None, None) is None, Budget.of(max_calls=3).max_calls
+            (True, 3)
+        """
+        if max_cost_usd is None and max_calls is None and max_tokens is None:
+            return None
+        return cls(max_cost_usd=max_cost_usd, max_calls=max_calls, max_tokens=max_tokens)
+
     @property
     def limited(self) -> bool:
         """Whether any limit is set."""

@@ -161,11 +161,11 @@ def load_price_table(path: str | Path, *, base: PriceTable | None = DEFAULT_PRIC
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         field = ".".join(map(str, loc))
-        line = _line_of(text, loc, json=p.suffix.lower() != ".toml")
-        where = f"{p}:{line}" if line else str(p)
+        at = _line_of(text, loc, json=p.suffix.lower() != ".toml")
+        where = f"{p}:{at}" if at else str(p)
         raise ConfigError(f"{where}: {field}: {err['msg']} (got {err.get('input')!r:.60}); each model needs "
                           "'input' and 'output' in $ per 1M tokens, and the table an 'as_of' date",
-                          source=str(p), key=field, line=line) from None
+                          source=str(p), key=field, line=at) from None
     return base.merged(table) if base is not None else table
 
 

@@ -48,6 +48,7 @@ import math
 from pathlib import Path
 
 from pydantic import BaseModel, Field
+from rich.console import Console
 from rich.table import Table
 
 from tinytroupe.agent.cognition import PromptBudget
@@ -216,25 +217,7 @@ def _tally(scenario: Scenario, settings: Settings, prices: PriceTable, backend: 
     for k in range(steps):
         action_prompt += int(n * (mean_first + min(recent_cap, k * growth) + sum(later[:k])))
     lines = [_line("action", n * steps, action_prompt, n * steps * min(cap, TYPICAL_COMPLETION["action"]))]
-    m = settings.memory
-    turns = n * steps
-    items_per_turn = heard + OWN_LINES_PER_TURN + 1
-    if m.importance_scoring == "llm":
-        lines.append(_line("importance", turns, turns * (120 + items_per_turn * LINE_TOKENS),
-                           turns * min(cap, TYPICAL_COMPLETION["importance"])))
-    if m.auto_consolidate_on_threshold:
-        per_agent = (steps * items_per_turn) // m.auto_consolidation_threshold
-        chunks = per_agent * math.ceil(m.auto_consolidation_threshold / m.consolidation_chunk_size)
-        if chunks:
-            lines.append(_line("consolidation", n * chunks,
-                               n * chunks * (150 + m.consolidation_chunk_size * LINE_TOKENS),
-                               n * chunks * min(cap, TYPICAL_COMPLETION["consolidation"])))
-    if m.enable_reflection:
-        per_agent = int(steps * items_per_turn * RULE_IMPORTANCE // m.reflection_threshold)
-        if per_agent:
-            lines.append(_line("reflection", 2 * n * per_agent,
-                               2 * n * per_agent * (150 + m.reflection_recent_items * LINE_TOKENS),
-                               2 * n * per_agent * min(cap, TYPICAL_COMPLETION["reflection"])))
+    lines += _memory_lines(settings, n, steps, heard)
     if scenario.extraction is not None:
         fields = len(scenario.extraction.fields)
         history = steps * growth
@@ -262,6 +245,31 @@ def _tally(scenario: Scenario, settings: Settings, prices: PriceTable, backend: 
             "no response cache hits",
         ],
     )
+
+
+def _memory_lines(settings: Settings, n: int, steps: int, heard: int) -> list[EstimateLine]:
+    """The calls of memory upkeep: LLM importance ratings, automatic consolidation, reflection."""
+    m, cap = settings.memory, settings.openai.max_completion_tokens
+    turns = n * steps
+    items_per_turn = heard + OWN_LINES_PER_TURN + 1
+    lines = []
+    if m.importance_scoring == "llm":
+        lines.append(_line("importance", turns, turns * (120 + items_per_turn * LINE_TOKENS),
+                           turns * min(cap, TYPICAL_COMPLETION["importance"])))
+    if m.auto_consolidate_on_threshold:
+        per_agent = (steps * items_per_turn) // m.auto_consolidation_threshold
+        chunks = per_agent * math.ceil(m.auto_consolidation_threshold / m.consolidation_chunk_size)
+        if chunks:
+            lines.append(_line("consolidation", n * chunks,
+                               n * chunks * (150 + m.consolidation_chunk_size * LINE_TOKENS),
+                               n * chunks * min(cap, TYPICAL_COMPLETION["consolidation"])))
+    if m.enable_reflection:
+        per_agent = int(steps * items_per_turn * RULE_IMPORTANCE // m.reflection_threshold)
+        if per_agent:
+            lines.append(_line("reflection", 2 * n * per_agent,
+                               2 * n * per_agent * (150 + m.reflection_recent_items * LINE_TOKENS),
+                               2 * n * per_agent * min(cap, TYPICAL_COMPLETION["reflection"])))
+    return lines
 
 
 def _line(purpose: str, calls: int, prompt: int, completion: int) -> EstimateLine:
@@ -294,6 +302,14 @@ def _later_script_tokens(script: list[ScriptItem], n: int) -> tuple[list[int], i
 
 
 
+def print_estimate(est: Estimate, console: Console) -> None:
+    """Print the estimate's table, where its price came from, and what it assumed."""
+    console.print(estimate_table(est))
+    console.print(f"cost: {show(est.cost_note)}")
+    for note in est.assumptions:
+        console.print(f"[dim]assumed: {show(note)}[/]")
+
+
 def estimate_table(est: Estimate) -> Table:
     """The estimate as a rich table: one row per purpose, then the total.
 
@@ -322,4 +338,4 @@ def estimate_table(est: Estimate) -> Table:
 
 
 __all__ = ["LINE_TOKENS", "OWN_LINES_PER_TURN", "TYPICAL_COMPLETION", "Estimate", "EstimateLine",
-           "estimate_model", "estimate_scenario", "estimate_table"]
+           "estimate_model", "estimate_scenario", "estimate_table", "print_estimate"]

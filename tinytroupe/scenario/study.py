@@ -42,10 +42,10 @@ from tinytroupe.errors import ConfigError
 from tinytroupe.events import EventBus
 from tinytroupe.extraction.results_extractor import save_results_csv
 from tinytroupe.llm.backend import Backend
+from tinytroupe.llm.budget import Budget
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.client_spec import ClientSpec
 from tinytroupe.llm.demo import demo_backend
-from tinytroupe.llm.budget import Budget
 from tinytroupe.llm.factory import build_client, settings_budget, settings_prices
 from tinytroupe.llm.prices import PriceTable
 from tinytroupe.scenario.loader import load_scenario
@@ -126,12 +126,10 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
               prices_file: Path | None = None) -> StudyOutputs:
     """Load, run and save a scenario. Raises ScenarioError / ConfigError / LLMError on bad input.
 
-    ``executor`` is ``local`` (default) or ``ray`` (with ``workers`` actors, joining ``ray_address``
-    when given); see :func:`study_executor`. ``budget`` (default: the settings' ``[Budget]``) stops
-    the run cleanly before a call that could pass it: the results so far, the trace and the summary
-    are written as at a normal end, and ``result.stopped`` says why. ``prices_file`` (default:
-    ``[Budget] PRICES_FILE``) is laid over the built-in price table. The budget covers the calls of
-    this process's client: with ``executor="ray"`` the workers' own clients are not limited.
+    ``executor``: ``local`` or ``ray`` (see :func:`study_executor`). ``budget`` (default: ``[Budget]``)
+    stops the run before a call that could pass it, writing everything so far (``result.stopped``
+    says why; Ray workers' own clients are not limited). ``prices_file`` (default: ``[Budget]
+    PRICES_FILE``) is laid over the built-in price table.
     """
     console = console or Console()
     scenario = load_scenario(path)
@@ -142,10 +140,10 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
     settings = settings.model_copy(update={"simulation": settings.simulation.model_copy(
         update={"communication_display": False})})
     prices = settings_prices(settings, prices_file)
-    budget = budget if budget is not None else settings_budget(settings)
     turns_executor = study_executor(executor, settings, address=ray_address, workers=workers)
     bus = EventBus()
-    client = study_client(settings, bus, budget=budget, prices=prices, measure_prefixes=True)
+    client = study_client(settings, bus, budget=budget if budget is not None else settings_budget(settings),
+                          prices=prices, measure_prefixes=True)
     out.mkdir(parents=True, exist_ok=True)
     trace_path = out / "trace.jsonl"
     writer = JsonlTraceWriter(trace_path).attach(bus)
@@ -184,6 +182,36 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
     return StudyOutputs(results_json=results_json, results_csv=results_csv, trace=trace_path, result=result)
 
 
+def cost_lines(result: ScenarioResult) -> list[str]:
+    """The run summary's cost figures as console lines: dollars, results and cost per result, and how
+    much of each prompt repeated the previous call's beginning (what providers can cache).
+
+    Example:
+        >>> cost_lines(ScenarioResult(scenario="s", cost_usd=0.5, result_count=2, cost_per_result_usd=0.25,
+        ...                           cost_note="built-in prices"))
+        ['cost $0.5000 · 2 results · $0.2500 per result (built-in prices)']
+    """
+    dollars = "unknown" if result.cost_usd is None else f"${result.cost_usd:.4f}"
+    per = "unknown" if result.cost_per_result_usd is None else f"${result.cost_per_result_usd:.4f}"
+    lines = [f"cost {dollars} · {result.result_count} results · {per} per result ({show(result.cost_note)})"]
+    p = result.prefix
+    if p is not None and p.calls:
+        lines.append(f"prompt prefix repeated: {p.mean_share_same_agent:.0%} of a prompt on average with the same "
+                     f"agent's previous call, {p.mean_share_any:.0%} with the previous call; "
+                     f"{p.cacheable_same_agent} of {p.calls} calls reach {p.min_prefix_tokens:,} tokens "
+                     "(cacheable by providers)")
+    return lines
+
+
+def stop_line(result: ScenarioResult) -> str:
+    """What a run stopped by its budget says: where, why, and what was spent."""
+    cost = result.cost
+    dollars = "unknown" if result.cost_usd is None else f"${result.cost_usd:.4f}"
+    return (f"[bold yellow]Stopped by the budget[/] after {result.steps} completed step"
+            f"{'s' if result.steps != 1 else ''}: {show(result.stopped or '')}. Spent: {cost.get('calls', 0)} "
+            f"calls, {cost.get('total_tokens', 0)} tokens, {dollars}; what was done so far is in the files above")
+
+
 def results_table(result: ScenarioResult, max_width: int = 70) -> Table:
     """The extracted results as a rich table, one row per agent."""
     table = Table(title=f"Results · {show(result.scenario)}")
@@ -200,5 +228,14 @@ def results_table(result: ScenarioResult, max_width: int = 70) -> Table:
     return table
 
 
-__all__ = ["EXECUTORS", "StudyOutputs", "results_table", "run_study", "study_client", "study_executor",
-           "study_settings"]
+__all__ = [
+    "EXECUTORS",
+    "StudyOutputs",
+    "cost_lines",
+    "results_table",
+    "run_study",
+    "stop_line",
+    "study_client",
+    "study_executor",
+    "study_settings",
+]
