@@ -139,9 +139,8 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
     # This study shows the conversation itself (or nothing, with quiet): its worlds must not add their own.
     settings = settings.model_copy(update={"simulation": settings.simulation.model_copy(
         update={"communication_display": False})})
-    prices = settings_prices(settings, prices_file)
+    prices, bus = settings_prices(settings, prices_file), EventBus()
     turns_executor = study_executor(executor, settings, address=ray_address, workers=workers)
-    bus = EventBus()
     client = study_client(settings, bus, budget=budget if budget is not None else settings_budget(settings),
                           prices=prices, measure_prefixes=True)
     out.mkdir(parents=True, exist_ok=True)
