@@ -212,13 +212,13 @@ def test_budget_from_settings_stops_a_study(tmp_path: Path) -> None:
 
 def test_simulation_budget_stops_the_world_and_keeps_a_checkpoint(tmp_path: Path) -> None:
     path = tmp_path / "run.sqlite"
-    with pytest.raises(BudgetExceeded):  # noqa: PT012 - the block is the run the budget stops
-        with Simulation(path, seed=1, backend=demo_backend(seed=1), quiet=True, budget=Budget(max_calls=7),
-                        settings=Settings()) as sim:
-            world = TinyWorld("W", [TinyPerson(n) for n in ("Ana", "Ben", "Cy")], communication_display=False)
-            world.make_everyone_accessible()
-            world.broadcast("hello")
-            world.run(5)
+    sim = Simulation(path, seed=1, backend=demo_backend(seed=1), quiet=True, budget=Budget(max_calls=7),
+                     settings=Settings())
+    with pytest.raises(BudgetExceeded), sim:
+        world = TinyWorld("W", [TinyPerson(n) for n in ("Ana", "Ben", "Cy")], communication_display=False)
+        world.make_everyone_accessible()
+        world.broadcast("hello")
+        world.run(5)
     assert world.current_step == 3  # the refused call's step ended; no later step ran
     assert sim.last_checkpoint is not None and sim.last_checkpoint.label == "budget"
     with Trace(path) as trace:
