@@ -142,7 +142,7 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
     prices, bus = settings_prices(settings, prices_file), EventBus()
     turns_executor = study_executor(executor, settings, address=ray_address, workers=workers)
     client = study_client(settings, bus, budget=budget if budget is not None else settings_budget(settings),
-                          prices=prices, measure_prefixes=True)
+                          prices=prices, measure_prefixes=executor == "local")  # Ray workers call on their own
     out.mkdir(parents=True, exist_ok=True)
     trace_path = out / "trace.jsonl"
     writer = JsonlTraceWriter(trace_path).attach(bus)
