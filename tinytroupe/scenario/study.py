@@ -128,7 +128,7 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
 
     ``executor``: ``local`` or ``ray`` (see :func:`study_executor`). ``budget`` (default: ``[Budget]``)
     stops the run before a call that could pass it, writing everything so far (``result.stopped``
-    says why; Ray workers' own clients are not limited). ``prices_file`` (default: ``[Budget]
+    says why; Ray workers' own clients are neither limited nor measured). ``prices_file`` (default: ``[Budget]
     PRICES_FILE``) is laid over the built-in price table.
     """
     console = console or Console()
