@@ -157,7 +157,7 @@ def test_cli_exits_zero_when_everyone_answered(tmp_path: Path, monkeypatch: pyte
 
     scenario = tmp_path / "s.yaml"
     scenario.write_text(json.dumps({**SURVEY, "backend": {"api_type": "scripted"}}), encoding="utf-8")
-    monkeypatch.setattr(study, "study_client", lambda s, bus, **options: LLMClient(ScriptedBackend(responder()), bus=bus))
+    monkeypatch.setattr(study, "study_client", lambda s, bus, **_: LLMClient(ScriptedBackend(responder()), bus=bus))
     result = CliRunner().invoke(app, ["run", str(scenario), "-q", "-o", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
 
