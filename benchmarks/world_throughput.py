@@ -20,6 +20,11 @@ Three measurements:
 (c) prompt size: mean prompt tokens per turn after 20 steps of a 5-agent conversation with the
     scripted backend, from the ``LLMCallEvent.prompt_tokens`` the scripted backend reports
     (``tinytroupe.llm.tokens``: characters / 4 over the messages sent, rounded up).
+(d) prefix reuse: a 5-agent x 5-step focus group (three example personas, everyone hears everyone)
+    on the scripted demo model, measured by a ``tinytroupe.llm.prefix.PrefixMeter`` in the client
+    chain: the mean share of each prompt that repeats the same agent's previous prompt
+    (``prefix_share_mean``), the same with the previous prompt of anyone, and how many calls reach
+    the 1,024 tokens a provider's prefix cache needs.
 
 Usage::
 
@@ -30,7 +35,8 @@ and steps and is scaled to the full size, which the output says). ``--profile`` 
 a cProfile run of (a) with 100 agents.
 
 The last line printed is one JSON object with ``scripted_agent_steps_per_s_10``, ``..._100``,
-``..._1000``, ``server_bound_ratio``, ``parallel_speedup`` and ``prompt_tokens_per_turn``.
+``..._1000``, ``server_bound_ratio``, ``parallel_speedup``, ``prompt_tokens_per_turn`` and
+``prefix_share_mean``.
 """
 
 from __future__ import annotations
@@ -60,8 +66,11 @@ from tinytroupe.config import Settings, using_settings  # noqa: E402
 from tinytroupe.devtools.mock_openai_server import spawn_mock_server  # noqa: E402
 from tinytroupe.environment import TinyWorld  # noqa: E402
 from tinytroupe.events import Event, LLMCallEvent  # noqa: E402
+from tinytroupe.examples import load_example_persona  # noqa: E402
 from tinytroupe.llm import LLMClient, ScriptedBackend  # noqa: E402
+from tinytroupe.llm.demo import demo_backend  # noqa: E402
 from tinytroupe.llm.factory import build_client  # noqa: E402
+from tinytroupe.llm.prefix import PrefixMeter  # noqa: E402
 from tinytroupe.llm.types import LLMRequest  # noqa: E402
 
 API_KEY = "sk-benchmark"
@@ -249,6 +258,31 @@ def measure_prompt_tokens(n: int = 5, steps: int = 20) -> dict[str, Any]:
             "max_prompt_tokens": max(tokens)}
 
 
+# ----------------------------------------------------------------------------- (d)
+
+
+def measure_prefix_share(n: int = 5, steps: int = 5) -> dict[str, Any]:
+    """Prefix reuse of an ``n``-agent focus group over ``steps`` steps (the scripted demo model)."""
+    personas = ["lisa", "oscar", "marcos"]
+    client = build_client(Settings(), backend=demo_backend(seed=1), measure_prefixes=True)
+    with using_settings(Settings(memory={"embedder": "hash"})):
+        agents = [TinyPerson(f"P{i}", persona=load_example_persona(personas[i % 3]).model_copy(
+                      update={"name": f"P{i}"}))
+                  for i in range(n)]
+        world = TinyWorld("Focus room", agents, initial_datetime=START, client=client, seed=1,
+                          communication_display=False)
+        world.make_everyone_accessible()
+        world.broadcast("Here is a water bottle that reminds you to drink. What do you think of it?", "Moderator")
+        world.run(steps, timedelta_per_step=MINUTE)
+    meter = client.backend.find(PrefixMeter)
+    assert isinstance(meter, PrefixMeter)
+    report = meter.report()
+    return {"agents": n, "steps": steps, "calls": report.calls,
+            "prompt_tokens_per_call": round(report.prompt_tokens / max(1, report.calls), 1),
+            "prefix_share_mean": report.mean_share_same_agent, "prefix_share_any_mean": report.mean_share_any,
+            "cacheable_calls": report.cacheable_same_agent}
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -324,6 +358,14 @@ def main() -> None:
           f"LLMCallEvent.prompt_tokens = characters/4): mean {prompt['mean_prompt_tokens']}, "
           f"last step {prompt['mean_prompt_tokens_last_step']}, max {prompt['max_prompt_tokens']}")
 
+    # (d)
+    prefix = measure_prefix_share()
+    print(f"(d) prompt prefix reuse, {prefix['agents']} agents x {prefix['steps']} steps focus group (scripted "
+          f"demo model, {prefix['prompt_tokens_per_call']} prompt tokens per call): "
+          f"{prefix['prefix_share_mean']:.1%} of a prompt repeats the same agent's previous one, "
+          f"{prefix['prefix_share_any_mean']:.1%} the previous call's; {prefix['cacheable_calls']} of "
+          f"{prefix['calls']} calls share >= 1,024 tokens with the agent's previous call")
+
     if args.profile:
         profile = cProfile.Profile()
         measure_scripted(100, 5, profile=profile)
@@ -348,6 +390,9 @@ def main() -> None:
         "bare_sdk_bound_ratio": round(bare_ratio, 4),
         "server_latency_ms": args.latency_ms,
         "prompt_tokens_last_step": prompt["mean_prompt_tokens_last_step"],
+        "prefix_share_mean": prefix["prefix_share_mean"],
+        "prefix_share_any_mean": prefix["prefix_share_any_mean"],
+        "prefix_cacheable_calls": prefix["cacheable_calls"],
         "quick": quick,
     }))
 

@@ -95,6 +95,8 @@ BackendOption = Annotated[
 
 #: ``tinytroupe run`` wrote its results, but some agents have none (their turn or extraction failed)
 EXIT_SOME_FAILED = 3
+#: ``tinytroupe run`` stopped before a call that could pass its budget (everything so far is written)
+EXIT_BUDGET = 4
 #: Ctrl-C, as shells report a process ended by SIGINT
 EXIT_INTERRUPTED = 130
 
@@ -149,6 +151,7 @@ def _library_log(*, shown_live: Collection[str] = ()) -> Iterator[None]:
 
 
 @app.command()
+# layout: typer declares each option as a parameter; the body only checks them and hands over
 def run(
     scenario: Annotated[Path, typer.Argument(help="A scenario YAML file, e.g. examples/focus_group.yaml",
                                              dir_okay=False)],
@@ -166,19 +169,35 @@ def run(
                                                     "ray://head:10001 (default: start a local Ray instance).")
                            ] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Ray actors (default 2).")] = None,
+    estimate: Annotated[bool, typer.Option("--estimate", help="Print the predicted calls, tokens and cost, and "
+                                           "exit without calling any model (no API key needed).")] = False,
+    prices: Annotated[Path | None, typer.Option("--prices", help="A TOML or JSON price table ($ per 1M tokens "
+                                                "per model), laid over the built-in one.", dir_okay=False)] = None,
+    budget: Annotated[float | None, typer.Option("--budget", min=0.000001,
+                                                 help="Stop before a call that could pass this many US dollars.")
+                      ] = None,
+    max_calls: Annotated[int | None, typer.Option("--max-calls", min=1, help="Stop before call N+1 to the model.")
+                         ] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Stop before a call that could "
+                                                   "pass this many tokens (prompt + completion).")] = None,
 ) -> None:
     """Run a scenario: show the conversation live, then a results table; write results.json, results.csv and
     trace.jsonl into --out. Exit 0 when every agent answered, 3 when some have no result (their rows say
-    why), 1 for bad input or configuration."""
+    why), 4 when the budget stopped the run (what was done so far is written), 1 for bad input or
+    configuration. With --estimate, print what the run would use and exit 0 without running it."""
     from rich.console import Console
 
     from tinytroupe.errors import TinyTroupeError
+    from tinytroupe.llm.budget import Budget
     from tinytroupe.scenario.study import run_study
 
     console = Console()
     out_dir = out if out is not None else Path("runs") / scenario.stem
     if backend is not None and backend not in BACKENDS:
         _fail(console, f"--backend {backend!r} is not one of: {', '.join(BACKENDS)}")
+    if estimate:
+        _estimate(console, scenario, config=config, backend=backend, model=model, seed=seed, prices=prices)
+        return
     if executor not in EXECUTORS:
         _fail(console, f"--executor {executor!r} is not one of: {', '.join(EXECUTORS)}")
     if executor != "ray" and (ray_address is not None or workers is not None):
@@ -190,7 +209,7 @@ def run(
         with _compat_notes(console), _library_log(shown_live=frozenset() if quiet else {"agent_error"}):
             outputs = run_study(scenario, out=out_dir, config=config, backend=backend, model=model, seed=seed,
                                 console=console, quiet=quiet, executor=executor, ray_address=ray_address,
-                                workers=workers)
+                                workers=workers, budget=Budget.of(budget, max_calls, max_tokens), prices_file=prices)
     except TinyTroupeError as exc:
         _fail(console, str(exc), 1)
     except KeyboardInterrupt:
@@ -200,22 +219,49 @@ def run(
     _report(console, outputs)
 
 
+def _estimate(console: Any, path: Path, *, config: Path | None, backend: str | None, model: str | None,
+              seed: int | None, prices: Path | None) -> None:
+    """Print the estimate of a scenario (no model is called, nothing is written)."""
+    from tinytroupe.errors import TinyTroupeError
+    from tinytroupe.llm.factory import settings_prices
+    from tinytroupe.scenario.estimate import estimate_scenario, print_estimate
+    from tinytroupe.scenario.loader import load_scenario
+    from tinytroupe.scenario.study import study_settings
+
+    try:
+        with _compat_notes(console):
+            loaded = load_scenario(path)
+            settings = study_settings(loaded, config=config, backend=backend, model=model, seed=seed)
+            est = estimate_scenario(loaded, settings=settings, prices=settings_prices(settings, prices),
+                                    base_dir=path.parent)
+    except TinyTroupeError as exc:
+        _fail(console, str(exc), 1)
+    print_estimate(est, console)
+
+
 def _report(console: Any, outputs: StudyOutputs) -> None:
     """What a finished run shows: the results table, failed turns, cost, the files written, and who has
     no result (then the exit status says so)."""
-    from tinytroupe.scenario.study import results_table
+    from tinytroupe.scenario.study import cost_lines, results_table, stop_line
 
     result = outputs.result
     if result.results:
         console.print(results_table(result))
     for err in result.errors:
+        if err["error_type"] == "BudgetExceeded":
+            continue  # the closing line says once where the budget stopped the run
         console.print(f"[yellow]! turn failed: agent {err['agent']} step {err['step']}: "
                       f"{show(err['error_type'])}: {show(err['message'][:300])}[/]")
     cost = result.cost
     steps = f"{result.steps} step{'s' if result.steps != 1 else ''}"
     console.print(f"{steps} in {result.wall_s:.1f} s · {cost.get('calls', 0)} LLM calls "
                   f"({cost.get('cached_calls', 0)} cached) · {cost.get('total_tokens', 0)} tokens")
+    for line in cost_lines(result):
+        console.print(line)
     console.print(f"Wrote {outputs.results_json}, {outputs.results_csv} and {outputs.trace}")
+    if result.stopped is not None:
+        console.print(stop_line(result))
+        raise typer.Exit(EXIT_BUDGET)
     if result.failed:
         total = len(result.results) or result.failed
         what = "have no result" if result.results else "failed their last turn"

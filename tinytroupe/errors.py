@@ -12,7 +12,8 @@ wrong, where, and how to fix it::
     ├── LLMError                 anything about talking to a language model (carries agent, world, purpose)
     │   ├── LLMTransportError    the server could not be reached, or answered with an error status
     │   │   └── LLMRateLimitError   the server said "too many requests" (HTTP 429) until we gave up
-    │   └── LLMOutputError       the model answered, but not with what was asked for (carries raw text)
+    │   ├── LLMOutputError       the model answered, but not with what was asked for (carries raw text)
+    │   └── BudgetExceeded       a call was refused: it could take the run past its budget (carries what was spent)
     ├── ScenarioError            a bad scenario or persona file
     ├── StorageError             a file we keep (response cache, run file) could not be read or written
     │   └── CheckpointError      a stored checkpoint is damaged (names an intact earlier one)
@@ -177,6 +178,37 @@ class LLMOutputError(LLMError):
         return f"{self.args[0]}\nProblems:\n{problems}\nRaw answer ({len(self.raw_text)} chars):\n{raw}"
 
 
+class BudgetExceeded(LLMError):
+    """A call was refused before it was made: with it, the run could pass its budget.
+
+    Raised by :class:`~tinytroupe.llm.budget.BudgetWrapper` *before* the call reaches the model, so
+    nothing was paid for it. ``limit`` names the limit (``"cost"``, ``"calls"`` or ``"tokens"``),
+    ``spent`` what the run had used when it stopped (``calls``, ``prompt_tokens``,
+    ``completion_tokens``, ``cost_usd``; the cost None when no price is known).
+
+    Example:
+        >>> err = BudgetExceeded("budget of 10 calls reached", limit="calls", spent={"calls": 10})
+        >>> err.limit, err.spent["calls"], isinstance(err, LLMError)
+        ('calls', 10, True)
+    """
+
+    def __init__(self, message: str, *, limit: str, spent: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.spent = dict(spent or {})
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # executors ship errors between processes; keyword-only arguments need this
+        return (_rebuild_budget_exceeded, (str(self), self.limit, self.spent, self.__dict__))
+
+
+def _rebuild_budget_exceeded(message: str, limit: str, spent: dict[str, Any],
+                             state: dict[str, Any]) -> BudgetExceeded:
+    err = BudgetExceeded(message, limit=limit, spent=spent)
+    err.__dict__.update(state)
+    return err
+
+
 class ScenarioError(TinyTroupeError):
     """A scenario, persona or fragment file is invalid. The message names the file, line and field."""
 
@@ -250,6 +282,7 @@ class ExtractionError(SimulationError):
 
 
 __all__ = [
+    "BudgetExceeded",
     "CheckpointError",
     "ConfigError",
     "ExtractionError",

@@ -163,6 +163,8 @@ def test_cli_run_with_the_ray_executor_matches_a_local_run(tmp_path: Path) -> No
         data = json.loads((out / "results.json").read_text())
         data.pop("wall_s")
         data["cost"].pop("latency_s")
+        # the prompt-prefix meter sees the requests made in this process: Ray's are made in its workers
+        assert (data.pop("prefix") is None) == (executor == "ray")
         outputs[executor] = data
     assert outputs["ray"] == outputs["local"]
     assert outputs["ray"]["cost"]["calls"] >= 9 and outputs["ray"]["results"]

@@ -335,7 +335,7 @@ def test_prompt_memory_section_is_filled_from_retrieval_within_budget() -> None:
     ana.act()  # all seen now; only the recent window (3) stays on screen
     ana.internalize_goal("bake Oscar's secret recipe")
     prompt = ana.build_prompt()[1].content
-    section = prompt.split("# What you remember", 1)[1].split("# Recent events", 1)[0]
+    section = prompt.split("# What you remember", 1)[1].split("# Your situation now", 1)[0]
     assert "cardamom" in section
     assert len(section) // 4 <= ana.prompt_budget.long_term_memory + 2
     context = [m.content for m in ana.retrieve_relevant_memories_for_current_context(3)]

@@ -81,12 +81,14 @@ def test_prompt_holds_persona_state_recent_and_new_stimuli_in_order() -> None:
     assert user.rstrip().endswith("Now act as Lisa: your actions for this turn, ending with DONE.")
 
 
-def test_long_term_memory_section_sits_between_persona_and_recent() -> None:
+def test_recalled_memories_come_after_the_recent_events_they_change_more_often_than() -> None:
+    # Recalled memories depend on this turn's query; the recent events only grow: the stable part first
+    # keeps a provider's prefix cache warm (docs/performance.md, "Prefix caching").
     view = TurnView(name="Ana", persona_text="Name: Ana", action_types={"DONE": "end"}, state=CognitiveState(),
                     recent=[], new=[], long_term_memory="Ana once lived in Lisbon.")
     text = prompt_text(build_action_messages(view, PromptBudget()))
-    order = [text.index(s) for s in ("# Who you are", "# What you remember", "Ana once lived in Lisbon",
-                                     "# Recent events", "# New since")]
+    order = [text.index(s) for s in ("# Who you are", "# Recent events", "# What you remember",
+                                     "Ana once lived in Lisbon", "# Your situation now", "# New since")]
     assert order == sorted(order)
     assert "(nothing yet)" in text and "(nothing new)" in text and "Date and time: unknown" in text
     no_ltm = prompt_text(build_action_messages(

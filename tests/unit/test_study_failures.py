@@ -136,7 +136,7 @@ def test_cli_exit_code_and_outputs_when_some_agents_failed(tmp_path: Path, monke
     scenario = tmp_path / "s.yaml"
     scenario.write_text(json.dumps({**SURVEY, "backend": {"api_type": "scripted"}}), encoding="utf-8")
 
-    def fake_client(settings: Any, bus: EventBus) -> LLMClient:
+    def fake_client(settings: Any, bus: EventBus, **options: Any) -> LLMClient:
         return LLMClient(ScriptedBackend(responder(turn_fails={"Dee"}, extraction_fails={"Ana"})), bus=bus)
 
     monkeypatch.setattr(study, "study_client", fake_client)
@@ -157,7 +157,7 @@ def test_cli_exits_zero_when_everyone_answered(tmp_path: Path, monkeypatch: pyte
 
     scenario = tmp_path / "s.yaml"
     scenario.write_text(json.dumps({**SURVEY, "backend": {"api_type": "scripted"}}), encoding="utf-8")
-    monkeypatch.setattr(study, "study_client", lambda s, bus: LLMClient(ScriptedBackend(responder()), bus=bus))
+    monkeypatch.setattr(study, "study_client", lambda s, bus, **_: LLMClient(ScriptedBackend(responder()), bus=bus))
     result = CliRunner().invoke(app, ["run", str(scenario), "-q", "-o", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
 

@@ -3,7 +3,7 @@
 
 * :mod:`~tinytroupe.config.models`: the sections and their fields (``Settings``, ``OpenAISettings``,
   ``LocalModelSettings``, ``SimulationSettings``, ``CognitionSettings``, ``MemorySettings``,
-  ``LoggingSettings``, ``SECTIONS``) and ``resolved_api_type``.
+  ``BudgetSettings``, ``LoggingSettings``, ``SECTIONS``) and ``resolved_api_type``.
 * :mod:`~tinytroupe.config.loader`: ``load_settings`` (defaults < file < environment < arguments, with
   errors that name the file, section, key and value and suggest the fix); :mod:`~tinytroupe.config.files`
   reads the file, :mod:`~tinytroupe.config.keys` knows TinyTroupe's keys and the providers' variables,
@@ -22,6 +22,7 @@ from tinytroupe.config.loader import load_settings
 from tinytroupe.config.models import (
     SECTIONS,
     ApiType,
+    BudgetSettings,
     CognitionSettings,
     LocalModelSettings,
     LoggingSettings,
@@ -39,6 +40,7 @@ __all__ = [
     "PROVIDER_ENV_VARS",
     "SECTIONS",
     "ApiType",
+    "BudgetSettings",
     "CognitionSettings",
     "LocalModelSettings",
     "LoggingSettings",

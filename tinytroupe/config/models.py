@@ -1,5 +1,5 @@
 """The settings as pydantic models: one :class:`Settings` of sections (``[OpenAI]``, ``[Local]``,
-``[Simulation]``, ``[Cognition]``, ``[Memory]``, ``[Logging]``), each field with its default, bounds and
+``[Simulation]``, ``[Cognition]``, ``[Memory]``, ``[Budget]``, ``[Logging]``), each field with its default, bounds and
 meaning. Loading them from files and the environment is :mod:`tinytroupe.config.loader`'s job.
 """
 
@@ -143,6 +143,19 @@ class MemorySettings(_Section):
     reflection_recent_items: int = Field(50, ge=5, description="recent memories the questions are drawn from")
 
 
+class BudgetSettings(_Section):
+    """``[Budget]``: the most a run may spend, and the prices that turn tokens into dollars.
+
+    A run stops cleanly before a call that could pass a limit (``tinytroupe run --budget``,
+    ``Simulation(budget=...)``); see ``docs/performance.md``.
+    """
+
+    max_cost_usd: float | None = Field(None, gt=0, description="US dollars per run (needs the model's price)")
+    max_calls: int | None = Field(None, ge=1, description="calls that reach the model per run")
+    max_tokens: int | None = Field(None, ge=1, description="prompt + completion tokens per run")
+    prices_file: str | None = Field(None, description="a TOML or JSON price table laid over the built-in one")
+
+
 class LoggingSettings(_Section):
     """``[Logging]``: levels for the console display."""
 
@@ -169,6 +182,7 @@ class Settings(_Section):
     simulation: SimulationSettings = Field(default_factory=SimulationSettings)
     cognition: CognitionSettings = Field(default_factory=CognitionSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     _source_file: str | None = PrivateAttr(default=None)

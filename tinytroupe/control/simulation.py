@@ -44,12 +44,14 @@ from tinytroupe.control.run_file import (
 )
 from tinytroupe.control.scope_hooks import SimulationScope
 from tinytroupe.environment.world import TinyWorld
-from tinytroupe.errors import InvalidArgument, SimulationError
+from tinytroupe.errors import BudgetExceeded, InvalidArgument, SimulationError
 from tinytroupe.events import DivergenceEvent, Event, EventBus
 from tinytroupe.llm.backend import Backend
+from tinytroupe.llm.budget import Budget
 from tinytroupe.llm.cache import CacheWrapper, ResponseCache
 from tinytroupe.llm.client import LLMClient
-from tinytroupe.llm.factory import build_backend, wrap_backend
+from tinytroupe.llm.factory import build_backend, settings_budget, settings_prices, wrap_backend
+from tinytroupe.llm.prices import PriceTable
 from tinytroupe.llm.replay import Divergence, ReplayRecorder
 from tinytroupe.storage.call_log import CallLog
 from tinytroupe.storage.checkpoints import DEFAULT_KEEP, Checkpoint, CheckpointStore
@@ -76,6 +78,12 @@ class Simulation(SimulationScope, SimulationCheckpoints):
         cache_max_entries, cache_max_bytes: bounds of the response cache (default: the settings').
         keep_checkpoints: how many checkpoints are kept in the file.
         quiet: do not print the one-line notice (run file, new / replaying / resuming) on start.
+        budget: the most the run may spend (default: the settings' ``[Budget]``); a call that could pass
+            it is refused with :class:`~tinytroupe.errors.BudgetExceeded`, and leaving the ``with``
+            block on that error checkpoints and closes the run file as a normal end does (status
+            ``budget_exceeded``) before the error propagates.
+        prices: the price table for a cost budget (default: the settings' ``[Budget] PRICES_FILE`` over
+            the built-in table).
 
     Raises:
         InvalidArgument: ``auto_checkpoint`` is neither a bool nor a number of steps >= 0.
@@ -89,7 +97,7 @@ class Simulation(SimulationScope, SimulationCheckpoints):
                  auto_checkpoint: bool | int = False, backend: Backend | None = None,
                  settings: Settings | None = None, cache_max_entries: int | None = None,
                  cache_max_bytes: int | None = None, keep_checkpoints: int = DEFAULT_KEEP,
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, budget: Budget | None = None, prices: PriceTable | None = None) -> None:
         if isinstance(auto_checkpoint, bool):
             every = 1 if auto_checkpoint else 0
         elif isinstance(auto_checkpoint, int) and auto_checkpoint >= 0:
@@ -109,6 +117,8 @@ class Simulation(SimulationScope, SimulationCheckpoints):
         self.quiet = quiet
         self._backend = backend
         self._settings = settings
+        self.budget = budget
+        self.prices = prices
         self._cache_max_entries = cache_max_entries
         self._cache_max_bytes = cache_max_bytes
         self.bus = EventBus()
@@ -196,7 +206,9 @@ class Simulation(SimulationScope, SimulationCheckpoints):
         # The usual limits and retries, without the settings' own cache: ours lives in the run file.
         plain = settings.model_copy(update={"openai": settings.openai.model_copy(update={"cache_api_calls": False})})
         base = self._backend if self._backend is not None else build_backend(settings)
-        return CacheWrapper(wrap_backend(base, plain), self.cache)
+        budget = self.budget if self.budget is not None else settings_budget(settings)
+        prices = self.prices if self.prices is not None else settings_prices(settings)
+        return CacheWrapper(wrap_backend(base, plain, budget=budget, prices=prices), self.cache)
 
     def _announce(self, cached: int, recorded: int) -> None:
         where = str(self.path.resolve())
@@ -247,6 +259,12 @@ class Simulation(SimulationScope, SimulationCheckpoints):
             return
         if exc_type is None:
             self.end()
+        elif isinstance(exc, BudgetExceeded):
+            # A clean stop, not a crash: keep everything so far as a normal end would (the error still propagates).
+            try:
+                self.checkpoint(label="budget")
+            finally:
+                self._stop("budget_exceeded")
         else:
             self._stop("failed")
 

@@ -49,7 +49,7 @@ from tinytroupe.environment.membership import WorldMembership
 from tinytroupe.environment.routing import ActionRouting
 from tinytroupe.environment.world_state import WorldStateMethods
 from tinytroupe.environment.world_stats import WorldStats
-from tinytroupe.errors import InvalidArgument, InvalidArgumentType, SimulationError
+from tinytroupe.errors import BudgetExceeded, InvalidArgument, InvalidArgumentType, SimulationError
 from tinytroupe.events import EventBus, StepEvent
 from tinytroupe.gc_freeze import frozen_gc
 from tinytroupe.lazy import PerLoop
@@ -309,6 +309,11 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
                 errors=len(errors), timeouts=sum(1 for e in errors if e.timed_out)))
         self.bus.publish(StepEvent(phase="end", world=self.name, step=step, agents=len(outcomes), wall_s=wall,
                                    sim_time=self._datetime.isoformat()))
+        # A refused call means the run's budget is spent: stop here, whatever the error policy (the step
+        # itself ended normally: its other turns finished and their actions were routed).
+        budget = next((e.exception for e in errors if isinstance(e.exception, BudgetExceeded)), None)
+        if budget is not None:
+            raise budget
         if errors and self.on_agent_error == "stop":
             first = errors[0]
             raise SimulationError(
@@ -327,6 +332,7 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
             InvalidArgument: ``steps`` is not a non-negative integer.
             SimulationError: with ``on_agent_error="stop"``, an agent's turn failed (the step's other
                 turns are done; ``world.errors`` lists them all).
+            BudgetExceeded: the client's budget refused a call; the run stops after that step.
         """
         if not isinstance(steps, int) or steps < 0:
             raise InvalidArgument(f"steps must be a non-negative integer, got {steps!r}")

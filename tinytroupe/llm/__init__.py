@@ -1,26 +1,38 @@
 """The LLM layer: a port (:class:`LLMClient`) over backends and composable wrappers.
 
 Public names: LLMClient, LLMResult, Backend, BackendWrapper, ScriptedBackend, Message, LLMRequest,
-Completion, Usage, CallContext, UsageLedger, UsageWrapper.
+Completion, Usage, CallContext, UsageLedger, UsageWrapper, Budget, BudgetWrapper, PriceTable, ModelPrice,
+DEFAULT_PRICES, load_price_table, PrefixMeter, PrefixReport.
 """
 
 from tinytroupe.llm.backend import Backend, BackendWrapper
+from tinytroupe.llm.budget import Budget, BudgetWrapper
 from tinytroupe.llm.client import LLMClient, LLMResult
+from tinytroupe.llm.prefix import PrefixMeter, PrefixReport
+from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, load_price_table
 from tinytroupe.llm.scripted import ScriptedBackend
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest, Message, Usage
 from tinytroupe.llm.usage import UsageLedger, UsageWrapper
 
 __all__ = [
+    "DEFAULT_PRICES",
     "Backend",
     "BackendWrapper",
+    "Budget",
+    "BudgetWrapper",
     "CallContext",
     "Completion",
     "LLMClient",
     "LLMRequest",
     "LLMResult",
     "Message",
+    "ModelPrice",
+    "PrefixMeter",
+    "PrefixReport",
+    "PriceTable",
     "ScriptedBackend",
     "Usage",
     "UsageLedger",
     "UsageWrapper",
+    "load_price_table",
 ]

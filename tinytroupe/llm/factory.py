@@ -1,8 +1,10 @@
 """Building the usual client stack from :class:`~tinytroupe.config.Settings`.
 
-The chain, outermost first: usage/events → response cache (optional) → retries → rate limit
-(optional) → concurrency limit → backend. The cache sits outside the limits so hits never wait for a
-slot; retries sit outside the limits so a request backing off does not hold one.
+The chain, outermost first: usage/events → response cache (optional) → budget (optional) → prefix
+meter (optional) → retries → rate limit (optional) → concurrency limit → backend. The cache sits
+outside the limits so hits never wait for a slot; retries sit outside the limits so a request backing
+off does not hold one. The budget sits inside the cache (a hit costs nothing) and outside retries (a
+request is one call, however many attempts); the prefix meter sees what is sent to the model.
 
 Example:
     >>> from tinytroupe.config import Settings
@@ -20,12 +22,15 @@ from tinytroupe.config import Settings, load_settings, resolved_api_type
 from tinytroupe.errors import ConfigError
 from tinytroupe.events import EventBus
 from tinytroupe.llm.backend import Backend
+from tinytroupe.llm.budget import Budget, BudgetWrapper
 from tinytroupe.llm.cache import CacheWrapper, ResponseCache
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.demo import demo_backend
 from tinytroupe.llm.limits import ConcurrencyLimit, RateLimit
 from tinytroupe.llm.local_backend import LocalBackend
 from tinytroupe.llm.openai_backend import OpenAIBackend
+from tinytroupe.llm.prefix import PrefixMeter
+from tinytroupe.llm.prices import DEFAULT_PRICES, PriceTable, load_price_table
 from tinytroupe.llm.retry import RetryWrapper
 
 
@@ -64,8 +69,37 @@ def build_backend(settings: Settings) -> Backend:
     )
 
 
-def wrap_backend(backend: Backend, settings: Settings, *, cache_path: str | Path | None = None) -> Backend:
-    """``backend`` inside the retry, limit and (when enabled or ``cache_path`` is given) cache wrappers."""
+def settings_budget(settings: Settings) -> Budget:
+    """The ``[Budget]`` limits of ``settings`` as a :class:`Budget` (no limit set: an unlimited one).
+
+    Example:
+        >>> settings_budget(Settings(budget={"max_calls": 10}))
+        Budget(max_cost_usd=None, max_calls=10, max_tokens=None)
+    """
+    b = settings.budget
+    return Budget(max_cost_usd=b.max_cost_usd, max_calls=b.max_calls, max_tokens=b.max_tokens)
+
+
+def settings_prices(settings: Settings, prices_file: str | Path | None = None) -> PriceTable:
+    """The price table in force: ``prices_file`` (else ``[Budget] PRICES_FILE``) laid over the built-in one.
+
+    Raises:
+        ConfigError: the price file is missing or wrong (file, line and field are named).
+    """
+    path = prices_file if prices_file is not None else settings.budget.prices_file
+    return load_price_table(path) if path else DEFAULT_PRICES
+
+
+def wrap_backend(backend: Backend, settings: Settings, *, cache_path: str | Path | None = None,
+                 budget: Budget | None = None, prices: PriceTable | None = None,
+                 measure_prefixes: bool = False) -> Backend:
+    """``backend`` inside the retry, limit and (when enabled or ``cache_path`` is given) cache wrappers;
+    with a ``budget`` that has a limit, a :class:`BudgetWrapper` priced with ``prices``; with
+    ``measure_prefixes``, a :class:`PrefixMeter`.
+
+    Raises:
+        ConfigError: the budget has a cost limit and the model has no price in ``prices``.
+    """
     o = settings.openai
     is_local = backend.name == "local"
     limit = settings.local.max_concurrent_model_calls if is_local else o.max_concurrent_model_calls
@@ -75,6 +109,10 @@ def wrap_backend(backend: Backend, settings: Settings, *, cache_path: str | Path
         chain = RateLimit(chain, requests_per_minute=o.requests_per_minute,
                           tokens_per_minute=o.tokens_per_minute)
     chain = RetryWrapper(chain, max_attempts=o.max_attempts)
+    if measure_prefixes:
+        chain = PrefixMeter(chain)
+    if budget is not None and budget.limited:
+        chain = BudgetWrapper(chain, budget, prices=prices, completion_tokens=o.max_completion_tokens)
     if cache_path is not None or o.cache_api_calls:
         path = cache_path if cache_path is not None else o.cache_file_name
         chain = CacheWrapper(chain, ResponseCache(path, max_entries=o.cache_max_entries,
@@ -83,15 +121,18 @@ def wrap_backend(backend: Backend, settings: Settings, *, cache_path: str | Path
 
 
 def build_client(settings: Settings | None = None, *, bus: EventBus | None = None,
-                 backend: Backend | None = None, cache_path: str | Path | None = None) -> LLMClient:
+                 backend: Backend | None = None, cache_path: str | Path | None = None,
+                 budget: Budget | None = None, prices: PriceTable | None = None,
+                 measure_prefixes: bool = False) -> LLMClient:
     """An :class:`LLMClient` for ``settings`` (loaded from files and environment when None).
 
     ``backend`` replaces the configured backend (e.g. a ScriptedBackend); it is wrapped the same way.
+    ``budget``, ``prices`` and ``measure_prefixes`` are as for :func:`wrap_backend`.
     """
     settings = settings if settings is not None else load_settings()
     chain = wrap_backend(backend if backend is not None else build_backend(settings), settings,
-                         cache_path=cache_path)
+                         cache_path=cache_path, budget=budget, prices=prices, measure_prefixes=measure_prefixes)
     return LLMClient(chain, bus=bus, max_reasks=settings.openai.max_reasks)
 
 
-__all__ = ["build_backend", "build_client", "wrap_backend"]
+__all__ = ["build_backend", "build_client", "settings_budget", "settings_prices", "wrap_backend"]

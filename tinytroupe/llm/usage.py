@@ -18,8 +18,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from tinytroupe.errors import InvalidArgument
-from tinytroupe.events import ConcurrencyEvent, Event, EventBus, LLMCallEvent
+from tinytroupe.errors import BudgetExceeded, InvalidArgument
+from tinytroupe.events import ConcurrencyEvent, Event, EventBus, LLMCallEvent, WarningEvent
 from tinytroupe.llm.backend import Backend, BackendWrapper
 from tinytroupe.llm.concurrency import ConcurrencyLimit, LimitChange
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
@@ -202,6 +202,10 @@ class UsageWrapper(BackendWrapper):
         start = time.perf_counter()
         try:
             completion = await self.inner.generate(request, context)
+        except BudgetExceeded as exc:
+            # The call was refused before it was made: not a call, but the trace should say why the run stops.
+            self._warn_budget(context, exc)
+            raise
         except Exception as exc:
             model = request.model or self.inner.default_model
             self._publish(context, model=model, latency=time.perf_counter() - start,
@@ -209,6 +213,12 @@ class UsageWrapper(BackendWrapper):
             raise
         self._publish(context, model=completion.model, latency=time.perf_counter() - start, completion=completion)
         return completion
+
+    def _warn_budget(self, context: CallContext, exc: BudgetExceeded) -> None:
+        event = WarningEvent(code="budget_exceeded", message=str(exc), agent=context.agent, world=context.world,
+                             step=context.step, data={"limit": exc.limit, "spent": exc.spent})
+        for bus in {id(b): b for b in (self.bus, context.bus) if b is not None}.values():
+            bus.publish(event)
 
     def _publish(self, context: CallContext, *, model: str, latency: float,
                  completion: Completion | None = None, error: str | None = None) -> None:

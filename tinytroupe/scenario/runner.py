@@ -21,10 +21,14 @@ from tinytroupe.environment.engine import AgentTurnError
 from tinytroupe.environment.executors import Executor
 from tinytroupe.environment.social_network import TinySocialNetwork
 from tinytroupe.environment.world import TinyWorld
-from tinytroupe.errors import ExtractionError, ScenarioError
+from tinytroupe.errors import BudgetExceeded, ExtractionError, ScenarioError
 from tinytroupe.examples import load_example_fragment, load_example_persona
 from tinytroupe.extraction.results_extractor import ResultsExtractor
+from tinytroupe.llm.backend import BackendWrapper
+from tinytroupe.llm.budget import BudgetWrapper
 from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.prefix import PrefixMeter, PrefixReport
+from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, usage_cost
 from tinytroupe.scenario.loader import check_agent_references
 from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem
 
@@ -135,6 +139,13 @@ class ScenarioResult(BaseModel):
     agent that answered, ``{"status": "failed", "error": "ErrorType: message"}`` for one whose last
     turn or whose extraction failed (nothing is invented for it). ``failed`` counts the latter (or,
     without extraction, the agents whose last turn failed); ``errors`` lists every failed turn.
+
+    Cost: ``cost`` holds the client's call and token counts; ``cost_usd`` prices them with the run's
+    price table (None: a model has no price); ``result_count`` is the number of results, i.e. rows
+    with status ``ok`` when the scenario extracts, else the agents whose last turn succeeded (they
+    answered); ``cost_per_result_usd`` is ``cost_usd / result_count`` (None without a cost or a result).
+    ``stopped`` says why the run ended early (its budget), ``prefix`` how much of each prompt repeated
+    the previous one's beginning (when the client measured it).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -145,46 +156,95 @@ class ScenarioResult(BaseModel):
     steps: int = 0
     errors: list[dict[str, Any]] = Field(default_factory=list)
     cost: dict[str, Any] = Field(default_factory=dict)
+    cost_usd: float | None = None
+    cost_note: str = ""
+    result_count: int = 0
+    cost_per_result_usd: float | None = None
+    stopped: str | None = None
+    prefix: PrefixReport | None = None
     wall_s: float = 0.0
 
 
 async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, base_dir: Path | None = None,
                         on_step: Callable[[int, int], None] | None = None,
-                        executor: Executor | None = None) -> tuple[TinyWorld, ScenarioResult]:
+                        executor: Executor | None = None,
+                        prices: PriceTable | None = None) -> tuple[TinyWorld, ScenarioResult]:
     """Carry out ``scenario``: build agents and world, play the script, extract results.
 
-    ``executor`` runs the agents' turns (default: :class:`~tinytroupe.environment.LocalExecutor`).
+    ``executor`` runs the agents' turns (default: :class:`~tinytroupe.environment.LocalExecutor`);
+    ``prices`` price the calls (default: the built-in table). When the client's budget
+    (:class:`~tinytroupe.llm.budget.BudgetWrapper`) refuses a call, the run stops after that step
+    (or after extraction) and the result says so in ``stopped``: nothing is raised.
     """
     start = time.perf_counter()
     agents = build_agents(scenario, base_dir or Path.cwd(), max_actions_per_turn=scenario.max_actions_per_turn)
     check_agent_references(scenario, agents)  # before the first step is paid for
     world = build_world(scenario, agents, client, executor)
     step_delta = timedelta(minutes=scenario.world.minutes_per_step) if scenario.world.minutes_per_step else None
-    done_steps = 0
+    progress = {"steps": 0}
+    stopped: BudgetExceeded | None = None
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        results = await _play(world, scenario, client, step_delta, progress, on_step)
+    except BudgetExceeded as exc:
+        stopped = exc
+    budget = world.client.backend.find(BudgetWrapper) if isinstance(world.client.backend, BackendWrapper) else None
+    if stopped is None and isinstance(budget, BudgetWrapper):
+        stopped = budget.exceeded  # refused during extraction: those agents' rows say so
+    if results:
+        count = sum(1 for row in results.values() if row["status"] == "ok")
+        failed = len(results) - count
+    else:  # no extraction (each agent's last turn is its answer), or a run stopped before it
+        failed = len(_last_turn_failed(world))
+        count = len(world.agents) - failed if scenario.extraction is None else 0
+    stats = world.client.get_cost_stats()
+    cost_usd, note = run_cost(world.client, stats, prices)
+    meter = world.client.backend.find(PrefixMeter) if isinstance(world.client.backend, BackendWrapper) else None
+    return world, ScenarioResult(
+        scenario=scenario.name, results=results, failed=failed, steps=progress["steps"],
+        errors=[e.as_dict() for e in world.errors], cost=stats["total"], cost_usd=cost_usd, cost_note=note,
+        result_count=count, cost_per_result_usd=round(cost_usd / count, 6) if cost_usd is not None and count else None,
+        stopped=str(stopped) if stopped is not None else None,
+        prefix=meter.report() if isinstance(meter, PrefixMeter) else None,
+        wall_s=time.perf_counter() - start,
+    )
+
+
+async def _play(world: TinyWorld, scenario: Scenario, client: LLMClient | None, step_delta: timedelta | None,
+                progress: dict[str, int], on_step: Callable[[int, int], None] | None) -> dict[str, dict[str, Any]]:
+    """The script, then the extraction question and the extraction; ``progress`` counts the steps done."""
     for item in scenario.script:
         if item.run is None:
             _apply(world, item)
             continue
         for _ in range(item.run):
             await world.arun(1, timedelta_per_step=step_delta)
-            done_steps += 1
+            progress["steps"] += 1
             if on_step:
-                on_step(done_steps, scenario.total_steps)
-    results: dict[str, dict[str, Any]] = {}
-    if scenario.extraction is not None:
-        if scenario.extraction.question:
-            world.broadcast(scenario.extraction.question, source="Moderator")
-            await world.arun(1, timedelta_per_step=step_delta)
-            done_steps += 1
-        results = await _extract(world, scenario.extraction, client)
-        failed = sum(1 for row in results.values() if row["status"] != "ok")
-    else:
-        failed = len(_last_turn_failed(world))
-    return world, ScenarioResult(
-        scenario=scenario.name, results=results, failed=failed, steps=done_steps,
-        errors=[e.as_dict() for e in world.errors], cost=world.client.get_cost_stats()["total"],
-        wall_s=time.perf_counter() - start,
-    )
+                on_step(progress["steps"], scenario.total_steps)
+    if scenario.extraction is None:
+        return {}
+    if scenario.extraction.question:
+        world.broadcast(scenario.extraction.question, source="Moderator")
+        await world.arun(1, timedelta_per_step=step_delta)
+        progress["steps"] += 1
+    return await _extract(world, scenario.extraction, client)
+
+
+def run_cost(client: LLMClient, stats: dict[str, Any], prices: PriceTable | None) -> tuple[float | None, str]:
+    """What a client's calls cost in dollars (None: a model has no price), and a note saying from what.
+
+    The embedded local model is free: nobody bills it.
+    """
+    table = prices if prices is not None else DEFAULT_PRICES
+    if client.describe().get("backend") == "local":
+        table = table.merged(PriceTable(as_of=table.as_of, source=table.source,
+                                        models=dict.fromkeys(stats["by_model"], ModelPrice(input=0.0, output=0.0))))
+    cost = usage_cost(stats["by_model"], table)
+    if cost is None:
+        unknown = [m for m, row in stats["by_model"].items() if table.price(m) is None]
+        return None, f"unknown: no price for {', '.join(map(repr, unknown))} in {table.source}; give one with --prices"
+    return cost, f"prices of {table.source}, as of {table.as_of}"
 
 
 def _apply(world: TinyWorld, item: ScriptItem) -> None:

@@ -42,10 +42,12 @@ from tinytroupe.errors import ConfigError
 from tinytroupe.events import EventBus
 from tinytroupe.extraction.results_extractor import save_results_csv
 from tinytroupe.llm.backend import Backend
+from tinytroupe.llm.budget import Budget
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.client_spec import ClientSpec
 from tinytroupe.llm.demo import demo_backend
-from tinytroupe.llm.factory import build_client
+from tinytroupe.llm.factory import build_client, settings_budget, settings_prices
+from tinytroupe.llm.prices import PriceTable
 from tinytroupe.scenario.loader import load_scenario
 from tinytroupe.scenario.model import Scenario
 from tinytroupe.scenario.runner import ScenarioResult, arun_scenario
@@ -82,12 +84,15 @@ def study_settings(scenario: Scenario, *, config: Path | None = None, backend: s
     return load_settings(config, **overrides)
 
 
-def study_client(settings: Settings, bus: EventBus) -> LLMClient:
+def study_client(settings: Settings, bus: EventBus, *, budget: Budget | None = None,
+                 prices: PriceTable | None = None, measure_prefixes: bool = False) -> LLMClient:
     """The client for a run; ``api_type=scripted`` means the deterministic demo model, whose answers
-    depend on ``[Simulation] SEED`` (``--seed``) as a real model's sampling would."""
-    if resolved_api_type(settings) == "scripted":
-        return build_client(settings, bus=bus, backend=demo_backend(seed=settings.simulation.seed))
-    return build_client(settings, bus=bus)
+    depend on ``[Simulation] SEED`` (``--seed``) as a real model's sampling would. A ``budget`` with a
+    limit (priced with ``prices``) refuses the call that could pass it; ``measure_prefixes`` adds a
+    :class:`~tinytroupe.llm.prefix.PrefixMeter`."""
+    backend = demo_backend(seed=settings.simulation.seed) if resolved_api_type(settings) == "scripted" else None
+    return build_client(settings, bus=bus, backend=backend, budget=budget, prices=prices,
+                        measure_prefixes=measure_prefixes)
 
 
 EXECUTORS = ("local", "ray")
@@ -117,11 +122,14 @@ def study_executor(kind: str, settings: Settings, *, address: str | None = None,
 def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str | None = None,
               model: str | None = None, seed: int | None = None, console: Console | None = None,
               quiet: bool = False, executor: str = "local", ray_address: str | None = None,
-              workers: int | None = None) -> StudyOutputs:
+              workers: int | None = None, budget: Budget | None = None,
+              prices_file: Path | None = None) -> StudyOutputs:
     """Load, run and save a scenario. Raises ScenarioError / ConfigError / LLMError on bad input.
 
-    ``executor`` is ``local`` (default) or ``ray`` (with ``workers`` actors, joining ``ray_address``
-    when given); see :func:`study_executor`.
+    ``executor``: ``local`` or ``ray`` (see :func:`study_executor`). ``budget`` (default: ``[Budget]``)
+    stops the run before a call that could pass it, writing everything so far (``result.stopped``
+    says why; Ray workers' own clients are neither limited nor measured). ``prices_file`` (default: ``[Budget]
+    PRICES_FILE``) is laid over the built-in price table.
     """
     console = console or Console()
     scenario = load_scenario(path)
@@ -131,9 +139,10 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
     # This study shows the conversation itself (or nothing, with quiet): its worlds must not add their own.
     settings = settings.model_copy(update={"simulation": settings.simulation.model_copy(
         update={"communication_display": False})})
+    prices, bus = settings_prices(settings, prices_file), EventBus()
     turns_executor = study_executor(executor, settings, address=ray_address, workers=workers)
-    bus = EventBus()
-    client = study_client(settings, bus)
+    client = study_client(settings, bus, budget=budget if budget is not None else settings_budget(settings),
+                          prices=prices, measure_prefixes=executor == "local")  # Ray workers call on their own
     out.mkdir(parents=True, exist_ok=True)
     trace_path = out / "trace.jsonl"
     writer = JsonlTraceWriter(trace_path).attach(bus)
@@ -155,7 +164,7 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
 
             with using_settings(settings):
                 _, result = run_sync(arun_scenario(scenario, client=client, base_dir=path.parent,
-                                                   on_step=on_step, executor=turns_executor))
+                                                   on_step=on_step, executor=turns_executor, prices=prices))
     finally:
         run_sync(turns_executor.aclose())
         # Connections left open are finalised by the garbage collector whenever it runs; on the shared
@@ -170,6 +179,36 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
     results_csv = out / "results.csv"
     save_results_csv(result.results, results_csv)
     return StudyOutputs(results_json=results_json, results_csv=results_csv, trace=trace_path, result=result)
+
+
+def cost_lines(result: ScenarioResult) -> list[str]:
+    """The run summary's cost figures as console lines: dollars, results and cost per result, and how
+    much of each prompt repeated the previous call's beginning (what providers can cache).
+
+    Example:
+        >>> cost_lines(ScenarioResult(scenario="s", cost_usd=0.5, result_count=2, cost_per_result_usd=0.25,
+        ...                           cost_note="built-in prices"))
+        ['cost $0.5000 · 2 results · $0.2500 per result (built-in prices)']
+    """
+    dollars = "unknown" if result.cost_usd is None else f"${result.cost_usd:.4f}"
+    per = "unknown" if result.cost_per_result_usd is None else f"${result.cost_per_result_usd:.4f}"
+    lines = [f"cost {dollars} · {result.result_count} results · {per} per result ({show(result.cost_note)})"]
+    p = result.prefix
+    if p is not None and p.calls:
+        lines.append(f"prompt prefix repeated: {p.mean_share_same_agent:.0%} of a prompt on average with the same "
+                     f"agent's previous call, {p.mean_share_any:.0%} with the previous call; "
+                     f"{p.cacheable_same_agent} of {p.calls} calls reach {p.min_prefix_tokens:,} tokens "
+                     "(cacheable by providers)")
+    return lines
+
+
+def stop_line(result: ScenarioResult) -> str:
+    """What a run stopped by its budget says: where, why, and what was spent."""
+    cost = result.cost
+    dollars = "unknown" if result.cost_usd is None else f"${result.cost_usd:.4f}"
+    return (f"[bold yellow]Stopped by the budget[/] after {result.steps} completed step"
+            f"{'s' if result.steps != 1 else ''}: {show(result.stopped or '')}. Spent: {cost.get('calls', 0)} "
+            f"calls, {cost.get('total_tokens', 0)} tokens, {dollars}; what was done so far is in the files above")
 
 
 def results_table(result: ScenarioResult, max_width: int = 70) -> Table:
@@ -188,5 +227,14 @@ def results_table(result: ScenarioResult, max_width: int = 70) -> Table:
     return table
 
 
-__all__ = ["EXECUTORS", "StudyOutputs", "results_table", "run_study", "study_client", "study_executor",
-           "study_settings"]
+__all__ = [
+    "EXECUTORS",
+    "StudyOutputs",
+    "cost_lines",
+    "results_table",
+    "run_study",
+    "stop_line",
+    "study_client",
+    "study_executor",
+    "study_settings",
+]
