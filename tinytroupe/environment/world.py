@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Iterable
@@ -52,6 +53,7 @@ from tinytroupe.environment.world_stats import WorldStats
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType, SimulationError
 from tinytroupe.events import EventBus, StepEvent
 from tinytroupe.lazy import PerLoop
+from tinytroupe.llm.batch import batch_active, batch_mode
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.limits import ConcurrencyLimit
 
@@ -236,6 +238,8 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         """Hook for subclasses: runs after interventions, before agents act."""
 
     def _workers(self) -> int | None:
+        if batch_active():
+            return None  # every turn's call must be queued for the step's batch at once
         if self.max_workers is not None:
             return self.max_workers
         limit = self.client.backend.find(ConcurrencyLimit) if hasattr(self.client.backend, "find") else None
@@ -286,7 +290,9 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         for agent in agents:
             agent.defer_events()
         try:
-            outcomes = await self.executor.run_turns(agents, step=step, world=self.name, timeout=self.agent_timeout,
+            # A batch answers within its completion window, not in seconds: no per-turn timeout then.
+            timeout = None if batch_active() else self.agent_timeout
+            outcomes = await self.executor.run_turns(agents, step=step, world=self.name, timeout=timeout,
                                                      max_workers=max_workers)
         finally:
             for agent in agents:
@@ -319,11 +325,13 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
 
     async def arun(self, steps: int, timedelta_per_step: timedelta | None = None, return_actions: bool = False,
                    randomize_agents_order: bool = True,
-                   parallelize: bool | None = None) -> list[dict[str, list[Action]]] | None:
+                   parallelize: bool | None = None, *, batch: bool = False) -> list[dict[str, list[Action]]] | None:
         """Async twin of :meth:`run`.
 
         Raises:
-            InvalidArgument: ``steps`` is not a non-negative integer.
+            ConfigError: ``batch`` with a client whose backend has no supported batch API.
+            InvalidArgument: ``steps`` is not a non-negative integer, or ``batch`` with an executor
+                other than the local one.
             SimulationError: with ``on_agent_error="stop"``, an agent's turn failed (the step's other
                 turns are done; ``world.errors`` lists them all).
         """
@@ -331,25 +339,35 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
             raise InvalidArgument(f"steps must be a non-negative integer, got {steps!r}")
         par = self.parallelize if parallelize is None else parallelize
         history: list[dict[str, list[Action]]] = []
+        if batch and not isinstance(self.executor, LocalExecutor):
+            raise InvalidArgument(f"batch=True needs the local executor; world {self.name!r} runs its turns on "
+                                  f"{type(self.executor).__name__}")
+        batching = batch_mode(self.client, bus=self.bus, world=self.name) if batch else contextlib.nullcontext()
         async with self._run_lock():
-            with self._recording_communications(), self._showing_communications():
+            with batching, self._recording_communications(), self._showing_communications():
                 for _ in range(steps):
                     history.append(await self._astep(timedelta_per_step, randomize_agents_order, par))
         return history if return_actions else None
 
     def run(self, steps: int, timedelta_per_step: timedelta | None = None, return_actions: bool = False,
             randomize_agents_order: bool = True,
-            parallelize: bool | None = None) -> list[dict[str, list[Action]]] | None:
+            parallelize: bool | None = None, *, batch: bool = False) -> list[dict[str, list[Action]]] | None:
         """Run ``steps`` steps; with ``return_actions`` get ``[{agent_name: [actions]}, ...]`` per step.
 
         A failed agent turn is recorded in :attr:`errors` and the run goes on, unless ``on_agent_error``
         is ``"stop"``.
 
+        ``batch=True`` sends each step's LLM calls as one provider batch (OpenAI's Batch API: about half
+        the price, answers within its completion window): see :mod:`tinytroupe.llm.batch`. Under a
+        simulation the batch is recorded in the run file, so a re-run after a crash polls it instead
+        of paying again. Turns have no timeout then, and every agent's call is queued at once.
+
         Raises:
             InvalidState: called from a coroutine on tinytroupe's event loop (await :meth:`arun`);
                 otherwise as :meth:`arun`.
         """
-        return run_sync(self.arun(steps, timedelta_per_step, return_actions, randomize_agents_order, parallelize))
+        return run_sync(self.arun(steps, timedelta_per_step, return_actions, randomize_agents_order, parallelize,
+                                  batch=batch))
 
 
 __all__ = ["ArgumentlessIntervention", "Intervention", "InterventionLike", "TinyWorld"]

@@ -1,8 +1,11 @@
 """Building the usual client stack from :class:`~tinytroupe.config.Settings`.
 
-The chain, outermost first: usage/events → response cache (optional) → retries → rate limit
-(optional) → concurrency limit → backend. The cache sits outside the limits so hits never wait for a
-slot; retries sit outside the limits so a request backing off does not hold one.
+The chain, outermost first: usage/events → response cache (optional) → batch mode (OpenAI-compatible
+backends of api_type openai) → retries → rate limit (optional) → concurrency limit → backend. The
+cache sits outside the limits so hits never wait for a slot; retries sit outside the limits so a
+request backing off does not hold one; batch mode sits outside them all, so every call of a step is
+queued for its batch at once (and it passes calls through unchanged outside
+:func:`~tinytroupe.llm.batch.batch_mode`).
 
 Example:
     >>> from tinytroupe.config import Settings
@@ -20,6 +23,7 @@ from tinytroupe.config import Settings, load_settings, resolved_api_type
 from tinytroupe.errors import ConfigError
 from tinytroupe.events import EventBus
 from tinytroupe.llm.backend import Backend
+from tinytroupe.llm.batch import BatchWrapper
 from tinytroupe.llm.cache import CacheWrapper, ResponseCache
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.demo import demo_backend
@@ -74,6 +78,8 @@ def wrap_backend(backend: Backend, settings: Settings, *, cache_path: str | Path
         chain = RateLimit(chain, requests_per_minute=o.requests_per_minute,
                           tokens_per_minute=o.tokens_per_minute)
     chain = RetryWrapper(chain, max_attempts=o.max_attempts)
+    if isinstance(backend, OpenAIBackend) and backend.api_type == "openai":
+        chain = BatchWrapper(chain)
     if cache_path is not None or o.cache_api_calls:
         path = cache_path if cache_path is not None else o.cache_file_name
         chain = CacheWrapper(chain, ResponseCache(path, max_entries=o.cache_max_entries,
