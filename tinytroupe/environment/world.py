@@ -53,7 +53,7 @@ from tinytroupe.environment.world_stats import WorldStats
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType, SimulationError
 from tinytroupe.events import EventBus, StepEvent
 from tinytroupe.lazy import PerLoop
-from tinytroupe.llm.batch import batch_active, batch_mode
+from tinytroupe.llm.batch import batch_mode
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.limits import ConcurrencyLimit
 
@@ -238,8 +238,6 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         """Hook for subclasses: runs after interventions, before agents act."""
 
     def _workers(self) -> int | None:
-        if batch_active():
-            return None  # every turn's call must be queued for the step's batch at once
         if self.max_workers is not None:
             return self.max_workers
         limit = self.client.backend.find(ConcurrencyLimit) if hasattr(self.client.backend, "find") else None
@@ -290,9 +288,7 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         for agent in agents:
             agent.defer_events()
         try:
-            # A batch answers within its completion window, not in seconds: no per-turn timeout then.
-            timeout = None if batch_active() else self.agent_timeout
-            outcomes = await self.executor.run_turns(agents, step=step, world=self.name, timeout=timeout,
+            outcomes = await self.executor.run_turns(agents, step=step, world=self.name, timeout=self.agent_timeout,
                                                      max_workers=max_workers)
         finally:
             for agent in agents:
@@ -339,12 +335,8 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
             raise InvalidArgument(f"steps must be a non-negative integer, got {steps!r}")
         par = self.parallelize if parallelize is None else parallelize
         history: list[dict[str, list[Action]]] = []
-        if batch and not isinstance(self.executor, LocalExecutor):
-            raise InvalidArgument(f"batch=True needs the local executor; world {self.name!r} runs its turns on "
-                                  f"{type(self.executor).__name__}")
-        batching = batch_mode(self.client, bus=self.bus, world=self.name) if batch else contextlib.nullcontext()
         async with self._run_lock():
-            with batching, self._recording_communications(), self._showing_communications():
+            with _batching(self, batch), self._recording_communications(), self._showing_communications():
                 for _ in range(steps):
                     history.append(await self._astep(timedelta_per_step, randomize_agents_order, par))
         return history if return_actions else None
@@ -357,10 +349,8 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         A failed agent turn is recorded in :attr:`errors` and the run goes on, unless ``on_agent_error``
         is ``"stop"``.
 
-        ``batch=True`` sends each step's LLM calls as one provider batch (OpenAI's Batch API: about half
-        the price, answers within its completion window): see :mod:`tinytroupe.llm.batch`. Under a
-        simulation the batch is recorded in the run file, so a re-run after a crash polls it instead
-        of paying again. Turns have no timeout then, and every agent's call is queued at once.
+        ``batch=True`` sends each step's LLM calls as one provider batch (half price, slower; resumed
+        from the run file after a crash): see :mod:`tinytroupe.llm.batch`.
 
         Raises:
             InvalidState: called from a coroutine on tinytroupe's event loop (await :meth:`arun`);
@@ -368,6 +358,16 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         """
         return run_sync(self.arun(steps, timedelta_per_step, return_actions, randomize_agents_order, parallelize,
                                   batch=batch))
+
+
+def _batching(world: TinyWorld, batch: bool) -> contextlib.AbstractContextManager[object]:
+    """The batch mode of ``world.arun(batch=...)`` (checked before any call), or nothing."""
+    if not batch:
+        return contextlib.nullcontext()
+    if not isinstance(world.executor, LocalExecutor):
+        raise InvalidArgument(f"batch=True needs the local executor; world {world.name!r} runs its turns on "
+                              f"{type(world.executor).__name__}")
+    return batch_mode(world.client, bus=world.bus, world=world.name)
 
 
 __all__ = ["ArgumentlessIntervention", "Intervention", "InterventionLike", "TinyWorld"]

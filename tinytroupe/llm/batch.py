@@ -310,7 +310,8 @@ class BatchWrapper(BackendWrapper):
             if key not in group:
                 continue
             response = line.get("response") or {}
-            if isinstance(response, dict) and response.get("status_code") == 200 and isinstance(response.get("body"), dict):
+            ok = isinstance(response, dict) and response.get("status_code") == 200
+            if ok and isinstance(response.get("body"), dict):
                 answers[key] = ("completed", response["body"])
             elif (line.get("error") or {}).get("code") != "batch_expired":
                 answers[key] = ("failed", line)

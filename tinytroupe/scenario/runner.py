@@ -24,6 +24,7 @@ from tinytroupe.environment.world import TinyWorld
 from tinytroupe.errors import ExtractionError, ScenarioError
 from tinytroupe.examples import load_example_fragment, load_example_persona
 from tinytroupe.extraction.results_extractor import ResultsExtractor
+from tinytroupe.llm.batch import find_batch_wrapper
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.scenario.loader import check_agent_references
 from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem
@@ -150,15 +151,22 @@ class ScenarioResult(BaseModel):
 
 async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, base_dir: Path | None = None,
                         on_step: Callable[[int, int], None] | None = None,
-                        executor: Executor | None = None) -> tuple[TinyWorld, ScenarioResult]:
+                        executor: Executor | None = None, batch: bool = False) -> tuple[TinyWorld, ScenarioResult]:
     """Carry out ``scenario``: build agents and world, play the script, extract results.
 
     ``executor`` runs the agents' turns (default: :class:`~tinytroupe.environment.LocalExecutor`).
+    ``batch`` sends each step's calls, and the extraction's, as provider batches (see
+    :mod:`tinytroupe.llm.batch`).
+
+    Raises:
+        ConfigError: ``batch`` with a client whose backend has no batch API (before any call).
     """
     start = time.perf_counter()
     agents = build_agents(scenario, base_dir or Path.cwd(), max_actions_per_turn=scenario.max_actions_per_turn)
     check_agent_references(scenario, agents)  # before the first step is paid for
     world = build_world(scenario, agents, client, executor)
+    if batch:
+        find_batch_wrapper(world.client)  # no batch API: say so before the first step is paid for
     step_delta = timedelta(minutes=scenario.world.minutes_per_step) if scenario.world.minutes_per_step else None
     done_steps = 0
     for item in scenario.script:
@@ -166,7 +174,7 @@ async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, 
             _apply(world, item)
             continue
         for _ in range(item.run):
-            await world.arun(1, timedelta_per_step=step_delta)
+            await world.arun(1, timedelta_per_step=step_delta, batch=batch)
             done_steps += 1
             if on_step:
                 on_step(done_steps, scenario.total_steps)
@@ -174,9 +182,9 @@ async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, 
     if scenario.extraction is not None:
         if scenario.extraction.question:
             world.broadcast(scenario.extraction.question, source="Moderator")
-            await world.arun(1, timedelta_per_step=step_delta)
+            await world.arun(1, timedelta_per_step=step_delta, batch=batch)
             done_steps += 1
-        results = await _extract(world, scenario.extraction, client)
+        results = await _extract(world, scenario.extraction, client, batch)
         failed = sum(1 for row in results.values() if row["status"] != "ok")
     else:
         failed = len(_last_turn_failed(world))
@@ -207,9 +215,10 @@ def _apply(world: TinyWorld, item: ScriptItem) -> None:
         world.broadcast_context_change(item.context)
 
 
-async def _extract(world: TinyWorld, ex: ExtractionSpec, client: LLMClient | None) -> dict[str, dict[str, Any]]:
+async def _extract(world: TinyWorld, ex: ExtractionSpec, client: LLMClient | None,
+                   batch: bool = False) -> dict[str, dict[str, Any]]:
     """Each agent's row, in the agents' order; an agent whose last turn failed gets a failed row."""
-    extractor = ResultsExtractor(ex.objective, ex.situation, fields=ex.fields, client=client)
+    extractor = ResultsExtractor(ex.objective, ex.situation, fields=ex.fields, client=client, batch=batch)
     silent = _last_turn_failed(world)
     for name, err in silent.items():
         # Extracting from its history would put words in its mouth: it never answered.

@@ -42,6 +42,7 @@ from tinytroupe.errors import ConfigError
 from tinytroupe.events import EventBus
 from tinytroupe.extraction.results_extractor import save_results_csv
 from tinytroupe.llm.backend import Backend
+from tinytroupe.llm.batch import find_batch_wrapper
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.client_spec import ClientSpec
 from tinytroupe.llm.demo import demo_backend
@@ -49,6 +50,7 @@ from tinytroupe.llm.factory import build_client
 from tinytroupe.scenario.loader import load_scenario
 from tinytroupe.scenario.model import Scenario
 from tinytroupe.scenario.runner import ScenarioResult, arun_scenario
+from tinytroupe.storage.batches import BatchStore
 from tinytroupe.storage.jsonl_trace import JsonlTraceWriter
 from tinytroupe.terminal import show
 from tinytroupe.visualization.console import ConsoleDisplay
@@ -114,14 +116,27 @@ def study_executor(kind: str, settings: Settings, *, address: str | None = None,
     raise ConfigError(f"unknown executor {kind!r}; use one of: {', '.join(EXECUTORS)}", key="executor")
 
 
+def _batch_store(client: LLMClient, out: Path) -> BatchStore:
+    """Record ``client``'s provider batches (``tinytroupe run --batch``) in ``out/batches.sqlite``: the same
+    command run again after an interruption polls the batches it left instead of paying again.
+
+    Raises:
+        ConfigError: the client's backend has no batch API.
+    """
+    wrapper = find_batch_wrapper(client)
+    store = BatchStore(out / "batches.sqlite")
+    wrapper.store = store
+    return store
+
+
 def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str | None = None,
               model: str | None = None, seed: int | None = None, console: Console | None = None,
               quiet: bool = False, executor: str = "local", ray_address: str | None = None,
-              workers: int | None = None) -> StudyOutputs:
+              workers: int | None = None, batch: bool = False) -> StudyOutputs:
     """Load, run and save a scenario. Raises ScenarioError / ConfigError / LLMError on bad input.
 
     ``executor`` is ``local`` (default) or ``ray`` (with ``workers`` actors, joining ``ray_address``
-    when given); see :func:`study_executor`.
+    when given); see :func:`study_executor`. ``batch``: provider batches, see :func:`_batch_store`.
     """
     console = console or Console()
     scenario = load_scenario(path)
@@ -135,6 +150,7 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
     bus = EventBus()
     client = study_client(settings, bus)
     out.mkdir(parents=True, exist_ok=True)
+    store = _batch_store(client, out) if batch else None
     trace_path = out / "trace.jsonl"
     writer = JsonlTraceWriter(trace_path).attach(bus)
     display = None if quiet else ConsoleDisplay(console).attach(bus)
@@ -155,13 +171,15 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
 
             with using_settings(settings):
                 _, result = run_sync(arun_scenario(scenario, client=client, base_dir=path.parent,
-                                                   on_step=on_step, executor=turns_executor))
+                                                   on_step=on_step, executor=turns_executor, batch=batch))
     finally:
         run_sync(turns_executor.aclose())
         # Connections left open are finalised by the garbage collector whenever it runs; on the shared
         # loop that can stall a later study's requests until their timeout.
         run_sync(client.aclose())
         writer.close()
+        if store is not None:
+            store.close()
         if display is not None:
             display.detach()
     results_json = out / "results.json"

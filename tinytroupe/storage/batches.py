@@ -128,7 +128,8 @@ class BatchStore:
                                (status, time.time(), batch_id))
             self._conn.executemany(
                 "UPDATE llm_batch_requests SET state = ?, result = ? WHERE custom_id = ? AND batch_id = ?",
-                [(state, json.dumps(body, ensure_ascii=False), key, batch_id) for key, (state, body) in answers.items()])
+                [(state, json.dumps(body, ensure_ascii=False), key, batch_id)
+                 for key, (state, body) in answers.items()])
             self._conn.executemany(
                 "UPDATE llm_batch_requests SET state = 'unanswered' WHERE custom_id = ? AND batch_id = ? "
                 "AND state = 'submitted'", [(key, batch_id) for key in unanswered])

@@ -78,8 +78,8 @@ class BatchFiles:
             return f"{prefix}-mock-{next(self._ids)}"
 
     def add_file(self, data: bytes, filename: str, purpose: str) -> dict[str, Any]:
-        meta = {"id": self.new_id("file"), "object": "file", "bytes": len(data), "created_at": int(time.time()),
-                "filename": filename, "purpose": purpose}
+        meta: dict[str, Any] = {"id": self.new_id("file"), "object": "file", "bytes": len(data),
+                                "created_at": int(time.time()), "filename": filename, "purpose": purpose}
         with self.lock:
             self.files[meta["id"]] = (meta, data)
         return dict(meta)
@@ -104,7 +104,7 @@ class BatchFiles:
     def create_batch(self, input_file_id: str, endpoint: str, window: str,
                      metadata: dict[str, Any] | None) -> dict[str, Any]:
         now = int(time.time())
-        batch = {"id": self.new_id("batch"), "object": "batch", "endpoint": endpoint, "errors": None,
+        batch: dict[str, Any] = {"id": self.new_id("batch"), "object": "batch", "endpoint": endpoint, "errors": None,
                  "input_file_id": input_file_id, "completion_window": window, "status": "validating",
                  "output_file_id": None, "error_file_id": None, "created_at": now, "in_progress_at": None,
                  "expires_at": now + 24 * 3600, "finalizing_at": None, "completed_at": None, "failed_at": None,
