@@ -136,11 +136,14 @@ class BatchEndpoints:
         data = self.files.content(file_id) or b""
         try:
             lines = [json.loads(t) for t in data.decode("utf-8").splitlines() if t.strip()]
-            if not all(isinstance(x, dict) and isinstance(x.get("body"), dict) and x.get("custom_id") for x in lines):
-                raise ValueError("every line needs a custom_id and a JSON body")
         except ValueError as exc:
+            lines, problem = [], str(exc)
+        else:
+            good = all(isinstance(x, dict) and isinstance(x.get("body"), dict) and x.get("custom_id") for x in lines)
+            problem = "" if good else "every line needs a custom_id and a JSON body"
+        if problem:
             self.files.update(batch_id, status="failed", failed_at=int(time.time()),
-                              errors={"object": "list", "data": [{"code": "invalid_jsonl", "message": str(exc)}]})
+                              errors={"object": "list", "data": [{"code": "invalid_jsonl", "message": problem}]})
             return
         self.files.update(batch_id, status="in_progress", in_progress_at=int(time.time()),
                           request_counts={"total": len(lines), "completed": 0, "failed": 0})
