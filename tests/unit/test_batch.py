@@ -234,3 +234,42 @@ def test_a_run_killed_while_its_batch_waits_resumes_polling_the_same_batch(tmp_p
     assert report["said"] == {f"Agent{i}": f"Agent{i} answers" for i in range(4)}
     assert stats["batches"] == {"completed": 1}
     assert stats["batch_requests_completed"] == 4 and stats["completed_twice"] == 0
+
+
+def test_tinytroupe_run_batch_refuses_a_backend_without_a_batch_api(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tinytroupe.cli import app
+
+    result = CliRunner().invoke(app, ["run", str(ROOT / "examples" / "survey.yaml"), "-b", "scripted", "-q",
+                                      "--batch", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Batch API" in result.output
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_tinytroupe_run_batch_sends_batches_and_records_them(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from tinytroupe.cli import app
+
+    monkeypatch.setattr(BatchWrapper, "__init__", _fast_init(BatchWrapper.__init__))
+    with MockOpenAIServer() as server:
+        monkeypatch.setenv("TINYTROUPE_OPENAI__BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef")
+        out = tmp_path / "out"
+        result = CliRunner().invoke(app, ["run", str(ROOT / "examples" / "survey.yaml"), "-b", "openai", "-m", "m",
+                                          "--batch", "-o", str(out)])
+        assert result.exit_code in (0, 3), result.output
+        assert server.chat_requests() == [] and server.stats()["batches"].get("completed", 0) >= 2
+    assert "batch batch-mock-" in result.output  # progress shown
+    store = BatchStore(out / "batches.sqlite")
+    assert {b["status"] for b in store.batches()} == {"completed"}
+    store.close()
+
+
+def _fast_init(init: Any) -> Any:
+    def fast_init(self: BatchWrapper, inner: Any, **kwargs: Any) -> None:
+        init(self, inner, **{"poll_interval_s": 0.02, "max_poll_interval_s": 0.02, "collect_window_s": 0.05,
+                             **kwargs})
+    return fast_init
