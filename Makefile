@@ -16,7 +16,7 @@ EXTRAS := local,distributed,parquet,dev
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS='-m "not integration"'
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup
+.PHONY: demo test bench setup
 
 setup: $(STAMP)
 
@@ -42,3 +42,7 @@ test: $(STAMP)
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is missing or mis-configured" >&2; fi; \
 	if [ $$rc -ne 0 ]; then failed="$$failed pytest"; fi; \
 	if [ -n "$$failed" ]; then echo "make test failed:$$failed" >&2; exit 1; fi
+
+# Every benchmark's --quick mode (figures printed, not judged): fails when one no longer runs.
+bench: $(STAMP)
+	$(VENV)/bin/python scripts/run_benchmarks.py

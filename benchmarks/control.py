@@ -4,10 +4,10 @@ Five measurements:
 
 (a) replay: a 50-agent ring (``world_throughput.ring_world``) runs 3 steps inside ``control.begin``
     against the mock OpenAI-compatible server (subprocess, 300 ms latency, the default 32 calls in
-    flight), then the same script runs again on the same run file. ``replay_speedup`` is the first
-    run's wall time over the second's (each: building the world and ``world.run(3)``, between
-    ``begin`` and ``end``); ``replay_backend_calls`` is how many calls of the second run reached
-    the backend (the cache's misses).
+    flight), then the same script runs again on the same run file, five times. ``replay_speedup`` is the
+    first run's wall time over the median replay's (each: building the world and ``world.run(3)``,
+    between ``begin`` and ``end``), ``replay_speedup_min_of_5`` over the slowest replay's;
+    ``replay_backend_calls`` is how many calls of a replay reached the backend (the cache's misses).
 (b) checkpoints: a ring of agents with a few steps of memory (scripted backend) is checkpointed;
     ``checkpoint_mb_per_100_agents`` is the JSON size (MB) per 100 agents, and
     ``checkpoint_s_per_100_agents`` the wall time of ``checkpoint()`` per 100 agents (best of 3).
@@ -27,15 +27,23 @@ Five measurements:
     the difference is what the run file costs; the rest is the HTTP client's own CPU on this machine.
 (d) Ray: ``ray_speedup_2_workers`` comes from ``benchmarks/ray_executor.py`` (null when Ray is not
     installed).
+(e) batch survey killed and resumed: every agent of a ring world acts once with ``world.run(1,
+    batch=True)`` inside a simulation, against the mock server (subprocess) whose batches take 3 s. A
+    child process runs it and is killed (SIGKILL) while the batch waits; a second child runs the same
+    script on the same run file to the end. ``batch_survey_calls_paid_twice_after_kill`` is the mock
+    server's ``completed_twice``: requests it was asked to complete again (live or in a batch) beyond
+    the first time (goal 0: the re-run polls the recorded batch). ``batch_survey_resumed`` says whether
+    the second child resumed the first one's batch.
 
 Usage::
 
-    python benchmarks/control.py [--quick] [--checkpoints]
+    python benchmarks/control.py [--quick] [--checkpoints] [--batch]
 
 ``--quick`` (under a minute) runs the survey with 2,000 agents (the keys keep their names; the JSON
 says ``survey_agents``), checkpoints 200 agents instead of 1,000 and has 8 agents talk in (b2)
-instead of 20 (``checkpoint_room_agents``). ``--checkpoints`` measures only (b) and (b2). The last
-line printed is one JSON object.
+instead of 20 (``checkpoint_room_agents``) and the batch survey (e) with 50 agents instead of 500.
+``--checkpoints`` measures only (b) and (b2), ``--batch`` only (e). The last line printed is one JSON
+object.
 """
 
 from __future__ import annotations
@@ -102,12 +110,17 @@ def replay_once(path: Path, base_url: str, n: int, steps: int) -> tuple[float, i
     return wall, misses
 
 
-def measure_replay(base_url: str, folder: Path, n: int = 50, steps: int = 3) -> dict[str, Any]:
+def measure_replay(base_url: str, folder: Path, n: int = 50, steps: int = 3, replays: int = 5) -> dict[str, Any]:
+    """One live run, then ``replays`` replays of it: the median speed-up, and the least (the worst replay)."""
     path = folder / "replay.sqlite"
     live, live_calls = replay_once(path, base_url, n, steps)
-    replay, replay_calls = replay_once(path, base_url, n, steps)
-    return {"live_s": round(live, 3), "live_backend_calls": live_calls, "replay_s": round(replay, 4),
-            "replay_backend_calls": replay_calls, "replay_speedup": round(live / replay, 1)}
+    runs = [replay_once(path, base_url, n, steps) for _ in range(replays)]
+    walls = sorted(wall for wall, _ in runs)
+    median = walls[len(walls) // 2]
+    return {"live_s": round(live, 3), "live_backend_calls": live_calls, "replay_s": round(median, 4),
+            "replay_s_all": [round(w, 4) for w in walls],
+            "replay_backend_calls": max(calls for _, calls in runs), "replay_speedup": round(live / median, 1),
+            "replay_speedup_min": round(live / walls[-1], 1)}
 
 
 # ----------------------------------------------------------------------------- (b)
@@ -225,6 +238,62 @@ def measure_survey(n: int, folder: Path, *, with_control: bool = True) -> dict[s
     return dict(json.loads(child.stdout.strip().splitlines()[-1]))
 
 
+# ----------------------------------------------------------------------------- (e)
+
+
+def batch_child(base_url: str, n: int, folder: str) -> None:
+    """Runs in a child process: the survey in batch mode under a simulation; prints one JSON line."""
+    from tinytroupe.llm.batch import find_batch_wrapper
+
+    sim = control.begin(Path(folder) / "batch.sqlite", settings=server_settings(base_url, 32), quiet=True)
+    try:
+        wrapper = find_batch_wrapper(sim.client)
+        wrapper.poll_interval_s, wrapper.max_poll_interval_s, wrapper.collect_window_s = 0.1, 0.5, 0.2
+        world = ring_world(n, sim.client, broadcast_if_no_target=False)
+        start = time.perf_counter()
+        world.run(1, timedelta_per_step=MINUTE, batch=True)
+        wall = time.perf_counter() - start
+    finally:
+        control.end()
+    print(json.dumps({"agents": n, "wall_s": round(wall, 2), "errors": len(world.errors),
+                      "submitted": wrapper.submitted, "resumed": wrapper.resumed}))
+
+
+def measure_batch_kill(n: int, folder: Path) -> dict[str, Any]:
+    import httpx
+
+    from tinytroupe.devtools.mock_openai_server import spawn_mock_server
+
+    proc, base_url = spawn_mock_server(0, model=MODEL, extra_path=str(ROOT), batch_latency_ms=3000)
+    stats_url = base_url.removesuffix("/v1") + "/mock/stats"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+    command = [sys.executable, __file__, "--batch-child", str(n), "--base-url", base_url, "--folder", str(folder)]
+    try:
+        first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        deadline = time.monotonic() + 120
+        while not httpx.get(stats_url, timeout=5).json()["batches"]:
+            if first.poll() is not None or time.monotonic() > deadline:
+                first.kill()
+                raise RuntimeError("the batch child never submitted its batch")
+            time.sleep(0.05)
+        time.sleep(0.5)  # the batch waits on the server; kill the run while it polls
+        first.kill()  # SIGKILL
+        first.wait()
+        killed_with = dict(httpx.get(stats_url, timeout=5).json()["batches"])
+        second = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+        if second.returncode != 0:
+            raise RuntimeError(f"the resumed batch child failed: {second.stderr[-2000:]}")
+        report = json.loads(second.stdout.strip().splitlines()[-1])
+        stats = httpx.get(stats_url, timeout=5).json()
+    finally:
+        proc.kill()
+        proc.wait()
+    return {"agents": n, "batches_when_killed": killed_with, "resumed_wall_s": report["wall_s"],
+            "resumed_errors": report["errors"], "resumed": bool(report["resumed"]) and not report["submitted"],
+            "batch_requests_completed": stats["batch_requests_completed"], "batches": stats["batches"],
+            "completed_twice": stats["completed_twice"]}
+
+
 # ----------------------------------------------------------------------------- (d)
 
 
@@ -250,17 +319,34 @@ def checkpoint_figures(room: dict[str, Any]) -> dict[str, Any]:
             "checkpoint_room_round_trip": room["checkpoint_room_round_trip"]}
 
 
+def batch_figures(batch: dict[str, Any]) -> dict[str, Any]:
+    return {"batch_survey_calls_paid_twice_after_kill": batch["completed_twice"],
+            "batch_survey_agents": batch["agents"], "batch_survey_resumed": batch["resumed"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="finish in under a minute")
     parser.add_argument("--checkpoints", action="store_true", help="measure only the checkpoints, (b) and (b2)")
+    parser.add_argument("--batch", action="store_true", help="measure only the batch survey killed and resumed, (e)")
     parser.add_argument("--survey-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--batch-child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--folder", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-control", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.survey_child is not None:
         survey_child(args.base_url, args.survey_child, args.folder, with_control=not args.no_control)
+        return
+    if args.batch_child is not None:
+        batch_child(args.base_url, args.batch_child, args.folder)
+        return
+    batch_agents = 50 if args.quick else 500
+    if args.batch:
+        with tempfile.TemporaryDirectory() as tmp:
+            batch = measure_batch_kill(batch_agents, Path(tmp))
+        print(f"(e) batch survey killed and resumed: {batch}", flush=True)
+        print(json.dumps({**batch_figures(batch), "quick": args.quick}))
         return
     room_agents = 8 if args.quick else 20
     if args.checkpoints:
@@ -291,9 +377,12 @@ def main() -> None:
         print(f"(c) survey: {survey}", flush=True)
         plain = measure_survey(n, folder, with_control=False)
         print(f"(c) same survey without a simulation: {plain}", flush=True)
+        batch = measure_batch_kill(batch_agents, folder)
+        print(f"(e) batch survey killed and resumed: {batch}", flush=True)
     ray = measure_ray_speedup(args.quick)
     print(json.dumps({
         "replay_speedup": replay["replay_speedup"],
+        "replay_speedup_min_of_5": replay["replay_speedup_min"],
         "replay_backend_calls": replay["replay_backend_calls"],
         "checkpoint_mb_per_100_agents": checkpoint["checkpoint_mb_per_100_agents"],
         "checkpoint_s_per_100_agents": checkpoint["checkpoint_s_per_100_agents"],
@@ -303,6 +392,7 @@ def main() -> None:
         "survey_agents": survey["agents"],
         "survey_server_bound_ratio_without_control": plain["ratio"],
         "ray_speedup_2_workers": ray,
+        **batch_figures(batch),
         "quick": args.quick,
     }))
 

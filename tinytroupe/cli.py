@@ -180,6 +180,9 @@ def run(
                          ] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Stop before a call that could "
                                                    "pass this many tokens (prompt + completion).")] = None,
+    batch: Annotated[bool, typer.Option("--batch", help="Send each step's LLM calls as one OpenAI Batch API "
+                                        "batch (about half the price, slower); recorded in --out/batches.sqlite "
+                                        "so running the same command again resumes waiting batches.")] = False,
 ) -> None:
     """Run a scenario: show the conversation live, then a results table; write results.json, results.csv and
     trace.jsonl into --out. Exit 0 when every agent answered, 3 when some have no result (their rows say
@@ -209,7 +212,8 @@ def run(
         with _compat_notes(console), _library_log(shown_live=frozenset() if quiet else {"agent_error"}):
             outputs = run_study(scenario, out=out_dir, config=config, backend=backend, model=model, seed=seed,
                                 console=console, quiet=quiet, executor=executor, ray_address=ray_address,
-                                workers=workers, budget=Budget.of(budget, max_calls, max_tokens), prices_file=prices)
+                                workers=workers, budget=Budget.of(budget, max_calls, max_tokens), prices_file=prices,
+                                batch=batch)
     except TinyTroupeError as exc:
         _fail(console, str(exc), 1)
     except KeyboardInterrupt:

@@ -19,7 +19,16 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from tinytroupe.events import ActionEvent, AgentErrorEvent, Event, EventBus, StepEvent, StimulusEvent, WarningEvent
+from tinytroupe.events import (
+    ActionEvent,
+    AgentErrorEvent,
+    BatchEvent,
+    Event,
+    EventBus,
+    StepEvent,
+    StimulusEvent,
+    WarningEvent,
+)
 from tinytroupe.terminal import show
 
 #: :class:`WarningEvent` codes the display shows: what the user would otherwise wonder about (a
@@ -55,7 +64,7 @@ class ConsoleDisplay:
 
     def attach(self, bus: EventBus) -> ConsoleDisplay:
         self._bus = bus
-        self._token = bus.subscribe(self, kinds=["action", "stimulus", "step", "agent_error", "warning"])
+        self._token = bus.subscribe(self, kinds=["action", "stimulus", "step", "agent_error", "warning", "batch"])
         return self
 
     def detach(self) -> None:
@@ -104,6 +113,12 @@ class ConsoleDisplay:
         elif isinstance(event, AgentErrorEvent):
             self.console.print(f"[bold red]! {show(event.agent or '?')} step {event.step}: "
                                f"{show(event.error_type)}: {show(self._cut(event.message))}[/]")
+        elif isinstance(event, BatchEvent):
+            done = f" {event.completed}/{event.total} done" + (f", {event.failed} failed" if event.failed else "")
+            what = {"submitted": "submitted", "resumed": "resumed from the run file", "progress": event.status,
+                    "done": event.status}[event.phase]
+            self.console.print(f"[dim]batch {show(event.batch_id)}: {show(what)}"
+                               f"{done if event.phase in ('progress', 'done') else f' ({event.total} requests)'}[/]")
         elif isinstance(event, WarningEvent) and event.code in SHOWN_WARNINGS:
             self.console.print(f"[yellow]({show(self._cut(event.message))})[/]")
 

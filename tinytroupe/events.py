@@ -169,6 +169,23 @@ class DivergenceEvent(Event):
     description: str
 
 
+class BatchEvent(Event):
+    """A provider batch of LLM requests was submitted, resumed, progressed or ended (``tinytroupe.llm.batch``).
+
+    ``phase`` is ``submitted``, ``resumed`` (a re-run found it in the run file), ``progress`` (its
+    status or counts changed while it waits) or ``done``; ``completed``/``failed``/``total`` are the
+    provider's request counts for the batch.
+    """
+
+    kind: Literal["batch"] = "batch"
+    batch_id: str
+    phase: Literal["submitted", "resumed", "progress", "done"]
+    status: str
+    completed: int = 0
+    failed: int = 0
+    total: int = 0
+
+
 Subscriber = Callable[[Event], Any] | Callable[[Event], Awaitable[Any]]
 
 
@@ -274,6 +291,7 @@ class EventBus:
 __all__ = [
     "ActionEvent",
     "AgentErrorEvent",
+    "BatchEvent",
     "CheckpointEvent",
     "ConcurrencyEvent",
     "DivergenceEvent",

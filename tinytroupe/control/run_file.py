@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from tinytroupe.llm.cache import ResponseCache
 from tinytroupe.llm.types import Completion
-from tinytroupe.storage import call_log, checkpoints, run_info, trace_store
+from tinytroupe.storage import batches, call_log, checkpoints, run_info, trace_store
 from tinytroupe.storage.checkpoints import Checkpoint
 from tinytroupe.storage.run_info import RunInfo
 from tinytroupe.storage.salvage import SalvageReport, inspect, salvage
@@ -128,7 +128,7 @@ def create_run_file(path: Path) -> None:
     conn = connect(path)
     try:
         for create in (trace_store.create_tables, call_log.create_tables, checkpoints.create_tables,
-                       run_info.create_tables):
+                       run_info.create_tables, batches.create_tables):
             create(conn)
     finally:
         conn.close()

@@ -46,13 +46,15 @@ from tinytroupe.control.scope_hooks import SimulationScope
 from tinytroupe.environment.world import TinyWorld
 from tinytroupe.errors import BudgetExceeded, InvalidArgument, SimulationError
 from tinytroupe.events import DivergenceEvent, Event, EventBus
-from tinytroupe.llm.backend import Backend
+from tinytroupe.llm.backend import Backend, BackendWrapper
+from tinytroupe.llm.batch import BatchWrapper
 from tinytroupe.llm.budget import Budget
 from tinytroupe.llm.cache import CacheWrapper, ResponseCache
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.factory import build_backend, settings_budget, settings_prices, wrap_backend
 from tinytroupe.llm.prices import PriceTable
 from tinytroupe.llm.replay import Divergence, ReplayRecorder
+from tinytroupe.storage.batches import BatchStore
 from tinytroupe.storage.call_log import CallLog
 from tinytroupe.storage.checkpoints import DEFAULT_KEEP, Checkpoint, CheckpointStore
 from tinytroupe.storage.salvage import SalvageReport
@@ -144,6 +146,8 @@ class Simulation(SimulationScope, SimulationCheckpoints):
         #: what the run's worlds and agents share while it runs (None before :meth:`start`)
         self.context: RunContext | None = None
         self._client: LLMClient | None = None
+        #: the run file's record of provider batches (see :mod:`tinytroupe.llm.batch`), when the backend has them
+        self.batch_store: BatchStore | None = None
 
     def __repr__(self) -> str:
         state = "active" if self._active else "inactive"
@@ -181,8 +185,9 @@ class Simulation(SimulationScope, SimulationCheckpoints):
                 self.path, max_entries=self._cache_max_entries or o.cache_max_entries,
                 max_bytes=self._cache_max_bytes or o.cache_max_bytes)
             cached = len(self.cache)
-            recorder = ReplayRecorder(self._build_chain(settings), self.call_log, self.id,
-                                      on_divergence=self._on_divergence)
+            chain = self._build_chain(settings)
+            self._attach_batch_store(chain)
+            recorder = ReplayRecorder(chain, self.call_log, self.id, on_divergence=self._on_divergence)
             self._client = LLMClient(recorder, bus=self.bus, max_reasks=o.max_reasks)
             self.run_id = self.trace_store.start_run(self.id, note="resumed" if self.resumed else None)
         except BaseException:
@@ -209,6 +214,13 @@ class Simulation(SimulationScope, SimulationCheckpoints):
         budget = self.budget if self.budget is not None else settings_budget(settings)
         prices = self.prices if self.prices is not None else settings_prices(settings)
         return CacheWrapper(wrap_backend(base, plain, budget=budget, prices=prices), self.cache)
+
+    def _attach_batch_store(self, chain: Backend) -> None:
+        """Record provider batches in the run file, so a killed run's re-run polls them instead of paying again."""
+        found = chain.find(BatchWrapper) if isinstance(chain, BackendWrapper) else None
+        if isinstance(found, BatchWrapper) and found.store is None:
+            self.batch_store = BatchStore(self.path, self.id)
+            found.store = self.batch_store
 
     def _announce(self, cached: int, recorded: int) -> None:
         where = str(self.path.resolve())
@@ -250,6 +262,8 @@ class Simulation(SimulationScope, SimulationCheckpoints):
             finally:
                 self.writer.close()
                 self.checkpoints.close()
+                if self.batch_store is not None:
+                    self.batch_store.close()
 
     def __enter__(self) -> Simulation:
         return self.start()

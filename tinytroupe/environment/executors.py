@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.environment.engine import TurnOutcome, run_turn
+from tinytroupe.llm.batch import batch_active
 
 
 class Executor(ABC):
@@ -39,12 +40,19 @@ class Executor(ABC):
 
 
 class LocalExecutor(Executor):
-    """Turns as asyncio tasks in this process, at most ``max_workers`` at once."""
+    """Turns as asyncio tasks in this process, at most ``max_workers`` at once.
+
+    In batch mode (:func:`~tinytroupe.llm.batch.batch_mode`) every turn runs at once, so that each
+    one's call is queued for the step's batch, and without ``timeout``: a batch answers within its
+    completion window, not in seconds.
+    """
 
     name = "local"
 
     async def run_turns(self, agents: Sequence[TinyPerson], *, step: int, world: str, timeout: float | None,
                         max_workers: int | None) -> list[TurnOutcome]:
+        if batch_active():
+            max_workers, timeout = None, None
         if len(agents) == 1:
             return [await run_turn(agents[0], step=step, world=world, timeout=timeout, semaphore=None)]
         semaphore = asyncio.Semaphore(max_workers) if max_workers else None

@@ -25,9 +25,10 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime, timedelta
 
 from tinytroupe import scope
@@ -53,6 +54,7 @@ from tinytroupe.errors import BudgetExceeded, InvalidArgument, InvalidArgumentTy
 from tinytroupe.events import EventBus, StepEvent
 from tinytroupe.gc_freeze import frozen_gc
 from tinytroupe.lazy import PerLoop
+from tinytroupe.llm.batch import batch_mode
 from tinytroupe.llm.client import LLMClient, aprepare_clients
 from tinytroupe.llm.limits import ConcurrencyLimit
 
@@ -237,12 +239,7 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         """Hook for subclasses: runs after interventions, before agents act."""
 
     def _workers(self) -> int | None:
-        if self.max_workers is not None:
-            return self.max_workers
-        limit = self.client.backend.find(ConcurrencyLimit) if hasattr(self.client.backend, "find") else None
-        if isinstance(limit, ConcurrencyLimit) and limit.max_concurrent > 0:
-            return limit.max_concurrent
-        return 32
+        return self.max_workers if self.max_workers is not None else default_workers(self.client)
 
     def _world_calls(self) -> int:
         return int(self.client.ledger.counts("world", self.name).get("calls", 0))
@@ -325,11 +322,13 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
 
     async def arun(self, steps: int, timedelta_per_step: timedelta | None = None, return_actions: bool = False,
                    randomize_agents_order: bool = True,
-                   parallelize: bool | None = None) -> list[dict[str, list[Action]]] | None:
+                   parallelize: bool | None = None, *, batch: bool = False) -> list[dict[str, list[Action]]] | None:
         """Async twin of :meth:`run`.
 
         Raises:
-            InvalidArgument: ``steps`` is not a non-negative integer.
+            ConfigError: ``batch`` with a client whose backend has no supported batch API.
+            InvalidArgument: ``steps`` is not a non-negative integer, or ``batch`` with an executor
+                other than the local one.
             SimulationError: with ``on_agent_error="stop"``, an agent's turn failed (the step's other
                 turns are done; ``world.errors`` lists them all).
             BudgetExceeded: the client's budget refused a call; the run stops after that step.
@@ -338,27 +337,57 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
             raise InvalidArgument(f"steps must be a non-negative integer, got {steps!r}")
         par = self.parallelize if parallelize is None else parallelize
         history: list[dict[str, list[Action]]] = []
-        async with self._run_lock():
-            # Warm start: every client the turns use is ready on this loop before the first step.
-            await aprepare_clients([self.client, *(agent.client for agent in self.agents)])
-            with self._recording_communications(), self._showing_communications(), \
-                    frozen_gc(self.context.settings.simulation.freeze_gc):
-                for _ in range(steps):
+        async with self._run_lock(), _running(self, batch):
+            for _ in range(steps):
                     history.append(await self._astep(timedelta_per_step, randomize_agents_order, par))
         return history if return_actions else None
+
     def run(self, steps: int, timedelta_per_step: timedelta | None = None, return_actions: bool = False,
             randomize_agents_order: bool = True,
-            parallelize: bool | None = None) -> list[dict[str, list[Action]]] | None:
+            parallelize: bool | None = None, *, batch: bool = False) -> list[dict[str, list[Action]]] | None:
         """Run ``steps`` steps; with ``return_actions`` get ``[{agent_name: [actions]}, ...]`` per step.
 
         A failed agent turn is recorded in :attr:`errors` and the run goes on, unless ``on_agent_error``
         is ``"stop"``.
 
+        ``batch=True`` sends each step's LLM calls as one provider batch (half price, slower; resumed
+        from the run file after a crash): see :mod:`tinytroupe.llm.batch`.
+
         Raises:
             InvalidState: called from a coroutine on tinytroupe's event loop (await :meth:`arun`);
                 otherwise as :meth:`arun`.
         """
-        return run_sync(self.arun(steps, timedelta_per_step, return_actions, randomize_agents_order, parallelize))
+        return run_sync(self.arun(steps, timedelta_per_step, return_actions, randomize_agents_order, parallelize,
+                                  batch=batch))
+
+
+def _batching(world: TinyWorld, batch: bool) -> contextlib.AbstractContextManager[object]:
+    """The batch mode of ``world.arun(batch=...)`` (checked before any call), or nothing."""
+    if not batch:
+        return contextlib.nullcontext()
+    if not isinstance(world.executor, LocalExecutor):
+        raise InvalidArgument(f"batch=True needs the local executor; world {world.name!r} runs its turns on "
+                              f"{type(world.executor).__name__}")
+    return batch_mode(world.client, bus=world.bus, world=world.name)
+
+
+def default_workers(client: LLMClient) -> int:
+    """Turns in flight when a world sets none: the client's limit on calls in flight, else 32."""
+    limit = client.backend.find(ConcurrencyLimit) if hasattr(client.backend, "find") else None
+    if isinstance(limit, ConcurrencyLimit) and limit.max_concurrent > 0:
+        return limit.max_concurrent
+    return 32
+
+
+@contextlib.asynccontextmanager
+async def _running(world: TinyWorld, batch: bool) -> AsyncIterator[None]:
+    """What is in force while a world runs: batch mode, the conversation's record and display, and the
+    garbage collector kept off the objects made before the run (see :mod:`tinytroupe.gc_freeze`)."""
+    # Warm start: every client the turns use is ready on this loop before the first step.
+    await aprepare_clients([world.client, *(agent.client for agent in world.agents)])
+    with _batching(world, batch), world._recording_communications(), world._showing_communications(), \
+            frozen_gc(world.context.settings.simulation.freeze_gc):
+        yield
 
 
 __all__ = ["ArgumentlessIntervention", "Intervention", "InterventionLike", "TinyWorld"]

@@ -36,6 +36,7 @@ from tinytroupe.environment.world import TinyWorld
 from tinytroupe.errors import ExtractionError
 from tinytroupe.extraction.fields import FieldsLike, FieldSpec, extraction_model, is_agent_name_field, normalise_fields
 from tinytroupe.lazy import Lazy
+from tinytroupe.llm.batch import batch_mode
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.tokens import chars_for_tokens
 from tinytroupe.llm.types import Message
@@ -118,6 +119,10 @@ class ResultsExtractor:
         fields: field names (text), or a mapping of names to types / :class:`FieldSpec` s.
         fields_hints: per-field hints for the model.
         client: the LLM client (default: the agent's or world's client).
+        batch: send the calls of :meth:`extract_results_from_agents` as one provider batch (OpenAI's
+            Batch API, about half the price; see :mod:`tinytroupe.llm.batch`). The client's backend
+            must have a batch API, or the extraction raises :class:`~tinytroupe.errors.ConfigError`
+            before any call.
 
     A text field called ``name`` or ``agent_name`` without a hint is filled with the agent's name when
     extracting from an agent: the model is not asked for what is already known (and cannot misspell
@@ -132,8 +137,9 @@ class ResultsExtractor:
 
     def __init__(self, extraction_objective: str = DEFAULT_OBJECTIVE, situation: str = "",
                  fields: FieldsLike | None = None, fields_hints: Mapping[str, str] | None = None,
-                 verbose: bool = False, *, client: LLMClient | None = None) -> None:
+                 verbose: bool = False, *, client: LLMClient | None = None, batch: bool = False) -> None:
         self.extraction_objective = extraction_objective
+        self.batch = batch
         self.situation = situation
         self.fields = normalise_fields(fields, fields_hints)
         self.verbose = verbose
@@ -229,15 +235,19 @@ class ResultsExtractor:
 
         Raises:
             ExtractionError: some agents' results could not be had (see :meth:`extract_results_from_agents`).
+            ConfigError: ``batch=True`` and the client's backend has no batch API (before any call).
         """
         agents = list(agents)
         # Outcomes are tracked per position, never per name: agents may share a name.
         keys = agent_keys(a.name for a in agents)
         for key in keys:  # rows follow the agents' order, not the order the answers came back in
             self._order.setdefault(key)
-        outcomes = await asyncio.gather(*(
-            self._aextract(a, key, extraction_objective, situation, fields, fields_hints)
-            for a, key in zip(agents, keys, strict=True)), return_exceptions=True)
+        client = self.client or (agents[0].client if agents else None)
+        batching = batch_mode(client) if self.batch and client is not None else contextlib.nullcontext()
+        with batching:
+            outcomes = await asyncio.gather(*(
+                self._aextract(a, key, extraction_objective, situation, fields, fields_hints)
+                for a, key in zip(agents, keys, strict=True)), return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
                 raise outcome  # cancellation and interrupts are not an agent's failure
@@ -268,6 +278,7 @@ class ResultsExtractor:
             ExtractionError: any agent's result could not be had. It carries the others'
                 (``.results``) and why each failed (``.failures``); they are also kept here
                 (:attr:`agent_extraction`, :attr:`agent_failures`, :meth:`to_dataframe`).
+            ConfigError: ``batch=True`` and the client's backend has no batch API (before any call).
         """
         return run_sync(self.aextract_results_from_agents(list(agents), extraction_objective, situation, fields,
                                                           fields_hints))

@@ -1,10 +1,13 @@
 """Building the usual client stack from :class:`~tinytroupe.config.Settings`.
 
-The chain, outermost first: usage/events → response cache (optional) → budget (optional) → prefix
-meter (optional) → retries → rate limit (optional) → concurrency limit → backend. The cache sits
-outside the limits so hits never wait for a slot; retries sit outside the limits so a request backing
-off does not hold one. The budget sits inside the cache (a hit costs nothing) and outside retries (a
-request is one call, however many attempts); the prefix meter sees what is sent to the model.
+The chain, outermost first: usage/events → response cache (optional) → budget (optional) → batch
+mode (OpenAI-compatible backends of api_type openai) → prefix meter (optional) → retries → rate limit
+(optional) → concurrency limit → backend. The cache sits outside the limits so hits never wait for a
+slot; retries sit outside the limits so a request backing off does not hold one. The budget sits
+inside the cache (a hit costs nothing) and outside batches and retries (a request is one call,
+however many attempts, and a refused one is never queued); batch mode sits outside the retries and
+limits, so every call of a step is queued for its batch at once (it passes calls through unchanged
+outside :func:`~tinytroupe.llm.batch.batch_mode`); the prefix meter sees what is sent to the model.
 
 Example:
     >>> from tinytroupe.config import Settings
@@ -22,6 +25,7 @@ from tinytroupe.config import Settings, load_settings, resolved_api_type
 from tinytroupe.errors import ConfigError
 from tinytroupe.events import EventBus
 from tinytroupe.llm.backend import Backend
+from tinytroupe.llm.batch import BatchWrapper
 from tinytroupe.llm.budget import Budget, BudgetWrapper
 from tinytroupe.llm.cache import CacheWrapper, ResponseCache
 from tinytroupe.llm.client import LLMClient
@@ -111,6 +115,8 @@ def wrap_backend(backend: Backend, settings: Settings, *, cache_path: str | Path
     chain = RetryWrapper(chain, max_attempts=o.max_attempts)
     if measure_prefixes:
         chain = PrefixMeter(chain)
+    if isinstance(backend, OpenAIBackend) and backend.api_type == "openai":
+        chain = BatchWrapper(chain)
     if budget is not None and budget.limited:
         chain = BudgetWrapper(chain, budget, prices=prices, completion_tokens=o.max_completion_tokens)
     if cache_path is not None or o.cache_api_calls:

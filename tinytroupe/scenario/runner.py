@@ -25,6 +25,7 @@ from tinytroupe.errors import BudgetExceeded, ExtractionError, ScenarioError
 from tinytroupe.examples import load_example_fragment, load_example_persona
 from tinytroupe.extraction.results_extractor import ResultsExtractor
 from tinytroupe.llm.backend import BackendWrapper
+from tinytroupe.llm.batch import find_batch_wrapper
 from tinytroupe.llm.budget import BudgetWrapper
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.prefix import PrefixMeter, PrefixReport
@@ -167,25 +168,31 @@ class ScenarioResult(BaseModel):
 
 async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, base_dir: Path | None = None,
                         on_step: Callable[[int, int], None] | None = None,
-                        executor: Executor | None = None,
+                        executor: Executor | None = None, batch: bool = False,
                         prices: PriceTable | None = None) -> tuple[TinyWorld, ScenarioResult]:
     """Carry out ``scenario``: build agents and world, play the script, extract results.
 
-    ``executor`` runs the agents' turns (default: :class:`~tinytroupe.environment.LocalExecutor`);
-    ``prices`` price the calls (default: the built-in table). When the client's budget
-    (:class:`~tinytroupe.llm.budget.BudgetWrapper`) refuses a call, the run stops after that step
-    (or after extraction) and the result says so in ``stopped``: nothing is raised.
+    ``executor`` runs the agents' turns (default: :class:`~tinytroupe.environment.LocalExecutor`).
+    ``batch`` sends each step's calls, and the extraction's, as provider batches (see
+    :mod:`tinytroupe.llm.batch`). ``prices`` price the calls (default: the built-in table). When the
+    client's budget (:class:`~tinytroupe.llm.budget.BudgetWrapper`) refuses a call, the run stops after
+    that step (or after extraction) and the result says so in ``stopped``: nothing is raised.
+
+    Raises:
+        ConfigError: ``batch`` with a client whose backend has no batch API (before any call).
     """
     start = time.perf_counter()
     agents = build_agents(scenario, base_dir or Path.cwd(), max_actions_per_turn=scenario.max_actions_per_turn)
     check_agent_references(scenario, agents)  # before the first step is paid for
     world = build_world(scenario, agents, client, executor)
+    if batch:
+        find_batch_wrapper(world.client)  # no batch API: say so before the first step is paid for
     step_delta = timedelta(minutes=scenario.world.minutes_per_step) if scenario.world.minutes_per_step else None
     progress = {"steps": 0}
     stopped: BudgetExceeded | None = None
     results: dict[str, dict[str, Any]] = {}
     try:
-        results = await _play(world, scenario, client, step_delta, progress, on_step)
+        results = await _play(world, scenario, client, step_delta, progress, on_step, batch)
     except BudgetExceeded as exc:
         stopped = exc
     budget = world.client.backend.find(BudgetWrapper) if isinstance(world.client.backend, BackendWrapper) else None
@@ -211,14 +218,15 @@ async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, 
 
 
 async def _play(world: TinyWorld, scenario: Scenario, client: LLMClient | None, step_delta: timedelta | None,
-                progress: dict[str, int], on_step: Callable[[int, int], None] | None) -> dict[str, dict[str, Any]]:
+                progress: dict[str, int], on_step: Callable[[int, int], None] | None,
+                batch: bool = False) -> dict[str, dict[str, Any]]:
     """The script, then the extraction question and the extraction; ``progress`` counts the steps done."""
     for item in scenario.script:
         if item.run is None:
             _apply(world, item)
             continue
         for _ in range(item.run):
-            await world.arun(1, timedelta_per_step=step_delta)
+            await world.arun(1, timedelta_per_step=step_delta, batch=batch)
             progress["steps"] += 1
             if on_step:
                 on_step(progress["steps"], scenario.total_steps)
@@ -226,9 +234,9 @@ async def _play(world: TinyWorld, scenario: Scenario, client: LLMClient | None, 
         return {}
     if scenario.extraction.question:
         world.broadcast(scenario.extraction.question, source="Moderator")
-        await world.arun(1, timedelta_per_step=step_delta)
+        await world.arun(1, timedelta_per_step=step_delta, batch=batch)
         progress["steps"] += 1
-    return await _extract(world, scenario.extraction, client)
+    return await _extract(world, scenario.extraction, client, batch)
 
 
 def run_cost(client: LLMClient, stats: dict[str, Any], prices: PriceTable | None) -> tuple[float | None, str]:
@@ -267,9 +275,10 @@ def _apply(world: TinyWorld, item: ScriptItem) -> None:
         world.broadcast_context_change(item.context)
 
 
-async def _extract(world: TinyWorld, ex: ExtractionSpec, client: LLMClient | None) -> dict[str, dict[str, Any]]:
+async def _extract(world: TinyWorld, ex: ExtractionSpec, client: LLMClient | None,
+                   batch: bool = False) -> dict[str, dict[str, Any]]:
     """Each agent's row, in the agents' order; an agent whose last turn failed gets a failed row."""
-    extractor = ResultsExtractor(ex.objective, ex.situation, fields=ex.fields, client=client)
+    extractor = ResultsExtractor(ex.objective, ex.situation, fields=ex.fields, client=client, batch=batch)
     silent = _last_turn_failed(world)
     for name, err in silent.items():
         # Extracting from its history would put words in its mouth: it never answered.

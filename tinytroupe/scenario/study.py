@@ -42,6 +42,7 @@ from tinytroupe.errors import ConfigError
 from tinytroupe.events import EventBus
 from tinytroupe.extraction.results_extractor import save_results_csv
 from tinytroupe.llm.backend import Backend
+from tinytroupe.llm.batch import find_batch_wrapper
 from tinytroupe.llm.budget import Budget
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.client_spec import ClientSpec
@@ -51,6 +52,7 @@ from tinytroupe.llm.prices import PriceTable
 from tinytroupe.scenario.loader import load_scenario
 from tinytroupe.scenario.model import Scenario
 from tinytroupe.scenario.runner import ScenarioResult, arun_scenario
+from tinytroupe.storage.batches import BatchStore
 from tinytroupe.storage.jsonl_trace import JsonlTraceWriter
 from tinytroupe.terminal import show
 from tinytroupe.visualization.console import ConsoleDisplay
@@ -119,17 +121,31 @@ def study_executor(kind: str, settings: Settings, *, address: str | None = None,
     raise ConfigError(f"unknown executor {kind!r}; use one of: {', '.join(EXECUTORS)}", key="executor")
 
 
+def _batch_store(client: LLMClient, out: Path) -> BatchStore:
+    """Record ``client``'s provider batches (``tinytroupe run --batch``) in ``out/batches.sqlite``: the same
+    command run again after an interruption polls the batches it left instead of paying again.
+
+    Raises:
+        ConfigError: the client's backend has no batch API.
+    """
+    wrapper = find_batch_wrapper(client)
+    store = BatchStore(out / "batches.sqlite")
+    wrapper.store = store
+    return store
+
+
 def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str | None = None,
               model: str | None = None, seed: int | None = None, console: Console | None = None,
               quiet: bool = False, executor: str = "local", ray_address: str | None = None,
               workers: int | None = None, budget: Budget | None = None,
-              prices_file: Path | None = None) -> StudyOutputs:
+              prices_file: Path | None = None, batch: bool = False) -> StudyOutputs:
     """Load, run and save a scenario. Raises ScenarioError / ConfigError / LLMError on bad input.
 
     ``executor``: ``local`` or ``ray`` (see :func:`study_executor`). ``budget`` (default: ``[Budget]``)
     stops the run before a call that could pass it, writing everything so far (``result.stopped``
     says why; Ray workers' own clients are neither limited nor measured). ``prices_file`` (default: ``[Budget]
-    PRICES_FILE``) is laid over the built-in price table.
+    PRICES_FILE``) is laid over the built-in price table. ``batch``: provider batches, see
+    :func:`_batch_store`.
     """
     console = console or Console()
     scenario = load_scenario(path)
@@ -144,6 +160,7 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
     client = study_client(settings, bus, budget=budget if budget is not None else settings_budget(settings),
                           prices=prices, measure_prefixes=executor == "local")  # Ray workers call on their own
     out.mkdir(parents=True, exist_ok=True)
+    store = _batch_store(client, out) if batch else None
     trace_path = out / "trace.jsonl"
     writer = JsonlTraceWriter(trace_path).attach(bus)
     display = None if quiet else ConsoleDisplay(console).attach(bus)
@@ -164,21 +181,29 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
 
             with using_settings(settings):
                 _, result = run_sync(arun_scenario(scenario, client=client, base_dir=path.parent,
-                                                   on_step=on_step, executor=turns_executor, prices=prices))
+                                                   on_step=on_step, executor=turns_executor, prices=prices,
+                                                   batch=batch))
     finally:
-        run_sync(turns_executor.aclose())
-        # Connections left open are finalised by the garbage collector whenever it runs; on the shared
-        # loop that can stall a later study's requests until their timeout.
-        run_sync(client.aclose())
-        writer.close()
-        if display is not None:
-            display.detach()
+        _close_study(turns_executor, client, writer, store, display)
     results_json = out / "results.json"
     results_json.write_text(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False),
                             encoding="utf-8")
     results_csv = out / "results.csv"
     save_results_csv(result.results, results_csv)
     return StudyOutputs(results_json=results_json, results_csv=results_csv, trace=trace_path, result=result)
+
+
+def _close_study(turns_executor: Any, client: LLMClient, writer: JsonlTraceWriter, store: Any,
+                 display: ConsoleDisplay | None) -> None:
+    run_sync(turns_executor.aclose())
+    # Connections left open are finalised by the garbage collector whenever it runs; on the shared
+    # loop that can stall a later study's requests until their timeout.
+    run_sync(client.aclose())
+    writer.close()
+    if store is not None:
+        store.close()
+    if display is not None:
+        display.detach()
 
 
 def cost_lines(result: ScenarioResult) -> list[str]:

@@ -48,8 +48,15 @@ Run it standalone (port 0 picks a free one; the URL is printed)::
     python -m tinytroupe.devtools.mock_openai_server --port 8000 --latency-ms 20
     python -m tinytroupe.devtools.mock_openai_server --port 0 --fault-rate 0.1 --faults rate_limit,timeout
 
+Batches: ``/v1/files`` (upload, metadata, content) and ``/v1/batches`` (create, retrieve, cancel)
+follow OpenAI's Batch API; a batch is answered ``batch_latency_s`` after it is created, whether or not
+anyone polls it, can expire part way (``batch_expire_after``) and fail chosen lines
+(``batch_fail_when``). See :mod:`.batch_app`.
+
 ``GET /mock/stats`` returns the request count and ``faults_injected`` of a running server (for a
-server in another process).
+server in another process), the batches by status, ``batch_requests_completed``, and
+``completed_twice``: completions of a request body (live or batched) beyond its first, i.e. requests
+paid for twice.
 """
 
 from tinytroupe.devtools.mock_openai_server.app import create_app

@@ -15,6 +15,7 @@ import struct
 import time
 from typing import Any, NamedTuple
 
+from tinytroupe.devtools.mock_openai_server.batch_app import BatchEndpoints
 from tinytroupe.devtools.mock_openai_server.faults import CONTENT_FAULTS, MockFailure, _cut, corrupt_content
 from tinytroupe.devtools.mock_openai_server.replies import RecordedRequest, _tokens
 from tinytroupe.devtools.mock_openai_server.state import MISSING_SERVER_DEPENDENCY, _State
@@ -27,11 +28,14 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError(MISSING_SERVER_DEPENDENCY) from exc
 
 
+def _error_body(message: str, kind: str = "invalid_request_error", code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
 def _error(status: int, message: str, *, kind: str = "invalid_request_error", code: str | None = None,
            retry_after: float | None = None) -> JSONResponse:
     headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else None
-    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": code}},
-                        status_code=status, headers=headers)
+    return JSONResponse(_error_body(message, kind, code), status_code=status, headers=headers)
 
 
 async def _reset_connection(request: Request) -> None:
@@ -160,17 +164,25 @@ class _Endpoints:
         pre = await self.prelude(request, "/v1/chat/completions")
         if pre.response is not None:
             return pre.response
-        body = pre.body
+        status, payload = await self.chat_answer(pre.body, pre)
+        if status != 200:
+            return JSONResponse(payload, status_code=status)
+        return self.deliver(pre, payload)
+
+    async def chat_answer(self, body: dict[str, Any], pre: _Prelude | None) -> tuple[int, dict[str, Any]]:
+        """The status and JSON body answering one chat request (live, or a line of a batch when ``pre`` is None)."""
         fmt_type = (body.get("response_format") or {}).get("type")
         if fmt_type in self.state.rejected_formats:
             allowed = " or ".join(repr(t) for t in ("text", "json_schema", "json_object")
                                   if t not in self.state.rejected_formats)
             # llama-cpp-python's server answers a validation error like this with HTTP 500.
-            return _error(500, f"1 validation error: body.response_format.type: Input should be {allowed}",
-                          kind="internal_server_error")
+            return 500, _error_body(f"1 validation error: body.response_format.type: Input should be {allowed}",
+                                    "internal_server_error")
         if body.get("tools") and self.state.reject_tools:
-            return _error(400, "tools are not supported by this server")
-        text, finish = self.corrupt(pre, await self.state.reply_text(body), "stop")
+            return 400, _error_body("tools are not supported by this server")
+        text, finish = await self.state.reply_text(body), "stop"
+        if pre is not None:
+            text, finish = self.corrupt(pre, text, finish)
         prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
         number = next(self.state.ids)
         message: dict[str, Any] = {"role": "assistant", "content": text}
@@ -180,11 +192,12 @@ class _Endpoints:
                     "function": {"name": name, "arguments": text}}
             message = {"role": "assistant", "content": None, "tool_calls": [call]}
             finish = "tool_calls" if finish == "stop" else finish
-        return self.deliver(pre, {
+        self.state.batch.count_completed(body, in_batch=pre is None)
+        return 200, {
             "id": f"chatcmpl-mock-{number}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model") or self.state.model,
             "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-            "usage": self.usage(prompt, text)})
+            "usage": self.usage(prompt, text)}
 
     async def completions(self, request: Request) -> Any:
         pre = await self.prelude(request, "/v1/completions")
@@ -210,7 +223,8 @@ class _Endpoints:
             by_path: dict[str, int] = {}
             for r in self.state.requests:
                 by_path[r.path] = by_path.get(r.path, 0) + 1
-            return {"requests": by_path, "faults_injected": dict(self.state.faults_injected)}
+            counts = {"requests": by_path, "faults_injected": dict(self.state.faults_injected)}
+        return {**counts, **self.state.batch.stats()}
 
     async def embeddings(self, request: Request) -> Any:
         # Content faults have no message to act on here: an embeddings request drawing one is answered normally.
@@ -242,6 +256,7 @@ def create_app(state: _State) -> FastAPI:
     app.get("/v1/models")(endpoints.models)
     app.get("/mock/stats")(endpoints.stats)
     app.post("/v1/embeddings")(endpoints.embeddings)
+    BatchEndpoints(state, endpoints).route(app)
     return app
 
 

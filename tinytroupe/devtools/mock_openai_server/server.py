@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from tinytroupe.devtools.mock_openai_server.app import create_app
+from tinytroupe.devtools.mock_openai_server.batches import BatchFailFunction
 from tinytroupe.devtools.mock_openai_server.faults import (
     DEFAULT_FAULT_HANG_S,
     DEFAULT_FAULT_RETRY_AFTER,
@@ -79,6 +80,11 @@ class MockOpenAIServer:
         fault_retry_after: the ``Retry-After`` seconds of a random ``rate_limit`` fault.
         fault_when: only requests whose JSON body this returns True for may get a random fault
             (e.g. only extraction calls); scripted failures ignore it.
+        batch_latency_s: seconds a batch (``/v1/batches``) waits before its lines are answered.
+        batch_expire_after: answer only this many lines of each batch, then end it ``expired`` (the
+            rest go to its error file as ``batch_expired``); None answers them all.
+        batch_fail_when: called with each batch line's request body; an HTTP status it returns makes
+            that line an error-file line with that status.
 
     Example:
         >>> with MockOpenAIServer(replies=["hi"], latency_s=0.01) as server:
@@ -93,13 +99,16 @@ class MockOpenAIServer:
                  embedding_dim: int = 8, port: int = 0, fault_rate: float = 0.0,
                  fault_kinds: Iterable[str] | None = None, fault_seed: int | None = None,
                  fault_hang_s: float = DEFAULT_FAULT_HANG_S, fault_retry_after: float = DEFAULT_FAULT_RETRY_AFTER,
-                 fault_when: FaultFilter | None = None) -> None:
+                 fault_when: FaultFilter | None = None, batch_latency_s: float = 0.0,
+                 batch_expire_after: int | None = None, batch_fail_when: BatchFailFunction | None = None) -> None:
         formats = set(rejected_formats) | ({"json_schema"} if reject_json_schema else set())
         self.state = _State(replies=replies, reply_fn=reply_fn, latency_s=latency_s, failures=failures,
                             rejected_formats=formats, reject_tools=reject_tools, api_key=api_key,
                             model=model, embedding_dim=embedding_dim, fault_rate=fault_rate,
                             fault_kinds=fault_kinds, fault_seed=fault_seed, fault_hang_s=fault_hang_s,
-                            fault_retry_after=fault_retry_after, fault_when=fault_when)
+                            fault_retry_after=fault_retry_after, fault_when=fault_when,
+                            batch_latency_s=batch_latency_s, batch_expire_after=batch_expire_after,
+                            batch_fail_when=batch_fail_when)
         self._port = port
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -131,6 +140,11 @@ class MockOpenAIServer:
     def chat_requests(self) -> list[dict[str, Any]]:
         """The JSON bodies of the chat completion requests received so far."""
         return [r.body for r in self.requests if r.path == "/v1/chat/completions"]
+
+    def stats(self) -> dict[str, Any]:
+        """What ``GET /mock/stats`` reports about batches: their statuses, the batch requests completed, and
+        ``completed_twice``: completions of a request body (live or batched) beyond its first."""
+        return self.state.batch.stats()
 
     def add_failures(self, *failures: MockFailure) -> None:
         """Queue misbehaviours for the next requests."""
@@ -201,7 +215,8 @@ def spawn_mock_server(latency_ms: float = 0.0, *, model: str = "mock-model", tim
                       extra_path: str | None = None, fault_rate: float = 0.0,
                       fault_kinds: Iterable[str] | None = None, fault_seed: int | None = None,
                       fault_hang_s: float = DEFAULT_FAULT_HANG_S,
-                      fault_retry_after: float = DEFAULT_FAULT_RETRY_AFTER) -> tuple[subprocess.Popen[str], str]:
+                      fault_retry_after: float = DEFAULT_FAULT_RETRY_AFTER,
+                      batch_latency_ms: float = 0.0) -> tuple[subprocess.Popen[str], str]:
     """Start the mock server in a child process on 127.0.0.1 (a free port); returns it and its base URL.
 
     A separate process keeps the server off the caller's GIL, as a real server would be. The caller
@@ -215,7 +230,8 @@ def spawn_mock_server(latency_ms: float = 0.0, *, model: str = "mock-model", tim
     paths = [p for p in (extra_path, os.environ.get("PYTHONPATH")) if p]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)} if paths else None
     command = [sys.executable, "-m", "tinytroupe.devtools.mock_openai_server", "--host", "127.0.0.1",
-               "--port", "0", "--latency-ms", str(latency_ms), "--model", model]
+               "--port", "0", "--latency-ms", str(latency_ms), "--model", model,
+               "--batch-latency-ms", str(batch_latency_ms)]
     if fault_rate > 0:
         command += ["--fault-rate", str(fault_rate), "--fault-hang-s", str(fault_hang_s),
                     "--fault-retry-after", str(fault_retry_after)]
@@ -271,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="seconds a timeout fault waits before answering")
     parser.add_argument("--fault-retry-after", type=float, default=DEFAULT_FAULT_RETRY_AFTER,
                         help="Retry-After seconds of a rate_limit fault")
+    parser.add_argument("--batch-latency-ms", type=float, default=0.0,
+                        help="delay before a batch's requests are answered, in ms")
     args = parser.parse_args(argv)
     if not 0.0 <= args.fault_rate <= 1.0:
         parser.error(f"--fault-rate must be between 0 and 1, got {args.fault_rate}")
@@ -278,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                    rejected_formats={"json_schema"} if args.reject_json_schema else set(), reject_tools=False,
                    api_key=None, model=args.model, embedding_dim=8, fault_rate=args.fault_rate,
                    fault_kinds=args.faults, fault_seed=args.fault_seed, fault_hang_s=args.fault_hang_s,
-                   fault_retry_after=args.fault_retry_after)
+                   fault_retry_after=args.fault_retry_after, batch_latency_s=args.batch_latency_ms / 1000.0)
     sock = _listening_socket(args.host, args.port)
     host, port = sock.getsockname()[:2]
     print(f"mock OpenAI server on http://{host}:{port}/v1", flush=True)

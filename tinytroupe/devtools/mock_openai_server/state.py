@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from tinytroupe.devtools.mock_openai_server.batches import BatchFailFunction, BatchFiles
 from tinytroupe.devtools.mock_openai_server.faults import (
     CUT_RANGE,
     DEFAULT_FAULT_HANG_S,
@@ -49,8 +50,12 @@ class _State:
                  fault_kinds: Iterable[str] | None = None, fault_seed: int | None = None,
                  fault_hang_s: float = DEFAULT_FAULT_HANG_S,
                  fault_retry_after: float = DEFAULT_FAULT_RETRY_AFTER,
-                 fault_when: FaultFilter | None = None) -> None:
+                 fault_when: FaultFilter | None = None, batch_latency_s: float = 0.0,
+                 batch_expire_after: int | None = None, batch_fail_when: BatchFailFunction | None = None) -> None:
         self.lock = threading.Lock()
+        #: uploaded files, batches, and the completions counted per request body (live and batched)
+        self.batch = BatchFiles(latency_s=batch_latency_s, expire_after=batch_expire_after,
+                                fail_when=batch_fail_when)
         self.replies: list[Reply] = list(replies or [])
         self.reply_index = 0
         self.reply_fn = reply_fn

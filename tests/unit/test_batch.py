@@ -1,0 +1,275 @@
+"""Provider batch mode end to end against the mock server's Batch API: submission, polling, answers
+mapped back by custom_id, structured answers, re-asks, failed lines, expiry, resume after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import START, turn
+
+from tinytroupe.agent import TinyPerson
+from tinytroupe.config import Settings
+from tinytroupe.devtools.mock_openai_server import MockOpenAIServer
+from tinytroupe.environment import TinyWorld
+from tinytroupe.errors import ConfigError, LLMTransportError
+from tinytroupe.events import BatchEvent, Event
+from tinytroupe.extraction import ResultsExtractor
+from tinytroupe.llm import LLMClient, ScriptedBackend
+from tinytroupe.llm.batch import BatchWrapper, find_batch_wrapper
+from tinytroupe.llm.factory import build_client
+from tinytroupe.storage.batches import BatchStore
+
+ROOT = Path(__file__).resolve().parents[2]
+_ACT_AS = re.compile(r"Now act as (.+?): your actions")
+
+
+def agent_in(body: dict[str, Any]) -> str | None:
+    """The agent an action request (a chat body) is for, or None."""
+    for message in body.get("messages", []):
+        found = _ACT_AS.findall(str(message.get("content", "")))
+        if found:
+            return str(found[-1])
+    return None
+
+
+def reasked(body: dict[str, Any]) -> bool:
+    return any(m.get("role") == "assistant" for m in body.get("messages", []))
+
+
+def talk(body: dict[str, Any]) -> Any:
+    name = agent_in(body)
+    return turn(("TALK", f"{name} answers", "")) if name else {"value": "x"}
+
+
+def settings(server: MockOpenAIServer) -> Settings:
+    return Settings.model_validate({"openai": {"api_type": "openai", "model": "m", "base_url": server.base_url,
+                                               "api_key": "sk-test-0123456789abcdef", "max_attempts": 1}})
+
+
+def fast(client: LLMClient) -> BatchWrapper:
+    wrapper = find_batch_wrapper(client)
+    wrapper.poll_interval_s = wrapper.max_poll_interval_s = 0.02
+    wrapper.collect_window_s = 0.05
+    return wrapper
+
+
+@pytest.fixture
+def batch_client() -> Iterator[Any]:
+    made: list[LLMClient] = []
+
+    def make(server: MockOpenAIServer) -> tuple[LLMClient, BatchWrapper, list[Event]]:
+        client = build_client(settings(server))
+        made.append(client)
+        seen: list[Event] = []
+        client.bus.subscribe(seen.append, kinds=["batch"])
+        return client, fast(client), seen
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def world_of(client: LLMClient, n: int) -> TinyWorld:
+    return TinyWorld("Room", [TinyPerson(f"Agent{i}") for i in range(n)], initial_datetime=START, client=client,
+                     communication_display=False)
+
+
+def test_a_step_goes_out_as_one_batch_and_each_answer_reaches_its_agent(batch_client: Any) -> None:
+    with MockOpenAIServer(reply_fn=talk, batch_latency_s=0.1) as server:
+        client, wrapper, seen = batch_client(server)
+        world = world_of(client, 5)
+        actions = world.run(1, batch=True, return_actions=True)
+        assert world.errors == []
+        assert actions is not None
+        for name, acts in actions[0].items():
+            # mapped back by custom_id: each agent got the answer to its own request
+            assert acts[0].type == "TALK" and acts[0].content == f"{name} answers"
+        assert server.chat_requests() == []  # nothing went live
+        assert len(wrapper.submitted) == 1 and server.stats()["batch_requests_completed"] == 5
+        lines = [json.loads(t) for t in server.state.batch.content(
+            server.state.batch.batch(wrapper.submitted[0])["input_file_id"]).decode().splitlines()]
+        assert {line["url"] for line in lines} == {"/v1/chat/completions"}
+        # structured output asked exactly as live: a strict json_schema
+        assert all(line["body"]["response_format"]["type"] == "json_schema" for line in lines)
+    phases = [e.phase for e in seen if isinstance(e, BatchEvent)]
+    assert phases[0] == "submitted" and phases[-1] == "done" and "progress" in phases
+    done = next(e for e in seen if isinstance(e, BatchEvent) and e.phase == "done")
+    assert (done.completed, done.total, done.world) == (5, 5, "Room")
+    assert client.get_cost_stats()["total"]["calls"] == 5
+
+
+def test_a_malformed_answer_is_reasked_in_a_second_small_batch(batch_client: Any) -> None:
+    def reply(body: dict[str, Any]) -> Any:
+        if agent_in(body) == "Agent1" and not reasked(body):
+            return "Sure! Here is what I would do: talk to everyone."  # prose, not JSON
+        return talk(body)
+
+    with MockOpenAIServer(reply_fn=reply) as server:
+        client, wrapper, _ = batch_client(server)
+        world = world_of(client, 3)
+        actions = world.run(1, batch=True, return_actions=True)
+        assert world.errors == [] and actions is not None
+        assert actions[0]["Agent1"][0].content == "Agent1 answers"
+        assert len(wrapper.submitted) == 2
+        second = server.state.batch.batch(wrapper.submitted[1])
+        assert second is not None and second["request_counts"]["total"] == 1
+
+
+def test_a_failed_line_fails_that_agent_only_with_a_typed_error(batch_client: Any) -> None:
+    with MockOpenAIServer(reply_fn=talk, batch_fail_when=lambda b: 400 if agent_in(b) == "Agent2" else None) as server:
+        client, _, _ = batch_client(server)
+        world = world_of(client, 4)
+        actions = world.run(1, batch=True, return_actions=True)
+        assert [e.agent for e in world.errors] == ["Agent2"]
+        error = world.errors[0]
+        assert isinstance(error.exception, LLMTransportError) and error.exception.status_code == 400
+        assert actions is not None and actions[0]["Agent2"] == []  # nothing made up for it
+        assert all(actions[0][f"Agent{i}"][0].content == f"Agent{i} answers" for i in (0, 1, 3))
+
+
+def test_an_expired_batch_keeps_its_answers_and_sends_only_the_rest_again(batch_client: Any,
+                                                                         tmp_path: Path) -> None:
+    with MockOpenAIServer(reply_fn=talk, batch_expire_after=3) as server:
+        client, wrapper, seen = batch_client(server)
+        wrapper.store = store = BatchStore(tmp_path / "run.sqlite")
+        world = world_of(client, 5)
+        actions = world.run(1, batch=True, return_actions=True)
+        assert world.errors == [] and actions is not None
+        assert all(acts[0].content == f"{name} answers" for name, acts in actions[0].items())
+        first, second = (server.state.batch.batch(b) for b in wrapper.submitted)
+        assert first is not None and second is not None
+        assert first["status"] == "expired" and first["request_counts"]["completed"] == 3
+        assert second["status"] == "completed" and second["request_counts"]["total"] == 2  # only the rest
+        assert server.stats()["completed_twice"] == 0 and server.stats()["batch_requests_completed"] == 5
+        assert [b["status"] for b in store.batches()] == ["expired", "completed"]
+        store.close()
+    assert "expired" in [e.status for e in seen if isinstance(e, BatchEvent)]
+
+
+def test_the_extractor_sends_its_calls_as_one_batch(batch_client: Any) -> None:
+    with MockOpenAIServer(reply_fn=lambda body: {"opinion": "fine"}) as server:
+        client, wrapper, _ = batch_client(server)
+        agents = [TinyPerson(f"Agent{i}", client=client) for i in range(3)]
+        for agent in agents:
+            agent.listen("Do you like the menu?")
+        rows = ResultsExtractor("opinion", fields=["opinion"], client=client, batch=True) \
+            .extract_results_from_agents(agents)
+        assert [r["opinion"] for r in rows] == ["fine"] * 3
+        assert len(wrapper.submitted) == 1 and server.chat_requests() == []
+
+
+def test_a_backend_without_a_batch_api_is_refused_before_any_call() -> None:
+    backend = ScriptedBackend([turn()], cycle=True)
+    world = world_of(LLMClient(backend), 2)
+    with pytest.raises(ConfigError, match="Batch API"):
+        world.run(1, batch=True)
+    assert backend.calls == 0 and world.current_step == 0
+    with pytest.raises(ConfigError, match="Batch API"):
+        ResultsExtractor("x", fields=["x"], client=LLMClient(backend), batch=True) \
+            .extract_results_from_agents([TinyPerson("Ana")])
+
+
+def test_outside_batch_mode_calls_go_live(batch_client: Any) -> None:
+    with MockOpenAIServer(reply_fn=talk) as server:
+        client, wrapper, _ = batch_client(server)
+        world_of(client, 2).run(1)
+        assert len(server.chat_requests()) == 2 and wrapper.submitted == []
+
+
+_CHILD = """
+import json, sys
+from pathlib import Path
+from datetime import datetime
+from tinytroupe import control
+from tinytroupe.agent import TinyPerson
+from tinytroupe.config import Settings
+from tinytroupe.environment import TinyWorld
+from tinytroupe.llm.batch import find_batch_wrapper
+
+base_url, path = sys.argv[1], sys.argv[2]
+settings = Settings.model_validate({"openai": {"api_type": "openai", "model": "m", "base_url": base_url,
+                                               "api_key": "sk-test-0123456789abcdef"}})
+sim = control.begin(path, settings=settings, quiet=True)
+wrapper = find_batch_wrapper(sim.client)
+wrapper.poll_interval_s = wrapper.max_poll_interval_s = 0.05
+wrapper.collect_window_s = 0.05
+world = TinyWorld("Room", [TinyPerson(f"Agent{i}") for i in range(4)], initial_datetime=datetime(2025, 1, 6, 9),
+                  communication_display=False)
+actions = world.run(1, batch=True, return_actions=True)
+control.end()
+print(json.dumps({"submitted": wrapper.submitted, "resumed": wrapper.resumed, "errors": len(world.errors),
+                  "said": {n: a[0].content for n, a in actions[0].items()}}))
+"""
+
+
+def test_a_run_killed_while_its_batch_waits_resumes_polling_the_same_batch(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+    path = tmp_path / "run.sqlite"
+    with MockOpenAIServer(reply_fn=talk, batch_latency_s=1.0) as server:
+        command = [sys.executable, "-c", _CHILD, server.base_url, str(path)]
+        first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while not server.stats()["batches"]:
+            assert first.poll() is None and time.monotonic() < deadline, "the first run never submitted its batch"
+            time.sleep(0.02)
+        time.sleep(0.1)  # the batch waits (1 s); the run file has it
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        assert server.stats()["batches"] == {"in_progress": 1}
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 0, second.stderr[-2000:]
+        report = json.loads(second.stdout.strip().splitlines()[-1])
+        stats = server.stats()
+    assert report["submitted"] == [] and len(report["resumed"]) == 1 and report["errors"] == 0
+    assert report["said"] == {f"Agent{i}": f"Agent{i} answers" for i in range(4)}
+    assert stats["batches"] == {"completed": 1}
+    assert stats["batch_requests_completed"] == 4 and stats["completed_twice"] == 0
+
+
+def test_tinytroupe_run_batch_refuses_a_backend_without_a_batch_api(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tinytroupe.cli import app
+
+    result = CliRunner().invoke(app, ["run", str(ROOT / "examples" / "survey.yaml"), "-b", "scripted", "-q",
+                                      "--batch", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Batch API" in result.output
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_tinytroupe_run_batch_sends_batches_and_records_them(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from tinytroupe.cli import app
+
+    monkeypatch.setattr(BatchWrapper, "__init__", _fast_init(BatchWrapper.__init__))
+    with MockOpenAIServer() as server:
+        monkeypatch.setenv("TINYTROUPE_OPENAI__BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef")
+        out = tmp_path / "out"
+        result = CliRunner().invoke(app, ["run", str(ROOT / "examples" / "survey.yaml"), "-b", "openai", "-m", "m",
+                                          "--batch", "-o", str(out)])
+        assert result.exit_code in (0, 3), result.output
+        assert server.chat_requests() == [] and server.stats()["batches"].get("completed", 0) >= 2
+    assert "batch batch-mock-" in result.output  # progress shown
+    store = BatchStore(out / "batches.sqlite")
+    assert {b["status"] for b in store.batches()} == {"completed"}
+    store.close()
+
+
+def _fast_init(init: Any) -> Any:
+    def fast_init(self: BatchWrapper, inner: Any, **kwargs: Any) -> None:
+        init(self, inner, **{"poll_interval_s": 0.02, "max_poll_interval_s": 0.02, "collect_window_s": 0.05,
+                             **kwargs})
+    return fast_init

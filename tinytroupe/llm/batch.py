@@ -1,0 +1,374 @@
+"""Batch mode: LLM requests collected and sent through the provider's Batch API (about half the price,
+answers within the completion window instead of seconds).
+
+:class:`BatchWrapper` sits in the client chain between the response cache and the retries (the
+factory adds it in front of every OpenAI-compatible backend of ``api_type`` ``openai``). Outside
+batch mode it passes each call through. Inside :func:`batch_mode` (what ``world.run(1, batch=True)``,
+``ResultsExtractor(..., batch=True)`` and ``tinytroupe run --batch`` turn on) each call is queued; when
+no new call has come for ``collect_window_s`` the queue goes out as one batch, and each caller waits
+for its own line. So one parallel step of a world is one batch; a re-ask of a bad answer (the client's
+usual validation) goes out as a second, small batch.
+
+Each request's ``custom_id`` is its cache key. With a :class:`~tinytroupe.storage.batches.BatchStore`
+(a simulation's run file gives one), the batch id and its requests are committed before anything waits
+on the batch: a re-run of a killed or interrupted run that builds the same requests polls the same
+batch instead of paying again. A batch that expires keeps its completed lines and sends only the rest
+again (up to ``max_resends`` times). A line in the error file fails that caller only, with a typed
+:class:`~tinytroupe.errors.LLMTransportError`; the other callers get their answers. While a batch
+waits, :class:`~tinytroupe.events.BatchEvent` s on the bus tell its progress.
+
+Backends without a batch API (scripted, the embedded model, Azure, Ollama): :func:`batch_mode` raises
+:class:`~tinytroupe.errors.ConfigError` before any call is made; there is no silent fallback to live
+calls at full price.
+
+Example:
+    >>> from tinytroupe.llm import LLMClient, ScriptedBackend
+    >>> with batch_mode(LLMClient(ScriptedBackend(["hi"]))):
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    tinytroupe.errors.ConfigError: batch mode needs an OpenAI-compatible backend with a Batch API ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tinytroupe.errors import ConfigError, LLMTransportError
+from tinytroupe.events import BatchEvent, EventBus
+from tinytroupe.lazy import PerLoop
+from tinytroupe.llm.backend import Backend, BackendWrapper
+from tinytroupe.llm.batch_api import TERMINAL_STATUSES, BatchAPI, completion_from_dict, error_from_line
+from tinytroupe.llm.openai_backend import OpenAIBackend
+from tinytroupe.llm.types import CallContext, Completion, LLMRequest
+
+if TYPE_CHECKING:
+    from tinytroupe.llm.client import LLMClient
+    from tinytroupe.storage.batches import BatchStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BatchMode:
+    """What a batch-mode block says about its calls: where progress is published, for which world."""
+
+    bus: EventBus | None = None
+    world: str | None = None
+
+
+_MODE: contextvars.ContextVar[BatchMode | None] = contextvars.ContextVar("tinytroupe_batch_mode", default=None)
+
+
+def batch_active() -> bool:
+    """Whether the running code is inside :func:`batch_mode` (tasks started inside inherit it)."""
+    return _MODE.get() is not None
+
+
+def find_batch_wrapper(client: LLMClient | Backend) -> BatchWrapper:
+    """The :class:`BatchWrapper` of ``client``'s chain.
+
+    Raises:
+        ConfigError: the chain has none (its backend has no batch API), or the backend's is unsupported.
+    """
+    backend = client if isinstance(client, Backend) else client.backend
+    found = backend.find(BatchWrapper) if isinstance(backend, BackendWrapper) else None
+    if not isinstance(found, BatchWrapper):
+        raise ConfigError(f"batch mode needs an OpenAI-compatible backend with a Batch API (api_type openai); "
+                          f"this client's backend is {backend.name!r}. Run without batch=True / --batch, "
+                          "or configure [OpenAI] API_TYPE=openai", section="OpenAI", key="API_TYPE")
+    found.api  # noqa: B018 - raises ConfigError now for Azure or Ollama, before any call
+    return found
+
+
+@contextmanager
+def batch_mode(client: LLMClient | Backend, *, bus: EventBus | None = None,
+               world: str | None = None) -> Iterator[BatchMode]:
+    """Send the LLM calls made inside the block (and in tasks it starts) as provider batches.
+
+    ``bus`` receives the :class:`~tinytroupe.events.BatchEvent` s (default: the client's bus).
+
+    Raises:
+        ConfigError: ``client``'s backend has no supported batch API (checked before any call).
+    """
+    find_batch_wrapper(client)
+    if bus is None and not isinstance(client, Backend):
+        bus = client.bus
+    mode = BatchMode(bus=bus, world=world)
+    token = _MODE.set(mode)
+    try:
+        yield mode
+    finally:
+        _MODE.reset(token)
+
+
+@dataclass(eq=False)
+class _Item:
+    key: str
+    request: LLMRequest
+    mode: str | None
+    batch_mode: BatchMode
+    future: asyncio.Future[Completion]
+    queued_at: float = field(default_factory=time.perf_counter)
+
+
+class _Collector:
+    """The calls queued on one event loop, sent as one batch when no new one came for a while."""
+
+    def __init__(self, wrapper: BatchWrapper) -> None:
+        self.wrapper = wrapper
+        self.pending: list[_Item] = []
+        self.timer: asyncio.TimerHandle | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def add(self, item: _Item) -> None:
+        self.pending.append(item)
+        if self.timer is not None:
+            self.timer.cancel()
+        if len(self.pending) >= self.wrapper.max_requests:
+            self.flush()
+        else:
+            self.timer = asyncio.get_running_loop().call_later(self.wrapper.collect_window_s, self.flush)
+
+    def flush(self) -> None:
+        self.timer = None
+        items, self.pending = self.pending, []
+        if items:
+            task = asyncio.get_running_loop().create_task(self.wrapper._settle(items))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+
+class BatchWrapper(BackendWrapper):
+    """Sends the calls made in :func:`batch_mode` through the provider's Batch API (see the module docstring).
+
+    Args:
+        inner: the rest of the chain, ending in an :class:`OpenAIBackend` (calls outside batch mode go there).
+        store: where batches are recorded for resuming (a simulation sets its run file's).
+        poll_interval_s: the first wait between polls; each wait is 1.5 times the last, up to
+            ``max_poll_interval_s``.
+        collect_window_s: a batch goes out when no new call came for this long.
+        max_requests: most requests per batch (OpenAI's limit is 50,000).
+        max_resends: how often the unanswered rest of an expired batch is sent again.
+    """
+
+    def __init__(self, inner: Backend, *, store: BatchStore | None = None, poll_interval_s: float = 2.0,
+                 max_poll_interval_s: float = 60.0, collect_window_s: float = 0.25, max_requests: int = 50_000,
+                 max_resends: int = 2) -> None:
+        super().__init__(inner)
+        found = inner.find(OpenAIBackend) if isinstance(inner, BackendWrapper) else inner
+        if not isinstance(found, OpenAIBackend):
+            raise ConfigError(f"BatchWrapper needs an OpenAIBackend at the end of its chain, got {inner.name!r}")
+        self.backend: OpenAIBackend = found
+        self.store = store
+        self.poll_interval_s = poll_interval_s
+        self.max_poll_interval_s = max_poll_interval_s
+        self.collect_window_s = collect_window_s
+        self.max_requests = max_requests
+        self.max_resends = max_resends
+        self._api: BatchAPI | None = None
+        self._collectors: PerLoop[_Collector] = PerLoop(lambda: _Collector(self))
+        #: batches this wrapper submitted, and those it resumed from the store
+        self.submitted: list[str] = []
+        self.resumed: list[str] = []
+
+    @property
+    def api(self) -> BatchAPI:
+        """The provider's batch API (raises :class:`ConfigError` when the backend has none)."""
+        if self._api is None:
+            self._api = BatchAPI.for_backend(self.backend)
+        return self._api
+
+    async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
+        mode = _MODE.get()
+        if mode is None:
+            return await self.inner.generate(request, context)
+        structured = self.backend.structured_mode if request.response_schema is not None else None
+        future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+        self._collectors.get().add(_Item(request.cache_key(self.inner.identity()), request, structured, mode, future))
+        return await future
+
+    # ------------------------------------------------------------------ one round of batches
+
+    async def _settle(self, items: list[_Item], resends: int = 0) -> None:
+        """Answer every item: from the store, by following a recorded batch, or by a new batch."""
+        try:
+            groups: dict[str, list[_Item]] = {}
+            for item in items:
+                groups.setdefault(item.key, []).append(item)
+            follows: list[tuple[str, dict[str, list[_Item]], bool]] = []
+            fresh: dict[str, list[_Item]] = {}
+            recorded: dict[str, dict[str, list[_Item]]] = {}
+            for key, group in groups.items():
+                if self._answer_from_store(key, group):
+                    continue
+                pending = self.store.pending(key) if self.store is not None else None
+                if pending is not None:
+                    for item in group:
+                        item.mode = pending[1]  # parse it as it was asked
+                    recorded.setdefault(pending[0], {})[key] = group
+                else:
+                    fresh[key] = group
+            follows += [(batch_id, group, True) for batch_id, group in recorded.items()]
+            keys = list(fresh)
+            for start in range(0, len(keys), self.max_requests):
+                chunk = {k: fresh[k] for k in keys[start:start + self.max_requests]}
+                batch_id = await self._submit(chunk)
+                if batch_id is not None:
+                    follows.append((batch_id, chunk, False))
+            outcomes = await asyncio.gather(*(self._follow(b, g, resumed=r) for b, g, r in follows))
+            again = [item for (status, rest) in outcomes if status == "expired" for item in rest]
+            if again and resends < self.max_resends:
+                await self._settle(again, resends + 1)
+            else:
+                for item in again:
+                    _fail(item, LLMTransportError(f"{self.backend._where()}: the batch expired {resends + 1} times "
+                                                  "before answering this request; run again to send it once more",
+                                                  retryable=True))
+        except BaseException as exc:  # every caller must hear of it: none may wait forever
+            for item in items:
+                _fail(item, exc)
+            if not isinstance(exc, Exception):
+                raise
+
+    def _answer_from_store(self, key: str, group: list[_Item]) -> bool:
+        """Answer ``group`` with the stored answer of ``key`` (a batch finished before a crash), if any."""
+        found = self.store.result(key) if self.store is not None else None
+        if found is None or found[0] != "completed":
+            return False
+        for item in group:
+            self._resolve(item, found[1], found[2])
+        return True
+
+    async def _submit(self, group: dict[str, list[_Item]]) -> str | None:
+        """Upload and create one batch of ``group`` and record it; on failure every item gets the error."""
+        lines = [{"custom_id": key, "method": "POST", "url": "/v1/chat/completions",
+                  "body": self.backend._params(items[0].request, items[0].mode)} for key, items in group.items()]
+        try:
+            file_id = await self.api.upload(lines)
+            batch = await self.api.create(file_id, metadata={"client": "tinytroupe"})
+            batch_id = str(batch["id"])
+            if self.store is not None:
+                self.store.record_batch(batch_id, file_id, {k: items[0].mode for k, items in group.items()})
+        except Exception as exc:
+            for items in group.values():
+                for item in items:
+                    _fail(item, exc)
+            return None
+        self.submitted.append(batch_id)
+        self._publish(group, BatchEvent(batch_id=batch_id, phase="submitted", status=str(batch.get("status", "")),
+                                        total=len(group)))
+        logger.info("submitted batch %s of %d requests to %s", batch_id, len(group), self.backend.base_url)
+        return batch_id
+
+    async def _follow(self, batch_id: str, group: dict[str, list[_Item]], *,
+                      resumed: bool) -> tuple[str, list[_Item]]:
+        """Poll ``batch_id`` until it ends, answer ``group`` from its files; returns its status and the
+        items it left unanswered."""
+        if resumed:
+            self.resumed.append(batch_id)
+            self._publish(group, BatchEvent(batch_id=batch_id, phase="resumed", status="", total=len(group)))
+        wait, shown = self.poll_interval_s, None
+        while True:
+            try:
+                batch = await self.api.retrieve(batch_id)
+            except LLMTransportError as exc:
+                if not exc.retryable:
+                    raise
+                batch = {"status": "unknown"}  # a transient failure: poll again later
+            status = str(batch.get("status"))
+            counts = batch.get("request_counts") or {}
+            seen = (status, counts.get("completed"), counts.get("failed"))
+            if seen != shown and status != "unknown":
+                shown = seen
+                self._publish(group, BatchEvent(
+                    batch_id=batch_id, phase="done" if status in TERMINAL_STATUSES else "progress", status=status,
+                    completed=int(counts.get("completed") or 0), failed=int(counts.get("failed") or 0),
+                    total=int(counts.get("total") or len(group))))
+            if status in TERMINAL_STATUSES:
+                break
+            if all(item.future.done() for items in group.values() for item in items):
+                return "abandoned", []  # every caller gave up; the batch stays recorded for a re-run
+            await asyncio.sleep(wait)
+            wait = min(wait * 1.5, self.max_poll_interval_s)
+        return status, await self._collect(batch_id, status, batch, group)
+
+    async def _collect(self, batch_id: str, status: str, batch: dict[str, Any],
+                       group: dict[str, list[_Item]]) -> list[_Item]:
+        """Answer ``group`` from the batch's output and error files; returns the unanswered items."""
+        lines = await self.api.lines(batch.get("output_file_id")) + await self.api.lines(batch.get("error_file_id"))
+        answers: dict[str, tuple[str, dict[str, Any]]] = {}
+        for line in lines:
+            key = line["custom_id"]
+            if key not in group:
+                continue
+            response = line.get("response") or {}
+            ok = isinstance(response, dict) and response.get("status_code") == 200
+            if ok and isinstance(response.get("body"), dict):
+                answers[key] = ("completed", response["body"])
+            elif (line.get("error") or {}).get("code") != "batch_expired":
+                answers[key] = ("failed", line)
+        unanswered = [key for key in group if key not in answers]
+        if self.store is not None:
+            self.store.finish(batch_id, status, answers, unanswered)
+        for key, (state, body) in answers.items():
+            for item in group[key]:
+                if state == "completed":
+                    self._resolve(item, body, item.mode)
+                else:
+                    _fail(item, error_from_line(body, self.api.endpoint))
+        rest = [item for key in unanswered for item in group[key]]
+        if status != "expired":
+            why = (batch.get("errors") or {}).get("data") or status
+            for item in rest:
+                _fail(item, LLMTransportError(f"{self.backend._where()}: batch {batch_id} ended {status!r} without "
+                                              f"answering this request ({str(why)[:200]})", retryable=False))
+            return []
+        return rest
+
+    def _resolve(self, item: _Item, body: dict[str, Any], mode: str | None) -> None:
+        if item.future.done():
+            return
+        try:
+            completion = completion_from_dict(body, item.request, mode, self.backend,
+                                              time.perf_counter() - item.queued_at)
+        except Exception as exc:  # a bad envelope or a refusal: that caller's error only
+            item.future.set_exception(exc)
+        else:
+            item.future.set_result(completion)
+
+    def _publish(self, group: dict[str, list[_Item]], event: BatchEvent) -> None:
+        buses: dict[int, tuple[EventBus, str | None]] = {}
+        for items in group.values():
+            for item in items:
+                bus = item.batch_mode.bus
+                if bus is not None:
+                    buses.setdefault(id(bus), (bus, item.batch_mode.world))
+        for bus, world in buses.values():
+            bus.publish(event.model_copy(update={"world": world}))
+
+    async def aclose(self) -> None:
+        try:
+            if self._api is not None:
+                await self._api.aclose()
+        finally:
+            await self.inner.aclose()
+
+
+def _fail(item: _Item, exc: BaseException) -> None:
+    if item.future.done():
+        return
+    if isinstance(exc, asyncio.CancelledError):
+        item.future.cancel()
+    else:
+        item.future.set_exception(exc)
+
+
+__all__ = ["BatchMode", "BatchWrapper", "batch_active", "batch_mode", "find_batch_wrapper"]
