@@ -4,9 +4,10 @@ A world of a hundred agents holds a couple of hundred thousand tracked objects (
 pydantic models, templates). Python's oldest-generation collection walks all of them, and during a
 run it fires every few hundred turns: measured on the two-core development machine, one such pass
 took 0.1 s of a 0.41 s four-step survey, a quarter of the client's CPU. Objects made before the run
-are not garbage the run will free, so while a run is in progress they are moved to the collector's
-permanent generation (:func:`gc.freeze`) and given back when the last concurrent run ends
-(:func:`gc.unfreeze`); garbage made during the run is collected as usual.
+are not garbage the run will free, so while a run is in progress (a world's ``run``, or a whole
+simulation from ``control.begin`` to ``end``) they are moved to the collector's permanent generation
+(:func:`gc.freeze`) and given back when the last concurrent run ends (:func:`gc.unfreeze`); garbage
+made during the run is collected as usual.
 
 This touches process-wide collector state, so it is scoped (nested and concurrent runs share one
 freeze, counted) and can be turned off with ``[Simulation] FREEZE_GC = false``.
@@ -32,13 +33,9 @@ _holders = 0
 _froze = False
 
 
-@contextmanager
-def frozen_gc(enabled: bool = True) -> Iterator[None]:
-    """Freeze the objects tracked now for the duration of the block (a no-op when not ``enabled``)."""
+def hold() -> None:
+    """Freeze the objects tracked now, until the matching :func:`release` (holds are counted)."""
     global _holders, _froze
-    if not enabled:
-        yield
-        return
     with _lock:
         _holders += 1
         if _holders == 1:
@@ -46,14 +43,31 @@ def frozen_gc(enabled: bool = True) -> Iterator[None]:
             _froze = gc.get_freeze_count() == 0
             if _froze:
                 gc.freeze()
+
+
+def release() -> None:
+    """End one :func:`hold`; the last one gives the objects back to the collector."""
+    global _holders, _froze
+    with _lock:
+        if _holders == 0:
+            return
+        _holders -= 1
+        if _holders == 0 and _froze:
+            gc.unfreeze()
+            _froze = False
+
+
+@contextmanager
+def frozen_gc(enabled: bool = True) -> Iterator[None]:
+    """Freeze the objects tracked now for the duration of the block (a no-op when not ``enabled``)."""
+    if not enabled:
+        yield
+        return
+    hold()
     try:
         yield
     finally:
-        with _lock:
-            _holders -= 1
-            if _holders == 0 and _froze:
-                gc.unfreeze()
-                _froze = False
+        release()
 
 
-__all__ = ["frozen_gc"]
+__all__ = ["frozen_gc", "hold", "release"]

@@ -30,7 +30,7 @@ import weakref
 from datetime import datetime
 from pathlib import Path
 
-from tinytroupe import scope
+from tinytroupe import gc_freeze, scope
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.config import Settings, current_settings
 from tinytroupe.context import RunContext
@@ -204,6 +204,9 @@ class Simulation(SimulationScope, SimulationCheckpoints):
                                   seed=settings.simulation.seed, clock_start=self.clock_start, simulation_id=self.id)
         self._scope_token = scope.enter(self)
         self._active = True
+        self._gc_held = settings.simulation.freeze_gc
+        if self._gc_held:
+            gc_freeze.hold()
         self._announce(cached, recorded=sum(len(v) for v in recorder.recorded.values()))
         return self
 
@@ -250,6 +253,9 @@ class Simulation(SimulationScope, SimulationCheckpoints):
 
     def _stop(self, status: str) -> None:
         self._active = False
+        if getattr(self, "_gc_held", False):
+            self._gc_held = False
+            gc_freeze.release()
         if self._scope_token is not None:
             scope.leave(self._scope_token)
             self._scope_token = None
