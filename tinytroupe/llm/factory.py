@@ -70,6 +70,8 @@ def build_backend(settings: Settings) -> Backend:
         structured_output=o.structured_output,
         temperature=o.temperature,
         max_tokens=o.max_completion_tokens,
+        # As many connections as calls may be in flight (0: no limit either way).
+        max_connections=o.max_concurrent_model_calls,
     )
 
 

@@ -94,7 +94,7 @@ class HttpPool:
         base_url: the server's URL; request paths are appended to it.
         headers: sent with every request (the key goes here; it is never logged).
         timeout: seconds for a whole request (connect, send, answer).
-        max_connections: the most connections open at once per loop.
+        max_connections: the most connections open at once per loop (0: no limit).
         params: query parameters sent with every request (Azure's ``api-version``).
     """
 

@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 from tinytroupe.errors import ConfigError, LLMOutputError, LLMTransportError
 from tinytroupe.llm.backend import Backend
-from tinytroupe.llm.http_pool import HttpPool
+from tinytroupe.llm.http_pool import DEFAULT_MAX_CONNECTIONS, HttpPool
 from tinytroupe.llm.structured import strict_schema_cached
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest, Usage
 from tinytroupe.provider_errors import Endpoint, HttpStatusError, parse_retry_after, provider_error
@@ -88,6 +88,8 @@ class OpenAIBackend(Backend):
         timeout: seconds per request.
         structured_output: how structured answers are asked for (see the module docstring).
         temperature, max_tokens: defaults for requests that do not set them.
+        max_connections: HTTP connections kept open at most, per event loop (0: no limit); the
+            factory sets it to ``MAX_CONCURRENT_MODEL_CALLS``.
 
     Example:
         >>> backend = OpenAIBackend(model="gpt-4.1-mini", api_key="sk-test")
@@ -101,7 +103,8 @@ class OpenAIBackend(Backend):
                  api_type: ApiKind = "openai", azure_endpoint: str | None = None,
                  azure_api_key: str | None = None, azure_api_version: str = "2024-10-21",
                  timeout: float = 60.0, structured_output: StructuredOutput = "auto",
-                 temperature: float | None = None, max_tokens: int | None = None) -> None:
+                 temperature: float | None = None, max_tokens: int | None = None,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
         if api_type not in ("openai", "azure", "ollama"):
             raise ConfigError(
                 f"OpenAIBackend api_type must be 'openai', 'azure' or 'ollama', got {api_type!r}",
@@ -120,6 +123,7 @@ class OpenAIBackend(Backend):
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.azure_api_version = azure_api_version
+        self.max_connections = max_connections
         if api_type == "azure":
             endpoint = azure_endpoint or os.environ.get("AZURE_OPENAI_ENDPOINT") or base_url
             if not endpoint:
@@ -175,8 +179,9 @@ class OpenAIBackend(Backend):
     def _new_pool(self) -> HttpPool:
         if self.api_type == "azure":
             return HttpPool(self.base_url, headers={"api-key": self._api_key}, timeout=self.timeout,
-                            params={"api-version": self.azure_api_version})
-        return HttpPool(self.base_url, headers={"Authorization": f"Bearer {self._api_key}"}, timeout=self.timeout)
+                            params={"api-version": self.azure_api_version}, max_connections=self.max_connections)
+        return HttpPool(self.base_url, headers={"Authorization": f"Bearer {self._api_key}"}, timeout=self.timeout,
+                        max_connections=self.max_connections)
 
     @property
     def pool(self) -> HttpPool:
