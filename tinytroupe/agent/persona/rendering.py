@@ -51,7 +51,7 @@ def _block(label: str, value: Any) -> str | None:
         value = value.model_dump(exclude_unset=True)
     if isinstance(value, list | tuple):
         return f"{label}:\n" + "\n".join(f"- {_inline(item)}" for item in value)
-    if isinstance(value, Mapping):
+    if isinstance(value, dict) or (not isinstance(value, str | int | float) and isinstance(value, Mapping)):
         lines = [f"- {k.replace('_', ' ')}: {_inline(v)}" for k, v in value.items() if v is not None]
         return f"{label}:\n" + "\n".join(lines) if lines else None
     return f"{label}: {_inline(value)}"
