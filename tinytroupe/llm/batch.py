@@ -223,8 +223,20 @@ class BatchWrapper(BackendWrapper):
                 batch_id = await self._submit(chunk)
                 if batch_id is not None:
                     follows.append((batch_id, chunk, False))
-            outcomes = await asyncio.gather(*(self._follow(b, g, resumed=r) for b, g, r in follows))
-            again = [item for (status, rest) in outcomes if status == "expired" for item in rest]
+            # Each batch on its own: one batch's failure (a download that kept failing, a batch the
+            # server no longer knows) fails its own requests only, never the answers of the others.
+            outcomes = await asyncio.gather(*(self._follow(b, g, resumed=r) for b, g, r in follows),
+                                            return_exceptions=True)
+            again: list[_Item] = []
+            for (_, batch_group, _), outcome in zip(follows, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    if not isinstance(outcome, Exception):
+                        raise outcome
+                    for waiting in batch_group.values():
+                        for item in waiting:
+                            _fail(item, outcome)
+                elif outcome[0] == "expired":
+                    again += outcome[1]
             if again and resends < self.max_resends:
                 await self._settle(again, resends + 1)
             else:
@@ -300,10 +312,24 @@ class BatchWrapper(BackendWrapper):
             wait = min(wait * 1.5, self.max_poll_interval_s)
         return status, await self._collect(batch_id, status, batch, group)
 
+    async def _lines(self, file_id: str | None, attempts: int = 4) -> list[dict[str, Any]]:
+        """A result file's lines, retrying transient failures (the batch is paid for: its answers must
+        not be dropped because one download failed)."""
+        wait = self.poll_interval_s
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self.api.lines(file_id)
+            except LLMTransportError as exc:
+                if not exc.retryable or attempt == attempts:
+                    raise
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, self.max_poll_interval_s)
+        return []  # not reached: the last attempt returns or raises
+
     async def _collect(self, batch_id: str, status: str, batch: dict[str, Any],
                        group: dict[str, list[_Item]]) -> list[_Item]:
         """Answer ``group`` from the batch's output and error files; returns the unanswered items."""
-        lines = await self.api.lines(batch.get("output_file_id")) + await self.api.lines(batch.get("error_file_id"))
+        lines = (await self._lines(batch.get("output_file_id"))) + (await self._lines(batch.get("error_file_id")))
         answers: dict[str, tuple[str, dict[str, Any]]] = {}
         for line in lines:
             key = line["custom_id"]
@@ -313,7 +339,7 @@ class BatchWrapper(BackendWrapper):
             ok = isinstance(response, dict) and response.get("status_code") == 200
             if ok and isinstance(response.get("body"), dict):
                 answers[key] = ("completed", response["body"])
-            elif (line.get("error") or {}).get("code") != "batch_expired":
+            elif not (isinstance(line.get("error"), dict) and line["error"].get("code") == "batch_expired"):
                 answers[key] = ("failed", line)
         unanswered = [key for key in group if key not in answers]
         if self.store is not None:

@@ -22,14 +22,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from tinytroupe.errors import ConfigError, LLMTransportError
 from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.types import Completion, LLMRequest
 from tinytroupe.provider_errors import Endpoint, provider_error, status_kind, status_retryable
 
 if TYPE_CHECKING:
+    import httpx
+
     from tinytroupe.llm.openai_backend import OpenAIBackend
 
 #: the one endpoint whose requests go into batches
@@ -70,6 +70,8 @@ class BatchAPI:
                    timeout=backend.timeout)
 
     def _new_client(self) -> httpx.AsyncClient:
+        import httpx  # imported when a batch is sent: `import tinytroupe` stays light
+
         return httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout,
                                  headers={"Authorization": f"Bearer {self._api_key}"})
 
@@ -79,6 +81,8 @@ class BatchAPI:
             await found.aclose()
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        import httpx
+
         try:
             response = await self._clients.get().request(method, path, **kwargs)
             response.raise_for_status()
@@ -155,6 +159,8 @@ def error_from_line(line: dict[str, Any], endpoint: Endpoint) -> LLMTransportErr
     body = response.get("body") if isinstance(response, dict) else None
     error = (body or {}).get("error") if isinstance(body, dict) else None
     error = error or line.get("error") or {}
+    if not isinstance(error, dict):  # some servers give the error as a bare string
+        error = {"message": str(error)}
     message = endpoint.mask(str(error.get("message") or error.get("code") or "no reason given"))[:500]
     where = f"{endpoint.where} (batch request {line.get('custom_id', '?')[:16]}…)"
     if not isinstance(status, int):

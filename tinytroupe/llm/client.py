@@ -268,7 +268,7 @@ class LLMClient:
             raise InvalidAnswer(["the answer was cut off at the token limit (finish_reason 'length'); "
                                  "give a shorter answer"])
         if len(completion.text) <= self.max_answer_chars:
-            checked = completion.checked_value(response_model)
+            checked = completion.checked_value(response_model, context)
             if checked is not None:
                 return checked  # type: ignore[return-value]  # checked_value matched the class
         return parse_answer(completion.text, response_model, max_chars=self.max_answer_chars,

@@ -346,7 +346,7 @@ class OpenAIBackend(Backend):
         detail = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
         return LLMTransportError(
             f"{self._where()} answered without a usable chat completion{self._redact(detail)[:200]}: "
-            f"{self._redact(str(response))[:300]}", retryable=True)
+            f"{self._redact(str(response))[:300]}", retryable=True, kind="unusable")
 
     def _endpoint(self) -> Endpoint:
         auth = ("check AZURE_OPENAI_API_KEY and the deployment's access" if self.api_type == "azure"

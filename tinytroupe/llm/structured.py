@@ -210,7 +210,7 @@ def storable(request: LLMRequest, completion: Completion) -> bool:
     value = strict_value(completion.text, model, context=request.validation_context)
     if value is None:
         return False
-    completion._checked = (model, value)
+    completion._checked = (model, request.validation_context, value)
     return True
 
 

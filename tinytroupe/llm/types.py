@@ -107,17 +107,21 @@ class Completion(BaseModel):
     attempts: int = 1
     # (response model, validated answer) when a wrapper already checked the text strictly, so the
     # client need not parse it again; never serialised
-    _checked: tuple[type[BaseModel], BaseModel] | None = PrivateAttr(default=None)
+    _checked: tuple[type[BaseModel], dict[str, Any] | None, BaseModel] | None = PrivateAttr(default=None)
 
     @property
     def cut_off(self) -> bool:
         """Whether the server stopped the answer at its token limit (``finish_reason == "length"``)."""
         return self.finish_reason == "length"
 
-    def checked_value(self, model: type[BaseModel]) -> BaseModel | None:
-        """The answer as ``model``, when a wrapper has already validated the text strictly; else None."""
+    def checked_value(self, model: type[BaseModel], context: dict[str, Any] | None = None) -> BaseModel | None:
+        """The answer as ``model``, when a wrapper has already validated the text strictly against ``model``
+        with the same validation ``context``; else None (one answer may be shared by callers whose
+        contexts differ: each is checked against its own)."""
         checked = self._checked
-        return checked[1] if checked is not None and checked[0] is model else None
+        if checked is None or checked[0] is not model or checked[1] != context:
+            return None
+        return checked[2]
 
 
 class CallContext(BaseModel):
