@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -61,7 +62,10 @@ class LLMRequest(BaseModel):
         # exponent form ("2.5e-8" against "2.5e-08"): such a request's key differs from earlier
         # versions', which costs a cache miss, never a wrong answer.
         payload = {"request": self.model_dump(mode="json"), "backend": backend_identity or {}}
-        return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+        try:
+            return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, say (a seed); json copes
+            return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
     def cache_key(self, backend_identity: dict[str, Any] | None = None) -> str:
         """SHA-256 of :meth:`canonical_json` (remembered per backend identity: the replay recorder and
