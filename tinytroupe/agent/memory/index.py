@@ -200,8 +200,15 @@ class VectorIndex:
             pool.release_many(self.vec_rows[: self._n][self.alive[: self._n]])
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # A copy (pickle, deepcopy) goes through the state, so a pooled copy counts its own rows.
+        # A pickle goes through the state (not the pool): in another process it joins that one's pool.
         return (_rebuild, (self.state_model(), self.pool is not None))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> VectorIndex:
+        # Through the state, so a pooled copy counts its own rows (in the same pool).
+        return VectorIndex.from_model(self.state_model(), pool=self.pool)
+
+    def __copy__(self) -> VectorIndex:
+        return self.__deepcopy__({})  # a shallow copy would share counted rows
 
     # ---------------------------------------------------------------- state
 
