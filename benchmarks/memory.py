@@ -6,13 +6,21 @@
 (b) retrieval latency p95 (scoring + top-k over a per-agent index of random unit vectors, 512-d)
     at 10,000 and 100,000 memories (query embedding excluded; it is one embedder call);
 (c) recall: facts planted among distractor events, then one question per fact; recall@5 with the
-    bundled USE embedder, beside recency-only and relevance-only retrieval.
+    bundled USE embedder, beside recency-only and relevance-only retrieval;
+(d) memory at scale: RSS per agent of a ring world (``benchmarks/world_throughput.py``: each agent
+    TALKs to its neighbour, scripted backend, hashing embedder) of 10,000 agents after 50 steps each,
+    measured in a child process so the RSS is its own: (final RSS after the run - RSS before the
+    agents were made) / agents, reported as ``rss_mb_per_agent_10k`` (goal: <= 0.3 MB). With
+    ``--breakdown`` a smaller run of the same world says, with ``tracemalloc``, which allocation
+    sites hold the memory (KB per agent).
 
 Usage::
 
-    python benchmarks/memory.py [--quick]
+    python benchmarks/memory.py [--quick] [--breakdown]
 
-``--quick`` uses smaller sizes (printed). The last line is one JSON object.
+``--quick`` uses smaller sizes (printed); (d) then runs 400 agents, not 10,000, which the output
+says (fixed costs, such as the world's bounded communication log, are spread over fewer agents, so
+the figure is an upper bound of the 10,000-agent one). The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import importlib.util
 import json
 import os
 import random
+import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
@@ -182,16 +191,61 @@ def bench_recall(facts: int, distractors: int) -> dict[str, float]:
     return results
 
 
+def rss_child(agents: int, steps: int, breakdown: bool) -> None:
+    """(d), in this (child) process: a ring world of ``agents`` run ``steps`` steps; prints one JSON line."""
+    import gc
+    import tracemalloc
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from world_throughput import MINUTE, ring_world, scripted_client
+
+    settings = Settings(memory={"embedder": "hash"})
+    with using_settings(settings):  # warm-up: templates, embedder and caches exist before the baseline
+        ring_world(2, scripted_client(["Agent0000", "Agent0001"])).run(3, timedelta_per_step=MINUTE)
+    gc.collect()
+    if breakdown:
+        tracemalloc.start(1)
+        before = tracemalloc.take_snapshot()
+    base = rss_mb()
+    with using_settings(settings):
+        world = ring_world(agents, scripted_client([f"Agent{i:04d}" for i in range(agents)]))
+        created = rss_mb()
+        world.run(steps, timedelta_per_step=MINUTE)
+    gc.collect()
+    final = rss_mb()
+    out: dict[str, Any] = {"created_mb_per_agent": (created - base) / agents, "mb_per_agent": (final - base) / agents,
+                           "episodic_items": len(world.agents[0].memory),
+                           "index_rows": len(world.agents[0].memories.index or ())}
+    if breakdown:
+        stats = tracemalloc.take_snapshot().compare_to(before, "lineno")
+        out["top_kb_per_agent"] = [[f"{Path(s.traceback[0].filename).name}:{s.traceback[0].lineno}",
+                                    round(s.size_diff / agents / 1024, 2)] for s in stats[:12]]
+    print(json.dumps(out))
+
+
+def bench_rss_per_agent(agents: int, steps: int, breakdown: bool = False) -> dict[str, Any]:
+    """(d) in a child process (its RSS is the world's alone); the child's JSON line as a dict."""
+    cmd = [sys.executable, __file__, "--rss-child", str(agents), str(steps)] + (["--breakdown"] if breakdown else [])
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, under a minute")
+    parser.add_argument("--breakdown", action="store_true", help="(d): also where the memory goes (tracemalloc)")
+    parser.add_argument("--rss-child", nargs=2, type=int, metavar=("AGENTS", "STEPS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rss_child:
+        rss_child(*args.rss_child, breakdown=args.breakdown)
+        return
     if args.quick:
         sizes = {"events": 1500, "bound": 150, "agents": 20, "steps": 40, "world_bound": 30, "lat_small": 10_000,
-                 "lat_large": 100_000, "facts": 20, "distractors": 400}
+                 "lat_large": 100_000, "facts": 20, "distractors": 400, "scale_agents": 400, "scale_steps": 50}
     else:
         sizes = {"events": 10_000, "bound": 1000, "agents": 200, "steps": 200, "world_bound": 100,
-                 "lat_small": 10_000, "lat_large": 100_000, "facts": 50, "distractors": 5000}
+                 "lat_small": 10_000, "lat_large": 100_000, "facts": 50, "distractors": 5000,
+                 "scale_agents": 10_000, "scale_steps": 50}
     print(f"sizes: {sizes}{' (--quick: smaller than the full run)' if args.quick else ''}")
     print(f"growth is measured on samples taken once episodic memory reached its bound, after skipping the "
           f"first {WARM_UP_FRACTION:.0%} of them (the other prompt sections are still filling to their budgets)")
@@ -208,6 +262,16 @@ def main() -> None:
     print(f"    {'retrieval':<16} recall@5")
     for label, value in recall.items():
         print(f"    {label:<16} {value:.2f}")
+    scale = bench_rss_per_agent(sizes["scale_agents"], sizes["scale_steps"])
+    scaled = " (--quick: 400 agents stand for 10,000; an upper bound)" if args.quick else ""
+    print(f"(d) ring world of {sizes['scale_agents']} agents x {sizes['scale_steps']} steps: "
+          f"{scale['mb_per_agent']:.3f} MB RSS per agent{scaled} ({scale['created_mb_per_agent']:.3f} MB when "
+          f"created; {scale['episodic_items']} episodic items and {scale['index_rows']} index rows each)")
+    if args.breakdown:
+        detail = bench_rss_per_agent(200, sizes["scale_steps"], breakdown=True)
+        print(f"    where it goes (tracemalloc, 200 agents x {sizes['scale_steps']} steps, KB per agent):")
+        for site, kb in detail["top_kb_per_agent"]:
+            print(f"    {kb:8.2f}  {site}")
     print(json.dumps({
         "quick": args.quick,
         "rss_growth_pct": round(max(rss_one, rss_w), 2),
@@ -217,6 +281,8 @@ def main() -> None:
         "recall_at_5": recall["full"],
         "recall_at_5_recency_only": recall["recency_only"],
         "recall_at_5_relevance_only": recall["relevance_only"],
+        "rss_mb_per_agent_10k": round(scale["mb_per_agent"], 4),
+        "rss_scale_agents": sizes["scale_agents"],
     }))
 
 

@@ -23,6 +23,7 @@ from tinytroupe.agent.memory.index import VectorIndex
 from tinytroupe.agent.memory.reflection import Reflector
 from tinytroupe.agent.memory.retrieval import RetrievalParams
 from tinytroupe.agent.memory.semantic import SemanticMemory
+from tinytroupe.agent.memory.vector_pool import VectorPool, shared_pool
 from tinytroupe.config import MemorySettings, current_settings
 from tinytroupe.embeddings.port import Embedder
 from tinytroupe.events import Event, MemoryEvent, WarningEvent
@@ -35,8 +36,11 @@ class MemoryCore:
 
     def __init__(self, owner: str, *, episodic: EpisodicMemory | None = None, settings: MemorySettings | None = None,
                  embedder: Embedder | None = None, publish: Callable[[Event], None] | None = None,
-                 now: Callable[[], datetime | None] | None = None) -> None:
+                 now: Callable[[], datetime | None] | None = None, vector_pool: VectorPool | None = None) -> None:
         self.owner = owner
+        # Where the index keeps its vectors: by default the process's pool, where each distinct
+        # vector is stored once for every agent that holds it (vector_pool.py).
+        self.vector_pool = vector_pool
         self.settings = settings if settings is not None else current_settings().memory
         s = self.settings
         self.semantic = SemanticMemory()
@@ -73,6 +77,13 @@ class MemoryCore:
         self.episodic = episodic if episodic is not None else EpisodicMemory()
 
     # ---------------------------------------------------------------- wiring
+
+    def _pool(self, dim: int) -> VectorPool:
+        pool = self.vector_pool
+        return pool if pool is not None and pool.dim == dim else shared_pool(dim)
+
+    def _new_index(self, dim: int) -> VectorIndex:
+        return VectorIndex(dim, pool=self._pool(dim))
 
     @property
     def episodic(self) -> EpisodicMemory:

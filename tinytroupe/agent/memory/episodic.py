@@ -8,6 +8,7 @@ by :class:`tinytroupe.agent.memory.facade.AgentMemory`.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tinytroupe.agent.memory.sharing import compact_item
 from tinytroupe.config import current_settings
 from tinytroupe.errors import InvalidArgument
 from tinytroupe.state import StateModel
@@ -103,6 +105,10 @@ class MemoryItem(BaseModel):
         return {"role": "assistant", "type": "action", "content": {"action": action}, "simulation_timestamp": when}
 
 
+def _item_id(item: MemoryItem) -> int:
+    return item.id
+
+
 CleanupStrategy = Literal["fifo", "age", "relevance"]
 #: item types that carry no information worth indexing, rating or consolidating
 TRIVIAL_TYPES = frozenset({"DONE"})
@@ -148,9 +154,8 @@ class EpisodicMemory:
             raise InvalidArgument(f"unknown cleanup_strategy {self.cleanup_strategy!r}; use fifo, age or relevance")
         self.warning_threshold = float(warning_threshold if warning_threshold is not None
                                        else cfg.memory_warning_threshold)
-        self.eviction_batch = max(1, int(eviction_batch if eviction_batch is not None
-                                         else self.max_size * cfg.eviction_batch_fraction))
-        self.eviction_batch = min(self.eviction_batch, self.max_size)
+        self.eviction_batch = min(self.max_size, max(1, int(eviction_batch if eviction_batch is not None
+                                                            else self.max_size * cfg.eviction_batch_fraction)))
         # The recent window must survive a relevance cleanup, or the prompt would lose its thread.
         self.protect_recent = int(protect_recent if protect_recent is not None else max(1, self.max_size // 10))
         self._items: list[MemoryItem] = []
@@ -168,12 +173,14 @@ class EpisodicMemory:
 
     def add(self, *, kind: Literal["stimulus", "action"], type: str, content: str, source: str | None = None,
             target: str | None = None, sim_time: datetime | None = None, step: int | None = None) -> MemoryItem:
-        """Append one item (evicting a batch first when the memory is full); returns it."""
+        """Append one item (evicting a batch first when the memory is full); returns it.
+
+        The item shares its texts and field-name set with alike items (a world holds millions): :mod:`.sharing`."""
         evicted: list[MemoryItem] = []
         warn_ratio: float | None = None
         with self._lock:
-            item = MemoryItem(id=self._next_id, kind=kind, type=type, content=content, source=source,
-                              target=target, sim_time=sim_time, step=step)
+            item = compact_item(MemoryItem(id=self._next_id, kind=kind, type=type, content=content, source=source,
+                                           target=target, sim_time=sim_time, step=step))
             self._next_id += 1
             self._items.append(item)
             if len(self._items) > self.max_size:
@@ -267,14 +274,7 @@ class EpisodicMemory:
             return self._find_locked(item_id)
 
     def _find_locked(self, item_id: int) -> MemoryItem | None:
-        # Binary search: ids are increasing along the list.
-        lo, hi = 0, len(self._items)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self._items[mid].id < item_id:
-                lo = mid + 1
-            else:
-                hi = mid
+        lo = bisect.bisect_left(self._items, item_id, key=_item_id)  # ids are increasing along the list
         if lo < len(self._items) and self._items[lo].id == item_id:
             return self._items[lo]
         return None
@@ -343,7 +343,7 @@ class EpisodicMemory:
     @classmethod
     def from_model(cls, state: EpisodicState) -> EpisodicMemory:
         """A memory in ``state`` (a state without the bound's fields gets the settings' defaults)."""
-        items = list(state.items)
+        items = [compact_item(i) for i in state.items]
         mem = cls(max_size=state.max_size, cleanup_strategy=state.cleanup_strategy,
                   warning_threshold=state.warning_threshold, eviction_batch=state.eviction_batch,
                   protect_recent=state.protect_recent)

@@ -55,6 +55,9 @@ class AgentMemory(MemoryMaintenance):
         embedder: the embedder (default: the shared one named by ``[Memory] EMBEDDER``, made lazily).
         publish: where events go (the agent passes its own publisher).
         now: the simulated clock (None: no simulated time; recency then works by rank and nothing decays).
+        vector_pool: where the retrieval index keeps its vectors (default: the process's pool of that
+            dimension, :func:`~tinytroupe.agent.memory.vector_pool.shared_pool`, where a vector held by
+            many agents is stored once).
     """
 
     # ---------------------------------------------------------------- TinyTroupe-shaped writes
@@ -218,7 +221,7 @@ class AgentMemory(MemoryMaintenance):
 
     def _index_from(self, state: IndexState) -> VectorIndex:
         if state.vectors is not None:
-            return VectorIndex.from_model(state)
+            return VectorIndex.from_model(state, pool=self._pool(state.dim))
         texts = []  # deterministic rebuild: the same texts through the same embedder
         for key in state.keys:
             resolved = self._resolve(key)
@@ -226,7 +229,7 @@ class AgentMemory(MemoryMaintenance):
                 raise InvalidArgument(f"cannot rebuild the memory index of {self.owner}: {key} is not in the "
                                       "saved memory; save with include_vectors=True")
             texts.append(resolved[1])
-        return VectorIndex.from_model(state, vectors=self.embedder.embed(texts))
+        return VectorIndex.from_model(state, vectors=self.embedder.embed(texts), pool=self._pool(state.dim))
 
     def to_state(self, include_vectors: bool = True, include_episodic: bool = True) -> dict[str, Any]:
         """JSON-ready state (:meth:`state_model` as a dict); :meth:`load_state` restores it exactly.

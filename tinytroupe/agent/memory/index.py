@@ -6,6 +6,10 @@ compacted when more than half the rows are dead (amortised O(1) too). Besides th
 row keeps what retrieval scores with: importance, creation and last-access time (simulated hours),
 retrieval count and a touch sequence number (for rank-based recency).
 
+Given a :class:`~tinytroupe.agent.memory.vector_pool.VectorPool`, the index keeps its vectors there
+(each distinct vector once for all the indexes that hold it) and only their row numbers here;
+without one it keeps its own matrix. Scores are the same either way.
+
 Example:
     >>> import numpy as np
     >>> idx = VectorIndex(dim=2)
@@ -29,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import field_serializer, field_validator, model_validator
 
+from tinytroupe.agent.memory.vector_pool import VectorPool, shared_pool
 from tinytroupe.errors import InvalidArgument
 from tinytroupe.state import StateModel
 
@@ -41,9 +46,13 @@ def hours(t: datetime | None) -> float:
 
 
 class VectorIndex:
-    """Vectors plus retrieval metadata, keyed by a short string (``E12`` episodic, ``S3`` semantic)."""
+    """Vectors plus retrieval metadata, keyed by a short string (``E12`` episodic, ``S3`` semantic).
 
-    vectors: np.ndarray
+    With a ``pool`` the vectors live there (see the module's docstring); ``vec_rows`` are their rows.
+    """
+
+    own_vectors: np.ndarray  # (capacity, dim) without a pool, (0, dim) with one
+    vec_rows: np.ndarray  # pool rows (with a pool)
     importance: np.ndarray
     created_h: np.ndarray
     access_h: np.ndarray
@@ -51,10 +60,13 @@ class VectorIndex:
     seq: np.ndarray
     alive: np.ndarray
 
-    def __init__(self, dim: int, capacity: int = 64) -> None:
+    def __init__(self, dim: int, capacity: int = 64, *, pool: VectorPool | None = None) -> None:
         if dim < 1:
             raise InvalidArgument(f"VectorIndex dim must be positive, got {dim}")
+        if pool is not None and pool.dim != dim:
+            raise InvalidArgument(f"VectorIndex dim {dim} does not match its pool's dim {pool.dim}")
         self.dim = dim
+        self.pool = pool
         self._n = 0  # rows used (live or dead)
         self._keys: list[str | None] = []
         self._rows: dict[str, int] = {}
@@ -68,8 +80,10 @@ class VectorIndex:
                 new[: self._n] = old[: self._n]
             return new
 
-        had = hasattr(self, "vectors")
-        self.vectors = grow(self.vectors if had else None, np.float32, (capacity, self.dim))
+        had = hasattr(self, "importance")
+        own = 0 if self.pool is not None else capacity
+        self.own_vectors = grow(self.own_vectors if had else None, np.float32, (own, self.dim))
+        self.vec_rows = grow(self.vec_rows if had else None, np.int32, (capacity if own == 0 else 0,))
         self.importance = grow(self.importance if had else None, np.float32, (capacity,), 5.0)
         self.created_h = grow(self.created_h if had else None, np.float64, (capacity,), math.nan)
         self.access_h = grow(self.access_h if had else None, np.float64, (capacity,), math.nan)
@@ -90,7 +104,10 @@ class VectorIndex:
             if self._n == self.capacity:
                 self._alloc(self.capacity * 2)  # doubling: amortised O(1) per add
         row = self._n
-        self.vectors[row] = np.asarray(vector, dtype=np.float32)
+        if self.pool is not None:
+            self.vec_rows[row] = self.pool.acquire(vector)
+        else:
+            self.own_vectors[row] = np.asarray(vector, dtype=np.float32)
         self.importance[row] = importance
         self.created_h[row] = created_h
         self.access_h[row] = created_h
@@ -109,6 +126,8 @@ class VectorIndex:
             return False
         self.alive[row] = False
         self._keys[row] = None
+        if self.pool is not None:
+            self.pool.release(int(self.vec_rows[row]))
         if self._n > 64 and len(self._rows) < self._n // 2:
             self.compact()
         return True
@@ -116,7 +135,7 @@ class VectorIndex:
     def compact(self) -> None:
         """Drop dead rows (keeps order)."""
         live = np.flatnonzero(self.alive[: self._n])
-        for name in ("vectors", "importance", "created_h", "access_h", "access_count", "seq", "alive"):
+        for name in ("own_vectors" if self.pool is None else "vec_rows", *INDEX_ARRAYS, "alive"):
             arr = getattr(self, name)
             arr[: len(live)] = arr[live]
         self.alive[len(live): self._n] = False
@@ -163,9 +182,33 @@ class VectorIndex:
     def keys_live(self) -> list[str]:
         return [k for k in self._keys if k is not None]
 
+    @property
+    def vectors(self) -> FloatArray:
+        """The used rows' vectors (dead rows included), one row each: a view, or a copy from the pool."""
+        if self.pool is None:
+            return self.own_vectors[: self._n]
+        return self.pool.take(self.vec_rows[: self._n])
+
     def similarities(self, query: FloatArray) -> FloatArray:
         """Cosine similarity of the (unit) query with every used row (dead rows included)."""
-        return self.vectors[: self._n] @ np.asarray(query, dtype=np.float32)
+        return self.vectors @ np.asarray(query, dtype=np.float32)
+
+    def __del__(self) -> None:
+        # Pooled vectors are counted: an index that goes away gives its live rows back.
+        pool = getattr(self, "pool", None)
+        if pool is not None:
+            pool.release_many(self.vec_rows[: self._n][self.alive[: self._n]])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A pickle goes through the state (not the pool): in another process it joins that one's pool.
+        return (_rebuild, (self.state_model(), self.pool is not None))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> VectorIndex:
+        # Through the state, so a pooled copy counts its own rows (in the same pool).
+        return VectorIndex.from_model(self.state_model(), pool=self.pool)
+
+    def __copy__(self) -> VectorIndex:
+        return self.__deepcopy__({})  # a shallow copy would share counted rows
 
     # ---------------------------------------------------------------- state
 
@@ -183,21 +226,26 @@ class VectorIndex:
         return IndexState.model_construct(**fields)
 
     @classmethod
-    def from_model(cls, state: IndexState, vectors: FloatArray | None = None) -> VectorIndex:
-        """Rebuild from :meth:`state_model`; ``vectors`` must be given when the state has none.
+    def from_model(cls, state: IndexState, vectors: FloatArray | None = None, *,
+                   pool: VectorPool | None = None) -> VectorIndex:
+        """Rebuild from :meth:`state_model` (its vectors in ``pool`` when given); ``vectors`` must be
+        given when the state has none.
 
         Raises:
             InvalidArgument: the state has no vectors and none were given.
         """
         n = len(state.keys)
-        idx = cls(state.dim, capacity=max(8, n))
+        idx = cls(state.dim, capacity=max(8, n), pool=pool if pool is not None and pool.dim == state.dim else None)
         if state.vectors is not None:
             vecs = np.frombuffer(state.vectors, dtype=VECTOR_DTYPE).reshape(n, idx.dim)
         elif vectors is not None:
             vecs = np.asarray(vectors, dtype=np.float32).reshape(n, idx.dim)
         else:
             raise InvalidArgument("this index state has no vectors; pass vectors= (re-embedded texts) to rebuild it")
-        idx.vectors[:n] = vecs
+        if idx.pool is not None:
+            idx.vec_rows[:n] = [idx.pool.acquire(v) for v in vecs]
+        else:
+            idx.own_vectors[:n] = vecs
         for name, dtype in INDEX_ARRAYS.items():
             getattr(idx, name)[:n] = np.frombuffer(getattr(state, name), dtype=dtype)
         idx.alive[:n] = True
@@ -221,6 +269,10 @@ class VectorIndex:
                 and none were given.
         """
         return cls.from_model(IndexState.parse(state), vectors)
+
+
+def _rebuild(state: IndexState, pooled: bool) -> VectorIndex:
+    return VectorIndex.from_model(state, pool=shared_pool(state.dim) if pooled else None)
 
 
 #: numpy dtypes of the index's per-row arrays, as stored (little-endian)

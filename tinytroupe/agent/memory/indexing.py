@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from tinytroupe.agent.memory.core import MemoryCore
 from tinytroupe.agent.memory.episodic import TRIVIAL_TYPES, UNRATED_IMPORTANCE, MemoryItem
-from tinytroupe.agent.memory.index import VectorIndex, hours
+from tinytroupe.agent.memory.index import hours
 from tinytroupe.agent.memory.semantic import SemanticFact
 from tinytroupe.config import current_settings
 from tinytroupe.embeddings.port import Embedder
@@ -84,7 +84,7 @@ class MemoryIndexing(MemoryCore):
         vectors = self.embedder.embed(texts)
         with self._lock:
             if self.index is None:
-                self.index = VectorIndex(self.embedder.dim)
+                self.index = self._new_index(self.embedder.dim)
             for item, vec in zip(items, vectors[: len(items)], strict=True):
                 if self._episodic.get(item.id) is None:  # evicted while embedding
                     continue

@@ -21,7 +21,7 @@ import numpy as np
 
 from tinytroupe.agent.memory.consolidation import Candidate
 from tinytroupe.agent.memory.episodic import TRIVIAL_TYPES, UNRATED_IMPORTANCE
-from tinytroupe.agent.memory.index import VectorIndex, hours
+from tinytroupe.agent.memory.index import hours
 from tinytroupe.agent.memory.recall import MemoryRecall
 from tinytroupe.agent.memory.reflection import valid_evidence
 from tinytroupe.agent.memory.semantic import SemanticFact
@@ -157,7 +157,7 @@ class MemoryMaintenance(MemoryRecall):
         vectors = await asyncio.to_thread(self.embedder.embed, texts)
         with self._lock:
             if self.index is None:
-                self.index = VectorIndex(self.embedder.dim)
+                self.index = self._new_index(self.embedder.dim)
             candidates: list[list[Candidate]] = []
             for vec in vectors:
                 sims = self.index.similarities(vec)
