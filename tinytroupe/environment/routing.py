@@ -50,18 +50,6 @@ class ActionRouting:
         else:
             self.bus.publish(event)
 
-    def routing_reach(self, agent: TinyPerson) -> list[str] | None:
-        """The names of the agents whose state routing ``agent``'s actions may change (beside its own),
-        known before its turn: None when that may be anyone.
-
-        Here it may be anyone: a TALK or REACH_OUT naming any agent of the world reaches it. A world
-        whose routing keeps to narrower paths says which (a social network: the agent's relations), and
-        dependency-aware stepping (:mod:`~tinytroupe.environment.dependency`) lets an agent run ahead
-        of agents that cannot reach it. A subclass that changes routing must override this too, or its
-        runs stay synchronous.
-        """
-        return None
-
     def _handle_actions(self, agent: TinyPerson, actions: list[Action]) -> None:
         for action in actions:
             if action.type == "TALK":
