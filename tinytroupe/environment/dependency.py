@@ -35,7 +35,8 @@ before the turns run, or would change what a synchronous run does:
 Example:
     >>> from tinytroupe.agent import TinyPerson
     >>> from tinytroupe.environment import TinySocialNetwork, TinyWorld
-    >>> dependency_plan(TinyWorld("Room", communication_display=False), parallel=True, batch=False) is None
+    >>> room = TinyWorld("Room", [TinyPerson("Cy"), TinyPerson("Dee")], communication_display=False)
+    >>> dependency_plan(room, parallel=True, batch=False) is None  # a TALK here may name anyone
     True
     >>> net = TinySocialNetwork("Pairs", communication_display=False)
     >>> _ = net.add_relation(TinyPerson("Ana"), TinyPerson("Ben"))
@@ -60,6 +61,7 @@ from typing import TYPE_CHECKING
 from tinytroupe.agent.actions import Action
 from tinytroupe.environment.engine import TurnOutcome, run_turn
 from tinytroupe.environment.executors import LocalExecutor
+from tinytroupe.errors import InvalidState
 from tinytroupe.events import Event, EventBus, StepEvent
 from tinytroupe.llm.budget import BudgetWrapper
 
@@ -217,7 +219,7 @@ class AheadScheduler:
             while self.committed < self.steps:
                 self._launch(inflight)
                 if not inflight:
-                    raise RuntimeError("dependency-aware stepping stalled with no turn in flight")  # a bug, never data
+                    raise InvalidState("dependency-aware stepping stalled with no turn in flight")  # a bug, never data
                 done, _ = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
                 for task in sorted(done, key=lambda t: inflight[t]):
                     step, i = inflight.pop(task)
