@@ -14,9 +14,9 @@ wall time by the server-bound limit: ``steps x ceil(agents / 64) x latency``.
   process's CPU time (``resource.getrusage``) per agent turn: what our client costs per call.
 - ``bare_sdk_survey100_ratio``: the survey's 100 requests (an agent's real prompt and action schema)
   sent by a bare ``openai.AsyncOpenAI`` client with 64 in flight: the reference line.
-- ``dependency_aware_speedup``: a sparse 200-agent world over 10 steps, stepped with
-  ``dependency_aware=True`` against synchronous stepping, at 50 ms latency (``null`` when the world
-  does not offer it).
+- ``dependency_aware_speedup``: a sparse 200-agent social network (100 pairs related only to each
+  other) over 10 steps, stepped with ``dependency_aware=True`` against synchronous stepping, at 50 ms
+  latency (``null`` when the world does not offer it).
 
 Usage::
 
@@ -47,7 +47,7 @@ if importlib.util.find_spec("tinytroupe") is None:
 
 # Only what a user's script imports before building a study: the transport is not imported here,
 # so the first step shows whatever the library still does late.
-from tinytroupe import TinyPerson, TinyWorld  # noqa: E402
+from tinytroupe import TinyPerson, TinySocialNetwork, TinyWorld  # noqa: E402
 from tinytroupe.config import Settings  # noqa: E402
 from tinytroupe.devtools.mock_openai_server import spawn_mock_server  # noqa: E402
 from tinytroupe.llm.factory import build_client  # noqa: E402
@@ -149,13 +149,14 @@ def bare_sdk_survey(base_url: str, world: TinyWorld, rounds: int) -> list[float]
 
 
 def sparse_world(client: Any, n: int) -> TinyWorld:
-    # Pairs who only reach each other: nobody's next turn depends on anyone outside the pair.
+    # Pairs who only reach each other: nobody's next turn depends on anyone outside the pair. A social
+    # network, because its routing keeps to relations; in a plain TinyWorld a TALK naming anyone reaches
+    # them (accessibility only informs the prompt), so no turn could be proven independent there.
     folks = people(n, "S")
-    world = TinyWorld("Sparse", folks, initial_datetime=START, client=client, seed=1,
-                      broadcast_if_no_target=False, communication_display=False)
+    world = TinySocialNetwork("Sparse", initial_datetime=START, client=client, seed=1,
+                              broadcast_if_no_target=False, communication_display=False)
     for a, b in zip(folks[::2], folks[1::2], strict=True):
-        a.make_agent_accessible(b)
-        b.make_agent_accessible(a)
+        world.add_relation(a, b, "partners")
     world.broadcast(QUESTION, "Host")
     return world
 

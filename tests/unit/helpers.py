@@ -115,7 +115,8 @@ class VirtualClock:
         self.now += seconds
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
-        for module in ("tinytroupe.environment.engine", "tinytroupe.environment.world"):
+        for module in ("tinytroupe.environment.engine", "tinytroupe.environment.stepping",
+                       "tinytroupe.environment.dependency"):
             monkeypatch.setattr(importlib.import_module(module), "time", self)
         return self
 

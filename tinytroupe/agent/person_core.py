@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
@@ -198,22 +198,36 @@ class PersonCore:
     def _step(self) -> int | None:
         return self.environment.current_step if self.environment is not None else None
 
+    #: where events go instead of the bus while a world orders them itself (see :meth:`defer_events`)
+    _event_sink: Callable[[Event], None] | None = None
+
     def _publish(self, event: Event) -> None:
-        if self._deferred is not None:
+        sink = self._event_sink
+        if sink is not None:
+            sink(event)
+        elif self._deferred is not None:
             self._deferred.append(event)
         else:
             self.bus.publish(event)
 
-    def defer_events(self) -> None:
-        """Hold events back until :meth:`flush_events` (worlds use this for a deterministic order)."""
+    def defer_events(self, sink: Callable[[Event], None] | None = None) -> None:
+        """Hold events back until :meth:`flush_events` (worlds use this for a deterministic order).
+
+        With ``sink``, each event is handed to it instead, as it happens, until :meth:`flush_events`:
+        a world that runs agents ahead of its step (see :mod:`tinytroupe.environment.dependency`)
+        collects several agents' events in one list, in the order they happened, and publishes them later.
+        """
         with self._lock:
-            if self._deferred is None:
+            if sink is not None:
+                self._event_sink = sink
+            elif self._deferred is None:
                 self._deferred = []
 
     def flush_events(self) -> None:
-        """Publish held-back events, in the order they happened."""
+        """Publish held-back events, in the order they happened (events handed to a sink are its own)."""
         with self._lock:
             events, self._deferred = self._deferred or [], None
+            self._event_sink = None
         for event in events:
             self.bus.publish(event)
 

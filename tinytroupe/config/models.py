@@ -82,6 +82,11 @@ class SimulationSettings(_Section):
         True, description="worlds run from Python show their conversation live (TinyTroupe's switch)")
     freeze_gc: bool = Field(
         True, description="while a world runs, keep the garbage collector off objects made before it")
+    dependency_aware: bool = Field(
+        False, description="parallel runs let an agent act ahead of the step barrier when nobody who can "
+        "reach it is still acting (same trace as synchronous steps)")
+    dependency_window: int = Field(2, ge=1, le=64,
+                                   description="steps an agent may run ahead of the oldest unfinished step")
 
 
 class CognitionSettings(_Section):

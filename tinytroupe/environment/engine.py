@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tinytroupe.agent.person import TinyPerson
-from tinytroupe.events import AgentErrorEvent
+from tinytroupe.events import AgentErrorEvent, Event
 from tinytroupe.redaction import redact, redacted_traceback
 
 logger = logging.getLogger(__name__)
@@ -75,8 +76,13 @@ class StepMetrics:
 
 
 async def run_turn(agent: TinyPerson, *, step: int, world: str, timeout: float | None,
-                   semaphore: asyncio.Semaphore | None) -> TurnOutcome:
-    """Run one agent turn under the semaphore and timeout; failures come back as a record."""
+                   semaphore: asyncio.Semaphore | None,
+                   publish: Callable[[Event], None] | None = None) -> TurnOutcome:
+    """Run one agent turn under the semaphore and timeout; failures come back as a record.
+
+    A failure's :class:`~tinytroupe.events.AgentErrorEvent` goes to ``publish`` (default: the agent's
+    bus, at once; a world stepping agents ahead publishes it later, in the step's order).
+    """
 
     async def body() -> None:
         if timeout is not None:
@@ -105,9 +111,9 @@ async def run_turn(agent: TinyPerson, *, step: int, world: str, timeout: float |
         logger.warning("%s", error.describe(), extra={"event_kind": "agent_error"})
         if error.exception is not None and logger.isEnabledFor(logging.DEBUG):
             logger.debug("traceback of the failed turn:\n%s", redacted_traceback(error.exception))
-        agent.bus.publish(AgentErrorEvent(agent=agent.name, world=world, step=step,
-                                          error_type=error.error_type, message=error.message,
-                                          timed_out=error.timed_out))
+        (publish or agent.bus.publish)(AgentErrorEvent(agent=agent.name, world=world, step=step,
+                                                       error_type=error.error_type, message=error.message,
+                                                       timed_out=error.timed_out))
     return TurnOutcome(agent=agent, wall_s=wall, error=error)
 
 

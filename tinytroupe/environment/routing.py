@@ -6,11 +6,12 @@ whose TALK reached nobody.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tinytroupe.agent.actions import Action
 from tinytroupe.agent.person import TinyPerson
-from tinytroupe.events import EventBus, WarningEvent
+from tinytroupe.events import Event, EventBus, WarningEvent
 
 # The world's logger: these lines are the world's account of its conversation.
 logger = logging.getLogger("tinytroupe.environment.world")
@@ -27,12 +28,27 @@ class ActionRouting:
         name: str
         name_to_agent: dict[str, TinyPerson]
         broadcast_if_no_target: bool
-        _step: int
 
         @property
         def bus(self) -> EventBus: ...
 
         def broadcast(self, speech: str, source: TinyPerson | str | None = None) -> None: ...
+
+        @property
+        def current_step(self) -> int: ...
+
+        def reachable_names(self, agent: str) -> list[str]: ...
+
+    #: where the world's own routing events go instead of its bus while it orders events itself
+    #: (dependency-aware stepping publishes a step's events when the step is complete)
+    _event_sink: Callable[[Event], None] | None = None
+
+    def _emit(self, event: Event) -> None:
+        sink = self._event_sink
+        if sink is not None:
+            sink(event)
+        else:
+            self.bus.publish(event)
 
     def _handle_actions(self, agent: TinyPerson, actions: list[Action]) -> None:
         for action in actions:
@@ -62,9 +78,9 @@ class ActionRouting:
         source.socialize(f"Nobody heard what you just said{to}: {why}.")
         message = f"{source.name}'s message{to} was not delivered: {why}"
         logger.info("world %r: %s", self.name, message)
-        self.bus.publish(WarningEvent(code="talk_not_delivered", message=message, world=self.name,
-                                      agent=source.name, step=self._step,
-                                      data={"target": action.target.strip(), "content": action.content}))
+        self._emit(WarningEvent(code="talk_not_delivered", message=message, world=self.name,
+                                agent=source.name, step=self.current_step,
+                                data={"target": action.target.strip(), "content": action.content}))
 
     def _handle_reach_out(self, source: TinyPerson, action: Action) -> None:
         target = self.name_to_agent.get(action.target.strip())

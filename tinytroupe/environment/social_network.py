@@ -108,16 +108,20 @@ class TinySocialNetwork(TinyWorld):
             self.graph.add_edge(a, b, key=key)
         return self
 
-    def _before_step(self) -> None:
-        for agent in self.agents:
-            agent.make_all_agents_inaccessible()
-            if not self.graph.has_node(agent.name):
-                continue
-            for neighbour in self.graph.neighbors(agent.name):
-                other = self.get_agent_by_name(neighbour)
-                if other is not None:
-                    kinds = sorted(self.graph.get_edge_data(agent.name, neighbour).keys())
-                    agent.make_agent_accessible(other, f"related as: {', '.join(kinds)}")
+    def _before_agent_step(self, agent: TinyPerson) -> None:
+        # Only this agent's accessibility, from the graph: so it can run at each agent's own step.
+        agent.make_all_agents_inaccessible()
+        if not self.graph.has_node(agent.name):
+            return
+        for neighbour in self.graph.neighbors(agent.name):
+            other = self.get_agent_by_name(neighbour)
+            if other is not None:
+                kinds = sorted(self.graph.get_edge_data(agent.name, neighbour).keys())
+                agent.make_agent_accessible(other, f"related as: {', '.join(kinds)}")
+
+    def routing_reach(self, agent: TinyPerson) -> list[str] | None:
+        """``agent``'s relations: its TALK and REACH_OUT reach nobody else here."""
+        return self.reachable_names(agent.name)
 
     def _can_reach(self, source: TinyPerson, target: TinyPerson) -> bool:
         return self.is_in_relation_with(source, target)

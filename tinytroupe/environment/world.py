@@ -1,9 +1,6 @@
 """``TinyWorld``: where agents live, with a clock, routing of actions, and stepping.
 
-Parallel steps (the default) let every agent act on the same snapshot; their messages are delivered
-after the step in the agents' list order, so the outcome does not depend on which LLM call returned
-first. Sequential steps shuffle the agents with the world's seeded random generator and deliver each
-message at once, so later agents in the step see earlier ones.
+How it steps (parallel, sequential, dependency-aware) is in :mod:`.stepping` and :mod:`.dependency`.
 
 Example:
     >>> from datetime import datetime
@@ -25,10 +22,8 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from tinytroupe import scope
@@ -38,34 +33,29 @@ from tinytroupe.aio import run_sync
 from tinytroupe.context import RunContext, current_context
 from tinytroupe.environment.calendar import WorldCalendar
 from tinytroupe.environment.communications import WorldCommunications
-from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome
+from tinytroupe.environment.dependency import AheadScheduler, dependency_plan, step_view
+from tinytroupe.environment.engine import AgentTurnError, StepMetrics
 from tinytroupe.environment.executors import Executor, LocalExecutor
-from tinytroupe.environment.interventions import (
-    ArgumentlessIntervention,
-    Intervention,
-    InterventionLike,
-    apply_interventions,
-)
+from tinytroupe.environment.interventions import ArgumentlessIntervention, Intervention, InterventionLike
 from tinytroupe.environment.membership import WorldMembership
 from tinytroupe.environment.routing import ActionRouting
+from tinytroupe.environment.stepping import WorldStepping, default_workers, running
 from tinytroupe.environment.world_state import WorldStateMethods
 from tinytroupe.environment.world_stats import WorldStats
-from tinytroupe.errors import BudgetExceeded, InvalidArgument, InvalidArgumentType, SimulationError
-from tinytroupe.events import EventBus, StepEvent
-from tinytroupe.gc_freeze import frozen_gc
+from tinytroupe.errors import InvalidArgument, InvalidArgumentType
+from tinytroupe.events import EventBus
 from tinytroupe.lazy import PerLoop
-from tinytroupe.llm.batch import batch_mode
-from tinytroupe.llm.client import LLMClient, aprepare_clients
-from tinytroupe.llm.limits import ConcurrencyLimit
+from tinytroupe.llm.client import LLMClient
 
 
-class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalendar, WorldStateMethods,
-                WorldStats):
+class TinyWorld(WorldMembership, ActionRouting, WorldStepping, WorldCommunications, WorldCalendar,
+                WorldStateMethods, WorldStats):
     """A place where agents interact.
 
-    Beside the core here (construction, broadcasts, stepping), its parts live in mixins: its agents
-    (:mod:`.membership`), action routing (:mod:`.routing`), the live display and TinyTroupe's
-    communications buffer (:mod:`.communications`, with the class attribute ``MAX_COMMUNICATIONS``),
+    Beside the core here (construction, broadcasts, runs), its parts live in mixins: its agents
+    (:mod:`.membership`), action routing (:mod:`.routing`), its steps (:mod:`.stepping`), the live
+    display and TinyTroupe's communications buffer (:mod:`.communications`, with the class attribute
+    ``MAX_COMMUNICATIONS``),
     the calendar helpers ``run_*``/``skip_*`` (:mod:`.calendar`), ``to_state``/``load_state``
     (:mod:`.world_state`), and metrics, usage and TinyTroupe's statics such as
     ``get_environment_by_name`` (:mod:`.world_stats`).
@@ -196,11 +186,28 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
 
     @property
     def current_datetime(self) -> datetime:
-        return self._datetime
+        # An agent running ahead (dependency-aware stepping) sees the clock of its own step.
+        view = step_view(self)
+        return self._datetime if view is None else view[1]
 
     @property
     def current_step(self) -> int:
-        return self._step
+        view = step_view(self)
+        return self._step if view is None else view[0]
+
+    # ------------------------------------------------------------------ routing
+
+    def routing_reach(self, agent: TinyPerson) -> list[str] | None:
+        """The names of the agents whose state routing ``agent``'s actions may change (beside its own),
+        known before its turn: None when that may be anyone.
+
+        Here it may be anyone: a TALK or REACH_OUT naming any agent of the world reaches it. A world
+        whose routing keeps to narrower paths says which (a social network: the agent's relations), and
+        dependency-aware stepping (:mod:`.dependency`) lets an agent run ahead
+        of agents that cannot reach it. A subclass that changes routing must override this too, or its
+        runs stay synchronous.
+        """
+        return None
 
     # ------------------------------------------------------------------ interventions
 
@@ -233,96 +240,11 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         for agent in self.agents:
             agent.change_context(ctx)
 
-    # ------------------------------------------------------------------ stepping
-
-    def _before_step(self) -> None:
-        """Hook for subclasses: runs after interventions, before agents act."""
-
-    def _workers(self) -> int | None:
-        return self.max_workers if self.max_workers is not None else default_workers(self.client)
-
-    def _world_calls(self) -> int:
-        return int(self.client.ledger.counts("world", self.name).get("calls", 0))
-
-    def _run_lock(self) -> asyncio.Lock:
-        return self._run_locks.get()
-
-    async def _astep(self, timedelta_per_step: timedelta | None, randomize_agents_order: bool,
-                     parallelize: bool) -> dict[str, list[Action]]:
-        self._step += 1
-        if timedelta_per_step is not None:
-            self._datetime += timedelta_per_step
-        step = self._step
-        self.bus.publish(StepEvent(phase="start", world=self.name, step=step, agents=len(self.agents),
-                                   sim_time=self._datetime.isoformat()))
-        started = time.perf_counter()
-        calls_before = self._world_calls() if self.collect_parallel_metrics else 0
-        await apply_interventions(self, self._interventions, self._record_intervention)
-        self._before_step()
-        step_actions: dict[str, list[Action]] = {}
-        outcomes: list[TurnOutcome] = []
-        if parallelize:
-            outcomes = await self._run_batch(list(self.agents), step, self._workers(), step_actions)
-        else:
-            order = list(self.agents)
-            if randomize_agents_order:
-                self.random.shuffle(order)
-            for agent in order:
-                # One agent at a time: each hears what the previous ones said in this step.
-                outcomes += await self._run_batch([agent], step, 1, step_actions)
-        self._end_step(step, parallelize, outcomes, time.perf_counter() - started, calls_before)
-        return step_actions
-
-    async def _run_batch(self, agents: list[TinyPerson], step: int, max_workers: int | None,
-                         step_actions: dict[str, list[Action]]) -> list[TurnOutcome]:
-        """Run ``agents``' turns together, then route their actions in the agents' order.
-
-        Their events are held back until every turn of the batch has ended and then published in the
-        agents' order, so the trace does not depend on which LLM call returned first. A parallel step
-        is one batch of every agent; a sequential step is one batch per agent.
-        """
-        for agent in agents:
-            agent.defer_events()
-        try:
-            outcomes = await self.executor.run_turns(agents, step=step, world=self.name, timeout=self.agent_timeout,
-                                                     max_workers=max_workers)
-        finally:
-            for agent in agents:
-                agent.flush_events()
-        for agent in agents:
-            actions = agent.pop_latest_actions()
-            step_actions[agent.name] = actions
-            self._handle_actions(agent, actions)
-        return outcomes
-
-    def _end_step(self, step: int, parallel: bool, outcomes: list[TurnOutcome], wall: float, calls_before: int) -> None:
-        """Record the step's failed turns and metrics, publish its end, and stop if the policy says so."""
-        errors = [o.error for o in outcomes if o.error is not None]
-        self.errors.extend(errors)
-        if self.collect_parallel_metrics:
-            self.step_metrics.append(StepMetrics(
-                step=step, parallel=parallel, agents=len(outcomes), wall_s=wall,
-                turn_time_sum_s=sum(o.wall_s for o in outcomes), llm_calls=self._world_calls() - calls_before,
-                errors=len(errors), timeouts=sum(1 for e in errors if e.timed_out)))
-        self.bus.publish(StepEvent(phase="end", world=self.name, step=step, agents=len(outcomes), wall_s=wall,
-                                   sim_time=self._datetime.isoformat()))
-        # A refused call means the run's budget is spent: stop here, whatever the error policy (the step
-        # itself ended normally: its other turns finished and their actions were routed).
-        budget = next((e.exception for e in errors if isinstance(e.exception, BudgetExceeded)), None)
-        if budget is not None:
-            raise budget
-        if errors and self.on_agent_error == "stop":
-            first = errors[0]
-            raise SimulationError(
-                f"world {self.name!r} stopped at step {step}: {first.describe()}"
-                + (f" (and {len(errors) - 1} more failed turns)" if len(errors) > 1 else "")
-                + "; see world.errors, or pass on_agent_error='continue' to keep going",
-                agent=first.agent, step=step,
-            ) from first.exception
+    # ------------------------------------------------------------------ running
 
     async def arun(self, steps: int, timedelta_per_step: timedelta | None = None, return_actions: bool = False,
-                   randomize_agents_order: bool = True,
-                   parallelize: bool | None = None, *, batch: bool = False) -> list[dict[str, list[Action]]] | None:
+                   randomize_agents_order: bool = True, parallelize: bool | None = None, *, batch: bool = False,
+                   dependency_aware: bool | None = None) -> list[dict[str, list[Action]]] | None:
         """Async twin of :meth:`run`.
 
         Raises:
@@ -336,15 +258,21 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         if not isinstance(steps, int) or steps < 0:
             raise InvalidArgument(f"steps must be a non-negative integer, got {steps!r}")
         par = self.parallelize if parallelize is None else parallelize
+        sim = self.context.settings.simulation
+        ahead = sim.dependency_aware if dependency_aware is None else dependency_aware
         history: list[dict[str, list[Action]]] = []
-        async with self._run_lock(), _running(self, batch):
-            for _ in range(steps):
+        async with self._run_lock(), running(self, batch):
+            plan = dependency_plan(self, parallel=par, batch=batch) if ahead and steps > 0 else None
+            if plan is not None:
+                history = await AheadScheduler(self, plan, steps, timedelta_per_step, sim.dependency_window).run()
+            else:
+                for _ in range(steps):
                     history.append(await self._astep(timedelta_per_step, randomize_agents_order, par))
         return history if return_actions else None
 
     def run(self, steps: int, timedelta_per_step: timedelta | None = None, return_actions: bool = False,
-            randomize_agents_order: bool = True,
-            parallelize: bool | None = None, *, batch: bool = False) -> list[dict[str, list[Action]]] | None:
+            randomize_agents_order: bool = True, parallelize: bool | None = None, *, batch: bool = False,
+            dependency_aware: bool | None = None) -> list[dict[str, list[Action]]] | None:
         """Run ``steps`` steps; with ``return_actions`` get ``[{agent_name: [actions]}, ...]`` per step.
 
         A failed agent turn is recorded in :attr:`errors` and the run goes on, unless ``on_agent_error``
@@ -353,41 +281,17 @@ class TinyWorld(WorldMembership, ActionRouting, WorldCommunications, WorldCalend
         ``batch=True`` sends each step's LLM calls as one provider batch (half price, slower; resumed
         from the run file after a crash): see :mod:`tinytroupe.llm.batch`.
 
+        ``dependency_aware=True`` (default ``[Simulation] DEPENDENCY_AWARE``) lets an agent take its
+        next turn as soon as the agents who can reach it have finished this step, up to
+        ``[Simulation] DEPENDENCY_WINDOW`` steps ahead, with the same trace as the synchronous run;
+        runs it cannot help stay synchronous (see :mod:`tinytroupe.environment.dependency`).
+
         Raises:
             InvalidState: called from a coroutine on tinytroupe's event loop (await :meth:`arun`);
                 otherwise as :meth:`arun`.
         """
         return run_sync(self.arun(steps, timedelta_per_step, return_actions, randomize_agents_order, parallelize,
-                                  batch=batch))
+                                  batch=batch, dependency_aware=dependency_aware))
 
 
-def _batching(world: TinyWorld, batch: bool) -> contextlib.AbstractContextManager[object]:
-    """The batch mode of ``world.arun(batch=...)`` (checked before any call), or nothing."""
-    if not batch:
-        return contextlib.nullcontext()
-    if not isinstance(world.executor, LocalExecutor):
-        raise InvalidArgument(f"batch=True needs the local executor; world {world.name!r} runs its turns on "
-                              f"{type(world.executor).__name__}")
-    return batch_mode(world.client, bus=world.bus, world=world.name)
-
-
-def default_workers(client: LLMClient) -> int:
-    """Turns in flight when a world sets none: the client's limit on calls in flight, else 32."""
-    limit = client.backend.find(ConcurrencyLimit) if hasattr(client.backend, "find") else None
-    if isinstance(limit, ConcurrencyLimit) and limit.max_concurrent > 0:
-        return limit.max_concurrent
-    return 32
-
-
-@contextlib.asynccontextmanager
-async def _running(world: TinyWorld, batch: bool) -> AsyncIterator[None]:
-    """What is in force while a world runs: batch mode, the conversation's record and display, and the
-    garbage collector kept off the objects made before the run (see :mod:`tinytroupe.gc_freeze`)."""
-    # Warm start: every client the turns use is ready on this loop before the first step.
-    await aprepare_clients([world.client, *(agent.client for agent in world.agents)])
-    with _batching(world, batch), world._recording_communications(), world._showing_communications(), \
-            frozen_gc(world.context.settings.simulation.freeze_gc):
-        yield
-
-
-__all__ = ["ArgumentlessIntervention", "Intervention", "InterventionLike", "TinyWorld"]
+__all__ = ["ArgumentlessIntervention", "Intervention", "InterventionLike", "TinyWorld", "default_workers"]
