@@ -9,7 +9,8 @@ repository (or wherever pytest was started) is read. A test that needs a variabl
 Lookups by name outside any scope start empty in every test (a fresh ambient registry).
 
 Process state: after each test, no simulation may still be current, no scope may be left on the
-scope stack, and the default LLM client and the process settings must be what they were before,
+scope stack, no hold on the garbage collector's freeze (``tinytroupe.gc_freeze``) may be left, and
+the default LLM client and the process settings must be what they were before,
 unless the library itself built them lazily on first use (``get_default_client`` and
 ``current_settings`` do, and dropping those is harmless). Whatever a test left behind is undone so the
 next test starts clean, and the test that left it fails at teardown, so a leak is found where it
@@ -25,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tinytroupe import config, control, scope
+from tinytroupe import config, control, gc_freeze, scope
 from tinytroupe.config import current as current_config
 from tinytroupe.lazy import Lazy
 from tinytroupe.llm import default
@@ -121,7 +122,14 @@ def clean_machine(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     # current_settings() loads through the name in its own module, so that is the one to watch.
     monkeypatch.setattr(current_config, "load_settings", lazily.record(current_config.load_settings))
     before = _ProcessState.now()
+    holds = gc_freeze._holders
     yield
     leaks = _undo(before, lazily)
+    if gc_freeze._holders != holds:
+        # A hold left behind keeps the collector off every object for the rest of the process.
+        leaks.append(f"the garbage collector's freeze is held {gc_freeze._holders - holds} more time(s) "
+                     "(a simulation not ended, or gc_freeze.hold() without release())")
+        while gc_freeze._holders > holds:
+            gc_freeze.release()
     if leaks:
         pytest.fail("the test left process state behind: " + "; ".join(leaks), pytrace=False)

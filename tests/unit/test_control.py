@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from tinytroupe import control, scope
+from tinytroupe import control, gc_freeze, scope
 from tinytroupe.agent import TinyPerson
 from tinytroupe.cli import app
 from tinytroupe.environment import TinyWorld
@@ -223,12 +223,16 @@ def test_begin_says_where_the_run_file_is_and_that_it_resumes(tmp_path: Path,
     assert str(path.resolve()) in capsys.readouterr().err
     sim.client.complete([{"role": "user", "content": "hi"}])
     sim.flush()
-    # Simulate a crash: the run is left "running" and never ended (the dead process's scope goes too).
+    # Simulate a crash: the run is left "running" and never ended (the dead process's scope, and its
+    # hold on the garbage collector's freeze, go too).
     sim._active = False
     sim.writer.close()
     if sim._scope_token is not None:
         scope.leave(sim._scope_token)
         sim._scope_token = None
+    if sim._gc_held:
+        sim._gc_held = False
+        gc_freeze.release()
     sim2 = control.begin(path, backend=ScriptedBackend(["x"], cycle=True))
     try:
         err = capsys.readouterr().err
