@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import json
 import threading
 import weakref
 from collections.abc import Mapping
@@ -55,7 +56,10 @@ def dumps(value: Any) -> bytes:
     """``value`` as compact UTF-8 JSON (orjson: several times faster than the json module)."""
     import orjson
 
-    return orjson.dumps(value)
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits, which json writes
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def loads(data: bytes | str) -> Any:

@@ -274,7 +274,10 @@ def strict_schema_cached(schema: dict[str, Any]) -> dict[str, Any]:
     """
     import orjson
 
-    key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    try:
+        key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer beyond 64 bits: json writes it
+        key = json.dumps(schema, sort_keys=True).encode("utf-8")
     with _STRICT_LOCK:
         found = _STRICT.get(key)
         if found is not None:

@@ -48,35 +48,23 @@ class LLMRequest(BaseModel):
     #: ``response_model`` accepts the way ``response_schema`` states it, so it is not part of the key
     validation_context: dict[str, Any] | None = Field(default=None, exclude=True)
     # the last cache key computed and the backend identity it was for (not a field: never serialised)
-    _key_memo: tuple[bytes, str] | None = PrivateAttr(default=None)
+    _key_memo: tuple[str, str] | None = PrivateAttr(default=None)
 
     def canonical_json(self, backend_identity: dict[str, Any] | None = None) -> str:
         """Deterministic JSON of the request (sorted keys, no whitespace), plus the backend identity."""
-        return self._canonical_bytes(backend_identity).decode("utf-8")
-
-    def _canonical_bytes(self, backend_identity: dict[str, Any] | None) -> bytes:
-        import orjson
-
-        # orjson writes what json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        # writes, five times faster (a turn's prompt is kilobytes), except floats below 1e-4 in
-        # exponent form ("2.5e-8" against "2.5e-08"): such a request's key differs from earlier
-        # versions', which costs a cache miss, never a wrong answer.
+        # json, not orjson: orjson writes some floats differently ("0.00001" for 1e-05) and refuses
+        # integers beyond 64 bits, and this text must stay exactly what earlier versions hashed.
         payload = {"request": self.model_dump(mode="json"), "backend": backend_identity or {}}
-        try:
-            return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
-        except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, say (a seed); json copes
-            return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def cache_key(self, backend_identity: dict[str, Any] | None = None) -> str:
         """SHA-256 of :meth:`canonical_json` (remembered per backend identity: the replay recorder and
         the cache both ask for it, and hashing a long prompt twice costs more than the cache lookup)."""
-        import orjson
-
-        ident = orjson.dumps(backend_identity or {}, option=orjson.OPT_SORT_KEYS)
+        ident = json.dumps(backend_identity or {}, sort_keys=True, separators=(",", ":"))
         memo = self._key_memo
         if memo is not None and memo[0] == ident:
             return memo[1]
-        key = hashlib.sha256(self._canonical_bytes(backend_identity)).hexdigest()
+        key = hashlib.sha256(self.canonical_json(backend_identity).encode("utf-8")).hexdigest()
         self._key_memo = (ident, key)
         return key
 
