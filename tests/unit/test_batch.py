@@ -137,6 +137,39 @@ def test_a_failed_line_fails_that_agent_only_with_a_typed_error(batch_client: An
         assert all(actions[0][f"Agent{i}"][0].content == f"Agent{i} answers" for i in (0, 1, 3))
 
 
+def test_a_line_that_failed_with_a_retryable_status_is_sent_again_and_answered(batch_client: Any) -> None:
+    failed_once: set[str] = set()
+
+    def fail(body: dict[str, Any]) -> int | None:
+        name = agent_in(body)
+        if name == "Agent1" and name not in failed_once:
+            failed_once.add(name)
+            return 503
+        return None
+
+    with MockOpenAIServer(reply_fn=talk, batch_fail_when=fail) as server:
+        client, wrapper, _ = batch_client(server)
+        world = world_of(client, 3)
+        actions = world.run(1, batch=True, return_actions=True)
+        assert world.errors == [] and actions is not None
+        assert actions[0]["Agent1"][0].content == "Agent1 answers"
+        assert len(wrapper.submitted) == 2  # the second batch holds Agent1's request alone
+        second = server.state.batch.batch(wrapper.submitted[1])
+        assert second is not None and second["request_counts"]["total"] == 1
+
+
+def test_a_line_that_keeps_failing_with_a_retryable_status_ends_as_that_error(batch_client: Any) -> None:
+    with MockOpenAIServer(reply_fn=talk, batch_fail_when=lambda b: 503 if agent_in(b) == "Agent0" else None) as server:
+        client, wrapper, _ = batch_client(server)
+        world = world_of(client, 2)
+        actions = world.run(1, batch=True, return_actions=True)
+        assert [e.agent for e in world.errors] == ["Agent0"]
+        error = world.errors[0].exception
+        assert isinstance(error, LLMTransportError) and error.status_code == 503
+        assert len(wrapper.submitted) == 1 + wrapper.max_resends
+        assert actions is not None and actions[0]["Agent0"] == [] and actions[0]["Agent1"]
+
+
 def test_one_batch_whose_results_cannot_be_fetched_fails_only_its_own_agents(batch_client: Any) -> None:
     # Two batches in one step (at most 2 requests each); the first batch's output file cannot be
     # downloaded (a 404 that retrying does not mend), the other answers. Its agents keep their answers.

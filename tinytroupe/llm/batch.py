@@ -13,8 +13,10 @@ Each request's ``custom_id`` is its cache key. With a :class:`~tinytroupe.storag
 (a simulation's run file gives one), the batch id and its requests are committed before anything waits
 on the batch: a re-run of a killed or interrupted run that builds the same requests polls the same
 batch instead of paying again. A batch that expires keeps its completed lines and sends only the rest
-again (up to ``max_resends`` times). A line in the error file fails that caller only, with a typed
-:class:`~tinytroupe.errors.LLMTransportError`; the other callers get their answers. While a batch
+again (up to ``max_resends`` times); so does a line that failed with a status a second try may mend
+(429, 5xx), as live calls are retried. Any other line in the error file (or one that kept failing)
+fails that caller only, with a typed :class:`~tinytroupe.errors.LLMTransportError`; the other callers
+get their answers. While a batch
 waits, :class:`~tinytroupe.events.BatchEvent` s on the bus tell its progress.
 
 Backends without a batch API (scripted, the embedded model, Azure, Ollama): :func:`batch_mode` raises
@@ -117,6 +119,8 @@ class _Item:
     batch_mode: BatchMode
     future: asyncio.Future[Completion]
     queued_at: float = field(default_factory=time.perf_counter)
+    #: the retryable error of its last batch line, if that is why it is being sent again
+    last_error: LLMTransportError | None = None
 
 
 class _Collector:
@@ -235,15 +239,15 @@ class BatchWrapper(BackendWrapper):
                     for waiting in batch_group.values():
                         for item in waiting:
                             _fail(item, outcome)
-                elif outcome[0] == "expired":
+                else:  # what an expired batch left, and lines that failed in a way a retry may mend
                     again += outcome[1]
             if again and resends < self.max_resends:
                 await self._settle(again, resends + 1)
             else:
                 for item in again:
-                    _fail(item, LLMTransportError(f"{self.backend._where()}: the batch expired {resends + 1} times "
-                                                  "before answering this request; run again to send it once more",
-                                                  retryable=True))
+                    _fail(item, item.last_error or LLMTransportError(
+                        f"{self.backend._where()}: the batch expired {resends + 1} times before answering this "
+                        "request; run again to send it once more", retryable=True))
         except BaseException as exc:  # every caller must hear of it: none may wait forever
             for item in items:
                 _fail(item, exc)
@@ -341,6 +345,16 @@ class BatchWrapper(BackendWrapper):
                 answers[key] = ("completed", response["body"])
             elif not (isinstance(line.get("error"), dict) and line["error"].get("code") == "batch_expired"):
                 answers[key] = ("failed", line)
+        # A line that failed in a way a second try may mend (429, 5xx) goes out again with the rest,
+        # as live calls are retried; it is recorded as unanswered, so a re-run sends it again too.
+        retry: set[str] = set()
+        for key, (state, body) in list(answers.items()):
+            error = error_from_line(body, self.api.endpoint) if state == "failed" else None
+            if error is not None and error.retryable:
+                retry.add(key)
+                del answers[key]
+                for item in group[key]:
+                    item.last_error = error
         unanswered = [key for key in group if key not in answers]
         if self.store is not None:
             self.store.finish(batch_id, status, answers, unanswered)
@@ -350,14 +364,16 @@ class BatchWrapper(BackendWrapper):
                     self._resolve(item, body, item.mode)
                 else:
                     _fail(item, error_from_line(body, self.api.endpoint))
-        rest = [item for key in unanswered for item in group[key]]
-        if status != "expired":
-            why = (batch.get("errors") or {}).get("data") or status
-            for item in rest:
-                _fail(item, LLMTransportError(f"{self.backend._where()}: batch {batch_id} ended {status!r} without "
-                                              f"answering this request ({str(why)[:200]})", retryable=False))
-            return []
-        return rest
+        if status == "expired":
+            return [item for key in unanswered for item in group[key]]
+        why = (batch.get("errors") or {}).get("data") or status
+        for key in unanswered:
+            if key not in retry:
+                for item in group[key]:
+                    _fail(item, LLMTransportError(f"{self.backend._where()}: batch {batch_id} ended {status!r} "
+                                                  f"without answering this request ({str(why)[:200]})",
+                                                  retryable=False))
+        return [item for key in unanswered if key in retry for item in group[key]]
 
     def _resolve(self, item: _Item, body: dict[str, Any], mode: str | None) -> None:
         if item.future.done():
