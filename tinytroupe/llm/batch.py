@@ -47,7 +47,7 @@ from tinytroupe.errors import ConfigError, LLMTransportError
 from tinytroupe.events import BatchEvent, EventBus
 from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.backend import Backend, BackendWrapper
-from tinytroupe.llm.batch_api import TERMINAL_STATUSES, BatchAPI, completion_from_dict, error_from_line
+from tinytroupe.llm.batch_api import TERMINAL_STATUSES, BatchAPI, completion_from_dict, error_from_line, sort_lines
 from tinytroupe.llm.openai_backend import OpenAIBackend
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
@@ -334,27 +334,10 @@ class BatchWrapper(BackendWrapper):
                        group: dict[str, list[_Item]]) -> list[_Item]:
         """Answer ``group`` from the batch's output and error files; returns the unanswered items."""
         lines = (await self._lines(batch.get("output_file_id"))) + (await self._lines(batch.get("error_file_id")))
-        answers: dict[str, tuple[str, dict[str, Any]]] = {}
-        for line in lines:
-            key = line["custom_id"]
-            if key not in group:
-                continue
-            response = line.get("response") or {}
-            ok = isinstance(response, dict) and response.get("status_code") == 200
-            if ok and isinstance(response.get("body"), dict):
-                answers[key] = ("completed", response["body"])
-            elif not (isinstance(line.get("error"), dict) and line["error"].get("code") == "batch_expired"):
-                answers[key] = ("failed", line)
-        # A line that failed in a way a second try may mend (429, 5xx) goes out again with the rest,
-        # as live calls are retried; it is recorded as unanswered, so a re-run sends it again too.
-        retry: set[str] = set()
-        for key, (state, body) in list(answers.items()):
-            error = error_from_line(body, self.api.endpoint) if state == "failed" else None
-            if error is not None and error.retryable:
-                retry.add(key)
-                del answers[key]
-                for item in group[key]:
-                    item.last_error = error
+        answers, retry = sort_lines(lines, group, self.api.endpoint)
+        for key, error in retry.items():
+            for item in group[key]:
+                item.last_error = error
         unanswered = [key for key in group if key not in answers]
         if self.store is not None:
             self.store.finish(batch_id, status, answers, unanswered)

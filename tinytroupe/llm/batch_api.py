@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tinytroupe.errors import ConfigError, LLMTransportError
@@ -171,4 +172,34 @@ def error_from_line(line: dict[str, Any], endpoint: Endpoint) -> LLMTransportErr
                              retryable=status_retryable(status))
 
 
-__all__ = ["CHAT_ENDPOINT", "TERMINAL_STATUSES", "BatchAPI", "completion_from_dict", "error_from_line"]
+def sort_lines(lines: list[dict[str, Any]], wanted: Mapping[str, object],
+               endpoint: Endpoint) -> tuple[dict[str, tuple[str, dict[str, Any]]], dict[str, LLMTransportError]]:
+    """The outcome of each ``wanted`` request in a batch's result lines.
+
+    Returns ``custom_id -> ("completed", chat completion body)`` or ``("failed", line)``, and apart from
+    those, the requests whose line failed in a way a second try may mend (429, 5xx), with that error:
+    they are sent again, as live calls are retried. A request an expired batch never reached is in
+    neither (it is unanswered).
+    """
+    answers: dict[str, tuple[str, dict[str, Any]]] = {}
+    retry: dict[str, LLMTransportError] = {}
+    for line in lines:
+        key = line["custom_id"]
+        if key not in wanted:
+            continue
+        response = line.get("response") or {}
+        if isinstance(response, dict) and response.get("status_code") == 200 and isinstance(response.get("body"), dict):
+            answers[key] = ("completed", response["body"])
+            continue
+        error = line.get("error")
+        if isinstance(error, dict) and error.get("code") == "batch_expired":
+            continue
+        failure = error_from_line(line, endpoint)
+        if failure.retryable:
+            retry[key] = failure
+        else:
+            answers[key] = ("failed", line)
+    return answers, retry
+
+
+__all__ = ["CHAT_ENDPOINT", "TERMINAL_STATUSES", "BatchAPI", "completion_from_dict", "error_from_line", "sort_lines"]
