@@ -178,22 +178,6 @@ class HttpPool:
                 raise HttpStatusError(status, body, _headers(response))
         return loads(data)
 
-    async def get_json(self, path: str, *, timeout: float | None = None) -> Any:
-        """GET ``base_url + path`` and return the parsed JSON answer (errors as :meth:`post_json`)."""
-        import aiohttp
-
-        session = self.session()
-        limit = aiohttp.ClientTimeout(total=timeout if timeout is not None else self.timeout)
-        async with session.get(self.base_url + path, params=self._params or None, timeout=limit) as response:
-            data = await response.read()
-            if response.status >= 400:
-                try:
-                    body: Any = loads(data)
-                except ValueError:
-                    body = data.decode("utf-8", "replace")
-                raise HttpStatusError(response.status, body, _headers(response))
-        return loads(data)
-
     async def aclose(self) -> None:
         """Close the running loop's session; sessions of other loops are closed by their loop's end."""
         loop = asyncio.get_running_loop()
