@@ -421,3 +421,54 @@ def test_replay_from_a_warm_cache_file_without_the_model(tmp_path: Path) -> None
     again = replay.complete([{"role": "user", "content": "q"}])
     assert again.value == "remembered" and again.cached and cold_backend.calls == 0
     replay.close()
+
+
+# -- read-ahead for replays ----------------------------------------------------------------------
+
+
+async def test_prefetched_answers_are_served_from_one_read(new_cache: CacheFactory,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = new_cache(":memory:")
+    backend = ScriptedBackend(["never"])
+    wrapper = CacheWrapper(backend, cache)
+    requests = [_request(f"q{i}") for i in range(3)]
+    keys = [r.cache_key(backend.identity()) for r in requests]
+    for i, key in enumerate(keys):
+        cache.put(key, _completion(f"a{i}"))
+    wrapper.prefetch([*keys, "not-stored"])
+
+    def one_by_one(key: str) -> None:
+        raise AssertionError("a prefetched answer was read again by key")
+
+    monkeypatch.setattr(cache, "get", one_by_one)
+    answers = [await wrapper.generate(r, CTX) for r in requests]
+    assert [(a.text, a.cached) for a in answers] == [("a0", True), ("a1", True), ("a2", True)]
+    assert backend.calls == 0 and wrapper.hits == 3 and cache.stats()["hits"] == 3
+    assert cache._touches.keys() == set(keys)  # served answers count as used for the LRU order
+    monkeypatch.undo()
+    # served once each: asked again, the answer comes from the file as usual
+    assert (await wrapper.generate(requests[0], CTX)).text == "a0" and cache.stats()["hits"] == 4
+
+
+async def test_a_damaged_prefetched_row_is_dropped_and_asked_afresh(new_cache: CacheFactory) -> None:
+    cache = new_cache(":memory:")
+    backend = ScriptedBackend(["fresh"])
+    wrapper = CacheWrapper(backend, cache)
+    request = _request("q")
+    key = request.cache_key(backend.identity())
+    cache.put(key, _completion("old"))
+    assert cache._conn is not None
+    cache._conn.execute("UPDATE responses SET completion = '{\"nope\": 1}' WHERE key = ?", (key,))
+    wrapper.prefetch([key])
+    answer = await wrapper.generate(request, CTX)
+    assert (answer.text, answer.cached) == ("fresh", False) and backend.calls == 1
+
+
+def test_prefetch_is_bounded(new_cache: CacheFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinytroupe.llm.cache import wrapper as wrapper_module
+
+    monkeypatch.setattr(wrapper_module, "MAX_PREFETCH", 4)
+    wrapper = CacheWrapper(ScriptedBackend(["x"]), new_cache(":memory:"))
+    wrapper.prefetch(f"k{i}" for i in range(10))
+    wrapper.prefetch(["more"])
+    assert wrapper._prefetch_keys == ["k0", "k1", "k2", "k3"]

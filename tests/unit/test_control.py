@@ -25,6 +25,7 @@ from tinytroupe.environment import world as world_module
 from tinytroupe.errors import SimulationError
 from tinytroupe.events import EventBus, WarningEvent
 from tinytroupe.llm import LLMRequest, ScriptedBackend
+from tinytroupe.llm.cache import ResponseCache
 from tinytroupe.llm.default import get_default_client, set_default_client
 from tinytroupe.storage.checkpoints import CheckpointStore, pack, unpack
 from tinytroupe.storage.trace_store import Trace, TraceStore
@@ -62,15 +63,20 @@ def _no_leftover_simulation() -> Any:
     control.reset()
 
 
-def test_rerun_is_served_from_the_cache_with_an_identical_trace(tmp_path: Path) -> None:
+def test_rerun_is_served_from_the_cache_with_an_identical_trace(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "run.sqlite"
     _, backend, _ = _script(path)
     assert backend.calls == 6 and control.cache_misses() == 6 and control.cache_hits() == 0
     control.end()
     first = Trace(path).canonical()
 
+    one_by_one: list[str] = []
+    real_get = ResponseCache.get
+    monkeypatch.setattr(ResponseCache, "get", lambda self, key: one_by_one.append(key) or real_get(self, key))
     sim2, backend2, _ = _script(path)
     assert backend2.calls == 0, "a replay must not reach the backend"
+    assert one_by_one == [], "a replay reads the recorded answers ahead, in one query"
     assert control.cache_hits() == 6 and control.cache_misses() == 0
     assert sim2.divergences == [] and not sim2.resumed
     control.end()

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model
 
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType
+from tinytroupe.llm.canonical import freeze_schema
 
 
 class StimulusType(StrEnum):
@@ -327,7 +328,7 @@ def _turn_schema(action_types: tuple[str, ...], max_actions: int, max_content_ch
     # Copy only the path down to the target, so the shared base schema is never changed.
     action = dict(base["$defs"]["LLMAction"])
     action["properties"] = {**action["properties"], "target": target}
-    return {**base, "$defs": {**base["$defs"], "LLMAction": action}}
+    return freeze_schema({**base, "$defs": {**base["$defs"], "LLMAction": action}})
 
 
 def action_turn_spec(action_types: tuple[str, ...], max_actions: int, max_content_chars: int = 600,

@@ -188,6 +188,10 @@ class Simulation(SimulationScope, SimulationCheckpoints):
             chain = self._build_chain(settings)
             self._attach_batch_store(chain)
             recorder = ReplayRecorder(chain, self.call_log, self.id, on_divergence=self._on_divergence)
+            cache_wrapper = recorder.find(CacheWrapper)
+            if cache_wrapper is not None and recorder.recorded:
+                # a re-run asks for the recorded calls in order: read their answers in one query
+                cache_wrapper.prefetch(recorder.recorded_keys())
             self._client = LLMClient(recorder, bus=self.bus, max_reasks=o.max_reasks)
             self.run_id = self.trace_store.start_run(self.id, note="resumed" if self.resumed else None)
         except BaseException:

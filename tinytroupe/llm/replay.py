@@ -113,6 +113,12 @@ class ReplayRecorder(BackendWrapper):
         self.new_calls = 0
         self._lock = threading.Lock()
 
+    def recorded_keys(self) -> list[str]:
+        """The recording's request keys, earliest step first (what a faithful re-run will ask for)."""
+        calls = [(step if step is not None else -1, stream, pos, key)
+                 for stream, entries in self.recorded.items() for pos, (key, step) in enumerate(entries)]
+        return [key for *_, key in sorted(calls)]
+
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
         identity = self.inner.identity()
         key = request.cache_key(identity)  # remembered by the request: the cache below reuses it

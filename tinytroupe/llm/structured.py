@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import json_repair
 from pydantic import BaseModel, ValidationError
 
+from tinytroupe.llm.canonical import freeze_schema
 from tinytroupe.llm.types import Completion, LLMRequest
 
 T = TypeVar("T", bound=BaseModel)
@@ -226,7 +227,7 @@ def schema_for(model: type[BaseModel]) -> dict[str, Any]:
     """
     schema = _SCHEMAS.get(model)
     if schema is None:
-        schema = _SCHEMAS[model] = model.model_json_schema()
+        schema = _SCHEMAS[model] = freeze_schema(model.model_json_schema())
     return schema
 
 

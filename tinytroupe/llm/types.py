@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidatorFunctionWrapHandler, field_validator
 
 from tinytroupe.events import EventBus
+from tinytroupe.llm.canonical import encode, frozen_text, splice
 
 
 class Message(BaseModel):
@@ -50,17 +50,27 @@ class LLMRequest(BaseModel):
     # the last cache key computed and the backend identity it was for (not a field: never serialised)
     _key_memo: tuple[str, str] | None = PrivateAttr(default=None)
 
+    @field_validator("response_schema", mode="wrap")
+    @classmethod
+    def _keep_frozen_schema(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # A frozen schema stays this very object (validation would copy it), so its canonical text,
+        # computed once, is found again by identity (see tinytroupe.llm.canonical).
+        return value if frozen_text(value) is not None else handler(value)
+
     def canonical_json(self, backend_identity: dict[str, Any] | None = None) -> str:
         """Deterministic JSON of the request (sorted keys, no whitespace), plus the backend identity."""
         # json, not orjson: orjson writes some floats differently ("0.00001" for 1e-05) and refuses
         # integers beyond 64 bits, and this text must stay exactly what earlier versions hashed.
-        payload = {"request": self.model_dump(mode="json"), "backend": backend_identity or {}}
-        return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        schema_text = frozen_text(self.response_schema) if self.response_schema is not None else None
+        if schema_text is not None:
+            return splice(self.model_dump(mode="json", exclude={"response_schema"}), schema_text,
+                          backend_identity or {})
+        return encode({"request": self.model_dump(mode="json"), "backend": backend_identity or {}})
 
     def cache_key(self, backend_identity: dict[str, Any] | None = None) -> str:
         """SHA-256 of :meth:`canonical_json` (remembered per backend identity: the replay recorder and
         the cache both ask for it, and hashing a long prompt twice costs more than the cache lookup)."""
-        ident = json.dumps(backend_identity or {}, sort_keys=True, separators=(",", ":"))
+        ident = encode(backend_identity or {})
         memo = self._key_memo
         if memo is not None and memo[0] == ident:
             return memo[1]

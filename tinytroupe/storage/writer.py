@@ -2,6 +2,8 @@
 
 Publishing an event must never wait for the disk, so subscribers only put work on a bounded queue;
 one daemon thread takes everything queued, runs it in one transaction, and goes back to waiting.
+The queue is a plain deque and the thread is woken only when it sleeps: waking it for every item
+(as ``queue.Queue`` does) cost a lock and a notify per event and handed it the GIL mid-turn.
 :meth:`BatchWriter.flush` waits until everything queued before it is committed. The queue is
 bounded (:data:`DEFAULT_MAX_QUEUE`): if the disk cannot keep up, producers wait rather than memory
 growing without limit.
@@ -19,9 +21,10 @@ Example:
 
 from __future__ import annotations
 
-import queue
 import sqlite3
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -59,7 +62,10 @@ class BatchWriter:
         self._conn = connect(path)
         if setup:
             self._conn.execute(setup)
-        self._queue: queue.Queue[Item] = queue.Queue(maxsize=max_queue)
+        self._items: deque[Item] = deque()
+        self._max_queue = max_queue
+        self._sleeping = False  # the writer waits on _wake for the queue to fill
+        self._wake = threading.Event()
         self._conn_lock = threading.Lock()
         self._urgent = threading.Event()  # set by flush()/close(): stop lingering, commit now
         self.error: BaseException | None = None
@@ -73,19 +79,19 @@ class BatchWriter:
 
         ``params`` may be a function returning them, called on the writer thread."""
         self._check()
-        self._queue.put((sql, params))
+        self._enqueue((sql, params))
 
     def call(self, fn: Callable[[sqlite3.Connection], Any]) -> None:
         """Queue ``fn(conn)``, run on the writer thread inside the batch's transaction."""
         self._check()
-        self._queue.put(("", fn))
+        self._enqueue(("", fn))
 
     def flush(self, timeout: float | None = 60.0) -> None:
         """Wait until everything queued so far is committed."""
         self._check()
         done = threading.Event()
-        self._queue.put(done)
         self._urgent.set()
+        self._enqueue(done)
         if not done.wait(timeout):
             raise SimulationError(f"the trace writer for {str(self.path)!r} did not commit within {timeout} s; "
                                   "the disk may be full or very slow")
@@ -99,8 +105,8 @@ class BatchWriter:
     def close(self) -> None:
         """Commit what is queued, stop the thread and close the connection."""
         if self._thread.is_alive():
-            self._queue.put(None)
             self._urgent.set()
+            self._enqueue(None)
             self._thread.join()
         with self._conn_lock:
             self._conn.close()
@@ -117,11 +123,37 @@ class BatchWriter:
         raise StorageError(f"writing the run file {str(self.path)!r} failed: {error!r}; the trace after this "
                            "point is incomplete", path=str(self.path), cause_kind="other") from error
 
+    def _enqueue(self, item: Item) -> None:
+        if len(self._items) >= self._max_queue:
+            self._wait_for_room()
+        self._items.append(item)
+        if self._sleeping:  # read after the append: a writer about to sleep looks at the queue again
+            self._wake.set()
+
+    def _wait_for_room(self) -> None:
+        # The disk is not keeping up: the producer waits rather than memory growing without limit.
+        self._urgent.set()
+        self._wake.set()
+        while len(self._items) >= self._max_queue and self._thread.is_alive():
+            time.sleep(0.001)
+        self._check()
+
+    def _take(self) -> list[Item]:
+        """Wait for at least one item, then take what is queued (up to MAX_BATCH)."""
+        while not self._items:
+            self._sleeping = True
+            if not self._items:  # looked at again after saying so: no put can be missed
+                self._wake.wait()
+            self._wake.clear()
+            self._sleeping = False
+        batch: list[Item] = []
+        self._drain(batch)
+        return batch
+
     def _loop(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            batch = self._take()
             self._urgent.clear()
-            self._drain(batch)
             if len(batch) < MAX_BATCH and not any(i is None or isinstance(i, threading.Event) for i in batch):
                 # Linger a moment so a stream of events becomes a few large transactions instead of
                 # many tiny ones (each commit costs far more than a row); flush() and close() cut it short.
@@ -132,11 +164,9 @@ class BatchWriter:
                 return
 
     def _drain(self, batch: list[Item]) -> None:
-        while len(batch) < MAX_BATCH:
-            try:
-                batch.append(self._queue.get_nowait())
-            except queue.Empty:
-                return
+        items = self._items
+        while len(batch) < MAX_BATCH and items:
+            batch.append(items.popleft())
 
     def _commit(self, batch: list[Item]) -> bool:
         stop = False

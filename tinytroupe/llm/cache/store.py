@@ -17,6 +17,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 #: LRU touches are kept in memory and written with the next put, after this many hits, or on
 #: close, so a cache hit almost never pays for a write transaction
 TOUCH_FLUSH_EVERY = 256
+#: keys per query of get_many (SQLite's limit on parameters is far higher; this keeps statements short)
+_MANY_CHUNK = 500
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -187,13 +190,42 @@ class ResponseCache:
                 self._housekeep(lambda c: c.execute("DELETE FROM responses WHERE key = ?", (key,)))
                 self._misses += 1
                 return None
-            self._hits += 1
-            self._clock += 1
-            self._touches[key] = self._clock
-            self._unflushed_hits += 1
-            if self._unflushed_hits >= TOUCH_FLUSH_EVERY:
-                self._housekeep(lambda c: None)
+            self._hit_locked(key)
             return completion
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, str]:
+        """The stored completions' JSON for those of ``keys`` that are stored (one query per 500 keys).
+
+        Nothing is counted or marked as used: :meth:`hit` does that when an answer is served.
+        """
+        found: dict[str, str] = {}
+        wanted = list(dict.fromkeys(keys))
+        with self._lock:
+            conn = self._connect()
+            try:
+                for i in range(0, len(wanted), _MANY_CHUNK):
+                    chunk = wanted[i:i + _MANY_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    for key, text in conn.execute(
+                            f"SELECT key, completion FROM responses WHERE key IN ({marks})", chunk):
+                        if isinstance(text, str):  # bytes: a damaged row, left to get() to drop
+                            found[key] = text
+            except sqlite3.Error as exc:
+                raise storage_error(exc, self.path, "reading the LLM response cache") from exc
+        return found
+
+    def hit(self, key: str) -> None:
+        """Count an answer served for ``key`` from what :meth:`get_many` read, as :meth:`get` would."""
+        with self._lock:
+            self._hit_locked(key)
+
+    def _hit_locked(self, key: str) -> None:
+        self._hits += 1
+        self._clock += 1
+        self._touches[key] = self._clock  # the LRU order, written with the next batch of touches
+        self._unflushed_hits += 1
+        if self._unflushed_hits >= TOUCH_FLUSH_EVERY:
+            self._housekeep(lambda c: None)
 
     def put(self, key: str, completion: Completion) -> None:
         """Store ``completion`` under ``key`` (replacing an older one), then evict what is over the limits.

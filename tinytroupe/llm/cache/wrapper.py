@@ -6,10 +6,14 @@ flight at the same time pay only once.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
+
+from pydantic import ValidationError
 
 from tinytroupe.errors import ConfigError, StorageError
 from tinytroupe.lazy import PerLoop
@@ -22,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 #: answers kept in memory when the cache file cannot take them (a full disk), per wrapper
 MAX_UNSAVED = 100_000
+#: recorded answers read ahead for a replay at most (later ones are read one by one, as usual)
+MAX_PREFETCH = 20_000
 
 _InFlight = dict[str, "asyncio.Future[Completion]"]
 
@@ -58,6 +64,10 @@ class CacheWrapper(BackendWrapper):
         self._unsaved: dict[str, Completion] = {}
         self._read_failed = False
         self._write_failed = False
+        # keys a replay will ask for (read in one go at the first lookup) and the answers so read
+        self._prefetch_keys: list[str] = []
+        self._prefetched: dict[str, str] = {}
+        self._prefetch_lock = threading.Lock()
 
     @property
     def hits(self) -> int:
@@ -119,6 +129,32 @@ class CacheWrapper(BackendWrapper):
             if inflight.get(key) is future:
                 del inflight[key]
 
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Read the stored answers for ``keys`` (up to :data:`MAX_PREFETCH`) in one go at the next lookup.
+
+        A replay knows the keys its recording will ask for: one query for all of them costs far less
+        than one per call. Answers read ahead are served once each, counted as hits as usual.
+        """
+        with self._prefetch_lock:
+            room = MAX_PREFETCH - len(self._prefetch_keys) - len(self._prefetched)
+            self._prefetch_keys.extend(itertools.islice(keys, max(room, 0)))
+
+    def _read_ahead(self, key: str) -> Completion | None:
+        if self._prefetch_keys:
+            with self._prefetch_lock:
+                keys, self._prefetch_keys = self._prefetch_keys, []
+                if keys:
+                    self._prefetched.update(self.cache.get_many(keys))
+        text = self._prefetched.pop(key, None)
+        if text is None:
+            return None
+        try:
+            completion = Completion.model_validate_json(text)
+        except ValidationError:
+            return None  # an unreadable row: get() reads it again and drops it
+        self.cache.hit(key)
+        return completion
+
     def _lookup(self, key: str) -> Completion | None:
         """The stored answer for ``key``: from the file, else from the answers it could not take."""
         if self._unsaved:
@@ -126,6 +162,10 @@ class CacheWrapper(BackendWrapper):
             if kept is not None:
                 return kept
         try:
+            if self._prefetched or self._prefetch_keys:
+                ahead = self._read_ahead(key)
+                if ahead is not None:
+                    return ahead
             # A SQLite lookup takes microseconds: cheaper inline than a hop to a worker thread.
             return self.cache.get(key)
         except (StorageError, ConfigError, sqlite3.Error) as exc:
@@ -161,4 +201,4 @@ class CacheWrapper(BackendWrapper):
             self.cache.close()
 
 
-__all__ = ["MAX_UNSAVED", "CacheWrapper"]
+__all__ = ["MAX_PREFETCH", "MAX_UNSAVED", "CacheWrapper"]

@@ -1,0 +1,76 @@
+"""Canonical request JSON with frozen schemas: the same text (and key) as encoding the whole request."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinytroupe.agent.actions import action_turn_spec
+from tinytroupe.llm import canonical
+from tinytroupe.llm.canonical import freeze_schema, frozen_text
+from tinytroupe.llm.types import LLMRequest, Message
+
+
+def reference_json(request: LLMRequest, backend: dict[str, Any]) -> str:
+    """The canonical text as every earlier version wrote it (what recorded keys were hashed from)."""
+    payload = {"request": request.model_dump(mode="json"), "backend": backend}
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+                      st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20))
+json_value = st.recursive(json_leaf, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)), max_leaves=25)
+schemas = st.dictionaries(st.text(max_size=10), json_value, max_size=6)
+texts = st.text(max_size=60)  # any characters: quotes, backslashes, NUL, non-ASCII
+
+
+@settings(max_examples=300, deadline=None)
+@given(schema=schemas, contents=st.lists(texts, min_size=1, max_size=3), model=st.none() | texts,
+       temperature=st.none() | st.floats(0, 2), max_tokens=st.none() | st.integers(1, 10**6),
+       stop=st.none() | st.lists(texts, max_size=2).map(tuple), seed=st.none() | st.integers(-(2**40), 2**40),
+       schema_name=st.none() | texts, backend=st.dictionaries(st.text(max_size=8), json_value, max_size=3))
+def test_frozen_schema_gives_the_reference_text(schema: dict[str, Any], contents: list[str], model: str | None,
+                                                 temperature: float | None, max_tokens: int | None,
+                                                 stop: tuple[str, ...] | None, seed: int | None,
+                                                 schema_name: str | None, backend: dict[str, Any]) -> None:
+    messages = tuple(Message(role="user", content=c) for c in contents)
+    fields = dict(messages=messages, model=model, temperature=temperature, max_tokens=max_tokens, stop=stop,
+                  seed=seed, schema_name=schema_name)
+    frozen = freeze_schema(copy.deepcopy(schema))
+    fast = LLMRequest(**fields, response_schema=frozen)  # type: ignore[arg-type]
+    plain = LLMRequest(**fields, response_schema=copy.deepcopy(schema))  # type: ignore[arg-type]
+    assert fast.response_schema is frozen  # kept by identity, so its text is found
+    assert frozen_text(plain.response_schema) is None
+    assert fast.canonical_json(backend) == reference_json(plain, backend) == plain.canonical_json(backend)
+    expected_key = hashlib.sha256(reference_json(plain, backend).encode("utf-8")).hexdigest()
+    assert fast.cache_key(backend) == expected_key == plain.cache_key(backend)
+
+
+def test_a_callers_own_schema_changed_between_calls_changes_the_key() -> None:
+    schema: dict[str, Any] = {"type": "object", "properties": {"x": {"enum": ["a"]}}}
+    msg = (Message(role="user", content="hi"),)
+    first = LLMRequest(messages=msg, response_schema=schema).cache_key()
+    schema["properties"]["x"]["enum"] = ["b"]  # changed in place, as a caller may do
+    assert LLMRequest(messages=msg, response_schema=schema).cache_key() != first
+
+
+def test_turn_schemas_are_frozen_and_shared_by_identity() -> None:
+    spec = action_turn_spec(("TALK", "DONE"), 2, targets=("", "Ana"))
+    assert frozen_text(spec.schema) == canonical.encode(spec.schema)
+    request = LLMRequest(messages=(Message(role="user", content="x"),), response_schema=spec.schema)
+    assert request.response_schema is spec.schema
+
+
+def test_forgotten_frozen_schemas_are_encoded_afresh(monkeypatch: Any) -> None:
+    monkeypatch.setattr(canonical, "MAX_FROZEN", 2)
+    monkeypatch.setattr(canonical, "_frozen", {})
+    a, b, c = (freeze_schema({"n": i}) for i in range(3))
+    assert frozen_text(a) is None and frozen_text(b) == '{"n":1}' and frozen_text(c) == '{"n":2}'
+    request = LLMRequest(messages=(Message(role="user", content="x"),), response_schema=a)
+    assert request.canonical_json() == reference_json(request, {})
