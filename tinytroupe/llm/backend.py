@@ -10,7 +10,7 @@ that hold another backend, so they compose in any order::
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, TypeVar
 
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
@@ -53,6 +53,9 @@ class Backend(ABC):
         """Release pooled connections or loaded models."""
 
 
+B = TypeVar("B", bound=Backend)
+
+
 class BackendWrapper(Backend):
     """A backend that adds behaviour around another one."""
 
@@ -73,7 +76,7 @@ class BackendWrapper(Backend):
     async def aclose(self) -> None:
         await self.inner.aclose()
 
-    def find(self, kind: type[Backend]) -> Backend | None:
+    def find(self, kind: type[B]) -> B | None:
         """The first backend of type ``kind`` in this chain, or None."""
         node: Backend | None = self
         while node is not None:
