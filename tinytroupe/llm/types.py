@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -47,6 +48,10 @@ class LLMRequest(BaseModel):
     #: pydantic validation context for the answer (e.g. whom a turn may address): it narrows what
     #: ``response_model`` accepts the way ``response_schema`` states it, so it is not part of the key
     validation_context: dict[str, Any] | None = Field(default=None, exclude=True)
+    #: ask for the log-probability of each of these labels as the answer's first token (see
+    #: :mod:`tinytroupe.llm.logprobs`). Not dumped; :meth:`canonical_json` adds it when set, so the
+    #: keys of requests without it are those made before it existed.
+    logprob_labels: tuple[str, ...] | None = Field(default=None, exclude=True)
     # the last cache key computed and the backend identity it was for (not a field: never serialised)
     _key_memo: tuple[str, str] | None = PrivateAttr(default=None)
 
@@ -54,7 +59,10 @@ class LLMRequest(BaseModel):
         """Deterministic JSON of the request (sorted keys, no whitespace), plus the backend identity."""
         # json, not orjson: orjson writes some floats differently ("0.00001" for 1e-05) and refuses
         # integers beyond 64 bits, and this text must stay exactly what earlier versions hashed.
-        payload = {"request": self.model_dump(mode="json"), "backend": backend_identity or {}}
+        request = self.model_dump(mode="json")
+        if self.logprob_labels is not None:
+            request["logprob_labels"] = list(self.logprob_labels)
+        payload = {"request": request, "backend": backend_identity or {}}
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def cache_key(self, backend_identity: dict[str, Any] | None = None) -> str:
@@ -86,6 +94,41 @@ class Usage(BaseModel):
         )
 
 
+class TokenLogprob(BaseModel):
+    """One token and its log-probability (natural log)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str
+    #: at most 0; -inf and NaN are refused (JSON cannot carry them, so a cached answer could not be read back)
+    logprob: float = Field(le=0.0, allow_inf_nan=False)
+
+
+class FirstTokenLogprobs(BaseModel):
+    """What a backend reported about the answer's first token, for a request with ``logprob_labels``.
+
+    ``exact``: the labels' tokens were scored one by one (the embedded model: every label is there,
+    with its true probability); otherwise ``alternatives`` are the server's most likely first tokens
+    (``top_logprobs``), so a label missing from them had less than the least likely one shown.
+    """
+
+    alternatives: list[TokenLogprob]
+    exact: bool = False
+
+    @classmethod
+    def from_probabilities(cls, probabilities: dict[str, float], *, exact: bool = False) -> FirstTokenLogprobs:
+        """Alternatives with these probabilities (tokens of probability 0 left out), most likely first:
+        for scripting a backend in tests.
+
+        Example:
+            >>> [a.token for a in FirstTokenLogprobs.from_probabilities({"B": 0.3, "A": 0.7}).alternatives]
+            ['A', 'B']
+        """
+        ranked = sorted(((t, p) for t, p in probabilities.items() if p > 0), key=lambda tp: -tp[1])
+        return cls(alternatives=[TokenLogprob(token=t, logprob=min(0.0, math.log(p))) for t, p in ranked],
+                   exact=exact)
+
+
 class Completion(BaseModel):
     """A backend's raw answer to one :class:`LLMRequest`."""
 
@@ -97,6 +140,8 @@ class Completion(BaseModel):
     finish_reason: str | None = None
     cached: bool = False
     attempts: int = 1
+    #: the first token's log-probabilities, when the request asked for them and the backend gave them
+    logprobs: FirstTokenLogprobs | None = None
     # (response model, validated answer) when a wrapper already checked the text strictly, so the
     # client need not parse it again; never serialised
     _checked: tuple[type[BaseModel], dict[str, Any] | None, BaseModel] | None = PrivateAttr(default=None)
@@ -130,4 +175,4 @@ class CallContext(BaseModel):
     bus: EventBus | None = Field(default=None, exclude=True, repr=False)
 
 
-__all__ = ["CallContext", "Completion", "LLMRequest", "Message", "Usage"]
+__all__ = ["CallContext", "Completion", "FirstTokenLogprobs", "LLMRequest", "Message", "TokenLogprob", "Usage"]
