@@ -108,6 +108,7 @@ async def test_a_cached_answer_keeps_its_logprobs(tmp_path: Path) -> None:
 async def test_openai_backend_asks_for_top_logprobs_and_reads_them() -> None:
     with MockOpenAIServer() as server:
         backend = OpenAIBackend(model="m", base_url=server.base_url, api_key="k")
+        assert backend.gives_logprobs is None, "not known before the server answered"
         request = LLMRequest(messages=(Message(role="user", content="Pick:\nA. tea\nB. coffee"),),
                              logprob_labels=("A", "B"), max_tokens=3)
         completion = await backend.generate(request, CallContext())
@@ -118,7 +119,7 @@ async def test_openai_backend_asks_for_top_logprobs_and_reads_them() -> None:
     assert "logprobs" not in sent[1] and plain.logprobs is None
     scores = label_scores(completion.logprobs, ["A", "B"])
     assert scores is not None and scores.mass > 0.85 and completion.text in ("A", "B")
-    assert backend.gives_logprobs
+    assert backend.gives_logprobs is True
 
 
 async def test_a_server_without_logprobs_is_remembered_so_callers_sample() -> None:
@@ -424,6 +425,19 @@ def test_an_agent_against_the_mock_server_end_to_end() -> None:
             assert (first.method, first.calls) == ("sampled", 4)  # tried once, then sampled
             assert (second.method, second.calls) == ("sampled", 3)  # remembered: straight to samples
             assert second.fallback_reason == "the openai backend gives no log-probabilities"
+
+
+def test_a_population_on_a_server_without_logprobs_wastes_one_call_not_one_per_agent() -> None:
+    for logprobs, expected in ((True, 5), (False, 1 + 5 * 2)):
+        with MockOpenAIServer(logprobs=logprobs) as server:
+            client = LLMClient(OpenAIBackend(model="m", base_url=server.base_url, api_key="k"))
+            crowd = [TinyPerson(f"P{i}", client=client) for i in range(5)]
+            assert client.gives_logprobs is None
+            panel = ask_population_distribution(crowd, QUESTION, OPTIONS, samples=2)
+            client.close()
+            assert len(server.chat_requests()) == expected
+        assert panel.methods == ({"logprobs": 5} if logprobs else {"sampled": 5})
+        assert client.gives_logprobs is logprobs
 
 
 def test_completion_logprobs_survive_json() -> None:

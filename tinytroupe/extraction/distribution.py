@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -144,6 +144,26 @@ def _weights_used(answered: Sequence[str], weights: Mapping[str, float] | None, 
     return np.asarray(raw, dtype=float), empty
 
 
+async def _ask_all(people: Sequence[TinyPerson], ask: Callable[[TinyPerson], Awaitable[DistributionAnswer]], *,
+                   probe: bool) -> list[DistributionAnswer | BaseException]:
+    """Every agent's answer (or error), in order, asked concurrently.
+
+    With ``probe``, the first agent of each client that has not yet shown whether it gives
+    log-probabilities (``gives_logprobs`` None) is asked alone first: against a server without them
+    that costs one wasted call in all, not one per agent (and one round trip more, once per client).
+    """
+    first: dict[int, int] = {}
+    for i, agent in enumerate(people):
+        if probe and agent.client.gives_logprobs is None:
+            first.setdefault(id(agent.client), i)
+    probes = sorted(first.values())
+    outcomes: dict[int, DistributionAnswer | BaseException] = {}
+    for batch in (probes, [i for i in range(len(people)) if i not in first.values()]):
+        answers = await asyncio.gather(*(ask(people[i]) for i in batch), return_exceptions=True)
+        outcomes.update(zip(batch, answers, strict=True))
+    return [outcomes[i] for i in range(len(people))]
+
+
 async def aask_population_distribution(
         agents: Iterable[TinyPerson] | TinyWorld, question: str, options: Sequence[str], *,
         weights: Mapping[str, float] | None = None, cell: str | None = None,
@@ -159,9 +179,9 @@ async def aask_population_distribution(
     check_settings(method, samples, min_mass, temperature)
     keys = agent_keys(a.name for a in people)
     cells = _check_weights(people, keys, weights, cell, cell_shares)
-    outcomes = await asyncio.gather(*(
-        a.aask_distribution(question, options, samples=samples, method=method, min_mass=min_mass,
-                            temperature=temperature) for a in people), return_exceptions=True)
+    outcomes = await _ask_all(people, lambda a: a.aask_distribution(
+        question, options, samples=samples, method=method, min_mass=min_mass, temperature=temperature),
+        probe=method != "sampled")
     for outcome in outcomes:
         if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
             raise outcome  # cancellation and interrupts are not an agent's failure
@@ -197,7 +217,9 @@ def ask_population_distribution(
     value places each agent in a cell, with ``cell_shares`` (cell to its share of the population;
     without it every cell counts equally). A cell's share is split equally among its agents that
     answered, so one failed agent does not shrink its cell. The other arguments are those of
-    :meth:`TinyPerson.ask_distribution`.
+    :meth:`TinyPerson.ask_distribution`. A client not yet known to give log-probabilities or not (a
+    server not asked before) hears from one agent first and then from the rest at once, so a server
+    without them costs one wasted call, not one per agent.
 
     Raises:
         InvalidArgument, InvalidArgumentType: bad question or options, no agents, weights that do not

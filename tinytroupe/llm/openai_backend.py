@@ -20,8 +20,8 @@ refuses that form, moves down the list and remembers where it landed.
 
 A request with ``logprob_labels`` asks for ``logprobs`` with the ``top_logprobs`` of each token
 (:mod:`tinytroupe.llm.logprobs` reads the first one). A server that refuses those fields gets the
-request again without them, and one that answers without log-probabilities is remembered as such
-(:attr:`OpenAIBackend.gives_logprobs` turns False), so callers sample answers instead.
+request again without them; whether the first answer carried log-probabilities is remembered
+(:attr:`OpenAIBackend.gives_logprobs`: None until then), so callers of a server without them sample.
 
 Example:
     >>> backend = OpenAIBackend(model="llama3.2", api_type="ollama")
@@ -167,7 +167,7 @@ class OpenAIBackend(Backend):
         official = api_type == "azure" or self.base_url == OPENAI_BASE_URL
         self._max_tokens_field = "max_completion_tokens" if official else "max_tokens"
         self._auto_mode = FALLBACK_ORDER[0]
-        self._logprobs_refused = self._logprobs_missing = False  # refused the fields / answered without any
+        self._logprobs: bool | None = None  # unknown; True: answered with them; False: refused or left out
         self._lock = threading.Lock()
         self._pool = self._new_pool()
         # Warm start: import the transport now, in the caller's thread, not inside the event loop
@@ -187,9 +187,9 @@ class OpenAIBackend(Backend):
         return self._auto_mode if self.structured_output == "auto" else self.structured_output
 
     @property
-    def gives_logprobs(self) -> bool:
-        """True until the server refused ``logprobs`` or answered a request for them without any."""
-        return not (self._logprobs_refused or self._logprobs_missing)
+    def gives_logprobs(self) -> bool | None:
+        """None until the server answered a request for ``logprobs``: then whether it gave them."""
+        return self._logprobs
 
     def _where(self) -> str:
         return f"the {self.api_type} server at {self.base_url} (model {self.model!r})"
@@ -257,7 +257,7 @@ class OpenAIBackend(Backend):
             params["stop"] = list(request.stop)
         if request.seed is not None:
             params["seed"] = request.seed
-        if request.logprob_labels and not self._logprobs_refused:
+        if request.logprob_labels and self._logprobs is not False:
             params["logprobs"], params["top_logprobs"] = True, MAX_TOP_LOGPROBS
         if schema is None:
             return params
@@ -287,7 +287,7 @@ class OpenAIBackend(Backend):
                 response = await self._pool.post_json(self._chat_path(params["model"]), params)
             except HttpStatusError as exc:
                 if "logprobs" in params and _refuses_logprobs(exc, self._where()):
-                    self._logprobs_refused = True  # asked again without them: callers sample answers instead
+                    self._logprobs = False  # asked again without them: callers sample answers instead
                     continue
                 fallback = self._fallback(exc, mode)
                 if fallback is None:
@@ -353,9 +353,10 @@ class OpenAIBackend(Backend):
                 f"{', refusal: ' + str(refusal) if refusal else ''}); rephrase the prompt or try another model",
                 raw_text=str(refusal or ""))
         logprobs = parse_openai_logprobs(choice) if request.logprob_labels else None
-        if request.logprob_labels and choice.get("logprobs") is None and not self._logprobs_missing:
-            logger.info("%s answered without logprobs; callers sample answers from now on", self._where())
-            self._logprobs_missing = True
+        if request.logprob_labels and self._logprobs is None:
+            self._logprobs = choice.get("logprobs") is not None
+            if not self._logprobs:
+                logger.info("%s answered without logprobs; callers sample answers from now on", self._where())
         return Completion(text=text, model=str(model), backend=self.name, usage=counts, latency_s=latency,
                           finish_reason=finish_reason if isinstance(finish_reason, str) else None,
                           logprobs=logprobs)
