@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from helpers import DONE_TURN, START, is_action_request
 
-from tests.unit.helpers import DONE_TURN, START, is_action_request
 from tinytroupe import ResultsExtractor, RunContext, TinyPerson, TinyWorld, using_context
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType, InvalidState, NotFound, StorageError
 from tinytroupe.experimentation import ABRandomizer, InPlaceExperimentRunner, batch_run, replication_seed
@@ -43,7 +43,9 @@ def test_randomizer_decodes_blind_names_and_passthrough() -> None:
         r.derandomize_name(99, "A")
     restored = ABRandomizer.from_dict(json.loads(json.dumps(r.to_dict())))
     assert [restored.derandomize_name(i, "A") for i in range(10)] == [r.derandomize_name(i, "A") for i in range(10)]
-    assert ABRandomizer(random_seed=1).randomize("item-7", 1, 2) == ABRandomizer(random_seed=1).randomize("item-7", 1, 2)
+    by_name = [ABRandomizer(random_seed=1).randomize(f"item-{i}", 1, 2) for i in range(20)]
+    assert by_name == [ABRandomizer(random_seed=1).randomize(f"item-{i}", 1, 2) for i in range(20)]
+    assert len(set(by_name)) == 2
 
 
 # -- InPlaceExperimentRunner: TinyTroupe's one-arm-per-run idiom -------------------------------------
@@ -257,3 +259,29 @@ async def test_abatch_run_is_the_async_twin() -> None:
 
     df = await abatch_run(model, {}, seeds=[1, 2])
     assert df["double"].tolist() == [2, 4]
+
+
+# -- TinyTroupe's signatures, called positionally as a TinyTroupe script would --------------------------
+
+
+def test_tinytroupe_positional_signatures(tmp_path: Path) -> None:
+    from tinytroupe.experimentation import StatisticalTester
+    from tinytroupe.validation import SimulationExperimentEmpiricalValidator, validate_simulation_experiment_empirically
+
+    r = ABRandomizer("control", "treatment", "A", "B", ["none"], 42)
+    assert r.randomize(0, "x", "y") in (("x", "y"), ("y", "x")) and r.derandomize_name(0, "none") == "none"
+    tester = StatisticalTester({"c": {"results": {"m": [1, 2, 3]}}}, {"t": {"results": {"m": [4, 5, 6]}}}, "results")
+    assert tester.run_test("welch_t_test", 0.05)["t"]["m"]["p_value"] < 0.05
+    runner = InPlaceExperimentRunner(str(tmp_path / "e.json"))
+    runner.add_experiment("Control")
+    runner.add_experiment_results({"m": [1]}, "Control", True)
+    assert runner.get_experiment_results("Control") == {"m": [1]}
+    csv_path = tmp_path / "real.csv"
+    csv_path.write_text("agent,score,comment\nA,3,ok\nB,4,good\nC,3,fine\n", encoding="utf-8")
+    real = SimulationExperimentEmpiricalValidator.read_empirical_data_from_csv(
+        csv_path, "single_value_per_agent", "agent", "comment", None, "score", "real", "a test", "utf-8")
+    assert real.description == "a test" and real.agent_justifications == ["ok", "good", "fine"]
+    sim = {"name": "sim", "key_results": {"score": [2, 3, 2]}, "result_types": {"score": "per_agent"}}
+    report = validate_simulation_experiment_empirically(real.model_dump(), sim, ["statistical"], "mann_whitney",
+                                                        0.05, "report")
+    assert isinstance(report, str) and "Mann-Whitney U test" in report

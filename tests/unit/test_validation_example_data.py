@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import is_action_request
 
-from tests.unit.helpers import is_action_request
 from tinytroupe import ResultsExtractor, TinyPerson
 from tinytroupe.errors import DataFileError
 from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 Table = tuple[list[str], list[list[str]]]
 _BASELINE_LABELS = {"uniform": "uniform baseline", "no_persona": "no-persona baseline"}
+_METRIC_LABELS = {"tvd": "TVD", "wasserstein_1": "Wasserstein-1", "js_divergence": "JS divergence"}
 DEFINITIONS = [
     "TVD: total variation distance, ½ Σ |p − q|, 0 (same shares) to 1 (no overlap).",
     "Wasserstein-1: how far, in option values (1, 2, ...), answers must move to match; ordered options only.",
@@ -74,7 +75,7 @@ def cell_findings(c: CellComparison) -> list[str]:
     if c.ks is not None:
         lines.append(f"Kolmogorov-Smirnov: D = {_f(c.ks.statistic)}, p = {_p(c.ks.p_value)}")
     for b in c.baselines:
-        wins = [m for m, closer in b.simulated_closer.items() if closer]
+        wins = [_METRIC_LABELS.get(m, m) for m, closer in b.simulated_closer.items() if closer]
         lines.append(f"Closer to the real answers than the {_BASELINE_LABELS[b.baseline]} on: "
                      f"{', '.join(wins) if wins else 'no metric'}")
     return lines + list(c.notes)
@@ -155,8 +156,8 @@ def _chart(c: CellComparison, options: Sequence[str]) -> str:
     categories = [str(i + 1) for i in range(len(options))] if short else list(options)
     series = [("real", [c.real.shares[o] for o in options]), ("simulated", [c.simulated.shares[o] for o in options])]
     series += [(_BASELINE_LABELS[b.baseline], [b.distribution.shares[o] for o in options]) for b in c.baselines]
-    chart = svg_bar_chart(f"Answer shares: {_title(c).lower()}", "option", "share of answers", categories, series,
-                          width=760, height=300)
+    title = f"Answer shares: {'whole sample' if c.cell is None else c.cell}"
+    chart = svg_bar_chart(title, "option", "share of answers", categories, series, width=760, height=300)
     key = "; ".join(f"{i + 1} = {html.escape(o)}" for i, o in enumerate(options)) if short else ""
     return chart + (f'<p class="key">{key}</p>' if key else "")
 
