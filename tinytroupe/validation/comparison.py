@@ -182,8 +182,8 @@ def compare_cell(real_ds: SimulationExperimentDataset, sim_ds: SimulationExperim
         else:
             notes.append(f"{where}: not given")
     except InvalidArgument:
-        raise
-    except Exception as exc:  # one baseline failing keeps the cell's other results
+        raise  # shares naming no option, or not summing to 1: the caller's input to fix, not a note
+    except Exception as exc:  # the baseline's model call failing keeps the cell's other results
         logger.warning("%s failed: %s", where, exc)
         notes.append(f"{where} failed: {type(exc).__name__}: {exc}")
     return CellComparison(cell=cell, real=_summary(real, options), simulated=_summary(sim, options), distance=d,
