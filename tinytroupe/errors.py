@@ -5,6 +5,7 @@ wrong, where, and how to fix it::
 
     TinyTroupeError
     ├── InvalidArgument          a bad argument value (also a ValueError)
+    │   └── DataFileError        a bad data file (CSV of real answers): names file, row and field
     ├── InvalidArgumentType      an argument of the wrong type (also a TypeError)
     ├── NotFound                 no such name: agent, subscription, example (also a KeyError)
     ├── InvalidState             a call at the wrong moment, e.g. before start (also a RuntimeError)
@@ -54,6 +55,39 @@ class InvalidArgument(TinyTroupeError, ValueError):
         ...     print(exc)
         steps must be a non-negative integer, got -1
     """
+
+
+class DataFileError(InvalidArgument):
+    """A data file (a CSV of real answers or option shares) has a bad value, column or shape.
+
+    ``path`` is the file, ``row`` the 1-based line of the file (the header is line 1; None when the
+    problem is the whole file) and ``field`` the column; the message repeats all three.
+
+    Example:
+        >>> err = DataFileError("answer 'Maybe' is not an option", path="poll.csv", row=3, field="answer")
+        >>> str(err)
+        "poll.csv, row 3, field 'answer': answer 'Maybe' is not an option"
+        >>> isinstance(err, ValueError)
+        True
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, row: int | None = None,
+                 field: str | None = None) -> None:
+        where = ", ".join(part for part in (path, f"row {row}" if row is not None else None,
+                                            f"field {field!r}" if field is not None else None) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.path = path
+        self.row = row
+        self.field = field
+        self.detail = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword-only arguments: rebuild from the parts, not from the formatted message
+        return (_rebuild_data_file_error, (self.detail, self.path, self.row, self.field))
+
+
+def _rebuild_data_file_error(message: str, path: str | None, row: int | None, field: str | None) -> DataFileError:
+    return DataFileError(message, path=path, row=row, field=field)
 
 
 class InvalidArgumentType(TinyTroupeError, TypeError):
@@ -285,6 +319,7 @@ __all__ = [
     "BudgetExceeded",
     "CheckpointError",
     "ConfigError",
+    "DataFileError",
     "ExtractionError",
     "InvalidArgument",
     "InvalidArgumentType",
