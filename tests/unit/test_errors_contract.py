@@ -32,6 +32,7 @@ from tinytroupe.errors import (
     TinyTroupeError,
 )
 from tinytroupe.events import EventBus
+from tinytroupe.factory import TinyPersonFactory
 from tinytroupe.llm import LLMClient, ScriptedBackend
 
 
@@ -158,7 +159,7 @@ def test_user_mistakes_raise_usage_errors() -> None:
 
 # -- public methods say what they raise ------------------------------------------------------------
 
-_DOCUMENTED_CLASSES = (TinyPerson, TinyWorld, Simulation, ResultsExtractor, LLMClient)
+_DOCUMENTED_CLASSES = (TinyPerson, TinyWorld, Simulation, ResultsExtractor, LLMClient, TinyPersonFactory)
 _DOCUMENTED_FUNCTIONS = (control.begin, control.end, control.checkpoint, control.cache_hits,
                          control.cache_misses, load_settings)
 #: entry points whose failures come from below (the model, the run file): they must say so
@@ -166,7 +167,8 @@ _MUST_HAVE_RAISES = ("TinyPerson.act", "TinyPerson.aact", "TinyPerson.listen_and
                      "TinyWorld.arun", "Simulation.start", "Simulation.end", "Simulation.restore", "begin", "end",
                      "ResultsExtractor.extract_results_from_agent", "ResultsExtractor.extract_results_from_agents",
                      "ResultsExtractor.extract_results_from_world", "LLMClient.complete", "LLMClient.acomplete",
-                     "load_settings")
+                     "load_settings", "TinyPersonFactory.generate_person", "TinyPersonFactory.generate_people",
+                     "TinyPersonFactory.initialize_sampling_plan")
 
 
 def _raised_names(func: Any) -> set[str]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from tinytroupe.agent import registry
 from tinytroupe.agent.person import TinyPerson
+from tinytroupe.agent.persona import Persona
 from tinytroupe.aio import run_sync
 from tinytroupe.compat import ignored_argument
 from tinytroupe.context import current_context
@@ -190,25 +191,22 @@ class FactoryCore:
                                fields=self.sampling_plan.fields() if self.sampling_plan else {}, attempts=attempts,
                                bodies=self._bodies, temperature=temperature)
         book = NameBook([*self.generated_names, *(a.name for a in registry.agents())])
-        if parallelize is False:
-            outcomes = [o for slot in slots for o in await writer.awrite([slot], book)]
-        else:
-            outcomes = await writer.awrite(slots, book)
-        people: list[TinyPerson] = []
-        failures: list[PersonFailure] = []
-        for i, (slot, outcome) in enumerate(zip(slots, outcomes, strict=True)):
-            if isinstance(outcome, Exception):
-                failures.append(PersonFailure(i, dict(slot.characteristics), outcome))
-                continue
-            person = TinyPerson(outcome.name, persona=outcome)
+
+        def make(slot: Slot, persona: Persona) -> TinyPerson:
+            # as each persona is settled, while the other calls are still in flight
+            person = TinyPerson(persona.name, persona=persona)
             if post_processing_func is not None:
-                try:
-                    post_processing_func(person)
-                except Exception as exc:  # the caller's code failed for this person: report it with the others
-                    failures.append(PersonFailure(i, dict(slot.characteristics), exc))
-                    continue
+                post_processing_func(person)
             self._record(person, slot, verbose)
-            people.append(person)
+            return person
+
+        if parallelize is False:
+            outcomes = [o for slot in slots for o in await writer.awrite([slot], book, make)]
+        else:
+            outcomes = await writer.awrite(slots, book, make)
+        people = [o for o in outcomes if isinstance(o, TinyPerson)]
+        failures = [PersonFailure(i, dict(slot.characteristics), o)
+                    for i, (slot, o) in enumerate(zip(slots, outcomes, strict=True)) if isinstance(o, Exception)]
         if failures and self.remaining_characteristics_sample is not None:
             # A later call writes them: the population keeps the shares it was drawn with.
             self.remaining_characteristics_sample[:0] = [f.characteristics for f in failures]

@@ -12,7 +12,7 @@ Example:
     >>> from tinytroupe.llm import LLMClient
     >>> factory = TinyPersonFactory("Commuters in Lisbon", client=LLMClient(offline_backend()), seed=3)
     >>> [p.name for p in factory.generate_people(2)]
-    ['Yuki Dubois', 'Priya Sato']
+    ['Ingrid Tanaka', 'Marta Varga']
 """
 
 from __future__ import annotations
@@ -83,18 +83,21 @@ class OfflinePopulationModel:
         facts = {k.strip().casefold(): v.strip() for k, v in _FACT.findall(text)}
         gender = facts.get("gender", facts.get("sex", "female" if digest[0] % 2 else "male"))
         first = FEMALE_NAMES if gender.casefold().startswith(("f", "w")) else MALE_NAMES
-        name = f"{first[digest[1] % len(first)]} {LAST_NAMES[digest[2] % len(LAST_NAMES)]}"
+        # the name and three alternatives, each from two bytes of the hash
+        names = [f"{first[digest[k] % len(first)]} {LAST_NAMES[digest[k + 1] % len(LAST_NAMES)]}"
+                 for k in (1, 9, 11, 13)]
         age = int(facts["age"]) if facts.get("age", "").isdigit() else 20 + digest[3] % 60
         number = re.search(r"Person (\d+) of the population", text)
         return example_persona(
-            name, age, gender=gender,
+            names[0], age, gender=gender, alternative_names=names[1:],
             occupation={"title": facts.get("occupation", "Clerk"), "organization": "A local firm",
                         "description": "Ordinary days."},
             other_facts=[f"Person {number.group(1) if number else '?'} of the population.",
                          f"Lucky number {int.from_bytes(digest[4:8], 'big') % 1000}."])
 
 
-def offline_backend(plan: Mapping[str, Any] | None = None, *, salt: str = "", latency_s: float = 0.0) -> ScriptedBackend:
+def offline_backend(plan: Mapping[str, Any] | None = None, *, salt: str = "",
+                    latency_s: float = 0.0) -> ScriptedBackend:
     """A :class:`ScriptedBackend` answering a factory's calls with :class:`OfflinePopulationModel`."""
     return ScriptedBackend(OfflinePopulationModel(plan, salt=salt), latency_s=latency_s, model="offline-population")
 

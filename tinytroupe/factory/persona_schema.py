@@ -106,6 +106,8 @@ class GeneratedPersona(_Part):
     """A complete persona, as the persona writer must answer it (see the module docstring)."""
 
     name: Name = Field(description="the person's full name, fitting their nationality, gender and age")
+    alternative_names: list[Name] = Field(max_length=5, description="three other full names that would fit this "
+                                          "person as well, used if the first is already taken")
     age: int = Field(ge=0, le=120)
     gender: Text
     nationality: Text
@@ -135,7 +137,8 @@ def example_persona(name: str, age: int = 41, **changes: Any) -> dict[str, Any]:
     """
     two = ["one", "two"]
     return {
-        "name": name, "age": age, "gender": "female", "nationality": "Brazilian", "residence": "Recife, Brazil",
+        "name": name, "alternative_names": [f"{name} Second", f"{name} Third"], "age": age, "gender": "female",
+        "nationality": "Brazilian", "residence": "Recife, Brazil",
         "education": "Nursing degree", "long_term_goals": ["Open a clinic"],
         "occupation": {"title": "Nurse", "organization": "City hospital", "description": "Night shifts."},
         "style": "Warm and direct.",

@@ -92,6 +92,8 @@ class Dimension(BaseModel):
         if not isinstance(data, Mapping):
             return data
         data = dict(data)
+        if data.get("range") is not None and data.get("values") in ([], ()):
+            del data["values"]  # a numeric dimension written with an empty list of values (the plan call's shape)
         values = data.get("values")
         if isinstance(values, Mapping):
             data["values"] = [{"value": v, "weight": w} for v, w in values.items()]
@@ -135,14 +137,17 @@ class Dimension(BaseModel):
         return {o.value: o.weight / total for o in self.values}
 
     def examples(self) -> list[Value]:
-        """Values of each type this dimension can draw (to check that its persona path takes them)."""
+        """Values of each type this dimension can draw, and a numeric range's ends (to check that its
+        persona path takes them)."""
         if self.values is not None:
             by_type: dict[type, Value] = {}
             for option in self.values:
                 by_type.setdefault(type(option.value), option.value)
             return list(by_type.values())
         assert self.range is not None
-        return [math.ceil(self.range.min)] if self.range.integer else [self.range.min]
+        if self.range.integer:
+            return [math.ceil(self.range.min), math.floor(self.range.max)]
+        return [self.range.min, self.range.max]
 
 
 class SamplingPlan(BaseModel):
@@ -223,10 +228,16 @@ class SamplingPlan(BaseModel):
             >>> [d.name for d in a.merged(b).dimensions]
             ['sex', 'hobby']
         """
-        mine = {n.casefold() for n in self.dimension_names()}
+        names = {n.casefold() for n in self.dimension_names()}
         paths = set(self.fields().values())
-        extra = [d for d in other.dimensions if d.name.casefold() not in mine
-                 and other.fields()[d.name] not in paths]
+        extra: list[Dimension] = []
+        for d in other.dimensions:
+            # the path the dimension would write on its own: a synonym of a dimension here writes the same
+            path = d.field or default_fields([(d.name, d.examples())])[d.name]
+            if d.name.casefold() not in names and path not in paths:
+                extra.append(d)
+                names.add(d.name.casefold())
+                paths.add(path)
         description = "\n\n".join(t for t in (self.description, other.description) if t)
         return SamplingPlan(description=description, dimensions=(*self.dimensions, *extra), joint=self.joint,
                             joint_fields=self.joint_fields)

@@ -7,22 +7,24 @@ answer is a complete :class:`~tinytroupe.factory.persona_schema.GeneratedPersona
 incomplete one is re-asked by the client, then raised as :class:`~tinytroupe.errors.LLMOutputError`
 with the raw text.
 
-Uniqueness is settled after each round of answers, in the order the people were asked for (never in
-the order answers arrive, so a replay from the run file sends the same requests): a person whose
-name is already taken (by an existing agent, an earlier person, or an earlier one of the same round)
-or whose persona repeats another word for word is asked again, with the reason, in the next round,
-up to ``attempts`` answers; then that person fails with an ``LLMOutputError``. One person's failure
-never discards the others.
+Uniqueness is settled answer by answer in a fixed order, the order the people were asked for and
+then the re-asks in the order they were made, never the order answers arrive (so a replay from the
+run file sends the same requests): a person whose name is already taken (by an existing agent or
+a person settled before) or whose persona repeats another word for word is asked again at once, with
+the reason, while the other calls are still in flight, up to ``attempts`` answers; then that person
+fails with an ``LLMOutputError``. Each answer also gives alternative names, so a taken name costs no
+call while one of them is free. One person's failure never discards the others.
 
 Example:
     >>> from tinytroupe.factory.persona_schema import example_persona
     >>> from tinytroupe.llm import LLMClient, ScriptedBackend
-    >>> answers = [example_persona("Ana Lima", 41), example_persona("Ana Lima", 35), example_persona("Rui Costa", 35)]
+    >>> answers = [example_persona("Ana Lima", 41),
+    ...            example_persona("Ana Lima", 35, alternative_names=["Rui Costa", "Rui Lopes"])]
     >>> backend = ScriptedBackend(answers)
     >>> writer = PersonaWriter(LLMClient(backend), fields={"sex": "gender"})
     >>> people = writer.write([Slot(1, {"sex": "female"}), Slot(2, {"sex": "male"})], NameBook())
     >>> [(p.name, p.gender) for p in people], len(backend.requests)
-    ([('Ana Lima', 'female'), ('Rui Costa', 'male')], 3)
+    ([('Ana Lima', 'female'), ('Rui Costa', 'male')], 2)
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +51,8 @@ TAKEN_NAMES_IN_PROMPT = 40
 #: how much of an earlier answer a re-ask quotes back
 _ANSWER_ECHO_CHARS = 6000
 
+Settle = Callable[["Slot", Persona], Any]
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -61,7 +65,8 @@ class Slot:
 
 
 def _body_key(answer: GeneratedPersona) -> str:
-    body = json.dumps(answer.model_dump(exclude={"name"}), sort_keys=True, ensure_ascii=False)
+    body = json.dumps(answer.model_dump(exclude={"name", "alternative_names"}), sort_keys=True,
+                      ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -88,14 +93,14 @@ class PersonaWriter:
         self.params = params
         #: the personas written so far, without their names (a new one equal to one of them is a duplicate)
         self.bodies: set[str] = bodies if bodies is not None else set()
+        self._system = template("person_system.j2").render()
 
     def messages(self, slot: Slot, book: NameBook) -> list[Message]:
         """The first prompt for ``slot``: stable instructions, then this person."""
         user = template("person_user.j2").render(
             context=self.context or "", number=slot.number, characteristics=list(slot.characteristics.items()),
             particularities=slot.particularities or "", taken_names=book.recent(TAKEN_NAMES_IN_PROMPT))
-        return [Message(role="system", content=template("person_system.j2").render()),
-                Message(role="user", content=user)]
+        return [Message(role="system", content=self._system), Message(role="user", content=user)]
 
     async def _ask(self, messages: list[Message]) -> tuple[GeneratedPersona, str]:
         result = await self.client.acomplete(messages, response_model=GeneratedPersona, purpose="person_generation",
@@ -103,60 +108,89 @@ class PersonaWriter:
         return result.value, result.text
 
     def _persona(self, answer: GeneratedPersona, slot: Slot) -> Persona:
-        data = apply_characteristics(answer.model_dump(), slot.characteristics, self.fields)
+        data = apply_characteristics(answer.model_dump(exclude={"alternative_names"}), slot.characteristics,
+                                     self.fields)
         return Persona.from_dict(data)
 
-    async def awrite(self, slots: Sequence[Slot], book: NameBook) -> list[Persona | Exception]:
+    async def awrite(self, slots: Sequence[Slot], book: NameBook, settle: Settle | None = None) -> list[Any]:
         """Async twin of :meth:`write`."""
-        histories = [self.messages(slot, book) for slot in slots]
-        results: list[Persona | Exception | None] = [None] * len(slots)
-        pending = list(range(len(slots)))
-        for round_ in range(1, self.attempts + 1):
-            answers = await asyncio.gather(*(self._ask(histories[i]) for i in pending), return_exceptions=True)
-            for answer in answers:
-                if isinstance(answer, BaseException) and not isinstance(answer, Exception):
-                    raise answer  # cancellation and interrupts are not one person's failure
-            retry: list[int] = []
-            for i, answer in zip(pending, answers, strict=True):  # in slot order, whatever came back first
-                if isinstance(answer, Exception):
-                    results[i] = answer
+        results: list[Any] = [None] * len(slots)
+        # Answers are settled in a fixed order: every slot's first answer, then each re-ask in the order it
+        # was made. All calls are in flight at once; settling waits only for the next answer in that order.
+        asked: list[tuple[int, list[Message], int]] = []  # (slot, messages, which answer of the slot)
+        calls: list[asyncio.Future[tuple[GeneratedPersona, str]]] = []
+
+        def ask(i: int, messages: list[Message], attempt: int) -> None:
+            asked.append((i, messages, attempt))
+            calls.append(asyncio.ensure_future(self._ask(messages)))
+
+        for i, slot in enumerate(slots):
+            ask(i, self.messages(slot, book), 1)
+        try:
+            k = 0
+            while k < len(asked):
+                i, messages, attempt = asked[k]
+                k += 1
+                try:
+                    value, text = await calls[k - 1]
+                except Exception as exc:  # this person's failure; the others go on
+                    results[i] = exc
                     continue
-                assert not isinstance(answer, BaseException)
-                value, text = answer
-                key = _body_key(value)
-                reason = "name" if book.is_taken(value.name) else "duplicate" if key in self.bodies else None
+                reason, value = self._clash(value, book)
                 if reason is None:
                     book.add(value.name)
-                    self.bodies.add(key)
-                    results[i] = self._settle(value, slots[i])
-                elif round_ < self.attempts:
+                    self.bodies.add(_body_key(value))
+                    results[i] = self._settle(value, slots[i], settle)
+                elif attempt < self.attempts:
                     again = template("person_again.j2").render(reason=reason, name=value.name,
                                                                taken_names=book.recent(TAKEN_NAMES_IN_PROMPT))
-                    histories[i] = [*histories[i], Message(role="assistant", content=text[:_ANSWER_ECHO_CHARS]),
-                                    Message(role="user", content=again.strip())]
-                    retry.append(i)
+                    ask(i, [*messages, Message(role="assistant", content=text[:_ANSWER_ECHO_CHARS]),
+                            Message(role="user", content=again.strip())], attempt + 1)
                 else:
                     why = (f"the name {value.name!r} is already taken" if reason == "name"
                            else "the persona repeats another one word for word")
                     results[i] = LLMOutputError(f"person {slots[i].number}: {why} after {self.attempts} answers; "
                                                 "raise attempts, or give the factory a richer sampling plan",
-                                                raw_text=text, errors=[why], attempts=round_)
-            pending = retry
-            if not pending:
-                break
-        assert all(r is not None for r in results)
+                                                raw_text=text, errors=[why], attempts=attempt)
+        finally:
+            unsettled = [c for c in calls if not c.done()]
+            for call in unsettled:  # only when interrupted: nothing is left running behind the caller
+                call.cancel()
+            await asyncio.gather(*unsettled, return_exceptions=True)
         return [r for r in results if r is not None]
 
-    def _settle(self, value: GeneratedPersona, slot: Slot) -> Persona | Exception:
+    def _clash(self, value: GeneratedPersona, book: NameBook) -> tuple[str | None, GeneratedPersona]:
+        """Why ``value`` cannot be accepted (``"name"``: its name and alternatives are all taken;
+        ``"duplicate"``: a persona already written, word for word; None: it can), and the answer to
+        accept: under its first alternative name that is free when its own is taken."""
+        if book.is_taken(value.name):
+            free = next((n for n in value.alternative_names if not book.is_taken(n)), None)
+            if free is None:
+                return "name", value
+            value = value.model_copy(update={"name": free})
+        return ("duplicate" if _body_key(value) in self.bodies else None), value
+
+    def _settle(self, value: GeneratedPersona, slot: Slot, settle: Settle | None) -> Any:
         try:
-            return self._persona(value, slot)
+            persona = self._persona(value, slot)
         except TinyTroupeError as exc:  # a persona the drawn values make invalid is this person's failure only
             return exc
+        if settle is None:
+            return persona
+        try:
+            return settle(slot, persona)
+        except Exception as exc:  # the caller's code failed for this person: reported with the others
+            return exc
 
-    def write(self, slots: Sequence[Slot], book: NameBook) -> list[Persona | Exception]:
+    def write(self, slots: Sequence[Slot], book: NameBook, settle: Settle | None = None) -> list[Any]:
         """One persona (or the error that stopped it) per slot, in the slots' order; names taken are
-        added to ``book``."""
-        return run_sync(self.awrite(slots, book))
+        added to ``book``.
+
+        ``settle(slot, persona)``, when given, runs as each persona is settled (while other calls are
+        still in flight), and what it returns stands in the result for that persona; an exception it
+        raises is that person's failure.
+        """
+        return run_sync(self.awrite(slots, book, settle))
 
 
 __all__ = ["TAKEN_NAMES_IN_PROMPT", "PersonaWriter", "Slot"]
