@@ -22,7 +22,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -125,16 +124,25 @@ def field_problem(field: str, examples: Sequence[Any]) -> str | None:
 
 def apply_characteristics(persona: Mapping[str, Any], characteristics: Mapping[str, Any],
                           fields: Mapping[str, str]) -> dict[str, Any]:
-    """A copy of plain persona data with each drawn value written at its dimension's path.
+    """A copy of plain persona data with each drawn value written at its dimension's path (the objects
+    on each path are copied, the rest is shared with ``persona``).
 
     Example:
         >>> apply_characteristics({"name": "Ana"}, {"Income": "low"}, {"Income": "characteristics.income"})
         {'name': 'Ana', 'characteristics': {'income': 'low'}}
     """
-    data = copy.deepcopy(dict(persona))
+    data = dict(persona)
     for name, value in characteristics.items():
         field = fields.get(name)
         if field is not None:
+            # copy only the objects on the path (a deep copy of the whole persona costs far more)
+            node = data
+            for key in field.split(".")[:-1]:
+                child = node.get(key)
+                if not isinstance(child, dict):
+                    break  # set_path creates what is missing from here (or says why it cannot)
+                node[key] = child = dict(child)
+                node = child
             set_path(data, field, value, source=None)
     return data
 

@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from tinytroupe.agent.persona import Persona
 from tinytroupe.aio import run_sync
@@ -65,9 +66,8 @@ class Slot:
 
 
 def _body_key(answer: GeneratedPersona) -> str:
-    body = json.dumps(answer.model_dump(exclude={"name", "alternative_names"}), sort_keys=True,
-                      ensure_ascii=False)
-    return hashlib.sha256(body.encode()).hexdigest()
+    body = orjson.dumps(answer.model_dump(exclude={"name", "alternative_names"}), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(body).hexdigest()
 
 
 class PersonaWriter:
@@ -136,10 +136,10 @@ class PersonaWriter:
                 except Exception as exc:  # this person's failure; the others go on
                     results[i] = exc
                     continue
-                reason, value = self._clash(value, book)
+                reason, value, key = self._clash(value, book)
                 if reason is None:
                     book.add(value.name)
-                    self.bodies.add(_body_key(value))
+                    self.bodies.add(key)
                     results[i] = self._settle(value, slots[i], settle)
                 elif attempt < self.attempts:
                     again = template("person_again.j2").render(reason=reason, name=value.name,
@@ -159,16 +159,17 @@ class PersonaWriter:
             await asyncio.gather(*unsettled, return_exceptions=True)
         return [r for r in results if r is not None]
 
-    def _clash(self, value: GeneratedPersona, book: NameBook) -> tuple[str | None, GeneratedPersona]:
+    def _clash(self, value: GeneratedPersona, book: NameBook) -> tuple[str | None, GeneratedPersona, str]:
         """Why ``value`` cannot be accepted (``"name"``: its name and alternatives are all taken;
         ``"duplicate"``: a persona already written, word for word; None: it can), and the answer to
-        accept: under its first alternative name that is free when its own is taken."""
+        accept: under its first alternative name that is free when its own is taken; and its body's key."""
+        key = _body_key(value)
         if book.is_taken(value.name):
             free = next((n for n in value.alternative_names if not book.is_taken(n)), None)
             if free is None:
-                return "name", value
+                return "name", value, key
             value = value.model_copy(update={"name": free})
-        return ("duplicate" if _body_key(value) in self.bodies else None), value
+        return ("duplicate" if key in self.bodies else None), value, key
 
     def _settle(self, value: GeneratedPersona, slot: Slot, settle: Settle | None) -> Any:
         try:
