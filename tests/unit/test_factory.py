@@ -278,6 +278,9 @@ def test_a_population_calibrated_to_census_cells(tmp_path: Path) -> None:
     assert report.joint_total_variation <= 8 / (2 * 400)
     assert {p.get("gender") for p in people} == {"female", "male"}
     assert {p.get("characteristics")["age"] for p in people} == {"18-39", "40+"}
+    dims = factory.sampling_dimensions or []
+    assert [d["name"] for d in dims] == ["sex", "age", "education"]
+    assert dims[0]["values"] == {"female": 0.52, "male": 0.48} and dims[0]["joint"] is True
 
 
 def test_bad_demographics_fail_before_any_call(tmp_path: Path) -> None:
@@ -388,6 +391,8 @@ def test_tinytroupe_positional_calls_and_compatibility_arguments() -> None:
         TinyPersonFactory(total_population_size=4, population_size=5)
     with pytest.raises(InvalidArgument, match="at least 1"):
         TinyPersonFactory(total_population_size=0)
+    with pytest.raises(InvalidArgument, match="seed must be a whole number"):
+        TinyPersonFactory(seed="42")  # type: ignore[arg-type]
     with pytest.raises(InvalidArgument, match="give number_of_people"):
         TinyPersonFactory(client=LLMClient(backend)).generate_people()
     with pytest.raises(InvalidState, match="no sampling plan"):

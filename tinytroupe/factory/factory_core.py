@@ -74,7 +74,6 @@ class FactoryCore:
     """The state and workings of :class:`~tinytroupe.factory.person_factory.TinyPersonFactory` (see there
     for the arguments)."""
 
-
     def __init__(self, sampling_space_description: str | None = None, total_population_size: int | None = None,
                  enforce_usage_of_all_dimensions: bool = False, context: str | None = None,
                  simulation_id: str | None = None, *, population_size: int | None = None,
@@ -94,7 +93,9 @@ class FactoryCore:
         self.context_text = check_text(context, "context")
         self.enforce_usage_of_all_dimensions = bool(enforce_usage_of_all_dimensions)
         self.client = client
-        self.seed = check_count(seed, "seed", low=-(2**63))
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise InvalidArgument(f"seed must be a whole number or None, got {seed!r}")
+        self.seed = seed
         self._given_plan = coerce_plan(sampling_plan) if sampling_plan is not None else None
         #: the plan people are drawn from, once made (None before, or when there is nothing to draw)
         self.sampling_plan: SamplingPlan | None = None
@@ -114,13 +115,16 @@ class FactoryCore:
         size = f", population_size={self.population_size}" if self.population_size else ""
         return f"TinyPersonFactory(generated={len(self.generated_names)}{size})"
 
-
     @property
     def sampling_dimensions(self) -> list[dict[str, Any]] | None:
-        """The plan's dimensions as plain data (TinyTroupe's attribute), once the plan is made."""
-        if self.sampling_plan is None:
+        """The plan's dimensions as plain data (TinyTroupe's attribute), once the plan is made; the
+        dimensions of a joint table come first, each with its marginal shares."""
+        plan = self.sampling_plan
+        if plan is None:
             return None
-        return [d.model_dump(exclude_none=True) for d in self.sampling_plan.dimensions]
+        joint = [{"name": dim, "values": shares, "joint": True}
+                 for dim, shares in (plan.joint.marginals().items() if plan.joint is not None else ())]
+        return [*joint, *(d.model_dump(exclude_none=True) for d in plan.dimensions)]
 
     def _identity(self) -> str:
         given = self._given_plan.model_dump(mode="json") if self._given_plan is not None else None
