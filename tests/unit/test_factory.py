@@ -168,6 +168,22 @@ def test_who_keeps_a_name_does_not_depend_on_which_answer_came_first() -> None:
     assert run([0.3, 0.2, 0.1, 0.05, 0.0])[0] == names
 
 
+def test_calls_made_at_the_same_time_on_one_factory_share_its_names() -> None:
+    async def answer(request: LLMRequest) -> dict[str, Any]:
+        await asyncio.sleep(0.01)
+        n = number_of(request)
+        return example_persona("Ana Lima", n, alternative_names=[f"Ana Lima {n}"])
+
+    factory = TinyPersonFactory(client=LLMClient(ScriptedBackend(answer)))
+
+    async def both() -> list[TinyPerson]:
+        first, second = await asyncio.gather(factory.agenerate_people(2), factory.agenerate_people(2))
+        return [*first, *second]
+
+    names = [p.name for p in run_sync(both())]
+    assert len(set(names)) == 4 and "Ana Lima" in names
+
+
 def test_a_name_still_taken_after_the_attempts_fails_that_person_only() -> None:
     backend = ScriptedBackend(lambda r: example_persona("Rui Costa", number_of(r), alternative_names=["Rui Lopes"]))
     factory = TinyPersonFactory(sampling_plan=SEX, total_population_size=5, client=LLMClient(backend), seed=4)
@@ -407,3 +423,10 @@ def test_a_plan_given_as_a_file_is_read_before_any_call(tmp_path: Path) -> None:
     factory = TinyPersonFactory(sampling_plan=plan, client=LLMClient(offline_backend()), seed=1)
     person = factory.generate_person()
     assert person.get("characteristics")["diet"] in ("vegan", "omnivore")
+
+
+def test_verbose_prints_each_person_made(capsys: pytest.CaptureFixture[str]) -> None:
+    factory = TinyPersonFactory(client=LLMClient(offline_backend()), seed=1)
+    person = factory.generate_people(1, verbose=True)[0]
+    assert f"Generated person 1: {person.name}" in capsys.readouterr().out
+    assert factory.generated_minibios == [person.persona.minibio()]

@@ -109,6 +109,8 @@ class FactoryCore:
         self._rng: np.random.Generator | None = None
         self._numbered = 0  # people asked for so far (each prompt says which one it is)
         self._bodies: set[str] = set()  # personas written so far, without names: duplicates are re-asked
+        # names in use: this factory's people and the agents of the scope, shared by concurrent calls
+        self._names = NameBook()
         self._lock: PerLoop[asyncio.Lock] = PerLoop(asyncio.Lock)
 
     def __repr__(self) -> str:
@@ -194,7 +196,9 @@ class FactoryCore:
         writer = PersonaWriter(self.client or current_context().client, context=self.context_text,
                                fields=self.sampling_plan.fields() if self.sampling_plan else {}, attempts=attempts,
                                bodies=self._bodies, temperature=temperature)
-        book = NameBook([*self.generated_names, *(a.name for a in registry.agents())])
+        book = self._names
+        for agent in registry.agents():  # agents made since the last call (the book keeps the rest)
+            book.add(agent.name)
 
         def make(slot: Slot, persona: Persona) -> TinyPerson:
             # as each persona is settled, while the other calls are still in flight
