@@ -399,8 +399,9 @@ def test_tinytroupe_positional_calls_and_compatibility_arguments() -> None:
         warnings.simplefilter("error")
         people = factory.generate_people(2, "Likes jazz", 0.9, 0.0, 0.0, 5, None, True, False)
     assert len(people) == 2 and backend.requests[-1].temperature == 0.9
-    with pytest.warns(TinyTroupeCompatibilityWarning, match="frequency_penalty"):
+    with pytest.warns(TinyTroupeCompatibilityWarning, match="frequency_penalty") as caught:
         factory.generate_person("Likes jazz", 1.0, 0.5)
+    assert caught[0].filename == __file__  # the warning names the caller's line
     assert TinyPersonFactory(population_size=4).population_size == 4
     assert TinyPersonFactory(total_population_size=4, population_size=4).population_size == 4
     with pytest.raises(InvalidArgument, match="two names for one thing"):

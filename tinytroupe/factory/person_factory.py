@@ -5,7 +5,8 @@ How it works, and what it costs: the sampling plan is made once (one LLM call fr
 each person's characteristics are drawn from it by code with the run's seeded generator (as quotas:
 see :mod:`tinytroupe.factory.sampling`); then each person is written by one structured LLM call, all
 of them in flight together (the client bounds how many). So ``N`` people cost ``N`` calls plus one
-for the plan, plus one per name clash (TinyTroupe: ``3N + 2``). Every persona is complete and
+for the plan, plus one per person whose name and alternative names were all taken (TinyTroupe:
+``3N + 2``). Every persona is complete and
 validated, names are unique (among the factory's people and the agents of the current scope), and
 with a seed (``seed=``, or ``control.begin(..., seed=)``) a re-run of the script on the same run file
 replays every call from it: the same people, no call to the model.
@@ -51,8 +52,7 @@ class TinyPersonFactory(FactoryCore):
         context: the general context the people live in (also shown when the plan is made).
         simulation_id: accepted for TinyTroupe scripts, with no effect (a warning says so): the factory
             works in the run context in force when it generates (``control.begin``).
-        population_size: the issue tracker's name for ``total_population_size``; give either (or
-            both, equal).
+        population_size: another name for ``total_population_size``; give either (or both, equal).
         sampling_plan: a plan given as data: a ``SamplingPlan``, a ``JointDistribution``, a mapping, or
             a ``.yaml``/``.json``/``.csv`` file (:func:`~tinytroupe.factory.plan_files.coerce_plan`). With
             a description too, the LLM adds only dimensions this plan lacks.
@@ -62,7 +62,8 @@ class TinyPersonFactory(FactoryCore):
             with neither, draws are not reproducible).
 
     Raises:
-        InvalidArgument: a size that is not a whole number of at least one, or two different sizes.
+        InvalidArgument: a size that is not a whole number of at least one, two different sizes, or a
+            seed that is not a whole number.
         InvalidArgumentType: a description or context that is not text.
         ScenarioError: a plan file that is missing or invalid (naming file, line and field).
     """
@@ -85,9 +86,8 @@ class TinyPersonFactory(FactoryCore):
         """
         if population_size is None:
             raise InvalidArgument("create_factory_from_demography needs population_size")
-        description, plan = demography_inputs(demography_description_or_file_path,
-                                              check_text(additional_demographic_specification,
-                                                    "additional_demographic_specification"))
+        additional = check_text(additional_demographic_specification, "additional_demographic_specification")
+        description, plan = demography_inputs(demography_description_or_file_path, additional)
         return TinyPersonFactory(description, population_size, context=context, sampling_plan=plan,
                                  client=client, seed=seed)
 
@@ -102,8 +102,12 @@ class TinyPersonFactory(FactoryCore):
             InvalidArgument: the population's people are all generated, or ``attempts`` is below one.
         """
         _penalties(frequency_penalty, presence_penalty)
-        people, failures = await self._agenerate(1, agent_particularities, temperature, attempts,
-                                                 post_processing_func, None, False)
+        return await self._person(agent_particularities, temperature, attempts, post_processing_func)
+
+    async def _person(self, particularities: str | None, temperature: float, attempts: int,
+                      post_processing_func: PostProcessing | None) -> TinyPerson:
+        people, failures = await self._agenerate(1, particularities, temperature, attempts, post_processing_func,
+                                                 None, False)
         if failures:
             raise failures[0].error
         return people[0]
@@ -124,8 +128,8 @@ class TinyPersonFactory(FactoryCore):
             LLMTransportError: the model server could not be reached.
             InvalidArgument: the population's people are all generated, or ``attempts`` is below one.
         """
-        return run_sync(self.agenerate_person(agent_particularities, temperature, frequency_penalty,
-                                              presence_penalty, attempts, post_processing_func))
+        _penalties(frequency_penalty, presence_penalty)
+        return run_sync(self._person(agent_particularities, temperature, attempts, post_processing_func))
 
     async def agenerate_people(self, number_of_people: int | None = None, agent_particularities: str | None = None,
                                temperature: float = 1.2, frequency_penalty: float = 0.0,
@@ -139,8 +143,14 @@ class TinyPersonFactory(FactoryCore):
             InvalidArgument: more people than are left in the population, or no number and no population size.
         """
         _penalties(frequency_penalty, presence_penalty)
-        people, failures = await self._agenerate(number_of_people, agent_particularities, temperature, attempts,
-                                                 post_processing_func, parallelize, verbose)
+        return await self._people(number_of_people, agent_particularities, temperature, attempts,
+                                  post_processing_func, parallelize, verbose)
+
+    async def _people(self, n: int | None, particularities: str | None, temperature: float, attempts: int,
+                      post_processing_func: PostProcessing | None, parallelize: bool | None,
+                      verbose: bool) -> list[TinyPerson]:
+        people, failures = await self._agenerate(n, particularities, temperature, attempts, post_processing_func,
+                                                 parallelize, verbose)
         if failures:
             raise PopulationGenerationError(people, failures)
         return people
@@ -163,9 +173,9 @@ class TinyPersonFactory(FactoryCore):
                 later call.
             InvalidArgument: more people than are left in the population, or no number and no population size.
         """
-        return run_sync(self.agenerate_people(number_of_people, agent_particularities, temperature,
-                                              frequency_penalty, presence_penalty, attempts, post_processing_func,
-                                              parallelize, verbose))
+        _penalties(frequency_penalty, presence_penalty)
+        return run_sync(self._people(number_of_people, agent_particularities, temperature, attempts,
+                                     post_processing_func, parallelize, verbose))
 
     def calibration_report(self) -> CalibrationReport:
         """How close the people generated so far are to the plan's shares (marginal and joint errors).
@@ -180,9 +190,11 @@ class TinyPersonFactory(FactoryCore):
 
 
 def _penalties(frequency_penalty: float, presence_penalty: float) -> None:
+    # called by the public methods themselves, in the caller's thread, so the warning names the caller's line
     if frequency_penalty or presence_penalty:
         ignored_argument("TinyPersonFactory.generate_people", "frequency_penalty/presence_penalty",
-                         "requests carry temperature only; set penalties on the model server if needed", stacklevel=4)
+                         "requests carry the temperature only; set penalties on the model server if needed",
+                         stacklevel=4)
 
 
 __all__ = ["TinyPersonFactory"]
