@@ -274,6 +274,12 @@ def test_a_population_is_drawn_once_and_handed_out_until_it_is_used_up() -> None
         factory.generate_people(1)
     assert backend.calls == 10
     assert factory.calibration_report().max_marginal_error == 0.0
+    described = TinyPersonFactory("Nurses", total_population_size=3, client=LLMClient(backend))
+    with pytest.raises(InvalidArgument, match="3 are left to generate; 5 were asked for"):
+        described.generate_people(5)
+    with pytest.raises(InvalidArgument, match="number_of_people must be a whole number"):
+        described.generate_people(-1)
+    assert backend.calls == 10  # neither mistake cost the plan call
 
 
 def test_a_population_calibrated_to_census_cells(tmp_path: Path) -> None:

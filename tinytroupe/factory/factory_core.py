@@ -185,12 +185,18 @@ class FactoryCore:
                          verbose: bool) -> tuple[list[TinyPerson], list[PersonFailure]]:
         check_count(attempts, "attempts")
         check_text(particularities, "agent_particularities")
+        check_count(n, "number_of_people", low=0)
+        if self.population_size is not None:  # checked before the plan call: nothing is paid for a mistake
+            left = self.population_size - len(self.generated_names)
+            if n is not None and n > left:
+                raise InvalidArgument(f"the population has {self.population_size} people and {left} are left to "
+                                      f"generate; {n} were asked for")
+        elif n is None:
+            raise InvalidArgument("give number_of_people, or a population size to the factory")
         await self.ainitialize_sampling_plan()
         if n is None:
-            if self.remaining_characteristics_sample is None:
-                raise InvalidArgument("give number_of_people, or a population size to the factory")
+            assert self.remaining_characteristics_sample is not None
             n = len(self.remaining_characteristics_sample)
-        check_count(n, "number_of_people", low=0)
         slots = [Slot(self._numbered + i + 1, c, particularities) for i, c in enumerate(self._draw(n))]
         self._numbered += n
         writer = PersonaWriter(self.client or current_context().client, context=self.context_text,
