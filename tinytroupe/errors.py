@@ -19,7 +19,8 @@ wrong, where, and how to fix it::
     ├── StorageError             a file we keep (response cache, run file) could not be read or written
     │   └── CheckpointError      a stored checkpoint is damaged (names an intact earlier one)
     └── SimulationError          an agent turn, a world step or a run failed
-        └── ExtractionError      some agents' results could not be extracted (the others are kept)
+        ├── ExtractionError      some agents' results could not be extracted (the others are kept)
+        └── PopulationGenerationError  some people of a population could not be generated (the others are kept)
 
 The four usage errors are also the builtin exception Python code expects in their place, so
 ``except ValueError`` (or ``pytest.raises(KeyError)``) keeps working, and ``except TinyTroupeError``
@@ -38,7 +39,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class TinyTroupeError(Exception):
@@ -315,6 +316,45 @@ class ExtractionError(SimulationError):
         return (type(self), (self.results, self.failures))
 
 
+class PersonFailure(NamedTuple):
+    """One person a factory could not generate: where in the request, what was drawn for it, and why."""
+
+    position: int
+    characteristics: dict[str, Any]
+    error: BaseException
+
+
+class PopulationGenerationError(SimulationError):
+    """Some people of a population could not be generated; those that could are kept, not discarded.
+
+    ``people`` holds the people generated (in the order they were asked for); ``failures`` one entry
+    per person that could not be had: its position in the request, the characteristics drawn for it
+    and the error (an :class:`LLMOutputError` carries the model's raw answer). Nothing is invented for
+    a failed person: no half-filled persona stands in for it.
+
+    Example:
+        >>> failed = PersonFailure(1, {"sex": "male"}, LLMOutputError("bad", raw_text="{"))
+        >>> err = PopulationGenerationError(["Ana"], [failed])
+        >>> str(err).splitlines()[0]
+        '1 of 2 people could not be generated; the other 1 are in .people'
+    """
+
+    def __init__(self, people: Sequence[Any], failures: Sequence[PersonFailure]) -> None:
+        lines = [f"{len(failures)} of {len(failures) + len(people)} people could not be generated; "
+                 f"the other {len(people)} are in .people"]
+        for position, _, error in list(failures)[:10]:
+            first = str(error).splitlines()[0] if str(error) else ""
+            lines.append(f"  person {position}: {type(error).__name__}: {first}")
+        super().__init__("\n".join(lines))
+        #: the people generated (TinyPerson objects), in the order they were asked for
+        self.people = list(people)
+        #: one :class:`PersonFailure` (position in the request, characteristics drawn, error) per person
+        self.failures = [PersonFailure(*f) for f in failures]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.people, self.failures))
+
+
 __all__ = [
     "BudgetExceeded",
     "CheckpointError",
@@ -329,6 +369,8 @@ __all__ = [
     "LLMRateLimitError",
     "LLMTransportError",
     "NotFound",
+    "PersonFailure",
+    "PopulationGenerationError",
     "ScenarioError",
     "SimulationError",
     "StorageError",

@@ -33,6 +33,7 @@ from tinytroupe.errors import (
 )
 from tinytroupe.events import EventBus
 from tinytroupe.experimentation import ABRandomizer, InPlaceExperimentRunner, StatisticalTester, batch_run
+from tinytroupe.factory import TinyPersonFactory
 from tinytroupe.llm import LLMClient, ScriptedBackend
 from tinytroupe.validation import (
     SimulationExperimentDataset,
@@ -168,7 +169,7 @@ def test_user_mistakes_raise_usage_errors() -> None:
 
 _DOCUMENTED_CLASSES = (TinyPerson, TinyWorld, Simulation, ResultsExtractor, LLMClient, ABRandomizer,
                        InPlaceExperimentRunner, StatisticalTester, SimulationExperimentDataset,
-                       SimulationExperimentEmpiricalValidator)
+                       SimulationExperimentEmpiricalValidator, TinyPersonFactory)
 _DOCUMENTED_FUNCTIONS = (control.begin, control.end, control.checkpoint, control.cache_hits,
                          control.cache_misses, load_settings, batch_run, read_csv, compare_datasets,
                          validate_simulation_experiment_empirically)
@@ -177,7 +178,8 @@ _MUST_HAVE_RAISES = ("TinyPerson.act", "TinyPerson.aact", "TinyPerson.listen_and
                      "TinyWorld.arun", "Simulation.start", "Simulation.end", "Simulation.restore", "begin", "end",
                      "ResultsExtractor.extract_results_from_agent", "ResultsExtractor.extract_results_from_agents",
                      "ResultsExtractor.extract_results_from_world", "LLMClient.complete", "LLMClient.acomplete",
-                     "load_settings")
+                     "load_settings", "TinyPersonFactory.generate_person", "TinyPersonFactory.generate_people",
+                     "TinyPersonFactory.initialize_sampling_plan")
 
 
 def _raised_names(func: Any) -> set[str]:
