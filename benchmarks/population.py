@@ -40,6 +40,14 @@ shares), then its ``calibration_report()``:
   every dimension (goal 0.02);
 - ``calibration_joint_tv``: total variation distance over the 40 cells.
 
+**distribution** (``benchmarks/distribution.py``'s measurement, run from here so the issue's keys
+are in one place): 60 agents (300 without ``--quick``) each asked one four-option question with
+``ask_population_distribution`` against the mock server at 100 ms with log-probabilities on.
+
+- ``distribution_calls_per_answer``: calls made over agents asked (goal 1 with log-probabilities);
+  ``distribution_calls_per_answer_sampled``: the same against a server without log-probabilities
+  (K = 10 samples each). ``benchmarks/distribution.py`` reports the rest (timing, mass on options).
+
 Usage::
 
     python benchmarks/population.py [--quick]
@@ -257,9 +265,24 @@ def calibration_section(args: argparse.Namespace) -> dict[str, Any]:
             "calibration_joint_tv": round(report.joint_total_variation or 0.0, 5)}
 
 
+def distribution_section(args: argparse.Namespace) -> dict[str, Any]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from distribution import run as run_distribution  # benchmarks/distribution.py
+
+    agents = 60 if args.quick else 300
+    with_logprobs = run_distribution(agents, 100.0, logprobs=True)
+    sampled = run_distribution(agents, 100.0, logprobs=False)
+    print(f"distribution ({agents} agents): with log-probabilities {with_logprobs['calls_per_answer']} calls per "
+          f"answer, sampled {sampled['calls_per_answer']}")
+    return {"distribution_calls_per_answer": with_logprobs["calls_per_answer"],
+            "distribution_calls_per_answer_sampled": sampled["calls_per_answer"],
+            "distribution_agents": agents}
+
+
 SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "factory": factory_section,
     "calibration": calibration_section,
+    "distribution": distribution_section,
 }
 
 
