@@ -1,9 +1,15 @@
-"""Turning what agents did into results: validated fields, DataFrames, JSON and CSV.
+"""Turning what agents did into results, as TinyTroupe's ``tinytroupe.extraction``: validated fields
+(:class:`ResultsExtractor`), rule-based rows (:class:`ResultsReducer`), reports and the results at a
+glance (:class:`ResultsReporter`, :func:`summarize_results`), free text grouped into categories
+(:class:`Normalizer`), DataFrames, JSON and CSV.
 
-Public names: ResultsExtractor, AgentResults, agent_keys, FieldSpec, results_to_dataframe, save_results_csv.
+Public names: ResultsExtractor, ResultsReducer, ResultsReporter, Normalizer, AgentResults, agent_keys,
+FieldSpec, results_to_dataframe, save_results_csv, summarize_results, ResultsSummary, FieldSummary,
+results_markdown.
 """
 
 from tinytroupe.extraction.fields import FieldSpec
+from tinytroupe.extraction.normalizer import Normalizer
 from tinytroupe.extraction.results_extractor import (
     AgentResults,
     ResultsExtractor,
@@ -11,5 +17,11 @@ from tinytroupe.extraction.results_extractor import (
     results_to_dataframe,
     save_results_csv,
 )
+from tinytroupe.extraction.results_reducer import ResultsReducer
+from tinytroupe.extraction.results_reporter import ResultsReporter
+from tinytroupe.extraction.summary import FieldSummary, ResultsSummary, summarize_results
+from tinytroupe.extraction.summary_markdown import results_markdown
 
-__all__ = ["AgentResults", "FieldSpec", "ResultsExtractor", "agent_keys", "results_to_dataframe", "save_results_csv"]
+__all__ = ["AgentResults", "FieldSpec", "FieldSummary", "Normalizer", "ResultsExtractor", "ResultsReducer",
+           "ResultsReporter", "ResultsSummary", "agent_keys", "results_markdown", "results_to_dataframe",
+           "save_results_csv", "summarize_results"]

@@ -134,13 +134,12 @@ class TinyStory:
             raise InvalidArgument("requirements must say what the passage should do, e.g. "
                                   f"{DEFAULT_CONTINUE_REQUIREMENTS!r}")
         client = self._client()
-        params = {} if self.temperature is None else {"temperature": self.temperature}
         world = self.environment.name if self.environment is not None else (
             self.agent.environment.name if self.agent is not None and self.agent.environment is not None else None)
         result = await client.acomplete(
             self._messages(starting, requirements, number_of_words, include_plot_twist, client),
             response_model=StoryPassage, purpose="story", world=world,
-            agent=self.agent.name if self.agent is not None else None, **params)
+            agent=self.agent.name if self.agent is not None else None, temperature=self.temperature)
         text: str = result.value.text
         heading = "The story begins" if starting else "The story continues"
         self.current_story += f"\n\n## {heading}\n\n{text}"
