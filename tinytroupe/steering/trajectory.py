@@ -32,8 +32,8 @@ from tinytroupe.llm.tokens import chars_for_tokens
 Target: TypeAlias = TinyPerson | TinyWorld
 Targets: TypeAlias = Target | Iterable[Target]
 
-#: the most characters of trajectory (or story) a steering prompt holds when the client gives no hint
-TRAJECTORY_CHAR_BUDGET = 16_000
+#: the most characters a steering prompt holds (less when the client's model prefers shorter prompts)
+PROMPT_CHAR_BUDGET = 24_000
 OMITTED = "(earlier text omitted)"
 
 
@@ -86,11 +86,12 @@ def keep_newest(text: str, budget: int) -> str:
     return OMITTED + "\n" + (tail.split("\n", 1)[1] if "\n" in tail else "")
 
 
-def char_budget(client: LLMClient, share: float = 2 / 3, ceiling: int = TRAJECTORY_CHAR_BUDGET) -> int:
-    """Characters a prompt section may take: ``share`` of what the client's model handles well, at most
-    ``ceiling`` (the instructions take the rest)."""
+def char_budget(client: LLMClient, share: float = 2 / 3) -> int:
+    """Characters a prompt section may take: ``share`` of the prompt, which is what the client's model
+    handles well, at most :data:`PROMPT_CHAR_BUDGET` (the instructions take the rest)."""
     hint = client.prompt_token_hint
-    return ceiling if hint is None else min(ceiling, int(chars_for_tokens(hint) * share))
+    total = PROMPT_CHAR_BUDGET if hint is None else min(PROMPT_CHAR_BUDGET, chars_for_tokens(hint))
+    return int(total * share)
 
 
 def world_of(targets: Sequence[Target]) -> str | None:
@@ -102,5 +103,5 @@ def world_of(targets: Sequence[Target]) -> str | None:
     return env.name if env is not None else None
 
 
-__all__ = ["OMITTED", "TRAJECTORY_CHAR_BUDGET", "Target", "Targets", "as_target_list", "char_budget",
+__all__ = ["OMITTED", "PROMPT_CHAR_BUDGET", "Target", "Targets", "as_target_list", "char_budget",
            "keep_newest", "render_prompt", "render_trajectory", "world_of"]
