@@ -124,8 +124,10 @@ def test_segments_match_pandas_groupby() -> None:
     two = summarize_results(rows, segment_by=["country", "commutes"])
     keys = everyone.assign(commutes=everyone["commutes"].map(
         lambda v: "(none)" if pd.isna(v) else ("true" if v else "false")))
+    # failed agents, without an answer, form "(none)", listed last
     assert [tuple(s.segment.values()) for s in two.segments] == sorted(
-        keys.groupby(["country", "commutes"]).groups)  # failed agents, without an answer, form "(none)"
+        keys.groupby(["country", "commutes"]).groups, key=lambda k: (k[0], k[1] == "(none)", k[1]))
+    assert sum(s.agents for s in two.segments if s.segment["commutes"] == "(none)") == 2
     assert sum(s.agents for s in two.segments) == 60
     with pytest.raises(InvalidArgument, match="segment_by names 'age'"):
         summarize_results(rows, segment_by="age")

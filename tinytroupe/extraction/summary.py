@@ -135,6 +135,14 @@ def _label(value: Any) -> str:
     return str(value)
 
 
+def _natural(label: Any) -> tuple[int, float, str]:
+    # Segments in reading order: 9 before 10, numbers before words, "(none)" last.
+    try:
+        return (0, float(label), "")
+    except (TypeError, ValueError):
+        return (2 if label == "(none)" else 1, 0.0, str(label))
+
+
 def _kind(values: pd.Series, spec: FieldSpec | None) -> Kind:
     present = [v for v in values if not _missing(v)]
     if spec is not None and spec.type in ("int", "float"):
@@ -240,8 +248,8 @@ def summarize_results(data: ResultsLike, fields: Mapping[str, FieldSpec | str] |
     segments: list[SegmentSummary] = []
     if by:
         keys = frame[by].map(lambda v: "(none)" if _missing(v) else _label(v))
-        for values, group in frame.groupby([keys[c] for c in by], sort=True):
-            values = values if isinstance(values, tuple) else (values,)
+        groups = [(v if isinstance(v, tuple) else (v,), g) for v, g in frame.groupby([keys[c] for c in by])]
+        for values, group in sorted(groups, key=lambda vg: tuple(map(_natural, vg[0]))):
             ok = ~failed.loc[group.index]
             segments.append(SegmentSummary(
                 segment=dict(zip(by, map(str, values), strict=True)), agents=len(group),
