@@ -220,3 +220,42 @@ def test_intervention_and_story_render_trajectories_alike() -> None:
     judged, told = (user_text(r) for r in backend.requests)
     rendered = world.pretty_current_interactions(first_n=10, last_n=20)
     assert rendered in judged and rendered in told
+
+
+def test_tinytroupe_import_paths_and_signatures() -> None:
+    import inspect
+
+    from tinytroupe.enrichment.tiny_enricher import TinyEnricher as Enricher
+    from tinytroupe.enrichment.tiny_styler import TinyStyler as Styler
+    from tinytroupe.extraction.normalizer import Normalizer
+    from tinytroupe.extraction.results_reducer import ResultsReducer
+    from tinytroupe.extraction.results_reporter import ResultsReporter
+    from tinytroupe.steering.tiny_story import TinyStory as Story
+
+    def head(fn: Any) -> list[tuple[str, Any]]:
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.name != "self" and p.kind is not p.KEYWORD_ONLY]
+        return [(p.name, p.default) for p in params]
+
+    empty = inspect.Parameter.empty
+    assert head(Story.__init__) == [("environment", None), ("agent", None), ("purpose", "Be a realistic simulation."),
+                                    ("context", ""), ("first_n", 10), ("last_n", 20), ("include_omission_info", True)]
+    assert head(Story.start_story) == [("requirements", "Start some interesting story about the agents."),
+                                       ("number_of_words", 100), ("include_plot_twist", False)]
+    assert head(Story.continue_story) == [("requirements", "Continue the story in an interesting way."),
+                                          ("number_of_words", 100), ("include_plot_twist", False)]
+    assert head(Enricher.__init__) == head(Styler.__init__) == [("use_past_results_in_context", False)]
+    assert head(Enricher.enrich_content) == [("requirements", empty), ("content", empty), ("content_type", None),
+                                             ("context_info", ""), ("context_cache", None), ("verbose", False)]
+    assert head(Styler.apply_style) == [("content", empty), ("style", empty), ("content_type", None),
+                                        ("context_info", ""), ("context_cache", None), ("verbose", False),
+                                        ("temperature", 0.7)]
+    assert head(Normalizer.__init__) == [("elements", empty), ("n", empty), ("verbose", False), ("max_length", None)]
+    assert head(ResultsReducer.reduce_agent_to_dataframe) == [("agent", empty), ("column_names", None)]
+    assert head(ResultsReporter.__init__) == [
+        ("default_reporting_task", "Summarize the key findings, insights, and outcomes from the simulation data."),
+        ("verbose", False)]
+    assert [n for n, _ in head(ResultsReporter.report_from_agents)] == [
+        "agents", "reporting_task", "report_title", "include_agent_summaries", "consolidate_responses", "requirements"]
+    assert [n for n, _ in head(ResultsReporter.report_from_interactions)] == [
+        "agents", "report_title", "include_agent_summaries", "first_n", "last_n", "max_content_length", "requirements"]
