@@ -6,7 +6,6 @@ Example (the scripted demo model; ``quiet`` and a console that writes nowhere ke
     >>> import io, tempfile
     >>> from pathlib import Path
     >>> from rich.console import Console
-from rich.markdown import Markdown
     >>> folder = Path(tempfile.mkdtemp())
     >>> scenario = folder / "tea.yaml"
     >>> _ = scenario.write_text('''
