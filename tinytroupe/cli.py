@@ -184,10 +184,11 @@ def run(
                                         "batch (about half the price, slower); recorded in --out/batches.sqlite "
                                         "so running the same command again resumes waiting batches.")] = False,
 ) -> None:
-    """Run a scenario: show the conversation live, then a results table; write results.json, results.csv and
-    trace.jsonl into --out. Exit 0 when every agent answered, 3 when some have no result (their rows say
-    why), 4 when the budget stopped the run (what was done so far is written), 1 for bad input or
-    configuration. With --estimate, print what the run would use and exit 0 without running it."""
+    """Run a scenario: show the conversation live, then the results (at a glance for a population) and the
+    table's first rows; write results.json, results.csv, trace.jsonl and summary.md into --out. Exit 0 when
+    every agent answered, 3 when some have no result (their rows say why), 4 when the budget stopped the run
+    (what was done so far is written), 1 for bad input or configuration. With --estimate, print what the run
+    would use and exit 0 without running it."""
     from rich.console import Console
 
     from tinytroupe.errors import TinyTroupeError
@@ -246,11 +247,10 @@ def _estimate(console: Any, path: Path, *, config: Path | None, backend: str | N
 def _report(console: Any, outputs: StudyOutputs) -> None:
     """What a finished run shows: the results table, failed turns, cost, the files written, and who has
     no result (then the exit status says so)."""
-    from tinytroupe.scenario.study import cost_lines, results_table, stop_line
+    from tinytroupe.scenario.study import cost_lines, print_results, stop_line
 
     result = outputs.result
-    if result.results:
-        console.print(results_table(result))
+    print_results(console, outputs)
     for err in result.errors:
         if err["error_type"] == "BudgetExceeded":
             continue  # the closing line says once where the budget stopped the run
@@ -262,7 +262,8 @@ def _report(console: Any, outputs: StudyOutputs) -> None:
                   f"({cost.get('cached_calls', 0)} cached) · {cost.get('total_tokens', 0)} tokens")
     for line in cost_lines(result):
         console.print(line)
-    console.print(f"Wrote {outputs.results_json}, {outputs.results_csv} and {outputs.trace}")
+    wrote = [outputs.results_json, outputs.results_csv, outputs.trace, *filter(None, [outputs.summary_md])]
+    console.print(f"Wrote {', '.join(map(str, wrote[:-1]))} and {wrote[-1]}")
     if result.stopped is not None:
         console.print(stop_line(result))
         raise typer.Exit(EXIT_BUDGET)
@@ -276,7 +277,7 @@ def _report(console: Any, outputs: StudyOutputs) -> None:
 
 
 #: the files `tinytroupe run` writes into --out
-OUTPUT_FILES = ("results.json", "results.csv", "trace.jsonl")
+OUTPUT_FILES = ("results.json", "results.csv", "trace.jsonl", "summary.md")
 
 
 def _interrupted_note(out_dir: Path, started: float) -> str:

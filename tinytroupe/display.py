@@ -34,6 +34,9 @@ from tinytroupe.terminal import show
 #: :class:`WarningEvent` codes the display shows: what the user would otherwise wonder about (a
 #: message that reached nobody); other warnings are for logs and monitors.
 SHOWN_WARNINGS = frozenset({"talk_not_delivered"})
+#: who speaks to everyone from outside the simulation (a scenario's moderator, a story's narrator): what
+#: they say is shown once; what agents hear from each other is shown as their TALK instead
+BROADCAST_SOURCES = frozenset({None, "Moderator", "Narrator"})
 
 
 class ConsoleDisplay:
@@ -99,7 +102,7 @@ class ConsoleDisplay:
                                    f"{show(event.target or '')} {show(self._cut(event.content))}")
         elif isinstance(event, StimulusEvent):
             # A broadcast reaches every agent; show it once.
-            if event.stimulus_type == "CONVERSATION" and event.source in (None, "Moderator"):
+            if event.stimulus_type == "CONVERSATION" and event.source in BROADCAST_SOURCES:
                 key = (event.source, event.content)
                 if key != self._last_broadcast:
                     self._last_broadcast = key

@@ -27,7 +27,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pandas as pd
 
 from tinytroupe.agent.person import TinyPerson
@@ -35,7 +34,7 @@ from tinytroupe.aio import run_sync
 from tinytroupe.environment.world import TinyWorld
 from tinytroupe.errors import ExtractionError
 from tinytroupe.extraction.fields import FieldsLike, FieldSpec, extraction_model, is_agent_name_field, normalise_fields
-from tinytroupe.lazy import Lazy
+from tinytroupe.extraction.templates import render_template
 from tinytroupe.llm.batch import batch_mode
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.tokens import chars_for_tokens
@@ -44,12 +43,6 @@ from tinytroupe.redaction import redact
 
 DEFAULT_OBJECTIVE = "The main points present in the agents' interactions history."
 RECORD_CHAR_BUDGET = 12_000
-
-
-@Lazy
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("tinytroupe.extraction", "prompts"),
-                              autoescape=False, undefined=jinja2.StrictUndefined)
 
 
 def _fit_record(text: str, budget: int = RECORD_CHAR_BUDGET) -> str:
@@ -153,9 +146,9 @@ class ResultsExtractor:
     def _messages(self, record: str, objective: str, situation: str, fields: Mapping[str, Any],
                   client: LLMClient) -> list[Message]:
         specs = [{"name": n, "type_label": s.type_label, "hint": s.hint} for n, s in fields.items()]
-        system = _env().get_template("extract_system.j2").render(fields=specs)
-        user = _env().get_template("extract_user.j2").render(objective=objective, situation=situation,
-                                                              record=_fit_record(record, _record_budget(client)))
+        system = render_template("extract_system.j2", fields=specs)
+        user = render_template("extract_user.j2", objective=objective, situation=situation,
+                               record=_fit_record(record, _record_budget(client)))
         return [Message(role="system", content=system), Message(role="user", content=user)]
 
     def _resolve(self, objective: str | None, situation: str | None, fields: FieldsLike | None,

@@ -9,13 +9,13 @@ action prompt (:meth:`~tinytroupe.agent.TinyPerson.abuild_prompt`, the preview p
   one importance call per turn with ``[Memory] IMPORTANCE_SCORING = llm``, the summarising calls of
   each automatic consolidation (every ``AUTO_CONSOLIDATION_THRESHOLD`` memories, in chunks of
   ``CONSOLIDATION_CHUNK_SIZE``) and two calls per reflection (``ENABLE_REFLECTION``, every
-  ``REFLECTION_THRESHOLD`` of summed importance). Re-asks of invalid answers and retries are not
-  foreseen (a model that follows the schema needs none).
+  ``REFLECTION_THRESHOLD`` of summed importance); each ``story`` step is one call. Re-asks of
+  invalid answers and retries are not foreseen (a model that follows the schema needs none).
 * **prompt tokens**: the rendered first prompt of each agent, growing each step by what it hears and
   does (:data:`LINE_TOKENS` per line: its own :data:`OWN_LINES_PER_TURN` lines plus one line from each
   other agent when everyone can hear everyone), up to the prompt's recent-events budget; script items
-  between runs add their text. Extraction prompts are rendered from each agent's history so far plus
-  the same growth.
+  between runs add their text (a story step its passage's length). Extraction prompts are rendered
+  from each agent's history so far plus the same growth.
 * **completion tokens**: a typical answer per purpose (:data:`TYPICAL_COMPLETION`), never more than
   ``[OpenAI] MAX_COMPLETION_TOKENS``.
 * **cost**: the tokens priced with the price table; a model the table does not know gives
@@ -61,10 +61,11 @@ from tinytroupe.extraction.results_extractor import ResultsExtractor
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable
 from tinytroupe.llm.scripted import ScriptedBackend
-from tinytroupe.llm.tokens import estimate_tokens
+from tinytroupe.llm.tokens import estimate_tokens, tokens_for_chars
 from tinytroupe.scenario.loader import check_agent_references, load_scenario
 from tinytroupe.scenario.model import Scenario, ScriptItem
 from tinytroupe.scenario.runner import _apply, build_agents, build_world
+from tinytroupe.steering.trajectory import PROMPT_CHAR_BUDGET
 from tinytroupe.terminal import show
 
 #: tokens of one line of the recent-events section ("Oscar said to you: ..."): a short spoken sentence
@@ -218,6 +219,7 @@ def _tally(scenario: Scenario, settings: Settings, prices: PriceTable, backend: 
         action_prompt += int(n * (mean_first + min(recent_cap, k * growth) + sum(later[:k])))
     lines = [_line("action", n * steps, action_prompt, n * steps * min(cap, TYPICAL_COMPLETION["action"]))]
     lines += _memory_lines(settings, n, steps, heard)
+    lines += _story_lines(scenario, n, cap)
     if scenario.extraction is not None:
         fields = len(scenario.extraction.fields)
         history = steps * growth
@@ -272,6 +274,25 @@ def _memory_lines(settings: Settings, n: int, steps: int, heard: int) -> list[Es
     return lines
 
 
+def _story_tokens(words: int) -> int:
+    return -(-words * 4 // 3)  # about four tokens for three English words
+
+
+def _story_lines(scenario: Scenario, n: int, cap: int) -> list[EstimateLine]:
+    """The calls of ``story`` steps: instructions, the story so far and the agents' windows (each within
+    the steering budget), and a passage of the asked length."""
+    steps = [item.story for item in scenario.script if item.story is not None]
+    if not steps:
+        return []
+    section = tokens_for_chars(PROMPT_CHAR_BUDGET // 3)  # each section's share of a steering prompt
+    window = min(section, n * 30 * LINE_TOKENS)  # first_n + last_n events per agent
+    prompt, told = 0, 0
+    for step in steps:
+        prompt += 350 + min(section, told) + window
+        told += _story_tokens(step.number_of_words)
+    return [_line("story", len(steps), prompt, sum(min(cap, _story_tokens(s.number_of_words)) for s in steps))]
+
+
 def _line(purpose: str, calls: int, prompt: int, completion: int) -> EstimateLine:
     return EstimateLine(purpose=purpose, calls=calls, prompt_tokens=prompt, completion_tokens=completion)
 
@@ -293,6 +314,9 @@ def _later_script_tokens(script: list[ScriptItem], n: int) -> tuple[list[int], i
             continue
         if not started:
             continue  # already in the rendered first prompt
+        if item.story is not None:  # the passage is told to everyone
+            pending += _story_tokens(item.story.number_of_words) + 10
+            continue
         texts = ([item.broadcast] if item.broadcast else []) + list((item.listen or {}).values()) \
             + list((item.think or {}).values()) + list((item.see or {}).values()) \
             + list((item.internalize_goal or {}).values()) + list(item.context or [])

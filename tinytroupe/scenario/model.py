@@ -189,6 +189,16 @@ def _population_problems(pop: Population) -> list[tuple[Loc, str]]:
     return problems
 
 
+class StoryStep(_Strict):
+    """A story beat: the model proposes the next passage of the world's story (a
+    :class:`~tinytroupe.steering.TinyStory` whose purpose is the scenario's description), and the
+    Narrator tells it to everyone. The first story step starts the story, later ones continue it."""
+
+    requirements: NonEmpty | None = Field(None, description="what the passage should do (default: TinyTroupe's)")
+    number_of_words: int = Field(60, ge=1, le=2_000)
+    plot_twist: bool = False
+
+
 class ScriptItem(_Strict):
     """One step of the script: exactly one field set."""
 
@@ -199,13 +209,14 @@ class ScriptItem(_Strict):
     see: dict[NonEmpty, str] | None = Field(None, min_length=1)
     internalize_goal: dict[NonEmpty, str] | None = Field(None, min_length=1)
     context: list[str] | None = Field(None, min_length=1)
+    story: StoryStep | None = None
 
     @model_validator(mode="after")
     def _one_action(self) -> ScriptItem:
         given = [k for k, v in self.__dict__.items() if v is not None]
         if len(given) != 1:
             raise ValueError("each script item has exactly one of: broadcast, run, listen, think, see, "
-                             f"internalize_goal, context (found {given or 'none'})")
+                             f"internalize_goal, context, story (found {given or 'none'})")
         return self
 
 
@@ -234,6 +245,8 @@ class ExtractionSpec(_Strict):
     situation: str = ""
     fields: dict[str, FieldSpec] = Field(default_factory=lambda: {"response": FieldSpec()},
                                          max_length=MAX_EXTRACTION_FIELDS)
+    segment_by: list[NonEmpty] = Field(default_factory=list, max_length=3,
+                                       description="persona fields (dot paths) the results summary is broken down by")
 
     @field_validator("fields")
     @classmethod
@@ -282,6 +295,20 @@ class Scenario(_Strict):
     def _has_agents(self) -> Scenario:
         if not self.agents and self.population is None:
             raise ValueError("a scenario needs 'agents' or a 'population'")
+        return self
+
+    @model_validator(mode="after")
+    def _segments_are_drawn(self) -> Scenario:
+        # A population's members differ only in what is sampled: a segment of anything else is everyone.
+        pop, ex = self.population, self.extraction
+        if pop is None or ex is None or self.agents:
+            return self
+        problems: list[tuple[Loc, str]] = [
+            (("extraction", "segment_by", i), f"{_short(path)} is not drawn in population.sample, so every member "
+                                              f"has the same; use one of: {', '.join(pop.sample) or '(none sampled)'}")
+            for i, path in enumerate(ex.segment_by) if path not in pop.sample]
+        if problems:
+            raise _Located(problems)
         return self
 
     @model_validator(mode="after")

@@ -31,7 +31,13 @@ from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.prefix import PrefixMeter, PrefixReport
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, usage_cost
 from tinytroupe.scenario.loader import check_agent_references
-from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem
+from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem, StoryStep
+from tinytroupe.steering.tiny_story import (
+    DEFAULT_CONTINUE_REQUIREMENTS,
+    DEFAULT_PURPOSE,
+    DEFAULT_START_REQUIREMENTS,
+    TinyStory,
+)
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
@@ -146,7 +152,9 @@ class ScenarioResult(BaseModel):
     with status ``ok`` when the scenario extracts, else the agents whose last turn succeeded (they
     answered); ``cost_per_result_usd`` is ``cost_usd / result_count`` (None without a cost or a result).
     ``stopped`` says why the run ended early (its budget), ``prefix`` how much of each prompt repeated
-    the previous one's beginning (when the client measured it).
+    the previous one's beginning (when the client measured it). ``segments`` gives each agent's values
+    of the extraction's ``segment_by`` fields (lists joined with ", "; missing: "(none)"); ``story``
+    the story its ``story`` steps told.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -164,6 +172,8 @@ class ScenarioResult(BaseModel):
     stopped: str | None = None
     prefix: PrefixReport | None = None
     wall_s: float = 0.0
+    segments: dict[str, dict[str, str]] = Field(default_factory=dict)
+    story: str = ""
 
 
 async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, base_dir: Path | None = None,
@@ -191,8 +201,9 @@ async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, 
     progress = {"steps": 0}
     stopped: BudgetExceeded | None = None
     results: dict[str, dict[str, Any]] = {}
+    story = TinyStory(world, purpose=scenario.description or DEFAULT_PURPOSE)
     try:
-        results = await _play(world, scenario, client, step_delta, progress, on_step, batch)
+        results = await _play(world, scenario, client, step_delta, progress, on_step, batch, story)
     except BudgetExceeded as exc:
         stopped = exc
     budget = world.client.backend.find(BudgetWrapper) if isinstance(world.client.backend, BackendWrapper) else None
@@ -213,15 +224,33 @@ async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, 
         result_count=count, cost_per_result_usd=round(cost_usd / count, 6) if cost_usd is not None and count else None,
         stopped=str(stopped) if stopped is not None else None,
         prefix=meter.report() if isinstance(meter, PrefixMeter) else None,
-        wall_s=time.perf_counter() - start,
+        wall_s=time.perf_counter() - start, segments=segment_values(scenario, world.agents),
+        story=story.current_story.strip(),
     )
+
+
+def segment_values(scenario: Scenario, agents: list[TinyPerson]) -> dict[str, dict[str, str]]:
+    """Each agent's values of the extraction's ``segment_by`` persona fields, as text."""
+    paths = scenario.extraction.segment_by if scenario.extraction is not None else []
+    if not paths:
+        return {}
+
+    def text(value: Any) -> str:
+        if value is None or value == "":
+            return "(none)"
+        return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+    return {a.name: {path: text(a.get(path)) for path in paths} for a in agents}
 
 
 async def _play(world: TinyWorld, scenario: Scenario, client: LLMClient | None, step_delta: timedelta | None,
                 progress: dict[str, int], on_step: Callable[[int, int], None] | None,
-                batch: bool = False) -> dict[str, dict[str, Any]]:
+                batch: bool = False, story: TinyStory | None = None) -> dict[str, dict[str, Any]]:
     """The script, then the extraction question and the extraction; ``progress`` counts the steps done."""
     for item in scenario.script:
+        if item.story is not None:
+            await _tell_story(world, story or TinyStory(world), item.story)
+            continue
         if item.run is None:
             _apply(world, item)
             continue
@@ -253,6 +282,18 @@ def run_cost(client: LLMClient, stats: dict[str, Any], prices: PriceTable | None
         unknown = [m for m, row in stats["by_model"].items() if table.price(m) is None]
         return None, f"unknown: no price for {', '.join(map(repr, unknown))} in {table.source}; give one with --prices"
     return cost, f"prices of {table.source}, as of {table.as_of}"
+
+
+async def _tell_story(world: TinyWorld, story: TinyStory, step: StoryStep) -> str:
+    """The story's next passage (its opening, the first time), told to everyone by the Narrator."""
+    if story.current_story.strip():
+        beat = await story.acontinue_story(step.requirements or DEFAULT_CONTINUE_REQUIREMENTS, step.number_of_words,
+                                           step.plot_twist)
+    else:
+        beat = await story.astart_story(step.requirements or DEFAULT_START_REQUIREMENTS, step.number_of_words,
+                                        step.plot_twist)
+    world.broadcast(beat, source="Narrator")
+    return beat
 
 
 def _apply(world: TinyWorld, item: ScriptItem) -> None:

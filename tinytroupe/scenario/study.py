@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -41,6 +42,8 @@ from tinytroupe.environment.executors import Executor, LocalExecutor
 from tinytroupe.errors import ConfigError
 from tinytroupe.events import EventBus
 from tinytroupe.extraction.results_extractor import save_results_csv
+from tinytroupe.extraction.summary import summarize_results
+from tinytroupe.extraction.summary_markdown import agent_table_markdown, summary_markdown
 from tinytroupe.llm.backend import Backend
 from tinytroupe.llm.batch import find_batch_wrapper
 from tinytroupe.llm.budget import Budget
@@ -57,13 +60,49 @@ from tinytroupe.storage.jsonl_trace import JsonlTraceWriter
 from tinytroupe.terminal import show
 from tinytroupe.visualization.console import ConsoleDisplay
 
+#: rows of the per-agent table `tinytroupe run` prints; the files keep every row
+TABLE_ROWS = 20
+#: with more result rows than this (or a sampled population), `tinytroupe run` prints the results at a glance
+GLANCE_MIN_ROWS = 10
+
 
 @dataclass
 class StudyOutputs:
+    """What :func:`run_study` wrote, and what ``tinytroupe run`` prints: ``summary`` is the results at a
+    glance (Markdown, no per-agent table) when the run has a population or many rows, else None."""
+
     results_json: Path
     results_csv: Path
     trace: Path
     result: ScenarioResult
+    summary_md: Path | None = None
+    summary: str | None = None
+
+
+def segment_column(path: str, fields: Collection[str]) -> str:
+    """The results column of segment ``path``: the path itself, or ``persona.<path>`` when a field or a
+    standard column has that name."""
+    return f"persona.{path}" if path in fields or path in ("agent", "status", "error") else path
+
+
+def glance_rows(result: ScenarioResult, fields: Collection[str] = ()) -> dict[str, dict[str, Any]]:
+    """The result rows with each agent's segment values added (see :func:`segment_column`), in order."""
+    return {name: {**row, **{segment_column(k, fields): v for k, v in result.segments.get(name, {}).items()}}
+            for name, row in result.results.items()}
+
+
+def _write_glance(scenario: Scenario, result: ScenarioResult, out: Path) -> tuple[Path | None, str | None]:
+    """Write ``summary.md`` (every row) and return it with the console's summary (or None: too few rows)."""
+    if not result.results or scenario.extraction is None:
+        return None, None
+    fields = scenario.extraction.fields
+    rows = glance_rows(result, fields)
+    summary = summarize_results(rows, fields, [segment_column(p, fields) for p in scenario.extraction.segment_by])
+    text = summary_markdown(summary, f"Results at a glance · {scenario.name}")
+    path = out / "summary.md"
+    path.write_text(text + "\n\n" + agent_table_markdown(rows, None) + "\n", encoding="utf-8")
+    shown = scenario.population is not None or len(rows) > GLANCE_MIN_ROWS
+    return path, text if shown else None
 
 
 def study_settings(scenario: Scenario, *, config: Path | None = None, backend: str | None = None,
@@ -190,7 +229,9 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
                             encoding="utf-8")
     results_csv = out / "results.csv"
     save_results_csv(result.results, results_csv)
-    return StudyOutputs(results_json=results_json, results_csv=results_csv, trace=trace_path, result=result)
+    summary_md, summary = _write_glance(scenario, result, out)
+    return StudyOutputs(results_json=results_json, results_csv=results_csv, trace=trace_path, result=result,
+                        summary_md=summary_md, summary=summary)
 
 
 def _close_study(turns_executor: Any, client: LLMClient, writer: JsonlTraceWriter, store: Any,
@@ -236,16 +277,29 @@ def stop_line(result: ScenarioResult) -> str:
             f"calls, {cost.get('total_tokens', 0)} tokens, {dollars}; what was done so far is in the files above")
 
 
-def results_table(result: ScenarioResult, max_width: int = 70) -> Table:
-    """The extracted results as a rich table, one row per agent."""
-    table = Table(title=f"Results · {show(result.scenario)}")
+def print_results(console: Console, outputs: StudyOutputs, max_rows: int = TABLE_ROWS) -> None:
+    """The results at a glance (when there are many), then the per-agent table's first ``max_rows`` rows."""
+    if outputs.summary is not None:
+        console.print(Markdown(outputs.summary))
+    if outputs.result.results:
+        console.print(results_table(outputs.result, max_rows=max_rows, results_file=outputs.results_csv.name))
+
+
+def results_table(result: ScenarioResult, max_width: int = 70, max_rows: int | None = None,
+                  results_file: str = "results.csv") -> Table:
+    """The extracted results as a rich table, one row per agent: the first ``max_rows`` (None: all), with
+    a caption saying how many more ``results_file`` holds."""
+    rows = list(result.results.items())
+    more = len(rows) - max_rows if max_rows is not None and len(rows) > max_rows else 0
+    table = Table(title=f"Results · {show(result.scenario)}" + (f" (first {max_rows} of {len(rows)})" if more else ""),
+                  caption=f"({more} more in the file {show(results_file)})" if more else None)
     columns: list[str] = []
     for values in result.results.values():
         columns += [k for k in values if k not in columns]
     table.add_column("agent", style="bold")
     for col in columns:
         table.add_column(show(col), max_width=max_width)
-    for name, values in result.results.items():
+    for name, values in rows[: len(rows) - more]:
         # Cells hold model output: escaped, or a "[...]" in an answer would be read as markup.
         table.add_row(show(name), *(show("; ".join(map(str, v)) if isinstance(v, list) else str(v))
                                     for v in (values.get(c, "") for c in columns)))
@@ -254,10 +308,15 @@ def results_table(result: ScenarioResult, max_width: int = 70) -> Table:
 
 __all__ = [
     "EXECUTORS",
+    "GLANCE_MIN_ROWS",
+    "TABLE_ROWS",
     "StudyOutputs",
     "cost_lines",
+    "glance_rows",
+    "print_results",
     "results_table",
     "run_study",
+    "segment_column",
     "stop_line",
     "study_client",
     "study_executor",

@@ -2,8 +2,12 @@
 
 An :class:`Intervention` watches its targets (agents or worlds) and, when its preconditions hold,
 applies an effect; a world given ``interventions=[...]`` checks each at the start of every step.
+A :class:`TinyStory` proposes the next passage of a world's or an agent's story, for the caller to
+tell the people in it. Both show the model the same rendering of recent trajectories
+(:mod:`tinytroupe.steering.trajectory`).
 
-Public names: Intervention, InterventionBatch, PreconditionCheck, DEFAULT_FIRST_N, DEFAULT_LAST_N.
+Public names: Intervention, InterventionBatch, PreconditionCheck, TinyStory, StoryPassage,
+DEFAULT_FIRST_N, DEFAULT_LAST_N.
 
 Example (fires once: after its effect, Ana's memory is no longer empty):
     >>> from tinytroupe.agent import TinyPerson
@@ -23,5 +27,7 @@ from tinytroupe.steering.intervention import (
     InterventionBatch,
     PreconditionCheck,
 )
+from tinytroupe.steering.tiny_story import StoryPassage, TinyStory
 
-__all__ = ["DEFAULT_FIRST_N", "DEFAULT_LAST_N", "Intervention", "InterventionBatch", "PreconditionCheck"]
+__all__ = ["DEFAULT_FIRST_N", "DEFAULT_LAST_N", "Intervention", "InterventionBatch", "PreconditionCheck",
+           "StoryPassage", "TinyStory"]

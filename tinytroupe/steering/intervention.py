@@ -24,28 +24,28 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from tinytroupe.agent.person import TinyPerson
 from tinytroupe.aio import run_sync
 from tinytroupe.environment.world import TinyWorld
-from tinytroupe.errors import InvalidArgument, InvalidArgumentType
+from tinytroupe.errors import InvalidArgument
 from tinytroupe.llm.client import LLMClient
+from tinytroupe.llm.types import Message
+from tinytroupe.steering.trajectory import (
+    Targets,
+    as_target_list,
+    char_budget,
+    keep_newest,
+    render_prompt,
+    render_trajectory,
+    world_of,
+)
 
 DEFAULT_FIRST_N = 10
 DEFAULT_LAST_N = 100
 
-Target: TypeAlias = TinyPerson | TinyWorld
-Targets: TypeAlias = Target | Sequence[Target]
-
-_JUDGE_INSTRUCTIONS = (
-    "You read what happened in a simulation of people and decide whether a given statement is true "
-    "of it. Decide only from the trajectory shown; when it does not show enough, the statement is false. "
-    "Give value (true or false), a one-to-three sentence justification that points at what happened, "
-    "and your confidence between 0 and 1."
-)
 
 
 class PreconditionCheck(BaseModel):
@@ -64,18 +64,6 @@ class PropositionLike(Protocol):
     def score(self, *args: Any, **kwargs: Any) -> float: ...
 
 
-def _as_list(targets: Targets) -> list[Target]:
-    if isinstance(targets, TinyPerson | TinyWorld):
-        return [targets]
-    items = list(targets)
-    for t in items:
-        if not isinstance(t, TinyPerson | TinyWorld):
-            raise InvalidArgumentType(f"intervention targets are agents or worlds, got {type(t).__name__}")
-    if not items:
-        raise InvalidArgument("an intervention needs at least one target")
-    return items
-
-
 class Intervention:
     """An effect applied to ``targets`` when the preconditions hold.
 
@@ -91,7 +79,7 @@ class Intervention:
     def __init__(self, targets: Targets, first_n: int | None = DEFAULT_FIRST_N,
                  last_n: int | None = DEFAULT_LAST_N, name: str | None = None, *,
                  client: LLMClient | None = None) -> None:
-        self._targets = _as_list(targets)
+        self._targets = as_target_list(targets)
         self.targets = targets
         self.first_n = first_n
         self.last_n = last_n
@@ -122,7 +110,7 @@ class Intervention:
             ['calm_0', 'calm_1']
         """
         return InterventionBatch([cls(t, first_n=first_n, last_n=last_n, name=f"{name}_{i}" if name else None)
-                                  for i, t in enumerate(_as_list(targets))])
+                                  for i, t in enumerate(as_target_list(targets))])
 
     # ------------------------------------------------------------------ flow
 
@@ -182,21 +170,14 @@ class Intervention:
     def _client(self) -> LLMClient:
         return self.client if self.client is not None else self._targets[0].client
 
-    def _trajectory(self) -> str:
-        return "\n\n".join(t.pretty_current_interactions(first_n=self.first_n, last_n=self.last_n)
-                           for t in self._targets)
-
     async def _ajudge(self, statement: str) -> PreconditionCheck:
-        world = next((t.name for t in self._targets if isinstance(t, TinyWorld)), None)
-        if world is None:
-            env = getattr(self._targets[0], "environment", None)
-            world = env.name if env is not None else None
-        messages = [
-            {"role": "system", "content": _JUDGE_INSTRUCTIONS},
-            {"role": "user", "content": f"# Statement\n{statement}\n\n# Trajectory\n{self._trajectory()}"},
-        ]
-        result = await self._client().acomplete(messages, response_model=PreconditionCheck,
-                                                purpose="intervention", world=world)
+        client = self._client()
+        trajectory = keep_newest(render_trajectory(self._targets, self.first_n, self.last_n), char_budget(client))
+        messages = [Message(role="system", content=render_prompt("intervention_system.j2")),
+                    Message(role="user", content=render_prompt("intervention_user.j2", statement=statement,
+                                                                trajectory=trajectory))]
+        result = await client.acomplete(messages, response_model=PreconditionCheck, purpose="intervention",
+                                        world=world_of(self._targets))
         value = result.value
         return value if isinstance(value, PreconditionCheck) else PreconditionCheck.model_validate(value)
 
