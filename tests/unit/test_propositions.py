@@ -271,3 +271,27 @@ def test_per_action_propositions_judge_the_proposed_actions_only_when_they_say_s
     talk = [{"type": "TALK", "content": "Yes! Absolutely! Anything you want!", "target": "Ben"}]
     assert prop.score(ana, claim_variables={"action": talk}) == 4
     assert "Anything you want!" in prompt_of(backend.requests[0])
+
+
+def test_tinytroupes_signatures_are_kept() -> None:
+    import inspect
+
+    from tinytroupe.validation import TinyPersonValidator
+
+    def params(func: Any) -> list[tuple[str, Any]]:
+        return [(p.name, p.default) for p in inspect.signature(func).parameters.values()
+                if p.kind is not inspect.Parameter.KEYWORD_ONLY and p.name != "self"]
+
+    empty = inspect.Parameter.empty
+    assert params(Proposition.__init__) == [
+        ("claim", empty), ("target", None), ("include_personas", False), ("first_n", None), ("last_n", None),
+        ("double_check", False), ("use_reasoning_model", False), ("precondition_function", None)]
+    for method in (Proposition.check, Proposition.score, Proposition.acheck, Proposition.ascore):
+        assert params(method) == [("target", None), ("additional_context", "No additional context available."),
+                                  ("claim_variables", None), ("return_full_response", False)]
+    for function in (check_proposition, compute_score):
+        assert params(function) == [("target", empty), ("claim", empty),
+                                    ("additional_context", "No additional context available."), ("first_n", None),
+                                    ("last_n", None), ("return_full_response", False)]
+    assert params(TinyPersonValidator.validate_person) == [
+        ("person", empty), ("expectations", None), ("include_agent_spec", True), ("max_content_length", None)]

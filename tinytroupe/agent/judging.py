@@ -20,12 +20,12 @@ Example:
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-import orjson
 from pydantic import BaseModel, Field
 
 from tinytroupe.agent.prompts import template
@@ -108,7 +108,8 @@ def render_claim(claim: str, variables: Mapping[str, Any] | None = None) -> str:
             raise InvalidArgument(f"the claim uses {{{{{name}}}}} but claim_variables has no {name!r} "
                                   f"(it has {sorted(values) or 'none'}); pass claim_variables={{{name!r}: ...}}")
         value = values[name]
-        return value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                                                               default=str)
 
     return _VARIABLE.sub(value_of, claim)
 
