@@ -5,6 +5,7 @@ wrong, where, and how to fix it::
 
     TinyTroupeError
     ├── InvalidArgument          a bad argument value (also a ValueError)
+    │   └── DataFileError        a bad data file (CSV of real answers): names file, row and field
     ├── InvalidArgumentType      an argument of the wrong type (also a TypeError)
     ├── NotFound                 no such name: agent, subscription, example (also a KeyError)
     ├── InvalidState             a call at the wrong moment, e.g. before start (also a RuntimeError)
@@ -19,6 +20,7 @@ wrong, where, and how to fix it::
     │   └── CheckpointError      a stored checkpoint is damaged (names an intact earlier one)
     └── SimulationError          an agent turn, a world step or a run failed
         ├── ExtractionError      some agents' results could not be extracted (the others are kept)
+        ├── PopulationGenerationError  some people of a population could not be generated (the others are kept)
         └── PoorQualityActionError  no attempt at a turn's actions passed the quality checks
 
 The four usage errors are also the builtin exception Python code expects in their place, so
@@ -34,11 +36,12 @@ Example:
     True
 """
 
+# layout: the whole error tree is one module on purpose (one place to read it, as httpx's _exceptions.py)
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class TinyTroupeError(Exception):
@@ -55,6 +58,39 @@ class InvalidArgument(TinyTroupeError, ValueError):
         ...     print(exc)
         steps must be a non-negative integer, got -1
     """
+
+
+class DataFileError(InvalidArgument):
+    """A data file (a CSV of real answers or option shares) has a bad value, column or shape.
+
+    ``path`` is the file, ``row`` the 1-based line of the file (the header is line 1; None when the
+    problem is the whole file) and ``field`` the column; the message repeats all three.
+
+    Example:
+        >>> err = DataFileError("answer 'Maybe' is not an option", path="poll.csv", row=3, field="answer")
+        >>> str(err)
+        "poll.csv, row 3, field 'answer': answer 'Maybe' is not an option"
+        >>> isinstance(err, ValueError)
+        True
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, row: int | None = None,
+                 field: str | None = None) -> None:
+        where = ", ".join(part for part in (path, f"row {row}" if row is not None else None,
+                                            f"field {field!r}" if field is not None else None) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.path = path
+        self.row = row
+        self.field = field
+        self.detail = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword-only arguments: rebuild from the parts, not from the formatted message
+        return (_rebuild_data_file_error, (self.detail, self.path, self.row, self.field))
+
+
+def _rebuild_data_file_error(message: str, path: str | None, row: int | None, field: str | None) -> DataFileError:
+    return DataFileError(message, path=path, row=row, field=field)
 
 
 class InvalidArgumentType(TinyTroupeError, TypeError):
@@ -315,10 +351,50 @@ class PoorQualityActionError(SimulationError):
 PoorQualityActionException = PoorQualityActionError
 
 
+class PersonFailure(NamedTuple):
+    """One person a factory could not generate: where in the request, what was drawn for it, and why."""
+
+    position: int
+    characteristics: dict[str, Any]
+    error: BaseException
+
+
+class PopulationGenerationError(SimulationError):
+    """Some people of a population could not be generated; those that could are kept, not discarded.
+
+    ``people`` holds the people generated (in the order they were asked for); ``failures`` one entry
+    per person that could not be had: its position in the request, the characteristics drawn for it
+    and the error (an :class:`LLMOutputError` carries the model's raw answer). Nothing is invented for
+    a failed person: no half-filled persona stands in for it.
+
+    Example:
+        >>> failed = PersonFailure(1, {"sex": "male"}, LLMOutputError("bad", raw_text="{"))
+        >>> err = PopulationGenerationError(["Ana"], [failed])
+        >>> str(err).splitlines()[0]
+        '1 of 2 people could not be generated; the other 1 are in .people'
+    """
+
+    def __init__(self, people: Sequence[Any], failures: Sequence[PersonFailure]) -> None:
+        lines = [f"{len(failures)} of {len(failures) + len(people)} people could not be generated; "
+                 f"the other {len(people)} are in .people"]
+        for position, _, error in list(failures)[:10]:
+            first = str(error).splitlines()[0] if str(error) else ""
+            lines.append(f"  person {position}: {type(error).__name__}: {first}")
+        super().__init__("\n".join(lines))
+        #: the people generated (TinyPerson objects), in the order they were asked for
+        self.people = list(people)
+        #: one :class:`PersonFailure` (position in the request, characteristics drawn, error) per person
+        self.failures = [PersonFailure(*f) for f in failures]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.people, self.failures))
+
+
 __all__ = [
     "BudgetExceeded",
     "CheckpointError",
     "ConfigError",
+    "DataFileError",
     "ExtractionError",
     "InvalidArgument",
     "InvalidArgumentType",
@@ -328,8 +404,10 @@ __all__ = [
     "LLMRateLimitError",
     "LLMTransportError",
     "NotFound",
+    "PersonFailure",
     "PoorQualityActionError",
     "PoorQualityActionException",
+    "PopulationGenerationError",
     "ScenarioError",
     "SimulationError",
     "StorageError",

@@ -18,7 +18,10 @@ from tinytroupe.llm.types import LLMRequest, Message
 
 def reference_json(request: LLMRequest, backend: dict[str, Any]) -> str:
     """The canonical text as every earlier version wrote it (what recorded keys were hashed from)."""
-    payload = {"request": request.model_dump(mode="json"), "backend": backend}
+    dumped = request.model_dump(mode="json")
+    if request.logprob_labels is not None:
+        dumped["logprob_labels"] = list(request.logprob_labels)
+    payload = {"request": dumped, "backend": backend}
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -34,14 +37,16 @@ texts = st.text(max_size=60)  # any characters: quotes, backslashes, NUL, non-AS
 @given(schema=schemas, contents=st.lists(texts, min_size=1, max_size=3), model=st.none() | texts,
        temperature=st.none() | st.floats(0, 2), max_tokens=st.none() | st.integers(1, 10**6),
        stop=st.none() | st.lists(texts, max_size=2).map(tuple), seed=st.none() | st.integers(-(2**40), 2**40),
-       schema_name=st.none() | texts, backend=st.dictionaries(st.text(max_size=8), json_value, max_size=3))
+       schema_name=st.none() | texts, backend=st.dictionaries(st.text(max_size=8), json_value, max_size=3),
+       labels=st.none() | st.lists(st.sampled_from("ABCD"), min_size=2, max_size=4, unique=True).map(tuple))
 def test_frozen_schema_gives_the_reference_text(schema: dict[str, Any], contents: list[str], model: str | None,
                                                  temperature: float | None, max_tokens: int | None,
                                                  stop: tuple[str, ...] | None, seed: int | None,
-                                                 schema_name: str | None, backend: dict[str, Any]) -> None:
+                                                 schema_name: str | None, backend: dict[str, Any],
+                                                 labels: tuple[str, ...] | None) -> None:
     messages = tuple(Message(role="user", content=c) for c in contents)
     fields = dict(messages=messages, model=model, temperature=temperature, max_tokens=max_tokens, stop=stop,
-                  seed=seed, schema_name=schema_name)
+                  seed=seed, schema_name=schema_name, logprob_labels=labels)
     frozen = freeze_schema(copy.deepcopy(schema))
     fast = LLMRequest(**fields, response_schema=frozen)  # type: ignore[arg-type]
     plain = LLMRequest(**fields, response_schema=copy.deepcopy(schema))  # type: ignore[arg-type]

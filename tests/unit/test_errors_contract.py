@@ -32,7 +32,16 @@ from tinytroupe.errors import (
     TinyTroupeError,
 )
 from tinytroupe.events import EventBus
+from tinytroupe.experimentation import ABRandomizer, InPlaceExperimentRunner, StatisticalTester, batch_run
+from tinytroupe.factory import TinyPersonFactory
 from tinytroupe.llm import LLMClient, ScriptedBackend
+from tinytroupe.validation import (
+    SimulationExperimentDataset,
+    SimulationExperimentEmpiricalValidator,
+    compare_datasets,
+    read_csv,
+    validate_simulation_experiment_empirically,
+)
 
 
 def test_missing_default_embedder_names_the_setting_that_chooses_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,15 +168,19 @@ def test_user_mistakes_raise_usage_errors() -> None:
 
 # -- public methods say what they raise ------------------------------------------------------------
 
-_DOCUMENTED_CLASSES = (TinyPerson, TinyWorld, Simulation, ResultsExtractor, LLMClient)
+_DOCUMENTED_CLASSES = (TinyPerson, TinyWorld, Simulation, ResultsExtractor, LLMClient, ABRandomizer,
+                       InPlaceExperimentRunner, StatisticalTester, SimulationExperimentDataset,
+                       SimulationExperimentEmpiricalValidator, TinyPersonFactory)
 _DOCUMENTED_FUNCTIONS = (control.begin, control.end, control.checkpoint, control.cache_hits,
-                         control.cache_misses, load_settings)
+                         control.cache_misses, load_settings, batch_run, read_csv, compare_datasets,
+                         validate_simulation_experiment_empirically)
 #: entry points whose failures come from below (the model, the run file): they must say so
 _MUST_HAVE_RAISES = ("TinyPerson.act", "TinyPerson.aact", "TinyPerson.listen_and_act", "TinyWorld.run",
                      "TinyWorld.arun", "Simulation.start", "Simulation.end", "Simulation.restore", "begin", "end",
                      "ResultsExtractor.extract_results_from_agent", "ResultsExtractor.extract_results_from_agents",
                      "ResultsExtractor.extract_results_from_world", "LLMClient.complete", "LLMClient.acomplete",
-                     "load_settings")
+                     "load_settings", "TinyPersonFactory.generate_person", "TinyPersonFactory.generate_people",
+                     "TinyPersonFactory.initialize_sampling_plan")
 
 
 def _raised_names(func: Any) -> set[str]:

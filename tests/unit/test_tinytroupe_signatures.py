@@ -904,3 +904,24 @@ def test_clear_agents_under_a_simulation_leaves_other_scopes_alone(tmp_path: Pat
     finally:
         control.end()
     assert TinyPerson.get_agent_by_name("Outside") is outside
+
+
+def test_person_factory_called_as_in_tinytroupe(tmp_path: Path) -> None:
+    from tinytroupe.factory import TinyPersonFactory, offline_backend
+
+    backend = offline_backend()
+    demography = tmp_path / "usa.json"
+    demography.write_text(json.dumps({"country": "USA", "age_groups": {"18-34": 0.3, "35+": 0.7}}), encoding="utf-8")
+    # (demography_description_or_file_path, population_size, additional_demographic_specification, context)
+    factory = TinyPersonFactory.create_factory_from_demography(str(demography), 4, "Only parents", "A TV ad test")
+    factory.client = LLMClient(backend)
+    # (agent_particularities, temperature, frequency_penalty, presence_penalty, attempts, post_processing_func)
+    first = factory.generate_person("Watches TV every night", 1.0, 0.0, 0.0, 3, lambda p: p.define("tv", True))
+    # (number_of_people, agent_particularities, temperature, frequency_penalty, presence_penalty, attempts,
+    #  post_processing_func, parallelize, verbose)
+    rest = factory.generate_people(3, None, 1.0, 0.0, 0.0, 3, None, True, False)
+    assert first.get("tv") is True and len(rest) == 3 and factory.remaining_characteristics_sample == []
+    assert factory.generated_names == [first.name, *(p.name for p in rest)] and len(factory.generated_minibios) == 4
+    assert factory.sampling_dimensions and TinyPerson.get_agent_by_name(first.name) is first
+    plan_prompt = backend.requests[0].messages[1].content
+    assert "Only parents" in plan_prompt and "A TV ad test" in plan_prompt and '"18-34": 0.3' in plan_prompt

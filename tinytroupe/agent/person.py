@@ -23,6 +23,7 @@ from tinytroupe.agent.actions import Action, ActionBatch, action_turn_spec
 from tinytroupe.agent.memory import MemoryItem
 from tinytroupe.agent.person_access import AccessMethods
 from tinytroupe.agent.person_core import AgentEnvironment
+from tinytroupe.agent.person_distribution import DistributionMethods
 from tinytroupe.agent.person_memory_tools import MemoryToolMethods
 from tinytroupe.agent.person_perception import PerceptionMethods
 from tinytroupe.agent.person_persona import PersonaMethods
@@ -36,7 +37,8 @@ from tinytroupe.events import ActionEvent, WarningEvent
 logger = logging.getLogger(__name__)
 
 
-class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods, RegistryMethods, PerceptionMethods):
+class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods, RegistryMethods, PerceptionMethods,
+                 DistributionMethods):
     """A simulated person.
 
     Besides what is here (acting), a TinyPerson is made of the parts it inherits, one module each:
@@ -46,7 +48,8 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
     ``pp_current_interactions``), ``person_memory_tools`` (a summary over the whole memory,
     ``optimize_memory``), ``person_state`` (specifications, ``to_state``/``load_state``),
     ``person_registry`` (TinyTroupe's class-level lookups), ``person_perception`` (``listen``,
-    ``see``, ``read_document_from_file`` ...) and ``person_display`` (``communication_display``).
+    ``see``, ``read_document_from_file`` ...), ``person_display`` (``communication_display``) and
+    ``person_distribution`` (``ask_distribution``: the probability of each option of a question).
 
     The first six parameters are TinyTroupe 0.6.0's, in its order; ours follow, keyword-only.
 

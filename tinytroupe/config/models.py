@@ -127,6 +127,9 @@ class MemorySettings(_Section):
     relevance_retrieval: bool = Field(True, description="fill the prompt's memory section by retrieval")
     embedder: Literal["use", "hash", "openai"] = Field(
         "use", description="use: bundled offline model; hash: fast hashed words; openai: [OpenAI] EMBEDDING_MODEL")
+    embedder_threads: int = Field(
+        1, ge=1, le=256, description="BLAS threads of the bundled model's forward pass (more only help large "
+        "batches; idle ones spin and take CPU from the turns)")
     retrieval_top_k: int = Field(5, ge=1, le=100)
     recency_weight: float = Field(1.0, ge=0.0)
     importance_weight: float = Field(1.0, ge=0.0)

@@ -6,7 +6,6 @@ loaded once per process, on the first call.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -44,8 +43,10 @@ class USEEmbedder(BaseEmbedder):
     """Sentence embeddings with the bundled USE multilingual v3 model (offline, numpy only).
 
     Args:
-        threads: BLAS threads for the forward pass (None: all cores). The first embedder created
-            in a process decides it, because the model is shared.
+        threads: BLAS threads for the forward pass (None: one). The first embedder created in a
+            process decides it, because the model is shared. A turn embeds a few sentences, where
+            one thread is fastest and OpenBLAS's other threads only spin after each call, taking
+            CPU from the event loop (``threadpoolctl`` applies the limit).
 
     Example:
         >>> emb = USEEmbedder()
@@ -56,7 +57,7 @@ class USEEmbedder(BaseEmbedder):
     name = "use-multilingual-v3"
 
     def __init__(self, threads: int | None = None) -> None:
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads or 1
 
     @property
     def dim(self) -> int:

@@ -1,8 +1,8 @@
 """The LLM layer: a port (:class:`LLMClient`) over backends and composable wrappers.
 
 Public names: LLMClient, LLMResult, Backend, BackendWrapper, ScriptedBackend, Message, LLMRequest,
-Completion, Usage, CallContext, UsageLedger, UsageWrapper, Budget, BudgetWrapper, PriceTable, ModelPrice,
-DEFAULT_PRICES, load_price_table, PrefixMeter, PrefixReport.
+Completion, FirstTokenLogprobs, TokenLogprob, Usage, CallContext, UsageLedger, UsageWrapper, Budget,
+BudgetWrapper, PriceTable, ModelPrice, DEFAULT_PRICES, load_price_table, PrefixMeter, PrefixReport.
 """
 
 from tinytroupe.llm.backend import Backend, BackendWrapper
@@ -11,7 +11,7 @@ from tinytroupe.llm.client import LLMClient, LLMResult
 from tinytroupe.llm.prefix import PrefixMeter, PrefixReport
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, load_price_table
 from tinytroupe.llm.scripted import ScriptedBackend
-from tinytroupe.llm.types import CallContext, Completion, LLMRequest, Message, Usage
+from tinytroupe.llm.types import CallContext, Completion, FirstTokenLogprobs, LLMRequest, Message, TokenLogprob, Usage
 from tinytroupe.llm.usage import UsageLedger, UsageWrapper
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "BudgetWrapper",
     "CallContext",
     "Completion",
+    "FirstTokenLogprobs",
     "LLMClient",
     "LLMRequest",
     "LLMResult",
@@ -31,6 +32,7 @@ __all__ = [
     "PrefixReport",
     "PriceTable",
     "ScriptedBackend",
+    "TokenLogprob",
     "Usage",
     "UsageLedger",
     "UsageWrapper",

@@ -45,6 +45,12 @@ class Backend(ABC):
         """
         return None
 
+    @property
+    def gives_logprobs(self) -> bool | None:
+        """Whether requests with ``logprob_labels`` get log-probabilities back: True, False (never: ask
+        another way), or None (not known until tried)."""
+        return None
+
     async def aprepare(self) -> None:  # noqa: B027 - optional hook, nothing to prepare by default
         """Get ready for calls on the running event loop (HTTP sessions, pools), so that the first
         step of a run does not pay for it while its requests wait. Cheap when already ready."""
@@ -69,6 +75,10 @@ class BackendWrapper(Backend):
     @property
     def prompt_token_hint(self) -> int | None:
         return self.inner.prompt_token_hint
+
+    @property
+    def gives_logprobs(self) -> bool | None:
+        return self.inner.gives_logprobs
 
     async def aprepare(self) -> None:
         await self.inner.aprepare()

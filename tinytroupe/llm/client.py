@@ -31,7 +31,7 @@ from tinytroupe.llm.structured import (
     reask_message,
     schema_for,
 )
-from tinytroupe.llm.types import CallContext, Completion, LLMRequest, Message, Usage
+from tinytroupe.llm.types import CallContext, Completion, FirstTokenLogprobs, LLMRequest, Message, Usage
 from tinytroupe.llm.usage import UsageLedger, UsageWrapper
 
 T = TypeVar("T", bound=BaseModel)
@@ -42,7 +42,9 @@ class LLMResult(BaseModel, Generic[T]):
     """What one :meth:`LLMClient.acomplete` returns.
 
     ``value`` is the validated object when a response model was given, else the text.
-    ``usage`` and ``latency_s`` add up every attempt (re-asks included).
+    ``usage`` and ``latency_s`` add up every attempt (re-asks included). ``logprobs``: the answer's
+    first token, for a request with ``logprob_labels`` whose backend gave them (see
+    :mod:`tinytroupe.llm.logprobs`).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -54,6 +56,7 @@ class LLMResult(BaseModel, Generic[T]):
     latency_s: float = 0.0
     cached: bool = False
     attempts: int = 1
+    logprobs: FirstTokenLogprobs | None = None
 
 
 def _as_messages(messages: Sequence[MessageLike]) -> tuple[Message, ...]:
@@ -90,7 +93,8 @@ class _Tally:
 
     def result(self, value: Any, completion: Completion) -> LLMResult[Any]:
         return LLMResult(value=value, text=completion.text, model=completion.model, usage=self.usage,
-                         latency_s=self.latency_s, cached=self.cached, attempts=self.attempts)
+                         latency_s=self.latency_s, cached=self.cached, attempts=self.attempts,
+                         logprobs=completion.logprobs)
 
 
 _client_ids = itertools.count(1)
@@ -171,6 +175,11 @@ class LLMClient:
         """The prompt size the backend handles well (see :attr:`Backend.prompt_token_hint`)."""
         return self.backend.prompt_token_hint
 
+    @property
+    def gives_logprobs(self) -> bool | None:
+        """Whether the backend answers ``logprob_labels`` requests with log-probabilities (None: unknown)."""
+        return self.backend.gives_logprobs
+
     def describe(self) -> dict[str, Any]:
         """Backend kind, model and endpoint (never a key)."""
         # identity() is the cache's notion of "the same backend"; the kind shown to people is its name
@@ -192,7 +201,8 @@ class LLMClient:
                         step: int | None = None, simulation_id: str | None = None,
                         bus: EventBus | None = None, response_schema: dict[str, Any] | None = None,
                         validation_context: dict[str, Any] | None = None, **params: Any) -> LLMResult[Any]:
-        """Ask the model. ``params`` are request fields: model, temperature, top_p, max_tokens, stop, seed.
+        """Ask the model. ``params`` are request fields: model, temperature, top_p, max_tokens, stop, seed,
+        logprob_labels (the result's ``logprobs`` then holds the first token's, where the backend gives them).
 
         ``response_schema`` replaces the schema sent for ``response_model`` when the answer is
         narrower than the class (an agent's turn names only the people present), and
@@ -217,8 +227,7 @@ class LLMClient:
                               simulation_id=simulation_id,
                               bus=caller if (caller := bus if bus is not None else self._caller_bus) is not self.bus
                               else None)
-        if "stop" in params and params["stop"] is not None:
-            params["stop"] = tuple(params["stop"])
+        params.update({k: tuple(v) for k, v in params.items() if k in ("stop", "logprob_labels") and v is not None})
         schema = response_schema if response_schema is not None else (
             schema_for(response_model) if response_model is not None else None)
         tally = _Tally()

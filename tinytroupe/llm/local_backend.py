@@ -34,6 +34,7 @@ from typing import Any
 from tinytroupe.errors import ConfigError, LLMOutputError, LLMTransportError
 from tinytroupe.lazy import Lazy
 from tinytroupe.llm.backend import Backend
+from tinytroupe.llm.local_scoring import scored_completion
 from tinytroupe.llm.skeleton import SkeletonFiller
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest, Message, Usage
 
@@ -322,6 +323,9 @@ class LocalBackend(Backend):
     def prompt_token_hint(self) -> int | None:
         return self.PROMPT_TOKEN_HINT
 
+    #: labels of ``logprob_labels`` are scored in one forward pass (:mod:`tinytroupe.llm.local_scoring`)
+    gives_logprobs = True  # a constant where the base class has a property
+
     def identity(self) -> dict[str, Any]:
         ident: dict[str, Any] = {"backend": self.name, "temperature": self.temperature}
         if self._model_path is None:
@@ -341,7 +345,6 @@ class LocalBackend(Backend):
         """The GGUF file this backend uses (assembling the bundled one when needed)."""
         return self._model_path if self._model_path is not None else ensure_default_model()
 
-    # -- generation
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
         return await asyncio.to_thread(self._generate_blocking, request)
 
@@ -354,6 +357,9 @@ class LocalBackend(Backend):
         start = time.perf_counter()
         with loaded.lock:
             gen = _LlamaGenerator(loaded.llm, llama_cpp, temperature=temperature, top_p=top_p, seed=seed)
+            if request.logprob_labels:  # one forward pass: each label's probability as the next token
+                return scored_completion(loaded.llm, llama_cpp, self._fit_prompt(gen, request.messages, 1),
+                                         request.logprob_labels, model=loaded.path.name, started=start)
             structured = request.response_schema is not None
             reserve = STRUCTURED_RESERVE_TOKENS if structured else (request.max_tokens or DEFAULT_MAX_TOKENS)
             prompt = self._fit_prompt(gen, request.messages, reserve)

@@ -18,6 +18,11 @@ Structured answers use the strongest form the server accepts, tried in this orde
 With ``structured_output="auto"`` the backend starts at ``json_schema`` and, when the server
 refuses that form, moves down the list and remembers where it landed.
 
+A request with ``logprob_labels`` asks for ``logprobs`` with the ``top_logprobs`` of each token
+(:mod:`tinytroupe.llm.logprobs` reads the first one). A server that refuses those fields gets the
+request again without them; whether the first answer carried log-probabilities is remembered
+(:attr:`OpenAIBackend.gives_logprobs`: None until then), so callers of a server without them sample.
+
 Example:
     >>> backend = OpenAIBackend(model="llama3.2", api_type="ollama")
     >>> backend.identity()["base_url"]
@@ -38,6 +43,7 @@ from typing import Any, Literal
 from tinytroupe.errors import ConfigError, LLMOutputError, LLMTransportError
 from tinytroupe.llm.backend import Backend
 from tinytroupe.llm.http_pool import DEFAULT_MAX_CONNECTIONS, HttpPool
+from tinytroupe.llm.logprobs import MAX_TOP_LOGPROBS, parse_openai_logprobs
 from tinytroupe.llm.structured import strict_schema_cached
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest, Usage
 from tinytroupe.provider_errors import Endpoint, HttpStatusError, parse_retry_after, provider_error
@@ -72,6 +78,14 @@ def _schema_name(name: str | None) -> str:
 def _schema_instruction(schema: dict[str, Any]) -> str:
     return ("Reply with a single JSON object and nothing else (no prose, no markdown fences). "
             "The object must conform to this JSON schema:\n" + json.dumps(schema, separators=(",", ":")))
+
+
+def _refuses_logprobs(exc: HttpStatusError, where: str) -> bool:
+    """Whether ``exc`` is the server refusing the logprobs fields (the backend then never sends them again)."""
+    if exc.status_code not in _REFUSAL_STATUS or "logprob" not in f"{exc.message} {exc.body}".lower():
+        return False
+    logger.info("%s refused logprobs (HTTP %s); asking without them from now on", where, exc.status_code)
+    return True
 
 
 class OpenAIBackend(Backend):
@@ -153,6 +167,7 @@ class OpenAIBackend(Backend):
         official = api_type == "azure" or self.base_url == OPENAI_BASE_URL
         self._max_tokens_field = "max_completion_tokens" if official else "max_tokens"
         self._auto_mode = FALLBACK_ORDER[0]
+        self._logprobs: bool | None = None  # unknown; True: answered with them; False: refused or left out
         self._lock = threading.Lock()
         self._pool = self._new_pool()
         # Warm start: import the transport now, in the caller's thread, not inside the event loop
@@ -170,6 +185,11 @@ class OpenAIBackend(Backend):
     def structured_mode(self) -> str:
         """The structured-output form used now (in ``auto``: the one the server was found to accept)."""
         return self._auto_mode if self.structured_output == "auto" else self.structured_output
+
+    @property
+    def gives_logprobs(self) -> bool | None:
+        """None until the server answered a request for ``logprobs``: then whether it gave them."""
+        return self._logprobs
 
     def _where(self) -> str:
         return f"the {self.api_type} server at {self.base_url} (model {self.model!r})"
@@ -237,6 +257,8 @@ class OpenAIBackend(Backend):
             params["stop"] = list(request.stop)
         if request.seed is not None:
             params["seed"] = request.seed
+        if request.logprob_labels and self._logprobs is not False:
+            params["logprobs"], params["top_logprobs"] = True, MAX_TOP_LOGPROBS
         if schema is None:
             return params
         name = _schema_name(request.schema_name)
@@ -264,6 +286,9 @@ class OpenAIBackend(Backend):
             try:
                 response = await self._pool.post_json(self._chat_path(params["model"]), params)
             except HttpStatusError as exc:
+                if "logprobs" in params and _refuses_logprobs(exc, self._where()):
+                    self._logprobs = False  # asked again without them: callers sample answers instead
+                    continue
                 fallback = self._fallback(exc, mode)
                 if fallback is None:
                     raise self._transport_error(exc) from None
@@ -327,14 +352,14 @@ class OpenAIBackend(Backend):
                 f"{self._where()} returned no text (finish_reason {finish_reason!r}"
                 f"{', refusal: ' + str(refusal) if refusal else ''}); rephrase the prompt or try another model",
                 raw_text=str(refusal or ""))
-        return Completion(
-            text=text,
-            model=str(model),
-            backend=self.name,
-            usage=counts,
-            latency_s=latency,
-            finish_reason=finish_reason if isinstance(finish_reason, str) else None,
-        )
+        logprobs = parse_openai_logprobs(choice) if request.logprob_labels else None
+        if request.logprob_labels and self._logprobs is None:
+            self._logprobs = choice.get("logprobs") is not None
+            if not self._logprobs:
+                logger.info("%s answered without logprobs; callers sample answers from now on", self._where())
+        return Completion(text=text, model=str(model), backend=self.name, usage=counts, latency_s=latency,
+                          finish_reason=finish_reason if isinstance(finish_reason, str) else None,
+                          logprobs=logprobs)
 
     # -- errors -------------------------------------------------------------------------------------
 

@@ -32,11 +32,11 @@ from tinytroupe.errors import LLMTransportError
 from tinytroupe.lazy import Lazy
 from tinytroupe.llm.backend import Backend
 from tinytroupe.llm.tokens import tokens_for_chars
-from tinytroupe.llm.types import CallContext, Completion, LLMRequest, Usage
+from tinytroupe.llm.types import CallContext, Completion, FirstTokenLogprobs, LLMRequest, Usage
 
 logger = logging.getLogger(__name__)
 
-Reply = str | dict[str, Any] | list[Any] | BaseModel | Exception | Completion
+Reply = str | dict[str, Any] | list[Any] | BaseModel | Exception | Completion | FirstTokenLogprobs
 Responder = Callable[[LLMRequest], Reply] | Callable[[LLMRequest], Awaitable[Reply]]
 
 #: The line that opens the newest part of a prompt: what is new since the agent's last turn. The
@@ -105,7 +105,9 @@ class ScriptedBackend(Backend):
 
     Args:
         replies: a list of replies (str, dict, list, pydantic object, an Exception to raise, or a
-            whole :class:`Completion`, e.g. one cut off with ``finish_reason="length"``),
+            whole :class:`Completion`, e.g. one cut off with ``finish_reason="length"``, or a
+            :class:`~tinytroupe.llm.types.FirstTokenLogprobs`: an answer whose first token had these
+            log-probabilities, its most likely token as the text),
             a mapping from a substring of the newest part of the last user message (see
             :func:`newest_part`) to a reply, or a callable ``request -> reply`` (sync or async).
         cycle: with a list, start again from the first reply when the list runs out
@@ -125,6 +127,9 @@ class ScriptedBackend(Backend):
             ``TinyWorld.get_parallel_metrics()`` reports a speed-up that happened. Async callables
             always run on the loop. A callable run in threads may be called from several threads at
             once: guard shared state with a lock.
+        logprobs: whether this backend stands for one that gives log-probabilities
+            (:attr:`gives_logprobs`): callers that want them ask it (scripting
+            ``FirstTokenLogprobs`` replies) instead of going straight to sampled answers.
 
     Example:
         >>> backend = ScriptedBackend({"price": "too expensive", "*": "fine"})
@@ -137,8 +142,9 @@ class ScriptedBackend(Backend):
 
     def __init__(self, replies: Sequence[Reply] | Mapping[str, Reply] | Responder, *, cycle: bool = False,
                  latency_s: float = 0.0, model: str = "scripted", record_limit: int | None = 10_000,
-                 blocking: bool | None = None) -> None:
+                 blocking: bool | None = None, logprobs: bool = False) -> None:
         self._replies = replies
+        self._logprobs = logprobs
         self._cycle = cycle
         self._latency = latency_s
         self._model = model
@@ -161,6 +167,10 @@ class ScriptedBackend(Backend):
         if callable(extra):
             ident.update(extra())
         return ident
+
+    @property
+    def gives_logprobs(self) -> bool:
+        return self._logprobs
 
     @property
     def calls(self) -> int:
@@ -248,7 +258,12 @@ class ScriptedBackend(Backend):
             raise reply
         if isinstance(reply, Completion):
             return reply.model_copy()  # given whole, e.g. to script finish_reason="length"
-        text = _render(reply)
+        logprobs = reply if isinstance(reply, FirstTokenLogprobs) else None
+        if logprobs is not None:
+            best = max(logprobs.alternatives, key=lambda a: a.logprob, default=None)
+            text = best.token if best is not None else ""
+        else:
+            text = _render(reply)
         prompt_chars = sum(len(m.content) for m in request.messages)
         return Completion(
             text=text,
@@ -256,6 +271,7 @@ class ScriptedBackend(Backend):
             backend=self.name,
             usage=Usage(prompt_tokens=_approx_tokens(prompt_chars), completion_tokens=_approx_tokens(len(text))),
             finish_reason="stop",
+            logprobs=logprobs,
         )
 
 

@@ -120,7 +120,8 @@ class SemanticCacheWrapper(BackendWrapper):
 
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
         text = _last_user_text(request)
-        if context.purpose not in self.purposes or text is None:
+        # A request for option log-probabilities wants this prompt's numbers, never a similar one's.
+        if context.purpose not in self.purposes or text is None or request.logprob_labels:
             self.bypassed += 1
             return await self.inner.generate(request, context)
         start = time.perf_counter()

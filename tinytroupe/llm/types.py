@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidatorFunctionWrapHandler, field_validator
@@ -47,6 +48,10 @@ class LLMRequest(BaseModel):
     #: pydantic validation context for the answer (e.g. whom a turn may address): it narrows what
     #: ``response_model`` accepts the way ``response_schema`` states it, so it is not part of the key
     validation_context: dict[str, Any] | None = Field(default=None, exclude=True)
+    #: ask for the log-probability of each of these labels as the answer's first token (see
+    #: :mod:`tinytroupe.llm.logprobs`). Not dumped; :meth:`canonical_json` adds it when set, so the
+    #: keys of requests without it are those made before it existed.
+    logprob_labels: tuple[str, ...] | None = Field(default=None, exclude=True)
     # the last cache key computed and the backend identity it was for (not a field: never serialised)
     _key_memo: tuple[str, str] | None = PrivateAttr(default=None)
 
@@ -62,10 +67,13 @@ class LLMRequest(BaseModel):
         # json, not orjson: orjson writes some floats differently ("0.00001" for 1e-05) and refuses
         # integers beyond 64 bits, and this text must stay exactly what earlier versions hashed.
         schema_text = frozen_text(self.response_schema) if self.response_schema is not None else None
+        request = self.model_dump(mode="json", exclude={"response_schema"} if schema_text is not None else None)
+        if self.logprob_labels is not None:
+            # only when set: requests without labels keep the keys they always had
+            request["logprob_labels"] = list(self.logprob_labels)
         if schema_text is not None:
-            return splice(self.model_dump(mode="json", exclude={"response_schema"}), schema_text,
-                          backend_identity or {})
-        return encode({"request": self.model_dump(mode="json"), "backend": backend_identity or {}})
+            return splice(request, schema_text, backend_identity or {})
+        return encode({"request": request, "backend": backend_identity or {}})
 
     def cache_key(self, backend_identity: dict[str, Any] | None = None) -> str:
         """SHA-256 of :meth:`canonical_json` (remembered per backend identity: the replay recorder and
@@ -96,6 +104,41 @@ class Usage(BaseModel):
         )
 
 
+class TokenLogprob(BaseModel):
+    """One token and its log-probability (natural log)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str
+    #: at most 0; -inf and NaN are refused (JSON cannot carry them, so a cached answer could not be read back)
+    logprob: float = Field(le=0.0, allow_inf_nan=False)
+
+
+class FirstTokenLogprobs(BaseModel):
+    """What a backend reported about the answer's first token, for a request with ``logprob_labels``.
+
+    ``exact``: the labels' tokens were scored one by one (the embedded model: every label is there,
+    with its true probability); otherwise ``alternatives`` are the server's most likely first tokens
+    (``top_logprobs``), so a label missing from them had less than the least likely one shown.
+    """
+
+    alternatives: list[TokenLogprob]
+    exact: bool = False
+
+    @classmethod
+    def from_probabilities(cls, probabilities: dict[str, float], *, exact: bool = False) -> FirstTokenLogprobs:
+        """Alternatives with these probabilities (tokens of probability 0 left out), most likely first:
+        for scripting a backend in tests.
+
+        Example:
+            >>> [a.token for a in FirstTokenLogprobs.from_probabilities({"B": 0.3, "A": 0.7}).alternatives]
+            ['A', 'B']
+        """
+        ranked = sorted(((t, p) for t, p in probabilities.items() if p > 0), key=lambda tp: -tp[1])
+        return cls(alternatives=[TokenLogprob(token=t, logprob=min(0.0, math.log(p))) for t, p in ranked],
+                   exact=exact)
+
+
 class Completion(BaseModel):
     """A backend's raw answer to one :class:`LLMRequest`."""
 
@@ -107,6 +150,8 @@ class Completion(BaseModel):
     finish_reason: str | None = None
     cached: bool = False
     attempts: int = 1
+    #: the first token's log-probabilities, when the request asked for them and the backend gave them
+    logprobs: FirstTokenLogprobs | None = None
     # (response model, validated answer) when a wrapper already checked the text strictly, so the
     # client need not parse it again; never serialised
     _checked: tuple[type[BaseModel], dict[str, Any] | None, BaseModel] | None = PrivateAttr(default=None)
@@ -140,4 +185,4 @@ class CallContext(BaseModel):
     bus: EventBus | None = Field(default=None, exclude=True, repr=False)
 
 
-__all__ = ["CallContext", "Completion", "LLMRequest", "Message", "Usage"]
+__all__ = ["CallContext", "Completion", "FirstTokenLogprobs", "LLMRequest", "Message", "TokenLogprob", "Usage"]

@@ -3,7 +3,7 @@
 Modules: :mod:`.limits` (``Limits``, ``InputProblem``), :mod:`.text` (``read_text``, ``decode_utf8``),
 :mod:`.tree` (``check_tree``, ``json_path``), :mod:`.json_toml` (``load_json``, ``load_toml``),
 :mod:`.json_lines` (``json_key_lines``: the line of a path in JSON text, for messages),
-:mod:`.yaml_loader` (``load_yaml``).
+:mod:`.yaml_loader` (``load_yaml``, ``yaml_node_line``: the line of a path in YAML, for messages).
 
 Every reader here either returns plain data or raises :class:`InputProblem`, which says what is
 wrong and where (line, column, or a path inside the document such as ``persona.occupation``). The
@@ -49,7 +49,7 @@ from tinytroupe.safe_load.json_toml import load_json, load_toml
 from tinytroupe.safe_load.limits import CONFIG_LIMITS, PERSONA_LIMITS, SCENARIO_LIMITS, InputProblem, Limits
 from tinytroupe.safe_load.text import decode_utf8, read_text
 from tinytroupe.safe_load.tree import check_tree, json_path, non_finite_message
-from tinytroupe.safe_load.yaml_loader import load_yaml
+from tinytroupe.safe_load.yaml_loader import load_yaml, yaml_node_line
 
 __all__ = [
     "CONFIG_LIMITS",
@@ -66,4 +66,5 @@ __all__ = [
     "load_yaml",
     "non_finite_message",
     "read_text",
+    "yaml_node_line",
 ]

@@ -222,4 +222,33 @@ def load_yaml(text: str, limits: Limits) -> tuple[Any, Node | None]:
     return data, root
 
 
-__all__ = ["load_yaml"]
+def yaml_node_line(root: Node | None, loc: tuple[Any, ...] | list[Any]) -> int | None:
+    """The 1-based line of the node at ``loc`` (keys and indexes) under ``root``, or of its nearest
+    existing parent; None without a root.
+
+    A mapping entry is located by its key, not its value: a nested value starts on the line after
+    ``key:``, and the key is what the user has to fix (a misspelt field, a wrong value).
+
+    Example:
+        >>> _, root = load_yaml("a:\\n  - x\\n  - y\\nb: 1\\n", Limits(max_bytes=1000))
+        >>> yaml_node_line(root, ("a", 1)), yaml_node_line(root, ("b",)), yaml_node_line(root, ("c",))
+        (3, 4, 1)
+    """
+    node = root
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            entry = next(((k, v) for k, v in node.value if getattr(k, "value", None) == str(part)), None)
+            if entry is None:
+                break
+            line = entry[0].start_mark.line + 1
+            node = entry[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+__all__ = ["load_yaml", "yaml_node_line"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -22,7 +21,7 @@ from tinytroupe.examples import (
     load_example_persona,
 )
 from tinytroupe.extraction.fields import FieldSpec
-from tinytroupe.safe_load import SCENARIO_LIMITS, InputProblem, load_yaml, read_text
+from tinytroupe.safe_load import SCENARIO_LIMITS, InputProblem, load_yaml, read_text, yaml_node_line
 from tinytroupe.scenario.model import (
     _MAX_REPORTED,
     AgentEntry,
@@ -36,30 +35,6 @@ from tinytroupe.scenario.model import (
     _Located,
     _short,
 )
-
-
-def _node_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the YAML node at ``loc`` (or of its nearest existing parent).
-
-    A mapping entry is located by its key, not its value: a nested value starts on the line after
-    ``key:``, and the key is what the user has to fix (a misspelt field, a wrong value).
-    """
-    node = root
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            entry = next(((k, v) for k, v in node.value if getattr(k, "value", None) == str(part)), None)
-            if entry is None:
-                break
-            line = entry[0].start_mark.line + 1
-            node = entry[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
 
 _FIELD_NAMES = sorted({name for model in (Scenario, AgentEntry, Population, ScriptItem, WorldSpec, ExtractionSpec,
                                          BackendSpec, FieldSpec) for name in model.model_fields})
@@ -79,7 +54,7 @@ def _raise_problems(path: Path, root: yaml.Node | None, problems: list[tuple[Loc
     first: tuple[int | None, str] | None = None
     for loc, message in problems[:_MAX_REPORTED]:
         field = ".".join(str(x) for x in loc) or "(top level)"
-        line = _node_line(root, loc)
+        line = yaml_node_line(root, loc)
         first = first or (line, field)
         lines.append(f"{path}:{line}: {field}: {message}")
     if len(problems) > _MAX_REPORTED:

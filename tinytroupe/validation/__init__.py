@@ -1,16 +1,86 @@
-"""Validation: checking simulated people against expectations, as TinyTroupe's ``tinytroupe.validation``
-does: ``TinyPersonValidator`` (an interview, then a 0.0-1.0 score) and the predefined propositions
-(:mod:`tinytroupe.validation.propositions`: persona adherence, self-consistency, fluency, ...).
+"""Validation: checking simulations against reality and simulated people against expectations, as
+TinyTroupe's ``tinytroupe.validation``.
 
-Public names: TinyPersonValidator, propositions.
+``TinyPersonValidator`` interviews one simulated person and scores it (0.0-1.0, with a justification);
+:mod:`tinytroupe.validation.propositions` holds the predefined propositions (persona adherence,
+self-consistency, fluency, task completion, divergence, ...).
+
+Empirical validation compares simulated answers with real ones (raw answers or option shares from a
+CSV file), per cell and overall, always beside a uniform and a no-persona baseline, and writes a
+Markdown or self-contained HTML report. A small real public dataset ships as an example.
+
+Public names: TinyPersonValidator, propositions, SimulationExperimentDataset, SimulationExperimentEmpiricalValidator,
+SimulationExperimentEmpiricalValidationResult, validate_simulation_experiment_empirically,
+ResponseRecord, OptionShares, read_csv, read_values_csv, compare_datasets, DistributionValidation,
+CellComparison, BaselineComparison, DistributionSummary, DistributionDistance, distances,
+total_variation_distance, wasserstein_1, jensen_shannon, load_anes1996_self_placement,
+example_data_path, ANES1996_OPTIONS, ANES1996_PARTY_IDS, ANES1996_QUESTION.
 
 Example:
-    >>> from tinytroupe.validation import TinyPersonValidator, propositions
-    >>> propositions.persona_adherence.include_personas
-    True
+    >>> from tinytroupe.validation import load_anes1996_self_placement, SimulationExperimentDataset
+    >>> real = load_anes1996_self_placement(cell_column=None)
+    >>> sim = SimulationExperimentDataset.from_shares(  # a made-up simulation, for the example only
+    ...     {"Moderate": 0.5, "Conservative": 0.5}, options=real.options, n=20, name="made-up simulation")
+    >>> result = SimulationExperimentEmpiricalValidator().validate(real, sim, ["statistical"])
+    >>> round(result.distribution_results.overall.distance.tvd, 3)
+    0.498
 """
 
 from tinytroupe.validation import propositions
+from tinytroupe.validation.comparison import (
+    BaselineComparison,
+    CellComparison,
+    DistributionSummary,
+    DistributionValidation,
+    compare_datasets,
+)
+from tinytroupe.validation.data_files import read_csv, read_values_csv
+from tinytroupe.validation.dataset import OptionShares, ResponseRecord, SimulationExperimentDataset
+from tinytroupe.validation.empirical import (
+    SimulationExperimentEmpiricalValidationResult,
+    SimulationExperimentEmpiricalValidator,
+    validate_simulation_experiment_empirically,
+)
+from tinytroupe.validation.example_data import (
+    ANES1996_OPTIONS,
+    ANES1996_PARTY_IDS,
+    ANES1996_QUESTION,
+    example_data_path,
+    load_anes1996_self_placement,
+)
+from tinytroupe.validation.metrics import (
+    DistributionDistance,
+    distances,
+    jensen_shannon,
+    total_variation_distance,
+    wasserstein_1,
+)
 from tinytroupe.validation.tiny_person_validator import TinyPersonValidator
 
-__all__ = ["TinyPersonValidator", "propositions"]
+__all__ = [
+    "ANES1996_OPTIONS",
+    "ANES1996_PARTY_IDS",
+    "ANES1996_QUESTION",
+    "BaselineComparison",
+    "CellComparison",
+    "DistributionDistance",
+    "DistributionSummary",
+    "DistributionValidation",
+    "OptionShares",
+    "ResponseRecord",
+    "SimulationExperimentDataset",
+    "SimulationExperimentEmpiricalValidationResult",
+    "SimulationExperimentEmpiricalValidator",
+    "TinyPersonValidator",
+    "compare_datasets",
+    "distances",
+    "example_data_path",
+    "jensen_shannon",
+    "load_anes1996_self_placement",
+    "propositions",
+    "read_csv",
+    "read_values_csv",
+    "total_variation_distance",
+    "validate_simulation_experiment_empirically",
+    "wasserstein_1",
+]

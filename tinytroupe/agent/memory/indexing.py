@@ -23,7 +23,7 @@ from tinytroupe.lazy import Lazy
 def _use_embedder() -> Embedder:
     from tinytroupe.embeddings.usem import USEEmbedder
 
-    return USEEmbedder()
+    return USEEmbedder(threads=current_settings().memory.embedder_threads)
 
 
 def _hash_embedder() -> Embedder:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from tinytroupe.devtools.mock_openai_server.batch_app import BatchEndpoints
 from tinytroupe.devtools.mock_openai_server.faults import CONTENT_FAULTS, MockFailure, _cut, corrupt_content
+from tinytroupe.devtools.mock_openai_server.logprobs import answer_logprobs
 from tinytroupe.devtools.mock_openai_server.replies import RecordedRequest, _tokens
 from tinytroupe.devtools.mock_openai_server.state import MISSING_SERVER_DEPENDENCY, _State
 from tinytroupe.errors import InvalidState
@@ -181,6 +182,9 @@ class _Endpoints:
         if body.get("tools") and self.state.reject_tools:
             return 400, _error_body("tools are not supported by this server")
         text, finish = await self.state.reply_text(body), "stop"
+        logprobs = None
+        if body.get("logprobs") is True and self.state.logprobs and not body.get("tools"):
+            text, logprobs = answer_logprobs(body, text, scripted=self.state.scripted)
         if pre is not None:
             text, finish = self.corrupt(pre, text, finish)
         prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
@@ -196,7 +200,7 @@ class _Endpoints:
         return 200, {
             "id": f"chatcmpl-mock-{number}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model") or self.state.model,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": logprobs}],
             "usage": self.usage(prompt, text)}
 
     async def completions(self, request: Request) -> Any:

@@ -85,6 +85,8 @@ class MockOpenAIServer:
             rest go to its error file as ``batch_expired``); None answers them all.
         batch_fail_when: called with each batch line's request body; an HTTP status it returns makes
             that line an error-file line with that status.
+        logprobs: answer requests asking for ``logprobs`` with plausible ones (see
+            :mod:`~tinytroupe.devtools.mock_openai_server.logprobs`); False answers ``"logprobs": null``.
 
     Example:
         >>> with MockOpenAIServer(replies=["hi"], latency_s=0.01) as server:
@@ -100,7 +102,8 @@ class MockOpenAIServer:
                  fault_kinds: Iterable[str] | None = None, fault_seed: int | None = None,
                  fault_hang_s: float = DEFAULT_FAULT_HANG_S, fault_retry_after: float = DEFAULT_FAULT_RETRY_AFTER,
                  fault_when: FaultFilter | None = None, batch_latency_s: float = 0.0,
-                 batch_expire_after: int | None = None, batch_fail_when: BatchFailFunction | None = None) -> None:
+                 batch_expire_after: int | None = None, batch_fail_when: BatchFailFunction | None = None,
+                 logprobs: bool = True) -> None:
         formats = set(rejected_formats) | ({"json_schema"} if reject_json_schema else set())
         self.state = _State(replies=replies, reply_fn=reply_fn, latency_s=latency_s, failures=failures,
                             rejected_formats=formats, reject_tools=reject_tools, api_key=api_key,
@@ -108,7 +111,7 @@ class MockOpenAIServer:
                             fault_kinds=fault_kinds, fault_seed=fault_seed, fault_hang_s=fault_hang_s,
                             fault_retry_after=fault_retry_after, fault_when=fault_when,
                             batch_latency_s=batch_latency_s, batch_expire_after=batch_expire_after,
-                            batch_fail_when=batch_fail_when)
+                            batch_fail_when=batch_fail_when, logprobs=logprobs)
         self._port = port
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -216,13 +219,13 @@ def spawn_mock_server(latency_ms: float = 0.0, *, model: str = "mock-model", tim
                       fault_kinds: Iterable[str] | None = None, fault_seed: int | None = None,
                       fault_hang_s: float = DEFAULT_FAULT_HANG_S,
                       fault_retry_after: float = DEFAULT_FAULT_RETRY_AFTER,
-                      batch_latency_ms: float = 0.0) -> tuple[subprocess.Popen[str], str]:
+                      batch_latency_ms: float = 0.0, logprobs: bool = True) -> tuple[subprocess.Popen[str], str]:
     """Start the mock server in a child process on 127.0.0.1 (a free port); returns it and its base URL.
 
     A separate process keeps the server off the caller's GIL, as a real server would be. The caller
     stops it (``proc.terminate()``). ``extra_path`` is prepended to the child's PYTHONPATH (for running
-    from a checkout without installing). The ``fault_*`` arguments are those of :class:`MockOpenAIServer`;
-    ``GET <base_url without /v1>/mock/stats`` reports the faults injected.
+    from a checkout without installing). The ``fault_*`` arguments and ``logprobs`` are those of
+    :class:`MockOpenAIServer`; ``GET <base_url without /v1>/mock/stats`` reports the faults injected.
     """
     kinds = list(fault_kinds) if fault_kinds is not None else None
     for kind in kinds or ():
@@ -231,7 +234,7 @@ def spawn_mock_server(latency_ms: float = 0.0, *, model: str = "mock-model", tim
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)} if paths else None
     command = [sys.executable, "-m", "tinytroupe.devtools.mock_openai_server", "--host", "127.0.0.1",
                "--port", "0", "--latency-ms", str(latency_ms), "--model", model,
-               "--batch-latency-ms", str(batch_latency_ms)]
+               "--batch-latency-ms", str(batch_latency_ms)] + ([] if logprobs else ["--no-logprobs"])
     if fault_rate > 0:
         command += ["--fault-rate", str(fault_rate), "--fault-hang-s", str(fault_hang_s),
                     "--fault-retry-after", str(fault_retry_after)]
@@ -289,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="Retry-After seconds of a rate_limit fault")
     parser.add_argument("--batch-latency-ms", type=float, default=0.0,
                         help="delay before a batch's requests are answered, in ms")
+    parser.add_argument("--no-logprobs", action="store_true",
+                        help='answer requests for logprobs with "logprobs": null, as many servers do')
     args = parser.parse_args(argv)
     if not 0.0 <= args.fault_rate <= 1.0:
         parser.error(f"--fault-rate must be between 0 and 1, got {args.fault_rate}")
@@ -296,7 +301,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                    rejected_formats={"json_schema"} if args.reject_json_schema else set(), reject_tools=False,
                    api_key=None, model=args.model, embedding_dim=8, fault_rate=args.fault_rate,
                    fault_kinds=args.faults, fault_seed=args.fault_seed, fault_hang_s=args.fault_hang_s,
-                   fault_retry_after=args.fault_retry_after, batch_latency_s=args.batch_latency_ms / 1000.0)
+                   fault_retry_after=args.fault_retry_after, batch_latency_s=args.batch_latency_ms / 1000.0,
+                   logprobs=not args.no_logprobs)
     sock = _listening_socket(args.host, args.port)
     host, port = sock.getsockname()[:2]
     print(f"mock OpenAI server on http://{host}:{port}/v1", flush=True)

@@ -51,8 +51,11 @@ class _State:
                  fault_hang_s: float = DEFAULT_FAULT_HANG_S,
                  fault_retry_after: float = DEFAULT_FAULT_RETRY_AFTER,
                  fault_when: FaultFilter | None = None, batch_latency_s: float = 0.0,
-                 batch_expire_after: int | None = None, batch_fail_when: BatchFailFunction | None = None) -> None:
+                 batch_expire_after: int | None = None, batch_fail_when: BatchFailFunction | None = None,
+                 logprobs: bool = True) -> None:
         self.lock = threading.Lock()
+        #: answer requests that ask for logprobs with them (False: ``"logprobs": null``, as many servers do)
+        self.logprobs = logprobs
         #: uploaded files, batches, and the completions counted per request body (live and batched)
         self.batch = BatchFiles(latency_s=batch_latency_s, expire_after=batch_expire_after,
                                 fail_when=batch_fail_when)
@@ -112,6 +115,11 @@ class _State:
         with self.lock:
             self.faults_injected[failure.label] = self.faults_injected.get(failure.label, 0) + 1
             record.fault = failure.label
+
+    @property
+    def scripted(self) -> bool:
+        """Whether answers come from scripted replies or a reply function (not made up by the server)."""
+        return self.reply_fn is not None or bool(self.replies)
 
     async def reply_text(self, body: dict[str, Any]) -> str:
         if self.reply_fn is not None:
