@@ -20,7 +20,8 @@ wrong, where, and how to fix it::
     │   └── CheckpointError      a stored checkpoint is damaged (names an intact earlier one)
     └── SimulationError          an agent turn, a world step or a run failed
         ├── ExtractionError      some agents' results could not be extracted (the others are kept)
-        └── PopulationGenerationError  some people of a population could not be generated (the others are kept)
+        ├── PopulationGenerationError  some people of a population could not be generated (the others are kept)
+        └── PoorQualityActionError  no attempt at a turn's actions passed the quality checks
 
 The four usage errors are also the builtin exception Python code expects in their place, so
 ``except ValueError`` (or ``pytest.raises(KeyError)``) keeps working, and ``except TinyTroupeError``
@@ -35,6 +36,7 @@ Example:
     True
 """
 
+# layout: the whole error tree is one module on purpose (one place to read it, as httpx's _exceptions.py)
 from __future__ import annotations
 
 import functools
@@ -316,6 +318,39 @@ class ExtractionError(SimulationError):
         return (type(self), (self.results, self.failures))
 
 
+class PoorQualityActionError(SimulationError):
+    """No attempt at an agent's actions passed the action quality checks, and ``[ActionGenerator]
+    CONTINUE_ON_FAILURE`` is off: the turn fails with nothing committed (TinyTroupe's
+    ``PoorQualityActionException``, which is the same class).
+
+    ``scores`` holds, per attempt in order, each check's score (0-9).
+
+    Example:
+        >>> err = PoorQualityActionError("Ana", [{"persona_adherence": 2}, {"persona_adherence": 3}], 5)
+        >>> str(err).splitlines()[0]
+        "Ana: none of 2 attempts at the turn's actions passed the quality checks (threshold 5)"
+        >>> err.scores[1]
+        {'persona_adherence': 3}
+    """
+
+    def __init__(self, agent: str, scores: Sequence[dict[str, int]], threshold: int, step: int | None = None) -> None:
+        lines = [f"{agent}: none of {len(scores)} attempts at the turn's actions passed the quality checks "
+                 f"(threshold {threshold})"]
+        lines += [f"  attempt {i + 1}: " + ", ".join(f"{k}={v}" for k, v in s.items()) for i, s in enumerate(scores)]
+        lines.append("Lower [ActionGenerator] QUALITY_THRESHOLD, raise MAX_ATTEMPTS, or turn CONTINUE_ON_FAILURE on "
+                     "to keep the best attempt.")
+        super().__init__("\n".join(lines), agent=agent, step=step)
+        self.scores = [dict(s) for s in scores]
+        self.threshold = threshold
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.agent, self.scores, self.threshold, self.step))
+
+
+#: TinyTroupe's name for :class:`PoorQualityActionError`
+PoorQualityActionException = PoorQualityActionError
+
+
 class PersonFailure(NamedTuple):
     """One person a factory could not generate: where in the request, what was drawn for it, and why."""
 
@@ -370,6 +405,8 @@ __all__ = [
     "LLMTransportError",
     "NotFound",
     "PersonFailure",
+    "PoorQualityActionError",
+    "PoorQualityActionException",
     "PopulationGenerationError",
     "ScenarioError",
     "SimulationError",

@@ -112,6 +112,21 @@ class WarningEvent(Event):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class ActionQualityEvent(Event):
+    """An agent's actions for a turn were scored by the action quality checks (``[ActionGenerator]``).
+
+    ``attempts`` lists, in order, each attempt's ``actions`` (type, content, target), its ``scores``
+    (check name to 0-9), ``total`` and ``passed``; ``chosen`` is the index of the attempt committed
+    (None when the turn failed), ``passed`` whether it passed every check.
+    """
+
+    kind: Literal["action_quality"] = "action_quality"
+    threshold: int
+    attempts: list[dict[str, Any]] = Field(default_factory=list)
+    chosen: int | None = None
+    passed: bool = False
+
+
 class MemoryEvent(Event):
     """Something happened to an agent's memory: a turn's snapshot, an eviction, a consolidation ...
 
@@ -290,6 +305,7 @@ class EventBus:
 
 __all__ = [
     "ActionEvent",
+    "ActionQualityEvent",
     "AgentErrorEvent",
     "BatchEvent",
     "CheckpointEvent",

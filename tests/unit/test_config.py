@@ -89,8 +89,7 @@ TINYTROUPE_UNUSED = [
     "RAI_HARMFUL_CONTENT_PREVENTION", "RAI_COPYRIGHT_INFRINGEMENT_PREVENTION", "ENABLE_MEMORY_CONSOLIDATION",
     "ENABLE_CONTINUOUS_CONTEXTUAL_SEMANTIC_MEMORY_RETRIEVAL", "MIN_EPISODE_LENGTH", "MAX_EPISODE_LENGTH",
     "EPISODIC_MEMORY_FIXED_PREFIX_LENGTH", "EPISODIC_MEMORY_LOOKBACK_LENGTH",
-    "[ActionGenerator] MAX_ATTEMPTS",
-    "QUALITY_THRESHOLD", "CONTINUE_ON_FAILURE", "LOGLEVEL_CONSOLE", "LOGLEVEL_FILE", "LOG_INCLUDE_THREAD_ID",
+    "ENABLE_DIRECT_CORRECTION", "LOGLEVEL_CONSOLE", "LOGLEVEL_FILE", "LOG_INCLUDE_THREAD_ID",
 ]
 
 
@@ -280,6 +279,20 @@ def test_realistic_tinytroupe_config_ini_loads_with_one_warning(tmp_path: Path) 
     assert settings.cognition.max_content_display_length == 4000
     assert settings.simulation.parallel_agent_actions is True
     assert settings.logging.loglevel == "ERROR"
+    a = settings.actiongenerator  # TinyTroupe's action quality checks are read, not ignored
+    assert (a.max_attempts, a.enable_quality_checks, a.quality_threshold, a.continue_on_failure) == (2, False, 5, True)
+    assert a.enable_quality_check_for_persona_adherence and not a.enable_quality_check_for_fluency
+    for used in ("QUALITY_THRESHOLD", "CONTINUE_ON_FAILURE", "ENABLE_QUALITY_CHECKS"):
+        assert used not in message
+
+
+def test_action_generator_section_from_toml_and_environment(tmp_path: Path) -> None:
+    write(tmp_path, "tinytroupe.toml", "[actiongenerator]\nenable_quality_checks = true\nquality_threshold = 7\n")
+    settings = load(tmp_path, {"TINYTROUPE_ACTIONGENERATOR__MAX_ATTEMPTS": "4"})
+    a = settings.actiongenerator
+    assert (a.enable_quality_checks, a.quality_threshold, a.max_attempts) == (True, 7, 4)
+    write(tmp_path, "tinytroupe.toml", "[actiongenerator]\nquality_threshold = 10\n")
+    assert "QUALITY_THRESHOLD" in str(config_error(tmp_path)).upper()
 
 
 def test_no_warning_when_nothing_is_ignored(tmp_path: Path) -> None:

@@ -66,6 +66,7 @@ ALLOWED_BUILTINS = {
     "NotImplementedError": "abstract methods a subclass must implement",
     "AssertionError": "a broken internal invariant (a bug in tinytroupe, not a user's mistake)",
     "ImportError": "a module that needs an optional extra fails to import, as Python modules do",
+    "AttributeError": "a module's __getattr__ (PEP 562) must raise it for a name it does not have",
 }
 #: inside pydantic validators a ValueError/TypeError is what pydantic turns into its ValidationError
 _VALIDATOR_DECORATORS = {"field_validator", "model_validator"}

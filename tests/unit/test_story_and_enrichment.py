@@ -205,7 +205,7 @@ def test_enrichment_uses_the_run_contexts_client_by_default() -> None:
 
 def test_intervention_and_story_render_trajectories_alike() -> None:
     def respond(request: LLMRequest) -> Any:
-        if request.schema_name == "PreconditionCheck":
+        if request.schema_name in {"PreconditionCheck", "PropositionCheck"}:  # an intervention judges a proposition
             return {"value": True, "justification": "yes", "confidence": 0.9}
         if request.schema_name == "StoryPassage":
             return {"text": "beat"}

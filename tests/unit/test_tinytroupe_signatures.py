@@ -485,7 +485,7 @@ def test_intervention_functional_and_textual_preconditions() -> None:
 
     def respond(request: LLMRequest) -> Any:
         requests.append(request)
-        return judge(True) if request.schema_name == "PreconditionCheck" else turn()
+        return judge(True) if request.schema_name == "PropositionCheck" else turn()
 
     lisa = TinyPerson("Lisa", client=LLMClient(ScriptedBackend(respond)))
     lisa.listen("Shall we brainstorm?", source="Ben")
@@ -532,7 +532,7 @@ def test_intervention_propositional_precondition_and_threshold() -> None:
 
 def test_world_applies_interventions_at_the_start_of_each_step() -> None:
     def respond(request: LLMRequest) -> Any:
-        if request.schema_name == "PreconditionCheck":
+        if request.schema_name == "PropositionCheck":
             return judge("Ana" in request.messages[-1].content, "Ana asked for a break.")
         return turn(("TALK", "I need a break")) if "Now act as Ana" in request.messages[-1].content else turn()
 

@@ -50,7 +50,8 @@ def test_phases_run_in_order_and_a_section_reaches_the_prompt() -> None:
     client, backend = policy_client(talker)
     recorder = Recorder()
     ana = TinyPerson("Ana", client=client).add_component(recorder)
-    assert [c.name for c in ana.components] == ["memory", "repetition_filter", "mental_faculties", "recorder"]
+    assert [c.name for c in ana.components] == ["memory", "action_quality", "repetition_filter", "mental_faculties",
+                                                 "recorder"]
     ana.listen_and_act("When is the launch?", source="Ben")
     assert recorder.log == [("perceive", ["When is the launch?"]), ("retrieve", False),
                             ("decide", ["TALK", "THINK", "DONE"]), ("act", ["TALK", "THINK", "DONE"]),

@@ -102,6 +102,8 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
             LLMTransportError: the model server could not be reached (after the client's retries).
             LLMOutputError: the model's answers stayed invalid after the re-asks; nothing was committed.
             LLMError: both carry this agent's name, its world and the purpose ``"action"``.
+            PoorQualityActionError: with ``[ActionGenerator]`` quality checks on and ``CONTINUE_ON_FAILURE``
+                off, no attempt at the actions passed them; nothing was committed.
         """
         if n is not None and not 1 <= n <= 15:
             raise InvalidArgument(f"n must be between 1 and 15 actions, got {n}")
@@ -109,8 +111,8 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
         with self._displaying(communication_display, max_content_length):
             async with self._turn_lock():
                 turn = await self._aprepare_turn(self.caller_client)  # perceive, retrieve
-                spec = action_turn_spec(self.actions_registry.types, self.max_actions_per_turn,
-                                        targets=self.target_choices())
+                spec = turn.spec = action_turn_spec(self.actions_registry.types, self.max_actions_per_turn,
+                                                    targets=self.target_choices())
                 result = await turn.client.acomplete(turn.messages, response_model=spec.model,
                                                      response_schema=spec.schema, validation_context=spec.context,
                                                      purpose="action", agent=self.name, world=turn.world,

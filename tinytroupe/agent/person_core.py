@@ -242,7 +242,7 @@ class PersonCore:
     @property
     def components(self) -> list[TurnComponent]:
         """The components taking part in this agent's turns, in the order their hooks run
-        (``memory``, ``repetition_filter``, ``mental_faculties``, then those added)."""
+        (``memory``, ``action_quality``, ``repetition_filter``, ``mental_faculties``, then those added)."""
         return list(self._components)
 
     def add_component(self, component: TurnComponent) -> Self:

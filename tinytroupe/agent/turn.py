@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from tinytroupe.agent.actions import Action, ActionBatch
+from tinytroupe.agent.actions import Action, ActionBatch, ActionTurnSpec
 from tinytroupe.agent.cognition import TurnView
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.types import Message
@@ -87,6 +87,8 @@ class Turn:
     #: the newest memory id the view includes (marked as seen when the turn commits)
     seen_upto: int = 0
     messages: list[Message] = field(default_factory=list)
+    #: what ``decide`` asks the model for (set before it asks; a component that asks again uses it too)
+    spec: ActionTurnSpec | None = None
     #: the model's answer (set in ``decide``; components may replace it before it is committed)
     batch: ActionBatch | None = None
     #: the actions committed (set in ``act``)

@@ -1,4 +1,5 @@
-"""The components every agent starts with: memory, the repetition filter and its mental faculties.
+"""The components every agent starts with: memory, the action quality checks, the repetition filter and
+its mental faculties.
 
 They are what :class:`~tinytroupe.agent.person.TinyPerson` used to do inline in its turn, now in the
 phases of the turn protocol (:mod:`tinytroupe.agent.turn`), so other components can run before,
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from tinytroupe.agent.action_quality import ActionQualityCheck
 from tinytroupe.agent.turn import Turn, TurnComponent
 from tinytroupe.events import WarningEvent
 
@@ -76,8 +78,12 @@ class FacultyComponent(TurnComponent):
 
 
 def default_components() -> list[TurnComponent]:
-    """A new agent's components, in the order their hooks run within a phase."""
-    return [MemoryComponent(), RepetitionFilter(), FacultyComponent()]
+    """A new agent's components, in the order their hooks run within a phase.
+
+    The quality checks (off unless ``[ActionGenerator] ENABLE_QUALITY_CHECKS``) come before the
+    repetition filter, so that whichever attempt they keep is filtered too.
+    """
+    return [MemoryComponent(), ActionQualityCheck(), RepetitionFilter(), FacultyComponent()]
 
 
-__all__ = ["FacultyComponent", "MemoryComponent", "RepetitionFilter", "default_components"]
+__all__ = ["ActionQualityCheck", "FacultyComponent", "MemoryComponent", "RepetitionFilter", "default_components"]

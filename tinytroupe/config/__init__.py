@@ -21,6 +21,7 @@ from tinytroupe.config.keys import CONFIG_ENV_VAR, PROVIDER_ENV_VARS
 from tinytroupe.config.loader import load_settings
 from tinytroupe.config.models import (
     SECTIONS,
+    ActionGeneratorSettings,
     ApiType,
     BudgetSettings,
     CognitionSettings,
@@ -39,6 +40,7 @@ __all__ = [
     "CONFIG_ENV_VAR",
     "PROVIDER_ENV_VARS",
     "SECTIONS",
+    "ActionGeneratorSettings",
     "ApiType",
     "BudgetSettings",
     "CognitionSettings",

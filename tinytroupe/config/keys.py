@@ -34,13 +34,8 @@ _TT_UNUSED: dict[str, frozenset[str]] = {
         "episodic_memory_lookback_length",
     }),
     "logging": frozenset({"loglevel_console", "loglevel_file", "log_include_thread_id"}),
-    # TinyTroupe's action quality checks; tinytroupe validates actions with pydantic instead.
-    "actiongenerator": frozenset({
-        "max_attempts", "enable_quality_checks", "enable_regeneration", "enable_direct_correction",
-        "enable_quality_check_for_persona_adherence", "enable_quality_check_for_selfconsistency",
-        "enable_quality_check_for_fluency", "enable_quality_check_for_suitability",
-        "enable_quality_check_for_similarity", "continue_on_failure", "quality_threshold",
-    }),
+    # TinyTroupe marks its direct correction "not working very well yet"; only regeneration is built.
+    "actiongenerator": frozenset({"enable_direct_correction"}),
 }
 
 #: key names under which people put secrets into files, and the variable to use instead

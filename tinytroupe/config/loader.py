@@ -136,13 +136,12 @@ class _Loader:
                 if sec not in bad_sections:
                     bad_sections.add(sec)
                     known = [section_name(s) for s in SECTIONS]
-                    hint = _did_you_mean(section_raw, [*known, section_name("actiongenerator")], fmt="[{}]")
+                    hint = _did_you_mean(section_raw, known, fmt="[{}]")
                     header_line = lines.of(section_raw)
                     at = f"{shown}:{header_line}:" if header_line else shown
                     self.problem(
                         f"{at} [{_clip(section_raw)}]: unknown section.{hint} Known sections: "
-                        + ", ".join(f"[{s}]" for s in known)
-                        + f" (and TinyTroupe's [{section_name('actiongenerator')}], accepted, no effect).",
+                        + ", ".join(f"[{s}]" for s in known) + ".",
                         origin, section_raw, header_line)
                 continue
             if (sec, key) in seen:

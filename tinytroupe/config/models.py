@@ -1,6 +1,6 @@
 """The settings as pydantic models: one :class:`Settings` of sections (``[OpenAI]``, ``[Local]``,
-``[Simulation]``, ``[Cognition]``, ``[Memory]``, ``[Budget]``, ``[Logging]``), each field with its default, bounds and
-meaning. Loading them from files and the environment is :mod:`tinytroupe.config.loader`'s job.
+``[Simulation]``, ``[Cognition]``, ``[Memory]``, ``[ActionGenerator]``, ``[Budget]``, ``[Logging]``), each field with
+its default, bounds and meaning. Loading them from files and the environment is :mod:`tinytroupe.config.loader`'s job.
 """
 
 from __future__ import annotations
@@ -151,6 +151,28 @@ class MemorySettings(_Section):
     reflection_recent_items: int = Field(50, ge=5, description="recent memories the questions are drawn from")
 
 
+class ActionGeneratorSettings(_Section):
+    """``[ActionGenerator]``: TinyTroupe's action quality checks (off by default: a turn stays one call).
+
+    When on, each turn's actions are scored 0-9 by the enabled checks (a judge LLM call each) and, while
+    any score is below ``quality_threshold``, regenerated with the judges' feedback, at most
+    ``max_attempts`` times after the first answer. See ``docs/validation.md``.
+    """
+
+    enable_quality_checks: bool = Field(False, description="score each turn's actions and regenerate poor ones")
+    quality_threshold: int = Field(5, ge=0, le=9, description="lowest passing score of every check (0-9)")
+    max_attempts: int = Field(2, ge=0, le=10, description="regenerations after the first answer")
+    enable_regeneration: bool = Field(True, description="off: only score and record, never re-ask")
+    continue_on_failure: bool = Field(
+        True, description="keep the best attempt when none passes (off: the turn fails)")
+    enable_quality_check_for_persona_adherence: bool = True
+    enable_quality_check_for_selfconsistency: bool = False
+    enable_quality_check_for_fluency: bool = False
+    enable_quality_check_for_suitability: bool = False
+    enable_quality_check_for_similarity: bool = Field(
+        False, description="no LLM call: fails an action repeating one of the agent's recent ones")
+
+
 class BudgetSettings(_Section):
     """``[Budget]``: the most a run may spend, and the prices that turn tokens into dollars.
 
@@ -190,6 +212,8 @@ class Settings(_Section):
     simulation: SimulationSettings = Field(default_factory=SimulationSettings)
     cognition: CognitionSettings = Field(default_factory=CognitionSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
+    #: ``[ActionGenerator]`` (TinyTroupe's section name; the attribute keeps the loader's lower-case spelling)
+    actiongenerator: ActionGeneratorSettings = Field(default_factory=ActionGeneratorSettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 

@@ -2,11 +2,15 @@
 
 TinyTroupe's class, with its constructor and chainable setters. Preconditions are ANDed:
 
-* textual: a statement a language model judges against the targets' recent trajectories (one LLM
-  call per check, through the targets' client);
+* textual: a statement a language model judges against the targets' recent trajectories (a
+  :class:`~tinytroupe.experimentation.Proposition` checked over the ``first_n``/``last_n`` window: one
+  LLM call per check, through the targets' client);
 * functional: ``func(targets) -> bool``;
-* propositional: an object with ``check(target=...)`` (and ``score(target=...)`` when a threshold is
-  given: the precondition then holds while the score stays *below* the threshold, as in TinyTroupe).
+* propositional: a :class:`~tinytroupe.experimentation.Proposition` (or any object with
+  ``check(target=...)``, and ``score(target=...)`` when a threshold is given: the precondition then
+  holds while the score stays *below* the threshold, as in TinyTroupe). A proposition made without
+  targets is judged on the intervention's; one with its own targets, on those. Its async twins
+  (``acheck``/``ascore``) are used when it has them, so a world can check it inside its step.
 
 With none set, the precondition holds. ``effect(targets)`` runs when the precondition holds.
 ``targets`` is what was given: one agent or world, or a list.
@@ -23,24 +27,19 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
-
+from tinytroupe.agent.judging import PropositionCheck
 from tinytroupe.aio import run_sync
 from tinytroupe.environment.world import TinyWorld
 from tinytroupe.errors import InvalidArgument
+from tinytroupe.experimentation.proposition import Proposition
 from tinytroupe.llm.client import LLMClient
-from tinytroupe.llm.types import Message
 from tinytroupe.steering.trajectory import (
     Targets,
     as_target_list,
-    char_budget,
-    keep_newest,
-    render_prompt,
-    render_trajectory,
-    world_of,
 )
 
 DEFAULT_FIRST_N = 10
@@ -48,20 +47,16 @@ DEFAULT_LAST_N = 100
 
 
 
-class PreconditionCheck(BaseModel):
-    """The model's verdict on a textual precondition."""
-
-    value: bool = Field(description="whether the statement is true of the trajectory")
-    justification: str = Field("", max_length=1200, description="why, pointing at what happened")
-    confidence: float = Field(0.5, ge=0.0, le=1.0, description="how sure, from 0 to 1")
+#: the model's verdict on a textual precondition (a proposition's check; the earlier name)
+PreconditionCheck = PropositionCheck
 
 
 class PropositionLike(Protocol):
     """What :meth:`Intervention.set_propositional_precondition` needs (TinyTroupe's ``Proposition``)."""
 
-    def check(self, *args: Any, **kwargs: Any) -> bool: ...
+    def check(self, *args: Any, **kwargs: Any) -> Any: ...
 
-    def score(self, *args: Any, **kwargs: Any) -> float: ...
+    def score(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
 class Intervention:
@@ -142,14 +137,20 @@ class Intervention:
         if self.precondition_func is not None:
             self._last_functional_check = bool(self.precondition_func(self.targets))
         self._last_propositional_check = True
-        prop = self.propositional_precondition
-        if prop is not None:
-            if self.propositional_precondition_threshold is not None:
-                self._last_propositional_check = prop.score(target=self.targets) < \
-                    self.propositional_precondition_threshold
-            else:
-                self._last_propositional_check = bool(prop.check(target=self.targets))
+        if self.propositional_precondition is not None:
+            self._last_propositional_check = await self._apropositional()
         return text_ok and self._last_functional_check and self._last_propositional_check
+
+    async def _apropositional(self) -> bool:
+        prop = self.propositional_precondition
+        assert prop is not None  # checked by the caller
+        # A proposition with targets of its own is judged on those (TinyTroupe's refuses a second set).
+        kwargs: dict[str, Any] = {} if getattr(prop, "targets", None) else {"target": self.targets}
+        threshold = self.propositional_precondition_threshold
+        name = "score" if threshold is not None else "check"
+        twin = getattr(prop, "a" + name, None)
+        value = await twin(**kwargs) if inspect.iscoroutinefunction(twin) else getattr(prop, name)(**kwargs)
+        return bool(value < threshold) if threshold is not None else bool(value)
 
     def check_precondition(self, world: TinyWorld | None = None) -> bool:
         """Whether every precondition set holds now (``world``: accepted from worlds, not needed)."""
@@ -170,16 +171,11 @@ class Intervention:
     def _client(self) -> LLMClient:
         return self.client if self.client is not None else self._targets[0].client
 
-    async def _ajudge(self, statement: str) -> PreconditionCheck:
-        client = self._client()
-        trajectory = keep_newest(render_trajectory(self._targets, self.first_n, self.last_n), char_budget(client))
-        messages = [Message(role="system", content=render_prompt("intervention_system.j2")),
-                    Message(role="user", content=render_prompt("intervention_user.j2", statement=statement,
-                                                                trajectory=trajectory))]
-        result = await client.acomplete(messages, response_model=PreconditionCheck, purpose="intervention",
-                                        world=world_of(self._targets))
-        value = result.value
-        return value if isinstance(value, PreconditionCheck) else PreconditionCheck.model_validate(value)
+    async def _ajudge(self, statement: str) -> PropositionCheck:
+        prop = Proposition(statement, self._targets, first_n=self.first_n, last_n=self.last_n, client=self._client())
+        full = await prop.acheck(return_full_response=True)
+        assert isinstance(full, dict)  # return_full_response=True
+        return PropositionCheck.model_validate(full)
 
     # ------------------------------------------------------------------ setters (chainable)
 

@@ -1,10 +1,15 @@
-"""Validation: checking simulations against reality, as TinyTroupe's ``tinytroupe.validation``.
+"""Validation: checking simulations against reality and simulated people against expectations, as
+TinyTroupe's ``tinytroupe.validation``.
+
+``TinyPersonValidator`` interviews one simulated person and scores it (0.0-1.0, with a justification);
+:mod:`tinytroupe.validation.propositions` holds the predefined propositions (persona adherence,
+self-consistency, fluency, task completion, divergence, ...).
 
 Empirical validation compares simulated answers with real ones (raw answers or option shares from a
 CSV file), per cell and overall, always beside a uniform and a no-persona baseline, and writes a
 Markdown or self-contained HTML report. A small real public dataset ships as an example.
 
-Public names: SimulationExperimentDataset, SimulationExperimentEmpiricalValidator,
+Public names: TinyPersonValidator, propositions, SimulationExperimentDataset, SimulationExperimentEmpiricalValidator,
 SimulationExperimentEmpiricalValidationResult, validate_simulation_experiment_empirically,
 ResponseRecord, OptionShares, read_csv, read_values_csv, compare_datasets, DistributionValidation,
 CellComparison, BaselineComparison, DistributionSummary, DistributionDistance, distances,
@@ -21,6 +26,7 @@ Example:
     0.498
 """
 
+from tinytroupe.validation import propositions
 from tinytroupe.validation.comparison import (
     BaselineComparison,
     CellComparison,
@@ -49,6 +55,7 @@ from tinytroupe.validation.metrics import (
     total_variation_distance,
     wasserstein_1,
 )
+from tinytroupe.validation.tiny_person_validator import TinyPersonValidator
 
 __all__ = [
     "ANES1996_OPTIONS",
@@ -64,11 +71,13 @@ __all__ = [
     "SimulationExperimentDataset",
     "SimulationExperimentEmpiricalValidationResult",
     "SimulationExperimentEmpiricalValidator",
+    "TinyPersonValidator",
     "compare_datasets",
     "distances",
     "example_data_path",
     "jensen_shannon",
     "load_anes1996_self_placement",
+    "propositions",
     "read_csv",
     "read_values_csv",
     "total_variation_distance",

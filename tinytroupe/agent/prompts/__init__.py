@@ -30,4 +30,19 @@ def template(name: str) -> jinja2.Template:
     return _env().get_template(name)
 
 
-__all__ = ["template"]
+def source(name: str) -> str:
+    """The text of a file in ``tinytroupe/agent/prompts`` as written, not rendered: the claims of the
+    action quality checks (``claim_*.j2``), whose ``{{action}}`` is filled in by
+    :func:`tinytroupe.agent.judging.render_claim` as any proposition's claim is.
+
+    Example:
+        >>> "{{action}}" in source("claim_action_fluency.j2")
+        True
+    """
+    env = _env()
+    assert env.loader is not None  # set above
+    text, _, _ = env.loader.get_source(env, name)
+    return text
+
+
+__all__ = ["source", "template"]
