@@ -131,12 +131,14 @@ class MemorySegmentStore:
                     first_time.isoformat() if first_time else None, last_time.isoformat() if last_time else None,
                     count, zlib.compress(data, COMPRESSION))
 
-        self.written += 1
         if self.writer is not None:
-            self._queued = True
+            with self._lock:  # agents evict on several threads
+                self.written += 1
+                self._queued = True
             self.writer.put(_UPSERT, row)
             return
         with self._lock:
+            self.written += 1
             conn = self._connection()
             with transaction(conn, self.path, "writing a memory segment to"):
                 conn.execute(_UPSERT, row())
@@ -180,8 +182,8 @@ class MemorySegmentStore:
     def flush(self) -> None:
         """Commit what this store queued on the writer (reads do it first)."""
         if self._queued and self.writer is not None and not self._closed:
+            self._queued = False  # cleared first: a row queued while the flush runs sets it again
             self.writer.flush()
-            self._queued = False
 
     def close(self) -> None:
         """Stop accepting writes (what was queued is committed with the writer) and close the read connection."""
