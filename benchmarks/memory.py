@@ -12,11 +12,17 @@
     measured in a child process so the RSS is its own: (final RSS after the run - RSS before the
     agents were made) / agents, reported as ``rss_mb_per_agent_10k`` (goal: <= 0.3 MB). With
     ``--breakdown`` a smaller run of the same world says, with ``tracemalloc``, which allocation
-    sites hold the memory (KB per agent).
+    sites hold the memory (KB per agent). The same world then runs with the cold tier: inside
+    ``control.begin`` (a run file in a temporary folder), episodic memory bounded at 20 items
+    (evicted 5 at a time; consolidation before eviction off, so the figure is the tier's own), each
+    evicted batch written to the run file as a cold segment: ``rss_mb_per_agent_10k_cold``, with
+    ``cold_segments_written``, their compressed size (``cold_segments_mb``) and the run file's size
+    (trace included, ``cold_run_file_mb``). ``--cold-compare`` also runs the small bound without a
+    run file (``rss_mb_per_agent_10k_small_bound``: evicted items simply dropped).
 
 Usage::
 
-    python benchmarks/memory.py [--quick] [--breakdown]
+    python benchmarks/memory.py [--quick] [--breakdown] [--cold-compare]
 
 ``--quick`` uses smaller sizes (printed); (d) then runs 400 agents, not 10,000, which the output
 says (fixed costs, such as the world's bounded communication log, are spread over fewer agents, so
@@ -30,6 +36,8 @@ import importlib.util
 import json
 import os
 import random
+import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -191,24 +199,60 @@ def bench_recall(facts: int, distractors: int) -> dict[str, float]:
     return results
 
 
-def rss_child(agents: int, steps: int, breakdown: bool) -> None:
-    """(d), in this (child) process: a ring world of ``agents`` run ``steps`` steps; prints one JSON line."""
+#: (d) with the cold tier: a bound small enough that 50 steps evict (each agent adds 3 items a step),
+#: evicted a quarter at a time (5 items a segment; the default 5 % of 20 would be one item a segment)
+COLD_MEMORY = {"max_episodic_memory_size": 20, "eviction_batch_fraction": 0.25, "consolidate_before_eviction": False}
+
+
+class MemoryScript:
+    """The ring's replies, plus answers to the consolidation of what a small bound evicts."""
+
+    def __init__(self, names: list[str]) -> None:
+        from world_throughput import RingScript
+
+        self.ring = RingScript(names)
+
+    def __call__(self, request: LLMRequest) -> Any:
+        if request.schema_name in ("ConsolidatedFacts", "ReconcileDecisions"):
+            return reply(request)
+        return self.ring(request)
+
+
+def rss_child(agents: int, steps: int, breakdown: bool, small_bound: bool = False, run_file: bool = False) -> None:
+    """(d), in this (child) process: a ring world of ``agents`` run ``steps`` steps; prints one JSON line.
+
+    ``small_bound``: episodic memory bounded by :data:`COLD_MEMORY`, so the run evicts. ``run_file``:
+    inside a simulation with a run file (``control.begin``), so evicted batches go there as cold
+    segments (both: the cold tier).
+    """
     import gc
+    import tempfile
     import tracemalloc
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from world_throughput import MINUTE, ring_world, scripted_client
+    from world_throughput import MINUTE, ring_world
 
-    settings = Settings(memory={"embedder": "hash"})
+    from tinytroupe import control
+    from tinytroupe.llm.factory import build_client
+
+    names = [f"Agent{i:04d}" for i in range(agents)]
+    settings = Settings(memory={"embedder": "hash", **(COLD_MEMORY if small_bound else {})})
+
+    def client(who: list[str]) -> LLMClient:
+        return build_client(Settings(), backend=ScriptedBackend(MemoryScript(who), record_limit=8))
+
+    path = Path(tempfile.mkdtemp(prefix="tinytroupe-bench-")) / "run.sqlite" if run_file else Path()
+    sim = control.begin(path, settings=settings, backend=ScriptedBackend(MemoryScript(names)), quiet=True) \
+        if run_file else None
     with using_settings(settings):  # warm-up: templates, embedder and caches exist before the baseline
-        ring_world(2, scripted_client(["Agent0000", "Agent0001"])).run(3, timedelta_per_step=MINUTE)
+        ring_world(2, client(["Agent0000", "Agent0001"])).run(3, timedelta_per_step=MINUTE)
     gc.collect()
     if breakdown:
         tracemalloc.start(1)
         before = tracemalloc.take_snapshot()
     base = rss_mb()
     with using_settings(settings):
-        world = ring_world(agents, scripted_client([f"Agent{i:04d}" for i in range(agents)]))
+        world = ring_world(agents, client(names))
         created = rss_mb()
         world.run(steps, timedelta_per_step=MINUTE)
     gc.collect()
@@ -216,6 +260,18 @@ def rss_child(agents: int, steps: int, breakdown: bool) -> None:
     out: dict[str, Any] = {"created_mb_per_agent": (created - base) / agents, "mb_per_agent": (final - base) / agents,
                            "episodic_items": len(world.agents[0].memory),
                            "index_rows": len(world.agents[0].memories.index or ())}
+    if sim is not None:
+        sim.flush()  # the trace writer's queue drained: what the run keeps, not what is still on its way out
+        gc.collect()
+        out["mb_per_agent_flushed"] = (rss_mb() - base) / agents
+        out["cold_segments_written"] = sim.memory_store.written
+        out["cold_segments_per_agent"] = len(world.agents[0].memories.cold_segments())
+        control.reset()  # no final checkpoint of every agent: only the segments and the trace are measured
+        conn = sqlite3.connect(path)
+        out["cold_segments_mb"] = conn.execute("SELECT SUM(length(data)) FROM memory_segments").fetchone()[0] / 2**20
+        conn.close()
+        out["run_file_mb"] = sum(p.stat().st_size for p in path.parent.iterdir()) / 2**20
+        shutil.rmtree(path.parent)
     if breakdown:
         stats = tracemalloc.take_snapshot().compare_to(before, "lineno")
         out["top_kb_per_agent"] = [[f"{Path(s.traceback[0].filename).name}:{s.traceback[0].lineno}",
@@ -223,9 +279,11 @@ def rss_child(agents: int, steps: int, breakdown: bool) -> None:
     print(json.dumps(out))
 
 
-def bench_rss_per_agent(agents: int, steps: int, breakdown: bool = False) -> dict[str, Any]:
+def bench_rss_per_agent(agents: int, steps: int, breakdown: bool = False, small_bound: bool = False,
+                        run_file: bool = False) -> dict[str, Any]:
     """(d) in a child process (its RSS is the world's alone); the child's JSON line as a dict."""
-    cmd = [sys.executable, __file__, "--rss-child", str(agents), str(steps)] + (["--breakdown"] if breakdown else [])
+    flags = {"--breakdown": breakdown, "--small-bound": small_bound, "--run-file": run_file}
+    cmd = [sys.executable, __file__, "--rss-child", str(agents), str(steps), *(f for f, on in flags.items() if on)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -235,9 +293,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, under a minute")
     parser.add_argument("--breakdown", action="store_true", help="(d): also where the memory goes (tracemalloc)")
     parser.add_argument("--rss-child", nargs=2, type=int, metavar=("AGENTS", "STEPS"), help=argparse.SUPPRESS)
+    parser.add_argument("--cold-compare", action="store_true",
+                        help="(d): also the small bound without a run file (what the cold tier itself costs)")
+    parser.add_argument("--small-bound", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--run-file", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
-        rss_child(*args.rss_child, breakdown=args.breakdown)
+        rss_child(*args.rss_child, breakdown=args.breakdown, small_bound=args.small_bound, run_file=args.run_file)
         return
     if args.quick:
         sizes = {"events": 1500, "bound": 150, "agents": 20, "steps": 40, "world_bound": 30, "lat_small": 10_000,
@@ -267,6 +329,18 @@ def main() -> None:
     print(f"(d) ring world of {sizes['scale_agents']} agents x {sizes['scale_steps']} steps: "
           f"{scale['mb_per_agent']:.3f} MB RSS per agent{scaled} ({scale['created_mb_per_agent']:.3f} MB when "
           f"created; {scale['episodic_items']} episodic items and {scale['index_rows']} index rows each)")
+    cold = bench_rss_per_agent(sizes["scale_agents"], sizes["scale_steps"], small_bound=True, run_file=True)
+    bound = COLD_MEMORY["max_episodic_memory_size"]
+    print(f"(d) the same with a run file (control.begin) and the cold tier, bound {bound}: "
+          f"{cold['mb_per_agent']:.3f} MB RSS per agent ({cold['mb_per_agent_flushed']:.3f} MB once the trace "
+          f"writer drained); {cold['cold_segments_written']} cold segments written "
+          f"({cold['cold_segments_per_agent']} per agent, {cold['cold_segments_mb']:.1f} MB compressed), run file "
+          f"{cold['run_file_mb']:.1f} MB (trace included); {cold['episodic_items']} episodic items in RAM each")
+    plain = bench_rss_per_agent(sizes["scale_agents"], sizes["scale_steps"], small_bound=True) \
+        if args.cold_compare else None
+    if plain is not None:
+        print(f"    the same bound without a run file (evicted items dropped): {plain['mb_per_agent']:.3f} MB RSS "
+              "per agent")
     if args.breakdown:
         detail = bench_rss_per_agent(200, sizes["scale_steps"], breakdown=True)
         print(f"    where it goes (tracemalloc, 200 agents x {sizes['scale_steps']} steps, KB per agent):")
@@ -283,6 +357,12 @@ def main() -> None:
         "recall_at_5_relevance_only": recall["relevance_only"],
         "rss_mb_per_agent_10k": round(scale["mb_per_agent"], 4),
         "rss_scale_agents": sizes["scale_agents"],
+        "rss_mb_per_agent_10k_cold": round(cold["mb_per_agent"], 4),
+        "cold_bound": COLD_MEMORY["max_episodic_memory_size"],
+        "cold_segments_written": cold["cold_segments_written"],
+        "cold_segments_mb": round(cold["cold_segments_mb"], 2),
+        "cold_run_file_mb": round(cold["run_file_mb"], 1),
+        **({"rss_mb_per_agent_10k_small_bound": round(plain["mb_per_agent"], 4)} if plain is not None else {}),
     }))
 
 

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from tinytroupe import scope
 from tinytroupe.config import Settings, current_settings
@@ -36,6 +37,9 @@ from tinytroupe.errors import InvalidArgumentType
 from tinytroupe.events import EventBus
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.default import process_default_client
+
+if TYPE_CHECKING:  # annotation only: a context without a run file never loads the storage module
+    from tinytroupe.storage.memory_segments import MemorySegmentStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,8 @@ class RunContext:
         simulation_id: the id of the simulation that built the context (None for the default one).
         bus_follows_client: the default context's bus is its client's, so :meth:`with_client`
             moves to the new client's bus; a simulation's keeps its own.
+        memory_store: where agents' episodic memories spill the items they evict (the cold tier,
+            ``docs/memory.md``): the run file's segment table of a simulation, None without a run file.
     """
 
     client: LLMClient
@@ -61,6 +67,7 @@ class RunContext:
     clock_start: datetime | None = None
     simulation_id: str | None = None
     bus_follows_client: bool = False
+    memory_store: MemorySegmentStore | None = None
 
     @classmethod
     def for_client(cls, client: LLMClient, *, settings: Settings | None = None, seed: int | None = None,

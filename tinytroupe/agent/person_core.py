@@ -33,6 +33,7 @@ from tinytroupe.llm.client import LLMClient
 
 if TYPE_CHECKING:  # annotations only: person.py builds on this module
     from tinytroupe.agent.person import TinyPerson
+    from tinytroupe.storage.memory_segments import MemorySegmentStore
 
 
 @runtime_checkable
@@ -98,8 +99,9 @@ class PersonCore:
             self.persona = persona if persona.name == self.name else persona.merge({"name": self.name})
         else:
             self.persona = Persona.from_spec({"type": "TinyPerson", "persona": {**persona, "name": self.name}})
-        # Episodic + semantic memory; its events go out through this agent's publisher (deferred or not).
-        self.memories = AgentMemory(self.name, episodic=episodic_memory, publish=self._publish, now=self._now)
+        # Evicted items go to the run file of its context, if that has one (cold tier); events through _publish.
+        self.memories = AgentMemory(self.name, episodic=episodic_memory, publish=self._publish, now=self._now,
+                                    cold_store=self._memory_store)
         if semantic_memory is not None:
             self.memories.use_semantic(semantic_memory)
         self.cognitive_state = CognitiveState()
@@ -194,6 +196,9 @@ class PersonCore:
 
     def _now(self) -> datetime | None:
         return self.environment.current_datetime if self.environment is not None else None
+
+    def _memory_store(self) -> MemorySegmentStore | None:
+        return self.context.memory_store
 
     def _step(self) -> int | None:
         return self.environment.current_step if self.environment is not None else None

@@ -46,12 +46,13 @@ class MemoryMethods(PromptMethods):
         """Memories relevant to the agent's goals, attention, context, emotions and latest events."""
         return self.memories.retrieve(self._memory_query(self.memory.recent(5)), top_k)
 
-    def _select(self, first_n: int | None, last_n: int | None) -> tuple[list[MemoryItem], list[MemoryItem], int]:
+    def _select(self, first_n: int | None, last_n: int | None,
+                include_cold: bool = False) -> tuple[list[MemoryItem], list[MemoryItem], int]:
         """TinyTroupe's ``first_n``/``last_n`` window over episodic memory: (head, tail, items left out)."""
         for label, n in (("first_n", first_n), ("last_n", last_n)):
             if n is not None and (not isinstance(n, int) or n < 0):
                 raise InvalidArgument(f"{label} must be a non-negative integer or None, got {n!r}")
-        items = self.memory.items()
+        items = self.memories.retrieve_all(include_cold)
         if first_n is None and last_n is None:
             return items, [], 0
         head = items[:first_n] if first_n is not None else []
@@ -61,13 +62,19 @@ class MemoryMethods(PromptMethods):
         return head, tail, len(items) - len(head) - len(tail)
 
     def retrieve_memories(self, first_n: int | None, last_n: int | None, include_omission_info: bool = True,
-                          max_content_length: int | None = None) -> list[dict[str, Any]]:
+                          max_content_length: int | None = None, *, include_cold: bool = False) -> list[dict[str, Any]]:
         """The first ``first_n`` and last ``last_n`` episodic memories in TinyTroupe's message shape.
 
         Each memory is a dict ``{"role", "type", "content", "simulation_timestamp"}`` as
         :meth:`store_in_memory` accepts it. With ``include_omission_info``, a
         ``{"role": "system", "type": "omission", ...}`` entry marks where memories were left out.
-        ``max_content_length`` cuts long contents.
+        ``max_content_length`` cuts long contents. With ``include_cold``, the memories that left RAM
+        for the run file (``docs/memory.md``, the cold tier) count too, so ``first_n`` reaches back
+        to the very first ones.
+
+        Raises:
+            InvalidArgument: ``first_n`` or ``last_n`` is not a non-negative integer or None.
+            StorageError: with ``include_cold``, the run file cannot be read.
 
         Example:
             >>> from tinytroupe.agent import TinyPerson
@@ -75,7 +82,7 @@ class MemoryMethods(PromptMethods):
             >>> [m["content"] for m in lisa.retrieve_memories(first_n=1, last_n=1)][1]
             '(1 memory omitted)'
         """
-        head, tail, omitted = self._select(first_n, last_n)
+        head, tail, omitted = self._select(first_n, last_n, include_cold)
         out = [i.to_message(max_content_length) for i in head]
         if omitted and include_omission_info:
             noun = "memory" if omitted == 1 else "memories"

@@ -127,7 +127,7 @@ def _shifted(old: Sequence[Any], new: Sequence[Any]) -> int | None:
 
 def diff_dict(old: dict[Any, Any], new: dict[Any, Any]) -> ListDelta | None:
     """:func:`diff_keyed` for a dict's ``(key, value)`` entries, without building them for unchanged keys."""
-    if old == new:
+    if old == new and list(old) == list(new):  # dicts compare equal whatever their order; the delta keeps it
         return None
     removed = [k for k in old if k not in new]
     gone = set(removed)

@@ -112,6 +112,8 @@ class MemorySettings(_Section):
     eviction_batch_fraction: float = Field(0.05, gt=0.0, le=0.5,
                                            description="share of the bound evicted at once when full")
     consolidate_before_eviction: bool = Field(True, description="summarise items before they leave")
+    cold_segments: bool = Field(True, description="with a run file, evicted items are kept there as cold segments "
+                                "an agent can load on demand")
     auto_consolidate_on_threshold: bool = True
     auto_consolidation_threshold: int = Field(500, ge=1, description="unconsolidated items that trigger it")
     consolidation_chunk_size: int = Field(50, ge=1, description="episodic items per summarising LLM call")

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import zlib
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tinytroupe.llm.cache import ResponseCache
 from tinytroupe.llm.types import Completion
-from tinytroupe.storage import batches, call_log, checkpoints, run_info, trace_store
+from tinytroupe.storage import batches, call_log, checkpoints, memory_segments, run_info, trace_store
 from tinytroupe.storage.checkpoints import Checkpoint
 from tinytroupe.storage.run_info import RunInfo
 from tinytroupe.storage.salvage import SalvageReport, inspect, salvage
@@ -30,7 +31,8 @@ CLOCK_START = "clock_start"
 
 # What each table of a run file holds, in the words of the notice a salvaged file gets.
 _SALVAGED_NAMES = {"responses": "cached LLM answers", "calls": "recorded calls", "checkpoints": "checkpoints",
-                   "trace": "trace events", "runs": "runs", "simulation_info": "simulation settings"}
+                   "trace": "trace events", "runs": "runs", "simulation_info": "simulation settings",
+                   "memory_segments": "cold memory segments"}
 _REPORTED_TABLES = ("responses", "calls", "checkpoints", "trace")
 
 
@@ -73,6 +75,7 @@ def salvage_if_damaged(path: Path) -> SalvageReport | None:
         and Completion.model_validate_json(row["completion"]) is not None,
         "trace": lambda row: isinstance(json.loads(row["data"]), dict),
         "checkpoints": lambda row: Checkpoint.from_row(tuple(row.values())).readable(),
+        "memory_segments": lambda row: isinstance(json.loads(zlib.decompress(row["data"])), list),
     })
 
 
@@ -128,7 +131,7 @@ def create_run_file(path: Path) -> None:
     conn = connect(path)
     try:
         for create in (trace_store.create_tables, call_log.create_tables, checkpoints.create_tables,
-                       run_info.create_tables, batches.create_tables):
+                       run_info.create_tables, batches.create_tables, memory_segments.create_tables):
             create(conn)
     finally:
         conn.close()

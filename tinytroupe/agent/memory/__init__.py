@@ -12,14 +12,17 @@ One room per concept::
     reflection.py         salient questions, evidence, insights citing it
     tinytroupe_format.py  TinyTroupe's memory dicts read into items
     documents.py          read_document, passages: a text, Markdown or PDF file as bounded passages
+    cold.py               evicted batches kept as cold segments in the run file, read on demand
 
 and ``AgentMemory``, the one object an agent holds, built in layers, each a subclass of the one
-before: ``core.py`` (state, eviction hooks) → ``indexing.py`` (embedding) → ``recall.py``
+before: ``core.py`` (state, eviction hooks) → ``cold.py`` (evicted batches as cold segments in the
+run file, loaded on demand) → ``indexing.py`` (embedding) → ``recall.py``
 (retrieval, the prompt's memory section) → ``maintenance.py`` (rating, consolidation, forgetting,
 reflection after a turn) → ``facade.py`` (TinyTroupe-shaped writes, stats, JSON state).
 
-Public names: AgentMemory, RetrievedMemory, EpisodicMemory, MemoryItem, SemanticMemory, SemanticFact,
-VectorIndex, ForgettingCurve, RetrievalParams, Document, read_document, passages, shared_embedder, hours.
+Public names: AgentMemory, RetrievedMemory, EpisodicMemory, EvictedBatch, MemoryItem, MemorySegment,
+SemanticMemory, SemanticFact, VectorIndex, ForgettingCurve, RetrievalParams, Document, read_document, passages,
+shared_embedder, hours.
 """
 
 from tinytroupe.agent.memory.documents import Document, passages, read_document
@@ -28,6 +31,7 @@ from tinytroupe.agent.memory.episodic import (
     UNRATED_IMPORTANCE,
     CleanupStrategy,
     EpisodicMemory,
+    EvictedBatch,
     MemoryItem,
 )
 from tinytroupe.agent.memory.facade import AgentMemory
@@ -37,6 +41,7 @@ from tinytroupe.agent.memory.indexing import shared_embedder
 from tinytroupe.agent.memory.recall import RetrievedMemory
 from tinytroupe.agent.memory.retrieval import RetrievalParams
 from tinytroupe.agent.memory.semantic import SemanticFact, SemanticMemory
+from tinytroupe.storage.memory_segments import MemorySegment
 
 __all__ = [
     "TRIVIAL_TYPES",
@@ -45,8 +50,10 @@ __all__ = [
     "CleanupStrategy",
     "Document",
     "EpisodicMemory",
+    "EvictedBatch",
     "ForgettingCurve",
     "MemoryItem",
+    "MemorySegment",
     "RetrievalParams",
     "RetrievedMemory",
     "SemanticFact",

@@ -27,6 +27,7 @@ from tinytroupe.agent.memory.vector_pool import VectorPool, shared_pool
 from tinytroupe.config import MemorySettings, current_settings
 from tinytroupe.embeddings.port import Embedder
 from tinytroupe.events import Event, MemoryEvent, WarningEvent
+from tinytroupe.storage.memory_segments import MemorySegmentStore
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +37,12 @@ class MemoryCore:
 
     def __init__(self, owner: str, *, episodic: EpisodicMemory | None = None, settings: MemorySettings | None = None,
                  embedder: Embedder | None = None, publish: Callable[[Event], None] | None = None,
-                 now: Callable[[], datetime | None] | None = None, vector_pool: VectorPool | None = None) -> None:
+                 now: Callable[[], datetime | None] | None = None, vector_pool: VectorPool | None = None,
+                 cold_store: Callable[[], MemorySegmentStore | None] | None = None) -> None:
         self.owner = owner
+        # Where evicted items go as cold segments: asked at each eviction, since an agent moves between
+        # run contexts (a simulation's, with a run file, or none); the cold layer (cold.py) uses it.
+        self.cold_store: Callable[[], MemorySegmentStore | None] = cold_store or (lambda: None)
         # Where the index keeps its vectors: by default the process's pool, where each distinct
         # vector is stored once for every agent that holds it (vector_pool.py).
         self.vector_pool = vector_pool

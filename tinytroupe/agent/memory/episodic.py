@@ -24,13 +24,8 @@ from tinytroupe.state import StateModel
 
 #: how :meth:`MemoryItem.describe` introduces a stimulus (other than speech), before its content
 _STIMULUS_PREFIXES: dict[str, str] = {
-    "VISUAL": "you saw:",
-    "THOUGHT": "a thought came to you:",
-    "INTERNAL_GOAL_FORMULATION": "you set yourself a goal:",
-    "SOCIAL": "social:",
-    "LOCATION": "you are now at:",
-    "DOCUMENT": "you read:",
-}
+    "VISUAL": "you saw:", "THOUGHT": "a thought came to you:", "INTERNAL_GOAL_FORMULATION": "you set yourself a goal:",
+    "SOCIAL": "social:", "LOCATION": "you are now at:", "DOCUMENT": "you read:"}
 
 
 def _time_prefix(sim_time: datetime) -> str:
@@ -105,8 +100,13 @@ class MemoryItem(BaseModel):
         return {"role": "assistant", "type": "action", "content": {"action": action}, "simulation_timestamp": when}
 
 
-def _item_id(item: MemoryItem) -> int:
-    return item.id
+class EvictedBatch(list[MemoryItem]):
+    """Items that left a memory at once, oldest first; ``number`` counts the memory's eviction batches,
+    this one included (its ``cleanups`` then: checkpointed, so a replay gives a batch the same number)."""
+
+    def __init__(self, items: Iterable[MemoryItem] = (), number: int = 0) -> None:
+        super().__init__(items)
+        self.number = number
 
 
 CleanupStrategy = Literal["fifo", "age", "relevance"]
@@ -166,7 +166,7 @@ class EpisodicMemory:
         self.evictions = 0  # items evicted so far
         self.cleanups = 0  # eviction batches so far
         self._warned = False
-        #: called with the items about to leave (oldest first), before they are dropped
+        #: called with the items about to leave (an :class:`EvictedBatch`), before they are dropped
         self.on_evict: Callable[[list[MemoryItem]], None] | None = None
         #: called with the usage ratio when it passes ``warning_threshold``
         self.on_warning: Callable[[float], None] | None = None
@@ -176,7 +176,7 @@ class EpisodicMemory:
         """Append one item (evicting a batch first when the memory is full); returns it.
 
         The item shares its texts and field-name set with alike items (a world holds millions): :mod:`.sharing`."""
-        evicted: list[MemoryItem] = []
+        evicted: EvictedBatch | None = None
         warn_ratio: float | None = None
         with self._lock:
             item = compact_item(MemoryItem(id=self._next_id, kind=kind, type=type, content=content, source=source,
@@ -197,7 +197,7 @@ class EpisodicMemory:
             self.on_warning(warn_ratio)
         return item
 
-    def _evict_locked(self, n: int) -> list[MemoryItem]:
+    def _evict_locked(self, n: int) -> EvictedBatch:
         n = max(1, min(n, len(self._items) - 1))
         if self.cleanup_strategy == "fifo":
             victims = self._items[:n]
@@ -217,12 +217,11 @@ class EpisodicMemory:
             self._retrievals.pop(victim.id, None)
         self.evictions += len(victims)
         self.cleanups += 1
-        return victims
+        return EvictedBatch(victims, self.cleanups)
 
     def _value(self, item: MemoryItem) -> tuple[float, int]:
         # Lowest first: unimportant, never retrieved, old. Each retrieval counts like two importance points.
-        return (self._importance.get(item.id, UNRATED_IMPORTANCE) + 2.0 * self._retrievals.get(item.id, 0),
-                item.id)
+        return self._importance.get(item.id, UNRATED_IMPORTANCE) + 2.0 * self._retrievals.get(item.id, 0), item.id
 
     # ---------------------------------------------------------------- importance and rehearsal
 
@@ -274,7 +273,7 @@ class EpisodicMemory:
             return self._find_locked(item_id)
 
     def _find_locked(self, item_id: int) -> MemoryItem | None:
-        lo = bisect.bisect_left(self._items, item_id, key=_item_id)  # ids are increasing along the list
+        lo = bisect.bisect_left(self._items, item_id, key=lambda i: i.id)  # ids are increasing along the list
         if lo < len(self._items) and self._items[lo].id == item_id:
             return self._items[lo]
         return None
@@ -397,4 +396,5 @@ class EpisodicState(StateModel):
     warned: bool = False
 
 
-__all__ = ["TRIVIAL_TYPES", "UNRATED_IMPORTANCE", "CleanupStrategy", "EpisodicMemory", "EpisodicState", "MemoryItem"]
+__all__ = ["TRIVIAL_TYPES", "UNRATED_IMPORTANCE", "CleanupStrategy", "EpisodicMemory", "EpisodicState", "EvictedBatch",
+           "MemoryItem"]

@@ -3,7 +3,8 @@ processes between them (importance, consolidation, forgetting, reflection).
 
 :class:`AgentMemory` is the one object an agent holds. It is built in layers, one concern per
 module, each a subclass of the one below: :class:`~.core.MemoryCore` (the state and the hooks into
-the episodic store), :class:`~.indexing.MemoryIndexing` (embedding into the index),
+the episodic store), :class:`~.cold.MemoryColdTier` (evicted batches kept in the run file, read on
+demand), :class:`~.indexing.MemoryIndexing` (embedding into the index),
 :class:`~.recall.MemoryRecall` (retrieval and the prompt's memory section),
 :class:`~.maintenance.MemoryMaintenance` (rating, consolidation, forgetting, reflection after a
 turn), and here the facade: TinyTroupe-shaped writes, stats and JSON state.
@@ -58,6 +59,9 @@ class AgentMemory(MemoryMaintenance):
         vector_pool: where the retrieval index keeps its vectors (default: the process's pool of that
             dimension, :func:`~tinytroupe.agent.memory.vector_pool.shared_pool`, where a vector held by
             many agents is stored once).
+        cold_store: returns where evicted items go as cold segments, asked at each eviction (the agent
+            passes its run context's ``memory_store``: the run file's, or None). See :mod:`.cold` for
+            :meth:`cold_segments`, :meth:`load_cold_segment`, :meth:`retrieve_all` and :meth:`search`.
     """
 
     # ---------------------------------------------------------------- TinyTroupe-shaped writes

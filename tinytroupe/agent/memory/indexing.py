@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from tinytroupe.agent.memory.core import MemoryCore
+from tinytroupe.agent.memory.cold import MemoryColdTier
 from tinytroupe.agent.memory.episodic import TRIVIAL_TYPES, UNRATED_IMPORTANCE, MemoryItem
 from tinytroupe.agent.memory.index import hours
 from tinytroupe.agent.memory.semantic import SemanticFact
@@ -59,7 +59,7 @@ def shared_embedder(kind: str) -> Embedder:
 EMBED_CHARS = 300
 
 
-class MemoryIndexing(MemoryCore):
+class MemoryIndexing(MemoryColdTier):
     """Embedding memories into the index (a layer of :class:`~tinytroupe.agent.memory.facade.AgentMemory`)."""
 
     @property

@@ -1,0 +1,221 @@
+"""Cold memory segments in the run file: episodic items that left an agent's RAM, kept to be read on demand.
+
+When an agent's bounded episodic memory evicts a batch of items, the batch becomes one *segment*
+of the ``memory_segments`` table, keyed by ``(simulation_id, agent, segment)``: the segment number
+is the memory's eviction-batch count, which checkpoints hold, so a replay or a resumed run writes
+the same number for the same batch and replaces the row instead of adding a second one. Each row
+keeps the id range, the simulated-time range and the item count beside the items themselves, as
+zlib-compressed JSON (what the memory layer encodes; this module never looks inside).
+
+Writes go through the run's :class:`~tinytroupe.storage.writer.BatchWriter` (compression happens on
+its thread, so an eviction only queues a row); reads flush what this store queued, then read on a
+connection of their own (WAL: readers never wait for the writer). Without a writer each write is
+committed before it returns.
+
+Example:
+    >>> store = MemorySegmentStore(":memory:", "demo")
+    >>> store.write("Ana", 1, first_id=1, last_id=2, first_time=None, last_time=None, count=2, payload=b"[1, 2]")
+    >>> [(s.segment, s.first_id, s.last_id, s.count) for s in store.segments("Ana")]
+    [(1, 1, 2, 2)]
+    >>> store.load("Ana", 1)
+    b'[1, 2]'
+    >>> store.close()
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from tinytroupe.errors import StorageError
+from tinytroupe.storage.sqlite import ADVICE, connect, ensure_schema, storage_error, transaction
+from tinytroupe.storage.writer import BatchWriter
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS memory_segments (
+    simulation_id TEXT NOT NULL,
+    agent         TEXT NOT NULL,
+    segment       INTEGER NOT NULL,
+    first_id      INTEGER NOT NULL,
+    last_id       INTEGER NOT NULL,
+    first_time    TEXT,
+    last_time     TEXT,
+    items         INTEGER NOT NULL,
+    data          BLOB NOT NULL,
+    PRIMARY KEY (simulation_id, agent, segment)
+);
+"""
+_UPSERT = ("INSERT OR REPLACE INTO memory_segments (simulation_id, agent, segment, first_id, last_id, first_time, "
+           "last_time, items, data) VALUES (?,?,?,?,?,?,?,?,?)")
+_COLUMNS = "agent, segment, first_id, last_id, first_time, last_time, items, length(data)"
+#: zlib level: 6 (the default) halves what level 1 leaves of these JSON lists, and runs on the writer thread
+COMPRESSION = 6
+
+
+def create_tables(conn: sqlite3.Connection) -> None:
+    """Create (or check) this component's table on ``conn``."""
+    ensure_schema(conn, "memory_segments", SCHEMA_VERSION, _SCHEMA)
+
+
+class MemorySegment(BaseModel):
+    """What a cold segment holds, without its items: whose, which number, id and time ranges, size.
+
+    ``first_time`` and ``last_time`` are the earliest and latest simulated times of its items (None
+    when none has one); ``stored_bytes`` is the compressed size in the run file.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    agent: str
+    segment: int
+    first_id: int
+    last_id: int
+    first_time: datetime | None = None
+    last_time: datetime | None = None
+    count: int
+    stored_bytes: int = 0
+
+
+def _time(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+class MemorySegmentStore:
+    """The ``memory_segments`` table of one simulation in a run file.
+
+    Args:
+        path: the run file (``":memory:"``: a table that lives as long as the store, for tests).
+        simulation_id: the simulation whose segments this store writes and reads.
+        writer: the run's background writer (None: every write is committed before it returns).
+
+    A closed store (the simulation ended) accepts no more writes (:attr:`accepting` is False) but
+    still reads: the file outlives the run.
+    """
+
+    def __init__(self, path: str | Path, simulation_id: str, writer: BatchWriter | None = None) -> None:
+        self.path = str(path)
+        self.simulation_id = simulation_id
+        self.writer = writer
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = connect(path, doing="opening the memory segments of",
+                                                        setup=create_tables)
+        self._queued = False  # rows queued on the writer since the last flush
+        self._closed = False
+        #: segments written (queued) through this store
+        self.written = 0
+
+    @property
+    def accepting(self) -> bool:
+        """Whether :meth:`write` may be called (False once the store is closed)."""
+        return not self._closed
+
+    def write(self, agent: str, segment: int, *, first_id: int, last_id: int, first_time: datetime | None,
+              last_time: datetime | None, count: int, payload: bytes | Callable[[], bytes]) -> None:
+        """Store one segment (replacing one with the same number): ``payload`` is its items' JSON, or a
+        function making it (called on the writer thread, so encoding never holds up a turn).
+
+        Raises:
+            StorageError: the run file cannot be written (with a writer: raised at a later write or flush).
+        """
+
+        def row() -> tuple[object, ...]:
+            data = payload() if callable(payload) else payload
+            return (self.simulation_id, agent, segment, first_id, last_id,
+                    first_time.isoformat() if first_time else None, last_time.isoformat() if last_time else None,
+                    count, zlib.compress(data, COMPRESSION))
+
+        if self.writer is not None:
+            with self._lock:  # agents evict on several threads
+                self.written += 1
+                self._queued = True
+            self.writer.put(_UPSERT, row)
+            return
+        with self._lock:
+            self.written += 1
+            conn = self._connection()
+            with transaction(conn, self.path, "writing a memory segment to"):
+                conn.execute(_UPSERT, row())
+
+    def segments(self, agent: str, *, upto: int | None = None) -> list[MemorySegment]:
+        """``agent``'s segments in number order (only those numbered ``upto`` or less, when given).
+
+        Raises:
+            StorageError: the run file cannot be read.
+        """
+        sql = f"SELECT {_COLUMNS} FROM memory_segments WHERE simulation_id = ? AND agent = ?"
+        args: tuple[object, ...] = (self.simulation_id, agent)
+        if upto is not None:
+            sql, args = sql + " AND segment <= ?", (*args, upto)
+        rows = self._read(sql + " ORDER BY segment", args)
+        return [MemorySegment(agent=r[0], segment=r[1], first_id=r[2], last_id=r[3], first_time=_time(r[4]),
+                              last_time=_time(r[5]), count=r[6], stored_bytes=r[7]) for r in rows]
+
+    def load(self, agent: str, segment: int) -> bytes | None:
+        """The JSON payload of one segment (decompressed), or None when there is no such segment.
+
+        Raises:
+            StorageError: the run file cannot be read, or the stored bytes are damaged.
+        """
+        rows = self._read("SELECT data FROM memory_segments WHERE simulation_id = ? AND agent = ? AND segment = ?",
+                          (self.simulation_id, agent, segment))
+        return self._decompress(rows[0][0]) if rows else None
+
+    def iter_payloads(self, agent: str, *, upto: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """``(segment, payload)`` of each of ``agent``'s segments in number order, one read at a time
+        (a search over every cold item never holds more than one segment).
+
+        Raises:
+            StorageError: the run file cannot be read, or the stored bytes are damaged.
+        """
+        for info in self.segments(agent, upto=upto):
+            data = self.load(agent, info.segment)
+            if data is not None:
+                yield info.segment, data
+
+    def flush(self) -> None:
+        """Commit what this store queued on the writer (reads do it first)."""
+        if self._queued and self.writer is not None and not self._closed:
+            self._queued = False  # cleared first: a row queued while the flush runs sets it again
+            self.writer.flush()
+
+    def close(self) -> None:
+        """Stop accepting writes (what was queued is committed with the writer) and close the read connection."""
+        self._closed = True
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # ------------------------------------------------------------------ internals
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:  # reopened for reads after close: the file outlives the run
+            self._conn = connect(self.path, doing="reading the memory segments of", setup=create_tables)
+        return self._conn
+
+    def _read(self, sql: str, args: tuple[object, ...]) -> list[tuple[object, ...]]:
+        self.flush()
+        with self._lock:
+            try:
+                return self._connection().execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise storage_error(exc, self.path, "reading the memory segments of") from exc
+
+    def _decompress(self, data: object) -> bytes:
+        try:
+            if not isinstance(data, bytes):
+                raise zlib.error(f"a {type(data).__name__}, not bytes")
+            return zlib.decompress(data)
+        except zlib.error as exc:
+            raise StorageError(f"reading a memory segment of {self.path!r} failed: its stored bytes are damaged "
+                               f"({exc}); {ADVICE['corrupt']}", path=self.path, cause_kind="corrupt") from exc
+
+
+__all__ = ["MemorySegment", "MemorySegmentStore", "create_tables"]
