@@ -188,13 +188,7 @@ class Simulation(SimulationScope, SimulationCheckpoints):
                 self.path, max_entries=self._cache_max_entries or o.cache_max_entries,
                 max_bytes=self._cache_max_bytes or o.cache_max_bytes)
             cached = len(self.cache)
-            chain = self._build_chain(settings)
-            self._attach_batch_store(chain)
-            recorder = ReplayRecorder(chain, self.call_log, self.id, on_divergence=self._on_divergence)
-            cache_wrapper = recorder.find(CacheWrapper)
-            if cache_wrapper is not None and recorder.recorded:
-                # a re-run asks for the recorded calls in order: read their answers in one query
-                cache_wrapper.prefetch(recorder.recorded_keys())
+            recorder = self._recorder(settings)
             self._client = LLMClient(recorder, bus=self.bus, max_reasks=o.max_reasks)
             self.run_id = self.trace_store.start_run(self.id, note="resumed" if self.resumed else None)
         except BaseException:
@@ -217,6 +211,17 @@ class Simulation(SimulationScope, SimulationCheckpoints):
             gc_freeze.hold()
         self._announce(cached, recorded=sum(len(v) for v in recorder.recorded.values()))
         return self
+
+    def _recorder(self, settings: Settings) -> ReplayRecorder:
+        """The run's backend chain (limits, retries, the run file's cache, batches) under the replay recorder."""
+        chain = self._build_chain(settings)
+        self._attach_batch_store(chain)
+        recorder = ReplayRecorder(chain, self.call_log, self.id, on_divergence=self._on_divergence)
+        cache_wrapper = recorder.find(CacheWrapper)
+        if cache_wrapper is not None and recorder.recorded:
+            # a re-run asks for the recorded calls in order: read their answers in one query
+            cache_wrapper.prefetch(recorder.recorded_keys())
+        return recorder
 
     def _build_chain(self, settings: Settings) -> Backend:
         # The usual limits and retries, without the settings' own cache: ours lives in the run file.
