@@ -8,7 +8,7 @@ import contextlib
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from tinytroupe.llm.prefix import PrefixMeter, PrefixReport
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, usage_cost
 from tinytroupe.scenario.loader import check_agent_references
 from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem
+from tinytroupe.scenario.populations import agenerate_personas
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
@@ -51,8 +52,10 @@ def _fragment(ref: str, base_dir: Path) -> Fragment:
     return load_example_fragment(ref)
 
 
-def build_agents(scenario: Scenario, base_dir: Path, **agent_kwargs: Any) -> list[TinyPerson]:
-    """The scenario's agents (population members are sampled with the scenario's seed)."""
+def build_agents(scenario: Scenario, base_dir: Path, personas: Sequence[Persona] = (),
+                 **agent_kwargs: Any) -> list[TinyPerson]:
+    """The scenario's agents (a hand-made population's members are sampled with the scenario's seed;
+    a generated population's are ``personas``, see :mod:`tinytroupe.scenario.populations`)."""
     agents: list[TinyPerson] = []
     for entry in scenario.agents:
         if entry.example is not None:
@@ -69,13 +72,14 @@ def build_agents(scenario: Scenario, base_dir: Path, **agent_kwargs: Any) -> lis
             persona = persona.merge(_fragment(ref, base_dir).persona_dict)
         name = entry.name or persona.name
         agents.append(TinyPerson(name, persona=persona, **agent_kwargs))
-    if scenario.population is not None:
+    agents += [TinyPerson(p.name, persona=p, **agent_kwargs) for p in personas]
+    if scenario.population is not None and scenario.population.names is not None:
         pop = scenario.population
         rng = random.Random(scenario.seed)
         # Every name is used once (in a seeded order) before any is reused with a number.
         order = list(pop.names)
         rng.shuffle(order)
-        for i in range(pop.size):
+        for i in range(pop.people):
             first = order[i % len(order)]
             round_ = i // len(order) + 1
             name = first if round_ == 1 else f"{first} {round_}"
@@ -169,7 +173,10 @@ class ScenarioResult(BaseModel):
 async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, base_dir: Path | None = None,
                         on_step: Callable[[int, int], None] | None = None,
                         executor: Executor | None = None, batch: bool = False,
-                        prices: PriceTable | None = None) -> tuple[TinyWorld, ScenarioResult]:
+                        prices: PriceTable | None = None, personas: Sequence[Persona] | None = None,
+                        population_client: LLMClient | None = None,
+                        prepare: Callable[[list[TinyPerson]], Scenario] | None = None
+                        ) -> tuple[TinyWorld, ScenarioResult]:
     """Carry out ``scenario``: build agents and world, play the script, extract results.
 
     ``executor`` runs the agents' turns (default: :class:`~tinytroupe.environment.LocalExecutor`).
@@ -177,12 +184,20 @@ async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, 
     :mod:`tinytroupe.llm.batch`). ``prices`` price the calls (default: the built-in table). When the
     client's budget (:class:`~tinytroupe.llm.budget.BudgetWrapper`) refuses a call, the run stops after
     that step (or after extraction) and the result says so in ``stopped``: nothing is raised.
+    A generated population is written through ``population_client`` (default ``client``) unless its
+    ``personas`` are given (an experiment generates them once for all its worlds). ``prepare(agents)``
+    may change the agents (an arm's persona) and returns the scenario to play (an arm's messages).
 
     Raises:
         ConfigError: ``batch`` with a client whose backend has no batch API (before any call).
     """
     start = time.perf_counter()
-    agents = build_agents(scenario, base_dir or Path.cwd(), max_actions_per_turn=scenario.max_actions_per_turn)
+    base = base_dir or Path.cwd()
+    if personas is None:
+        personas = await agenerate_personas(scenario, base, population_client or client)
+    agents = build_agents(scenario, base, personas, max_actions_per_turn=scenario.max_actions_per_turn)
+    if prepare is not None:
+        scenario = prepare(agents)
     check_agent_references(scenario, agents)  # before the first step is paid for
     world = build_world(scenario, agents, client, executor)
     if batch:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,9 @@ from tinytroupe.llm.factory import build_client, settings_budget, settings_price
 from tinytroupe.llm.prices import PriceTable
 from tinytroupe.scenario.loader import load_scenario
 from tinytroupe.scenario.model import Scenario
-from tinytroupe.scenario.runner import ScenarioResult, arun_scenario
+from tinytroupe.factory.offline import offline_backend
+from tinytroupe.scenario.design_run import DesignedRun, arun_designed, save_design_outputs
+from tinytroupe.scenario.runner import ScenarioResult
 from tinytroupe.storage.batches import BatchStore
 from tinytroupe.storage.jsonl_trace import JsonlTraceWriter
 from tinytroupe.terminal import show
@@ -64,6 +66,9 @@ class StudyOutputs:
     results_csv: Path
     trace: Path
     result: ScenarioResult
+    #: the experiment's comparison and the validation, when the scenario has them, and their files
+    design: DesignedRun | None = None
+    design_files: list[Path] = field(default_factory=list)
 
 
 def study_settings(scenario: Scenario, *, config: Path | None = None, backend: str | None = None,
@@ -179,10 +184,13 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
             def on_step(done: int, total: int) -> None:
                 progress.update(task, completed=done)
 
+            # --backend scripted: the demo model's texts are no names, so a factory gets the offline one
+            people = LLMClient(offline_backend()) if resolved_api_type(settings) == "scripted" else None
             with using_settings(settings):
-                _, result = run_sync(arun_scenario(scenario, client=client, base_dir=path.parent,
-                                                   on_step=on_step, executor=turns_executor, prices=prices,
-                                                   batch=batch))
+                design = run_sync(arun_designed(scenario, client=client, base_dir=path.parent, on_step=on_step,
+                                                executor=turns_executor, prices=prices, batch=batch,
+                                                population_client=people))
+            result = design.result
     finally:
         _close_study(turns_executor, client, writer, store, display)
     results_json = out / "results.json"
@@ -190,7 +198,8 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
                             encoding="utf-8")
     results_csv = out / "results.csv"
     save_results_csv(result.results, results_csv)
-    return StudyOutputs(results_json=results_json, results_csv=results_csv, trace=trace_path, result=result)
+    return StudyOutputs(results_json=results_json, results_csv=results_csv, trace=trace_path, result=result,
+                        design=design, design_files=save_design_outputs(design, out))
 
 
 def _close_study(turns_executor: Any, client: LLMClient, writer: JsonlTraceWriter, store: Any,
