@@ -82,7 +82,9 @@ def validation_table(validation: ScenarioValidation) -> Table:
         row = ["whole sample" if c.cell is None else show(c.cell), str(c.real.n or "–"), str(c.simulated.n or "–")]
         for metric in validation.metrics:
             row.append(_num(c.distance.get(metric)))
-            row += [_num(b.distance.get(metric)) for b in c.baselines]
+            # a cell may lack a baseline the whole sample has (a no-persona answer asked once, for everyone)
+            row += [_num(b.distance.get(metric)) if (b := c.baseline(name)) is not None else "–"
+                    for name in baselines]
         table.add_row(*row)
     return table
 

@@ -89,9 +89,25 @@ async def _simulated(spec: ValidationSpec, agents: list[TinyPerson], results: Ma
                                                       else None, agents=[name for name, _ in ok], name="simulated")
 
 
+async def _no_persona(spec: ValidationSpec, cells: Sequence[str], client: LLMClient,
+                      seed: int | None) -> dict[str | None, dict[str, float]]:
+    """The model asked without a persona, about the whole population and about each cell's members."""
+    who = spec.population_description or "people"
+    described: dict[str | None, str] = {None: who, **{c: f"{who} whose {spec.cell_column} is {c}" for c in cells}}
+    shares: dict[str | None, dict[str, float]] = {}
+    for cell, description in described.items():
+        answer = await aask_distribution_baseline(client, spec.question, spec.options,
+                                                  population_description=description, seed=seed)
+        shares[cell] = dict(answer.probabilities)
+    return shares
+
+
 async def avalidate_scenario(spec: ValidationSpec, agents: list[TinyPerson], results: Mapping[str, Mapping[str, Any]],
                              *, client: LLMClient, base_dir: Path, seed: int | None = None) -> ScenarioValidation:
     """Compare ``agents``' answers (asked now, or their extracted ``results``) with ``spec.data``.
+
+    With ``no_persona_baseline``, the model is asked once about the population and once about each
+    cell's members (``<population_description> whose <cell_column> is <cell>``).
 
     Raises:
         DataFileError: the data file changed since the scenario was loaded and no longer reads.
@@ -102,11 +118,7 @@ async def avalidate_scenario(spec: ValidationSpec, agents: list[TinyPerson], res
     left_out: dict[str, str] = {}
     simulated = await _simulated(spec, agents, results, left_out)
     simulated = simulated.model_copy(update={"question": spec.question})
-    baseline = None
-    if spec.no_persona_baseline:
-        answer = await aask_distribution_baseline(client, spec.question, spec.options,
-                                                  population_description=spec.population_description, seed=seed)
-        baseline = dict(answer.probabilities)
+    baseline = await _no_persona(spec, real.cells(), client, seed) if spec.no_persona_baseline else None
     result = SimulationExperimentEmpiricalValidator().validate(real, simulated, validation_types=["statistical"],
                                                                no_persona_baseline=baseline)
     assert isinstance(result, SimulationExperimentEmpiricalValidationResult)
