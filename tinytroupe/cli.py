@@ -243,22 +243,10 @@ def _estimate(console: Any, path: Path, *, config: Path | None, backend: str | N
     print_estimate(est, console)
 
 
-def _report_design(console: Any, outputs: StudyOutputs) -> None:
-    """An experiment's comparison of its arms and a validation's table, and the files they wrote."""
-    if outputs.design is None:
-        return
-    from tinytroupe.scenario.design_tables import design_tables
-
-    for table in design_tables(outputs.design):
-        console.print(table)
-    if outputs.design_files:
-        console.print(f"Wrote {', '.join(map(str, outputs.design_files))}")
-
-
 def _report(console: Any, outputs: StudyOutputs) -> None:
     """What a finished run shows: the results table, failed turns, cost, the files written, and who has
     no result (then the exit status says so)."""
-    from tinytroupe.scenario.study import cost_lines, results_table, stop_line
+    from tinytroupe.scenario.study import cost_lines, print_design, results_table, stop_line
 
     result = outputs.result
     if result.results:
@@ -275,7 +263,7 @@ def _report(console: Any, outputs: StudyOutputs) -> None:
     for line in cost_lines(result):
         console.print(line)
     console.print(f"Wrote {outputs.results_json}, {outputs.results_csv} and {outputs.trace}")
-    _report_design(console, outputs)
+    print_design(console, outputs.design, outputs.design_files)
     if result.stopped is not None:
         console.print(stop_line(result))
         raise typer.Exit(EXIT_BUDGET)

@@ -30,7 +30,8 @@ OPTIONS = ("[Extremely liberal, Liberal, Slightly liberal, Moderate, Slightly co
 HEAD = "name: Design\nseed: 3\n"
 SCRIPT = "script:\n  - broadcast: Hello\n  - run: 1\n"
 AGENTS = "agents:\n  - example: lisa\n  - example: oscar\n"
-EXTRACT = "extraction:\n  fields:\n    rating: {type: int}\n    buy: {type: str, choices: [buy, wait]}\n    why: {type: str}\n"
+EXTRACT = ("extraction:\n  fields:\n    rating: {type: int}\n    buy: {type: str, choices: [buy, wait]}\n"
+           "    why: {type: str}\n")
 
 
 def write(folder: Path, text: str, name: str = "scenario.yaml") -> Path:
@@ -99,7 +100,7 @@ def test_factory_population_runs_through_the_population_client(tmp_path: Path) -
     assert len(run.result.results) == 3 and all(r["status"] == "ok" for r in run.result.results.values())
     assert people.calls == 4  # the plan, then one call per person
     est = estimate_scenario(scenario, base_dir=tmp_path)
-    assert [(x.purpose, x.calls) for x in est.by_purpose][0] == ("population", 4)
+    assert next((x.purpose, x.calls) for x in est.by_purpose) == ("population", 4)
 
 
 # ----------------------------------------------------------------------------------- experiment

@@ -32,6 +32,10 @@ Metric = Literal["tvd", "wasserstein_1", "js_divergence"]
 assert set(Metric.__args__) == set(METRICS)  # type: ignore[attr-defined]  # one list of metric names
 
 
+def _all_metrics() -> list[Metric]:
+    return ["tvd", "wasserstein_1", "js_divergence"]
+
+
 class _Spec(BaseModel):
     # as the rest of the scenario model: no coercion, no unknown keys, no Infinity or NaN
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
@@ -114,7 +118,7 @@ class ValidationSpec(_Spec):
     cell_field: _Text | None = Field(None, description="persona field path giving each agent's cell")
     mode: Literal["distribution", "answers"] = "distribution"
     field: _Text | None = Field(None, description="the extracted field holding each answer (mode: answers)")
-    metrics: list[Metric] = Field(default_factory=lambda: list(METRICS), min_length=1)
+    metrics: list[Metric] = Field(default_factory=lambda: _all_metrics(), min_length=1)
     no_persona_baseline: bool = False
     population_description: _Text | None = Field(None, description="who the no-persona baseline is asked about")
 
@@ -161,7 +165,7 @@ def design_problems(fields: Mapping[str, FieldSpec] | None, experiment: Experime
             if fields is None:
                 continue
             if name not in fields:
-                problems.append((("experiment", "compare", i), f"no extracted field {repr(name[:60])}; fields: "
+                problems.append((("experiment", "compare", i), f"no extracted field {name[:60]!r}; fields: "
                                                                f"{', '.join(fields) or 'none'}"))
             elif comparable(fields[name]) is None:
                 problems.append((("experiment", "compare", i), f"{name!r} is free text; compare int, float, bool "
@@ -174,8 +178,8 @@ def design_problems(fields: Mapping[str, FieldSpec] | None, experiment: Experime
     if v is not None and v.field is not None:
         spec = (fields or {}).get(v.field)
         if spec is None:
-            problems.append((("validation", "field"), f"no extracted field {repr(v.field[:60])}; fields: "
-                                                      f"{', '.join(fields or {}) or 'none (add an extraction section)'}"))
+            known = ", ".join(fields or {}) or "none (add an extraction section)"
+            problems.append((("validation", "field"), f"no extracted field {v.field[:60]!r}; fields: {known}"))
         elif [c.casefold() for c in spec.choices or []] != [o.strip().casefold() for o in v.options]:
             problems.append((("validation", "field"), f"extraction field {v.field!r} must have choices equal to "
                                                       f"validation.options ({', '.join(v.options)}), in order"))

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+from rich.console import Console
 from rich.table import Table
 
 from tinytroupe.scenario.design_run import DesignedRun
@@ -89,6 +92,16 @@ def validation_table(validation: ScenarioValidation) -> Table:
     return table
 
 
+def print_design(console: Console, run: DesignedRun | None, files: Sequence[Path] = ()) -> None:
+    """Print a run's design tables (see :func:`design_tables`) and the files the design wrote."""
+    if run is None:
+        return
+    for table in design_tables(run):
+        console.print(table)
+    if files:
+        console.print(f"Wrote {', '.join(map(str, files))}")
+
+
 def design_tables(run: DesignedRun) -> list[Table]:
     """The tables a run's design adds to ``tinytroupe run``'s output (none for a plain scenario)."""
     tables = []
@@ -99,4 +112,4 @@ def design_tables(run: DesignedRun) -> list[Table]:
     return tables
 
 
-__all__ = ["describe_values", "design_tables", "experiment_table", "validation_table"]
+__all__ = ["describe_values", "design_tables", "experiment_table", "print_design", "validation_table"]

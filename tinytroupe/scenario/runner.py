@@ -77,7 +77,7 @@ def build_agents(scenario: Scenario, base_dir: Path, personas: Sequence[Persona]
         pop = scenario.population
         rng = random.Random(scenario.seed)
         # Every name is used once (in a seeded order) before any is reused with a number.
-        order = list(pop.names)
+        order = list(pop.names or [])
         rng.shuffle(order)
         for i in range(pop.people):
             first = order[i % len(order)]

@@ -41,6 +41,7 @@ from tinytroupe.environment.executors import Executor, LocalExecutor
 from tinytroupe.errors import ConfigError
 from tinytroupe.events import EventBus
 from tinytroupe.extraction.results_extractor import save_results_csv
+from tinytroupe.factory.offline import offline_backend
 from tinytroupe.llm.backend import Backend
 from tinytroupe.llm.batch import find_batch_wrapper
 from tinytroupe.llm.budget import Budget
@@ -49,10 +50,10 @@ from tinytroupe.llm.client_spec import ClientSpec
 from tinytroupe.llm.demo import demo_backend
 from tinytroupe.llm.factory import build_client, settings_budget, settings_prices
 from tinytroupe.llm.prices import PriceTable
+from tinytroupe.scenario.design_run import DesignedRun, arun_designed, save_design_outputs
+from tinytroupe.scenario.design_tables import print_design
 from tinytroupe.scenario.loader import load_scenario
 from tinytroupe.scenario.model import Scenario
-from tinytroupe.factory.offline import offline_backend
-from tinytroupe.scenario.design_run import DesignedRun, arun_designed, save_design_outputs
 from tinytroupe.scenario.runner import ScenarioResult
 from tinytroupe.storage.batches import BatchStore
 from tinytroupe.storage.jsonl_trace import JsonlTraceWriter
@@ -100,6 +101,13 @@ def study_client(settings: Settings, bus: EventBus, *, budget: Budget | None = N
     backend = demo_backend(seed=settings.simulation.seed) if resolved_api_type(settings) == "scripted" else None
     return build_client(settings, bus=bus, backend=backend, budget=budget, prices=prices,
                         measure_prefixes=measure_prefixes)
+
+
+def study_population_client(settings: Settings) -> LLMClient | None:
+    """The client a generated population is written with: the run's (None), except with
+    ``api_type=scripted``, whose demo model writes sentences where names go: then the offline
+    population model (:func:`~tinytroupe.factory.offline_backend`), whose people mean nothing."""
+    return LLMClient(offline_backend()) if resolved_api_type(settings) == "scripted" else None
 
 
 EXECUTORS = ("local", "ray")
@@ -184,12 +192,10 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
             def on_step(done: int, total: int) -> None:
                 progress.update(task, completed=done)
 
-            # --backend scripted: the demo model's texts are no names, so a factory gets the offline one
-            people = LLMClient(offline_backend()) if resolved_api_type(settings) == "scripted" else None
             with using_settings(settings):
                 design = run_sync(arun_designed(scenario, client=client, base_dir=path.parent, on_step=on_step,
                                                 executor=turns_executor, prices=prices, batch=batch,
-                                                population_client=people))
+                                                population_client=study_population_client(settings)))
             result = design.result
     finally:
         _close_study(turns_executor, client, writer, store, display)
@@ -265,10 +271,12 @@ __all__ = [
     "EXECUTORS",
     "StudyOutputs",
     "cost_lines",
+    "print_design",
     "results_table",
     "run_study",
     "stop_line",
     "study_client",
     "study_executor",
+    "study_population_client",
     "study_settings",
 ]

@@ -127,7 +127,8 @@ async def avalidate_scenario(spec: ValidationSpec, agents: list[TinyPerson], res
 
 def save_validation_reports(validation: ScenarioValidation, out: Path) -> tuple[Path, Path]:
     """Write ``validation.md`` and ``validation.html`` into ``out``."""
-    return (validation.result.save_report(out / "validation.md"), validation.result.save_report(out / "validation.html"))
+    report = validation.result
+    return report.save_report(out / "validation.md"), report.save_report(out / "validation.html")
 
 
 __all__ = ["ScenarioValidation", "avalidate_scenario", "save_validation_reports", "simulated_from_probabilities"]
