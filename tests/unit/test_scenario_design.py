@@ -253,3 +253,12 @@ def test_anes_survey_example_runs_offline(tmp_path: Path) -> None:
     assert overall["real"]["n"] == 944 and overall["simulated"]["n"] == 28
     assert {b["baseline"] for b in overall["baselines"]} == {"uniform", "no_persona"}
     assert ANES.is_file()
+
+
+def test_metric_names_are_the_validation_metrics() -> None:
+    from typing import get_args
+
+    from tinytroupe.scenario.design import Metric
+    from tinytroupe.validation.metrics import METRICS
+
+    assert get_args(Metric) == METRICS

@@ -12,7 +12,6 @@ from pathlib import Path
 from tinytroupe.errors import InvalidArgument, ScenarioError
 from tinytroupe.factory.demography import demography_inputs
 from tinytroupe.scenario.model import Loc, Scenario
-from tinytroupe.validation.data_files import read_csv
 
 
 def _is_file(path: Path) -> bool:
@@ -52,6 +51,8 @@ def design_file_problems(scenario: Scenario, path: Path) -> list[tuple[Loc, str]
                 problems.append((loc, _message(exc)))
     v = scenario.validation
     if v is not None:
+        from tinytroupe.validation.data_files import read_csv  # scipy: loaded only for a validation
+
         target = path.parent / v.data
         if not _is_file(target):
             problems.append((("validation", "data"), f"file {v.data!r} not found next to {path.name}"))

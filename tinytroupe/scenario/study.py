@@ -29,7 +29,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -50,10 +50,11 @@ from tinytroupe.llm.client_spec import ClientSpec
 from tinytroupe.llm.demo import demo_backend
 from tinytroupe.llm.factory import build_client, settings_budget, settings_prices
 from tinytroupe.llm.prices import PriceTable
-from tinytroupe.scenario.design_run import DesignedRun, arun_designed, save_design_outputs
-from tinytroupe.scenario.design_tables import print_design
 from tinytroupe.scenario.loader import load_scenario
 from tinytroupe.scenario.model import Scenario
+
+if TYPE_CHECKING:
+    from tinytroupe.scenario.design_run import DesignedRun
 from tinytroupe.scenario.runner import ScenarioResult
 from tinytroupe.storage.batches import BatchStore
 from tinytroupe.storage.jsonl_trace import JsonlTraceWriter
@@ -160,6 +161,7 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
     PRICES_FILE``) is laid over the built-in price table. ``batch``: provider batches, see
     :func:`_batch_store`.
     """
+    from tinytroupe.scenario.design_run import arun_designed, save_design_outputs  # scipy: not at import
     console = console or Console()
     scenario = load_scenario(path)
     if seed is not None:
@@ -240,6 +242,14 @@ def cost_lines(result: ScenarioResult) -> list[str]:
                      f"{p.cacheable_same_agent} of {p.calls} calls reach {p.min_prefix_tokens:,} tokens "
                      "(cacheable by providers)")
     return lines
+
+
+def print_design(console: Console, run: DesignedRun | None, files: list[Path]) -> None:
+    """An experiment's and a validation's tables (:mod:`tinytroupe.scenario.design_tables`), and their files."""
+    if run is not None:
+        from tinytroupe.scenario.design_tables import print_design as show_design
+
+        show_design(console, run, files)
 
 
 def stop_line(result: ScenarioResult) -> str:
