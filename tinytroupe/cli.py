@@ -247,7 +247,7 @@ def _estimate(console: Any, path: Path, *, config: Path | None, backend: str | N
 def _report(console: Any, outputs: StudyOutputs) -> None:
     """What a finished run shows: the results table, failed turns, cost, the files written, and who has
     no result (then the exit status says so)."""
-    from tinytroupe.scenario.study import cost_lines, print_results, stop_line
+    from tinytroupe.scenario.study import cost_lines, print_design, print_results, stop_line
 
     result = outputs.result
     print_results(console, outputs)
@@ -264,6 +264,7 @@ def _report(console: Any, outputs: StudyOutputs) -> None:
         console.print(line)
     wrote = [outputs.results_json, outputs.results_csv, outputs.trace, *filter(None, [outputs.summary_md])]
     console.print(f"Wrote {', '.join(map(str, wrote[:-1]))} and {wrote[-1]}")
+    print_design(console, outputs.design, outputs.design_files)
     if result.stopped is not None:
         console.print(stop_line(result))
         raise typer.Exit(EXIT_BUDGET)

@@ -53,17 +53,20 @@ from rich.table import Table
 
 from tinytroupe.agent.cognition import PromptBudget
 from tinytroupe.agent.person import TinyPerson
+from tinytroupe.agent.persona import Persona
 from tinytroupe.aio import run_sync
 from tinytroupe.config import Settings, resolved_api_type, using_settings
 from tinytroupe.context import RunContext, using_context
 from tinytroupe.environment.world import TinyWorld
 from tinytroupe.extraction.results_extractor import ResultsExtractor
+from tinytroupe.factory.persona_schema import example_persona
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable
 from tinytroupe.llm.scripted import ScriptedBackend
 from tinytroupe.llm.tokens import estimate_tokens, tokens_for_chars
 from tinytroupe.scenario.loader import check_agent_references, load_scenario
 from tinytroupe.scenario.model import Scenario, ScriptItem
+from tinytroupe.scenario.populations import factory_calls
 from tinytroupe.scenario.runner import _apply, build_agents, build_world
 from tinytroupe.steering.trajectory import PROMPT_CHAR_BUDGET
 from tinytroupe.terminal import show
@@ -75,6 +78,9 @@ OWN_LINES_PER_TURN = 2
 #: typical answer tokens per purpose (actions and cognitive state as JSON; one value per field; ratings)
 TYPICAL_COMPLETION = {"action": 180, "extraction_base": 20, "extraction_per_field": 30, "importance": 25,
                       "consolidation": 250, "reflection": 150}
+#: a factory's prompts and answers, in tokens (its persona schema alone is about 1,600 tokens)
+FACTORY_PROMPT = {"plan": 900, "person": 2400}
+FACTORY_COMPLETION = {"plan": 500, "person": 900}
 #: memories one turn adds (stimuli heard plus own actions); used for consolidation and reflection
 #: timing, with the rule importance of a conversation line (4) for reflection
 RULE_IMPORTANCE = 4.0
@@ -164,14 +170,19 @@ def estimate_scenario(scenario: str | Path | Scenario, *, settings: Settings | N
     with using_settings(settings), using_context(RunContext.for_client(client, settings=settings,
                                                                        seed=scenario.seed)):
         first, extraction_prompts, heard = run_sync(_render(scenario, base_dir or Path.cwd(), client))
-    return _tally(scenario, settings, prices, backend, model, first, extraction_prompts, heard)
+    return _tally(scenario, settings, prices, backend, model, first, extraction_prompts, heard, base_dir)
 
 
 async def _render(scenario: Scenario, base_dir: Path,
                   client: LLMClient) -> tuple[dict[str, int], dict[str, int], int]:
     """Each agent's first action prompt and extraction prompt (tokens), and how many agents it hears."""
-    agents = build_agents(scenario, base_dir, max_actions_per_turn=scenario.max_actions_per_turn)
-    check_agent_references(scenario, agents)
+    pop = scenario.population
+    # A generated population's people are unknown until written: stand-ins of a typical persona's size.
+    stand_ins = [Persona.from_spec({"type": "TinyPerson", "persona": example_persona(f"Person {i + 1}")})
+                 for i in range(pop.people)] if pop is not None and pop.generated else []
+    agents = build_agents(scenario, base_dir, stand_ins, max_actions_per_turn=scenario.max_actions_per_turn)
+    if not stand_ins:
+        check_agent_references(scenario, agents)
     world = build_world(scenario, agents, client)
     world.communication_display = False
     for item in scenario.script:
@@ -200,7 +211,8 @@ def _heard_per_turn(world: TinyWorld, n: int) -> int:
 
 
 def _tally(scenario: Scenario, settings: Settings, prices: PriceTable, backend: str, model: str,
-           first: dict[str, int], extraction_prompts: dict[str, int], heard: int) -> Estimate:
+           first: dict[str, int], extraction_prompts: dict[str, int], heard: int,
+           base_dir: Path | None = None) -> Estimate:
     n = len(first)
     run_steps = scenario.total_steps
     question = scenario.extraction is not None and bool(scenario.extraction.question)
@@ -217,7 +229,8 @@ def _tally(scenario: Scenario, settings: Settings, prices: PriceTable, backend: 
     action_prompt = 0
     for k in range(steps):
         action_prompt += int(n * (mean_first + min(recent_cap, k * growth) + sum(later[:k])))
-    lines = [_line("action", n * steps, action_prompt, n * steps * min(cap, TYPICAL_COMPLETION["action"]))]
+    lines = [*_population_lines(scenario, base_dir, cap),
+             _line("action", n * steps, action_prompt, n * steps * min(cap, TYPICAL_COMPLETION["action"]))]
     lines += _memory_lines(settings, n, steps, heard)
     lines += _story_lines(scenario, n, cap)
     if scenario.extraction is not None:
@@ -247,6 +260,15 @@ def _tally(scenario: Scenario, settings: Settings, prices: PriceTable, backend: 
             "no response cache hits",
         ],
     )
+
+
+def _population_lines(scenario: Scenario, base_dir: Path | None, cap: int) -> list[EstimateLine]:
+    """A generated population's calls: the plan (when one is asked for) and one per person."""
+    if scenario.population is None or not scenario.population.generated:
+        return []
+    plan, people = factory_calls(scenario.population, base_dir or Path.cwd())
+    return [_line("population", plan + people, plan * FACTORY_PROMPT["plan"] + people * FACTORY_PROMPT["person"],
+                  plan * min(cap, FACTORY_COMPLETION["plan"]) + people * min(cap, FACTORY_COMPLETION["person"]))]
 
 
 def _memory_lines(settings: Settings, n: int, steps: int, heard: int) -> list[EstimateLine]:

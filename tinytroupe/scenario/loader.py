@@ -22,11 +22,14 @@ from tinytroupe.examples import (
 )
 from tinytroupe.extraction.fields import FieldSpec
 from tinytroupe.safe_load import SCENARIO_LIMITS, InputProblem, load_yaml, read_text, yaml_node_line
+from tinytroupe.scenario.design import ArmSpec, ExperimentSpec, ValidationSpec
+from tinytroupe.scenario.design_files import design_file_problems
 from tinytroupe.scenario.model import (
     _MAX_REPORTED,
     AgentEntry,
     BackendSpec,
     ExtractionSpec,
+    FactorySpec,
     Loc,
     Population,
     Scenario,
@@ -37,7 +40,8 @@ from tinytroupe.scenario.model import (
 )
 
 _FIELD_NAMES = sorted({name for model in (Scenario, AgentEntry, Population, ScriptItem, WorldSpec, ExtractionSpec,
-                                         BackendSpec, FieldSpec) for name in model.model_fields})
+                                         BackendSpec, FieldSpec, FactorySpec, ExperimentSpec, ArmSpec, ValidationSpec)
+                        for name in model.model_fields})
 
 
 def _close_match(word: str, choices: list[str]) -> str | None:
@@ -239,14 +243,16 @@ def _check_references(scenario: Scenario, path: Path, root: yaml.Node | None) ->
     if scenario.population is not None:
         problems += [(("population", "names", j), "'*' means every agent in script steps, so nobody may be "
                                                   "named '*'; use another name")
-                     for j, first in enumerate(scenario.population.names) if first.strip() == "*"]
+                     for j, first in enumerate(scenario.population.names or []) if first.strip() == "*"]
         members = scenario.population.possible_names()
         for name in sorted(members & known):
             problems.append((names[name], f"{_short(name)} is also a name the population can give; rename the "
                                           "agent or change population.names"))
         known |= members
-    if all_named:
+    if all_named and not (scenario.population is not None and scenario.population.generated):
+        # a generated population's names are known only once written: there, only '*' can be checked
         problems += _reference_problems(scenario, known)
+    problems += design_file_problems(scenario, path)
     if problems:
         _raise_problems(path, root, problems)
 

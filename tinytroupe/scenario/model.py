@@ -22,6 +22,7 @@ from pydantic import (
 
 from tinytroupe.agent.persona import persona_problems
 from tinytroupe.extraction.fields import FieldSpec, extraction_model, field_name_problem
+from tinytroupe.scenario.design import ExperimentSpec, ValidationSpec, design_problems
 
 
 def _not_blank(value: str) -> str:
@@ -107,35 +108,93 @@ class AgentEntry(_Strict):
         return self
 
 
-class Population(_Strict):
-    """A sampled population: ``size`` people built from ``base`` with attributes drawn from ``sample``.
+class FactorySpec(_Strict):
+    """A population described in words: one plan call turns ``description`` into dimensions, then
+    one call writes each person (:class:`~tinytroupe.factory.TinyPersonFactory`)."""
 
-    Checked when loaded, as the people it makes would be: ``base`` and every option in ``sample``
-    must give a valid persona, every option list must have an option, and each sampled path must
-    lead through objects in ``base``.
+    description: NonEmpty = Field(description="the sampling space, e.g. 'Adults in Porto who commute by bus'")
+    size: int | None = Field(None, ge=1, le=10_000)
+
+
+class Population(_Strict):
+    """A population, in one of three forms:
+
+    * hand-made: ``size`` people built from ``base`` with attributes drawn from ``sample``, named from
+      ``names``; checked when loaded, as the people it makes would be (``base`` and every option in
+      ``sample`` must give a valid persona, each sampled path must lead through objects in ``base``);
+    * ``from_demographics``: a census file (CSV of joint cells or marginals, or YAML/JSON) next to
+      the scenario, ``size`` people drawn to match it and written by the factory;
+    * ``factory``: ``{description, size}``, a sampling space in words (one plan call, then one call
+      per person).
+
+    ``context`` and ``seed`` (default: the scenario's) apply to the two generated forms.
     """
 
-    size: int = Field(ge=1, le=100_000)
-    names: list[NonEmpty] = Field(min_length=1, description="first names; numbered when reused")
+    size: int | None = Field(None, ge=1, le=100_000)
+    names: list[NonEmpty] | None = Field(None, min_length=1, description="first names; numbered when reused")
     base: dict[str, Any] = Field(default_factory=dict, description="persona fields everyone shares")
     sample: dict[str, list[Any]] = Field(default_factory=dict, description="field path -> options drawn per person")
+    from_demographics: NonEmpty | None = Field(None, description="census shares file, relative to the scenario")
+    factory: FactorySpec | None = None
+    context: str | None = Field(None, description="what the generated people are for (generated forms)")
+    seed: int | None = Field(None, description="the draws' seed (generated forms; default the scenario's)")
 
     @model_validator(mode="after")
     def _makes_valid_people(self) -> Population:
-        problems = _population_problems(self)
+        problems = _form_problems(self) or (_population_problems(self) if not self.generated else [])
         if problems:
             raise _Located(problems)
         return self
 
+    @property
+    def generated(self) -> bool:
+        """Whether the factory writes the people (``from_demographics`` or ``factory``)."""
+        return self.from_demographics is not None or self.factory is not None
+
+    @property
+    def people(self) -> int:
+        """How many people the population has."""
+        size = self.size if self.size is not None else self.factory.size if self.factory is not None else None
+        assert size is not None  # checked when validated
+        return size
+
     def possible_names(self) -> set[str]:
-        """Every name a member can get: each first name, and its numbered repeats."""
-        rounds = -(-self.size // len(self.names))
+        """Every name a member can get: each first name, and its numbered repeats (none known in
+        advance for a generated population)."""
+        if self.names is None:
+            return set()
+        rounds = -(-self.people // len(self.names))
         return {name if r == 1 else f"{name} {r}" for name in self.names for r in range(1, rounds + 1)}
+
+
+def _form_problems(pop: Population) -> list[tuple[Loc, str]]:
+    """One form of population at a time, with the fields that form needs."""
+    forms = [k for k in ("from_demographics", "factory") if getattr(pop, k) is not None]
+    if len(forms) > 1:
+        return [(("factory",), "give either 'from_demographics' or 'factory', not both")]
+    if not forms:
+        problems: list[tuple[Loc, str]] = [((key,), "applies to a generated population only ('from_demographics' "
+                                                   "or 'factory')") for key in ("context", "seed")
+                                           if getattr(pop, key) is not None]
+        if pop.names is None:
+            problems.append(((), "a population needs 'names' (hand-made), 'from_demographics: <file>' or "
+                                 "'factory: {description: ..., size: ...}'"))
+        if pop.size is None:
+            problems.append(((), "a hand-made population needs 'size'"))
+        return problems
+    problems = [((key,), f"does not apply with '{forms[0]}': the factory writes each person")
+                for key in ("names", "base", "sample") if getattr(pop, key)]
+    if pop.factory is not None and pop.factory.size is not None and pop.size is not None:
+        problems.append((("factory", "size"), "give the size once: here or as population.size"))
+    elif pop.size is None and (pop.factory is None or pop.factory.size is None):
+        problems.append(((), "a generated population needs 'size' (how many people)"))
+    return problems
 
 
 def _population_problems(pop: Population) -> list[tuple[Loc, str]]:
     problems: list[tuple[Loc, str]] = []
     first_at: dict[str, int] = {}
+    assert pop.names is not None  # a hand-made population, checked by _form_problems
     for j, name in enumerate(pop.names):
         if name in first_at:
             problems.append((("names", j), f"{_short(name)} is listed twice (also item {first_at[name]}); two "
@@ -282,6 +341,8 @@ class Scenario(_Strict):
     population: Population | None = None
     script: list[ScriptItem] = Field(min_length=1)
     extraction: ExtractionSpec | None = None
+    experiment: ExperimentSpec | None = None
+    validation: ValidationSpec | None = None
     max_actions_per_turn: int = Field(4, ge=1, le=15)
 
     @field_validator("script")
@@ -300,13 +361,20 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _segments_are_drawn(self) -> Scenario:
         # A population's members differ only in what is sampled: a segment of anything else is everyone.
-        pop, ex = self.population, self.extraction
-        if pop is None or ex is None or self.agents:
+        if (pop := self.population) is None or (ex := self.extraction) is None or self.agents or pop.generated:
             return self
         problems: list[tuple[Loc, str]] = [
             (("extraction", "segment_by", i), f"{_short(path)} is not drawn in population.sample, so every member "
                                               f"has the same; use one of: {', '.join(pop.sample) or '(none sampled)'}")
             for i, path in enumerate(ex.segment_by) if path not in pop.sample]
+        if problems:
+            raise _Located(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _design_fits(self) -> Scenario:
+        problems = design_problems(self.extraction.fields if self.extraction is not None else None,
+                                   self.experiment, self.validation)
         if problems:
             raise _Located(problems)
         return self
@@ -329,3 +397,4 @@ class Scenario(_Strict):
     @property
     def total_steps(self) -> int:
         return sum(item.run or 0 for item in self.script)
+

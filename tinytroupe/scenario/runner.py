@@ -8,7 +8,7 @@ import contextlib
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from tinytroupe.llm.prefix import PrefixMeter, PrefixReport
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, usage_cost
 from tinytroupe.scenario.loader import check_agent_references
 from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem, StoryStep
+from tinytroupe.scenario.populations import agenerate_personas
 from tinytroupe.steering.tiny_story import (
     DEFAULT_CONTINUE_REQUIREMENTS,
     DEFAULT_PURPOSE,
@@ -57,8 +58,10 @@ def _fragment(ref: str, base_dir: Path) -> Fragment:
     return load_example_fragment(ref)
 
 
-def build_agents(scenario: Scenario, base_dir: Path, **agent_kwargs: Any) -> list[TinyPerson]:
-    """The scenario's agents (population members are sampled with the scenario's seed)."""
+def build_agents(scenario: Scenario, base_dir: Path, personas: Sequence[Persona] = (),
+                 **agent_kwargs: Any) -> list[TinyPerson]:
+    """The scenario's agents (a hand-made population's members are sampled with the scenario's seed;
+    a generated population's are ``personas``, see :mod:`tinytroupe.scenario.populations`)."""
     agents: list[TinyPerson] = []
     for entry in scenario.agents:
         if entry.example is not None:
@@ -75,13 +78,14 @@ def build_agents(scenario: Scenario, base_dir: Path, **agent_kwargs: Any) -> lis
             persona = persona.merge(_fragment(ref, base_dir).persona_dict)
         name = entry.name or persona.name
         agents.append(TinyPerson(name, persona=persona, **agent_kwargs))
-    if scenario.population is not None:
+    agents += [TinyPerson(p.name, persona=p, **agent_kwargs) for p in personas]
+    if scenario.population is not None and scenario.population.names is not None:
         pop = scenario.population
         rng = random.Random(scenario.seed)
         # Every name is used once (in a seeded order) before any is reused with a number.
-        order = list(pop.names)
+        order = list(pop.names or [])
         rng.shuffle(order)
-        for i in range(pop.size):
+        for i in range(pop.people):
             first = order[i % len(order)]
             round_ = i // len(order) + 1
             name = first if round_ == 1 else f"{first} {round_}"
@@ -176,10 +180,23 @@ class ScenarioResult(BaseModel):
     story: str = ""
 
 
+def _counts(scenario: Scenario, world: TinyWorld, results: dict[str, dict[str, Any]]) -> tuple[int, int]:
+    """Results had and agents failed."""
+    if results:
+        count = sum(1 for row in results.values() if row["status"] == "ok")
+        return count, len(results) - count
+    # no extraction (each agent's last turn is its answer), or a run stopped before it
+    failed = len(_last_turn_failed(world))
+    return (len(world.agents) - failed if scenario.extraction is None else 0), failed
+
+
 async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, base_dir: Path | None = None,
                         on_step: Callable[[int, int], None] | None = None,
                         executor: Executor | None = None, batch: bool = False,
-                        prices: PriceTable | None = None) -> tuple[TinyWorld, ScenarioResult]:
+                        prices: PriceTable | None = None, personas: Sequence[Persona] | None = None,
+                        population_client: LLMClient | None = None,
+                        prepare: Callable[[list[TinyPerson]], Scenario] | None = None
+                        ) -> tuple[TinyWorld, ScenarioResult]:
     """Carry out ``scenario``: build agents and world, play the script, extract results.
 
     ``executor`` runs the agents' turns (default: :class:`~tinytroupe.environment.LocalExecutor`).
@@ -187,12 +204,20 @@ async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, 
     :mod:`tinytroupe.llm.batch`). ``prices`` price the calls (default: the built-in table). When the
     client's budget (:class:`~tinytroupe.llm.budget.BudgetWrapper`) refuses a call, the run stops after
     that step (or after extraction) and the result says so in ``stopped``: nothing is raised.
+    A generated population is written through ``population_client`` (default ``client``) unless its
+    ``personas`` are given (an experiment generates them once for all its worlds). ``prepare(agents)``
+    may change the agents (an arm's persona) and returns the scenario to play (an arm's messages).
 
     Raises:
         ConfigError: ``batch`` with a client whose backend has no batch API (before any call).
     """
     start = time.perf_counter()
-    agents = build_agents(scenario, base_dir or Path.cwd(), max_actions_per_turn=scenario.max_actions_per_turn)
+    base = base_dir or Path.cwd()
+    if personas is None:
+        personas = await agenerate_personas(scenario, base, population_client or client)
+    agents = build_agents(scenario, base, personas, max_actions_per_turn=scenario.max_actions_per_turn)
+    if prepare is not None:
+        scenario = prepare(agents)
     check_agent_references(scenario, agents)  # before the first step is paid for
     world = build_world(scenario, agents, client, executor)
     if batch:
@@ -209,12 +234,7 @@ async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, 
     budget = world.client.backend.find(BudgetWrapper) if isinstance(world.client.backend, BackendWrapper) else None
     if stopped is None and isinstance(budget, BudgetWrapper):
         stopped = budget.exceeded  # refused during extraction: those agents' rows say so
-    if results:
-        count = sum(1 for row in results.values() if row["status"] == "ok")
-        failed = len(results) - count
-    else:  # no extraction (each agent's last turn is its answer), or a run stopped before it
-        failed = len(_last_turn_failed(world))
-        count = len(world.agents) - failed if scenario.extraction is None else 0
+    count, failed = _counts(scenario, world, results)
     stats = world.client.get_cost_stats()
     cost_usd, note = run_cost(world.client, stats, prices)
     meter = world.client.backend.find(PrefixMeter) if isinstance(world.client.backend, BackendWrapper) else None

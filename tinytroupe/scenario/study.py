@@ -27,9 +27,9 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markdown import Markdown
@@ -44,6 +44,7 @@ from tinytroupe.events import EventBus
 from tinytroupe.extraction.results_extractor import save_results_csv
 from tinytroupe.extraction.summary import summarize_results
 from tinytroupe.extraction.summary_markdown import agent_table_markdown, summary_markdown
+from tinytroupe.factory.offline import offline_backend
 from tinytroupe.llm.backend import Backend
 from tinytroupe.llm.batch import find_batch_wrapper
 from tinytroupe.llm.budget import Budget
@@ -54,7 +55,10 @@ from tinytroupe.llm.factory import build_client, settings_budget, settings_price
 from tinytroupe.llm.prices import PriceTable
 from tinytroupe.scenario.loader import load_scenario
 from tinytroupe.scenario.model import Scenario
-from tinytroupe.scenario.runner import ScenarioResult, arun_scenario
+
+if TYPE_CHECKING:
+    from tinytroupe.scenario.design_run import DesignedRun
+from tinytroupe.scenario.runner import ScenarioResult
 from tinytroupe.storage.batches import BatchStore
 from tinytroupe.storage.jsonl_trace import JsonlTraceWriter
 from tinytroupe.terminal import show
@@ -77,6 +81,9 @@ class StudyOutputs:
     result: ScenarioResult
     summary_md: Path | None = None
     summary: str | None = None
+    #: the experiment's comparison and the validation, when the scenario has them, and their files
+    design: DesignedRun | None = None
+    design_files: list[Path] = field(default_factory=list)
 
 
 def segment_column(path: str, fields: Collection[str]) -> str:
@@ -136,6 +143,13 @@ def study_client(settings: Settings, bus: EventBus, *, budget: Budget | None = N
                         measure_prefixes=measure_prefixes)
 
 
+def study_population_client(settings: Settings) -> LLMClient | None:
+    """The client a generated population is written with: the run's (None), except with
+    ``api_type=scripted``, whose demo model writes sentences where names go: then the offline
+    population model (:func:`~tinytroupe.factory.offline_backend`), whose people mean nothing."""
+    return LLMClient(offline_backend()) if resolved_api_type(settings) == "scripted" else None
+
+
 EXECUTORS = ("local", "ray")
 
 
@@ -173,6 +187,17 @@ def _batch_store(client: LLMClient, out: Path) -> BatchStore:
     return store
 
 
+def _load_for_study(path: Path, *, config: Path | None, backend: str | None, model: str | None,
+                    seed: int | None) -> tuple[Scenario, Settings]:
+    scenario = load_scenario(path)
+    if seed is not None:
+        scenario = scenario.model_copy(update={"seed": seed})
+    settings = study_settings(scenario, config=config, backend=backend, model=model, seed=seed)
+    # This study shows the conversation itself (or nothing, with quiet): its worlds must not add their own.
+    return scenario, settings.model_copy(update={"simulation": settings.simulation.model_copy(
+        update={"communication_display": False})})
+
+
 def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str | None = None,
               model: str | None = None, seed: int | None = None, console: Console | None = None,
               quiet: bool = False, executor: str = "local", ray_address: str | None = None,
@@ -186,14 +211,9 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
     PRICES_FILE``) is laid over the built-in price table. ``batch``: provider batches, see
     :func:`_batch_store`.
     """
+    from tinytroupe.scenario.design_run import arun_designed, save_design_outputs  # scipy: not at import
     console = console or Console()
-    scenario = load_scenario(path)
-    if seed is not None:
-        scenario = scenario.model_copy(update={"seed": seed})
-    settings = study_settings(scenario, config=config, backend=backend, model=model, seed=seed)
-    # This study shows the conversation itself (or nothing, with quiet): its worlds must not add their own.
-    settings = settings.model_copy(update={"simulation": settings.simulation.model_copy(
-        update={"communication_display": False})})
+    scenario, settings = _load_for_study(path, config=config, backend=backend, model=model, seed=seed)
     prices, bus = settings_prices(settings, prices_file), EventBus()
     turns_executor = study_executor(executor, settings, address=ray_address, workers=workers)
     client = study_client(settings, bus, budget=budget if budget is not None else settings_budget(settings),
@@ -219,9 +239,10 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
                 progress.update(task, completed=done)
 
             with using_settings(settings):
-                _, result = run_sync(arun_scenario(scenario, client=client, base_dir=path.parent,
-                                                   on_step=on_step, executor=turns_executor, prices=prices,
-                                                   batch=batch))
+                design = run_sync(arun_designed(scenario, client=client, base_dir=path.parent, on_step=on_step,
+                                                executor=turns_executor, prices=prices, batch=batch,
+                                                population_client=study_population_client(settings)))
+            result = design.result
     finally:
         _close_study(turns_executor, client, writer, store, display)
     results_json = out / "results.json"
@@ -231,7 +252,8 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
     save_results_csv(result.results, results_csv)
     summary_md, summary = _write_glance(scenario, result, out)
     return StudyOutputs(results_json=results_json, results_csv=results_csv, trace=trace_path, result=result,
-                        summary_md=summary_md, summary=summary)
+                        summary_md=summary_md, summary=summary, design=design,
+                        design_files=save_design_outputs(design, out))
 
 
 def _close_study(turns_executor: Any, client: LLMClient, writer: JsonlTraceWriter, store: Any,
@@ -266,6 +288,14 @@ def cost_lines(result: ScenarioResult) -> list[str]:
                      f"{p.cacheable_same_agent} of {p.calls} calls reach {p.min_prefix_tokens:,} tokens "
                      "(cacheable by providers)")
     return lines
+
+
+def print_design(console: Console, run: DesignedRun | None, files: list[Path]) -> None:
+    """An experiment's and a validation's tables (:mod:`tinytroupe.scenario.design_tables`), and their files."""
+    if run is not None:
+        from tinytroupe.scenario.design_tables import print_design as show_design
+
+        show_design(console, run, files)
 
 
 def stop_line(result: ScenarioResult) -> str:
@@ -313,6 +343,7 @@ __all__ = [
     "StudyOutputs",
     "cost_lines",
     "glance_rows",
+    "print_design",
     "print_results",
     "results_table",
     "run_study",
@@ -320,5 +351,6 @@ __all__ = [
     "stop_line",
     "study_client",
     "study_executor",
+    "study_population_client",
     "study_settings",
 ]

@@ -156,6 +156,9 @@ def _tests(real: CellData, sim: CellData, ds: SimulationExperimentDataset, alpha
         return None, None
     if real.reconstructed or sim.reconstructed:
         notes.append("tests on counts reconstructed from shares × sample size")
+    if min(a.size, b.size) == 0:  # a small cell's shares × n can round to no answer at all
+        notes.append("no answers on one side once shares × sample size are rounded: no t or KS test")
+        return None, None
     welch = welch_t_test(a, b, alpha) if min(a.size, b.size) >= 2 else None
     if welch is None:
         notes.append("fewer than 2 answers on one side: no t-test")
