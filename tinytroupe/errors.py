@@ -18,10 +18,14 @@ wrong, where, and how to fix it::
     ├── ScenarioError            a bad scenario or persona file
     ├── StorageError             a file we keep (response cache, run file) could not be read or written
     │   └── CheckpointError      a stored checkpoint is damaged (names an intact earlier one)
-    └── SimulationError          an agent turn, a world step or a run failed
-        ├── ExtractionError      some agents' results could not be extracted (the others are kept)
-        ├── PopulationGenerationError  some people of a population could not be generated (the others are kept)
-        └── PoorQualityActionError  no attempt at a turn's actions passed the quality checks
+    ├── SimulationError          an agent turn, a world step or a run failed
+    │   ├── ExtractionError      some agents' results could not be extracted (the others are kept)
+    │   ├── PopulationGenerationError  some people of a population could not be generated (the others are kept)
+    │   └── PoorQualityActionError  no attempt at a turn's actions passed the quality checks
+    └── ToolError                a tool call failed (carries tool, action and agent)
+        ├── ToolArgumentError    the arguments do not fit the tool's schema (also an InvalidArgument)
+        ├── ToolPermissionError  the call is not allowed: not the owner, or real-world side effects not allowed
+        └── ToolExecutionError   the tool ran and raised, or ran past its time limit
 
 The four usage errors are also the builtin exception Python code expects in their place, so
 ``except ValueError`` (or ``pytest.raises(KeyError)``) keeps working, and ``except TinyTroupeError``
@@ -390,6 +394,51 @@ class PopulationGenerationError(SimulationError):
         return (type(self), (self.people, self.failures))
 
 
+class ToolError(TinyTroupeError):
+    """A tool call failed. ``tool`` and ``action`` name the call, ``agent`` who made it (None outside a turn).
+
+    Inside a turn a tool error never fails the turn: the agent perceives it as an observation and
+    an event is published. Called directly (``await tool.acall(...)``) it is raised.
+
+    Example:
+        >>> err = ToolExecutionError("disk full", tool="word_processor", action="WRITE_DOCUMENT", agent="Lisa")
+        >>> str(err)
+        'word_processor.WRITE_DOCUMENT (Lisa): disk full'
+    """
+
+    def __init__(self, message: str, *, tool: str | None = None, action: str | None = None,
+                 agent: str | None = None) -> None:
+        where = ".".join(part for part in (tool, action) if part)
+        if where and agent:
+            where += f" ({agent})"
+        super().__init__(f"{where}: {message}" if where else message)
+        self.tool = tool
+        self.action = action
+        self.agent = agent
+        self.detail = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_tool_error, (type(self), self.detail, self.tool, self.action, self.agent))
+
+
+def _rebuild_tool_error(cls: type[ToolError], message: str, tool: str | None, action: str | None,
+                        agent: str | None) -> ToolError:
+    return cls(message, tool=tool, action=action, agent=agent)
+
+
+class ToolArgumentError(ToolError, InvalidArgument):
+    """A tool call's arguments do not fit its schema (the message lists each bad field and why)."""
+
+
+class ToolPermissionError(ToolError):
+    """A tool call is not allowed: the agent does not own the tool, or the tool has real-world side
+    effects and they were not allowed (``TinyToolUse(..., allow_side_effects=True)``)."""
+
+
+class ToolExecutionError(ToolError):
+    """A tool ran and raised, or ran past its time limit (the cause is chained)."""
+
+
 __all__ = [
     "BudgetExceeded",
     "CheckpointError",
@@ -411,5 +460,9 @@ __all__ = [
     "ScenarioError",
     "SimulationError",
     "StorageError",
+    "ToolArgumentError",
+    "ToolError",
+    "ToolExecutionError",
+    "ToolPermissionError",
     "TinyTroupeError",
 ]

@@ -62,6 +62,10 @@ class AgentEnvironment(Protocol):
         """The names of the agents present whom ``agent``'s TALK can reach (all of them, in a plain world)."""
         ...
 
+    def get_agent_by_name(self, name: str) -> TinyPerson | None:
+        """The agent of that name in this world (tools deliver mail and invitations through it)."""
+        ...
+
 
 class PersonCore:
     """The state and wiring of :class:`~tinytroupe.agent.person.TinyPerson` (see there for the arguments)."""
