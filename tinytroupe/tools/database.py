@@ -188,10 +188,13 @@ class TinyDatabase(TinyTool):
             if found is None:
                 raise ToolArgumentError(f"no table or view {args.table!r}; LIST_TABLES shows which there are",
                                         tool=self.name, action=call.action, agent=call.agent_name)
-            cols = self._execute(call, conn, "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?)",
-                                 [args.table]).fetchall()
+            # the name was found by a bound parameter above; quoted as an identifier here (a PRAGMA
+            # takes no parameters, and the pragma_table_info() function reads the schema in ways the
+            # read-only guard refuses)
+            quoted = '"' + args.table.replace('"', '""') + '"'
+            cols = self._execute(call, conn, f"PRAGMA table_info({quoted})", []).fetchall()
         return TableDescription(table=args.table, sql=found[0], columns=[
-            ColumnInfo(name=c[0], type=c[1] or "", not_null=bool(c[2]), default=c[3], primary_key=bool(c[4]))
+            ColumnInfo(name=c[1], type=c[2] or "", not_null=bool(c[3]), default=c[4], primary_key=bool(c[5]))
             for c in cols])
 
     def close(self) -> None:
@@ -203,37 +206,45 @@ class TinyDatabase(TinyTool):
 
     # ------------------------------------------------------------------ internals
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection_or_fail(self, call: ToolCall) -> sqlite3.Connection:
         if self._conn is None:
             assert self._path is not None
             flag = "ro" if self.mode == "read_only" else "rwc"
             uri = self._path.resolve().as_uri() + f"?mode={flag}"
-            self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=5.0)
+            try:
+                self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None,
+                                             timeout=5.0)
+            except sqlite3.Error as exc:
+                raise self._failure(call, exc) from exc
         return self._conn
 
     @contextmanager
     def _session(self, call: ToolCall) -> Iterator[sqlite3.Connection]:
         """The connection with the guard and the clock installed; one transaction in read_write mode."""
-        was_query_only = False
+        conn = self._connection_or_fail(call)
+        # the tool writes BEGIN and COMMIT itself: Python's implicit BEGIN would meet the guard
+        isolation, conn.isolation_level = conn.isolation_level, None
+        was_query_only, ok = False, False
         try:
-            conn = self._connection()
-            if self.mode == "read_only":
-                was_query_only = bool(conn.execute("PRAGMA query_only").fetchone()[0])
-                conn.execute("PRAGMA query_only = 1")
-            elif not conn.in_transaction:
-                conn.execute("BEGIN")
-        except sqlite3.Error as exc:
-            raise self._failure(call, exc) from exc
-        deadline = time.monotonic() + self.time_limit_s
-        conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, _PROGRESS_STEPS)
-        ok = False
-        try:
+            try:
+                if self.mode == "read_only":
+                    was_query_only = bool(conn.execute("PRAGMA query_only").fetchone()[0])
+                    conn.execute("PRAGMA query_only = 1")
+                elif not conn.in_transaction:
+                    conn.execute("BEGIN")
+            except sqlite3.Error as exc:
+                raise self._failure(call, exc) from exc
+            deadline = time.monotonic() + self.time_limit_s
+            conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, _PROGRESS_STEPS)
             yield conn
             ok = True
         finally:
             conn.set_progress_handler(None, 0)
             conn.set_authorizer(None)
-            self._finish(call, conn, ok, keep_query_only=self.mode == "read_only" and was_query_only)
+            try:
+                self._finish(call, conn, ok, keep_query_only=was_query_only)
+            finally:
+                conn.isolation_level = isolation
 
     def _finish(self, call: ToolCall, conn: sqlite3.Connection, ok: bool, *, keep_query_only: bool) -> None:
         try:
@@ -248,7 +259,7 @@ class TinyDatabase(TinyTool):
 
     def _execute(self, call: ToolCall, conn: sqlite3.Connection, sql: str,
                  parameters: list[Cell] | dict[str, Cell]) -> sqlite3.Cursor:
-        self._guard.reset()
+        self._guard.reset(sql)
         conn.set_authorizer(self._guard.authorize)
         try:
             return conn.execute(sql, parameters)

@@ -9,11 +9,12 @@ Example:
     >>> guard = Guard("read_only")
     >>> conn = sqlite3.connect(":memory:")
     >>> conn.set_authorizer(guard.authorize)
+    >>> guard.reset("CREATE TABLE t (x)")
     >>> try:
     ...     conn.execute("CREATE TABLE t (x)")
     ... except sqlite3.DatabaseError:
     ...     print(guard.message())
-    CREATE TABLE 't' is not allowed in read_only mode
+    CREATE TABLE would change the schema, which is not allowed in read_only mode
     >>> split_first("SELECT 1; -- done")
     ('SELECT 1;', ' -- done')
 """
@@ -64,16 +65,17 @@ class Guard:
         self.mode = mode
         self.refusals: list[str] = []
         self.writes = False
+        self._verb = "the statement"
 
-    def reset(self) -> None:
+    def reset(self, sql: str = "") -> None:
+        """Forget the last statement; ``sql`` is the next one (its first words name it in messages)."""
         self.refusals = []
         self.writes = False
+        self._verb = " ".join(sql.split()[:2]).upper() or "the statement"
 
     def message(self) -> str:
-        """Why the statement was refused (SQLite's own bookkeeping, e.g. the write to ``sqlite_master``
-        a CREATE makes, only when nothing the user wrote was refused)."""
-        own = [r for r in self.refusals if "'sqlite_" not in r]
-        return "; ".join(dict.fromkeys(own or self.refusals))
+        """Why the statement was refused."""
+        return "; ".join(dict.fromkeys(self.refusals))
 
     def authorize(self, action: int, arg1: str | None, arg2: str | None, db: str | None,
                   trigger: str | None) -> int:
@@ -98,6 +100,9 @@ class Guard:
         if action in _NEVER:
             return f"{what} is not allowed (this tool reads one database, one statement per call)"
         if self.mode == "read_only" and action not in _READS:
+            if (arg1 or "").lower() in ("sqlite_master", "sqlite_temp_master", "sqlite_schema"):
+                # SQLite asks about its schema table first and stops at the first refusal: name the statement
+                return f"{self._verb} would change the schema, which is not allowed in read_only mode"
             target = f" {arg1!r}" if arg1 else ""
             if action in (sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE):
                 target = f" into table {arg1!r}" if action == sqlite3.SQLITE_INSERT else f" on table {arg1!r}"
