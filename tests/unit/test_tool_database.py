@@ -95,7 +95,7 @@ def test_time_limit_stops_a_runaway_recursive_query(db_file: Path) -> None:
     slow = ("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) "
             "SELECT COUNT(*) FROM n WHERE x < 0")
     started = time.monotonic()
-    with pytest.raises(ToolExecutionError, match="time limit of 0.3 s"):
+    with pytest.raises(ToolExecutionError, match=r"time limit of 0\.3 s"):
         _query(db, slow)
     assert time.monotonic() - started < 5
     assert _query(db, "SELECT COUNT(*) FROM people").rows == [[30]]  # the connection still works

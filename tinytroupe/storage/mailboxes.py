@@ -202,7 +202,8 @@ class MailStore:
         step, seq = position
         sql = (f"SELECT {_MESSAGE_COLUMNS}, COALESCE((SELECT {_READ_BEFORE} FROM mail_deliveries d WHERE "
                "d.simulation_id = m.simulation_id AND d.message_id = m.message_id AND d.recipient = ?), 1) "
-               f"FROM mail_messages m WHERE m.simulation_id = ? AND m.message_id = ? AND m.world = ? AND {_SENT_BEFORE} "
+               "FROM mail_messages m WHERE m.simulation_id = ? AND m.message_id = ? AND m.world = ? "
+               f"AND {_SENT_BEFORE} "
                "AND (m.sender = ? OR EXISTS (SELECT 1 FROM mail_deliveries e WHERE e.simulation_id = m.simulation_id "
                "AND e.message_id = m.message_id AND e.recipient = ?))")
         found = self._mails(sql, (step, step, seq, owner, self.simulation_id, message_id, world, step, step, seq,

@@ -16,10 +16,11 @@ Example:
     >>> db = TinyDatabase(conn)
     >>> db.call("QUERY", {"sql": "SELECT name FROM people WHERE age > ?", "parameters": [40]}).rows
     [['Ben']]
-    >>> db.call("QUERY", {"sql": "DELETE FROM people"})
-    Traceback (most recent call last):
-    ...
-    tinytroupe.errors.ToolPermissionError: database.QUERY: refused before running: DELETE on table 'people' is not allowed in read_only mode
+    >>> try:
+    ...     db.call("QUERY", {"sql": "DELETE FROM people"})
+    ... except ToolPermissionError as err:
+    ...     print(err.detail)
+    refused before running: DELETE on table 'people' is not allowed in read_only mode
 """
 
 from __future__ import annotations
