@@ -186,7 +186,8 @@ class TinyCalendar(TinyTool):
         with self._lock:
             if ref.strip() in self._events:
                 return self._events[ref.strip()]
-            same = [e for e in self._events.values() if not e.cancelled and e.title.casefold() == ref.strip().casefold()]
+            wanted = ref.strip().casefold()
+            same = [e for e in self._events.values() if not e.cancelled and e.title.casefold() == wanted]
         if len(same) == 1:
             return same[0]
         if same:

@@ -247,7 +247,10 @@ class TinyWordProcessor(TinyTool):
             raise ToolExecutionError("this word processor has nowhere to export to; give it "
                                      "TinyWordProcessor(exporter=<folder>) or output_folder=<folder>",
                                      tool=self.name, action=action)
-        stem = safe_file_name(doc.title, doc.author)
+        try:
+            stem = safe_file_name(doc.title, doc.author)
+        except InvalidArgument as exc:
+            raise ToolArgumentError(f"title: {exc}", tool=self.name, action=action) from None
         meta = {"author": doc.author, "revision": doc.revision,
                 "created_at": doc.created_at.isoformat() if doc.created_at else None,
                 "updated_at": doc.updated_at.isoformat() if doc.updated_at else None}
