@@ -217,6 +217,14 @@ def test_no_reminder_after_the_event_ended_cancelled_or_when_turned_off() -> Non
         "Reminder: 'A' starts at 10:00 (2025-01-06), already started."]
 
 
+@pytest.mark.parametrize(("now", "when"), [(datetime(2025, 1, 6, 9, 59), "in 1 minute"),
+                                           (datetime(2025, 1, 5, 12, 0), "in about 22 hours")])
+def test_reminder_wording(now: datetime, when: str) -> None:
+    cal = TinyCalendar(owner="Lisa")
+    cal.call("CREATE_EVENT", {"title": "A", "start": "2025-01-06T10:00", "remind_minutes_before": 24 * 60})
+    assert cal.due_reminders(now)[0].text == f"Reminder: 'A' starts at 10:00 (2025-01-06), {when}."
+
+
 def test_deliver_reminders_outside_a_world_needs_the_time() -> None:
     cal = TinyCalendar(owner="Lisa")
     cal.call("CREATE_EVENT", {"title": "A", "start": "2025-01-06T10:00"})

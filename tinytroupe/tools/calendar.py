@@ -38,8 +38,10 @@ from tinytroupe.tools.calendar_events import (
     MAX_EVENT_MINUTES,
     CalendarEvent,
     Conflict,
+    Reminder,
     conflicts_with,
     parse_time,
+    reminder_text,
 )
 
 if TYPE_CHECKING:
@@ -123,15 +125,6 @@ class EventList(BaseModel):
 class CancelResult(BaseModel):
     event_id: str
     notices: Delivery
-
-
-class Reminder(BaseModel):
-    """A reminder due to one participant of an event."""
-
-    event_id: str
-    to: str | None
-    start: datetime
-    text: str
 
 
 class CalendarState(StateModel):
@@ -287,10 +280,11 @@ class TinyCalendar(TinyTool):
                 at = event.remind_at
                 if event.cancelled or at is None or not at <= now < event.end:
                     continue
-                for person in event.participants or [None]:
+                people: list[str | None] = [*event.participants] or [None]
+                for person in people:
                     if (name is None or person == name) and (event.id, person or "") not in self._reminded:
                         due.append(Reminder(event_id=event.id, to=person, start=event.start,
-                                            text=_reminder_text(event, now)))
+                                            text=reminder_text(event, now)))
         return due
 
     def deliver_reminders(self, agent: TinyPerson, now: datetime | None = None) -> list[Reminder]:
@@ -364,13 +358,6 @@ class TinyCalendar(TinyTool):
             self._events = {e.id: e for e in parsed.events}
             self._next_id = max([parsed.next_id, *(int(i[3:]) + 1 for i in self._events if i[3:].isdigit())])
             self._reminded = {(e, p) for e, p in parsed.reminded}
-
-
-def _reminder_text(event: CalendarEvent, now: datetime) -> str:
-    minutes = int((event.start - now).total_seconds() // 60)
-    when = f"in {minutes} minutes" if minutes > 0 else ("now" if minutes == 0 else "already started")
-    where = f" at {event.location}" if event.location else ""
-    return f"Reminder: {event.title!r} starts at {event.start:%H:%M} ({event.start:%Y-%m-%d}){where}, {when}."
 
 
 class CalendarReminders(TurnComponent):

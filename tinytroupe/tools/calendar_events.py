@@ -111,6 +111,28 @@ def conflicts_with(new: CalendarEvent, existing: Iterable[CalendarEvent]) -> lis
     return found
 
 
+class Reminder(BaseModel):
+    """A reminder due to one participant of an event."""
+
+    event_id: str
+    to: str | None
+    start: datetime
+    text: str
+
+
+def reminder_text(event: CalendarEvent, now: datetime) -> str:
+    """What a participant perceives: ``Reminder: 'Review' starts at 11:00 (2025-01-06) at Room 4, in 20 minutes.``"""
+    minutes = int((event.start - now).total_seconds() // 60)
+    if minutes >= 120:
+        when = f"in about {round(minutes / 60)} hours"
+    elif minutes > 0:
+        when = f"in {minutes} minute{'s' if minutes > 1 else ''}"
+    else:
+        when = "now" if minutes == 0 else "already started"
+    where = f" at {event.location}" if event.location else ""
+    return f"Reminder: {event.title!r} starts at {event.start:%H:%M} ({event.start:%Y-%m-%d}){where}, {when}."
+
+
 def _example(now: datetime | None) -> str:
     base = (now or datetime(2025, 1, 6, 9)) + timedelta(hours=2)
     return base.replace(second=0, microsecond=0).isoformat(timespec="minutes")
@@ -140,4 +162,5 @@ def parse_time(text: str, field: str, now: datetime | None) -> datetime:
     return value
 
 
-__all__ = ["MAX_ATTENDEES", "MAX_EVENT_MINUTES", "CalendarEvent", "Conflict", "conflicts_with", "parse_time"]
+__all__ = ["MAX_ATTENDEES", "MAX_EVENT_MINUTES", "CalendarEvent", "Conflict", "Reminder", "conflicts_with",
+           "parse_time", "reminder_text"]
