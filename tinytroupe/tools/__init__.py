@@ -1,16 +1,22 @@
 """Tools simulated people can use: the typed :class:`TinyTool` interface, a registry, the core tools
 and MCP servers' tools. See ``docs/tools.md``.
 
-Public names: TinyTool, ToolCall, ToolOperation, tool_action, ToolRegistry, and the errors ToolError,
+Public names: TinyTool, ToolCall, ToolOperation, tool_action, ToolRegistry, TinyWebSearch (search over
+local documents), MCPToolkit (an MCP server's tools; the ``mcp`` SDK is imported only when it
+connects), and the errors ToolError,
 ToolArgumentError, ToolPermissionError, ToolExecutionError (from :mod:`tinytroupe.errors`).
 """
 
 from tinytroupe.errors import ToolArgumentError, ToolError, ToolExecutionError, ToolPermissionError
 from tinytroupe.tools.base import TinyTool, ToolCall, ToolOperation, tool_action
+from tinytroupe.tools.mcp_toolkit import MCPToolkit
 from tinytroupe.tools.registry import ToolRegistry
+from tinytroupe.tools.web_search import TinyWebSearch
 
 __all__ = [
+    "MCPToolkit",
     "TinyTool",
+    "TinyWebSearch",
     "ToolArgumentError",
     "ToolCall",
     "ToolError",
