@@ -88,7 +88,7 @@ async def test_a_failing_tool_is_a_tool_execution_error(kit: MCPToolkit) -> None
 
 async def test_a_slow_call_runs_past_its_time_limit_and_the_session_goes_on(kit: MCPToolkit) -> None:
     started = time.perf_counter()
-    with pytest.raises(ToolExecutionError, match="time limit of 1.5 s"):
+    with pytest.raises(ToolExecutionError, match=r"time limit of 1\.5 s"):
         await kit.tool.acall("SLOW", {"seconds": 30})
     assert time.perf_counter() - started < 5
     assert (await kit.tool.acall("ADD", {"a": 1, "b": 1})).text == "2"
@@ -123,7 +123,7 @@ async def test_a_server_killed_mid_call_is_a_typed_error_not_a_hang() -> None:
 def test_a_server_that_dies_at_start_is_an_error_quoting_its_stderr() -> None:
     crashing = MCPToolkit.stdio(sys.executable, ["-c", "import sys; sys.stderr.write('no luck today'); sys.exit(3)"],
                                 connect_timeout_s=10)
-    with pytest.raises(ToolExecutionError, match="could not connect to the MCP server .*no luck today"):
+    with pytest.raises(ToolExecutionError, match=r"could not connect to the MCP server .*no luck today"):
         crashing.connect()
     assert not crashing.connected
 

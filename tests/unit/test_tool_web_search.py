@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,7 @@ def test_the_right_document_ranks_first(query: str, expected: str) -> None:
     results = _search().call("WEB_SEARCH", {"query": query, "top_k": 3}).results
     assert results[0].id == expected
     assert [r.rank for r in results] == list(range(1, len(results) + 1))
-    assert all(a.score >= b.score for a, b in zip(results, results[1:], strict=False))
+    assert all(a.score >= b.score for a, b in itertools.pairwise(results))
 
 
 def test_results_are_deterministic_and_bm25_alone_works() -> None:
@@ -89,7 +90,7 @@ def test_open_page_pages_through_a_document_with_offsets() -> None:
     assert "".join(pages) == text and len(pages) == 4
     with pytest.raises(ToolArgumentError, match="past the end"):
         search.call("OPEN_PAGE", {"id": "doc-1", "offset": len(text)})
-    with pytest.raises(ToolArgumentError, match="no page with id 'doc-9'.*doc-1"):
+    with pytest.raises(ToolArgumentError, match=r"no page with id 'doc-9'.*doc-1"):
         search.call("OPEN_PAGE", {"id": "doc-9"})
     with pytest.raises(ToolArgumentError, match="max_chars"):
         search.call("OPEN_PAGE", {"id": "doc-1", "max_chars": 100_000})
@@ -125,7 +126,7 @@ def test_a_missing_folder_is_an_error_naming_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-docs"
     with pytest.raises(InvalidArgument, match="no-such-docs: no such folder"):
         TinyWebSearch(folder=missing)
-    with pytest.raises(InvalidArgument, match="either folder= .* or documents="):
+    with pytest.raises(InvalidArgument, match=r"either folder= .* or documents="):
         TinyWebSearch()
     with pytest.raises(InvalidArgument, match="document 2 must be a \\(title, text\\) pair"):
         TinyWebSearch(documents=[("a", "b"), ("only a title",)])  # type: ignore[list-item]

@@ -2,8 +2,8 @@
 
 Tools: ``add`` (two integers), ``lookup`` (a capital city by country, from a small table),
 ``profile`` (nested and optional arguments, an enum), ``slow`` (sleeps), ``fail`` (always raises),
-``noop`` (does nothing: for timing), ``pid`` (the server's process id) and ``record`` (appends to the server's memory: the one tool not
-marked read-only, so clients treat it as having side effects).
+``noop`` (does nothing: for timing), ``pid`` (the server's process id) and ``record`` (appends to
+the server's memory: the one tool not marked read-only, so clients treat it as having side effects).
 
 Run it over stdio (what :meth:`MCPToolkit.stdio <tinytroupe.tools.mcp_toolkit.MCPToolkit.stdio>`
 spawns) or streamable HTTP on 127.0.0.1::

@@ -19,11 +19,11 @@ import asyncio
 import contextlib
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from typing import IO, Any, TypeVar
+from typing import Any, TextIO, TypeVar, cast
 
 from tinytroupe.errors import ConfigError, InvalidState
 
@@ -57,7 +57,7 @@ class MCPConnection:
     streams); it is called on the connection's own loop.
     """
 
-    def __init__(self, open_transport: Callable[[IO[str]], AbstractAsyncContextManager[Any]], label: str,
+    def __init__(self, open_transport: Callable[[TextIO], AbstractAsyncContextManager[Any]], label: str,
                  connect_timeout_s: float) -> None:
         self.open_transport = open_transport
         self.label = label
@@ -71,7 +71,8 @@ class MCPConnection:
         self._thread: threading.Thread | None = None
         self._done: Future[None] = Future()
         # The server's stderr (stdio): kept, so an error can quote what the server said before it died.
-        self._stderr: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+        self._stderr = cast(TextIO, tempfile.TemporaryFile(  # noqa: SIM115 (open while connected; stop() closes it)
+            "w+", encoding="utf-8", errors="replace"))
 
     @property
     def connected(self) -> bool:
@@ -138,7 +139,7 @@ class MCPConnection:
                 break
         return tools
 
-    async def arun(self, call: Callable[[Any], Awaitable[T]]) -> T:
+    async def arun(self, call: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
         """Run ``call(session)`` on the connection's loop and await it from this one.
 
         Raises:
@@ -148,7 +149,7 @@ class MCPConnection:
         if loop is None or session is None or self._done.done():
             raise InvalidState(f"not connected to the MCP server {self.label}")
         try:
-            future = asyncio.run_coroutine_threadsafe(call(session), loop)  # type: ignore[arg-type]
+            future: Future[T] = asyncio.run_coroutine_threadsafe(call(session), loop)
         except RuntimeError as exc:  # the loop closed in between
             raise InvalidState(f"not connected to the MCP server {self.label}") from exc
         return await asyncio.wrap_future(future)

@@ -66,10 +66,10 @@ class _Converter:
         if "$ref" in schema:
             return self._ref(schema["$ref"], where)
         if "const" in schema:
-            return Literal[schema["const"]]  # type: ignore[valid-type]
+            return Literal[schema["const"]]
         if "enum" in schema:
             values = tuple(schema["enum"])
-            return Literal[values] if values else self._unknown(where, "an empty enum")  # type: ignore[valid-type]
+            return Literal[values] if values else self._unknown(where, "an empty enum")
         for key in ("anyOf", "oneOf"):
             if key in schema:
                 return self._union([self.type_of(s, where) for s in schema[key]])
@@ -139,7 +139,7 @@ def model_from_schema(name: str, schema: dict[str, Any] | None) -> tuple[type[Ba
         else:
             fields[_python_name(prop, taken)] = (annotation | None if annotation is not Any else Any,
                                                  Field(None, **kwargs))
-    extra = "forbid" if schema.get("additionalProperties") is False else "allow"
+    extra: Literal["forbid", "allow"] = "forbid" if schema.get("additionalProperties") is False else "allow"
     config = ConfigDict(populate_by_name=True, extra=extra)
     model = create_model(name, __config__=config, **fields)
     return model, conv.notes

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TextIO
 
 from pydantic import BaseModel
 
@@ -61,7 +61,7 @@ class StdioServer:
     def label(self) -> str:
         return " ".join((self.command, *self.args))[:120]
 
-    def open(self, errlog: IO[str]) -> AbstractAsyncContextManager[Any]:
+    def open(self, errlog: TextIO) -> AbstractAsyncContextManager[Any]:
         from mcp import StdioServerParameters, stdio_client
 
         params = StdioServerParameters(command=self.command, args=list(self.args),
@@ -80,7 +80,7 @@ class HttpServer:
     def label(self) -> str:
         return self.url
 
-    def open(self, errlog: IO[str]) -> AbstractAsyncContextManager[Any]:
+    def open(self, errlog: TextIO) -> AbstractAsyncContextManager[Any]:
         return _http_transport(self.url, dict(self.headers))
 
 

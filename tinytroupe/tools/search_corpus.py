@@ -7,7 +7,8 @@ stripped, ``.pdf`` through ``pypdf``; files are read with
 ``doc-1``, ``doc-2`` ... for pairs.
 
 Example:
-    >>> html_to_text("<html><head><title>Tea</title></head><body><p>Green <b>tea</b></p><script>x()</script></body></html>")
+    >>> html_to_text("<html><head><title>Tea</title></head>"
+    ...              "<body><p>Green <b>tea</b></p><script>x()</script></body></html>")
     ('Tea', 'Green tea')
     >>> tokenize("The cats and THE dog's bowl")
     ['cats', 'dog', 'bowl']
@@ -35,9 +36,9 @@ SEARCH_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst", ".text", ".html
 MAX_DOCUMENTS = 5_000
 
 # Words too common to rank by; short on purpose (a query of only such words still finds nothing).
-_STOPWORDS = frozenset(
-    "a an and are as at be but by for from has have in is it its of on or that the their this to was were "
-    "will with".split())
+_STOPWORDS = frozenset({"a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "in",
+                        "is", "it", "its", "of", "on", "or", "that", "the", "their", "this", "to", "was", "were",
+                        "will", "with"})
 _WORD = re.compile(r"\w+")
 _HTML_SKIP = frozenset({"script", "style", "noscript", "template", "head"})
 _HTML_BLOCK = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
