@@ -2,9 +2,10 @@
 and MCP servers' tools. See ``docs/tools.md``.
 
 Public names: TinyTool, ToolCall, ToolOperation, tool_action, ToolRegistry, the core tools
-TinyWordProcessor, TinyCalendar (with CalendarEvent and CalendarReminders), TinyEmail and TinyDatabase,
-and the errors ToolError, ToolArgumentError, ToolPermissionError, ToolExecutionError (from
-:mod:`tinytroupe.errors`).
+TinyWordProcessor, TinyCalendar (with CalendarEvent and CalendarReminders), TinyEmail, TinyDatabase and
+TinyWebSearch (search over local documents), MCPToolkit (an MCP server's tools; the ``mcp`` SDK is
+imported only when it connects), and the errors ToolError, ToolArgumentError, ToolPermissionError,
+ToolExecutionError (from :mod:`tinytroupe.errors`).
 """
 
 from tinytroupe.errors import ToolArgumentError, ToolError, ToolExecutionError, ToolPermissionError
@@ -13,16 +14,20 @@ from tinytroupe.tools.calendar import CalendarReminders, TinyCalendar
 from tinytroupe.tools.calendar_events import CalendarEvent
 from tinytroupe.tools.database import TinyDatabase
 from tinytroupe.tools.email import TinyEmail
+from tinytroupe.tools.mcp_toolkit import MCPToolkit
 from tinytroupe.tools.registry import ToolRegistry
+from tinytroupe.tools.web_search import TinyWebSearch
 from tinytroupe.tools.word_processor import TinyWordProcessor
 
 __all__ = [
     "CalendarEvent",
     "CalendarReminders",
+    "MCPToolkit",
     "TinyCalendar",
     "TinyDatabase",
     "TinyEmail",
     "TinyTool",
+    "TinyWebSearch",
     "TinyWordProcessor",
     "ToolArgumentError",
     "ToolCall",
