@@ -25,7 +25,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any, TextIO, TypeVar, cast
 
-from tinytroupe.errors import ConfigError, InvalidState
+from tinytroupe.errors import ConfigError, InvalidState, ToolExecutionError
 
 T = TypeVar("T")
 
@@ -97,7 +97,7 @@ class MCPConnection:
             ready.result(timeout=self.connect_timeout_s + 5.0)
         except FutureTimeout:
             self.stop(timeout_s=2.0)
-            raise TimeoutError(f"no answer within {self.connect_timeout_s:g} s") from None
+            raise ToolExecutionError(f"no answer within {self.connect_timeout_s:g} s") from None
 
     async def _own(self, ready: Future[None]) -> None:
         from mcp import ClientSession
