@@ -298,6 +298,9 @@ class PersonCore:
     def add_mental_faculty(self, faculty: MentalFaculty) -> Self:
         """Add a faculty: its action types join the prompt, and it handles those actions after each turn.
 
+        A faculty that is also a :class:`~tinytroupe.agent.turn.TurnComponent` (``TinyToolUse``) joins
+        the agent's components too, and takes part in the turn's phases through its own hooks.
+
         Raises:
             InvalidArgumentType: ``faculty`` is not a :class:`MentalFaculty`.
             InvalidArgument: a faculty with this name is there already, a required faculty is missing, or
@@ -320,9 +323,14 @@ class PersonCore:
             if missing:
                 raise InvalidArgument(f"the mental faculty {faculty.name!r} needs {', '.join(missing)} first; add "
                                       "those faculties before it")
+            if isinstance(faculty, TurnComponent) and any(c.name == faculty.name for c in self._components):
+                raise InvalidArgument(f"{self.name} already has a component named {faculty.name!r}")
             for action_type, description in faculty.actions_definitions().items():
                 self.actions_registry.register(action_type, description)
             self._mental_faculties.append(faculty)
+            if isinstance(faculty, TurnComponent):
+                # a faculty that is also a turn component (TinyToolUse) takes part in the phases itself
+                self._components = [*self._components, faculty]
         return self
 
     def add_mental_faculties(self, faculties: Iterable[MentalFaculty]) -> Self:
