@@ -11,7 +11,8 @@ step  what each action's description shows
 0     the signature with each field's own description (``to: str (the recipient)``)
 1     the signature, types and optional marks only
 2     the required fields only (``…`` says there are more)
-3     the description alone, cut to the budget, and "JSON arguments"
+3     the description and tool alone, cut to share the budget (at least
+      :data:`MIN_DESCRIPTION_CHARS` each: every action is listed, even past a tiny budget)
 ====  =========================================================================
 
 Example:
@@ -38,6 +39,8 @@ from tinytroupe.tools.prompts import template
 DETAIL_STEPS = (0, 1, 2, 3)
 #: the longest field description shown at step 0
 FIELD_DESCRIPTION_CHARS = 60
+#: the shortest description an action keeps at the last step
+MIN_DESCRIPTION_CHARS = 12
 
 
 def type_text(schema: Mapping[str, Any], defs: Mapping[str, Any] | None = None, depth: int = 0) -> str:
@@ -118,10 +121,10 @@ def describe_operation(op: ToolOperation, detail: int = 1, max_chars: int | None
     """
     single = op.single_text_field()
     if detail >= 3:
-        description = op.description
+        description = f"{op.description} [tool {op.tool}]"
         if max_chars is not None and len(description) > max_chars:
             description = description[: max(1, max_chars - 1)].rstrip() + "…"
-        return f"{description} [tool {op.tool}]. Content: JSON arguments"
+        return description
     return template("tool_action.j2").render(description=op.description, tool=op.tool, single=single,
                                              signature=signature(op.args_schema(), detail=detail)).strip()
 
@@ -157,8 +160,8 @@ def render_operations(operations: Iterable[ToolOperation], budget_tokens: int) -
         # each line costs its name and "- : " in the action list too
         if sum(len(k) + len(v) + 4 for k, v in rendered.items()) <= budget_chars:
             return rendered
-    fixed = sum(len(op.action) + len(op.tool) + 40 for op in ops)
-    share = max(12, (budget_chars - fixed) // max(1, len(ops)))
+    fixed = sum(len(op.action) + 4 for op in ops)
+    share = max(MIN_DESCRIPTION_CHARS, (budget_chars - fixed) // max(1, len(ops)))
     return {op.action: describe_operation(op, DETAIL_STEPS[-1], share) for op in ops}
 
 
@@ -167,4 +170,4 @@ def rules_text() -> str:
     return template("tool_rules.j2").render().strip()
 
 
-__all__ = ["DETAIL_STEPS", "describe_operation", "render_operations", "rules_text", "signature", "type_text"]
+__all__ = ["DETAIL_STEPS", "MIN_DESCRIPTION_CHARS", "describe_operation", "render_operations", "rules_text", "signature", "type_text"]
