@@ -170,4 +170,5 @@ def rules_text() -> str:
     return template("tool_rules.j2").render().strip()
 
 
-__all__ = ["DETAIL_STEPS", "MIN_DESCRIPTION_CHARS", "describe_operation", "render_operations", "rules_text", "signature", "type_text"]
+__all__ = ["DETAIL_STEPS", "MIN_DESCRIPTION_CHARS", "describe_operation", "render_operations", "rules_text",
+           "signature", "type_text"]
