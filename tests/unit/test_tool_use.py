@@ -472,3 +472,14 @@ def test_calls_run_on_any_event_loop() -> None:
 
     (outcome,) = asyncio.run(run_calls(planned))
     assert outcome.ok and outcome.result == Total(total=3)
+
+
+def test_tool_arguments_may_be_longer_than_a_plain_action() -> None:
+    long_text = "x" * 1500
+    lisa, backend = agent("Lisa", [turn(("WRITE_DIARY", long_text))], diary := Diary(owner=None))
+    lisa.listen_and_act("write")
+    assert diary.entries == [long_text] and backend.calls == 1
+    schema = backend.requests[0].response_schema
+    assert schema is not None and schema["$defs"]["LLMAction"]["properties"]["content"]["maxLength"] == 2000
+    plain = TinyPerson("Ben", client=LLMClient(ScriptedBackend([turn(("THINK", "hm"))])))
+    assert plain._content_chars() == 600

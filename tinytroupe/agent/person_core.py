@@ -31,6 +31,9 @@ from tinytroupe.events import Event, EventBus
 from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.client import LLMClient
 
+#: the longest action content a turn allows unless a faculty needs more (``MentalFaculty.content_chars``)
+DEFAULT_CONTENT_CHARS = 600
+
 if TYPE_CHECKING:  # annotations only: person.py builds on this module
     from tinytroupe.agent.person import TinyPerson
     from tinytroupe.storage.memory_segments import MemorySegmentStore
@@ -332,6 +335,10 @@ class PersonCore:
                 # a faculty that is also a turn component (TinyToolUse) takes part in the phases itself
                 self._components = [*self._components, faculty]
         return self
+
+    def _content_chars(self) -> int:
+        """The longest action content a turn allows: 600 characters, or more if a faculty needs it."""
+        return max([DEFAULT_CONTENT_CHARS, *(f.content_chars or 0 for f in self._mental_faculties)])
 
     def add_mental_faculties(self, faculties: Iterable[MentalFaculty]) -> Self:
         """:meth:`add_mental_faculty` for each faculty, in order."""

@@ -67,6 +67,8 @@ logger = logging.getLogger(__name__)
 
 #: the longest tool result (in characters) an agent perceives; the rest is cut with a note
 MAX_RESULT_CHARS = 1000
+#: the longest action content (a call's JSON arguments) a turn of an agent with tools allows by default
+CONTENT_CHARS = 2000
 #: the longest content of a call a ToolCallEvent repeats
 EVENT_ARGUMENT_CHARS = 500
 
@@ -79,6 +81,7 @@ class TinyToolUse(MentalFaculty, TurnComponent):
         allow_side_effects: allow calls of tools (or operations) with real-world side effects.
         max_result_chars: the longest result text the agent perceives.
         reask: ask the model once more, within the turn, when a tool action's arguments are wrong.
+        content_chars: the longest content (JSON arguments) a turn of the agent allows for an action.
         name: the faculty's (and component's) name, unique among the agent's faculties.
 
     Raises:
@@ -87,7 +90,8 @@ class TinyToolUse(MentalFaculty, TurnComponent):
     """
 
     def __init__(self, tools: Iterable[TinyTool], allow_side_effects: bool = False, *,
-                 max_result_chars: int = MAX_RESULT_CHARS, reask: bool = True, name: str = "tool_use") -> None:
+                 max_result_chars: int = MAX_RESULT_CHARS, reask: bool = True,
+                 content_chars: int = CONTENT_CHARS, name: str = "tool_use") -> None:
         tools = list(tools)
         for tool in tools:
             if not isinstance(tool, TinyTool):
@@ -96,6 +100,8 @@ class TinyToolUse(MentalFaculty, TurnComponent):
             raise InvalidArgument("TinyToolUse needs at least one tool")
         if max_result_chars < 50:
             raise InvalidArgument(f"max_result_chars must be at least 50, got {max_result_chars}")
+        if not 100 <= content_chars <= 100_000:
+            raise InvalidArgument(f"content_chars must be from 100 to 100000, got {content_chars}")
         by_action: dict[str, TinyTool] = {}
         for tool in tools:
             if sum(t.name == tool.name for t in tools) > 1:
@@ -111,6 +117,7 @@ class TinyToolUse(MentalFaculty, TurnComponent):
         self.allow_side_effects = bool(allow_side_effects)
         self.max_result_chars = max_result_chars
         self.reask = reask
+        self.content_chars = content_chars
         self._rendered: dict[int, tuple[dict[str, str], str]] = {}
         self._stats = dict.fromkeys(("calls", "errors", "reasks"), 0)
 
@@ -267,7 +274,7 @@ class TinyToolUse(MentalFaculty, TurnComponent):
     def to_spec(self) -> dict[str, Any]:
         """The faculty as saved with the agent: its tools (class, name, owner), settings and state."""
         return {**super().to_spec(), "allow_side_effects": self.allow_side_effects,
-                "max_result_chars": self.max_result_chars, "reask": self.reask,
+                "max_result_chars": self.max_result_chars, "reask": self.reask, "content_chars": self.content_chars,
                 "tools": [{"type": type(t).__name__, "name": t.name, "owner": _owner_name(t)} for t in self._tools]}
 
     @classmethod
@@ -282,7 +289,8 @@ class TinyToolUse(MentalFaculty, TurnComponent):
         tools = [_rebuild_tool(dict(entry)) for entry in spec.get("tools") or []]
         faculty = cls(tools, bool(spec.get("allow_side_effects", False)),
                       max_result_chars=int(spec.get("max_result_chars", MAX_RESULT_CHARS)),
-                      reask=bool(spec.get("reask", True)), name=str(spec.get("name", "tool_use")))
+                      reask=bool(spec.get("reask", True)), content_chars=int(spec.get("content_chars", CONTENT_CHARS)),
+                      name=str(spec.get("name", "tool_use")))
         faculty.set_state(spec.get("state") or {})
         return faculty
 
@@ -316,4 +324,4 @@ def _rebuild_tool(entry: dict[str, Any]) -> TinyTool:
     return tool
 
 
-__all__ = ["MAX_RESULT_CHARS", "TinyToolUse"]
+__all__ = ["CONTENT_CHARS", "MAX_RESULT_CHARS", "TinyToolUse"]
