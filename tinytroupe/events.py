@@ -201,6 +201,31 @@ class BatchEvent(Event):
     total: int = 0
 
 
+class ToolCallEvent(Event):
+    """An agent's tool call ended (``tinytroupe.tools.tool_use``): which tool and operation, how long it
+    took and whether it worked.
+
+    ``number`` is the call's place among the tool actions of its turn (1 first: what references such as
+    ``${1.field}`` name); ``ok`` is False for arguments that did not fit, a refusal (owner, side effects)
+    or a tool that raised, with ``error_type`` (the :class:`~tinytroupe.errors.ToolError` subclass) and
+    ``error`` saying which and why. ``duration_s`` is the call's own time (0 when it never ran) and
+    ``waited_s`` the time it waited for the calls it references.
+    """
+
+    kind: Literal["tool_call"] = "tool_call"
+    tool: str
+    action: str
+    call_id: str = ""
+    number: int = 0
+    ok: bool = True
+    error_type: str | None = None
+    error: str | None = None
+    duration_s: float = 0.0
+    waited_s: float = 0.0
+    arguments: str = ""
+    result_chars: int = 0
+
+
 Subscriber = Callable[[Event], Any] | Callable[[Event], Awaitable[Any]]
 
 
@@ -318,5 +343,6 @@ __all__ = [
     "StepEvent",
     "StimulusEvent",
     "Subscriber",
+    "ToolCallEvent",
     "WarningEvent",
 ]
