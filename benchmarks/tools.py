@@ -13,16 +13,17 @@ All on the scripted backend, in this process (no server): the figures are tinytr
   ``async`` no-op tool (no thread hop).
 
 A fresh agent takes each measured turn (built outside the timing), so memory upkeep does the same
-work every time. ``mcp_call_overhead_ms`` (a call through an MCP server over a plain tool call) is
-measured by the MCP benchmark when there is one: :data:`EXTRA_SECTIONS` is where it is added; this
-script prints no figure it did not measure.
+work every time. ``mcp_call_overhead_ms`` is a no-op tool called through
+:class:`~tinytroupe.tools.MCPToolkit` (the demo MCP server as a child process over stdio: validation,
+the hop to the session's thread, JSON-RPC over the pipes, the result model) minus the same no-op as an
+in-process async tool, each called N times one after another after a warm-up.
 
 Usage::
 
     python benchmarks/tools.py [--quick]
 
-``--quick``: 3 rounds of the speedup and 150 turns per overhead figure (well under a minute);
-otherwise 10 and 600.
+``--quick``: 3 rounds of the speedup, 150 turns per overhead figure and 200 MCP calls (well under a
+minute); otherwise 10, 600 and 2,000.
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ if importlib.util.find_spec("tinytroupe") is None:
     sys.path.insert(0, str(ROOT))
 
 from tinytroupe.agent import TinyPerson  # noqa: E402
+from tinytroupe.devtools.mcp_demo_server import stdio_command  # noqa: E402
 from tinytroupe.llm import LLMClient, ScriptedBackend  # noqa: E402
-from tinytroupe.tools import TinyTool, TinyToolUse, ToolCall, ToolOperation  # noqa: E402
+from tinytroupe.tools import MCPToolkit, TinyTool, TinyToolUse, ToolCall, ToolOperation, tool_action  # noqa: E402
+from tinytroupe.tools.mcp_schema import MCPToolResult  # noqa: E402
 
 NAP_S = 0.1
 
@@ -129,8 +132,47 @@ async def overhead(turns: int) -> dict[str, Any]:
             "plain_turn_ms": round(base * 1000, 3)}
 
 
-#: further sections, ``(quick) -> dict``: the MCP helper adds ``mcp_call_overhead_ms`` here
-EXTRA_SECTIONS: list[Callable[[bool], dict[str, Any]]] = []
+class NoArgs(BaseModel):
+    """The no-op takes nothing."""
+
+
+class LocalNoop(TinyTool):
+    """The in-process twin of the demo MCP server's ``noop``."""
+
+    def __init__(self) -> None:
+        super().__init__("local", "in-process no-op")
+
+    @tool_action("NOOP", "does nothing")
+    async def noop(self, call: ToolCall, args: NoArgs) -> MCPToolResult:
+        return MCPToolResult(text="", content=[])
+
+
+async def _timed_noops(tool: TinyTool, calls: int) -> list[float]:
+    for _ in range(max(10, calls // 10)):  # warm-up: imports, first JSON schemas, pipes
+        await tool.acall("NOOP")
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        await tool.acall("NOOP")
+        times.append((time.perf_counter() - started) * 1000.0)
+    return times
+
+
+async def mcp_overhead(calls: int) -> dict[str, float | int]:
+    """A no-op over MCP stdio against the same no-op in process."""
+    command, args, env = stdio_command()
+    async with MCPToolkit.stdio(command, args, env=env) as kit:
+        remote = await _timed_noops(kit.tool, calls)
+    direct = await _timed_noops(LocalNoop(), calls)
+    ordered = sorted(remote)
+    return {
+        "mcp_call_overhead_ms": round(statistics.fmean(remote) - statistics.fmean(direct), 4),
+        "mcp_call_mean_ms": round(statistics.fmean(remote), 4),
+        "mcp_call_p50_ms": round(statistics.median(remote), 4),
+        "mcp_call_p99_ms": round(ordered[min(len(remote) - 1, int(len(remote) * 0.99))], 4),
+        "direct_call_mean_ms": round(statistics.fmean(direct), 4),
+        "mcp_calls": calls,
+    }
 
 
 def main() -> None:
@@ -146,8 +188,10 @@ def main() -> None:
     print(f"turn without tools {figures['plain_turn_ms']:.2f} ms; one no-op tool call adds "
           f"{figures['tool_turn_overhead_ms']:.3f} ms (async tool: {figures['tool_turn_overhead_ms_async']:.3f} ms; "
           "goal <= 2)")
-    for section in EXTRA_SECTIONS:
-        figures.update(section(args.quick))
+    figures.update(asyncio.run(mcp_overhead(200 if args.quick else 2000)))
+    print(f"no-op tool call over MCP stdio {figures['mcp_call_mean_ms']:.3f} ms (p50 {figures['mcp_call_p50_ms']:.3f}, "
+          f"p99 {figures['mcp_call_p99_ms']:.3f}), in process {figures['direct_call_mean_ms']:.3f} ms: "
+          f"mcp_call_overhead_ms {figures['mcp_call_overhead_ms']:.3f}")
     print(json.dumps(figures))
 
 
