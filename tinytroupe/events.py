@@ -201,6 +201,31 @@ class BatchEvent(Event):
     total: int = 0
 
 
+class ToolCallEvent(Event):
+    """One call of a tool's operation ended: ``ok`` or failed with ``error`` (the message the agent was
+    shown). ``arguments`` and ``result`` are short summaries for displays and traces, not the data."""
+
+    kind: Literal["tool_call"] = "tool_call"
+    tool: str
+    action: str
+    duration_s: float = 0.0
+    ok: bool = True
+    error: str | None = None
+    arguments: str = ""
+    result: str = ""
+
+
+class OperationTimingEvent(Event):
+    """How long one operation of an interactive session took (``tinytroupe chat``: a model call, a
+    tool call, a history trim, a whole reply); ``level`` is what it was logged at (``debug``, ``info``
+    for a moderate duration, ``warning`` for a slow one: thresholds in ``[Chat]``)."""
+
+    kind: Literal["operation_timing"] = "operation_timing"
+    operation: str
+    duration_s: float
+    level: Literal["debug", "info", "warning"] = "debug"
+
+
 Subscriber = Callable[[Event], Any] | Callable[[Event], Awaitable[Any]]
 
 
@@ -315,8 +340,10 @@ __all__ = [
     "EventBus",
     "LLMCallEvent",
     "MemoryEvent",
+    "OperationTimingEvent",
     "StepEvent",
     "StimulusEvent",
     "Subscriber",
+    "ToolCallEvent",
     "WarningEvent",
 ]
