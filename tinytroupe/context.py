@@ -39,6 +39,7 @@ from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.default import process_default_client
 
 if TYPE_CHECKING:  # annotation only: a context without a run file never loads the storage module
+    from tinytroupe.storage.mailboxes import MailStore
     from tinytroupe.storage.memory_segments import MemorySegmentStore
 
 
@@ -58,6 +59,8 @@ class RunContext:
             moves to the new client's bus; a simulation's keeps its own.
         memory_store: where agents' episodic memories spill the items they evict (the cold tier,
             ``docs/memory.md``): the run file's segment table of a simulation, None without a run file.
+        mail_store: the simulated mailboxes of ``TinyEmail`` (``docs/tools.md``): the run file's mail
+            tables of a simulation, None without a run file (the tool then keeps its mail in memory).
     """
 
     client: LLMClient
@@ -68,6 +71,7 @@ class RunContext:
     simulation_id: str | None = None
     bus_follows_client: bool = False
     memory_store: MemorySegmentStore | None = None
+    mail_store: MailStore | None = None
 
     @classmethod
     def for_client(cls, client: LLMClient, *, settings: Settings | None = None, seed: int | None = None,

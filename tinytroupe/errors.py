@@ -460,9 +460,9 @@ __all__ = [
     "ScenarioError",
     "SimulationError",
     "StorageError",
+    "TinyTroupeError",
     "ToolArgumentError",
     "ToolError",
     "ToolExecutionError",
     "ToolPermissionError",
-    "TinyTroupeError",
 ]

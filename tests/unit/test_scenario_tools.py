@@ -106,12 +106,28 @@ def test_broken_tools_are_reported_with_file_line_and_field(tmp_path: Path, tool
     assert words in str(info.value) and f"{path}:{line}: {field}:" in str(info.value)
 
 
+def test_core_tools_by_short_name(tmp_path: Path) -> None:
+    from tinytroupe.tools import TinyCalendar, TinyEmail, TinyWordProcessor
+
+    scenario = load_scenario(write(tmp_path, "tools:\n  - email\n  - calendar\n",
+                                   "    tools: [word_processor]\n"))
+    ana, ben = build_agents(scenario, tmp_path)
+    assert [type(t) for t in faculty_tools(ana)] == [TinyEmail, TinyCalendar, TinyWordProcessor]
+    assert [type(t) for t in faculty_tools(ben)] == [TinyEmail, TinyCalendar]
+
+
+def test_a_core_tool_that_needs_arguments_says_which(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write(tmp_path, "tools:\n  - database\n"))
+    assert info.value.field == "tools.0.args" and "missing a required argument: 'database'" in str(info.value)
+
+
 def test_a_core_tool_missing_from_this_installation_is_reported_when_loaded(tmp_path: Path) -> None:
-    try:
-        from tinytroupe.tools import TinyEmail  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("TinyEmail exists: the core tool loads")
-    with pytest.raises(ScenarioError, match="tools.0.tool: 'email': tinytroupe.tools has no TinyEmail"):
-        load_scenario(write(tmp_path, "tools:\n  - email\n"))
+    import tinytroupe.tools
+
+    if hasattr(tinytroupe.tools, "TinyWebSearch"):
+        pytest.skip("TinyWebSearch exists: the core tool loads")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write(tmp_path, "tools:\n  - web_search\n"))
+    assert info.value.field == "tools.0.tool"
+    assert "tinytroupe.tools has no TinyWebSearch (this version of tinytroupe does not have" in str(info.value)

@@ -25,7 +25,7 @@ _TT_UNUSED: dict[str, frozenset[str]] = {
         "reasoning_effort", "num_ctx", "max_tokens", "waiting_time", "exponential_backoff_factor",
     }),
     "simulation": frozenset({
-        "parallel_agent_generation", "rai_harmful_content_prevention",
+        "rai_harmful_content_prevention",
         "rai_copyright_infringement_prevention",
     }),
     "cognition": frozenset({

@@ -72,6 +72,8 @@ class SimulationSettings(_Section):
     """``[Simulation]``: how worlds step."""
 
     parallel_agent_actions: bool = True
+    parallel_agent_generation: bool = Field(
+        True, description="a factory writes its people concurrently (generate_people's parallelize=None)")
     max_workers: int | None = Field(None, ge=1,
                                     description="agent turns in flight; default from the LLM limit")
     parallel_execution_timeout: float = Field(300.0, gt=0, description="seconds per agent turn")

@@ -57,6 +57,7 @@ from tinytroupe.llm.replay import Divergence, ReplayRecorder
 from tinytroupe.storage.batches import BatchStore
 from tinytroupe.storage.call_log import CallLog
 from tinytroupe.storage.checkpoints import DEFAULT_KEEP, Checkpoint, CheckpointStore
+from tinytroupe.storage.mailboxes import MailStore
 from tinytroupe.storage.memory_segments import MemorySegmentStore
 from tinytroupe.storage.salvage import SalvageReport
 from tinytroupe.storage.trace_store import Trace, TraceStore
@@ -180,6 +181,7 @@ class Simulation(SimulationScope, SimulationCheckpoints):
             self.trace_store = TraceStore(self.path, writer=self.writer)
             # Episodic items agents evict are kept here (the cold tier); rows go through the trace's writer.
             self.memory_store = MemorySegmentStore(self.path, self.id, writer=self.writer)
+            self.mail_store = MailStore(self.path, self.id)  # TinyEmail's mailboxes
             self.resumed_from = self.checkpoints.latest(self.id)
             self.previous_status = before
             self.resumed = before == "running"
@@ -203,7 +205,7 @@ class Simulation(SimulationScope, SimulationCheckpoints):
         # (tinytroupe.context.current_context), never installed as the process's default.
         self.context = RunContext(client=self._client, bus=self.bus, settings=settings,
                                   seed=settings.simulation.seed, clock_start=self.clock_start, simulation_id=self.id,
-                                  memory_store=self.memory_store)
+                                  memory_store=self.memory_store, mail_store=self.mail_store)
         self._scope_token = scope.enter(self)
         self._active = True
         self._gc_held = settings.simulation.freeze_gc
@@ -280,6 +282,7 @@ class Simulation(SimulationScope, SimulationCheckpoints):
                 self.trace_store.end_run(status)
             finally:
                 self.memory_store.close()  # no more spills; what was queued is committed by the writer
+                self.mail_store.close()
                 self.writer.close()
                 self.checkpoints.close()
                 if self.batch_store is not None:

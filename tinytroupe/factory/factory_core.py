@@ -24,6 +24,7 @@ from tinytroupe.compat import ignored_argument
 from tinytroupe.context import current_context
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType, PersonFailure
 from tinytroupe.factory.names import NameBook
+from tinytroupe.factory.persona_schema import PERSONA_DETAILS
 from tinytroupe.factory.plan import SamplingPlan
 from tinytroupe.factory.plan_files import PlanLike, coerce_plan
 from tinytroupe.factory.planner import apropose_plan
@@ -78,7 +79,7 @@ class FactoryCore:
                  enforce_usage_of_all_dimensions: bool = False, context: str | None = None,
                  simulation_id: str | None = None, *, population_size: int | None = None,
                  sampling_plan: PlanLike | None = None, client: LLMClient | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, persona_detail: str = "full") -> None:
         if simulation_id is not None:
             ignored_argument("TinyPersonFactory", "simulation_id", "the factory uses the run context in force "
                              "(control.begin) when it generates")
@@ -96,6 +97,10 @@ class FactoryCore:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise InvalidArgument(f"seed must be a whole number or None, got {seed!r}")
         self.seed = seed
+        if persona_detail not in PERSONA_DETAILS:
+            raise InvalidArgument(f"persona_detail must be one of {', '.join(PERSONA_DETAILS)}, got {persona_detail!r}")
+        #: "full" (every field of a TinyTroupe persona) or "brief" (a dozen fields, for small local models)
+        self.persona_detail = persona_detail
         self._given_plan = coerce_plan(sampling_plan) if sampling_plan is not None else None
         #: the plan people are drawn from, once made (None before, or when there is nothing to draw)
         self.sampling_plan: SamplingPlan | None = None
@@ -201,7 +206,7 @@ class FactoryCore:
         self._numbered += n
         writer = PersonaWriter(self.client or current_context().client, context=self.context_text,
                                fields=self.sampling_plan.fields() if self.sampling_plan else {}, attempts=attempts,
-                               bodies=self._bodies, temperature=temperature)
+                               bodies=self._bodies, detail=self.persona_detail, temperature=temperature)
         book = self._names
         for agent in registry.agents():  # agents made since the last call (the book keeps the rest)
             book.add(agent.name)
@@ -214,7 +219,9 @@ class FactoryCore:
             self._record(person, slot, verbose)
             return person
 
-        if parallelize is False:
+        if parallelize is None:
+            parallelize = current_context().settings.simulation.parallel_agent_generation
+        if not parallelize:
             outcomes = [o for slot in slots for o in await writer.awrite([slot], book, make)]
         else:
             outcomes = await writer.awrite(slots, book, make)

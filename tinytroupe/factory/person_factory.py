@@ -60,6 +60,9 @@ class TinyPersonFactory(FactoryCore):
             and replays the calls).
         seed: the seed of the generator that draws characteristics (default: the run context's seed;
             with neither, draws are not reproducible).
+        persona_detail: ``"full"`` (default: every field of a TinyTroupe persona) or ``"brief"`` (name,
+            age, gender, nationality, residence, education, occupation, a few traits and beliefs: for
+            small local models, which cannot fill the full schema in reasonable time).
 
     Raises:
         InvalidArgument: a size that is not a whole number of at least one, two different sizes, or a
@@ -72,7 +75,7 @@ class TinyPersonFactory(FactoryCore):
     def create_factory_from_demography(demography_description_or_file_path: Demography, population_size: int,
                                        additional_demographic_specification: str | None = None,
                                        context: str | None = None, *, client: LLMClient | None = None,
-                                       seed: int | None = None) -> TinyPersonFactory:
+                                       seed: int | None = None, persona_detail: str = "full") -> TinyPersonFactory:
         """A factory for a population of ``population_size`` people with the given demography.
 
         Target shares (a ``.csv`` of cells or marginals, or a mapping / ``.yaml`` / ``.json`` with
@@ -89,7 +92,7 @@ class TinyPersonFactory(FactoryCore):
         additional = check_text(additional_demographic_specification, "additional_demographic_specification")
         description, plan = demography_inputs(demography_description_or_file_path, additional)
         return TinyPersonFactory(description, population_size, context=context, sampling_plan=plan,
-                                 client=client, seed=seed)
+                                 client=client, seed=seed, persona_detail=persona_detail)
 
     async def agenerate_person(self, agent_particularities: str | None = None, temperature: float = 1.2,
                                frequency_penalty: float = 0.0, presence_penalty: float = 0.0, attempts: int = 10,
@@ -161,7 +164,8 @@ class TinyPersonFactory(FactoryCore):
                         parallelize: bool | None = None, verbose: bool = False) -> list[TinyPerson]:
         """``number_of_people`` people (default: the rest of the population), in the order asked for.
 
-        All are written concurrently (``parallelize=False``: one after another). ``verbose`` prints each
+        All are written concurrently (``parallelize=False``: one after another; None: ``[Simulation]
+        PARALLEL_AGENT_GENERATION``, default true). ``verbose`` prints each
         person's one-line bio as it is made.
 
         Raises:

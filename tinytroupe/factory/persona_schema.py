@@ -125,6 +125,40 @@ class GeneratedPersona(_Part):
     relationships: list[GeneratedRelationship] = Field(max_length=8, description="important people in their life")
     other_facts: list[Text] = _texts(1, 12, "anything else that makes this person who they are")
 
+    def persona_data(self) -> dict[str, Any]:
+        """The persona fields (TinyTroupe's shape), without the alternative names."""
+        return self.model_dump(exclude={"alternative_names"})
+
+
+class GeneratedBriefPersona(_Part):
+    """A short persona (``persona_detail="brief"``): who the person is, in a dozen fields.
+
+    For small local models, which cannot fill the full schema in reasonable time; the same rules
+    apply (every field required, every text non-empty, lists bounded).
+    """
+
+    name: Name = Field(description="the person's full name, fitting their nationality, gender and age")
+    alternative_names: list[Name] = Field(max_length=3, description="other full names that would fit this "
+                                          "person as well, used if the first is already taken")
+    age: int = Field(ge=0, le=120)
+    gender: Text
+    nationality: Text
+    residence: Text = Field(description="city and country where the person lives")
+    education: Text = Field(description="highest education")
+    occupation: Text = Field(description="job title, or e.g. 'Retired teacher', 'Student'")
+    traits: list[Text] = _texts(1, 5, "short phrases on how the person thinks and behaves")
+    beliefs: list[Text] = _texts(1, 5, "opinions and convictions")
+
+    def persona_data(self) -> dict[str, Any]:
+        """The persona fields in TinyTroupe's shape (occupation and personality as nested objects)."""
+        data = self.model_dump(exclude={"alternative_names", "occupation", "traits"})
+        return data | {"occupation": {"title": self.occupation}, "personality": {"traits": list(self.traits)}}
+
+
+#: the persona schema of each ``persona_detail``
+PERSONA_DETAILS: dict[str, type[GeneratedPersona] | type[GeneratedBriefPersona]] = {
+    "full": GeneratedPersona, "brief": GeneratedBriefPersona}
+
 
 def example_persona(name: str, age: int = 41, **changes: Any) -> dict[str, Any]:
     """A small valid answer (for documentation and tests), with top-level fields replaced by ``changes``.
@@ -153,4 +187,16 @@ def example_persona(name: str, age: int = 41, **changes: Any) -> dict[str, Any]:
     } | changes
 
 
-__all__ = ["GeneratedPersona", "example_persona"]
+def example_brief_persona(name: str, age: int = 41, **changes: Any) -> dict[str, Any]:
+    """A valid brief answer (``persona_detail="brief"``), with fields replaced by ``changes``.
+
+    Example:
+        >>> GeneratedBriefPersona.model_validate(example_brief_persona("Ana Lima")).persona_data()["occupation"]
+        {'title': 'Nurse'}
+    """
+    return {"name": name, "alternative_names": [f"{name} Second"], "age": age, "gender": "female",
+            "nationality": "Brazilian", "residence": "Recife, Brazil", "education": "Nursing degree",
+            "occupation": "Nurse", "traits": ["Patient."], "beliefs": ["Health care is a right."]} | changes
+
+
+__all__ = ["PERSONA_DETAILS", "GeneratedBriefPersona", "GeneratedPersona", "example_brief_persona", "example_persona"]

@@ -42,7 +42,7 @@ from tinytroupe.aio import run_sync
 from tinytroupe.errors import InvalidArgument, LLMOutputError, TinyTroupeError
 from tinytroupe.factory.characteristics import apply_characteristics
 from tinytroupe.factory.names import NameBook
-from tinytroupe.factory.persona_schema import GeneratedPersona
+from tinytroupe.factory.persona_schema import PERSONA_DETAILS, GeneratedBriefPersona, GeneratedPersona
 from tinytroupe.factory.prompts import template
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.types import Message
@@ -53,6 +53,7 @@ TAKEN_NAMES_IN_PROMPT = 40
 _ANSWER_ECHO_CHARS = 6000
 
 Settle = Callable[["Slot", Persona], Any]
+Answer = GeneratedPersona | GeneratedBriefPersona
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Slot:
     particularities: str | None = None
 
 
-def _body_key(answer: GeneratedPersona) -> str:
+def _body_key(answer: Answer) -> str:
     body = orjson.dumps(answer.model_dump(exclude={"name", "alternative_names"}), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(body).hexdigest()
 
@@ -79,13 +80,18 @@ class PersonaWriter:
         fields: each dimension's persona path (see :meth:`SamplingPlan.fields`).
         attempts: answers per person before a clash of names (or a duplicate) is an error (at least 1).
         bodies: the personas written before (see :attr:`bodies`), shared by the writers of one factory.
+        detail: ``"full"`` (every field of a TinyTroupe persona) or ``"brief"`` (a dozen fields, for
+            small local models; :class:`~tinytroupe.factory.persona_schema.GeneratedBriefPersona`).
         params: request parameters of every call (``temperature`` ...).
     """
 
     def __init__(self, client: LLMClient, *, context: str | None = None, fields: Mapping[str, str] | None = None,
-                 attempts: int = 10, bodies: set[str] | None = None, **params: Any) -> None:
+                 attempts: int = 10, bodies: set[str] | None = None, detail: str = "full", **params: Any) -> None:
         if attempts < 1:
             raise InvalidArgument(f"attempts must be at least 1, got {attempts}")
+        if detail not in PERSONA_DETAILS:
+            raise InvalidArgument(f"persona_detail must be one of {', '.join(PERSONA_DETAILS)}, got {detail!r}")
+        self.response_model = PERSONA_DETAILS[detail]
         self.client = client
         self.context = context
         self.fields = dict(fields or {})
@@ -93,7 +99,7 @@ class PersonaWriter:
         self.params = params
         #: the personas written so far, without their names (a new one equal to one of them is a duplicate)
         self.bodies: set[str] = bodies if bodies is not None else set()
-        self._system = template("person_system.j2").render()
+        self._system = template("person_system.j2").render(brief=detail == "brief")
 
     def messages(self, slot: Slot, book: NameBook) -> list[Message]:
         """The first prompt for ``slot``: stable instructions, then this person."""
@@ -102,13 +108,13 @@ class PersonaWriter:
             particularities=slot.particularities or "", taken_names=book.recent(TAKEN_NAMES_IN_PROMPT))
         return [Message(role="system", content=self._system), Message(role="user", content=user)]
 
-    async def _ask(self, messages: list[Message]) -> tuple[GeneratedPersona, str]:
-        result = await self.client.acomplete(messages, response_model=GeneratedPersona, purpose="person_generation",
+    async def _ask(self, messages: list[Message]) -> tuple[Answer, str]:
+        result = await self.client.acomplete(messages, response_model=self.response_model, purpose="person_generation",
                                              **self.params)
         return result.value, result.text
 
-    def _persona(self, answer: GeneratedPersona, slot: Slot) -> Persona:
-        data = apply_characteristics(answer.model_dump(exclude={"alternative_names"}), slot.characteristics,
+    def _persona(self, answer: Answer, slot: Slot) -> Persona:
+        data = apply_characteristics(answer.persona_data(), slot.characteristics,
                                      self.fields)
         return Persona.from_dict(data)
 
@@ -118,7 +124,7 @@ class PersonaWriter:
         # Answers are settled in a fixed order: every slot's first answer, then each re-ask in the order it
         # was made. All calls are in flight at once; settling waits only for the next answer in that order.
         asked: list[tuple[int, list[Message], int]] = []  # (slot, messages, which answer of the slot)
-        calls: list[asyncio.Future[tuple[GeneratedPersona, str]]] = []
+        calls: list[asyncio.Future[tuple[Answer, str]]] = []
 
         def ask(i: int, messages: list[Message], attempt: int) -> None:
             asked.append((i, messages, attempt))
@@ -159,7 +165,7 @@ class PersonaWriter:
             await asyncio.gather(*unsettled, return_exceptions=True)
         return [r for r in results if r is not None]
 
-    def _clash(self, value: GeneratedPersona, book: NameBook) -> tuple[str | None, GeneratedPersona, str]:
+    def _clash(self, value: Answer, book: NameBook) -> tuple[str | None, Answer, str]:
         """Why ``value`` cannot be accepted (``"name"``: its name and alternatives are all taken;
         ``"duplicate"``: a persona already written, word for word; None: it can), and the answer to
         accept: under its first alternative name that is free when its own is taken; and its body's key."""
@@ -171,7 +177,7 @@ class PersonaWriter:
             value = value.model_copy(update={"name": free})
         return ("duplicate" if key in self.bodies else None), value, key
 
-    def _settle(self, value: GeneratedPersona, slot: Slot, settle: Settle | None) -> Any:
+    def _settle(self, value: Answer, slot: Slot, settle: Settle | None) -> Any:
         try:
             persona = self._persona(value, slot)
         except TinyTroupeError as exc:  # a persona the drawn values make invalid is this person's failure only

@@ -9,7 +9,9 @@ action prompt (:meth:`~tinytroupe.agent.TinyPerson.abuild_prompt`, the preview p
   one importance call per turn with ``[Memory] IMPORTANCE_SCORING = llm``, the summarising calls of
   each automatic consolidation (every ``AUTO_CONSOLIDATION_THRESHOLD`` memories, in chunks of
   ``CONSOLIDATION_CHUNK_SIZE``) and two calls per reflection (``ENABLE_REFLECTION``, every
-  ``REFLECTION_THRESHOLD`` of summed importance); each ``story`` step is one call. Re-asks of
+  ``REFLECTION_THRESHOLD`` of summed importance); each ``story`` step is one call. An experiment's
+  runs, a validation's questions and the action quality checks are counted as
+  :mod:`tinytroupe.scenario.estimate_design` says. Re-asks of
   invalid answers and retries are not foreseen (a model that follows the schema needs none).
 * **prompt tokens**: the rendered first prompt of each agent, growing each step by what it hears and
   does (:data:`LINE_TOKENS` per line: its own :data:`OWN_LINES_PER_TURN` lines plus one line from each
@@ -64,6 +66,14 @@ from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable
 from tinytroupe.llm.scripted import ScriptedBackend
 from tinytroupe.llm.tokens import estimate_tokens, tokens_for_chars
+from tinytroupe.scenario.estimate_design import (
+    EstimateLine,
+    experiment_runs,
+    quality_checks_per_turn,
+    quality_lines,
+    validation_lines,
+)
+from tinytroupe.scenario.estimate_design import line as _line
 from tinytroupe.scenario.loader import check_agent_references, load_scenario
 from tinytroupe.scenario.model import Scenario, ScriptItem
 from tinytroupe.scenario.populations import factory_calls
@@ -84,16 +94,6 @@ FACTORY_COMPLETION = {"plan": 500, "person": 900}
 #: memories one turn adds (stimuli heard plus own actions); used for consolidation and reflection
 #: timing, with the rule importance of a conversation line (4) for reflection
 RULE_IMPORTANCE = 4.0
-
-
-class EstimateLine(BaseModel):
-    """The calls and tokens of one purpose (action, extraction, importance, consolidation, reflection)."""
-
-    purpose: str
-    calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float | None = None
 
 
 class Estimate(BaseModel):
@@ -229,16 +229,20 @@ def _tally(scenario: Scenario, settings: Settings, prices: PriceTable, backend: 
     action_prompt = 0
     for k in range(steps):
         action_prompt += int(n * (mean_first + min(recent_cap, k * growth) + sum(later[:k])))
-    lines = [*_population_lines(scenario, base_dir, cap),
-             _line("action", n * steps, action_prompt, n * steps * min(cap, TYPICAL_COMPLETION["action"]))]
-    lines += _memory_lines(settings, n, steps, heard)
-    lines += _story_lines(scenario, n, cap)
+    per_run = [_line("action", n * steps, action_prompt, n * steps * min(cap, TYPICAL_COMPLETION["action"]))]
+    per_run += quality_lines(settings, n * steps, mean_first, cap)
+    per_run += _memory_lines(settings, n, steps, heard)
+    per_run += _story_lines(scenario, n, cap)
+    history = steps * growth
     if scenario.extraction is not None:
         fields = len(scenario.extraction.fields)
-        history = steps * growth
-        lines.append(_line("extraction", n, sum(extraction_prompts.values()) + n * history,
-                           n * min(cap, TYPICAL_COMPLETION["extraction_base"]
-                                   + fields * TYPICAL_COMPLETION["extraction_per_field"])))
+        per_run.append(_line("extraction", n, sum(extraction_prompts.values()) + n * history,
+                             n * min(cap, TYPICAL_COMPLETION["extraction_base"]
+                                     + fields * TYPICAL_COMPLETION["extraction_per_field"])))
+    runs = experiment_runs(scenario)
+    lines = [*_population_lines(scenario, base_dir, cap),
+             *(_line(x.purpose, x.calls * runs, x.prompt_tokens * runs, x.completion_tokens * runs) for x in per_run),
+             *validation_lines(scenario, base_dir, n, int(mean_first) + history, cap)]
     for line in lines:
         line.cost_usd = prices.cost(model, line.prompt_tokens, line.completion_tokens)
     prompt = sum(x.prompt_tokens for x in lines)
@@ -251,15 +255,28 @@ def _tally(scenario: Scenario, settings: Settings, prices: PriceTable, backend: 
         calls=sum(x.calls for x in lines), prompt_tokens=prompt, completion_tokens=completion,
         cost_usd=None if cost is None else round(cost, 6), cost_note=note, by_purpose=lines,
         first_prompt_tokens=first,
-        assumptions=[
-            f"every agent acts once per step ({steps} steps); no failed turns, re-asks or retries",
-            f"each step adds {OWN_LINES_PER_TURN} own lines and {heard} heard lines of ~{LINE_TOKENS} tokens "
-            f"to each prompt, up to its recent-events budget of {recent_cap} tokens",
-            "typical answers: " + ", ".join(f"{k} {v}" for k, v in TYPICAL_COMPLETION.items())
-            + f" tokens (at most MAX_COMPLETION_TOKENS = {cap})",
-            "no response cache hits",
-        ],
+        assumptions=_assumptions(scenario, settings, steps, heard, recent_cap, cap, runs),
     )
+
+
+def _assumptions(scenario: Scenario, settings: Settings, steps: int, heard: int, recent_cap: int, cap: int,
+                 runs: int) -> list[str]:
+    """What the estimate takes for granted (printed under its table)."""
+    return [
+        f"every agent acts once per step ({steps} steps); no failed turns, re-asks or retries",
+        f"each step adds {OWN_LINES_PER_TURN} own lines and {heard} heard lines of ~{LINE_TOKENS} tokens "
+        f"to each prompt, up to its recent-events budget of {recent_cap} tokens",
+        "typical answers: " + ", ".join(f"{k} {v}" for k, v in TYPICAL_COMPLETION.items())
+        + f" tokens (at most MAX_COMPLETION_TOKENS = {cap})",
+        "no response cache hits",
+        *([f"the script runs {runs} times (experiment arms and replications); the population is written "
+           "once"] if runs > 1 else []),
+        *(["quality checks: one judge call per enabled check per turn; no regeneration"]
+          if quality_checks_per_turn(settings) else []),
+        *(["validation: log-probabilities give each agent's answer in one call (a backend without them "
+           "samples several)"] if scenario.validation is not None and scenario.validation.mode == "distribution"
+          else []),
+    ]
 
 
 def _population_lines(scenario: Scenario, base_dir: Path | None, cap: int) -> list[EstimateLine]:
@@ -313,10 +330,6 @@ def _story_lines(scenario: Scenario, n: int, cap: int) -> list[EstimateLine]:
         prompt += 350 + min(section, told) + window
         told += _story_tokens(step.number_of_words)
     return [_line("story", len(steps), prompt, sum(min(cap, _story_tokens(s.number_of_words)) for s in steps))]
-
-
-def _line(purpose: str, calls: int, prompt: int, completion: int) -> EstimateLine:
-    return EstimateLine(purpose=purpose, calls=calls, prompt_tokens=prompt, completion_tokens=completion)
 
 
 def _later_script_tokens(script: list[ScriptItem], n: int) -> tuple[list[int], int]:

@@ -121,10 +121,9 @@ class Population(_Strict):
       ``sample`` must give a valid persona, each sampled path must lead through objects in ``base``);
     * ``from_demographics``: a census file (CSV of joint cells or marginals, or YAML/JSON) next to
       the scenario, ``size`` people drawn to match it and written by the factory;
-    * ``factory``: ``{description, size}``, a sampling space in words (one plan call, then one call
-      per person).
+    * ``factory``: ``{description, size}``, a sampling space in words (one plan call, one per person).
 
-    ``context`` and ``seed`` (default: the scenario's) apply to the two generated forms.
+    ``context``, ``seed`` (default: the scenario's) and ``detail`` apply to the two generated forms.
     """
 
     size: int | None = Field(None, ge=1, le=100_000)
@@ -135,6 +134,7 @@ class Population(_Strict):
     factory: FactorySpec | None = None
     context: str | None = Field(None, description="what the generated people are for (generated forms)")
     seed: int | None = Field(None, description="the draws' seed (generated forms; default the scenario's)")
+    detail: Literal["full", "brief"] | None = Field(None, description="persona schema: full, or brief for small models")
 
     @model_validator(mode="after")
     def _makes_valid_people(self) -> Population:
@@ -171,7 +171,7 @@ def _form_problems(pop: Population) -> list[tuple[Loc, str]]:
         return [(("factory",), "give either 'from_demographics' or 'factory', not both")]
     if not forms:
         problems: list[tuple[Loc, str]] = [((key,), "applies to a generated population only ('from_demographics' "
-                                                   "or 'factory')") for key in ("context", "seed")
+                                                   "or 'factory')") for key in ("context", "seed", "detail")
                                            if getattr(pop, key) is not None]
         if pop.names is None:
             problems.append(((), "a population needs 'names' (hand-made), 'from_demographics: <file>' or "

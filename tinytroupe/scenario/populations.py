@@ -28,11 +28,14 @@ def population_factory(scenario: Scenario, base_dir: Path, client: LLMClient | N
     if pop is None or not pop.generated:
         return None
     seed = pop.seed if pop.seed is not None else scenario.seed
+    detail = pop.detail or "full"
     if pop.factory is not None:
-        return TinyPersonFactory(pop.factory.description, pop.people, context=pop.context, client=client, seed=seed)
+        return TinyPersonFactory(pop.factory.description, pop.people, context=pop.context, client=client, seed=seed,
+                                 persona_detail=detail)
     assert pop.from_demographics is not None
     return TinyPersonFactory.create_factory_from_demography(base_dir / pop.from_demographics, pop.people,
-                                                            context=pop.context, client=client, seed=seed)
+                                                            context=pop.context, client=client, seed=seed,
+                                                            persona_detail=detail)
 
 
 def factory_calls(population: Population, base_dir: Path) -> tuple[int, int]:

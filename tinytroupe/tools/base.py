@@ -167,7 +167,8 @@ class TinyTool:
 
     def __init__(self, name: str, description: str, owner: TinyPerson | str | None = None,
                  real_world_side_effects: bool = False, exporter: Any = None, enricher: Any = None) -> None:
-        if not isinstance(name, str) or not name.strip() or not name.strip().replace("_", "").replace("-", "").isalnum():
+        bare = name.strip().replace("_", "").replace("-", "") if isinstance(name, str) else ""
+        if not bare.isalnum():
             raise InvalidArgument(f"a tool needs a name of letters, digits, '_' and '-', got {name!r}")
         self.name = name.strip()
         self.description = description.strip()
@@ -186,7 +187,7 @@ class TinyTool:
         for attr in dir(type(self)):
             fn = getattr(type(self), attr, None)
             mark = getattr(fn, _MARK, None)
-            if mark is None:
+            if mark is None or fn is None:
                 continue
             args_model, result_model = _models_of(fn, type(self).__name__, attr)
             if mark.action in found:

@@ -57,6 +57,10 @@ class _ShardEnvironment:
     def reachable_names(self, agent: str) -> list[str]:
         return self.reachable.get(agent, self.present)
 
+    def get_agent_by_name(self, name: str) -> TinyPerson | None:
+        # a worker holds only its shard's agents, and tools that deliver to others need the whole world
+        return None
+
 
 def _portable_exception(exc: BaseException | None) -> BaseException | None:
     """``exc`` if it survives a pickle round trip (the transport pickles), else None."""
