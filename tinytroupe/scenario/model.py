@@ -77,7 +77,8 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-_Strict = StrictModel  # every scenario model: strict, no unknown fields, no Infinity or NaN
+class _Strict(StrictModel):
+    """Every scenario model: strict, no unknown fields, no Infinity or NaN."""
 
 
 class AgentEntry(WithTools):
