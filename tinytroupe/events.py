@@ -202,16 +202,29 @@ class BatchEvent(Event):
 
 
 class ToolCallEvent(Event):
-    """One call of a tool's operation ended: ``ok`` or failed with ``error`` (the message the agent was
-    shown). ``arguments`` and ``result`` are short summaries for displays and traces, not the data."""
+    """An agent's tool call ended (``tinytroupe.tools.tool_use``): which tool and operation, how long it
+    took and whether it worked.
+
+    ``number`` is the call's place among the tool actions of its turn (1 first: what references such as
+    ``${1.field}`` name); ``ok`` is False for arguments that did not fit, a refusal (owner, side effects)
+    or a tool that raised, with ``error_type`` (the :class:`~tinytroupe.errors.ToolError` subclass) and
+    ``error`` saying which and why. ``duration_s`` is the call's own time (0 when it never ran) and
+    ``waited_s`` the time it waited for the calls it references.
+    ``result`` is a short summary of the result, where the caller gives one (``tinytroupe chat``).
+    """
 
     kind: Literal["tool_call"] = "tool_call"
     tool: str
     action: str
-    duration_s: float = 0.0
+    call_id: str = ""
+    number: int = 0
     ok: bool = True
+    error_type: str | None = None
     error: str | None = None
+    duration_s: float = 0.0
+    waited_s: float = 0.0
     arguments: str = ""
+    result_chars: int = 0
     result: str = ""
 
 

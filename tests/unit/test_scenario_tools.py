@@ -34,6 +34,16 @@ class Notebook(TinyTool):
         return Page(pages=self.pages)
 
 
+class Diary(TinyTool):
+    def __init__(self, owner_name: str = "") -> None:
+        super().__init__("diary", "a private diary")
+        self.owner_name = owner_name
+
+    @tool_action("CONFIDE", "write in the diary")
+    def confide(self, call: ToolCall, args: PageArgs) -> Page:
+        return Page(pages=1)
+
+
 class StandInToolUse(MentalFaculty):
     """Stands in for tinytroupe.tools.tool_use.TinyToolUse (not on this branch yet): same constructor."""
 
@@ -51,6 +61,7 @@ def stand_in_tool_use(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 NOTEBOOK = f"{__name__}:Notebook"
+DIARY = f"{__name__}:Diary"
 
 
 def write(tmp_path: Path, tools_block: str, agent_tools: str = "") -> Path:
@@ -72,15 +83,16 @@ def faculty_tools(agent: Any) -> list[TinyTool]:
 
 
 def test_scenario_and_agent_tools_are_built_and_given(tmp_path: Path) -> None:
-    path = write(tmp_path, f"tools:\n  - {NOTEBOOK}\n",
-                 f"    tools:\n      - {{tool: '{NOTEBOOK}', args: {{pages: 3}}}}\n")
+    path = write(tmp_path, f"tools:\n  - {{tool: '{NOTEBOOK}', args: {{pages: 3}}}}\n",
+                 f"    tools:\n      - {{tool: '{DIARY}', args: {{owner_name: Ana}}}}\n")
     scenario = load_scenario(path)
-    assert [t.tool for t in scenario.tools] == [NOTEBOOK] and scenario.agents[0].tools[0].args == {"pages": 3}
+    assert [t.tool for t in scenario.tools] == [NOTEBOOK] and scenario.agents[0].tools[0].args == {"owner_name": "Ana"}
     ana, ben = build_agents(scenario, tmp_path)
     ana_tools, ben_tools = faculty_tools(ana), faculty_tools(ben)
-    assert [getattr(t, "pages", None) for t in ana_tools] == [10, 3]  # the shared one, then its own
+    assert [type(t) for t in ana_tools] == [Notebook, Diary]  # the shared one, then its own
+    assert ana_tools[0].pages == 3 and ana_tools[1].owner_name == "Ana"  # type: ignore[attr-defined]
     assert ben_tools == [ana_tools[0]]  # scenario-wide tools are one instance shared by everyone
-    assert "JOT" in ana.actions_registry.types
+    assert {"JOT", "CONFIDE"} <= set(ana.actions_registry.types) and "CONFIDE" not in ben.actions_registry.types
 
 
 def test_a_scenario_without_tools_gives_no_faculty(tmp_path: Path) -> None:
@@ -122,12 +134,12 @@ def test_a_core_tool_that_needs_arguments_says_which(tmp_path: Path) -> None:
     assert info.value.field == "tools.0.args" and "missing a required argument: 'database'" in str(info.value)
 
 
-def test_a_core_tool_missing_from_this_installation_is_reported_when_loaded(tmp_path: Path) -> None:
-    import tinytroupe.tools
+def test_a_core_tool_missing_from_this_installation_is_reported_when_loaded(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import tinytroupe.tools.names as names
 
-    if hasattr(tinytroupe.tools, "TinyWebSearch"):
-        pytest.skip("TinyWebSearch exists: the core tool loads")
+    monkeypatch.setitem(names.CORE_TOOLS, "hologram", "tinytroupe.tools:TinyHologram")
     with pytest.raises(ScenarioError) as info:
-        load_scenario(write(tmp_path, "tools:\n  - web_search\n"))
+        load_scenario(write(tmp_path, "tools:\n  - hologram\n"))
     assert info.value.field == "tools.0.tool"
-    assert "tinytroupe.tools has no TinyWebSearch (this version of tinytroupe does not have" in str(info.value)
+    assert "tinytroupe.tools has no TinyHologram (this version of tinytroupe does not have" in str(info.value)

@@ -30,6 +30,8 @@ class StimulusType(StrEnum):
     THOUGHT = "THOUGHT"
     INTERNAL_GOAL_FORMULATION = "INTERNAL_GOAL_FORMULATION"
     DOCUMENT = "DOCUMENT"
+    #: what a tool call of the agent's returned, or why it failed (``tinytroupe.tools.TinyToolUse``)
+    TOOL_RESULT = "TOOL_RESULT"
 
 
 CORE_ACTIONS: dict[str, str] = {

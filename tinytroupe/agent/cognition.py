@@ -30,13 +30,16 @@ class PromptBudget:
     recent: int = 1000
     stimuli: int = 500
     accessible: int = 150  # the "People you can talk to" list: a big world would otherwise swamp the prompt
+    #: the descriptions of the agent's tool actions (their argument schemas; ``tinytroupe.tools.TinyToolUse``)
+    tools: int = 300
     max_item_chars: int = 600
 
     @classmethod
     def from_total(cls, total: int, max_item_chars: int = 600) -> PromptBudget:
         """Split ``total`` tokens across the sections (instructions take the rest)."""
         return cls(persona=int(total * 0.3), long_term_memory=int(total * 0.15), recent=int(total * 0.33),
-                   stimuli=int(total * 0.15), accessible=int(total * 0.05), max_item_chars=max_item_chars)
+                   stimuli=int(total * 0.15), accessible=int(total * 0.05), tools=int(total * 0.1),
+                   max_item_chars=max_item_chars)
 
 
 def fit_lines(lines: Sequence[str], budget_tokens: int, *, keep: str = "newest") -> str:

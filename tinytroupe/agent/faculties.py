@@ -43,8 +43,13 @@ class MentalFaculty:
         requires_faculties: names of faculties the agent must have first (checked when added).
 
     Subclasses override :meth:`process_action`, and :meth:`get_state`/:meth:`set_state` when they keep
-    state that should be saved with the agent.
+    state that should be saved with the agent. One whose actions carry long contents (a tool's JSON
+    arguments, a document) sets :attr:`content_chars`.
     """
+
+    #: the longest action content this faculty's actions need (None: the default 600 characters suffice);
+    #: a turn allows the largest of its agent's faculties'
+    content_chars: int | None = None
 
     def __init__(self, name: str, actions: Mapping[str, str] | None = None,
                  requires_faculties: Iterable[str] | None = None) -> None:

@@ -31,6 +31,9 @@ from tinytroupe.events import Event, EventBus
 from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.client import LLMClient
 
+#: the longest action content a turn allows unless a faculty needs more (``MentalFaculty.content_chars``)
+DEFAULT_CONTENT_CHARS = 600
+
 if TYPE_CHECKING:  # annotations only: person.py builds on this module
     from tinytroupe.agent.person import TinyPerson
     from tinytroupe.storage.memory_segments import MemorySegmentStore
@@ -298,6 +301,9 @@ class PersonCore:
     def add_mental_faculty(self, faculty: MentalFaculty) -> Self:
         """Add a faculty: its action types join the prompt, and it handles those actions after each turn.
 
+        A faculty that is also a :class:`~tinytroupe.agent.turn.TurnComponent` (``TinyToolUse``) joins
+        the agent's components too, and takes part in the turn's phases through its own hooks.
+
         Raises:
             InvalidArgumentType: ``faculty`` is not a :class:`MentalFaculty`.
             InvalidArgument: a faculty with this name is there already, a required faculty is missing, or
@@ -320,10 +326,19 @@ class PersonCore:
             if missing:
                 raise InvalidArgument(f"the mental faculty {faculty.name!r} needs {', '.join(missing)} first; add "
                                       "those faculties before it")
+            if isinstance(faculty, TurnComponent) and any(c.name == faculty.name for c in self._components):
+                raise InvalidArgument(f"{self.name} already has a component named {faculty.name!r}")
             for action_type, description in faculty.actions_definitions().items():
                 self.actions_registry.register(action_type, description)
             self._mental_faculties.append(faculty)
+            if isinstance(faculty, TurnComponent):
+                # a faculty that is also a turn component (TinyToolUse) takes part in the phases itself
+                self._components = [*self._components, faculty]
         return self
+
+    def _content_chars(self) -> int:
+        """The longest action content a turn allows: 600 characters, or more if a faculty needs it."""
+        return max([DEFAULT_CONTENT_CHARS, *(f.content_chars or 0 for f in self._mental_faculties)])
 
     def add_mental_faculties(self, faculties: Iterable[MentalFaculty]) -> Self:
         """:meth:`add_mental_faculty` for each faculty, in order."""

@@ -29,6 +29,7 @@ _STIMULUS_VERBS = {
     "SOCIAL": "notices",
     "LOCATION": "is now at",
     "DOCUMENT": "reads",
+    "TOOL_RESULT": "gets a tool result",
 }
 
 

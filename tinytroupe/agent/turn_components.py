@@ -66,12 +66,15 @@ class RepetitionFilter(TurnComponent):
 
 
 class FacultyComponent(TurnComponent):
-    """Hands every committed action to every mental faculty, as TinyTroupe does (``act``)."""
+    """Hands every committed action to every mental faculty, as TinyTroupe does (``act``).
+
+    A faculty that is a turn component itself (``TinyToolUse``) is left out: it runs in its own hooks.
+    """
 
     name = "mental_faculties"
 
     async def act(self, turn: Turn) -> None:
-        faculties = turn.agent.mental_faculties
+        faculties = [f for f in turn.agent.mental_faculties if not isinstance(f, TurnComponent)]
         for action in turn.actions if faculties else ():
             for faculty in faculties:
                 faculty.process_action(turn.agent, action)

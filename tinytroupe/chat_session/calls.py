@@ -70,6 +70,7 @@ class CallOutcome:
     duration_s: float
     tool: str | None = None
     error: str | None = None
+    error_type: str | None = None
     argument_error: bool = False
     event: ToolCallEvent | None = field(default=None, repr=False)
 
@@ -182,14 +183,17 @@ class ToolRunner:
                 message += " (correct the arguments and call again)"
         content = json.dumps({"error": message})
         return self._done(CallOutcome(call, False, content, time.perf_counter() - started,
-                                      tool.name if tool is not None else None, message, argument_error))
+                                      tool.name if tool is not None else None, message, type(exc).__name__,
+                                      argument_error))
 
     def _done(self, outcome: CallOutcome) -> CallOutcome:
         agent = self.agent.name if self.agent is not None else None
         outcome.event = ToolCallEvent(agent=agent, tool=outcome.tool or "?", action=outcome.call.action,
-                                      duration_s=outcome.duration_s, ok=outcome.ok, error=outcome.error,
+                                      call_id=outcome.call.call_id, duration_s=outcome.duration_s, ok=outcome.ok,
+                                      error=outcome.error, error_type=outcome.error_type,
                                       arguments=summarise(outcome.call.arguments),
-                                      result=summarise(outcome.content) if outcome.ok else "")
+                                      result=summarise(outcome.content) if outcome.ok else "",
+                                      result_chars=len(outcome.content) if outcome.ok else 0)
         self.bus.publish(outcome.event)
         return outcome
 

@@ -11,7 +11,8 @@ import asyncio
 import json
 import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from tinytroupe.aio import run_sync
 from tinytroupe.compat import ignored_argument
 from tinytroupe.context import current_context
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType, PersonFailure
-from tinytroupe.factory.names import NameBook
+from tinytroupe.factory.names import NameBook, draw_name
 from tinytroupe.factory.persona_schema import PERSONA_DETAILS
 from tinytroupe.factory.plan import SamplingPlan
 from tinytroupe.factory.plan_files import PlanLike, coerce_plan
@@ -61,6 +62,14 @@ def check_text(value: Any, what: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise InvalidArgumentType(f"{what} must be text, got {type(value).__name__}")
     return value
+
+
+def _gender(characteristics: Mapping[str, Any]) -> str | None:
+    """The drawn gender (a dimension named gender or sex), to choose a fitting first name."""
+    for key, value in characteristics.items():
+        if key.strip().casefold() in ("gender", "sex"):
+            return str(value)
+    return None
 
 
 def _generator(seed: int | None, identity: str) -> np.random.Generator:
@@ -210,6 +219,11 @@ class FactoryCore:
         book = self._names
         for agent in registry.agents():  # agents made since the last call (the book keeps the rest)
             book.add(agent.name)
+        if self.persona_detail == "brief":
+            # Small models repeat a few stock names whatever the prompt says; brief people get names
+            # drawn by code (seeded), reserved in the book before any call.
+            rng = self._rng if self._rng is not None else _generator(self.seed, self._identity())
+            slots = [replace(slot, name=draw_name(rng, book, _gender(slot.characteristics))) for slot in slots]
 
         def make(slot: Slot, persona: Persona) -> TinyPerson:
             # as each persona is settled, while the other calls are still in flight

@@ -17,6 +17,10 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
+import numpy as np
+
+from tinytroupe.errors import InvalidArgument
+
 #: longest name accepted, in characters
 MAX_NAME_CHARS = 80
 #: most words a name may have ("Maria da Conceição Ferreira dos Santos" has six)
@@ -90,4 +94,53 @@ class NameBook:
         return self._names[-limit:] if limit > 0 else []
 
 
-__all__ = ["MAX_NAME_CHARS", "MAX_NAME_WORDS", "NameBook", "name_key", "name_problem"]
+#: first and last names from many countries: the offline model's people, and the names drawn for brief
+#: personas (``persona_detail="brief"``)
+FEMALE_NAMES = ("Ana", "Ines", "Maria", "Sofia", "Leila", "Yuki", "Amara", "Greta", "Chloe", "Priya", "Elena",
+                "Nadia", "Lucia", "Freya", "Zainab", "Mei", "Olga", "Rosa", "Aisha", "Clara", "Beatriz", "Camila",
+                "Dalia", "Esther", "Fatima", "Hana", "Ingrid", "Jana", "Kamala", "Lena", "Marta", "Noor", "Paula",
+                "Rania", "Selma", "Tereza", "Ula", "Vera", "Wanjiru", "Zofia")
+MALE_NAMES = ("Rui", "Tomas", "Joao", "Kenji", "Omar", "Lars", "Mateo", "Ibrahim", "Pavel", "Arjun", "Diego",
+              "Felix", "Hugo", "Kwame", "Liam", "Nikos", "Samir", "Tariq", "Viktor", "Wei", "Anders", "Bruno",
+              "Carlos", "Dmitri", "Emeka", "Farid", "Goran", "Hiro", "Ivan", "Jonas", "Karim", "Luca", "Marek",
+              "Nuno", "Oscar", "Pedro", "Rashid", "Stefan", "Tiago", "Yusuf")
+LAST_NAMES = ("Silva", "Moreau", "Haddad", "Novak", "Okafor", "Tanaka", "Costa", "Berg", "Rossi", "Kowalski",
+              "Mensah", "Fischer", "Duarte", "Ivanova", "Larsen", "Nakamura", "Pereira", "Quinn", "Sato", "Varga",
+              "Weber", "Yilmaz", "Zhou", "Andersen", "Barros", "Carvalho", "Dubois", "Eriksen", "Ferreira", "Garcia",
+              "Horvat", "Ito", "Jensen", "Kaya", "Lopes", "Marin", "Nilsen", "Oliveira", "Petrov", "Ramos",
+              "Santos", "Teixeira", "Uddin", "Vidal", "Wojcik", "Xavier", "Yamamoto", "Zeller", "Abara", "Brandt")
+
+
+def draw_name(rng: np.random.Generator, book: NameBook, gender: str | None = None) -> str:
+    """A full name not in ``book`` (then added to it), drawn with ``rng``: a first name that fits
+    ``gender`` when it says female/woman or male/man, and a last name.
+
+    Raises:
+        InvalidArgument: every combination is taken already.
+
+    Example:
+        >>> book = NameBook()
+        >>> name = draw_name(np.random.default_rng(1), book, "female")
+        >>> name.split()[0] in FEMALE_NAMES, book.is_taken(name)
+        (True, True)
+    """
+    g = (gender or "").strip().casefold()
+    firsts = (FEMALE_NAMES if g.startswith(("f", "w")) else MALE_NAMES if g.startswith("m")
+              else FEMALE_NAMES + MALE_NAMES)
+    for _ in range(50):
+        name = f"{firsts[int(rng.integers(len(firsts)))]} {LAST_NAMES[int(rng.integers(len(LAST_NAMES)))]}"
+        if not book.is_taken(name):
+            book.add(name)
+            return name
+    # a crowded book: take the first free combination in a shuffled order, still seeded
+    for first in rng.permutation(firsts):
+        for last in rng.permutation(LAST_NAMES):
+            if not book.is_taken(name := f"{first} {last}"):
+                book.add(name)
+                return name
+    raise InvalidArgument(f"all {len(firsts) * len(LAST_NAMES)} names that fit are taken; use persona_detail='full' "
+                          "so the model names the people")
+
+
+__all__ = ["FEMALE_NAMES", "LAST_NAMES", "MALE_NAMES", "MAX_NAME_CHARS", "MAX_NAME_WORDS", "NameBook", "draw_name",
+           "name_key", "name_problem"]

@@ -22,23 +22,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tinytroupe.factory.names import FEMALE_NAMES, LAST_NAMES, MALE_NAMES
 from tinytroupe.factory.persona_schema import example_persona
 from tinytroupe.llm.scripted import ScriptedBackend
 from tinytroupe.llm.types import LLMRequest
 
-FEMALE_NAMES = ("Ana", "Ines", "Maria", "Sofia", "Leila", "Yuki", "Amara", "Greta", "Chloe", "Priya", "Elena",
-                "Nadia", "Lucia", "Freya", "Zainab", "Mei", "Olga", "Rosa", "Aisha", "Clara", "Beatriz", "Camila",
-                "Dalia", "Esther", "Fatima", "Hana", "Ingrid", "Jana", "Kamala", "Lena", "Marta", "Noor", "Paula",
-                "Rania", "Selma", "Tereza", "Ula", "Vera", "Wanjiru", "Zofia")
-MALE_NAMES = ("Rui", "Tomas", "Joao", "Kenji", "Omar", "Lars", "Mateo", "Ibrahim", "Pavel", "Arjun", "Diego",
-              "Felix", "Hugo", "Kwame", "Liam", "Nikos", "Samir", "Tariq", "Viktor", "Wei", "Anders", "Bruno",
-              "Carlos", "Dmitri", "Emeka", "Farid", "Goran", "Hiro", "Ivan", "Jonas", "Karim", "Luca", "Marek",
-              "Nuno", "Oscar", "Pedro", "Rashid", "Stefan", "Tiago", "Yusuf")
-LAST_NAMES = ("Silva", "Moreau", "Haddad", "Novak", "Okafor", "Tanaka", "Costa", "Berg", "Rossi", "Kowalski",
-              "Mensah", "Fischer", "Duarte", "Ivanova", "Larsen", "Nakamura", "Pereira", "Quinn", "Sato", "Varga",
-              "Weber", "Yilmaz", "Zhou", "Andersen", "Barros", "Carvalho", "Dubois", "Eriksen", "Ferreira", "Garcia",
-              "Horvat", "Ito", "Jensen", "Kaya", "Lopes", "Marin", "Nilsen", "Oliveira", "Petrov", "Ramos",
-              "Santos", "Teixeira", "Uddin", "Vidal", "Wojcik", "Xavier", "Yamamoto", "Zeller", "Abara", "Brandt")
 #: the plan :class:`OfflinePopulationModel` answers with when given none
 DEFAULT_PLAN: dict[str, Any] = {"dimensions": [
     {"name": "gender", "description": "the person's gender", "range": None,

@@ -64,6 +64,8 @@ class Slot:
     number: int
     characteristics: Mapping[str, Any] = field(default_factory=dict)
     particularities: str | None = None
+    #: a name drawn by code (brief personas), given as a fact and kept whatever the answer says
+    name: str | None = None
 
 
 def _body_key(answer: Answer) -> str:
@@ -104,7 +106,8 @@ class PersonaWriter:
     def messages(self, slot: Slot, book: NameBook) -> list[Message]:
         """The first prompt for ``slot``: stable instructions, then this person."""
         user = template("person_user.j2").render(
-            context=self.context or "", number=slot.number, characteristics=list(slot.characteristics.items()),
+            context=self.context or "", number=slot.number,
+            characteristics=([("name", slot.name)] if slot.name else []) + list(slot.characteristics.items()),
             particularities=slot.particularities or "", taken_names=book.recent(TAKEN_NAMES_IN_PROMPT))
         return [Message(role="system", content=self._system), Message(role="user", content=user)]
 
@@ -142,7 +145,7 @@ class PersonaWriter:
                 except Exception as exc:  # this person's failure; the others go on
                     results[i] = exc
                     continue
-                reason, value, key = self._clash(value, book)
+                reason, value, key = self._clash(value, book, slots[i].name)
                 if reason is None:
                     book.add(value.name)
                     self.bodies.add(key)
@@ -165,12 +168,15 @@ class PersonaWriter:
             await asyncio.gather(*unsettled, return_exceptions=True)
         return [r for r in results if r is not None]
 
-    def _clash(self, value: Answer, book: NameBook) -> tuple[str | None, Answer, str]:
+    def _clash(self, value: Answer, book: NameBook, drawn: str | None = None) -> tuple[str | None, Answer, str]:
         """Why ``value`` cannot be accepted (``"name"``: its name and alternatives are all taken;
         ``"duplicate"``: a persona already written, word for word; None: it can), and the answer to
-        accept: under its first alternative name that is free when its own is taken; and its body's key."""
+        accept: under its first alternative name that is free when its own is taken (under ``drawn``,
+        a name reserved for this person, when given); and its body's key."""
         key = _body_key(value)
-        if book.is_taken(value.name):
+        if drawn is not None:
+            value = value.model_copy(update={"name": drawn})
+        elif book.is_taken(value.name):
             free = next((n for n in value.alternative_names if not book.is_taken(n)), None)
             if free is None:
                 return "name", value, key

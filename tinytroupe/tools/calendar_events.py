@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field, model_validator
 
+from tinytroupe.errors import InvalidArgument
+
 #: the longest event (a week): longer spans are almost always a mistaken end date
 MAX_EVENT_MINUTES = 7 * 24 * 60
 MAX_ATTENDEES = 50
@@ -145,17 +147,17 @@ def parse_time(text: str, field: str, now: datetime | None) -> datetime:
     takes the clock's zone.
 
     Raises:
-        ValueError: not ISO 8601, or a zone mismatch; the message shows the expected form and the
+        InvalidArgument: not ISO 8601, or a zone mismatch (a ValueError); the message shows the expected form and the
             simulated time now (the caller turns it into a ``ToolArgumentError``).
     """
     clock = f" (the simulated time now is {now.isoformat(timespec='minutes')})" if now else ""
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{field}: {text!r} is not an ISO 8601 date and time; write it like {_example(now)}"
+        raise InvalidArgument(f"{field}: {text!r} is not an ISO 8601 date and time; write it like {_example(now)}"
                          f"{clock}") from None
     if now is not None and value.tzinfo is not None and now.tzinfo is None:
-        raise ValueError(f"{field}: {text!r} has a UTC offset but the simulated clock has none; write the local "
+        raise InvalidArgument(f"{field}: {text!r} has a UTC offset but the simulated clock has none; write the local "
                          f"simulated time, like {_example(now)}{clock}")
     if now is not None and value.tzinfo is None and now.tzinfo is not None:
         value = value.replace(tzinfo=now.tzinfo)

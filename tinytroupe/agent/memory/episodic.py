@@ -25,7 +25,7 @@ from tinytroupe.state import StateModel
 #: how :meth:`MemoryItem.describe` introduces a stimulus (other than speech), before its content
 _STIMULUS_PREFIXES: dict[str, str] = {
     "VISUAL": "you saw:", "THOUGHT": "a thought came to you:", "INTERNAL_GOAL_FORMULATION": "you set yourself a goal:",
-    "SOCIAL": "social:", "LOCATION": "you are now at:", "DOCUMENT": "you read:"}
+    "SOCIAL": "social:", "LOCATION": "you are now at:", "DOCUMENT": "you read:", "TOOL_RESULT": "a tool answered you:"}
 
 
 def _time_prefix(sim_time: datetime) -> str:
