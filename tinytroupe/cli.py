@@ -326,13 +326,15 @@ def chat(
     backend: Annotated[str | None, typer.Option("--backend", "-b", help="local (embedded model), openai, azure, "
                                                 "ollama, or scripted (a demo model); default: the config's")] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model name for API backends.")] = None,
+    tool: Annotated[list[str] | None, typer.Option("--tool", "-t", help="Give the persona a tool: a core tool "
+                    "(word_processor, calendar, email, web_search, database) or module:Class; repeatable")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Talk to one persona interactively (type /quit to leave)."""
+    """Talk to one persona interactively (type /quit to leave); with --tool it may use tools."""
     from rich.console import Console
 
     from tinytroupe.agent.person import TinyPerson
-    from tinytroupe.chat_session import chat_loop, load_chat_persona
+    from tinytroupe.chat_session import chat_loop, chat_tools, load_chat_persona
     from tinytroupe.config import load_settings
     from tinytroupe.errors import TinyTroupeError
     from tinytroupe.events import EventBus
@@ -341,20 +343,15 @@ def chat(
     console = Console()
     if backend is not None and backend not in BACKENDS:
         _fail(console, f"--backend {backend!r} is not one of: {', '.join(BACKENDS)}")
-    overrides: dict[str, Any] = {}
-    if backend:
-        overrides["openai__api_type"] = backend
-    if model:
-        overrides["openai__model"] = model
+    overrides: dict[str, Any] = {k: v for k, v in (("openai__api_type", backend), ("openai__model", model)) if v}
     with _compat_notes(console):
         try:
-            p = load_chat_persona(persona)
-            client = study_client(load_settings(config, **overrides), EventBus())
+            p, tools = load_chat_persona(persona), chat_tools(tool or [], console)
+            client = study_client(settings := load_settings(config, **overrides), EventBus())
         except TinyTroupeError as exc:
             _fail(console, str(exc), 1)
-        agent = TinyPerson(p.name, persona=p, client=client)
-        chat_loop(agent, console.input, console)
-
+        chat_loop(TinyPerson(p.name, persona=p, client=client), console.input, console, tools=tools,
+                  settings=settings.chat)
 
 
 @app.command()

@@ -27,6 +27,7 @@ from tinytroupe.events import (
     EventBus,
     StepEvent,
     StimulusEvent,
+    ToolCallEvent,
     WarningEvent,
 )
 from tinytroupe.terminal import show
@@ -67,7 +68,8 @@ class ConsoleDisplay:
 
     def attach(self, bus: EventBus) -> ConsoleDisplay:
         self._bus = bus
-        self._token = bus.subscribe(self, kinds=["action", "stimulus", "step", "agent_error", "warning", "batch"])
+        self._token = bus.subscribe(self, kinds=["action", "stimulus", "step", "agent_error", "warning", "batch",
+                                                       "tool_call"])
         return self
 
     def detach(self) -> None:
@@ -122,8 +124,31 @@ class ConsoleDisplay:
                     "done": event.status}[event.phase]
             self.console.print(f"[dim]batch {show(event.batch_id)}: {show(what)}"
                                f"{done if event.phase in ('progress', 'done') else f' ({event.total} requests)'}[/]")
+        elif isinstance(event, ToolCallEvent):
+            self.console.print(tool_call_line(event, self.max_content_length))
         elif isinstance(event, WarningEvent) and event.code in SHOWN_WARNINGS:
             self.console.print(f"[yellow]({show(self._cut(event.message))})[/]")
+
+
+def tool_call_line(event: ToolCallEvent, max_length: int = 120) -> str:
+    """One tool call as the live view shows it (rich markup), arguments and error cut to fit.
+
+    Example:
+        >>> from rich.console import Console
+        >>> console = Console(width=100, color_system=None)
+        >>> console.print(tool_call_line(ToolCallEvent(agent="Lisa", tool="word_processor", action="WRITE_DOCUMENT",
+        ...                                            arguments="title='Plan'", duration_s=0.012)))
+        🔧 Lisa WRITE_DOCUMENT(title='Plan') → ok 12 ms
+    """
+    def cut(text: str, limit: int) -> str:
+        text = " ".join(text.split())
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    ms = f"{event.duration_s * 1000:.0f} ms"
+    head = f"🔧 {show(event.agent or '?')} {show(event.action)}({show(cut(event.arguments, max(20, max_length // 3)))})"
+    if event.ok:
+        return f"[blue]{head}[/] → [green]ok[/] {ms}"
+    return f"[blue]{head}[/] → [red]error: {show(cut(event.error or '', max_length))}[/] {ms}"
 
 
 def display_for(bus: EventBus, world: str | None) -> ConsoleDisplay | None:
@@ -149,4 +174,4 @@ def display_for(bus: EventBus, world: str | None) -> ConsoleDisplay | None:
     return None
 
 
-__all__ = ["SHOWN_WARNINGS", "ConsoleDisplay", "display_for"]
+__all__ = ["SHOWN_WARNINGS", "ConsoleDisplay", "display_for", "tool_call_line"]

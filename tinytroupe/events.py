@@ -210,6 +210,7 @@ class ToolCallEvent(Event):
     or a tool that raised, with ``error_type`` (the :class:`~tinytroupe.errors.ToolError` subclass) and
     ``error`` saying which and why. ``duration_s`` is the call's own time (0 when it never ran) and
     ``waited_s`` the time it waited for the calls it references.
+    ``result`` is a short summary of the result, where the caller gives one (``tinytroupe chat``).
     """
 
     kind: Literal["tool_call"] = "tool_call"
@@ -224,6 +225,18 @@ class ToolCallEvent(Event):
     waited_s: float = 0.0
     arguments: str = ""
     result_chars: int = 0
+    result: str = ""
+
+
+class OperationTimingEvent(Event):
+    """How long one operation of an interactive session took (``tinytroupe chat``: a model call, a
+    tool call, a history trim, a whole reply); ``level`` is what it was logged at (``debug``, ``info``
+    for a moderate duration, ``warning`` for a slow one: thresholds in ``[Chat]``)."""
+
+    kind: Literal["operation_timing"] = "operation_timing"
+    operation: str
+    duration_s: float
+    level: Literal["debug", "info", "warning"] = "debug"
 
 
 Subscriber = Callable[[Event], Any] | Callable[[Event], Awaitable[Any]]
@@ -340,6 +353,7 @@ __all__ = [
     "EventBus",
     "LLMCallEvent",
     "MemoryEvent",
+    "OperationTimingEvent",
     "StepEvent",
     "StimulusEvent",
     "Subscriber",

@@ -1,6 +1,7 @@
 """The settings as pydantic models: one :class:`Settings` of sections (``[OpenAI]``, ``[Local]``,
-``[Simulation]``, ``[Cognition]``, ``[Memory]``, ``[ActionGenerator]``, ``[Budget]``, ``[Logging]``), each field with
-its default, bounds and meaning. Loading them from files and the environment is :mod:`tinytroupe.config.loader`'s job.
+``[Simulation]``, ``[Cognition]``, ``[Memory]``, ``[ActionGenerator]``, ``[Budget]``, ``[Chat]``,
+``[Logging]``), each field with its default, bounds and meaning. Loading them from files and the
+environment is :mod:`tinytroupe.config.loader`'s job.
 """
 
 from __future__ import annotations
@@ -190,6 +191,16 @@ class BudgetSettings(_Section):
     prices_file: str | None = Field(None, description="a TOML or JSON price table laid over the built-in one")
 
 
+class ChatSettings(_Section):
+    """``[Chat]``: ``tinytroupe chat`` and :class:`~tinytroupe.chat_session.ChatSession` (tools while chatting)."""
+
+    max_exchanges: int = Field(20, ge=1, le=10_000,
+                               description="exchanges of history kept: trimmed past 1.5x this, back to 1.2x")
+    max_tool_rounds: int = Field(8, ge=1, le=100, description="model calls with tool results per reply, at most")
+    moderate_operation_s: float = Field(1.0, gt=0, description="operations this slow are logged at INFO")
+    slow_operation_s: float = Field(5.0, gt=0, description="operations this slow are logged at WARNING")
+
+
 class LoggingSettings(_Section):
     """``[Logging]``: levels for the console display."""
 
@@ -219,6 +230,7 @@ class Settings(_Section):
     #: ``[ActionGenerator]`` (TinyTroupe's section name; the attribute keeps the loader's lower-case spelling)
     actiongenerator: ActionGeneratorSettings = Field(default_factory=ActionGeneratorSettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     _source_file: str | None = PrivateAttr(default=None)

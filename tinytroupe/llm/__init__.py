@@ -1,7 +1,7 @@
 """The LLM layer: a port (:class:`LLMClient`) over backends and composable wrappers.
 
 Public names: LLMClient, LLMResult, Backend, BackendWrapper, ScriptedBackend, Message, LLMRequest,
-Completion, FirstTokenLogprobs, TokenLogprob, Usage, CallContext, UsageLedger, UsageWrapper, Budget,
+Completion, FirstTokenLogprobs, TokenLogprob, ToolCallRequest, Usage, CallContext, UsageLedger, UsageWrapper, Budget,
 BudgetWrapper, PriceTable, ModelPrice, DEFAULT_PRICES, load_price_table, PrefixMeter, PrefixReport.
 """
 
@@ -11,7 +11,16 @@ from tinytroupe.llm.client import LLMClient, LLMResult
 from tinytroupe.llm.prefix import PrefixMeter, PrefixReport
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, load_price_table
 from tinytroupe.llm.scripted import ScriptedBackend
-from tinytroupe.llm.types import CallContext, Completion, FirstTokenLogprobs, LLMRequest, Message, TokenLogprob, Usage
+from tinytroupe.llm.types import (
+    CallContext,
+    Completion,
+    FirstTokenLogprobs,
+    LLMRequest,
+    Message,
+    TokenLogprob,
+    ToolCallRequest,
+    Usage,
+)
 from tinytroupe.llm.usage import UsageLedger, UsageWrapper
 
 __all__ = [
@@ -33,6 +42,7 @@ __all__ = [
     "PriceTable",
     "ScriptedBackend",
     "TokenLogprob",
+    "ToolCallRequest",
     "Usage",
     "UsageLedger",
     "UsageWrapper",

@@ -51,6 +51,12 @@ class Backend(ABC):
         another way), or None (not known until tried)."""
         return None
 
+    @property
+    def supports_tool_calls(self) -> bool:
+        """Whether requests with ``tools`` get native tool calls back (OpenAI's ``tool_calls``); a caller
+        with tools for a backend without them asks for a JSON action instead."""
+        return False
+
     async def aprepare(self) -> None:  # noqa: B027 - optional hook, nothing to prepare by default
         """Get ready for calls on the running event loop (HTTP sessions, pools), so that the first
         step of a run does not pay for it while its requests wait. Cheap when already ready."""
@@ -79,6 +85,10 @@ class BackendWrapper(Backend):
     @property
     def gives_logprobs(self) -> bool | None:
         return self.inner.gives_logprobs
+
+    @property
+    def supports_tool_calls(self) -> bool:
+        return self.inner.supports_tool_calls
 
     async def aprepare(self) -> None:
         await self.inner.aprepare()

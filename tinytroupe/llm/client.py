@@ -31,7 +31,15 @@ from tinytroupe.llm.structured import (
     reask_message,
     schema_for,
 )
-from tinytroupe.llm.types import CallContext, Completion, FirstTokenLogprobs, LLMRequest, Message, Usage
+from tinytroupe.llm.types import (
+    CallContext,
+    Completion,
+    FirstTokenLogprobs,
+    LLMRequest,
+    Message,
+    ToolCallRequest,
+    Usage,
+)
 from tinytroupe.llm.usage import UsageLedger, UsageWrapper
 
 T = TypeVar("T", bound=BaseModel)
@@ -44,7 +52,8 @@ class LLMResult(BaseModel, Generic[T]):
     ``value`` is the validated object when a response model was given, else the text.
     ``usage`` and ``latency_s`` add up every attempt (re-asks included). ``logprobs``: the answer's
     first token, for a request with ``logprob_labels`` whose backend gave them (see
-    :mod:`tinytroupe.llm.logprobs`).
+    :mod:`tinytroupe.llm.logprobs`). ``tool_calls``: the functions the model asked to call, for a
+    request with ``tools`` on a backend with native tool calls.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -57,6 +66,7 @@ class LLMResult(BaseModel, Generic[T]):
     cached: bool = False
     attempts: int = 1
     logprobs: FirstTokenLogprobs | None = None
+    tool_calls: tuple[ToolCallRequest, ...] | None = None
 
 
 def _as_messages(messages: Sequence[MessageLike]) -> tuple[Message, ...]:
@@ -64,6 +74,8 @@ def _as_messages(messages: Sequence[MessageLike]) -> tuple[Message, ...]:
     for i, m in enumerate(messages):
         if isinstance(m, Message):
             out.append(m)
+        elif isinstance(m, dict) and ("tool_calls" in m or "tool_call_id" in m):
+            out.append(Message.model_validate(m))  # a tool exchange: every field matters
         elif isinstance(m, dict) and "role" in m and "content" in m:
             out.append(Message(role=m["role"], content=m["content"]))
         else:
@@ -94,7 +106,7 @@ class _Tally:
     def result(self, value: Any, completion: Completion) -> LLMResult[Any]:
         return LLMResult(value=value, text=completion.text, model=completion.model, usage=self.usage,
                          latency_s=self.latency_s, cached=self.cached, attempts=self.attempts,
-                         logprobs=completion.logprobs)
+                         logprobs=completion.logprobs, tool_calls=completion.tool_calls)
 
 
 _client_ids = itertools.count(1)
@@ -180,6 +192,11 @@ class LLMClient:
         """Whether the backend answers ``logprob_labels`` requests with log-probabilities (None: unknown)."""
         return self.backend.gives_logprobs
 
+    @property
+    def supports_tool_calls(self) -> bool:
+        """Whether the backend answers requests with ``tools`` with native tool calls."""
+        return self.backend.supports_tool_calls
+
     def describe(self) -> dict[str, Any]:
         """Backend kind, model and endpoint (never a key)."""
         # identity() is the cache's notion of "the same backend"; the kind shown to people is its name
@@ -201,7 +218,7 @@ class LLMClient:
                         step: int | None = None, simulation_id: str | None = None,
                         bus: EventBus | None = None, response_schema: dict[str, Any] | None = None,
                         validation_context: dict[str, Any] | None = None, **params: Any) -> LLMResult[Any]:
-        """Ask the model. ``params`` are request fields: model, temperature, top_p, max_tokens, stop, seed,
+        """Ask the model. ``params`` are request fields: model, temperature, top_p, max_tokens, stop, seed, tools,
         logprob_labels (the result's ``logprobs`` then holds the first token's, where the backend gives them).
 
         ``response_schema`` replaces the schema sent for ``response_model`` when the answer is
@@ -227,7 +244,7 @@ class LLMClient:
                               simulation_id=simulation_id,
                               bus=caller if (caller := bus if bus is not None else self._caller_bus) is not self.bus
                               else None)
-        params.update({k: tuple(v) for k, v in params.items() if k in ("stop", "logprob_labels") and v is not None})
+        params.update({k: tuple(v) for k, v in params.items() if k in ("stop", "logprob_labels", "tools") and v})
         schema = response_schema if response_schema is not None else (
             schema_for(response_model) if response_model is not None else None)
         tally = _Tally()

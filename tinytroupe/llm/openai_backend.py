@@ -45,6 +45,7 @@ from tinytroupe.llm.backend import Backend
 from tinytroupe.llm.http_pool import DEFAULT_MAX_CONNECTIONS, HttpPool
 from tinytroupe.llm.logprobs import MAX_TOP_LOGPROBS, parse_openai_logprobs
 from tinytroupe.llm.structured import strict_schema_cached
+from tinytroupe.llm.tool_wire import split_answer, wire_message
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest, Usage
 from tinytroupe.provider_errors import Endpoint, HttpStatusError, parse_retry_after, provider_error
 
@@ -191,6 +192,8 @@ class OpenAIBackend(Backend):
         """None until the server answered a request for ``logprobs``: then whether it gave them."""
         return self._logprobs
 
+    supports_tool_calls = True  # the chat completions protocol has them; a server that refuses says so
+
     def _where(self) -> str:
         return f"the {self.api_type} server at {self.base_url} (model {self.model!r})"
 
@@ -228,8 +231,8 @@ class OpenAIBackend(Backend):
 
     # -- requests -----------------------------------------------------------------------------------
 
-    def _messages(self, request: LLMRequest, instruction: str | None) -> list[dict[str, str]]:
-        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+    def _messages(self, request: LLMRequest, instruction: str | None) -> list[dict[str, Any]]:
+        messages = [wire_message(m) for m in request.messages]
         if instruction is None:
             return messages
         # Merge into the first system message: some chat templates accept only one, and only first.
@@ -259,6 +262,8 @@ class OpenAIBackend(Backend):
             params["seed"] = request.seed
         if request.logprob_labels and self._logprobs is not False:
             params["logprobs"], params["top_logprobs"] = True, MAX_TOP_LOGPROBS
+        if request.tools:
+            params["tools"], params["tool_choice"] = list(request.tools), "auto"
         if schema is None:
             return params
         name = _schema_name(request.schema_name)
@@ -333,10 +338,7 @@ class OpenAIBackend(Backend):
         try:
             choice = response["choices"][0]
             message = choice["message"]
-            text = message.get("content")
-            tool_calls = message.get("tool_calls")
-            if mode == "tools" and tool_calls:
-                text = tool_calls[0]["function"]["arguments"]
+            text, asked = split_answer(message, forced=mode == "tools", offered=bool(request.tools))
             usage = response.get("usage") or {}
             counts = Usage(prompt_tokens=int(usage.get("prompt_tokens") or 0),
                            completion_tokens=int(usage.get("completion_tokens") or 0))
@@ -359,19 +361,16 @@ class OpenAIBackend(Backend):
                 logger.info("%s answered without logprobs; callers sample answers from now on", self._where())
         return Completion(text=text, model=str(model), backend=self.name, usage=counts, latency_s=latency,
                           finish_reason=finish_reason if isinstance(finish_reason, str) else None,
-                          logprobs=logprobs)
+                          logprobs=logprobs, tool_calls=asked)
 
     # -- errors -------------------------------------------------------------------------------------
-
-    def _redact(self, text: str) -> str:
-        return self._endpoint().mask(text)
 
     def _bad_envelope(self, response: Any, exc: Exception | None) -> LLMTransportError:
         """A 200 answer without the chat-completion shape (no choices, no message): retryable."""
         detail = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
         return LLMTransportError(
-            f"{self._where()} answered without a usable chat completion{self._redact(detail)[:200]}: "
-            f"{self._redact(str(response))[:300]}", retryable=True, kind="unusable")
+            f"{self._where()} answered without a usable chat completion{self._endpoint().mask(detail)[:200]}: "
+            f"{self._endpoint().mask(str(response))[:300]}", retryable=True, kind="unusable")
 
     def _endpoint(self) -> Endpoint:
         auth = ("check AZURE_OPENAI_API_KEY and the deployment's access" if self.api_type == "azure"

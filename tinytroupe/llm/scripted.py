@@ -130,6 +130,8 @@ class ScriptedBackend(Backend):
         logprobs: whether this backend stands for one that gives log-probabilities
             (:attr:`gives_logprobs`): callers that want them ask it (scripting
             ``FirstTokenLogprobs`` replies) instead of going straight to sampled answers.
+        tool_calls: whether this backend stands for one with native tool calls
+            (:attr:`supports_tool_calls`); script them as whole :class:`Completion` s with ``tool_calls``.
 
     Example:
         >>> backend = ScriptedBackend({"price": "too expensive", "*": "fine"})
@@ -142,8 +144,10 @@ class ScriptedBackend(Backend):
 
     def __init__(self, replies: Sequence[Reply] | Mapping[str, Reply] | Responder, *, cycle: bool = False,
                  latency_s: float = 0.0, model: str = "scripted", record_limit: int | None = 10_000,
-                 blocking: bool | None = None, logprobs: bool = False) -> None:
+                 blocking: bool | None = None, logprobs: bool = False,
+                 tool_calls: bool = False) -> None:
         self._replies = replies
+        self._tool_calls = tool_calls
         self._logprobs = logprobs
         self._cycle = cycle
         self._latency = latency_s
@@ -171,6 +175,10 @@ class ScriptedBackend(Backend):
     @property
     def gives_logprobs(self) -> bool:
         return self._logprobs
+
+    @property
+    def supports_tool_calls(self) -> bool:
+        return self._tool_calls
 
     @property
     def calls(self) -> int:

@@ -6,19 +6,73 @@ import hashlib
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidatorFunctionWrapHandler, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from tinytroupe.events import EventBus
 from tinytroupe.llm.canonical import encode, frozen_text, splice
 
 
-class Message(BaseModel):
-    """One chat message."""
+class ToolCallRequest(BaseModel):
+    """One function call a model asked for in a native tool-calling answer (OpenAI's ``tool_calls``).
+
+    ``arguments`` is the JSON text exactly as the model wrote it: checking it is the tool's job, and a
+    model that wrote bad JSON is told so.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    role: Literal["system", "user", "assistant"]
+    id: str
+    name: str
+    arguments: str = "{}"
+
+
+class Message(BaseModel):
+    """One chat message.
+
+    An assistant message may carry the ``tool_calls`` the model asked for; a ``tool`` message answers
+    one of them (``tool_call_id``). Both fields are left out of the serialised message when unset, so
+    requests without tools keep the cache keys they always had.
+
+    Example:
+        >>> Message(role="user", content="hi").model_dump()
+        {'role': 'user', 'content': 'hi'}
+        >>> Message(role="tool", content="{}", tool_call_id="c1").model_dump()["tool_call_id"]
+        'c1'
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Literal["system", "user", "assistant", "tool"]
     content: str
+    tool_calls: tuple[ToolCallRequest, ...] | None = None
+    tool_call_id: str | None = None
+
+    @model_validator(mode="after")
+    def _tool_fields_fit_role(self) -> Message:
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("a 'tool' message needs the tool_call_id of the call it answers")
+        if self.tool_calls is not None and self.role != "assistant":
+            raise ValueError("only an 'assistant' message carries tool_calls")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_tool_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.tool_calls is None:
+            data.pop("tool_calls", None)
+        if self.tool_call_id is None:
+            data.pop("tool_call_id", None)
+        return data
 
 
 class LLMRequest(BaseModel):
@@ -52,6 +106,9 @@ class LLMRequest(BaseModel):
     #: :mod:`tinytroupe.llm.logprobs`). Not dumped; :meth:`canonical_json` adds it when set, so the
     #: keys of requests without it are those made before it existed.
     logprob_labels: tuple[str, ...] | None = Field(default=None, exclude=True)
+    #: functions the model may call instead of answering (OpenAI's ``tools``: ``{"type": "function",
+    #: "function": {name, description, parameters}}`` each); like ``logprob_labels``, only in the key when set
+    tools: tuple[dict[str, Any], ...] | None = Field(default=None, exclude=True)
     # the last cache key computed and the backend identity it was for (not a field: never serialised)
     _key_memo: tuple[str, str] | None = PrivateAttr(default=None)
 
@@ -71,6 +128,8 @@ class LLMRequest(BaseModel):
         if self.logprob_labels is not None:
             # only when set: requests without labels keep the keys they always had
             request["logprob_labels"] = list(self.logprob_labels)
+        if self.tools is not None:
+            request["tools"] = list(self.tools)
         if schema_text is not None:
             return splice(request, schema_text, backend_identity or {})
         return encode({"request": request, "backend": backend_identity or {}})
@@ -152,6 +211,8 @@ class Completion(BaseModel):
     attempts: int = 1
     #: the first token's log-probabilities, when the request asked for them and the backend gave them
     logprobs: FirstTokenLogprobs | None = None
+    #: the functions the model asked to call (a request with ``tools``); ``text`` may then be empty
+    tool_calls: tuple[ToolCallRequest, ...] | None = None
     # (response model, validated answer) when a wrapper already checked the text strictly, so the
     # client need not parse it again; never serialised
     _checked: tuple[type[BaseModel], dict[str, Any] | None, BaseModel] | None = PrivateAttr(default=None)
@@ -185,4 +246,5 @@ class CallContext(BaseModel):
     bus: EventBus | None = Field(default=None, exclude=True, repr=False)
 
 
-__all__ = ["CallContext", "Completion", "FirstTokenLogprobs", "LLMRequest", "Message", "TokenLogprob", "Usage"]
+__all__ = ["CallContext", "Completion", "FirstTokenLogprobs", "LLMRequest", "Message", "TokenLogprob",
+           "ToolCallRequest", "Usage"]

@@ -38,9 +38,11 @@ from tinytroupe.scenario.model import (
     _Located,
     _short,
 )
+from tinytroupe.scenario.tools import ToolSpec, tool_problems
 
 _FIELD_NAMES = sorted({name for model in (Scenario, AgentEntry, Population, ScriptItem, WorldSpec, ExtractionSpec,
-                                         BackendSpec, FieldSpec, FactorySpec, ExperimentSpec, ArmSpec, ValidationSpec)
+                                         BackendSpec, FieldSpec, FactorySpec, ExperimentSpec, ArmSpec, ValidationSpec,
+                                         ToolSpec)
                         for name in model.model_fields})
 
 
@@ -73,8 +75,9 @@ def load_scenario(path: str | Path) -> Scenario:
     Everything that can be checked before the first model call is checked here: the YAML (UTF-8,
     no duplicate keys, sizes, nesting and aliases bounded: see :mod:`tinytroupe.safe_load`), every
     field's type and range, the personas (inline, files, examples, fragments and a population's
-    base and options), agent names in the script and relations, extraction field names, and that
-    the simulated clock stays within the dates Python can hold.
+    base and options), agent names in the script and relations, extraction field names, the tools
+    (names, classes that import, arguments that fit), and that the simulated clock stays within the
+    dates Python can hold.
 
     Raises:
         ScenarioError: with ``path``, ``line`` and ``field`` of the first problem; the message lists
@@ -252,7 +255,7 @@ def _check_references(scenario: Scenario, path: Path, root: yaml.Node | None) ->
     if all_named and not (scenario.population is not None and scenario.population.generated):
         # a generated population's names are known only once written: there, only '*' can be checked
         problems += _reference_problems(scenario, known)
-    problems += design_file_problems(scenario, path)
+    problems += design_file_problems(scenario, path) + tool_problems(scenario)
     if problems:
         _raise_problems(path, root, problems)
 

@@ -11,9 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     Strict,
     field_validator,
@@ -23,6 +21,7 @@ from pydantic import (
 from tinytroupe.agent.persona import persona_problems
 from tinytroupe.extraction.fields import FieldSpec, extraction_model, field_name_problem
 from tinytroupe.scenario.design import ExperimentSpec, ValidationSpec, design_problems
+from tinytroupe.scenario.tools import StrictModel, WithTools
 
 
 def _not_blank(value: str) -> str:
@@ -78,13 +77,12 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-class _Strict(BaseModel):
-    # strict: "run: true" is not 1 and "seed: '3'" is not 3; no Infinity or NaN anywhere.
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+class _Strict(StrictModel):
+    """Every scenario model: strict, no unknown fields, no Infinity or NaN."""
 
 
-class AgentEntry(_Strict):
-    """One agent: exactly one of ``example``, ``file`` or ``persona``; optional fragments and rename.
+class AgentEntry(WithTools):
+    """One agent: exactly one of ``example``, ``file`` or ``persona``; optional fragments, rename, tools.
 
     An inline ``persona`` is validated as a persona file's would be (``name`` required).
     """
@@ -329,8 +327,8 @@ class BackendSpec(_Strict):
     temperature: float | None = Field(None, ge=0, le=2)
 
 
-class Scenario(_Strict):
-    """A whole study."""
+class Scenario(WithTools):
+    """A whole study (its ``tools`` are shared by every agent)."""
 
     name: NonEmpty
     description: str = ""

@@ -33,6 +33,7 @@ from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, usage_
 from tinytroupe.scenario.loader import check_agent_references
 from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem, StoryStep
 from tinytroupe.scenario.populations import agenerate_personas
+from tinytroupe.scenario.tools import give_tools
 from tinytroupe.steering.tiny_story import (
     DEFAULT_CONTINUE_REQUIREMENTS,
     DEFAULT_PURPOSE,
@@ -61,7 +62,8 @@ def _fragment(ref: str, base_dir: Path) -> Fragment:
 def build_agents(scenario: Scenario, base_dir: Path, personas: Sequence[Persona] = (),
                  **agent_kwargs: Any) -> list[TinyPerson]:
     """The scenario's agents (a hand-made population's members are sampled with the scenario's seed;
-    a generated population's are ``personas``, see :mod:`tinytroupe.scenario.populations`)."""
+    a generated population's are ``personas``, see :mod:`tinytroupe.scenario.populations`), with
+    their tools (:func:`~tinytroupe.scenario.tools.give_tools`)."""
     agents: list[TinyPerson] = []
     for entry in scenario.agents:
         if entry.example is not None:
@@ -100,6 +102,7 @@ def build_agents(scenario: Scenario, base_dir: Path, personas: Sequence[Persona]
     if dupes:
         raise ScenarioError(f"agent names must be unique; repeated: {', '.join(dupes)} (use 'name:' to rename)",
                             field="agents")
+    give_tools(scenario, agents)
     return agents
 
 

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from tinytroupe.devtools.mock_openai_server.batch_app import BatchEndpoints
 from tinytroupe.devtools.mock_openai_server.faults import CONTENT_FAULTS, MockFailure, _cut, corrupt_content
 from tinytroupe.devtools.mock_openai_server.logprobs import answer_logprobs
-from tinytroupe.devtools.mock_openai_server.replies import RecordedRequest, _tokens
+from tinytroupe.devtools.mock_openai_server.replies import RecordedRequest, _tokens, scripted_tool_calls
 from tinytroupe.devtools.mock_openai_server.state import MISSING_SERVER_DEPENDENCY, _State
 from tinytroupe.errors import InvalidState
 
@@ -190,7 +190,12 @@ class _Endpoints:
         prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
         number = next(self.state.ids)
         message: dict[str, Any] = {"role": "assistant", "content": text}
-        if body.get("tools"):
+        offered = body.get("tool_choice") == "auto"  # native tool calls: the model may call one, or answer
+        asked = scripted_tool_calls(text, number) if body.get("tools") and offered else None
+        if asked is not None:  # a scripted native tool call: {"tool_calls": [{"name", "arguments"}]}
+            message = {"role": "assistant", "content": None, "tool_calls": asked}
+            finish = "tool_calls" if finish == "stop" else finish
+        elif body.get("tools") and not offered:  # structured output as a forced call of the first tool
             name = body["tools"][0].get("function", {}).get("name", "answer")
             call = {"id": f"call_mock_{number}", "type": "function",
                     "function": {"name": name, "arguments": text}}

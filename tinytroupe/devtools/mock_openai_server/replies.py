@@ -93,10 +93,37 @@ def requested_schema(body: dict[str, Any]) -> dict[str, Any] | None:
         schema = fmt.get("schema")
         return schema if isinstance(schema, dict) else {"type": "object", "properties": {}}
     tools = body.get("tools") or []
-    if tools:
+    if tools and body.get("tool_choice") != "auto":  # tools offered with "auto" ask for no schema
         params = tools[0].get("function", {}).get("parameters")
         return params if isinstance(params, dict) else None
     return None
+
+
+def scripted_tool_calls(text: str, number: int) -> list[dict[str, Any]] | None:
+    """The native tool calls a scripted reply asks for: a reply that is a JSON object with only the key
+    ``tool_calls``, a list of ``{"name": ..., "arguments": {...} or "json text"}``; else None.
+
+    Example:
+        >>> scripted_tool_calls('{"tool_calls": [{"name": "ADD", "arguments": {"a": 1}}]}', 7)[0]["function"]
+        {'name': 'ADD', 'arguments': '{"a": 1}'}
+        >>> scripted_tool_calls("plain text", 7) is None
+        True
+    """
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or list(data) != ["tool_calls"] or not isinstance(data["tool_calls"], list):
+        return None
+    calls = []
+    for i, item in enumerate(data["tool_calls"]):
+        arguments = item.get("arguments", {})
+        calls.append({"id": item.get("id") or f"call_mock_{number}_{i}", "type": "function",
+                      "function": {"name": item["name"], "arguments": arguments if isinstance(arguments, str)
+                                   else json.dumps(arguments)}})
+    return calls
 
 
 def _tokens(text: str) -> int:
@@ -104,4 +131,5 @@ def _tokens(text: str) -> int:
     return max(1, estimate_tokens(text))
 
 
-__all__ = ["DEFAULT_TEXT_REPLY", "RecordedRequest", "Reply", "ReplyFunction", "example_for_schema", "requested_schema"]
+__all__ = ["DEFAULT_TEXT_REPLY", "RecordedRequest", "Reply", "ReplyFunction", "example_for_schema", "requested_schema",
+           "scripted_tool_calls"]
