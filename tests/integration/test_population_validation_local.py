@@ -18,7 +18,9 @@ from tinytroupe.cli import app
 
 pytestmark = pytest.mark.integration
 
-DATA = Path(__file__).resolve().parents[2] / "tinytroupe" / "examples" / "data"
+ROOT = Path(__file__).resolve().parents[2]
+SHARES = ROOT / "examples" / "data" / "anes1996_party_shares.csv"
+ANSWERS = ROOT / "tinytroupe" / "examples" / "data" / "anes1996_self_placement.csv"
 OPTIONS = ["Extremely liberal", "Liberal", "Slightly liberal", "Moderate", "Slightly conservative", "Conservative",
            "Extremely conservative"]
 SCENARIO = f"""
@@ -48,8 +50,8 @@ validation:
 
 
 def test_a_population_from_demographics_is_validated_against_real_answers(tmp_path: Path) -> None:
-    for name in ("anes1996_party_shares.csv", "anes1996_self_placement.csv"):
-        shutil.copy(DATA / name, tmp_path / name)
+    for source in (SHARES, ANSWERS):
+        shutil.copy(source, tmp_path / source.name)
     path = tmp_path / "anes_local.yaml"
     path.write_text(SCENARIO)
     out = tmp_path / "out"
