@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tinytroupe.errors import InvalidArgument
 from tinytroupe.llm.types import Message, ToolCallRequest
 
 
@@ -37,18 +38,18 @@ def parse_tool_calls(raw: Any) -> tuple[ToolCallRequest, ...] | None:
     Arguments given as an object (some servers do) are turned into JSON text, as OpenAI sends them.
 
     Raises:
-        ValueError: ``raw`` does not have the shape of a list of function calls (the backend reports
+        InvalidArgument: ``raw`` does not have the shape of a list of function calls (the backend reports
             the envelope as unusable).
     """
     if not raw:
         return None
     if not isinstance(raw, list):
-        raise ValueError(f"tool_calls is a {type(raw).__name__}, not a list")
+        raise InvalidArgument(f"tool_calls is a {type(raw).__name__}, not a list")
     calls = []
     for i, item in enumerate(raw):
         function = item.get("function") if isinstance(item, dict) else None
         if not isinstance(function, dict) or not isinstance(function.get("name"), str):
-            raise ValueError(f"tool_calls[{i}] has no function name")
+            raise InvalidArgument(f"tool_calls[{i}] has no function name")
         arguments = function.get("arguments", "{}")
         if not isinstance(arguments, str):
             arguments = json.dumps(arguments)
