@@ -248,6 +248,10 @@ class SimulationExperimentEmpiricalValidator:
             validation_type=", ".join(validation_types), control_name=control.name or "Control",
             treatment_name=treatment.name or "Treatment", control_source=control.source)
         if "statistical" in validation_types:
+            if control.has_rankings() != treatment.has_rankings():
+                ranked, other = (control, treatment) if control.has_rankings() else (treatment, control)
+                raise InvalidArgument(f"dataset {ranked.name!r} holds rankings and {other.name!r} does not: both "
+                                      f"datasets need rankings to be compared")
             if control.has_distribution() or treatment.has_distribution():
                 result.distribution_results = compare_datasets(control, treatment, alpha=significance_level,
                                                                no_persona_baseline=no_persona_baseline)

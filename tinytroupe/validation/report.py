@@ -180,7 +180,9 @@ def to_markdown(r: SimulationExperimentEmpiricalValidationResult) -> str:
 
 
 def _definitions(r: SimulationExperimentEmpiricalValidationResult) -> list[str]:
-    return DEFINITIONS + (RANKING_DEFINITIONS if r.ranking_results is not None else [])
+    if r.ranking_results is None:
+        return DEFINITIONS
+    return (DEFINITIONS if r.distribution_results is not None else DEFINITIONS[:1]) + RANKING_DEFINITIONS
 
 
 def metric_table(r: SimulationExperimentEmpiricalValidationResult) -> Table:
