@@ -260,3 +260,30 @@ def test_validate_end_to_end_from_csv_with_report(tmp_path: Path) -> None:
     report = SimulationExperimentEmpiricalValidator().validate(real, sim, ["statistical"], output_format="report")
     assert isinstance(report, str) and "## Rankings" in report
     assert result.model_validate_json(result.model_dump_json()).ranking_results == v
+
+
+def test_rankings_extracted_from_agents_become_a_dataset() -> None:
+    from tinytroupe import ResultsExtractor, TinyPerson
+    from tinytroupe.llm import LLMClient, ScriptedBackend
+
+    preferred = {"Ann": ["B", "A", "C"], "Bob": ["c", "b", "a"], "Cid": ["B", "C", "A"]}
+
+    def model(request: object) -> dict[str, object]:
+        text = request.messages[-1].content  # type: ignore[attr-defined]
+        return {"ranking": next(order for who, order in preferred.items() if f"I am {who}" in text)}
+
+    client = LLMClient(ScriptedBackend(model))
+    people = []
+    for who in preferred:
+        person = TinyPerson(who, client=client)
+        person.listen(f"I am {who}. Rank the devices A, B and C.", source="Interviewer")
+        people.append(person)
+    extractor = ResultsExtractor("The person's ranking of the devices, best first.", client=client,
+                                 fields={"ranking": {"type": "list[str]"}})
+    rows = extractor.extract_results_from_agents(people)
+    sim = SimulationExperimentDataset.from_rankings([r["ranking"] for r in rows], options=OPTIONS,
+                                                    agents=[p.name for p in people], name="simulation")
+    assert _orders(sim) == [["B", "A", "C"], ["C", "B", "A"], ["B", "C", "A"]]
+    real = SimulationExperimentDataset.from_rankings(REAL_ORDERS, options=OPTIONS, name="real")
+    v = compare_rankings(real, sim)
+    assert v.simulated.first_choice_share == pytest.approx({"A": 0, "B": 2 / 3, "C": 1 / 3})

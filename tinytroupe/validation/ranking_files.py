@@ -120,7 +120,7 @@ def read_rankings_csv(path: str | Path, *, ranking_columns: Sequence[str] | None
     if ranking_column is not None and allow_partial and options is None:
         raise InvalidArgument("partial rankings in text need options=: the first row cannot tell which are left out")
     data = _Csv(path, encoding)
-    data.need(*(columns or [ranking_column]), agent_column, justification_column)
+    data.need(*(columns or []), ranking_column, agent_column, justification_column)
     if columns is not None:
         labels = list(options) if options is not None else columns
         orders = _orders_from_columns(data, columns, labels, allow_partial)
