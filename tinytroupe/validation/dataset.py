@@ -5,7 +5,9 @@ categorical question answered either as raw answers (``responses``: one option p
 an optional cell such as a party or age group) or as published option shares per cell
 (``option_shares``, with the sample size when known). Options are ordered (a scale) unless
 ``ordered=False``; ``option_values`` are their numeric values (1, 2, ... by default), used for means,
-standard deviations, t and KS tests and the Wasserstein distance.
+standard deviations, t and KS tests and the Wasserstein distance. Instead of answers, a dataset may
+hold ``rankings`` of its options (:mod:`~tinytroupe.validation.rankings`: each respondent orders them,
+best first; partial rankings only with ``partial_rankings=True``).
 
 Example:
     >>> ds = SimulationExperimentDataset.from_responses(
@@ -27,6 +29,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tinytroupe.errors import InvalidArgument
+from tinytroupe.validation.rankings import RankingRecord, check_order, parse_ranking
 
 #: how far published shares may sum from 1 (rounding) before they are an error
 SHARE_TOLERANCE = 0.02
@@ -107,6 +110,8 @@ class SimulationExperimentDataset(BaseModel):
     option_values: list[float] | None = None
     responses: list[ResponseRecord] = Field(default_factory=list)
     option_shares: list[OptionShares] = Field(default_factory=list)
+    rankings: list[RankingRecord] = Field(default_factory=list)
+    partial_rankings: bool = False
     cell_order: list[str] | None = None
     source: str | None = None
 
@@ -115,9 +120,16 @@ class SimulationExperimentDataset(BaseModel):
         label = f"dataset {self.name!r}" if self.name else "dataset"
         if self.responses and self.option_shares:
             raise InvalidArgument(f"{label}: give raw responses or option shares, not both")
-        if not (self.responses or self.option_shares):
+        if self.rankings and (self.responses or self.option_shares):
+            raise InvalidArgument(f"{label}: give rankings of the options or answers choosing one, not both")
+        if not (self.responses or self.option_shares or self.rankings):
             return self
         options = self._check_options(label)
+        for i, ranking in enumerate(self.rankings):
+            try:
+                check_order(ranking.order, options, allow_partial=self.partial_rankings)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"{label}: rankings[{i}]: {exc}") from None
         for i, r in enumerate(self.responses):
             if r.option not in options:
                 raise InvalidArgument(f"{label}: responses[{i}].option {r.option!r} is not one of {options}")
@@ -167,6 +179,40 @@ class SimulationExperimentDataset(BaseModel):
                                           justification=None if justifications is None else justifications[i]))
         extra = {"agent_justifications": [j for j in justifications if j]} if justifications is not None else {}
         return cls.build(options=list(options), responses=records, **{**extra, **fields})
+
+    @classmethod
+    def from_rankings(cls, rankings: Sequence[str | Sequence[str]], *, options: Sequence[str],
+                      agents: Sequence[str | None] | None = None, justifications: Sequence[str | None] | None = None,
+                      separator: str | None = None, allow_partial: bool = False,
+                      **fields: Any) -> SimulationExperimentDataset:
+        """A dataset of rankings, each a list of options best first (e.g. a list field extracted from each
+        agent by ``ResultsExtractor``) or a text such as ``"B > A > C"`` (separators: see
+        :mod:`~tinytroupe.validation.rankings`); names match ``options`` ignoring case and spaces.
+
+        Example:
+            >>> ds = SimulationExperimentDataset.from_rankings([["B", "A", "C"], "a > b > c"], options=["A", "B", "C"])
+            >>> [r.order for r in ds.rankings]
+            [['B', 'A', 'C'], ['A', 'B', 'C']]
+
+        Raises:
+            InvalidArgument: a ranking with an unknown, repeated or (unless ``allow_partial``) missing
+                option, naming its position; lists of unequal length.
+        """
+        n = len(rankings)
+        for what, seq in (("agents", agents), ("justifications", justifications)):
+            if seq is not None and len(seq) != n:
+                raise InvalidArgument(f"{what} has {len(seq)} entries for {n} rankings")
+        records = []
+        for i, value in enumerate(rankings):
+            try:
+                order = parse_ranking(value, options, separator=separator, allow_partial=allow_partial)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"rankings[{i}] = {value!r}: {exc}") from None
+            records.append(RankingRecord(order=order, agent=None if agents is None else agents[i],
+                                         justification=None if justifications is None else justifications[i]))
+        extra = {"agent_justifications": [j for j in justifications if j]} if justifications is not None else {}
+        return cls.build(options=list(options), rankings=records, partial_rankings=allow_partial,
+                         **{**extra, **fields})
 
     @classmethod
     def from_shares(cls, shares: Mapping[str, float] | Mapping[str | None, Mapping[str, float]], *,
@@ -230,6 +276,10 @@ class SimulationExperimentDataset(BaseModel):
     def has_distribution(self) -> bool:
         """Whether the dataset holds answers to its question (raw or as shares)."""
         return bool(self.responses or self.option_shares)
+
+    def has_rankings(self) -> bool:
+        """Whether the dataset holds rankings of its options."""
+        return bool(self.rankings)
 
     def cells(self) -> list[str]:
         """The named cells: those of ``cell_order`` first, in its order, then others as they first appear

@@ -6,16 +6,18 @@ a *treatment* dataset (the simulated ones), as TinyTroupe's does:
 * ``"statistical"``: for a question with options, the answer distributions per cell and overall
   (:mod:`~tinytroupe.validation.comparison`: mean and sd, Welch's t and KS, total variation,
   Wasserstein-1, Jensen-Shannon), always beside the uniform and the no-persona baselines; for
-  TinyTroupe's ``key_results``, a :class:`~tinytroupe.experimentation.StatisticalTester` test per
-  shared metric.
+  rankings of options, mean ranks, Borda counts and first choices with a test per option
+  (:mod:`~tinytroupe.validation.ranking_comparison`); for TinyTroupe's ``key_results``, a
+  :class:`~tinytroupe.experimentation.StatisticalTester` test per shared metric.
 * ``"semantic"``: how close the two sides' justifications are, as the cosine similarity of their
   embeddings (TinyTroupe asked an LLM; an embedder is cheaper, offline and repeatable).
 
 Where we differ on purpose: the overall score is the mean of the parts computed (1 − TVD of the
-whole sample; 1/(1 + |effect size|) averaged over ``key_results`` metrics; the justifications'
-centroid similarity), and :attr:`~SimulationExperimentEmpiricalValidationResult.score_basis` says
-which; a failure of one metric's test is recorded under ``statistical_results["errors"]`` instead of
-replacing every result with one error string; reports come as Markdown and as HTML.
+whole sample; 1 − TVD of the Borda shares for rankings; 1/(1 + |effect size|) averaged over
+``key_results`` metrics; the justifications' centroid similarity), and
+:attr:`~SimulationExperimentEmpiricalValidationResult.score_basis` says which; a failure of one
+metric's test is recorded under ``statistical_results["errors"]`` instead of replacing every result
+with one error string; reports come as Markdown and as HTML.
 
 Example:
     >>> from tinytroupe.validation import SimulationExperimentDataset as D
@@ -50,13 +52,17 @@ from tinytroupe.validation import report
 from tinytroupe.validation.comparison import DistributionValidation, NoPersonaBaseline, compare_datasets
 from tinytroupe.validation.data_files import read_csv, read_values_csv
 from tinytroupe.validation.dataset import SimulationExperimentDataset
+from tinytroupe.validation.ranking_comparison import RankingValidation, compare_rankings, ranking_summary_line
+from tinytroupe.validation.ranking_files import read_rankings_csv
 
 VALIDATION_TYPES = ("statistical", "semantic")
+#: TinyTroupe's names of ranking data: one column of orders, or one rank column per option (either layout here)
+RANKING_DATA_TYPES = ("ordinal_ranking_per_agent", "ranking_per_agent")
 
 
 class SimulationExperimentEmpiricalValidationResult(BaseModel):
     """What a validation found. TinyTroupe's fields, plus ``distribution_results`` (per cell and overall,
-    with baselines), ``control_source`` and ``score_basis``."""
+    with baselines), ``ranking_results`` (rankings of options), ``control_source`` and ``score_basis``."""
 
     model_config = ConfigDict(extra="forbid")
     validation_type: str
@@ -66,6 +72,7 @@ class SimulationExperimentEmpiricalValidationResult(BaseModel):
     statistical_results: dict[str, Any] | None = None
     semantic_results: dict[str, Any] | None = None
     distribution_results: DistributionValidation | None = None
+    ranking_results: RankingValidation | None = None
     overall_score: float | None = Field(default=None, ge=0.0, le=1.0)
     score_basis: str = ""
     summary: str = ""
@@ -148,6 +155,8 @@ def _score(result: SimulationExperimentEmpiricalValidationResult) -> tuple[float
     parts: list[tuple[float, str]] = []
     if result.distribution_results is not None:
         parts.append((1 - result.distribution_results.overall.distance.tvd, "1 − TVD of the whole sample"))
+    if result.ranking_results is not None:
+        parts.append((1 - result.ranking_results.borda_tvd, "1 − TVD of the Borda shares"))
     tests = (result.statistical_results or {}).get("test_results", {})
     effects = [abs(t["effect_size"]["value"]) for by in tests.values() for t in by.values()
                if t.get("effect_size") and math.isfinite(t["effect_size"]["value"])]
@@ -176,6 +185,8 @@ def _summary(result: SimulationExperimentEmpiricalValidationResult) -> str:
                 out.append(f"Closer than the {name.replace('_', '-')} baseline (TVD) in {wins} of {given} cells.")
         if not v.no_persona_given:
             out.append("No no-persona baseline was given: pass no_persona_baseline= to show it.")
+    if result.ranking_results is not None:
+        out.append(ranking_summary_line(result.ranking_results))
     stats = result.statistical_results or {}
     for by in stats.get("test_results", {}).values():
         significant = [m for m, t in by.items() if t.get("significant")]
@@ -217,14 +228,16 @@ class SimulationExperimentEmpiricalValidator:
         Args:
             control: the real answers. treatment: the simulated answers.
             validation_types: ``"statistical"`` and/or ``"semantic"``.
-            statistical_test_type: the test of ``key_results`` metrics (see ``StatisticalTester``).
+            statistical_test_type: the test of ``key_results`` metrics (see ``StatisticalTester``) and of
+                each option's ranks (``welch_t_test``, ``t_test`` or ``mann_whitney``; others: Welch).
             significance_level: alpha of every test.
             output_format: ``"values"`` (the result) or ``"report"`` (its Markdown).
             no_persona_baseline: the no-persona answer's shares (see :mod:`~tinytroupe.validation.comparison`).
 
         Raises:
             InvalidArgument: unknown validation types, test or output format; datasets that answer
-                different questions; a baseline with unknown options or shares that do not sum to 1.
+                different questions or rank different options; one side with rankings and the other
+                without; a baseline with unknown options or shares that do not sum to 1.
         """
         unknown = [t for t in validation_types if t not in VALIDATION_TYPES]
         if unknown or output_format not in ("values", "report") or statistical_test_type not in TEST_TYPES:
@@ -235,9 +248,16 @@ class SimulationExperimentEmpiricalValidator:
             validation_type=", ".join(validation_types), control_name=control.name or "Control",
             treatment_name=treatment.name or "Treatment", control_source=control.source)
         if "statistical" in validation_types:
+            if control.has_rankings() != treatment.has_rankings():
+                ranked, other = (control, treatment) if control.has_rankings() else (treatment, control)
+                raise InvalidArgument(f"dataset {ranked.name!r} holds rankings and {other.name!r} does not: both "
+                                      f"datasets need rankings to be compared")
             if control.has_distribution() or treatment.has_distribution():
                 result.distribution_results = compare_datasets(control, treatment, alpha=significance_level,
                                                                no_persona_baseline=no_persona_baseline)
+            if control.has_rankings() or treatment.has_rankings():
+                result.ranking_results = compare_rankings(control, treatment, alpha=significance_level,
+                                                          test_type=statistical_test_type)
             result.statistical_results = _key_result_tests(control, treatment, statistical_test_type,
                                                            significance_level)
         if "semantic" in validation_types:
@@ -255,22 +275,44 @@ class SimulationExperimentEmpiricalValidator:
                                      agent_attributes_columns: Sequence[str] | None = None,
                                      value_column: str | None = None, dataset_name: str | None = None,
                                      dataset_description: str | None = None, encoding: str = "utf-8-sig", *,
-                                     options: Sequence[str] | None = None,
-                                     cell_column: str | None = None) -> SimulationExperimentDataset:
-        """TinyTroupe's reader: one row per agent, ``value_column`` its answer.
+                                     options: Sequence[str] | None = None, cell_column: str | None = None,
+                                     ranking_columns: Sequence[str] | None = None,
+                                     ordinal_ranking_column: str | None = None,
+                                     ordinal_ranking_separator: str | None = None,
+                                     ordinal_ranking_options: Sequence[str] | None = None,
+                                     allow_partial_rankings: bool = False) -> SimulationExperimentDataset:
+        """TinyTroupe's reader: one row per agent.
 
-        Without ``options`` the values must be numbers (``key_results``); with ``options`` (ours) they
-        are the options chosen, read as raw answers with an optional ``cell_column``.
+        ``"single_value_per_agent"``: ``value_column`` is the agent's answer. Without ``options`` the
+        values must be numbers (``key_results``); with ``options`` (ours) they are the options chosen,
+        read as raw answers with an optional ``cell_column``.
+
+        ``"ordinal_ranking_per_agent"`` or ``"ranking_per_agent"``: the agent's ranking of the options
+        (see :func:`~tinytroupe.validation.ranking_files.read_rankings_csv`), either one rank column per
+        option (``ranking_columns``, or the columns named by ``options``) or one column of orders such
+        as ``"B > A > C"`` (``ordinal_ranking_column`` or ``value_column``; separators ``>``, ``,``,
+        ``;``, ``|``, ``-``, or ``ordinal_ranking_separator``). ``ordinal_ranking_options`` is
+        TinyTroupe's name for ``options``; partial rankings only with ``allow_partial_rankings=True``.
+
         ``agent_attributes_columns`` are accepted for TinyTroupe's signature and not used (as there:
-        inspection only). Ranking data (``"ordinal_ranking_per_agent"``) are not supported.
+        inspection only).
 
         Raises:
             DataFileError: naming the file, row and field of the first bad value.
-            InvalidArgument: no ``value_column``, or an unsupported ``experimental_data_type``.
+            InvalidArgument: no ``value_column`` (single values), or an unknown ``experimental_data_type``.
         """
+        options = options if options is not None else ordinal_ranking_options
+        name = dataset_name or Path(file_path).stem
+        if experimental_data_type in RANKING_DATA_TYPES:
+            column = ordinal_ranking_column or (value_column if ranking_columns is None else None)
+            return read_rankings_csv(file_path, ranking_columns=ranking_columns, ranking_column=column,
+                                     options=options, separator=ordinal_ranking_separator,
+                                     allow_partial=allow_partial_rankings, agent_column=agent_id_column,
+                                     justification_column=agent_comments_column, encoding=encoding, name=name,
+                                     description=dataset_description)
         if experimental_data_type != "single_value_per_agent":
-            raise InvalidArgument(f"experimental_data_type {experimental_data_type!r} is not supported; only "
-                                  f"'single_value_per_agent' (ranking data is not implemented)")
+            raise InvalidArgument(f"experimental_data_type {experimental_data_type!r} is not supported; use "
+                                  f"'single_value_per_agent' or one of {RANKING_DATA_TYPES}")
         if value_column is None:
             raise InvalidArgument("value_column is needed: the column holding each agent's answer")
         if options is None:
@@ -279,25 +321,24 @@ class SimulationExperimentEmpiricalValidator:
                                    dataset_description=dataset_description, encoding=encoding)
         return read_csv(file_path, options=options, answer_column=value_column, cell_column=cell_column,
                         agent_column=agent_id_column, justification_column=agent_comments_column, encoding=encoding,
-                        name=dataset_name or Path(file_path).stem, description=dataset_description)
+                        name=name, description=dataset_description)
 
     @classmethod
     def read_empirical_data_from_dataframe(cls, df: pd.DataFrame,
                                            experimental_data_type: str = "single_value_per_agent",
                                            agent_id_column: str | None = None, agent_comments_column: str | None = None,
                                            value_column: str | None = None, dataset_name: str | None = None,
-                                           dataset_description: str | None = None, *,
-                                           options: Sequence[str] | None = None,
-                                           cell_column: str | None = None) -> SimulationExperimentDataset:
-        """As :meth:`read_empirical_data_from_csv`, from a DataFrame (rows named by their index)."""
+                                           dataset_description: str | None = None,
+                                           **keywords: Any) -> SimulationExperimentDataset:
+        """As :meth:`read_empirical_data_from_csv`, from a DataFrame (rows named by their index);
+        ``keywords`` are that method's keyword-only arguments (``options``, ``ranking_columns``, ...)."""
         # through the one CSV reader, so a DataFrame is checked exactly as a file is
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"{dataset_name or 'dataframe'}.csv"
             df.to_csv(path, index=False)
             return cls.read_empirical_data_from_csv(path, experimental_data_type, agent_id_column,
                                                     agent_comments_column, None, value_column,
-                                                    dataset_name or "dataframe", dataset_description,
-                                                    options=options, cell_column=cell_column)
+                                                    dataset_name or "dataframe", dataset_description, **keywords)
 
 
 def validate_simulation_experiment_empirically(

@@ -2,8 +2,9 @@
 
 Both show the same things: the datasets and their sources, the overall score, the whole sample and
 each cell (distribution table, distances of the simulation and of the two baselines from the real
-answers, Welch's t and KS tests), TinyTroupe's per-metric tests and the semantic comparison when
-present, and what each number means.
+answers, Welch's t and KS tests), rankings (mean ranks, Borda and first-choice shares, a test per
+option, Spearman's correlation, distances beside the uniform baseline), TinyTroupe's per-metric tests and the semantic
+comparison when present, and what each number means.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tinytroupe.validation.comparison import CellComparison, DistributionValidation
+from tinytroupe.validation.ranking_comparison import RankingValidation
 from tinytroupe.visualization.svg_charts import svg_bar_chart
 
 if TYPE_CHECKING:
@@ -30,6 +32,15 @@ DEFINITIONS = [
     "Uniform baseline: every option equally likely. No-persona baseline: the model asked about the population "
     "directly, without simulated people. A simulation is worth running where it comes closer than both.",
     "Mean and sd are over the options' values; sd is the distribution's (population) standard deviation.",
+]
+RANKING_DEFINITIONS = [
+    "Mean rank: 1 = ranked first; sd is the sample standard deviation over respondents. Options left out of a "
+    "partial ranking share the unused ranks.",
+    "Borda share: each ranking gives k − 1 points to its first option, ..., 0 to its last; an option's share of all "
+    "points. First choice: the share of respondents ranking the option first.",
+    "Per-option test: the option's ranks, real against simulated; Holm p: adjusted for testing every option. "
+    "Spearman's rho: how alike the two sides order the options by mean rank (1 = the same order).",
+    "Uniform baseline: rankings drawn at random (every share 1/k).",
 ]
 
 
@@ -81,6 +92,39 @@ def cell_findings(c: CellComparison) -> list[str]:
     return lines + list(c.notes)
 
 
+def ranking_table(v: RankingValidation) -> Table:
+    """Rows: options; columns: mean rank (sd), Borda and first-choice shares of each side, and the option's test."""
+    header = ["option", "real mean rank (sd)", "simulated mean rank (sd)", "real Borda", "simulated Borda",
+              "real first", "simulated first", "test", "p", "Holm p"]
+    tests = {t.option: t for t in v.option_tests}
+    rows = []
+    for o in v.options:
+        t = tests.get(o)
+        rows.append([o, f"{_f(v.real.mean_rank[o], 2)} ({_f(v.real.sd_rank[o], 2)})",
+                     f"{_f(v.simulated.mean_rank[o], 2)} ({_f(v.simulated.sd_rank[o], 2)})",
+                     f"{v.real.borda_share[o]:.1%}", f"{v.simulated.borda_share[o]:.1%}",
+                     f"{v.real.first_choice_share[o]:.1%}", f"{v.simulated.first_choice_share[o]:.1%}",
+                     f"{t.test.statistic_name} = {_f(t.test.statistic)}" if t else "–",
+                     _p(t.test.p_value) if t else "–", _p(t.p_holm) if t else "–"])
+    return header, rows
+
+
+def ranking_findings(v: RankingValidation) -> list[str]:
+    """The rankings' sample sizes, correlation, distances beside the uniform baseline, and notes."""
+    test = {"welch_t_test": "Welch t-test", "t_test": "Student t-test", "mann_whitney": "Mann-Whitney U test"}
+    rho = "no Spearman correlation" if v.spearman_rho is None else \
+        f"Spearman's rho of the mean ranks = {_f(v.spearman_rho)}" + \
+        (f", p = {_p(v.spearman_p)}" if v.spearman_p is not None else "")
+    differ = v.significant_options()
+    return [f"{v.real.n} real and {v.simulated.n} simulated rankings of {len(v.options)} options; ranks tested "
+            f"per option with the {test.get(v.test_type, v.test_type)} (alpha {v.alpha:g}).", rho,
+            f"First-choice shares: TVD {_f(v.first_choice_tvd)} (uniform baseline {_f(v.uniform_first_choice_tvd)})",
+            f"Borda shares: TVD {_f(v.borda_tvd)} (uniform baseline {_f(v.uniform_borda_tvd)})",
+            f"Ranks differ significantly (p < {v.alpha:g}) for: {', '.join(differ) if differ else 'no option'}; "
+            f"after Holm's adjustment: {', '.join(v.significant_options(adjusted=True)) or 'no option'}",
+            *v.notes]
+
+
 def _title(c: CellComparison) -> str:
     return "Whole sample" if c.cell is None else f"Cell: {c.cell}"
 
@@ -106,6 +150,8 @@ def _head(r: SimulationExperimentEmpiricalValidationResult) -> list[tuple[str, s
     if v is not None:
         pairs.append(("Options", "; ".join(f"{_f(x, 0) if float(x).is_integer() else x} = {o}"
                                            for o, x in zip(v.options, v.option_values, strict=True))))
+    if r.ranking_results is not None:
+        pairs.append(("Options ranked", "; ".join(r.ranking_results.options)))
     pairs += [("Validation", r.validation_type), ("Timestamp", r.timestamp),
               ("Overall score", f"{_f(r.overall_score)} ({r.score_basis})")]
     return pairs
@@ -121,13 +167,22 @@ def to_markdown(r: SimulationExperimentEmpiricalValidationResult) -> str:
                     *_md_table(shares_table(c, r.distribution_results.options)),
                     *(f"- {line}" for line in cell_findings(c)), ""]
         out += [f"- {n}" for n in r.distribution_results.notes]
+    if r.ranking_results is not None:
+        out += ["## Rankings", "", *_md_table(ranking_table(r.ranking_results)),
+                *(f"- {line}" for line in ranking_findings(r.ranking_results)), ""]
     if r.statistical_results and r.statistical_results.get("test_results"):
         out += ["## Per-metric tests", "", *_md_table(metric_table(r)), ""]
     if r.semantic_results:
         out += ["## Semantic comparison of justifications", "",
                 *(f"- {k}: {val}" for k, val in r.semantic_results.items()), ""]
-    out += ["## What the numbers mean", "", *(f"- {d}" for d in DEFINITIONS), ""]
+    out += ["## What the numbers mean", "", *(f"- {d}" for d in _definitions(r)), ""]
     return "\n".join(out)
+
+
+def _definitions(r: SimulationExperimentEmpiricalValidationResult) -> list[str]:
+    if r.ranking_results is None:
+        return DEFINITIONS
+    return (DEFINITIONS if r.distribution_results is not None else DEFINITIONS[:1]) + RANKING_DEFINITIONS
 
 
 def metric_table(r: SimulationExperimentEmpiricalValidationResult) -> Table:
@@ -162,6 +217,16 @@ def _chart(c: CellComparison, options: Sequence[str]) -> str:
     return chart + (f'<p class="key">{key}</p>' if key else "")
 
 
+def _ranking_chart(v: RankingValidation) -> str:
+    short = len(v.options) > 4 or max(len(o) for o in v.options) > 12
+    categories = [str(i + 1) for i in range(len(v.options))] if short else list(v.options)
+    series = [("real", [v.real.mean_rank[o] for o in v.options]),
+              ("simulated", [v.simulated.mean_rank[o] for o in v.options])]
+    chart = svg_bar_chart("Mean rank (1 = best)", "option", "mean rank", categories, series, width=760, height=300)
+    key = "; ".join(f"{i + 1} = {html.escape(o)}" for i, o in enumerate(v.options)) if short else ""
+    return chart + (f'<p class="key">{key}</p>' if key else "")
+
+
 _CSS = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a202c}"
         "table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #cbd5e0;padding:.25rem .6rem;"
         "text-align:right}td:first-child,th:first-child{text-align:left}th{background:#edf2f7}"
@@ -183,13 +248,19 @@ def to_html(r: SimulationExperimentEmpiricalValidationResult) -> str:
                       _html_table(shares_table(c, v.options)),
                       "<ul>" + "".join(f"<li>{e(line)}</li>" for line in cell_findings(c)) + "</ul>"]
         parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in v.notes) + "</ul>" if v.notes else "")
+    if r.ranking_results is not None:
+        rv = r.ranking_results
+        parts += ["<h2>Rankings</h2>", _ranking_chart(rv), _html_table(ranking_table(rv)),
+                  "<ul>" + "".join(f"<li>{e(line)}</li>" for line in ranking_findings(rv)) + "</ul>"]
     if r.statistical_results and r.statistical_results.get("test_results"):
         parts += ["<h2>Per-metric tests</h2>", _html_table(metric_table(r))]
     if r.semantic_results:
         parts += ["<h2>Semantic comparison of justifications</h2><ul>",
                   *(f"<li>{e(k)}: {e(str(val))}</li>" for k, val in r.semantic_results.items()), "</ul>"]
-    parts += ["<h2>What the numbers mean</h2><ul>", *(f"<li>{e(d)}</li>" for d in DEFINITIONS), "</ul></body></html>"]
+    parts += ["<h2>What the numbers mean</h2><ul>", *(f"<li>{e(d)}</li>" for d in _definitions(r)),
+              "</ul></body></html>"]
     return "".join(parts)
 
 
-__all__ = ["DEFINITIONS", "cell_findings", "distance_table", "metric_table", "shares_table", "to_html", "to_markdown"]
+__all__ = ["DEFINITIONS", "RANKING_DEFINITIONS", "cell_findings", "distance_table", "metric_table", "ranking_findings",
+           "ranking_table", "shares_table", "to_html", "to_markdown"]
