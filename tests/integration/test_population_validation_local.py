@@ -35,6 +35,7 @@ population:
   context: A 1996 United States election survey
 script:
   - broadcast: Thank you for taking part in this election study.
+  - run: 1
 validation:
   data: anes1996_self_placement.csv
   answer_column: self_placement
@@ -69,15 +70,15 @@ def test_a_population_from_demographics_is_validated_against_real_answers(tmp_pa
     overall = saved["result"]["distribution_results"]["overall"]
     assert overall["real"]["n"] == 944 and overall["simulated"]["n"] == 12
     shares = overall["simulated"]["shares"]
-    assert len(shares) == len(OPTIONS) and sum(shares) == pytest.approx(1.0)
+    assert list(shares) == OPTIONS and sum(shares.values()) == pytest.approx(1.0)
     assert {b["baseline"] for b in overall["baselines"]} == {"uniform", "no_persona"}
     for metric in ("tvd", "wasserstein_1"):
-        value = overall["metrics"][metric]
+        value = overall["distance"][metric]
         assert isinstance(value, float) and value >= 0
     # people were placed in the data's cells by the party drawn for them
-    cells = set(saved["result"]["distribution_results"]) - {"overall"}
-    assert cells and cells <= {"Strong Democrat", "Weak Democrat", "Independent Democrat", "Independent",
-                               "Independent Republican", "Weak Republican", "Strong Republican"}
+    cells = {c["cell"] for c in saved["result"]["distribution_results"]["cells"]}
+    parties = {line.split(",")[0] for line in SHARES.read_text().splitlines()[1:] if line.strip()}
+    assert cells and cells <= parties, cells - parties
 
     trace = [json.loads(line) for line in (out / "trace.jsonl").read_text().splitlines()]
     calls = [e for e in trace if e["kind"] == "llm_call"]
@@ -86,4 +87,4 @@ def test_a_population_from_demographics_is_validated_against_real_answers(tmp_pa
     assert 12 <= people <= 14, f"about one call per person, got {people}"
     assert purposes.count("distribution") == 12, "one call per person with the embedded model's scored labels"
     print(f"\n{len(calls)} calls: {people} persona, {purposes.count('distribution')} distribution; "
-          f"tvd {overall['metrics']['tvd']:.3f}")
+          f"tvd {overall['distance']['tvd']:.3f}")
