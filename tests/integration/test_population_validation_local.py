@@ -50,6 +50,7 @@ validation:
 """
 
 
+@pytest.mark.timeout(900)  # about 48 embedded-model calls: two minutes on two idle cores, more when shared
 def test_a_population_from_demographics_is_validated_against_real_answers(tmp_path: Path) -> None:
     for source in (SHARES, ANSWERS):
         shutil.copy(source, tmp_path / source.name)
