@@ -9,9 +9,8 @@ action prompt (:meth:`~tinytroupe.agent.TinyPerson.abuild_prompt`, the preview p
   one importance call per turn with ``[Memory] IMPORTANCE_SCORING = llm``, the summarising calls of
   each automatic consolidation (every ``AUTO_CONSOLIDATION_THRESHOLD`` memories, in chunks of
   ``CONSOLIDATION_CHUNK_SIZE``) and two calls per reflection (``ENABLE_REFLECTION``, every
-  ``REFLECTION_THRESHOLD`` of summed importance); each ``story`` step is one call. An experiment's
-  runs, a validation's questions and the action quality checks are counted as
-  :mod:`tinytroupe.scenario.estimate_design` says. Re-asks of
+  ``REFLECTION_THRESHOLD`` of summed importance); each ``story`` step is one call. Experiments,
+  validations and quality checks: :mod:`tinytroupe.scenario.estimate_design`. Re-asks of
   invalid answers and retries are not foreseen (a model that follows the schema needs none).
 * **prompt tokens**: the rendered first prompt of each agent, growing each step by what it hears and
   does (:data:`LINE_TOKENS` per line: its own :data:`OWN_LINES_PER_TURN` lines plus one line from each
@@ -88,9 +87,9 @@ OWN_LINES_PER_TURN = 2
 #: typical answer tokens per purpose (actions and cognitive state as JSON; one value per field; ratings)
 TYPICAL_COMPLETION = {"action": 180, "extraction_base": 20, "extraction_per_field": 30, "importance": 25,
                       "consolidation": 250, "reflection": 150}
-#: a factory's prompts and answers, in tokens (its persona schema alone is about 1,600 tokens)
-FACTORY_PROMPT = {"plan": 900, "person": 2400}
-FACTORY_COMPLETION = {"plan": 500, "person": 900}
+#: a factory's prompts and answers in tokens (the full persona schema alone is ~1,600; brief: 348 and 37)
+FACTORY_PROMPT = {"plan": 900, "person": 2400, "brief_person": 400}
+FACTORY_COMPLETION = {"plan": 500, "person": 900, "brief_person": 60}
 #: memories one turn adds (stimuli heard plus own actions); used for consolidation and reflection
 #: timing, with the rule importance of a conversation line (4) for reflection
 RULE_IMPORTANCE = 4.0
@@ -242,7 +241,7 @@ def _tally(scenario: Scenario, settings: Settings, prices: PriceTable, backend: 
     runs = experiment_runs(scenario)
     lines = [*_population_lines(scenario, base_dir, cap),
              *(_line(x.purpose, x.calls * runs, x.prompt_tokens * runs, x.completion_tokens * runs) for x in per_run),
-             *validation_lines(scenario, base_dir, n, int(mean_first) + history, cap)]
+             *validation_lines(scenario, base_dir, n, int(mean_first) + history, cap, backend)]
     for line in lines:
         line.cost_usd = prices.cost(model, line.prompt_tokens, line.completion_tokens)
     prompt = sum(x.prompt_tokens for x in lines)
@@ -273,9 +272,8 @@ def _assumptions(scenario: Scenario, settings: Settings, steps: int, heard: int,
            "once"] if runs > 1 else []),
         *(["quality checks: one judge call per enabled check per turn; no regeneration"]
           if quality_checks_per_turn(settings) else []),
-        *(["validation: log-probabilities give each agent's answer in one call (a backend without them "
-           "samples several)"] if scenario.validation is not None and scenario.validation.mode == "distribution"
-          else []),
+        *(["validation: one call per answer from log-probabilities (the scripted backend samples 10)"]
+          if scenario.validation is not None and scenario.validation.mode == "distribution" else []),
     ]
 
 
@@ -284,8 +282,9 @@ def _population_lines(scenario: Scenario, base_dir: Path | None, cap: int) -> li
     if scenario.population is None or not scenario.population.generated:
         return []
     plan, people = factory_calls(scenario.population, base_dir or Path.cwd())
-    return [_line("population", plan + people, plan * FACTORY_PROMPT["plan"] + people * FACTORY_PROMPT["person"],
-                  plan * min(cap, FACTORY_COMPLETION["plan"]) + people * min(cap, FACTORY_COMPLETION["person"]))]
+    person = "brief_person" if scenario.population.detail == "brief" else "person"
+    return [_line("population", plan + people, plan * FACTORY_PROMPT["plan"] + people * FACTORY_PROMPT[person],
+                  plan * min(cap, FACTORY_COMPLETION["plan"]) + people * min(cap, FACTORY_COMPLETION[person]))]
 
 
 def _memory_lines(settings: Settings, n: int, steps: int, heard: int) -> list[EstimateLine]:

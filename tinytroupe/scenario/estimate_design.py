@@ -70,13 +70,18 @@ def quality_checks_per_turn(settings: Settings) -> int:
                 ag.enable_quality_check_for_fluency, ag.enable_quality_check_for_suitability))
 
 
-def validation_calls(scenario: Scenario, base_dir: Path, agents: int) -> tuple[int, int]:
-    """``(calls per simulated agent, baseline calls)`` of the scenario's validation (distribution mode
-    asks each agent once; ``answers`` mode uses the extraction and asks nothing more)."""
+def validation_calls(scenario: Scenario, base_dir: Path, agents: int, backend: str = "openai") -> tuple[int, int]:
+    """``(calls for the simulated agents, baseline calls)`` of the scenario's validation (distribution
+    mode asks each agent once where the backend gives log-probabilities, and draws
+    :data:`~tinytroupe.agent.distribution.DEFAULT_SAMPLES` answers on the scripted backend, which has
+    none; ``answers`` mode uses the extraction and asks nothing more)."""
     v = scenario.validation
     if v is None:
         return 0, 0
-    per_agent = agents if v.mode == "distribution" else 0
+    from tinytroupe.agent.distribution import DEFAULT_SAMPLES
+
+    each = DEFAULT_SAMPLES if backend == "scripted" else 1
+    per_agent = agents * each if v.mode == "distribution" else 0
     if not v.no_persona_baseline:
         return per_agent, 0
     cells = 0
@@ -84,7 +89,7 @@ def validation_calls(scenario: Scenario, base_dir: Path, agents: int) -> tuple[i
         from tinytroupe.validation.data_files import read_csv  # only a scenario with validation pays for it
 
         cells = len(read_csv(base_dir / v.data, **v.read_arguments()).cells())
-    return per_agent, 1 + cells
+    return per_agent, (1 + cells) * each
 
 
 def quality_lines(settings: Settings, turns: int, mean_first: float, cap: int) -> list[EstimateLine]:
@@ -96,10 +101,10 @@ def quality_lines(settings: Settings, turns: int, mean_first: float, cap: int) -
                  calls * min(cap, JUDGE_COMPLETION))]
 
 
-def validation_lines(scenario: Scenario, base_dir: Path | None, n: int, agent_prompt: int,
-                     cap: int) -> list[EstimateLine]:
+def validation_lines(scenario: Scenario, base_dir: Path | None, n: int, agent_prompt: int, cap: int,
+                     backend: str = "openai") -> list[EstimateLine]:
     """The validation's distribution questions (one per agent) and no-persona baselines."""
-    per_agent, baseline = validation_calls(scenario, base_dir or Path.cwd(), n)
+    per_agent, baseline = validation_calls(scenario, base_dir or Path.cwd(), n, backend)
     lines = []
     if per_agent:
         lines.append(line("distribution", per_agent, per_agent * agent_prompt,
