@@ -86,6 +86,8 @@ def test_a_population_from_demographics_is_validated_against_real_answers(tmp_pa
     purposes = [e.get("purpose") for e in calls]
     people = purposes.count("person_generation")
     assert 12 <= people <= 14, f"about one call per person, got {people}"
-    assert purposes.count("distribution") == 12, "one call per person with the embedded model's scored labels"
+    # one call per person with the embedded model's scored labels, and the no-persona baselines: one
+    # about the whole population and one about each of the 7 parties
+    assert purposes.count("distribution") == 12 + 1 + len(parties)
     print(f"\n{len(calls)} calls: {people} persona, {purposes.count('distribution')} distribution; "
           f"tvd {overall['distance']['tvd']:.3f}")
