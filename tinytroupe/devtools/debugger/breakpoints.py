@@ -22,7 +22,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from tinytroupe.errors import InvalidArgument
 from tinytroupe.events import Event
@@ -52,12 +52,16 @@ class Breakpoint(BaseModel):
     step: int | None = None
     error: bool = False
 
-    def model_post_init(self, context: Any) -> None:
+    def __init__(self, **data: Any) -> None:
+        super().__init__(**data)
         if not any((self.agent, self.action, self.kind, self.text, self.step is not None, self.error)):
             raise InvalidArgument("a breakpoint needs at least one condition: agent, action, kind, text, step "
                                   "or error")
-        if self.action is not None and self.action != self.action.upper():
-            object.__setattr__(self, "action", self.action.upper())
+
+    @field_validator("action")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        return value.upper() if value is not None else None
 
     @classmethod
     def parse(cls, spec: str, id: int = 0) -> Breakpoint:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine
+from concurrent.futures import CancelledError as FutureCancelled
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -120,7 +121,7 @@ class RunControl:
         try:
             self.result = run_sync(coro)
             outcome = Pause(reason="finished", where="the run ended")
-        except (asyncio.CancelledError, KeyboardInterrupt):
+        except (asyncio.CancelledError, FutureCancelled, KeyboardInterrupt):
             outcome = Pause(reason="quit", where="the run was stopped")
         except BaseException as exc:  # handed to the caller as the outcome, never dropped
             outcome = Pause(reason="failed", where="the run stopped with an error",
