@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 
 from tinytroupe.aio import run_sync
 from tinytroupe.devtools.debugger.breakpoints import EXCERPT
-from tinytroupe.devtools.scenario_runs import DEFAULT_ID, open_scenario, recorded_run
+from tinytroupe.devtools.scenario_runs import DEFAULT_ID, RecordedRun, open_scenario, recorded_run
 from tinytroupe.errors import ConfigError
 from tinytroupe.llm.replay import Divergence, ReplayRecorder
 from tinytroupe.storage.trace_store import Trace
@@ -84,7 +84,7 @@ def replay_run_file(path: Path, *, scenario: Path | None = None, out: Path | Non
         ConfigError: the file holds no scenario run and no ``scenario`` is given, or no trace.
         ScenarioError: the scenario is not valid (any more).
     """
-    record = recorded_run(path, simulation_id) if scenario is None else None
+    record = _record(path, simulation_id, required=scenario is None)
     copy = out if out is not None else Path(tempfile.mkdtemp(prefix="tinytroupe-replay-")) / Path(path).name
     _copy_run_file(Path(path), copy)
     with Trace(copy) as trace:
@@ -93,13 +93,13 @@ def replay_run_file(path: Path, *, scenario: Path | None = None, out: Path | Non
             raise ConfigError(f"{str(path)!r} holds no run of simulation {simulation_id!r}")
     with Trace(copy, run_id=run_id) as trace:
         before = trace.canonical()
-    if record is not None:
-        session = open_scenario(Path(record.path), backend=backend or record.backend, model=record.model,
-                                seed=record.seed, run_file=copy, simulation_id=simulation_id,
-                                scenario_text=record.scenario, config=config)
-    else:
-        assert scenario is not None
-        session = open_scenario(scenario, backend=backend, run_file=copy, simulation_id=simulation_id, config=config)
+    # The recorded backend, model and seed, whichever scenario is replayed: requests then differ only by
+    # what changed in the scenario or the code.
+    session = open_scenario(
+        scenario if scenario is not None else Path(record.path) if record else Path("scenario.yaml"),
+        backend=backend or (record.backend if record else None), model=record.model if record else None,
+        seed=record.seed if record else None, run_file=copy, simulation_id=simulation_id,
+        scenario_text=record.scenario if record is not None and scenario is None else None, config=config)
     sim = session.simulation
     assert sim is not None
     recorder = sim.client.backend.find(ReplayRecorder) if hasattr(sim.client.backend, "find") else None
@@ -123,6 +123,15 @@ def replay_run_file(path: Path, *, scenario: Path | None = None, out: Path | Non
                         recorded_calls=recorded, matched_calls=recorder.matched, new_calls=recorder.new_calls,
                         backend_calls=misses, divergences=list(sim.divergences), recorded_events=len(before),
                         replayed_events=len(after), differing_events=len(diffs), first_difference=first)
+
+
+def _record(path: Path, simulation_id: str, *, required: bool) -> RecordedRun | None:
+    try:
+        return recorded_run(path, simulation_id)
+    except ConfigError:
+        if required:
+            raise
+        return None
 
 
 def _copy_run_file(source: Path, target: Path) -> None:
