@@ -172,7 +172,7 @@ def test_bad_edits_leave_the_agent_unchanged(dbg: Debugger) -> None:
     before = dbg.state("Ana")
     with pytest.raises(InvalidArgument, match="turns"):
         dbg.edit("Ana", "turns", "many")
-    with pytest.raises(NotFound, match="memory.items\\[5\\]"):
+    with pytest.raises(NotFound, match=r"memory.items\[5\]"):
         dbg.edit("Ana", "memory.items[5].content", "x")
     with pytest.raises(InvalidArgument, match="name cannot be edited"):
         dbg.edit("Ana", "name", "Zoe")

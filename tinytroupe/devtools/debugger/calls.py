@@ -4,6 +4,7 @@
 attached): each call's messages as sent, the answer's text as it came back (or the error) and who
 asked (:class:`~tinytroupe.llm.types.CallContext`) go to a sink. :class:`TurnLog` keeps them, bounded:
 an agent's ``action`` calls of one turn (its first ask and any re-asks) form one :class:`TurnRecord`.
+What is kept per call are references to what the call made anyway, so recording costs next to nothing.
 
 Example:
     >>> from tinytroupe.llm import LLMClient, ScriptedBackend
@@ -28,11 +29,10 @@ from pydantic import BaseModel, Field
 from tinytroupe.errors import NotFound
 from tinytroupe.llm.backend import Backend, BackendWrapper
 from tinytroupe.llm.client import LLMClient
-from tinytroupe.llm.types import CallContext, Completion, LLMRequest
+from tinytroupe.llm.types import CallContext, Completion, LLMRequest, Message
 
-#: calls kept (all purposes); turns kept per agent
-MAX_CALLS = 2000
-MAX_TURNS_PER_AGENT = 200
+#: calls kept (all purposes, all agents): the oldest go first
+MAX_CALLS = 5000
 
 
 class CallRecord(BaseModel):
@@ -71,34 +71,37 @@ class TurnRecord(BaseModel):
         return self.attempts[-1].answer
 
 
-class CallRecorder(BackendWrapper):
-    """Hands every call's request, answer and context to ``sink`` (``turn_of(agent)`` numbers turns)."""
+#: what a recorder hands its sink per call, as it is (turned into a :class:`CallRecord` only when asked):
+#: the call's context, the messages sent, the agent's turn, the answer's text, the error, cached, seconds
+RawCall = tuple[CallContext, tuple[Message, ...], int | None, str | None, str | None, bool, float]
 
-    def __init__(self, inner: Backend, sink: Callable[[CallRecord], None],
+
+class CallRecorder(BackendWrapper):
+    """Hands every call's context, messages, answer (or error) to ``sink`` as a :data:`RawCall`
+    (``turn_of(agent)`` numbers the asking agent's turn)."""
+
+    def __init__(self, inner: Backend, sink: Callable[[RawCall], None],
                  turn_of: Callable[[str], int | None] | None = None) -> None:
         super().__init__(inner)
         self.sink = sink
         self.turn_of = turn_of
 
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
+        # Only references are kept here (no copies, no models): this runs for every call of the run.
         turn = self.turn_of(context.agent) if self.turn_of is not None and context.agent else None
-        record = CallRecord(purpose=context.purpose, agent=context.agent, world=context.world, step=context.step,
-                            turn=turn, messages=[m.model_dump() for m in request.messages])
         start = time.perf_counter()
         try:
             completion = await self.inner.generate(request, context)
         except Exception as exc:
-            record.error = f"{type(exc).__name__}: {exc}"
-            record.latency_s = time.perf_counter() - start
-            self.sink(record)
+            self.sink((context, request.messages, turn, None, f"{type(exc).__name__}: {exc}", False,
+                       time.perf_counter() - start))
             raise
-        record.answer, record.cached = completion.text, completion.cached
-        record.latency_s = time.perf_counter() - start
-        self.sink(record)
+        self.sink((context, request.messages, turn, completion.text, None, completion.cached,
+                   time.perf_counter() - start))
         return completion
 
 
-def install(client: LLMClient, sink: Callable[[CallRecord], None],
+def install(client: LLMClient, sink: Callable[[RawCall], None],
             turn_of: Callable[[str], int | None] | None = None) -> Callable[[], None]:
     """Put a :class:`CallRecorder` in front of ``client``'s chain; returns the function that takes it away.
 
@@ -117,31 +120,43 @@ def install(client: LLMClient, sink: Callable[[CallRecord], None],
     return restore
 
 
+def _record(raw: RawCall) -> CallRecord:
+    context, messages, turn, answer, error, cached, latency = raw
+    return CallRecord(purpose=context.purpose, agent=context.agent, world=context.world, step=context.step, turn=turn,
+                      messages=[m.model_dump() for m in messages], answer=answer, error=error, cached=cached,
+                      latency_s=latency)
+
+
 class TurnLog:
-    """The calls recorded (at most :data:`MAX_CALLS`) and each agent's turns (the last
-    :data:`MAX_TURNS_PER_AGENT`)."""
+    """The last :data:`MAX_CALLS` calls, as they were recorded; :attr:`calls` and :meth:`turns` build
+    the records when asked (an agent's ``action`` calls of one turn, re-asks included, form one turn)."""
 
-    def __init__(self, max_calls: int = MAX_CALLS, max_turns: int = MAX_TURNS_PER_AGENT) -> None:
-        self.calls: deque[CallRecord] = deque(maxlen=max_calls)
-        self._turns: dict[str, deque[TurnRecord]] = {}
-        self._max_turns = max_turns
+    def __init__(self, max_calls: int = MAX_CALLS) -> None:
+        self._raw: deque[RawCall] = deque(maxlen=max_calls)
 
-    def add(self, call: CallRecord) -> None:
+    def add(self, call: RawCall) -> None:
         """The sink of a :class:`CallRecorder`."""
-        self.calls.append(call)
-        if call.purpose != "action" or call.agent is None:
-            return
-        turns = self._turns.setdefault(call.agent, deque(maxlen=self._max_turns))
-        last = turns[-1] if turns else None
-        if last is not None and last.turn == call.turn and last.step == call.step and call.turn is not None:
-            last.attempts.append(call)  # a re-ask within the same turn
-        else:
-            turns.append(TurnRecord(agent=call.agent, world=call.world, step=call.step, turn=call.turn,
-                                    attempts=[call]))
+        self._raw.append(call)
+
+    @property
+    def calls(self) -> list[CallRecord]:
+        """Every call kept, oldest first."""
+        return [_record(raw) for raw in list(self._raw)]
 
     def turns(self, agent: str) -> list[TurnRecord]:
         """``agent``'s recorded turns, oldest first."""
-        return list(self._turns.get(agent, ()))
+        turns: list[TurnRecord] = []
+        for raw in list(self._raw):
+            context, turn = raw[0], raw[2]
+            if context.purpose != "action" or context.agent != agent:
+                continue
+            last = turns[-1] if turns else None
+            call = _record(raw)
+            if last is not None and turn is not None and last.turn == turn and last.step == call.step:
+                last.attempts.append(call)  # a re-ask within the same turn
+            else:
+                turns.append(TurnRecord(agent=agent, world=call.world, step=call.step, turn=turn, attempts=[call]))
+        return turns
 
     def turn(self, agent: str, number: int | None = None) -> TurnRecord:
         """``agent``'s turn ``number`` (its own count, 1 first; negative counts from the last recorded;
@@ -166,4 +181,4 @@ class TurnLog:
         raise NotFound(f"turn {number} of {agent!r} was not recorded; recorded turns: {known}")
 
 
-__all__ = ["MAX_CALLS", "MAX_TURNS_PER_AGENT", "CallRecord", "CallRecorder", "TurnLog", "TurnRecord", "install"]
+__all__ = ["MAX_CALLS", "CallRecord", "CallRecorder", "RawCall", "TurnLog", "TurnRecord", "install"]

@@ -189,8 +189,8 @@ class Debugger(DebuggerInspection):
             return
         kept = [b for b in self._breakpoints if b.id != id]
         if len(kept) == len(self._breakpoints):
-            raise NotFound(f"no breakpoint #{id}; breakpoints: {', '.join(f'#{b.id}' for b in self._breakpoints)}"
-                           or "none")
+            listed = ", ".join(f"#{b.id}" for b in self._breakpoints) or "none"
+            raise NotFound(f"no breakpoint #{id}; breakpoints: {listed}")
         self._breakpoints = kept
 
     # ------------------------------------------------------------------ running and stepping
