@@ -7,8 +7,9 @@ JSON object of all their figures as its last line):
     steps; the usual client stack of ``build_client``) runs the same steps plain, and with a
     ``Debugger`` attached that has a breakpoint never met (``agent=Nobody``), run through
     ``Debugger.run`` (the run on a background thread, the seams checked, every event and call
-    recorded). Rounds alternate between the two, each on fresh worlds; the figure is the overhead is
-    the median over rounds of each debugged run's wall time over its round's plain one: ``debugger_overhead_pct`` (goal <= 5), and
+    recorded). Rounds alternate between the two, each on fresh worlds; the overhead is the median
+    over rounds of each debugged run's wall time over its round's plain one: ``debugger_overhead_pct``
+    (goal <= 5), and
     ``debugger_attached_overhead_pct`` for a debugger with no breakpoint at all.
 
 Usage::

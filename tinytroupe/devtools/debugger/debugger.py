@@ -246,7 +246,7 @@ class Debugger(DebuggerInspection):
         if agent is not None:
             self.agent(agent)  # NotFound: say so now, not after a run that never stops
         mode = "continue" if stop_at == "breakpoint" else stop_at
-        return Resume(mode, agent)  # type: ignore[arg-type]
+        return Resume(mode, agent)
 
     def _go(self, resume: Resume) -> Pause:
         self._mode = resume
