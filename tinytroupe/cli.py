@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from tinytroupe import __version__
+from tinytroupe.devtools.commands import register as register_devtools
 from tinytroupe.terminal import show
 
 if TYPE_CHECKING:  # the commands import what they need when they run: --help stays fast
@@ -34,8 +35,7 @@ EXECUTORS = ("local", "ray")  # tinytroupe.scenario.study.EXECUTORS, repeated so
 app = typer.Typer(
     name="tinytroupe",
     help="LLM-powered persona simulation: simulated people in worlds, focus groups and surveys.",
-    no_args_is_help=True,
-    add_completion=False,
+    no_args_is_help=True, add_completion=False,
     pretty_exceptions_show_locals=False,  # locals may hold settings with secrets
 )
 
@@ -393,5 +393,7 @@ def trace(
     console.print(f"errors: {summary['errors']} · events: {summary['events']} "
                   + show(json.dumps(summary["events_by_kind"], sort_keys=True)))
 
+
+register_devtools(app)  # debug, inspect, replay (tinytroupe/devtools/commands.py)
 
 __all__ = ["app"]

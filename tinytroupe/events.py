@@ -239,6 +239,19 @@ class OperationTimingEvent(Event):
     level: Literal["debug", "info", "warning"] = "debug"
 
 
+class StateEditEvent(Event):
+    """Someone changed an agent's state by hand (the debugger's ``edit``): which part (``path`` in the
+    agent's state, e.g. ``persona.age``), what it held before and what it holds now (JSON values; None
+    for a part added or deleted), and who did it (``source``)."""
+
+    kind: Literal["state_edit"] = "state_edit"
+    path: str
+    operation: Literal["set", "delete"] = "set"
+    before: Any = None
+    after: Any = None
+    source: str = "debugger"
+
+
 Subscriber = Callable[[Event], Any] | Callable[[Event], Awaitable[Any]]
 
 
@@ -354,6 +367,7 @@ __all__ = [
     "LLMCallEvent",
     "MemoryEvent",
     "OperationTimingEvent",
+    "StateEditEvent",
     "StepEvent",
     "StimulusEvent",
     "Subscriber",

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 
 class WorldStepping:
     """Mixin of :class:`~tinytroupe.environment.TinyWorld`: its steps."""
+
+    #: coroutine functions ``hook(world, step)`` awaited after each synchronous step has ended and been
+    #: published (a debugger pauses there). A world sets its own tuple, so no two worlds share hooks;
+    #: empty, a step awaits nothing more.
+    step_end_hooks: tuple[Callable[[WorldStepping, int], Awaitable[None]], ...] = ()
 
     if TYPE_CHECKING:
         name: str
@@ -107,6 +112,8 @@ class WorldStepping:
                 # One agent at a time: each hears what the previous ones said in this step.
                 outcomes += await self._run_batch([agent], step, 1, step_actions)
         self._end_step(step, parallelize, outcomes, time.perf_counter() - started, calls_before)
+        for hook in self.step_end_hooks:
+            await hook(self, step)
         return step_actions
 
     async def _run_batch(self, agents: list[TinyPerson], step: int, max_workers: int | None,
