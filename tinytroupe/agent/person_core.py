@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 from tinytroupe import scope
 from tinytroupe.agent.actions import Action, ActionRegistry, CognitiveState
 from tinytroupe.agent.cognition import PromptBudget
+from tinytroupe.agent.emotions.component import EmotionComponent
 from tinytroupe.agent.faculties import MentalFaculty
 from tinytroupe.agent.memory import AgentMemory, EpisodicMemory, SemanticMemory
 from tinytroupe.agent.persona import Persona
@@ -134,6 +135,8 @@ class PersonCore:
         self._mental_faculties: list[MentalFaculty] = []
         #: the parts taking part in each turn's phases (see tinytroupe.agent.turn)
         self._components: list[TurnComponent] = default_components()
+        if settings.emotions.enabled:  # first, so that recall in the same phase sees the mood
+            self._components.insert(0, EmotionComponent())
         self.add_mental_faculties(mental_faculties or [])
         # An active simulation (control.begin) learns about the agent, to checkpoint it; outside one,
         # the scope makes it findable by name (get_agent_by_name).

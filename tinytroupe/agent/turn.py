@@ -89,6 +89,10 @@ class Turn:
     messages: list[Message] = field(default_factory=list)
     #: what ``decide`` asks the model for (set before it asks; a component that asks again uses it too)
     spec: ActionTurnSpec | None = None
+    #: ask for the cognitive state's appraisal fields too (an emotions component sets it in ``retrieve``)
+    appraisal: bool = False
+    #: request parameters of the turn's call that components set before ``decide`` (e.g. ``temperature``)
+    params: dict[str, Any] = field(default_factory=dict)
     #: the model's answer (set in ``decide``; components may replace it before it is committed)
     batch: ActionBatch | None = None
     #: the actions committed (set in ``act``)
