@@ -54,7 +54,8 @@ def _bound(value: int) -> int:
 def rule_appraisal(stimuli: Iterable[MemoryItem]) -> Steps:
     """The steps the rule gives ``stimuli`` together (each dimension within -3..3).
 
-    Each cue found adds its steps once per stimulus; an exclamation mark or a mostly upper-case
+    Each group of :data:`CUES` adds its steps once per stimulus that has one of its phrases; an
+    exclamation mark or a mostly upper-case
     message of several words adds one step of arousal.
     """
     p = a = d = 0
