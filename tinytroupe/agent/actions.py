@@ -288,7 +288,7 @@ def _cognitive_state_model(appraisal: bool = False) -> type[BaseModel]:
     step = Annotated[int, BeforeValidator(_appraisal_step)]
     extra: dict[str, Any] = {name: (step, Field(0, description=text, json_schema_extra={"minimum": -3, "maximum": 3}))
                              for name, text in APPRAISAL_FIELDS.items()} if appraisal else {}
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         "LLMCognitiveState",
         # Defaults keep a turn usable when a model leaves a field out; the schema still lists them all.
         goals=(str, Field("", max_length=200, description="your current goals")),

@@ -71,6 +71,12 @@ class AgentEnvironment(Protocol):
         ...
 
 
+def _initial_components(emotions: bool) -> list[TurnComponent]:
+    """The built-in components, with an emotions component first under ``[Emotions] ENABLED`` (first, so
+    that recall, in the same phase, weighs the mood it leaves)."""
+    return [EmotionComponent(), *default_components()] if emotions else default_components()
+
+
 class PersonCore:
     """The state and wiring of :class:`~tinytroupe.agent.person.TinyPerson` (see there for the arguments)."""
 
@@ -134,9 +140,7 @@ class PersonCore:
         self.turns = 0
         self._mental_faculties: list[MentalFaculty] = []
         #: the parts taking part in each turn's phases (see tinytroupe.agent.turn)
-        self._components: list[TurnComponent] = default_components()
-        if settings.emotions.enabled:  # first, so that recall in the same phase sees the mood
-            self._components.insert(0, EmotionComponent())
+        self._components: list[TurnComponent] = _initial_components(settings.emotions.enabled)
         self.add_mental_faculties(mental_faculties or [])
         # An active simulation (control.begin) learns about the agent, to checkpoint it; outside one,
         # the scope makes it findable by name (get_agent_by_name).
@@ -257,7 +261,8 @@ class PersonCore:
     @property
     def components(self) -> list[TurnComponent]:
         """The components taking part in this agent's turns, in the order their hooks run
-        (``memory``, ``action_quality``, ``repetition_filter``, ``mental_faculties``, then those added)."""
+        (``emotions`` under ``[Emotions] ENABLED``, ``memory``, ``action_quality``, ``repetition_filter``,
+        ``mental_faculties``, then those added)."""
         return list(self._components)
 
     def add_component(self, component: TurnComponent) -> Self:

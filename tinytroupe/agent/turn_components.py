@@ -95,4 +95,5 @@ def default_components() -> list[TurnComponent]:
     return [MemoryComponent(), ActionQualityCheck(), RepetitionFilter(), FacultyComponent()]
 
 
-__all__ = ["MOOD_NOTE", "ActionQualityCheck", "FacultyComponent", "MemoryComponent", "RepetitionFilter", "default_components"]
+__all__ = ["MOOD_NOTE", "ActionQualityCheck", "FacultyComponent", "MemoryComponent", "RepetitionFilter",
+           "default_components"]

@@ -16,7 +16,6 @@ import numpy.typing as npt
 from pydantic import BaseModel
 
 from tinytroupe.agent.memory.affect import Mood, congruence
-
 from tinytroupe.agent.memory.episodic import TRIVIAL_TYPES
 from tinytroupe.agent.memory.index import hours
 from tinytroupe.agent.memory.indexing import EMBED_CHARS, MemoryIndexing
