@@ -59,10 +59,14 @@ class MemoryRecall(MemoryIndexing):
         if mood is None or not mood.weight or not len(self.affect) or self.index is None:
             return None
         pads = np.zeros((self.index.used, 3))
+        rows, values = [], []
         for item_id, pad in self.affect.items():
             row = self.index.row_of(f"E{item_id}")
             if row is not None:
-                pads[row] = pad
+                rows.append(row)
+                values.append(pad)
+        if rows:  # one assignment: row by row costs more than the scoring itself
+            pads[rows] = values
         return congruence(mood.pad, pads)
 
     def _search(self, query_vec: np.ndarray, top_k: int | None, exclude: Iterable[str], rehearse: bool,
