@@ -61,6 +61,7 @@ def test_the_appraisal_rides_on_the_one_turn_call() -> None:
     state = emotions_of(ana).state  # type: ignore[union-attr]
     assert state.current.as_tuple() == pytest.approx((-0.36, 0.36, -0.12))
     assert [(e.label, e.cause) for e in seen] == [("anxious", "appraisal")]
+    assert ana.cognitive_state.emotions == "fine"  # TinyTroupe's free-text emotions, as before
     assert seen[0].change == pytest.approx((-0.36, 0.36, -0.12))
     heard = ana.memory.items()[0]
     assert ana.memories.affect_of(heard.id) == pytest.approx(state.current.as_tuple())

@@ -132,8 +132,8 @@ class EmotionComponent(TurnComponent):
         if settings.appraisal == "rule" and turn.view is not None:
             steps = rule_appraisal(turn.view.new)
             if any(steps):
-                pad = apply_change(pad, steps_to_change(steps, EmotionParams.from_settings(settings)),
-                                   EmotionParams.from_settings(settings))
+                params = EmotionParams.from_settings(settings)
+                pad = apply_change(pad, steps_to_change(steps, params), params)
         self.state = self.state.model_copy(update={"current": pad, "updated_at": agent._now()})
 
     async def retrieve(self, turn: Turn) -> None:
