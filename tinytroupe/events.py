@@ -152,6 +152,22 @@ class MemoryEvent(Event):
     items: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class EmotionEvent(Event):
+    """An agent's PAD state changed (``docs/emotions.md``): after its turn's appraisal, or by contagion.
+
+    ``pleasure``/``arousal``/``dominance`` are the state after the change, ``label`` its octant name,
+    ``change`` what moved each dimension (after minus before), ``cause`` ``appraisal`` or ``contagion``.
+    """
+
+    kind: Literal["emotion"] = "emotion"
+    pleasure: float
+    arousal: float
+    dominance: float
+    label: str
+    cause: Literal["appraisal", "contagion"] = "appraisal"
+    change: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
 class CheckpointEvent(Event):
     """A simulation checkpoint was written (``size_bytes``: its JSON size)."""
 
@@ -362,6 +378,7 @@ __all__ = [
     "CheckpointEvent",
     "ConcurrencyEvent",
     "DivergenceEvent",
+    "EmotionEvent",
     "Event",
     "EventBus",
     "LLMCallEvent",

@@ -90,6 +90,11 @@ class CognitiveState(BaseModel):
     context: list[str] = Field(default_factory=list)
     attention: str = ""
     emotions: str = "Feeling nothing in particular, just calm."
+    # How this turn's events moved the agent, -3..3 each (asked only of agents with an emotions component,
+    # see APPRAISAL_FIELDS): read by that component, never saved (the PAD state is the component's).
+    pleasure_change: int | None = Field(None, exclude=True)
+    arousal_change: int | None = Field(None, exclude=True)
+    dominance_change: int | None = Field(None, exclude=True)
 
 
 class ActionBatch(BaseModel):
@@ -249,7 +254,7 @@ def action_batch_model(action_types: tuple[str, ...], max_actions: int,
 
 
 def _build_turn_model(action_types: tuple[str, ...], max_actions: int, max_content_chars: int,
-                      target_type: Any, target_constraints: dict[str, Any]) -> type[BaseModel]:
+                      target_type: Any, target_constraints: dict[str, Any], appraisal: bool = False) -> type[BaseModel]:
     type_literal: Any = Literal[action_types]
     llm_action = create_model(
         "LLMAction",
@@ -257,7 +262,7 @@ def _build_turn_model(action_types: tuple[str, ...], max_actions: int, max_conte
         content=(str, Field("", max_length=max_content_chars, description="what is said, thought or done")),
         target=(target_type, Field("", description="who the action is for; empty if nobody", **target_constraints)),
     )
-    llm_state = _cognitive_state_model()
+    llm_state = _cognitive_state_model(appraisal)
     return create_model(
         "ActionTurn",
         # maxItems is advertised to the model but not enforced: a longer turn is cut, not re-asked.
@@ -267,8 +272,22 @@ def _build_turn_model(action_types: tuple[str, ...], max_actions: int, max_conte
     )
 
 
-@lru_cache(maxsize=1)
-def _cognitive_state_model() -> type[BaseModel]:
+#: the cognitive state's appraisal fields (only with ``appraisal=True``): how this turn's events moved
+#: the agent, an integer step each, -3..3 (a number beyond is clipped, not re-asked); see docs/emotions.md
+APPRAISAL_FIELDS = {"pleasure_change": "-3 much less pleasant .. 0 no change .. 3 much more pleasant",
+                    "arousal_change": "-3 much calmer .. 0 no change .. 3 much more stirred up",
+                    "dominance_change": "-3 much less in control .. 0 no change .. 3 much more in control"}
+
+
+def _appraisal_step(value: Any) -> Any:
+    return max(-3, min(3, round(value))) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+@lru_cache(maxsize=2)
+def _cognitive_state_model(appraisal: bool = False) -> type[BaseModel]:
+    step = Annotated[int, BeforeValidator(_appraisal_step)]
+    extra: dict[str, Any] = {name: (step, Field(0, description=text, json_schema_extra={"minimum": -3, "maximum": 3}))
+                             for name, text in APPRAISAL_FIELDS.items()} if appraisal else {}
     return create_model(
         "LLMCognitiveState",
         # Defaults keep a turn usable when a model leaves a field out; the schema still lists them all.
@@ -277,6 +296,7 @@ def _cognitive_state_model() -> type[BaseModel]:
                                   description="short facts about your situation")),
         attention=(str, Field("", max_length=200, description="what you pay attention to")),
         emotions=(str, Field("", max_length=120, description="how you feel")),
+        **extra,
     )
 
 
@@ -311,17 +331,18 @@ class ActionTurnSpec(NamedTuple):
 
 
 @lru_cache(maxsize=64)
-def _context_turn_model(action_types: tuple[str, ...], max_actions: int, max_content_chars: int) -> type[BaseModel]:
+def _context_turn_model(action_types: tuple[str, ...], max_actions: int, max_content_chars: int,
+                        appraisal: bool = False) -> type[BaseModel]:
     return _build_turn_model(action_types, max_actions, max_content_chars,
-                             Annotated[str, BeforeValidator(_target_in_context)], {})
+                             Annotated[str, BeforeValidator(_target_in_context)], {}, appraisal)
 
 
 @lru_cache(maxsize=4096)
 def _turn_schema(action_types: tuple[str, ...], max_actions: int, max_content_chars: int,
-                 targets: tuple[str, ...] | None) -> dict[str, Any]:
+                 targets: tuple[str, ...] | None, appraisal: bool = False) -> dict[str, Any]:
     from tinytroupe.llm.structured import schema_for
 
-    base = schema_for(_context_turn_model(action_types, max_actions, max_content_chars))
+    base = schema_for(_context_turn_model(action_types, max_actions, max_content_chars, appraisal))
     target: dict[str, Any] = dict(base["$defs"]["LLMAction"]["properties"]["target"])
     if targets is None:
         target["maxLength"] = MAX_FREE_TARGET_CHARS
@@ -334,8 +355,10 @@ def _turn_schema(action_types: tuple[str, ...], max_actions: int, max_content_ch
 
 
 def action_turn_spec(action_types: tuple[str, ...], max_actions: int, max_content_chars: int = 600,
-                     targets: tuple[str, ...] | None = None) -> ActionTurnSpec:
+                     targets: tuple[str, ...] | None = None, *, appraisal: bool = False) -> ActionTurnSpec:
     """What a turn asks for, like :func:`action_batch_model` but with one class for every agent.
+
+    ``appraisal`` adds :data:`APPRAISAL_FIELDS` to the cognitive state (for an agent with emotions).
 
     Every agent addresses a different set of people (everyone but itself, say), and a pydantic class
     per set costs about 2 ms to build and describe: 0.2 s at the first step of a 100-agent survey.
@@ -355,12 +378,13 @@ def action_turn_spec(action_types: tuple[str, ...], max_actions: int, max_conten
     """
     if targets is not None and "" not in targets:
         raise InvalidArgument(f"targets must include '' (nobody in particular), got {targets!r}")
-    model = _context_turn_model(action_types, max_actions, max_content_chars)
-    schema = _turn_schema(action_types, max_actions, max_content_chars, targets)
+    model = _context_turn_model(action_types, max_actions, max_content_chars, appraisal)
+    schema = _turn_schema(action_types, max_actions, max_content_chars, targets, appraisal)
     return ActionTurnSpec(model, schema, {TARGETS_CONTEXT_KEY: targets} if targets is not None else None)
 
 
 __all__ = [
+    "APPRAISAL_FIELDS",
     "CORE_ACTIONS",
     "MAX_TARGET_CHOICES",
     "Action",

@@ -112,11 +112,12 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
             async with self._turn_lock():
                 turn = await self._aprepare_turn(self.caller_client)  # perceive, retrieve
                 spec = turn.spec = action_turn_spec(self.actions_registry.types, self.max_actions_per_turn,
-                                                    self._content_chars(), targets=self.target_choices())
+                                                    self._content_chars(), targets=self.target_choices(),
+                                                    appraisal=turn.appraisal)
                 result = await turn.client.acomplete(turn.messages, response_model=spec.model,
                                                      response_schema=spec.schema, validation_context=spec.context,
                                                      purpose="action", agent=self.name, world=turn.world,
-                                                     step=turn.step)
+                                                     step=turn.step, **turn.params)
                 turn.batch = ActionBatch.model_validate(result.value.model_dump())
                 components = self.components
                 await run_hooks(components, TurnPhase.DECIDE, turn)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 from tinytroupe import scope
 from tinytroupe.agent.actions import Action, ActionRegistry, CognitiveState
 from tinytroupe.agent.cognition import PromptBudget
+from tinytroupe.agent.emotions.component import EmotionComponent
 from tinytroupe.agent.faculties import MentalFaculty
 from tinytroupe.agent.memory import AgentMemory, EpisodicMemory, SemanticMemory
 from tinytroupe.agent.persona import Persona
@@ -68,6 +69,12 @@ class AgentEnvironment(Protocol):
     def get_agent_by_name(self, name: str) -> TinyPerson | None:
         """The agent of that name in this world (tools deliver mail and invitations through it)."""
         ...
+
+
+def _initial_components(emotions: bool) -> list[TurnComponent]:
+    """The built-in components, with an emotions component first under ``[Emotions] ENABLED`` (first, so
+    that recall, in the same phase, weighs the mood it leaves)."""
+    return [EmotionComponent(), *default_components()] if emotions else default_components()
 
 
 class PersonCore:
@@ -133,7 +140,7 @@ class PersonCore:
         self.turns = 0
         self._mental_faculties: list[MentalFaculty] = []
         #: the parts taking part in each turn's phases (see tinytroupe.agent.turn)
-        self._components: list[TurnComponent] = default_components()
+        self._components: list[TurnComponent] = _initial_components(settings.emotions.enabled)
         self.add_mental_faculties(mental_faculties or [])
         # An active simulation (control.begin) learns about the agent, to checkpoint it; outside one,
         # the scope makes it findable by name (get_agent_by_name).
@@ -254,7 +261,8 @@ class PersonCore:
     @property
     def components(self) -> list[TurnComponent]:
         """The components taking part in this agent's turns, in the order their hooks run
-        (``memory``, ``action_quality``, ``repetition_filter``, ``mental_faculties``, then those added)."""
+        (``emotions`` under ``[Emotions] ENABLED``, ``memory``, ``action_quality``, ``repetition_filter``,
+        ``mental_faculties``, then those added)."""
         return list(self._components)
 
     def add_component(self, component: TurnComponent) -> Self:

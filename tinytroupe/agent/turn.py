@@ -6,7 +6,7 @@ phase on each of its components, in the order they were added:
 ====================  ===========================================  =====================================
 phase                 the agent                                    components (built in)
 ====================  ===========================================  =====================================
-``perceive``          gathers the stimuli new since its last turn  (emotions, perception: appraise them)
+``perceive``          gathers the stimuli new since its last turn  emotions (opt-in) decay and appraise
                       into ``turn.view``
 ``retrieve``          -                                            memory recalls what is relevant
                                                                    (``turn.view.long_term_memory``);
@@ -23,7 +23,7 @@ phase                 the agent                                    components (b
 A failure in the first four phases fails the turn before anything is committed (``perceive``,
 ``retrieve``, ``decide``) or after (``act``); one in ``maintain`` is published as a warning, since the
 turn's actions already happened. Tools, emotions, grounding and perception plug in as components
-instead of growing :class:`~tinytroupe.agent.person.TinyPerson`.
+instead of growing :class:`~tinytroupe.agent.person.TinyPerson` (emotions: :mod:`tinytroupe.agent.emotions`).
 
 Example:
     >>> from tinytroupe.agent import TinyPerson
@@ -89,6 +89,10 @@ class Turn:
     messages: list[Message] = field(default_factory=list)
     #: what ``decide`` asks the model for (set before it asks; a component that asks again uses it too)
     spec: ActionTurnSpec | None = None
+    #: ask for the cognitive state's appraisal fields too (an emotions component sets it in ``retrieve``)
+    appraisal: bool = False
+    #: request parameters of the turn's call that components set before ``decide`` (e.g. ``temperature``)
+    params: dict[str, Any] = field(default_factory=dict)
     #: the model's answer (set in ``decide``; components may replace it before it is committed)
     batch: ActionBatch | None = None
     #: the actions committed (set in ``act``)

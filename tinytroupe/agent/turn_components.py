@@ -16,13 +16,18 @@ from tinytroupe.events import WarningEvent
 
 logger = logging.getLogger("tinytroupe.agent.person")
 
+#: the key of ``Turn.notes`` where an emotions component leaves the agent's mood for recall (a
+#: :class:`~tinytroupe.agent.memory.affect.Mood`: mood-congruent retrieval)
+MOOD_NOTE = "mood"
+
 
 class MemoryComponent(TurnComponent):
     """Recalls what is relevant to the turn (``retrieve``) and keeps memory in shape afterwards (``maintain``).
 
     Recall uses what the agent has in mind now (goals, attention, context, emotions and the new
     stimuli) as the query, leaves out what the prompt shows anyway, and rehearses what it recalls
-    (unless the turn is a preview). Upkeep is :meth:`~tinytroupe.agent.memory.AgentMemory.aafter_turn`:
+    (unless the turn is a preview). With a mood in ``turn.notes[MOOD_NOTE]`` (an emotions component's)
+    recall weighs mood congruence too. Upkeep is :meth:`~tinytroupe.agent.memory.AgentMemory.aafter_turn`:
     rating, consolidation, forgetting and reflection at their thresholds; its failures are warnings
     that back off, never a failed turn whose actions nonetheless took place.
     """
@@ -34,7 +39,8 @@ class MemoryComponent(TurnComponent):
         assert view is not None  # set in perceive
         shown = {i.id for i in view.recent} | {i.id for i in view.new}
         view.long_term_memory = await agent.memories.arecall_text(
-            agent._memory_query(view.new), shown, agent.prompt_budget.long_term_memory, rehearse=not turn.preview)
+            agent._memory_query(view.new), shown, agent.prompt_budget.long_term_memory, rehearse=not turn.preview,
+            mood=turn.notes.get(MOOD_NOTE))
 
     async def maintain(self, turn: Turn) -> None:
         await turn.agent.memories.aafter_turn(turn.client, world=turn.world, step=turn.step)
@@ -89,4 +95,5 @@ def default_components() -> list[TurnComponent]:
     return [MemoryComponent(), ActionQualityCheck(), RepetitionFilter(), FacultyComponent()]
 
 
-__all__ = ["ActionQualityCheck", "FacultyComponent", "MemoryComponent", "RepetitionFilter", "default_components"]
+__all__ = ["MOOD_NOTE", "ActionQualityCheck", "FacultyComponent", "MemoryComponent", "RepetitionFilter",
+           "default_components"]

@@ -3,7 +3,8 @@
 
 * :mod:`~tinytroupe.config.models`: the sections and their fields (``Settings``, ``OpenAISettings``,
   ``LocalModelSettings``, ``SimulationSettings``, ``CognitionSettings``, ``MemorySettings``,
-  ``BudgetSettings``, ``ChatSettings``, ``LoggingSettings``, ``SECTIONS``) and ``resolved_api_type``.
+  ``BudgetSettings``, ``ChatSettings``, ``EmotionsSettings``, ``LoggingSettings``, ``SECTIONS``) and
+  ``resolved_api_type``.
 * :mod:`~tinytroupe.config.loader`: ``load_settings`` (defaults < file < environment < arguments, with
   errors that name the file, section, key and value and suggest the fix); :mod:`~tinytroupe.config.files`
   reads the file, :mod:`~tinytroupe.config.keys` knows TinyTroupe's keys and the providers' variables,
@@ -26,6 +27,7 @@ from tinytroupe.config.models import (
     BudgetSettings,
     ChatSettings,
     CognitionSettings,
+    EmotionsSettings,
     LocalModelSettings,
     LoggingSettings,
     MemorySettings,
@@ -46,6 +48,7 @@ __all__ = [
     "BudgetSettings",
     "ChatSettings",
     "CognitionSettings",
+    "EmotionsSettings",
     "LocalModelSettings",
     "LoggingSettings",
     "MemorySettings",

@@ -19,7 +19,7 @@ from tinytroupe.safe_load import CONFIG_LIMITS, InputProblem, load_toml, read_te
 #: how config.ini spells each section (TinyTroupe's capitalisation); TOML uses the lower-case names
 _INI_SECTION_NAMES = {"openai": "OpenAI", "local": "Local", "simulation": "Simulation",
                       "cognition": "Cognition", "memory": "Memory", "budget": "Budget", "chat": "Chat",
-                      "logging": "Logging", "actiongenerator": "ActionGenerator"}
+                      "emotions": "Emotions", "logging": "Logging", "actiongenerator": "ActionGenerator"}
 
 
 def _ini_section_name(section: str) -> str:

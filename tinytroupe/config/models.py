@@ -1,7 +1,7 @@
 """The settings as pydantic models: one :class:`Settings` of sections (``[OpenAI]``, ``[Local]``,
 ``[Simulation]``, ``[Cognition]``, ``[Memory]``, ``[ActionGenerator]``, ``[Budget]``, ``[Chat]``,
-``[Logging]``), each field with its default, bounds and meaning. Loading them from files and the
-environment is :mod:`tinytroupe.config.loader`'s job.
+``[Emotions]``, ``[Logging]``), each field with its default, bounds and meaning. Loading them from
+files and the environment is :mod:`tinytroupe.config.loader`'s job.
 """
 
 from __future__ import annotations
@@ -201,6 +201,28 @@ class ChatSettings(_Section):
     slow_operation_s: float = Field(5.0, gt=0, description="operations this slow are logged at WARNING")
 
 
+class EmotionsSettings(_Section):
+    """``[Emotions]``: the PAD emotional state (opt-in). Every parameter is documented in ``docs/emotions.md``."""
+
+    enabled: bool = Field(False, description="give every new agent an emotions component")
+    appraisal: Literal["turn", "rule"] = Field("turn", description="turn: the turn's answer says how events moved "
+                                               "the agent (no extra call); rule: a keyword rule does")
+    delta_scale: float = Field(0.15, gt=0.0, le=1.0, description="PAD change per step of the -3..3 appraisal")
+    max_delta: float = Field(0.5, gt=0.0, le=2.0, description="largest change of one dimension per appraisal")
+    responsiveness: float = Field(0.8, gt=0.0, le=1.0, description="share of an appraised change taken at once")
+    half_life_minutes: float = Field(60.0, ge=0.0, description="simulated minutes to halve the distance to the "
+                                     "baseline (0: no decay)")
+    half_life_turns: float = Field(3.0, ge=0.0, description="the same in turns, when there is no simulated clock")
+    baseline_scale: float = Field(0.5, ge=0.0, le=1.0, description="how far from neutral a persona's baseline goes")
+    render_in_prompt: bool = Field(True, description="show the state in the prompt (one line)")
+    shape_generation: bool = Field(False, description="set each turn's temperature from arousal")
+    base_temperature: float = Field(0.7, ge=0.0, le=2.0)
+    arousal_temperature: float = Field(0.3, ge=0.0, le=1.0, description="temperature added per unit of arousal")
+    congruence_weight: float = Field(1.0, ge=0.0, description="retrieval weight of mood congruence (0: off)")
+    importance_boost: float = Field(3.0, ge=0.0, le=9.0, description="importance added at full intensity")
+    contagion_rate: float = Field(0.1, ge=0.0, le=0.5, description="default rate of EmotionalContagion")
+
+
 class LoggingSettings(_Section):
     """``[Logging]``: levels for the console display."""
 
@@ -231,6 +253,7 @@ class Settings(_Section):
     actiongenerator: ActionGeneratorSettings = Field(default_factory=ActionGeneratorSettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
+    emotions: EmotionsSettings = Field(default_factory=EmotionsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     _source_file: str | None = PrivateAttr(default=None)

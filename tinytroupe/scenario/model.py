@@ -21,6 +21,7 @@ from pydantic import (
 from tinytroupe.agent.persona import persona_problems
 from tinytroupe.extraction.fields import FieldSpec, extraction_model, field_name_problem
 from tinytroupe.scenario.design import ExperimentSpec, ValidationSpec, design_problems
+from tinytroupe.scenario.emotions import EmotionsSpec
 from tinytroupe.scenario.tools import StrictModel, WithTools
 
 
@@ -341,6 +342,7 @@ class Scenario(WithTools):
     extraction: ExtractionSpec | None = None
     experiment: ExperimentSpec | None = None
     validation: ValidationSpec | None = None
+    emotions: EmotionsSpec | None = None  # PAD emotional states (docs/emotions.md)
     max_actions_per_turn: int = Field(4, ge=1, le=15)
 
     @field_validator("script")

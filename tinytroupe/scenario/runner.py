@@ -30,6 +30,7 @@ from tinytroupe.llm.budget import BudgetWrapper
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.prefix import PrefixMeter, PrefixReport
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, usage_cost
+from tinytroupe.scenario.emotions import give_emotions
 from tinytroupe.scenario.loader import check_agent_references
 from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem, StoryStep
 from tinytroupe.scenario.populations import agenerate_personas
@@ -129,6 +130,7 @@ def build_world(scenario: Scenario, agents: list[TinyPerson], client: LLMClient 
                           broadcast_if_no_target=spec.broadcast_if_no_target, **kwargs)
         if spec.everyone_accessible and len(agents) <= 200:
             world.make_everyone_accessible()
+    give_emotions(scenario.emotions, world)
     return world
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from tinytroupe.agent.memory.affect import AffectTags
 from tinytroupe.agent.memory.consolidation import ConsolidationMetrics, Consolidator
 from tinytroupe.agent.memory.episodic import TRIVIAL_TYPES, EpisodicMemory, MemoryItem
 from tinytroupe.agent.memory.forgetting import ForgettingCurve
@@ -70,6 +71,7 @@ class MemoryCore:
         self._rated_upto = 0
         self._consolidated_upto = 0
         self._awaiting: list[MemoryItem] = []  # evicted before being consolidated
+        self.affect = AffectTags()  # PAD at encoding, by episodic id (emotions on only; affect.py)
         self.importance_since_reflection = 0.0
         self.reflections = 0
         # maintenance task -> (failures in a row, first turn it may run again); transient, not state
@@ -108,6 +110,7 @@ class MemoryCore:
                     self.index.remove(key)
             self._indexed_upto = self._rated_upto = self._consolidated_upto = 0
             self._awaiting = []
+            self.affect.clear()
 
     def _event(self, operation: str, **fields: Any) -> MemoryEvent:
         ep = self._episodic
@@ -121,6 +124,7 @@ class MemoryCore:
             if self.index is not None:
                 for item in items:
                     self.index.remove(f"E{item.id}")
+            self.affect.remove(i.id for i in items)
             pending = [i for i in items if i.id > self._consolidated_upto and i.type not in TRIVIAL_TYPES]
             if self.settings.consolidate_before_eviction and pending:
                 room = self._episodic.max_size - len(self._awaiting)

@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from tinytroupe.agent.memory.affect import AffectTags, Pad, emotional_bonus
 from tinytroupe.agent.memory.consolidation import ConsolidationMetrics
 from tinytroupe.agent.memory.episodic import EpisodicMemory, MemoryItem
 from tinytroupe.agent.memory.index import IndexState, VectorIndex
@@ -158,6 +159,37 @@ class AgentMemory(MemoryMaintenance):
 
     # ---------------------------------------------------------------- stats and state
 
+    def tag_affect(self, pads: Mapping[int, Pad], importance_boost: float = 0.0) -> None:
+        """Record the PAD state each episodic memory (by id) was encoded in; see :mod:`.affect`.
+
+        Each earns ``importance_boost · intensity`` of importance: added when it is rated, or at once
+        if it was rated already. Memories no longer held are skipped.
+
+        Example:
+            >>> mem = AgentMemory("Ana")
+            >>> item = mem.episodic.add(kind="stimulus", type="CONVERSATION", content="You idiot!")
+            >>> mem.tag_affect({item.id: (-0.5, 0.5, 0.0)}, importance_boost=3.0)
+            >>> mem.affect_of(item.id)
+            (-0.5, 0.5, 0.0)
+        """
+        with self._lock:
+            for item_id, pad in pads.items():
+                if self._episodic.get(item_id) is None:
+                    continue
+                bonus = emotional_bonus(pad, importance_boost)
+                self.affect.tag(item_id, pad, bonus)
+                rated = self._episodic.importance_of(item_id)
+                if rated is not None and bonus:
+                    self._episodic.set_importance({item_id: min(10.0, rated + bonus)})
+                    if self.index is not None:
+                        self.index.set_importance(f"E{item_id}", min(10.0, rated + bonus))
+            if len(self.affect) > len(self._episodic) + 64:  # ids cleared from the store by hand
+                self.affect.retain(lambda i: self._episodic.get(i) is not None)
+
+    def affect_of(self, item_id: int) -> Pad | None:
+        """The PAD state an episodic memory was encoded in, or None (not tagged, or gone)."""
+        return self.affect.get(item_id)
+
     def get_stats(self) -> dict[str, Any]:
         """Sizes, usage, age of the oldest item, consolidations, evictions and the approaching-limit flag."""
         ep = self._episodic
@@ -197,7 +229,8 @@ class AgentMemory(MemoryMaintenance):
                 consolidated_upto=self._consolidated_upto, awaiting=list(self._awaiting),
                 importance_since_reflection=self.importance_since_reflection, reflections=self.reflections,
                 insights_discarded=self.insights_discarded, forgotten=self.forgotten,
-                metrics=_copy_metrics(self.metrics), importance_cache=list(self.scorer._cache.items()))
+                metrics=_copy_metrics(self.metrics), importance_cache=list(self.scorer._cache.items()),
+                affect=self.affect.rows())
 
     def apply_state(self, state: MemoryState) -> None:
         """Put this memory in ``state`` (in place). An episodic store in the state replaces this one's;
@@ -222,6 +255,7 @@ class AgentMemory(MemoryMaintenance):
             self.metrics = _copy_metrics(state.metrics)
             self.scorer._cache.clear()
             self.scorer._cache.update(state.importance_cache)
+            self.affect = AffectTags.from_rows(state.affect)
 
     def _index_from(self, state: IndexState) -> VectorIndex:
         if state.vectors is not None:

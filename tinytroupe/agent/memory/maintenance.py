@@ -88,6 +88,8 @@ class MemoryMaintenance(MemoryRecall):
         if not new:
             return
         scores = await self.scorer.arate(new, self.owner, client, world=world, step=step)
+        if len(self.affect):  # strong feelings at encoding raise importance (affect.py)
+            scores = {i: min(10.0, v + self.affect.bonus(i)) for i, v in scores.items()}
         with self._lock:
             # Only now: if rating failed, these items wait for the next attempt.
             self._rated_upto = max(self._rated_upto, new[-1].id)

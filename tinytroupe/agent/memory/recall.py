@@ -12,8 +12,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel
 
+from tinytroupe.agent.memory.affect import Mood, congruence
 from tinytroupe.agent.memory.episodic import TRIVIAL_TYPES
 from tinytroupe.agent.memory.index import hours
 from tinytroupe.agent.memory.indexing import EMBED_CHARS, MemoryIndexing
@@ -52,15 +54,31 @@ class MemoryRecall(MemoryIndexing):
         label = {"insight": "insight", "document": f"from {fact.source or 'a document'}"}.get(fact.kind, "fact")
         return fact.kind, fact.content, f"[{key}] {when}({label}) {fact.content}"
 
+    def _congruence(self, mood: Mood | None) -> npt.NDArray[np.float64] | None:
+        """Mood congruence of each index row (untagged rows: as if encoded neutral), or None."""
+        if mood is None or not mood.weight or not len(self.affect) or self.index is None:
+            return None
+        pads = np.zeros((self.index.used, 3))
+        rows, values = [], []
+        for item_id, pad in self.affect.items():
+            row = self.index.row_of(f"E{item_id}")
+            if row is not None:
+                rows.append(row)
+                values.append(pad)
+        if rows:  # one assignment: row by row costs more than the scoring itself
+            pads[rows] = values
+        return congruence(mood.pad, pads)
+
     def _search(self, query_vec: np.ndarray, top_k: int | None, exclude: Iterable[str], rehearse: bool,
-                now: datetime | None) -> list[RetrievedMemory]:
+                now: datetime | None, mood: Mood | None = None) -> list[RetrievedMemory]:
         with self._lock:
             if self.index is None or len(self.index) == 0:
                 return []
             params = self.params if top_k is None else RetrievalParams(**{**self.params.__dict__, "top_k": top_k})
             now_h = hours(now)
             hits = score_index(self.index, query_vec, params, now_h=now_h, exclude=set(exclude),
-                               forgetting=self.forgetting)
+                               forgetting=self.forgetting, congruence=self._congruence(mood),
+                               congruence_weight=mood.weight if mood is not None else 0.0)
             out = []
             for hit in hits:
                 resolved = self._resolve(hit.key)
@@ -76,18 +94,21 @@ class MemoryRecall(MemoryIndexing):
             return out
 
     def retrieve(self, query: str, top_k: int | None = None, *, exclude: Iterable[str] = (),
-                 rehearse: bool = True) -> list[RetrievedMemory]:
-        """The ``top_k`` memories best scored for ``query`` (blocking; see :meth:`aretrieve`)."""
+                 rehearse: bool = True, mood: Mood | None = None) -> list[RetrievedMemory]:
+        """The ``top_k`` memories best scored for ``query`` (blocking; see :meth:`aretrieve`).
+
+        ``mood``: weigh mood congruence too (see :mod:`.affect`).
+        """
         self.sync_index()
         if self.index is None:
             return []
         query_vec = self.embedder.embed([query[:EMBED_CHARS]])[0]
-        return self._search(query_vec, top_k, exclude, rehearse, self.now())
+        return self._search(query_vec, top_k, exclude, rehearse, self.now(), mood)
 
     async def aretrieve(self, query: str, top_k: int | None = None, *, exclude: Iterable[str] = (),
-                        rehearse: bool = True) -> list[RetrievedMemory]:
+                        rehearse: bool = True, mood: Mood | None = None) -> list[RetrievedMemory]:
         """Async twin of :meth:`retrieve`: embedding runs in a worker thread."""
-        return await asyncio.to_thread(self.retrieve, query, top_k, exclude=exclude, rehearse=rehearse)
+        return await asyncio.to_thread(self.retrieve, query, top_k, exclude=exclude, rehearse=rehearse, mood=mood)
 
     def _has_unshown(self, shown: set[int]) -> bool:
         # Retrieval (and so the embedder) is needed only when something is not on screen already.
@@ -100,7 +121,7 @@ class MemoryRecall(MemoryIndexing):
         return any(i.id not in shown and i.type not in TRIVIAL_TYPES for i in ep.recent(window))
 
     def recall_text(self, query: str, shown_ids: Iterable[int], budget_tokens: int, *,
-                    rehearse: bool = True) -> str:
+                    rehearse: bool = True, mood: Mood | None = None) -> str:
         """The prompt's memory section: retrieved memories not already shown, within ``budget_tokens``.
 
         ``rehearse``: retrieving counts as remembering (as in :meth:`retrieve`); pass False to look
@@ -109,16 +130,16 @@ class MemoryRecall(MemoryIndexing):
         shown = set(shown_ids)
         if not self.settings.relevance_retrieval or not query.strip() or not self._has_unshown(shown):
             return ""  # everything the agent remembers is on screen already: no embedding at all
-        hits = self.retrieve(query, exclude=[f"E{i}" for i in shown], rehearse=rehearse)
+        hits = self.retrieve(query, exclude=[f"E{i}" for i in shown], rehearse=rehearse, mood=mood)
         return self._fit(hits, budget_tokens)
 
     async def arecall_text(self, query: str, shown_ids: Iterable[int], budget_tokens: int, *,
-                           rehearse: bool = True) -> str:
+                           rehearse: bool = True, mood: Mood | None = None) -> str:
         """Async twin of :meth:`recall_text` (used by the agent's turn; retrieval counts as rehearsal)."""
         shown = set(shown_ids)
         if not self.settings.relevance_retrieval or not query.strip() or not self._has_unshown(shown):
             return ""
-        hits = await self.aretrieve(query, exclude=[f"E{i}" for i in shown], rehearse=rehearse)
+        hits = await self.aretrieve(query, exclude=[f"E{i}" for i in shown], rehearse=rehearse, mood=mood)
         return self._fit(hits, budget_tokens)
 
     @staticmethod

@@ -7,7 +7,9 @@ component min-max normalised over the candidates:
   = "hours"``), or ``decay ** rank`` with rank 0 for the most recently touched (``"rank"``, also
   used when there is no simulated time);
 * **importance**: 1-10 (rule or LLM rated);
-* **relevance**: cosine similarity of the memory's vector with the query's.
+* **relevance**: cosine similarity of the memory's vector with the query's;
+* with an agent's mood (emotions on), ``+ w_congruence * congruence``: how close the PAD state the
+  memory was encoded in is to the mood now, in [0, 1] and not normalised (see :mod:`.affect`).
 
 Example:
     >>> import numpy as np
@@ -53,6 +55,7 @@ class Hit:
     importance: float
     relevance: float
     similarity: float  # the raw cosine
+    congruence: float = 0.0  # mood congruence (0 without a mood)
 
 
 def minmax(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -67,11 +70,13 @@ def minmax(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 def score_index(index: VectorIndex, query: npt.NDArray[np.float32], params: RetrievalParams, *,
                 now_h: float = math.nan, exclude: set[str] | frozenset[str] = frozenset(),
-                forgetting: ForgettingCurve | None = None) -> list[Hit]:
+                forgetting: ForgettingCurve | None = None, congruence: npt.NDArray[np.float64] | None = None,
+                congruence_weight: float = 0.0) -> list[Hit]:
     """The ``params.top_k`` best live rows of ``index`` for ``query`` (a unit vector), best first.
 
     ``exclude`` keys (e.g. memories the prompt already shows) and rows under the forgetting curve's
-    retention floor are not candidates.
+    retention floor are not candidates. ``congruence`` (one value per row of the index, in [0, 1])
+    adds ``congruence_weight`` times itself to each score.
     """
     n = index.used
     if n == 0 or params.top_k <= 0:
@@ -108,6 +113,8 @@ def score_index(index: VectorIndex, query: npt.NDArray[np.float32], params: Retr
     relevance = minmax(sims.astype(np.float64))
     total = (params.recency_weight * recency + params.importance_weight * importance
              + params.relevance_weight * relevance)
+    mood = congruence[:n][rows] if congruence is not None and congruence_weight else np.zeros(count)
+    total = total + congruence_weight * mood
     k = min(params.top_k, count)
     top = np.argpartition(-total, k - 1)[:k] if k < count else np.arange(count)
     row_of = (lambda i: i) if isinstance(rows, slice) else (lambda i: int(rows[i]))
@@ -118,7 +125,7 @@ def score_index(index: VectorIndex, query: npt.NDArray[np.float32], params: Retr
         key = index.key_at(row_of(i))
         assert key is not None  # live rows have keys
         hits.append(Hit(key=key, score=float(total[i]), recency=float(recency[i]), importance=float(importance[i]),
-                        relevance=float(relevance[i]), similarity=float(sims[i])))
+                        relevance=float(relevance[i]), similarity=float(sims[i]), congruence=float(mood[i])))
     return hits
 
 

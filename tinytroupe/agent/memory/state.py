@@ -36,7 +36,7 @@ class MemoryState(StateModel):
     indexed yet.
     """
 
-    omit_when: ClassVar[dict[str, Any]] = {"episodic": None}
+    omit_when: ClassVar[dict[str, Any]] = {"episodic": None, "affect": []}
 
     episodic: EpisodicState | None = None
     semantic: SemanticState = Field(default_factory=SemanticState)
@@ -51,6 +51,8 @@ class MemoryState(StateModel):
     forgotten: int = 0
     metrics: ConsolidationMetrics = Field(default_factory=ConsolidationMetrics)
     importance_cache: list[tuple[str, float]] = Field(default_factory=list)
+    #: PAD at encoding of episodic memories: (id, pleasure, arousal, dominance, importance bonus); see affect.py
+    affect: list[tuple[int, float, float, float, float]] = Field(default_factory=list)
 
 
 __all__ = ["EpisodicState", "IndexState", "MemoryState", "SemanticState"]
