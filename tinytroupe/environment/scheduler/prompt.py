@@ -2,7 +2,8 @@
 
 In the turn's ``retrieve`` phase it asks the scheduler of the agent's world (``world.scheduler``) for
 the agent's occurrences in the next ``within`` (a day by default), at most ``limit``, and adds them as
-the section "Your upcoming events", soonest first, cut to ``budget_tokens`` (the later ones go first).
+the section "Your upcoming events", soonest first, cut to ``budget_tokens`` (the later ones go first;
+a last line says when some were left out).
 An :class:`~.scheduler.EventScheduler` gives it to its world's agents; nothing is shown when the world
 has no scheduler or nothing is coming.
 
@@ -62,10 +63,14 @@ class UpcomingEvents(TurnComponent):
         if not isinstance(schedule, _Schedule) or view is None or view.now is None:
             return
         now = view.now
-        found = schedule.upcoming(now, name=turn.agent.name, within=self.within, limit=self.limit)
-        if found:
-            lines = [upcoming_line(t, event, now) for t, event in found]
-            view.sections[SECTION] = fit_lines(lines, self.budget_tokens, keep="oldest")
+        found = schedule.upcoming(now, name=turn.agent.name, within=self.within, limit=self.limit + 1)
+        if not found:
+            return
+        text = fit_lines([upcoming_line(t, event, now) for t, event in found[:self.limit]], self.budget_tokens,
+                         keep="oldest")
+        if len(found) > self.limit and not text.endswith("not shown)"):
+            text += "\n(later ones not shown)"
+        view.sections[SECTION] = text
 
 
 __all__ = ["SECTION", "UPCOMING", "UpcomingEvents", "upcoming_line"]
