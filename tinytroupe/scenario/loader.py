@@ -270,6 +270,9 @@ def _reference_problems(scenario: Scenario, known: set[str]) -> list[tuple[Loc, 
                 if target != "*" and target not in known:
                     problems.append((("script", k, kind, target), f"no agent is named {_short(target)}; "
                                                                   f"agents: {shown} (or '*' for everyone)"))
+    for e, event in enumerate(scenario.schedule.events if scenario.schedule is not None else []):
+        problems += [(("schedule", "events", e, "attendees"), f"no agent is named {_short(who)}; agents: {shown}")
+                     for who in event.attendees if who not in known]
     for r, relation in enumerate(scenario.world.relations):
         for who in relation[:2]:
             if who not in known:

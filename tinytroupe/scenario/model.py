@@ -21,6 +21,7 @@ from pydantic import (
 from tinytroupe.agent.persona import persona_problems
 from tinytroupe.extraction.fields import FieldSpec, extraction_model, field_name_problem
 from tinytroupe.scenario.design import ExperimentSpec, ValidationSpec, design_problems
+from tinytroupe.scenario.schedule import ScheduleSpec, WithRoutine
 from tinytroupe.scenario.tools import StrictModel, WithTools
 
 
@@ -81,8 +82,8 @@ class _Strict(StrictModel):
     """Every scenario model: strict, no unknown fields, no Infinity or NaN."""
 
 
-class AgentEntry(WithTools):
-    """One agent: exactly one of ``example``, ``file`` or ``persona``; optional fragments, rename, tools.
+class AgentEntry(WithTools, WithRoutine):
+    """One agent: exactly one of ``example``, ``file`` or ``persona``; optional fragments, rename, tools, routine.
 
     An inline ``persona`` is validated as a persona file's would be (``name`` required).
     """
@@ -335,6 +336,7 @@ class Scenario(WithTools):
     seed: int | None = None
     backend: BackendSpec = Field(default_factory=lambda: BackendSpec())
     world: WorldSpec = Field(default_factory=lambda: WorldSpec())
+    schedule: ScheduleSpec | None = Field(None, description="events on the world clock; everyone's routine")
     agents: list[AgentEntry] = Field(default_factory=list)
     population: Population | None = None
     script: list[ScriptItem] = Field(min_length=1)

@@ -33,6 +33,7 @@ from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, usage_
 from tinytroupe.scenario.loader import check_agent_references
 from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem, StoryStep
 from tinytroupe.scenario.populations import agenerate_personas
+from tinytroupe.scenario.schedule import apply_schedule, everyone_acts
 from tinytroupe.scenario.tools import give_tools
 from tinytroupe.steering.tiny_story import (
     DEFAULT_CONTINUE_REQUIREMENTS,
@@ -129,6 +130,7 @@ def build_world(scenario: Scenario, agents: list[TinyPerson], client: LLMClient 
                           broadcast_if_no_target=spec.broadcast_if_no_target, **kwargs)
         if spec.everyone_accessible and len(agents) <= 200:
             world.make_everyone_accessible()
+    apply_schedule(scenario, agents, world)
     return world
 
 
@@ -286,7 +288,8 @@ async def _play(world: TinyWorld, scenario: Scenario, client: LLMClient | None, 
         return {}
     if scenario.extraction.question:
         world.broadcast(scenario.extraction.question, source="Moderator")
-        await world.arun(1, timedelta_per_step=step_delta, batch=batch)
+        with everyone_acts(world):  # the question is for everyone, whatever their routine
+            await world.arun(1, timedelta_per_step=step_delta, batch=batch)
         progress["steps"] += 1
     return await _extract(world, scenario.extraction, client, batch)
 
