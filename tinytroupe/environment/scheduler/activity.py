@@ -158,10 +158,19 @@ class ActivitySchedule:
         digest = hashlib.blake2b(f"{self.seed}\x1f{step}\x1f{name}".encode(), digest_size=8).digest()
         return int.from_bytes(digest, "big") / 2**64
 
-    def would_act(self, name: str, at: datetime, step: int) -> bool:
-        """Whether ``name`` acts in ``step`` at clock ``at`` by its routine and draw alone."""
+    def would_act(self, name: str, at: datetime, step: int, inside: dict[int, bool] | None = None) -> bool:
+        """Whether ``name`` acts in ``step`` at clock ``at`` by its routine and draw alone (``inside``
+        remembers, per routine, whether ``at`` is within it: most agents share a few routines)."""
         routine = self.routine_of(name)
-        return routine is None or (routine.within(at) and self.draw(name, step) < routine.activity)
+        if routine is None:
+            return True
+        key = id(routine)
+        within = inside.get(key) if inside is not None else None
+        if within is None:
+            within = routine.within(at)
+            if inside is not None:
+                inside[key] = within
+        return within and (routine.activity >= 1.0 or self.draw(name, step) < routine.activity)
 
     def select(self, world: TinyWorld, woken: Iterable[str] = ()) -> list[TinyPerson]:
         """The agents of ``world`` that act in its current step, in the world's order; counts the rest idle."""
@@ -169,7 +178,8 @@ class ActivitySchedule:
             self.attach(world)
         at, step = world.current_datetime, world.current_step
         pulled = set(woken) if self.wake_on_events else set()
-        acting = [a for a in world.agents if a.name in pulled or self.would_act(a.name, at, step)]
+        inside: dict[int, bool] = {}
+        acting = [a for a in world.agents if a.name in pulled or self.would_act(a.name, at, step, inside)]
         self.turns += len(acting)
         self.idle += len(world.agents) - len(acting)
         return acting
