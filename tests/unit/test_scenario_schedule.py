@@ -55,7 +55,7 @@ async def test_the_office_day_example_runs_with_events_routines_and_idle_hours()
     texts = [i.content for i in lisa.memory.items() if i.kind == "stimulus"]
     assert "Reminder: 'Stand-up' starts at 09:30 (2025-01-06) at the small meeting room, in 30 minutes." in texts
     assert "'Stand-up' took place at 09:30 (2025-01-06) at the small meeting room." in texts
-    assert "Deadline: 'Quarterly report' is due now (16:00 (2025-01-06))." in texts
+    assert "Deadline: 'Quarterly report' is due now, 16:00 (2025-01-06)." in texts
     ana_texts = [i.content for i in world.get_agent_by_name("Ana Costa").memory.items()]
     assert not any("Quarterly report" in t for t in ana_texts)  # not an attendee
 

@@ -225,7 +225,7 @@ def test_a_deadline_is_announced_with_reminders_before_it() -> None:
     advance(world, schedule, timedelta(hours=1), 18)
     assert seen(world.get_agent_by_name("Ben")) == [
         "Reminder: 'Quarterly report' is due at 17:00 (2025-01-06), in 2 hours.",
-        "Deadline: 'Quarterly report' is due now (17:00 (2025-01-06)).",
+        "Deadline: 'Quarterly report' is due now, 17:00 (2025-01-06).",
     ]
 
 

@@ -137,7 +137,7 @@ def start_text(event: ScheduledEvent, occurrence: datetime, now: datetime) -> st
 
 def _deadline(event: ScheduledEvent, t: datetime, now: datetime, extra: str) -> str:
     if instant(t) == instant(now):
-        return f"Deadline: {event.title!r} is due now ({_at(t)}).{extra}"
+        return f"Deadline: {event.title!r} is due now, {_at(t)}.{extra}"
     return f"Deadline: {event.title!r} was due at {_at(t)}.{extra}"
 
 
