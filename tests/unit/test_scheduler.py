@@ -116,7 +116,7 @@ def test_a_step_past_the_per_step_limit_sums_up_the_rest_in_one_line() -> None:
     ]
 
 
-@pytest.mark.parametrize("rule", ["FREQ=MINUTELY;INTERVAL=7", "FREQ=HOURLY;INTERVAL=5;BYMINUTE=15",
+@pytest.mark.parametrize("rule", ["FREQ=MINUTELY;INTERVAL=7;BYHOUR=9,10", "FREQ=HOURLY;INTERVAL=5;BYMINUTE=15",
                                   "FREQ=DAILY;COUNT=40", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH",
                                   "FREQ=MONTHLY;BYDAY=-1FR", "FREQ=MONTHLY;BYMONTHDAY=31",
                                   "FREQ=MONTHLY;BYSETPOS=2;BYDAY=MO,TU,WE,TH,FR", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
@@ -124,12 +124,14 @@ def test_a_step_past_the_per_step_limit_sums_up_the_rest_in_one_line() -> None:
 def test_windows_moving_forward_find_the_rules_own_occurrences(rule: str) -> None:
     start = datetime(2025, 1, 6, 9, 0)
     recurrence = Recurrence(start, rule)
-    full = list(rrulestr(rule, dtstart=start).between(start, datetime(2029, 1, 1), inc=True))
+    full = list(rrulestr(rule, dtstart=start).between(start, datetime(2028, 1, 1), inc=True))
     found: list[datetime] = []
     low = start
     for hours in [1, 5, 30, 200, 3, 2000, 17, 9000, 12000]:  # uneven windows, all moving forward
         high = low + timedelta(hours=hours)
-        found += recurrence.between(low, high, low_inclusive=low == start)
+        found += recurrence.between(low, high, low_inclusive=low == start, advance=True)
+        assert list(recurrence.between(low + timedelta(hours=30), high + timedelta(hours=60))) == [
+            t for t in full if low + timedelta(hours=30) <= t <= high + timedelta(hours=60)]  # a look ahead
         low = high
     assert found == [t for t in full if t <= low]
 

@@ -52,7 +52,7 @@ def event_notices(event: ScheduledEvent, recurrence: Recurrence, low: datetime, 
     first: datetime | None = None  # the first and the latest occurrence past the cap
     last: datetime | None = None
     count = 0
-    for t in recurrence.between(low, high, low_inclusive=low_inclusive):
+    for t in recurrence.between(low, high, low_inclusive=low_inclusive, advance=True):
         if len(notices) < cap:
             notices.append(Notice(event_id=event.id, kind="start", occurrence=t, due=t, text=start_text(event, t, now)))
             continue

@@ -100,9 +100,9 @@ class Recurrence:
     ``skipped`` (cancelled occurrences). Times come back as the rule makes them (wall times in the
     start's zone); the bounds of :meth:`between` are compared as instants.
 
-    Windows usually move forward, so the walk resumes from the last occurrence before the latest
-    window (a rule restarted at one of its own occurrences, with what is left of its COUNT, yields
-    the same occurrences onwards); a window earlier than that walks again from the start.
+    Delivery windows move forward, so the walk resumes from the last occurrence before the latest one
+    (a rule restarted at one of its own occurrences, with what is left of its COUNT, yields the same
+    occurrences onwards); a window earlier than that walks again from the start.
     """
 
     def __init__(self, start: datetime, rule: str | None = None, skipped: Iterable[datetime] = ()) -> None:
@@ -124,10 +124,15 @@ class Recurrence:
         at = instant(value)
         return any(instant(t) == at for t in self._walk(at, inclusive=True, until=at))
 
-    def between(self, low: datetime, high: datetime, *, low_inclusive: bool = True) -> Iterator[datetime]:
-        """The occurrences not skipped from ``low`` (exclusive unless ``low_inclusive``) to ``high`` inclusive."""
+    def between(self, low: datetime, high: datetime, *, low_inclusive: bool = True,
+                advance: bool = False) -> Iterator[datetime]:
+        """The occurrences not skipped from ``low`` (exclusive unless ``low_inclusive``) to ``high`` inclusive.
+
+        ``advance``: no later call will ask for a window starting before ``low``, so the next walks may
+        resume from there (the scheduler's delivery windows; other questions leave the resume point).
+        """
         lo, hi = instant(low), instant(high)
-        for t in self._walk(lo, inclusive=low_inclusive, until=hi):
+        for t in self._walk(lo, inclusive=low_inclusive, until=hi, advance=advance):
             if instant(t) not in self.skipped:
                 yield t
 
@@ -141,7 +146,8 @@ class Recurrence:
                     break
         return found
 
-    def _walk(self, lo: datetime, *, inclusive: bool, until: datetime | None) -> Iterator[datetime]:
+    def _walk(self, lo: datetime, *, inclusive: bool, until: datetime | None,
+              advance: bool = False) -> Iterator[datetime]:
         if self._rule is None:
             at = instant(self.start)
             if (at > lo or (inclusive and at == lo)) and (until is None or at <= until):
@@ -153,7 +159,8 @@ class Recurrence:
             if until is not None and at > until:
                 return
             if at < lo - _MARGIN:
-                self._anchor = (t, seen)  # every later window starts after this one
+                if advance:
+                    self._anchor = (t, seen)  # every later window starts after this one
             elif at > lo or (inclusive and at == lo):
                 yield t
             seen += 1
@@ -162,8 +169,7 @@ class Recurrence:
         assert self._rule is not None
         anchor = self._anchor
         if anchor is None or instant(anchor[0]) >= lo - _MARGIN:
-            self._anchor = None
-            return self._rule, 0
+            return self._rule, 0  # an earlier window (a question about the past): walk from the start
         at, seen = anchor
         count = self._rule._count  # dateutil keeps COUNT only there
         return self._rule.replace(dtstart=at, count=count - seen if count is not None else None), seen
