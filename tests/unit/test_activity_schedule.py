@@ -191,3 +191,29 @@ def test_requests_only_for_active_agents_in_a_scheduled_world() -> None:
     world.run(3, timedelta(hours=1))  # 09:00, 10:00, 11:00
     assert sorted(set(seen_agents)) == ["P000", "P002", "P003"]
     assert seen_agents.count("P000") == 1 and seen_agents.count("P002") == 3
+
+
+def test_turns_in_shards_see_the_same_schedule_and_the_same_idle_agents() -> None:
+    from test_sharded_executor import NAMES, NameScript, ScriptFactory, sharded
+
+    from tinytroupe.config import Settings
+    from tinytroupe.environment import Executor, LocalExecutor
+    from tinytroupe.llm.factory import build_client
+
+    def run(executor: Executor, upcoming: bool = False) -> tuple[list[list[str]], list[list[str]], int]:
+        client = build_client(Settings(), backend=ScriptFactory(NameScript(NAMES))())
+        world = TinyWorld("Room", [TinyPerson(n) for n in NAMES], initial_datetime=MONDAY, client=client, seed=7,
+                          executor=executor, communication_display=False)
+        # no upcoming-events section: worker processes run the built-in turn components only, so the local
+        # prompts would differ by it (the scheduler leaves it out by itself for a sharded world)
+        EventScheduler(show_upcoming=upcoming).attach(world).add("Stand-up", MONDAY + timedelta(minutes=10),
+                                                              attendees=NAMES[:2])
+        ActivitySchedule(default=Routine(activity=0.5)).attach(world)
+        history = acted(world.run(4, timedelta(minutes=5), return_actions=True))
+        memories = [[i.content for i in a.memory.items()] for a in world.agents]
+        return history, memories, int(client.get_cost_stats()["total"]["calls"])
+
+    local = run(LocalExecutor())
+    assert run(sharded(NameScript(NAMES))) == local
+    assert run(sharded(NameScript(NAMES)), upcoming=True) == local  # the section is left out, not an error
+    assert local[2] < 4 * len(NAMES) and all(NAMES[0] in step and NAMES[1] in step for step in local[0][1:2])

@@ -53,7 +53,7 @@ class Routine(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    days: list[Weekday] | None = None
+    days: list[Weekday] | None = Field(None, min_length=1)
     hours: list[str] | None = Field(None, min_length=1)
     activity: float = Field(1.0, ge=0.0, le=1.0)
     _windows: list[tuple[int, int]] = PrivateAttr(default_factory=list)

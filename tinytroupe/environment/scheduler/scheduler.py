@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import Field, ValidationError
 
+from tinytroupe.environment.executors import LocalExecutor
 from tinytroupe.environment.scheduler.calendars import (
     calendar_reminders,
     calendar_starts,
@@ -83,7 +84,8 @@ class EventScheduler:
         max_notices_per_step: per event and step, start notices (and reminders) sent one by one; the
             rest of the occurrences in the window are counted in one line.
         follow_calendars: put the events of the calendars the world's agents hold on the schedule.
-        show_upcoming: give the world's agents the :class:`~.prompt.UpcomingEvents` prompt section.
+        show_upcoming: give the world's agents the :class:`~.prompt.UpcomingEvents` prompt section (when
+            their turns run locally: worker processes run the built-in turn components only).
         keep_notices: how many of the latest notices :attr:`notices` keeps.
     """
 
@@ -256,8 +258,8 @@ class EventScheduler:
         now = world.current_datetime
         assert self._origin is not None  # set by attach
         check_time(now, self._origin, "world clock")
-        if self.show_upcoming:
-            _give_upcoming(world)
+        if self.show_upcoming and isinstance(world.executor, LocalExecutor):
+            _give_upcoming(world)  # worker processes run the built-in components only
         low, inclusive = (self._origin, True) if self._through is None else (self._through, False)
         if instant(now) < instant(low):
             return set()  # the clock went back (a restored state): what is due was delivered
