@@ -7,7 +7,7 @@ Example:
     >>> import typer
     >>> app = typer.Typer()
     >>> register(app)
-    >>> sorted(c.name for c in app.registered_commands)
+    >>> sorted(c.name or c.callback.__name__ for c in app.registered_commands)
     ['debug', 'inspect', 'replay']
 """
 

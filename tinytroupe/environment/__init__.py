@@ -1,21 +1,27 @@
 """Worlds: where agents live, with a clock, action routing and the stepping engine.
 
 Public names: TinyWorld, TinySocialNetwork, Intervention, AgentTurnError, StepMetrics, TurnOutcome,
-Executor, LocalExecutor, ShardedExecutor, RayExecutor (Ray itself is imported only when one starts).
+Executor, LocalExecutor, ShardedExecutor, RayExecutor (Ray itself is imported only when one starts);
+EventScheduler, ScheduledEvent, ActivitySchedule, Routine (events and activity on the world clock).
 """
 
 from tinytroupe.environment.distributed import RayExecutor, ShardedExecutor
 from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome
 from tinytroupe.environment.executors import Executor, LocalExecutor
+from tinytroupe.environment.scheduler import ActivitySchedule, EventScheduler, Routine, ScheduledEvent
 from tinytroupe.environment.social_network import TinySocialNetwork
 from tinytroupe.environment.world import Intervention, TinyWorld
 
 __all__ = [
+    "ActivitySchedule",
     "AgentTurnError",
+    "EventScheduler",
     "Executor",
     "Intervention",
     "LocalExecutor",
     "RayExecutor",
+    "Routine",
+    "ScheduledEvent",
     "ShardedExecutor",
     "StepMetrics",
     "TinySocialNetwork",

@@ -25,9 +25,9 @@ before the turns run, or would change what a synchronous run does:
 
 * routing may reach anyone (a plain :class:`~tinytroupe.environment.TinyWorld`: a named TALK reaches
   any agent of the world), or a subclass changes routing without declaring ``routing_reach``;
-* the world has interventions: they are checked at the start of every step against the whole world,
-  so every step is a barrier (a world-level broadcast between runs is a barrier too: each run starts
-  from one);
+* the world has interventions, an event scheduler or an activity schedule: they act at the start of
+  every step on the whole world, so every step is a barrier (a world-level broadcast between runs is a
+  barrier too: each run starts from one);
 * ``on_agent_error="stop"`` or a budget on the client: the run must end at the failing step, before
   any turn of the next one has run;
 * sequential steps, batch mode, or an executor other than the local one.
@@ -116,6 +116,8 @@ def _fallback(world: TinyWorld, parallel: bool, batch: bool) -> str | None:
         return f"turns run on {type(world.executor).__name__}: only the local executor runs agents ahead"
     if world._interventions:
         return "interventions are checked against the whole world at every step, so every step is a barrier"
+    if world.scheduler is not None or world.activity is not None:
+        return "an event or activity schedule decides each step for the whole world, so every step is a barrier"
     if world.on_agent_error == "stop":
         return "on_agent_error='stop' ends the run at the failing step, before any later turn"
     if any(isinstance(b, BudgetWrapper) and b.budget.limited for b in budgets):

@@ -32,12 +32,13 @@ class WorldState(StateModel):
     """A :class:`~tinytroupe.environment.TinyWorld` as data.
 
     ``random_state`` is Python's ``random.getstate()`` as JSON (``[version, [internal...], gauss]``).
-    ``errors`` and ``step_metrics`` are the world's records as their ``as_dict()`` gives them. Options
+    ``errors`` and ``step_metrics`` are the world's records as their ``as_dict()`` gives them; ``schedule``
+    and ``activity`` those of its scheduler and activity schedule (None: it has none). Options
     missing from older states (None) keep the world's own. ``agents`` is None when the state was taken
     without them.
     """
 
-    omit_when: ClassVar[dict[str, Any]] = {"agents": None}
+    omit_when: ClassVar[dict[str, Any]] = {"agents": None, "schedule": None, "activity": None}
 
     kind: str = "TinyWorld"
     name: str
@@ -54,6 +55,10 @@ class WorldState(StateModel):
     errors: list[dict[str, Any]] = Field(default_factory=list)
     step_metrics: list[dict[str, Any]] = Field(default_factory=list)
     agents: list[AgentState] | None = None
+    #: the world's event scheduler's state (``EventScheduler.get_state()``), if it has one
+    schedule: dict[str, Any] | None = None
+    #: the world's activity schedule's state (``ActivitySchedule.get_state()``), if it has one
+    activity: dict[str, Any] | None = None
 
 
 class SocialNetworkState(WorldState):

@@ -6,6 +6,10 @@ messages delivered after the step in the agents' list order, so the outcome does
 LLM call returned first. Sequential steps shuffle the agents with the world's seeded random generator
 and deliver each message at once, so later agents in the step see earlier ones. Dependency-aware runs
 (:mod:`.dependency`) keep the parallel step's trace while letting agents run ahead of its barrier.
+
+A step advances the clock, applies the interventions, hands out the scheduled events due by the new
+clock (:attr:`WorldStepping.scheduler`), then runs the turns of the agents who act: all of them, or
+those an activity schedule picks (:attr:`WorldStepping.activity`; idle agents make no call).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from tinytroupe.llm.client import LLMClient, aprepare_clients
 from tinytroupe.llm.limits import ConcurrencyLimit
 
 if TYPE_CHECKING:
+    from tinytroupe.environment.scheduler import ActivitySchedule, EventScheduler
     from tinytroupe.environment.world import TinyWorld
 
 
@@ -42,6 +47,12 @@ class WorldStepping:
     #: published (a debugger pauses there). A world sets its own tuple, so no two worlds share hooks;
     #: empty, a step awaits nothing more.
     step_end_hooks: tuple[Callable[[WorldStepping, int], Awaitable[None]], ...] = ()
+    #: the events on this world's clock, delivered at the start of each step (see
+    #: :class:`~tinytroupe.environment.scheduler.EventScheduler`; set by its ``attach``)
+    scheduler: EventScheduler | None = None
+    #: who takes a turn in each step (see :class:`~tinytroupe.environment.scheduler.ActivitySchedule`);
+    #: None: every agent
+    activity: ActivitySchedule | None = None
 
     if TYPE_CHECKING:
         name: str
@@ -79,6 +90,17 @@ class WorldStepping:
         """Hook for subclasses: prepares one agent for its turn of the step (it may change that agent
         only, so that a dependency-aware run can call it when that agent reaches the step)."""
 
+    def _deliver_scheduled(self) -> set[str]:
+        """Hook: hand out the scheduled events due by the step's clock; the names of those whose event
+        started (an activity schedule may wake them)."""
+        return self.scheduler.deliver(self) if self.scheduler is not None else set()  # type: ignore[arg-type]
+
+    def _acting_agents(self, woken: set[str]) -> list[TinyPerson]:
+        """Hook: the agents taking a turn in this step (by default all; see :attr:`activity`)."""
+        if self.activity is None:
+            return list(self.agents)
+        return self.activity.select(self, woken)  # type: ignore[arg-type]
+
     def _workers(self) -> int | None:
         return self.max_workers if self.max_workers is not None else default_workers(self.client)
 
@@ -99,13 +121,16 @@ class WorldStepping:
         started = time.perf_counter()
         calls_before = self._world_calls() if self.collect_parallel_metrics else 0
         await apply_interventions(self, self._interventions, self._record_intervention)  # type: ignore[arg-type]
+        woken = self._deliver_scheduled()
         self._before_step()
+        # Idle agents (an activity schedule) take no turn this step: no call, no actions.
+        acting = self._acting_agents(woken)
         step_actions: dict[str, list[Action]] = {}
         outcomes: list[TurnOutcome] = []
         if parallelize:
-            outcomes = await self._run_batch(list(self.agents), step, self._workers(), step_actions)
+            outcomes = await self._run_batch(acting, step, self._workers(), step_actions)
         else:
-            order = list(self.agents)
+            order = acting
             if randomize_agents_order:
                 self.random.shuffle(order)
             for agent in order:

@@ -1,4 +1,5 @@
-"""A world's state (clock, step, random generator, errors, metrics and its agents' states) as a
+"""A world's state (clock, step, random generator, errors, metrics, its agents' states, and its event
+and activity schedules) as a
 :class:`~tinytroupe.environment.state_models.WorldState` or JSON-ready dict, and its exact
 restoration: what checkpoints and ``save``/``load`` use.
 """
@@ -14,6 +15,7 @@ from tinytroupe.agent.person import TinyPerson
 from tinytroupe.agent.persona import Persona
 from tinytroupe.agent.state_models import AgentState
 from tinytroupe.environment.engine import AgentTurnError, StepMetrics
+from tinytroupe.environment.scheduler import ActivitySchedule, EventScheduler
 from tinytroupe.environment.state_models import WorldState
 from tinytroupe.errors import InvalidArgument
 
@@ -40,6 +42,8 @@ class WorldStateMethods:
         step_metrics: list[StepMetrics]
         _datetime: datetime
         _step: int
+        scheduler: EventScheduler | None
+        activity: ActivitySchedule | None
 
         def get_agent_by_name(self, name: str) -> TinyPerson | None: ...
 
@@ -68,6 +72,8 @@ class WorldStateMethods:
             "random_state": (version, list(internal), gauss), "errors": [e.as_dict() for e in self.errors],
             "step_metrics": [m.as_dict() for m in self.step_metrics],
             "agents": [a.state_model() for a in self.agents] if include_agents else None,
+            "schedule": self.scheduler.get_state() if self.scheduler is not None else None,
+            "activity": self.activity.get_state() if self.activity is not None else None,
         }
 
     def apply_state(self, state: WorldState) -> Self:
@@ -94,7 +100,20 @@ class WorldStateMethods:
                              for m in state.step_metrics]
         if state.agents is not None:
             self._apply_agent_states(state.agents)
+        self._apply_schedule_states(state)
         return self
+
+    def _apply_schedule_states(self, state: WorldState) -> None:
+        # A state without them (an older one, or a world without them) keeps the world's own.
+        if state.schedule is not None:
+            if self.scheduler is None:
+                EventScheduler().attach(self)  # type: ignore[arg-type]
+            assert self.scheduler is not None
+            self.scheduler.set_state(state.schedule)
+        if state.activity is not None:
+            if self.activity is None:
+                self.activity = ActivitySchedule()
+            self.activity.set_state(state.activity)
 
     def _apply_agent_states(self, agent_states: list[AgentState]) -> None:
         names = [s.name for s in agent_states]

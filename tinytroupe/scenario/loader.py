@@ -25,11 +25,9 @@ from tinytroupe.safe_load import SCENARIO_LIMITS, InputProblem, load_yaml, read_
 from tinytroupe.scenario.design import ArmSpec, ExperimentSpec, ValidationSpec
 from tinytroupe.scenario.design_files import design_file_problems
 from tinytroupe.scenario.model import (
-    _MAX_REPORTED,
     AgentEntry,
     BackendSpec,
     ExtractionSpec,
-    FactorySpec,
     Loc,
     Population,
     Scenario,
@@ -38,6 +36,8 @@ from tinytroupe.scenario.model import (
     _Located,
     _short,
 )
+from tinytroupe.scenario.model_base import _MAX_REPORTED
+from tinytroupe.scenario.population_model import FactorySpec
 from tinytroupe.scenario.tools import ToolSpec, tool_problems
 
 _FIELD_NAMES = sorted({name for model in (Scenario, AgentEntry, Population, ScriptItem, WorldSpec, ExtractionSpec,
@@ -270,6 +270,9 @@ def _reference_problems(scenario: Scenario, known: set[str]) -> list[tuple[Loc, 
                 if target != "*" and target not in known:
                     problems.append((("script", k, kind, target), f"no agent is named {_short(target)}; "
                                                                   f"agents: {shown} (or '*' for everyone)"))
+    for e, event in enumerate(scenario.schedule.events if scenario.schedule is not None else []):
+        problems += [(("schedule", "events", e, "attendees"), f"no agent is named {_short(who)}; agents: {shown}")
+                     for who in event.attendees if who not in known]
     for r, relation in enumerate(scenario.world.relations):
         for who in relation[:2]:
             if who not in known:

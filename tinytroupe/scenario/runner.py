@@ -34,6 +34,7 @@ from tinytroupe.scenario.emotions import give_emotions
 from tinytroupe.scenario.loader import check_agent_references
 from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem, StoryStep
 from tinytroupe.scenario.populations import agenerate_personas
+from tinytroupe.scenario.schedule import apply_schedule, everyone_acts
 from tinytroupe.scenario.tools import give_tools
 from tinytroupe.steering.tiny_story import (
     DEFAULT_CONTINUE_REQUIREMENTS,
@@ -131,6 +132,7 @@ def build_world(scenario: Scenario, agents: list[TinyPerson], client: LLMClient 
         if spec.everyone_accessible and len(agents) <= 200:
             world.make_everyone_accessible()
     give_emotions(scenario.emotions, world)
+    apply_schedule(scenario, agents, world)
     return world
 
 
@@ -288,7 +290,8 @@ async def _play(world: TinyWorld, scenario: Scenario, client: LLMClient | None, 
         return {}
     if scenario.extraction.question:
         world.broadcast(scenario.extraction.question, source="Moderator")
-        await world.arun(1, timedelta_per_step=step_delta, batch=batch)
+        with everyone_acts(world):  # the question is for everyone, whatever their routine
+            await world.arun(1, timedelta_per_step=step_delta, batch=batch)
         progress["steps"] += 1
     return await _extract(world, scenario.extraction, client, batch)
 
