@@ -1,12 +1,17 @@
 """Worlds: where agents live, with a clock, action routing and the stepping engine.
 
-Public names: TinyWorld, TinySocialNetwork, Intervention, AgentTurnError, StepMetrics, TurnOutcome,
+Public names: TinyWorld, TinySocialNetwork, TinyMarketplace (with Market, MarketTool, MarketAccess,
+PriceRule, Product), Intervention, AgentTurnError, StepMetrics, TurnOutcome,
 Executor, LocalExecutor, ShardedExecutor, RayExecutor (Ray itself is imported only when one starts).
 """
 
 from tinytroupe.environment.distributed import RayExecutor, ShardedExecutor
 from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome
 from tinytroupe.environment.executors import Executor, LocalExecutor
+from tinytroupe.environment.market import Market
+from tinytroupe.environment.market_models import PriceRule, Product
+from tinytroupe.environment.market_tool import MarketAccess, MarketTool
+from tinytroupe.environment.marketplace import TinyMarketplace
 from tinytroupe.environment.social_network import TinySocialNetwork
 from tinytroupe.environment.world import Intervention, TinyWorld
 
@@ -15,9 +20,15 @@ __all__ = [
     "Executor",
     "Intervention",
     "LocalExecutor",
+    "Market",
+    "MarketAccess",
+    "MarketTool",
+    "PriceRule",
+    "Product",
     "RayExecutor",
     "ShardedExecutor",
     "StepMetrics",
+    "TinyMarketplace",
     "TinySocialNetwork",
     "TinyWorld",
     "TurnOutcome",

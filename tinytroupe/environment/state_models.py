@@ -32,12 +32,13 @@ class WorldState(StateModel):
     """A :class:`~tinytroupe.environment.TinyWorld` as data.
 
     ``random_state`` is Python's ``random.getstate()`` as JSON (``[version, [internal...], gauss]``).
-    ``errors`` and ``step_metrics`` are the world's records as their ``as_dict()`` gives them. Options
+    ``errors`` and ``step_metrics`` are the world's records as their ``as_dict()`` gives them; ``parts``
+    holds what a specialised world adds (JSON-ready data). Options
     missing from older states (None) keep the world's own. ``agents`` is None when the state was taken
     without them.
     """
 
-    omit_when: ClassVar[dict[str, Any]] = {"agents": None}
+    omit_when: ClassVar[dict[str, Any]] = {"agents": None, "parts": {}}
 
     kind: str = "TinyWorld"
     name: str
@@ -54,6 +55,9 @@ class WorldState(StateModel):
     errors: list[dict[str, Any]] = Field(default_factory=list)
     step_metrics: list[dict[str, Any]] = Field(default_factory=list)
     agents: list[AgentState] | None = None
+    #: the state of a specialised world's own mechanics, by part (a marketplace's ``"market"``);
+    #: each kind of world reads its own parts
+    parts: dict[str, Any] = Field(default_factory=dict)
 
 
 class SocialNetworkState(WorldState):
