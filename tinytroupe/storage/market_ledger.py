@@ -105,12 +105,11 @@ class MarketLedger:
         self.simulation_id = simulation_id
         self._writer = writer
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = None
         self._closed = False
-        if writer is not None:
-            writer.call(create_tables)
-        else:
-            self._conn = connect(path, doing="opening the market ledger of", setup=create_tables)
+        self._conn: sqlite3.Connection | None = connect(path, doing="opening the market ledger of",
+                                                        setup=create_tables)
+        if writer is not None and self.path == ":memory:":
+            writer.call(create_tables)  # an in-memory writer has a database of its own
 
     def record(self, world: str, step: int, seq: int, rows: Sequence[LedgerRow]) -> None:
         """Write the fills of the transaction at ``(world, step, seq)``, replacing what that key held.
@@ -178,7 +177,7 @@ class MarketLedger:
         return self._conn
 
     def _read(self, sql: str, args: Sequence[object]) -> list[tuple[object, ...]]:
-        if self._writer is not None:
+        if self._writer is not None and not self._closed:  # a closed ledger's writer committed all at its close
             self._writer.flush()
             if self.path == ":memory:":
                 return self._writer.query(sql, args)
