@@ -3,6 +3,7 @@ rule, atomic transactions, metrics and state (no world, no model)."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -122,14 +123,15 @@ def test_cancel_gives_back_what_the_order_held() -> None:
     (lambda m: m.offer("Ana", "apple", -1, "2"), "quantity: -1 must be from 1"),
     (lambda m: m.buy("Ana", "apple", 0), "quantity: 0 must be from 1"),
     (lambda m: m.buy("Ana", "apple", 1), "no apple is on offer"),
-    (lambda m: m.buy("Ana", "apple", 100, max_price="1"), "that needs 100.00 held for the buy order, and you have 50.00"),
+    (lambda m: m.buy("Ana", "apple", 100, max_price="1"),
+     "that needs 100.00 held for the buy order, and you have 50.00"),
     (lambda m: m.sell("Ana", "apple", 1), "nobody but you has a buy order for apple"),
     (lambda m: m.buy("Ana", "apple", 1, offer_id="o99"), "there is no standing offer 'o99'"),
 ])
 def test_a_refused_action_says_why_and_changes_nothing(call, reason: str) -> None:
     m = _market()
     before = m.state_model()
-    with pytest.raises(InvalidArgument, match=reason.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(InvalidArgument, match=re.escape(reason)):
         call(m)
     assert m.state_model() == before
 
@@ -162,7 +164,7 @@ def test_named_orders_are_checked() -> None:
         m.buy("Ana", "pear", 1, offer_id=o.order_id)
     with pytest.raises(InvalidArgument, match="has only 2 apple left, not 3"):
         m.buy("Ana", "apple", 3, offer_id=o.order_id)
-    with pytest.raises(InvalidArgument, match="past your max_price 1.00"):
+    with pytest.raises(InvalidArgument, match=r"past your max_price 1\.00"):
         m.buy("Ana", "apple", 1, offer_id=o.order_id, max_price="1.00")
 
 
