@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,13 @@ import pytest
 from tinytroupe import control
 from tinytroupe.agent import TinyPerson
 from tinytroupe.environment import MarketAccess, TinyMarketplace
-from tinytroupe.errors import InvalidArgument, StorageError
+from tinytroupe.errors import InvalidArgument, ScenarioError, StorageError
 from tinytroupe.events import ToolCallEvent
 from tinytroupe.llm import LLMClient, ScriptedBackend
+from tinytroupe.llm.demo import SchemaFiller
 from tinytroupe.llm.types import LLMRequest
+from tinytroupe.scenario.loader import load_scenario
+from tinytroupe.scenario.runner import arun_scenario
 from tinytroupe.storage.market_ledger import MarketLedger
 
 _ACTING = re.compile(r"Now act as (\w+)")
@@ -28,7 +32,7 @@ def _act(kind: str, **args: Any) -> dict[str, str]:
     return {"type": kind, "content": json.dumps(args)}
 
 
-def _scripted(turns: dict[str, list[list[dict[str, str]]]]) -> ScriptedBackend:
+def _turn_replies(turns: dict[str, list[list[dict[str, str]]]]) -> Callable[[LLMRequest], dict[str, Any]]:
     """Each agent's turns in order (a turn: its actions before DONE); past the list, it only ends its turn."""
     seen: dict[str, int] = {}
 
@@ -39,7 +43,11 @@ def _scripted(turns: dict[str, list[list[dict[str, str]]]]) -> ScriptedBackend:
         actions = turns.get(name, [])[n] if n < len(turns.get(name, [])) else []
         return {"actions": [*actions, {"type": "DONE"}], "cognitive_state": {}}
 
-    return ScriptedBackend(reply)
+    return reply
+
+
+def _scripted(turns: dict[str, list[list[dict[str, str]]]]) -> ScriptedBackend:
+    return ScriptedBackend(_turn_replies(turns))
 
 
 TURNS = {
@@ -219,3 +227,44 @@ def test_a_checkpoint_keeps_the_market(tmp_path: Path) -> None:
     sim.restore(rebuilt)
     assert rebuilt.market.state_model() == saved
     control.end()
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "marketplace.yaml"
+
+
+def test_the_example_scenario_trades_on_the_scripted_backend() -> None:
+    filler = SchemaFiller(seed=1)
+    turns = {"Oscar": [[_act("OFFER", product="bread", quantity=6, price="3.50")]],
+             "Lisa": [[], [_act("BUY", product="bread", quantity=2), _act("BUY", product="apples", quantity=1)]],
+             "Marcos": [[_act("OFFER", product="apples", quantity=5, price=2.2)],
+                        [_act("BUY", product="bread", quantity=1, max_price=3)]]}
+    acting = _turn_replies(turns)
+
+    def reply(request: LLMRequest) -> Any:  # the turns as scripted; the extraction filled from its schema
+        return acting(request) if _ACTING.search(str(request.messages[-1].content)) else filler(request)
+
+    scenario = load_scenario(EXAMPLE)
+    world, result = asyncio.run(arun_scenario(scenario, client=LLMClient(ScriptedBackend(reply)),
+                                              base_dir=EXAMPLE.parent))
+    assert isinstance(world, TinyMarketplace) and result.steps == 4 and not result.errors
+    assert [(r.buyer, r.seller, r.product, r.quantity, r.price_cents) for r in world.ledger_rows()] == [
+        ("Lisa", "Oscar", "bread", 2, 350), ("Lisa", "Marcos", "apples", 1, 220)]
+    assert [o.order_id for o in world.market.orders("Marcos")] == ["o2", "b3"]  # his bid waits under 3.50
+    frame = world.metrics()
+    assert len(frame) == 2 * 4 and set(frame["product"]) == {"bread", "apples"}
+    assert world.market.total_money_cents() == 6500
+
+
+def test_a_scenario_market_is_checked_when_loaded(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text().replace("Oscar: {bread: 12}", "Oscar: {bread: 12, cake: 1}")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("price: 3.50", "price: 3.505"))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(bad)
+    assert "more than two decimals" in str(err.value) and "bad.yaml:" in str(err.value)
+    bad.write_text(text)
+    with pytest.raises(ScenarioError, match="no product 'cake' in the catalogue"):
+        load_scenario(bad)
+    bad.write_text(EXAMPLE.read_text().replace("kind: marketplace", "kind: world"))
+    with pytest.raises(ScenarioError, match="a market applies to marketplaces only"):
+        load_scenario(bad)

@@ -21,6 +21,7 @@ from pydantic import (
 from tinytroupe.agent.persona import persona_problems
 from tinytroupe.extraction.fields import FieldSpec, extraction_model, field_name_problem
 from tinytroupe.scenario.design import ExperimentSpec, ValidationSpec, design_problems
+from tinytroupe.scenario.market_spec import MarketSpec
 from tinytroupe.scenario.tools import StrictModel, WithTools
 
 
@@ -278,7 +279,7 @@ class ScriptItem(_Strict):
 
 
 class WorldSpec(_Strict):
-    kind: Literal["world", "social_network"] = "world"
+    kind: Literal["world", "social_network", "marketplace"] = "world"
     name: NonEmpty = "Focus room"
     initial_datetime: SimDatetime = datetime(2025, 1, 6, 10, 0)
     minutes_per_step: int = Field(10, ge=0, le=MAX_MINUTES_PER_STEP)
@@ -287,12 +288,22 @@ class WorldSpec(_Strict):
     everyone_accessible: bool = True
     relations: list[Annotated[tuple[NonEmpty, NonEmpty, NonEmpty], Strict(False)]] = Field(
         default_factory=list, description="[agent, agent, relation] (social networks)")
+    market: MarketSpec | None = Field(None, description="products, wallets, inventory (kind: marketplace)")
 
     @model_validator(mode="after")
     def _relations_need_a_network(self) -> WorldSpec:
         if self.relations and self.kind != "social_network":
             raise _Located([(("relations",), "relations apply to social networks only; add 'kind: "
                                              "social_network' or remove them")])
+        return self
+
+    @model_validator(mode="after")
+    def _market_needs_a_marketplace(self) -> WorldSpec:
+        if self.market is not None and self.kind != "marketplace":
+            raise _Located([(("market",), "a market applies to marketplaces only; add 'kind: marketplace' or "
+                                          "remove it")])
+        if self.kind == "marketplace" and self.market is None:
+            raise _Located([(("kind",), "a marketplace needs 'market:' with at least its products")])
         return self
 
 
