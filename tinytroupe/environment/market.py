@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from tinytroupe.environment.market_actions import ROLE_ACTIONS, MarketActions
@@ -92,6 +93,8 @@ class Market(MarketActions):
         self._seq = 0
         self._tallies: dict[str, Tally] = {}
         self._metrics: list[dict[str, Any]] = []
+        #: each product's whole stock, kept between setups (trades never change it); None: count again
+        self._units: dict[str, int] | None = None
         for product in products:
             self.add_product(product)
 
@@ -116,6 +119,7 @@ class Market(MarketActions):
                 raise InvalidArgument(f"the product {product.name!r} is in the catalogue twice")
             self._products[product.name] = product
             self._offers[product.name], self._bids[product.name] = [], []
+            self._units = None
         return product
 
     def set_role(self, agent: str, role: Role) -> None:
@@ -149,6 +153,7 @@ class Market(MarketActions):
         with self._lock:
             held = self._inventory.setdefault(agent, {})
             held[product] = held.get(product, 0) + n
+            self._units = None
 
     # ------------------------------------------------------------------ queries
 
@@ -184,13 +189,13 @@ class Market(MarketActions):
 
     def orders(self, agent: str | None = None, product: str | None = None) -> list[Order]:
         """Standing orders (of ``agent``, of ``product``), oldest first."""
-        return [o.model_copy() for o in sorted(self._orders.values(), key=lambda o: o.number)
+        return [replace(o) for o in sorted(self._orders.values(), key=lambda o: o.number)
                 if (agent is None or o.owner == agent) and (product is None or o.product == product)]
 
     def book(self, product: str) -> tuple[list[Order], list[Order]]:
         """``product``'s offers (cheapest first) and buy orders (highest first)."""
         self._product(product)
-        return [o.model_copy() for o in self._offers[product]], [o.model_copy() for o in self._bids[product]]
+        return [replace(o) for o in self._offers[product]], [replace(o) for o in self._bids[product]]
 
     def total_money_cents(self) -> int:
         """Money in wallets plus money held by buy orders: what trades conserve."""
@@ -213,8 +218,9 @@ class Market(MarketActions):
     def close_step(self) -> list[dict[str, Any]]:
         """Move every reference price by the rule, add and return this step's metrics rows."""
         with self._lock:
-            rows = step_rows(self._step, self._products, self._tallies, self._offers, self._bids,
-                             self._inventory, self.rule)
+            units = {p: self.total_units(p) for p in self._products} if self._units is None else self._units
+            self._units = units
+            rows = step_rows(self._step, self._products, self._tallies, self._offers, self._bids, units, self.rule)
             for row in rows:
                 self._products[row["product"]].price_cents = row["next_price_cents"]
             self._tallies = {}
@@ -238,7 +244,7 @@ class Market(MarketActions):
                 products=[p.model_copy() for p in self._products.values()], rule=self.rule, roles=dict(self._roles),
                 wallets=dict(self._wallets), inventory={a: dict(h) for a, h in self._inventory.items()},
                 orders=self.orders(), next_number=self._next, step=self._step, seq=self._seq,
-                tallies={p: t.model_copy() for p, t in self._tallies.items()},
+                tallies={p: replace(t) for p, t in self._tallies.items()},
                 metrics=[dict(r) for r in self._metrics])
 
     def apply_state(self, state: MarketState) -> None:
@@ -253,10 +259,11 @@ class Market(MarketActions):
             self._bids = {p: [] for p in self._products}
             self._orders = {}
             for order in sorted(state.orders, key=lambda o: o.number):
-                self._add(order.model_copy())
+                self._add(replace(order))
             self._next, self._step, self._seq = state.next_number, state.step, state.seq
-            self._tallies = {p: t.model_copy() for p, t in state.tallies.items()}
+            self._tallies = {p: replace(t) for p, t in state.tallies.items()}
             self._metrics = [dict(r) for r in state.metrics]
+            self._units = None
 
     # ------------------------------------------------------------------ internals
 

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated, Literal
 
@@ -123,11 +124,14 @@ class Product(BaseModel):
     description: str = Field("", max_length=500)
 
 
-class Order(BaseModel):
+@dataclass(slots=True)
+class Order:
     """A standing order: an offer (units for sale, held out of the seller's inventory) or a buy order
-    (money held out of the buyer's wallet, ``quantity * price_cents``). ``number`` gives time priority."""
+    (money held out of the buyer's wallet, ``quantity * price_cents``). ``number`` gives time priority.
 
-    model_config = ConfigDict(extra="forbid")
+    A plain dataclass (validated where it enters a :class:`MarketState`): its quantity changes with
+    every fill, and that is the engine's hot path.
+    """
 
     order_id: str
     side: Literal["offer", "bid"]
@@ -165,7 +169,8 @@ class Trade(BaseModel):
         return self.quantity * self.price_cents
 
 
-class Tally(BaseModel):
+@dataclass(slots=True)
+class Tally:
     """What one product saw in the current step: demand and supply (for the price rule) and trades."""
 
     demand: int = 0

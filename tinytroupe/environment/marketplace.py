@@ -150,6 +150,8 @@ class TinyMarketplace(TinyWorld):
     # ------------------------------------------------------------------ stepping and routing
 
     def _before_step(self) -> None:
+        # a step carried out again (a replay that diverged, a resumed run) replaces its rows, never adds
+        self.ledger.clear_step(self.name, self._step)
         self.market.begin_step(self._step)
         super()._before_step()
 

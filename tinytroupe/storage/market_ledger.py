@@ -5,12 +5,13 @@ what price in integer cents, filling which standing order, by which action). A r
 the trade happened: ``(simulation_id, world, step, seq, leg)``, with ``seq`` the market transaction's
 number in its step (counted by the market from zero each step) and ``leg`` the fill's number in its
 transaction. A replayed or resumed run carries out the same transactions at the same places, so
-it writes the same keys: each transaction first deletes the rows of its key, then inserts its own,
-in one database transaction, and the ledger never holds a trade twice (nor a stale leg of a
-transaction that filled differently when replayed).
+it writes the same keys (``INSERT OR REPLACE``) and the ledger never holds a trade twice. And as a
+marketplace clears a step's rows when the step begins (:meth:`MarketLedger.clear_step`), a replay
+that traded differently from some step on (a changed script, a model answering otherwise) leaves no
+stale row of the first run behind either.
 
-Writes go through the run's :class:`~tinytroupe.storage.writer.BatchWriter` when one is given (one
-queued call per transaction: all its rows commit together); reads flush what this store queued,
+Writes go through the run's :class:`~tinytroupe.storage.writer.BatchWriter` when one is given (a
+transaction of several fills is one queued call, so its rows commit together); reads flush what this store queued,
 then read. Without a writer each transaction is committed before :meth:`MarketLedger.record` returns.
 
 Example:
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -57,7 +58,7 @@ CREATE TABLE IF NOT EXISTS market_ledger (
     PRIMARY KEY (simulation_id, world, step, seq, leg)
 );
 """
-_DELETE = "DELETE FROM market_ledger WHERE simulation_id = ? AND world = ? AND step = ? AND seq = ?"
+_DELETE_STEP = "DELETE FROM market_ledger WHERE simulation_id = ? AND world = ? AND step = ?"
 _INSERT = ("INSERT OR REPLACE INTO market_ledger (simulation_id, world, step, seq, leg, action, product, buyer, "
            "seller, quantity, price_cents, amount_cents, order_id, sim_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 _COLUMNS = ("world, step, seq, leg, action, product, buyer, seller, quantity, price_cents, order_id, sim_time")
@@ -112,27 +113,39 @@ class MarketLedger:
             writer.call(create_tables)  # an in-memory writer has a database of its own
 
     def record(self, world: str, step: int, seq: int, rows: Sequence[LedgerRow]) -> None:
-        """Write the fills of the transaction at ``(world, step, seq)``, replacing what that key held.
+        """Write the fills of the transaction at ``(world, step, seq)`` (all or none of them), replacing
+        rows with the same keys.
 
         Raises:
             StorageError: the run file cannot be written (without a writer: nothing was written; with
                 one: raised by this or a later write, once the writer failed).
         """
+        if not rows:
+            return
         params = [(self.simulation_id, world, step, seq, r.leg, r.action, r.product, r.buyer, r.seller, r.quantity,
                    r.price_cents, r.amount_cents, r.order_id, r.sim_time.isoformat() if r.sim_time else None)
                   for r in rows]
-        key = (self.simulation_id, world, step, seq)
+        if self._writer is not None and len(params) == 1:
+            self._writer.put(_INSERT, params[0])  # one statement is atomic, and the writer groups them
+            return
+        self._write(lambda conn: conn.executemany(_INSERT, params), "writing a market trade to")
 
-        def write(conn: sqlite3.Connection) -> None:
-            conn.execute(_DELETE, key)
-            conn.executemany(_INSERT, params)
+    def clear_step(self, world: str, step: int) -> None:
+        """Remove ``world``'s rows of ``step`` (a step about to be carried out again).
 
+        Raises:
+            StorageError: the run file cannot be written.
+        """
+        key = (self.simulation_id, world, step)
+        self._write(lambda conn: conn.execute(_DELETE_STEP, key), "clearing a step of the market ledger in")
+
+    def _write(self, write: Callable[[sqlite3.Connection], object], doing: str) -> None:
         if self._writer is not None:
-            self._writer.call(write)  # one call: the transaction's rows commit in one batch
+            self._writer.call(write)  # one call: its statements commit in one batch
             return
         with self._lock:
             conn = self._connection()
-            with transaction(conn, self.path, "writing a market trade to"):
+            with transaction(conn, self.path, doing):
                 write(conn)
 
     def rows(self, world: str | None = None) -> list[LedgerRow]:
