@@ -268,3 +268,17 @@ def test_a_scenario_market_is_checked_when_loaded(tmp_path: Path) -> None:
     bad.write_text(EXAMPLE.read_text().replace("kind: marketplace", "kind: world"))
     with pytest.raises(ScenarioError, match="a market applies to marketplaces only"):
         load_scenario(bad)
+
+
+def test_a_replay_that_trades_differently_leaves_no_stale_rows(tmp_path: Path) -> None:
+    path = tmp_path / "run.sqlite"
+    _trading_day(path)
+    control.end()
+    control.begin(path, backend=_scripted({"Ben": TURNS["Ben"][:1]}), quiet=True)  # Ana never buys this time
+    world, _ = _market()
+    world.market.deposit("Ana", "0.50")  # her prompts differ from the first run's: no cached answers for her
+    world.run(3)
+    control.end()
+    ledger = MarketLedger(path, "default")
+    assert ledger.count() == 0
+    ledger.close()
