@@ -74,6 +74,15 @@ class MarketSpec(StrictModel):
         return self
 
 
+def market_kind_problem(kind: str, market: MarketSpec | None) -> tuple[Loc, str] | None:
+    """Why a world's ``market:`` does not fit its ``kind`` (None when it does)."""
+    if market is not None and kind != "marketplace":
+        return ("market",), "a market applies to marketplaces only; add 'kind: marketplace' or remove it"
+    if kind == "marketplace" and market is None:
+        return ("kind",), "a marketplace needs 'market:' with at least its products"
+    return None
+
+
 def market_name_problems(market: MarketSpec | None, known: set[str]) -> list[tuple[Loc, str]]:
     """Names in the market's wallets, inventory and roles that are not among ``known`` agents."""
     if market is None:
@@ -97,4 +106,4 @@ def build_marketplace(name: str, market: MarketSpec, agents: list[Any], **kwargs
         raise ScenarioError(f"world.market: {exc}", field="world.market") from exc
 
 
-__all__ = ["MarketSpec", "ProductEntry", "build_marketplace", "market_name_problems"]
+__all__ = ["MarketSpec", "ProductEntry", "build_marketplace", "market_kind_problem", "market_name_problems"]

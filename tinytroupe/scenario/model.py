@@ -4,6 +4,7 @@ it. Reading a file into it is :mod:`tinytroupe.scenario.loader`'s job, carrying 
 :mod:`tinytroupe.scenario.runner`'s.
 """
 
+# layout: each world kind (issue 16) adds its section to WorldSpec here; the registry of world kinds moves them out
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from pydantic import (
 from tinytroupe.agent.persona import persona_problems
 from tinytroupe.extraction.fields import FieldSpec, extraction_model, field_name_problem
 from tinytroupe.scenario.design import ExperimentSpec, ValidationSpec, design_problems
-from tinytroupe.scenario.market_spec import MarketSpec
+from tinytroupe.scenario.market_spec import MarketSpec, market_kind_problem
 from tinytroupe.scenario.tools import StrictModel, WithTools
 
 
@@ -295,15 +296,8 @@ class WorldSpec(_Strict):
         if self.relations and self.kind != "social_network":
             raise _Located([(("relations",), "relations apply to social networks only; add 'kind: "
                                              "social_network' or remove them")])
-        return self
-
-    @model_validator(mode="after")
-    def _market_needs_a_marketplace(self) -> WorldSpec:
-        if self.market is not None and self.kind != "marketplace":
-            raise _Located([(("market",), "a market applies to marketplaces only; add 'kind: marketplace' or "
-                                          "remove it")])
-        if self.kind == "marketplace" and self.market is None:
-            raise _Located([(("kind",), "a marketplace needs 'market:' with at least its products")])
+        if (problem := market_kind_problem(self.kind, self.market)) is not None:
+            raise _Located([problem])
         return self
 
 
