@@ -40,6 +40,7 @@ from tinytroupe.llm.default import process_default_client
 
 if TYPE_CHECKING:  # annotation only: a context without a run file never loads the storage module
     from tinytroupe.storage.mailboxes import MailStore
+    from tinytroupe.storage.market_ledger import MarketLedger
     from tinytroupe.storage.memory_segments import MemorySegmentStore
 
 
@@ -61,6 +62,8 @@ class RunContext:
             ``docs/memory.md``): the run file's segment table of a simulation, None without a run file.
         mail_store: the simulated mailboxes of ``TinyEmail`` (``docs/tools.md``): the run file's mail
             tables of a simulation, None without a run file (the tool then keeps its mail in memory).
+        market_ledger: the trades of ``TinyMarketplace`` worlds (``docs/worlds.md``): the run file's
+            ledger of a simulation, None without a run file (a marketplace then keeps one in memory).
     """
 
     client: LLMClient
@@ -72,6 +75,7 @@ class RunContext:
     bus_follows_client: bool = False
     memory_store: MemorySegmentStore | None = None
     mail_store: MailStore | None = None
+    market_ledger: MarketLedger | None = None
 
     @classmethod
     def for_client(cls, client: LLMClient, *, settings: Settings | None = None, seed: int | None = None,

@@ -1,6 +1,7 @@
 """Worlds: where agents live, with a clock, action routing and the stepping engine.
 
-Public names: TinyWorld, TinySocialNetwork, Intervention, AgentTurnError, StepMetrics, TurnOutcome,
+Public names: TinyWorld, TinySocialNetwork, TinyMarketplace (with Market, MarketTool, MarketAccess,
+PriceRule, Product), Intervention, AgentTurnError, StepMetrics, TurnOutcome,
 Executor, LocalExecutor, ShardedExecutor, RayExecutor (Ray itself is imported only when one starts);
 EventScheduler, ScheduledEvent, ActivitySchedule, Routine (events and activity on the world clock).
 """
@@ -8,6 +9,10 @@ EventScheduler, ScheduledEvent, ActivitySchedule, Routine (events and activity o
 from tinytroupe.environment.distributed import RayExecutor, ShardedExecutor
 from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome
 from tinytroupe.environment.executors import Executor, LocalExecutor
+from tinytroupe.environment.market import Market
+from tinytroupe.environment.market_models import PriceRule, Product
+from tinytroupe.environment.market_tool import MarketAccess, MarketTool
+from tinytroupe.environment.marketplace import TinyMarketplace
 from tinytroupe.environment.scheduler import ActivitySchedule, EventScheduler, Routine, ScheduledEvent
 from tinytroupe.environment.social_network import TinySocialNetwork
 from tinytroupe.environment.world import Intervention, TinyWorld
@@ -19,11 +24,17 @@ __all__ = [
     "Executor",
     "Intervention",
     "LocalExecutor",
+    "Market",
+    "MarketAccess",
+    "MarketTool",
+    "PriceRule",
+    "Product",
     "RayExecutor",
     "Routine",
     "ScheduledEvent",
     "ShardedExecutor",
     "StepMetrics",
+    "TinyMarketplace",
     "TinySocialNetwork",
     "TinyWorld",
     "TurnOutcome",

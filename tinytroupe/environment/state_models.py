@@ -33,12 +33,13 @@ class WorldState(StateModel):
 
     ``random_state`` is Python's ``random.getstate()`` as JSON (``[version, [internal...], gauss]``).
     ``errors`` and ``step_metrics`` are the world's records as their ``as_dict()`` gives them; ``schedule``
-    and ``activity`` those of its scheduler and activity schedule (None: it has none). Options
+    and ``activity`` those of its scheduler and activity schedule (None: it has none); ``parts`` holds
+    what a specialised world adds (JSON-ready data). Options
     missing from older states (None) keep the world's own. ``agents`` is None when the state was taken
     without them.
     """
 
-    omit_when: ClassVar[dict[str, Any]] = {"agents": None, "schedule": None, "activity": None}
+    omit_when: ClassVar[dict[str, Any]] = {"agents": None, "schedule": None, "activity": None, "parts": {}}
 
     kind: str = "TinyWorld"
     name: str
@@ -59,6 +60,9 @@ class WorldState(StateModel):
     schedule: dict[str, Any] | None = None
     #: the world's activity schedule's state (``ActivitySchedule.get_state()``), if it has one
     activity: dict[str, Any] | None = None
+    #: the state of a specialised world's own mechanics, by part (a marketplace's ``"market"``);
+    #: each kind of world reads its own parts
+    parts: dict[str, Any] = Field(default_factory=dict)
 
 
 class SocialNetworkState(WorldState):

@@ -24,6 +24,7 @@ from tinytroupe.extraction.fields import FieldSpec
 from tinytroupe.safe_load import SCENARIO_LIMITS, InputProblem, load_yaml, read_text, yaml_node_line
 from tinytroupe.scenario.design import ArmSpec, ExperimentSpec, ValidationSpec
 from tinytroupe.scenario.design_files import design_file_problems
+from tinytroupe.scenario.market_spec import market_name_problems
 from tinytroupe.scenario.model import (
     AgentEntry,
     BackendSpec,
@@ -277,7 +278,7 @@ def _reference_problems(scenario: Scenario, known: set[str]) -> list[tuple[Loc, 
         for who in relation[:2]:
             if who not in known:
                 problems.append((("world", "relations", r), f"no agent is named {_short(who)}; agents: {shown}"))
-    return problems
+    return problems + market_name_problems(scenario.world.market, known)
 
 
 def check_agent_references(scenario: Scenario, agents: list[TinyPerson]) -> None:

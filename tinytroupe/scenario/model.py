@@ -4,6 +4,7 @@ it. Reading a file into it is :mod:`tinytroupe.scenario.loader`'s job, carrying 
 :mod:`tinytroupe.scenario.runner`'s.
 """
 
+# layout: each world kind (issue 16) adds its section to WorldSpec here; the registry of world kinds moves them out
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from tinytroupe.agent.persona import persona_problems
 from tinytroupe.extraction.fields import FieldSpec, extraction_model, field_name_problem
 from tinytroupe.scenario.design import ExperimentSpec, ValidationSpec, design_problems
 from tinytroupe.scenario.emotions import EmotionsSpec
+from tinytroupe.scenario.market_spec import MarketSpec, market_kind_problem
 from tinytroupe.scenario.model_base import (
     MAX_EXTRACTION_FIELDS,
     MAX_MINUTES_PER_STEP,
@@ -94,7 +96,7 @@ class ScriptItem(_Strict):
 
 
 class WorldSpec(_Strict):
-    kind: Literal["world", "social_network"] = "world"
+    kind: Literal["world", "social_network", "marketplace"] = "world"
     name: NonEmpty = "Focus room"
     initial_datetime: SimDatetime = datetime(2025, 1, 6, 10, 0)
     minutes_per_step: int = Field(10, ge=0, le=MAX_MINUTES_PER_STEP)
@@ -103,12 +105,15 @@ class WorldSpec(_Strict):
     everyone_accessible: bool = True
     relations: list[Annotated[tuple[NonEmpty, NonEmpty, NonEmpty], Strict(False)]] = Field(
         default_factory=list, description="[agent, agent, relation] (social networks)")
+    market: MarketSpec | None = Field(None, description="products, wallets, inventory (kind: marketplace)")
 
     @model_validator(mode="after")
     def _relations_need_a_network(self) -> WorldSpec:
         if self.relations and self.kind != "social_network":
             raise _Located([(("relations",), "relations apply to social networks only; add 'kind: "
                                              "social_network' or remove them")])
+        if (problem := market_kind_problem(self.kind, self.market)) is not None:
+            raise _Located([problem])
         return self
 
 

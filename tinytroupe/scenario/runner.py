@@ -32,6 +32,7 @@ from tinytroupe.llm.prefix import PrefixMeter, PrefixReport
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, usage_cost
 from tinytroupe.scenario.emotions import give_emotions
 from tinytroupe.scenario.loader import check_agent_references
+from tinytroupe.scenario.market_spec import build_marketplace
 from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem, StoryStep
 from tinytroupe.scenario.populations import agenerate_personas
 from tinytroupe.scenario.schedule import apply_schedule, everyone_acts
@@ -126,6 +127,11 @@ def build_world(scenario: Scenario, agents: list[TinyPerson], client: LLMClient 
                 raise ScenarioError(f"world.relations names {missing!r}, who is not among the agents",
                                     field="world.relations")
             world.add_relation(left, right, relation)
+    elif spec.kind == "marketplace" and spec.market is not None:
+        world = build_marketplace(spec.name, spec.market, agents, initial_datetime=spec.initial_datetime,
+                                  broadcast_if_no_target=spec.broadcast_if_no_target, **kwargs)
+        if spec.everyone_accessible and len(agents) <= 200:
+            world.make_everyone_accessible()
     else:
         world = TinyWorld(spec.name, agents, initial_datetime=spec.initial_datetime,
                           broadcast_if_no_target=spec.broadcast_if_no_target, **kwargs)
