@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model
 
+from tinytroupe.agent.action_schema import TYPED_CONTEXT_KEY, TypedArguments, content_text, with_typed_variants
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType
 from tinytroupe.llm.canonical import freeze_schema
 
@@ -249,12 +250,12 @@ def action_batch_model(action_types: tuple[str, ...], max_actions: int,
 
 
 def _build_turn_model(action_types: tuple[str, ...], max_actions: int, max_content_chars: int,
-                      target_type: Any, target_constraints: dict[str, Any]) -> type[BaseModel]:
+                      target_type: Any, target_constraints: dict[str, Any], content_type: Any = str) -> type[BaseModel]:
     type_literal: Any = Literal[action_types]
     llm_action = create_model(
         "LLMAction",
         type=(type_literal, Field(description="one of the action types")),
-        content=(str, Field("", max_length=max_content_chars, description="what is said, thought or done")),
+        content=(content_type, Field("", max_length=max_content_chars, description="what is said, thought or done")),
         target=(target_type, Field("", description="who the action is for; empty if nobody", **target_constraints)),
     )
     llm_state = _cognitive_state_model()
@@ -312,13 +313,15 @@ class ActionTurnSpec(NamedTuple):
 
 @lru_cache(maxsize=64)
 def _context_turn_model(action_types: tuple[str, ...], max_actions: int, max_content_chars: int) -> type[BaseModel]:
+    # The content validator turns a typed action's object into JSON text (the schema is unchanged by it).
     return _build_turn_model(action_types, max_actions, max_content_chars,
-                             Annotated[str, BeforeValidator(_target_in_context)], {})
+                             Annotated[str, BeforeValidator(_target_in_context)], {},
+                             Annotated[str, BeforeValidator(content_text)])
 
 
 @lru_cache(maxsize=4096)
 def _turn_schema(action_types: tuple[str, ...], max_actions: int, max_content_chars: int,
-                 targets: tuple[str, ...] | None) -> dict[str, Any]:
+                 targets: tuple[str, ...] | None, typed: TypedArguments = ()) -> dict[str, Any]:
     from tinytroupe.llm.structured import schema_for
 
     base = schema_for(_context_turn_model(action_types, max_actions, max_content_chars))
@@ -330,11 +333,13 @@ def _turn_schema(action_types: tuple[str, ...], max_actions: int, max_content_ch
     # Copy only the path down to the target, so the shared base schema is never changed.
     action = dict(base["$defs"]["LLMAction"])
     action["properties"] = {**action["properties"], "target": target}
-    return freeze_schema({**base, "$defs": {**base["$defs"], "LLMAction": action}})
+    schema = {**base, "$defs": {**base["$defs"], "LLMAction": action}}
+    # Without typed arguments the schema is exactly what it was before they existed (cache keys, replays).
+    return freeze_schema(with_typed_variants(schema, typed, max_content_chars) if typed else schema)
 
 
 def action_turn_spec(action_types: tuple[str, ...], max_actions: int, max_content_chars: int = 600,
-                     targets: tuple[str, ...] | None = None) -> ActionTurnSpec:
+                     targets: tuple[str, ...] | None = None, typed_arguments: TypedArguments = ()) -> ActionTurnSpec:
     """What a turn asks for, like :func:`action_batch_model` but with one class for every agent.
 
     Every agent addresses a different set of people (everyone but itself, say), and a pydantic class
@@ -342,6 +347,10 @@ def action_turn_spec(action_types: tuple[str, ...], max_actions: int, max_conten
     Here the class is shared; the set goes into the schema sent (an ``enum``, as
     :func:`action_batch_model` has it) and into the validation context, which the class checks
     ``target`` against (with the same spelling fixes). Schemas are remembered per set.
+
+    ``typed_arguments`` (:func:`~tinytroupe.agent.action_schema.typed_argument_key`) gives actions
+    whose ``content`` the schema asks for as an object of arguments
+    (:mod:`tinytroupe.agent.action_schema`); the class turns such an object into its JSON text.
 
     Example:
         >>> spec = action_turn_spec(("TALK", "DONE"), 2, targets=("", "Ana", "Ben"))
@@ -355,9 +364,17 @@ def action_turn_spec(action_types: tuple[str, ...], max_actions: int, max_conten
     """
     if targets is not None and "" not in targets:
         raise InvalidArgument(f"targets must include '' (nobody in particular), got {targets!r}")
+    unknown = [a for a, _ in typed_arguments if a not in action_types]
+    if unknown:
+        raise InvalidArgument(f"typed_arguments name actions the agent cannot perform: {', '.join(unknown)}")
     model = _context_turn_model(action_types, max_actions, max_content_chars)
-    schema = _turn_schema(action_types, max_actions, max_content_chars, targets)
-    return ActionTurnSpec(model, schema, {TARGETS_CONTEXT_KEY: targets} if targets is not None else None)
+    schema = _turn_schema(action_types, max_actions, max_content_chars, targets, typed_arguments)
+    context: dict[str, Any] = {}
+    if targets is not None:
+        context[TARGETS_CONTEXT_KEY] = targets
+    if typed_arguments:
+        context[TYPED_CONTEXT_KEY] = frozenset(a for a, _ in typed_arguments)
+    return ActionTurnSpec(model, schema, context or None)
 
 
 __all__ = [

@@ -112,7 +112,8 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
             async with self._turn_lock():
                 turn = await self._aprepare_turn(self.caller_client)  # perceive, retrieve
                 spec = turn.spec = action_turn_spec(self.actions_registry.types, self.max_actions_per_turn,
-                                                    self._content_chars(), targets=self.target_choices())
+                                                    self._content_chars(), targets=self.target_choices(),
+                                                    typed_arguments=self._typed_arguments())
                 result = await turn.client.acomplete(turn.messages, response_model=spec.model,
                                                      response_schema=spec.schema, validation_context=spec.context,
                                                      purpose="action", agent=self.name, world=turn.world,
