@@ -258,3 +258,18 @@ async def test_a_server_refusing_the_richer_schema_falls_back_for_that_call() ->
     assert kinds == ["json_schema", "json_object", "json_schema"]  # only the refused call fell back
     for result in (first, second):
         assert result.value.actions[0].content == '{"to":["Ben"],"subject":"Plan","body":"Hi"}'
+
+
+class AlwaysSend(PickSendEmail):
+    def generate(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> str:
+        return "SEND_EMAIL" if prompt.endswith('"type": "') else super().generate(prompt, max_tokens, stop)
+
+    def choose(self, prompt: str, options: Sequence[str]) -> str:
+        return "," if "," in options else options[0]  # never ends the list itself
+
+
+def test_the_last_action_the_filler_writes_is_forced_to_done_among_the_variants() -> None:
+    spec = email_spec()  # 3 actions at most, then DONE
+    value = SkeletonFiller(AlwaysSend()).fill("Ana: ", spec.schema).value
+    assert [a["type"] for a in value["actions"]] == ["SEND_EMAIL"] * 3 + ["DONE"]
+    assert isinstance(value["actions"][-1]["content"], str)  # DONE takes the plain branch: text content

@@ -10,7 +10,7 @@ typed action whose ``content`` is that schema::
 
 With constrained decoding (structured outputs, the embedded model's skeleton fill-in, llama.cpp
 grammars) a small model then writes the arguments as JSON values, not JSON text inside a string,
-which it cannot. The answer's object is turned back into canonical JSON text when it is validated
+which it cannot. The answer's object is turned back into compact JSON text when it is validated
 (:func:`content_text`), so ``Action.content`` stays a string everywhere downstream. Text content is
 still accepted for a typed action (older recordings, servers that ignore the schema).
 
@@ -99,7 +99,8 @@ def typed_argument_key(schemas: Mapping[str, Mapping[str, Any]],
                        action_types: Iterable[str] | None = None) -> TypedArguments:
     """The hashable form of ``schemas`` (action -> argument schema) a turn spec is built from: one
     ``(action, canonical JSON of the compact schema)`` pair per action, in ``action_types`` order (only
-    those listed; sorted by name without it).
+    those listed; sorted by name without it). A schema object is compacted once and remembered, so
+    a faculty should return the same (unchanging) dicts every time.
 
     Raises:
         InvalidArgument: an argument schema is not an object schema with properties.
@@ -113,8 +114,26 @@ def typed_argument_key(schemas: Mapping[str, Mapping[str, Any]],
         if schema.get("type") != "object" or not isinstance(schema.get("properties"), Mapping):
             raise InvalidArgument(f"the argument schema of {action} must be an object schema with properties, "
                                   f"got {compact_json(dict(schema))[:120]}")
-        pairs.append((action, compact_json(compact_schema(schema, action))))
+        pairs.append((action, _compact_text(schema, action)))
     return tuple(pairs)
+
+
+#: compact texts remembered per schema object (faculties hand out the same dicts every turn); an entry
+#: holds its schema, so the id cannot be reused while it is remembered
+_COMPACT: dict[tuple[int, str], tuple[Mapping[str, Any], str]] = {}
+_COMPACT_MAX = 4096
+
+
+def _compact_text(schema: Mapping[str, Any], action: str) -> str:
+    key = (id(schema), action)
+    entry = _COMPACT.get(key)
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    text = compact_json(compact_schema(schema, action))
+    if len(_COMPACT) >= _COMPACT_MAX:
+        _COMPACT.pop(next(iter(_COMPACT)), None)
+    _COMPACT[key] = (schema, text)
+    return text
 
 
 def with_typed_variants(base: Mapping[str, Any], typed: TypedArguments, max_content_chars: int) -> dict[str, Any]:

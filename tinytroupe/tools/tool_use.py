@@ -119,6 +119,7 @@ class TinyToolUse(MentalFaculty, TurnComponent):
         super().__init__(name, {a: describe_operation(t.operation(a), typed=typed_arguments)
                                 for a, t in by_action.items()})
         self.typed_arguments = typed_arguments
+        self._schemas: dict[str, dict[str, Any]] | None = None
         self._tools = tools
         self._by_action = by_action
         self.allow_side_effects = bool(allow_side_effects)
@@ -136,7 +137,9 @@ class TinyToolUse(MentalFaculty, TurnComponent):
         """Each tool action's argument schema when :attr:`typed_arguments` is on (else none)."""
         if not self.typed_arguments:
             return {}
-        return {a: t.operation(a).args_schema() for a, t in self._by_action.items()}
+        if self._schemas is None:  # the same dicts every turn: the agent remembers their compact form
+            self._schemas = {a: t.operation(a).args_schema() for a, t in self._by_action.items()}
+        return dict(self._schemas)
 
     def tool_for(self, action: str) -> TinyTool | None:
         """The tool handling the action type ``action``, or None."""
