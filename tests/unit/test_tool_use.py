@@ -157,7 +157,8 @@ def tool_results(person: TinyPerson) -> list[str]:
 def test_tool_actions_join_the_prompt_described_from_their_schemas() -> None:
     lisa, _ = agent("Lisa", [], Calculator())
     system = lisa.build_prompt()[0].content
-    assert "- ADD: add two integers [tool calculator]. Content: JSON {a: int (the first number), b: int}" in system
+    assert "- ADD: add two integers [tool calculator]. Content: an object {a: int (the first number), b: int}" in system
+    assert "Their content is an object of arguments" in system
     assert "${N.field}" in system  # the rule on references
     assert "ADD" in lisa.actions_registry.types
     assert [c.name for c in lisa.components][-1] == "tool_use"  # the faculty takes part in the turn

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model
 
+from tinytroupe.agent.action_schema import TYPED_CONTEXT_KEY, TypedArguments, content_text, with_typed_variants
+from tinytroupe.agent.cognitive_schema import APPRAISAL_FIELDS, _cognitive_state_model
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType
 from tinytroupe.llm.canonical import freeze_schema
 
@@ -254,12 +256,13 @@ def action_batch_model(action_types: tuple[str, ...], max_actions: int,
 
 
 def _build_turn_model(action_types: tuple[str, ...], max_actions: int, max_content_chars: int,
-                      target_type: Any, target_constraints: dict[str, Any], appraisal: bool = False) -> type[BaseModel]:
+                      target_type: Any, target_constraints: dict[str, Any], appraisal: bool = False,
+                      content_type: Any = str) -> type[BaseModel]:
     type_literal: Any = Literal[action_types]
     llm_action = create_model(
         "LLMAction",
         type=(type_literal, Field(description="one of the action types")),
-        content=(str, Field("", max_length=max_content_chars, description="what is said, thought or done")),
+        content=(content_type, Field("", max_length=max_content_chars, description="what is said, thought or done")),
         target=(target_type, Field("", description="who the action is for; empty if nobody", **target_constraints)),
     )
     llm_state = _cognitive_state_model(appraisal)
@@ -269,34 +272,6 @@ def _build_turn_model(action_types: tuple[str, ...], max_actions: int, max_conte
         actions=(list[llm_action], Field(min_length=1, json_schema_extra={"maxItems": max_actions + 1},
                                          description="your actions in order, the last one DONE")),
         cognitive_state=(llm_state, Field(default_factory=llm_state)),
-    )
-
-
-#: the cognitive state's appraisal fields (only with ``appraisal=True``): how this turn's events moved
-#: the agent, an integer step each, -3..3 (a number beyond is clipped, not re-asked); see docs/emotions.md
-APPRAISAL_FIELDS = {"pleasure_change": "-3 much less pleasant .. 0 no change .. 3 much more pleasant",
-                    "arousal_change": "-3 much calmer .. 0 no change .. 3 much more stirred up",
-                    "dominance_change": "-3 much less in control .. 0 no change .. 3 much more in control"}
-
-
-def _appraisal_step(value: Any) -> Any:
-    return max(-3, min(3, round(value))) if isinstance(value, int | float) and not isinstance(value, bool) else value
-
-
-@lru_cache(maxsize=2)
-def _cognitive_state_model(appraisal: bool = False) -> type[BaseModel]:
-    step = Annotated[int, BeforeValidator(_appraisal_step)]
-    extra: dict[str, Any] = {name: (step, Field(0, description=text, json_schema_extra={"minimum": -3, "maximum": 3}))
-                             for name, text in APPRAISAL_FIELDS.items()} if appraisal else {}
-    return create_model(
-        "LLMCognitiveState",
-        # Defaults keep a turn usable when a model leaves a field out; the schema still lists them all.
-        goals=(str, Field("", max_length=200, description="your current goals")),
-        context=(list[str], Field(default_factory=list, json_schema_extra={"maxItems": 5},
-                                  description="short facts about your situation")),
-        attention=(str, Field("", max_length=200, description="what you pay attention to")),
-        emotions=(str, Field("", max_length=120, description="how you feel")),
-        **extra,
     )
 
 
@@ -333,13 +308,16 @@ class ActionTurnSpec(NamedTuple):
 @lru_cache(maxsize=64)
 def _context_turn_model(action_types: tuple[str, ...], max_actions: int, max_content_chars: int,
                         appraisal: bool = False) -> type[BaseModel]:
+    # The content validator turns a typed action's object into JSON text (the schema is unchanged by it).
     return _build_turn_model(action_types, max_actions, max_content_chars,
-                             Annotated[str, BeforeValidator(_target_in_context)], {}, appraisal)
+                             Annotated[str, BeforeValidator(_target_in_context)], {}, appraisal,
+                             Annotated[str, BeforeValidator(content_text)])
 
 
 @lru_cache(maxsize=4096)
 def _turn_schema(action_types: tuple[str, ...], max_actions: int, max_content_chars: int,
-                 targets: tuple[str, ...] | None, appraisal: bool = False) -> dict[str, Any]:
+                 targets: tuple[str, ...] | None, appraisal: bool = False,
+                 typed: TypedArguments = ()) -> dict[str, Any]:
     from tinytroupe.llm.structured import schema_for
 
     base = schema_for(_context_turn_model(action_types, max_actions, max_content_chars, appraisal))
@@ -351,11 +329,14 @@ def _turn_schema(action_types: tuple[str, ...], max_actions: int, max_content_ch
     # Copy only the path down to the target, so the shared base schema is never changed.
     action = dict(base["$defs"]["LLMAction"])
     action["properties"] = {**action["properties"], "target": target}
-    return freeze_schema({**base, "$defs": {**base["$defs"], "LLMAction": action}})
+    schema = {**base, "$defs": {**base["$defs"], "LLMAction": action}}
+    # Without typed arguments the schema is exactly what it was before they existed (cache keys, replays).
+    return freeze_schema(with_typed_variants(schema, typed, max_content_chars) if typed else schema)
 
 
 def action_turn_spec(action_types: tuple[str, ...], max_actions: int, max_content_chars: int = 600,
-                     targets: tuple[str, ...] | None = None, *, appraisal: bool = False) -> ActionTurnSpec:
+                     targets: tuple[str, ...] | None = None, typed_arguments: TypedArguments = (), *,
+                     appraisal: bool = False) -> ActionTurnSpec:
     """What a turn asks for, like :func:`action_batch_model` but with one class for every agent.
 
     ``appraisal`` adds :data:`APPRAISAL_FIELDS` to the cognitive state (for an agent with emotions).
@@ -365,6 +346,10 @@ def action_turn_spec(action_types: tuple[str, ...], max_actions: int, max_conten
     Here the class is shared; the set goes into the schema sent (an ``enum``, as
     :func:`action_batch_model` has it) and into the validation context, which the class checks
     ``target`` against (with the same spelling fixes). Schemas are remembered per set.
+
+    ``typed_arguments`` (:func:`~tinytroupe.agent.action_schema.typed_argument_key`) gives actions
+    whose ``content`` the schema asks for as an object of arguments
+    (:mod:`tinytroupe.agent.action_schema`); the class turns such an object into its JSON text.
 
     Example:
         >>> spec = action_turn_spec(("TALK", "DONE"), 2, targets=("", "Ana", "Ben"))
@@ -378,9 +363,17 @@ def action_turn_spec(action_types: tuple[str, ...], max_actions: int, max_conten
     """
     if targets is not None and "" not in targets:
         raise InvalidArgument(f"targets must include '' (nobody in particular), got {targets!r}")
+    unknown = [a for a, _ in typed_arguments if a not in action_types]
+    if unknown:
+        raise InvalidArgument(f"typed_arguments name actions the agent cannot perform: {', '.join(unknown)}")
     model = _context_turn_model(action_types, max_actions, max_content_chars, appraisal)
-    schema = _turn_schema(action_types, max_actions, max_content_chars, targets, appraisal)
-    return ActionTurnSpec(model, schema, {TARGETS_CONTEXT_KEY: targets} if targets is not None else None)
+    schema = _turn_schema(action_types, max_actions, max_content_chars, targets, appraisal, typed_arguments)
+    context: dict[str, Any] = {}
+    if targets is not None:
+        context[TARGETS_CONTEXT_KEY] = targets
+    if typed_arguments:
+        context[TYPED_CONTEXT_KEY] = frozenset(a for a, _ in typed_arguments)
+    return ActionTurnSpec(model, schema, context or None)
 
 
 __all__ = [

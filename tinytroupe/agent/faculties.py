@@ -66,6 +66,17 @@ class MentalFaculty:
         """The action types this faculty adds, with their prompt descriptions."""
         return dict(self.actions)
 
+    def action_argument_schemas(self) -> dict[str, dict[str, Any]]:
+        """Action type -> the JSON schema of its ``content``, for actions whose content is an object of
+        arguments (none by default). The agent's turn schema then asks for those contents as objects
+        (:mod:`tinytroupe.agent.action_schema`); they arrive as JSON text in ``action.content``.
+
+        Example:
+            >>> MentalFaculty("diary", actions={"WRITE_DIARY": "write an entry"}).action_argument_schemas()
+            {}
+        """
+        return {}
+
     def process_action(self, agent: TinyPerson, action: Action) -> bool:
         """Carry out ``action`` if it is this faculty's; True when it was handled.
 

@@ -113,6 +113,7 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
                 turn = await self._aprepare_turn(self.caller_client)  # perceive, retrieve
                 spec = turn.spec = action_turn_spec(self.actions_registry.types, self.max_actions_per_turn,
                                                     self._content_chars(), targets=self.target_choices(),
+                                                    typed_arguments=self._typed_arguments(),
                                                     appraisal=turn.appraisal)
                 result = await turn.client.acomplete(turn.messages, response_model=spec.model,
                                                      response_schema=spec.schema, validation_context=spec.context,

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 from tinytroupe import scope
+from tinytroupe.agent.action_schema import TypedArguments, typed_argument_key
 from tinytroupe.agent.actions import Action, ActionRegistry, CognitiveState
 from tinytroupe.agent.cognition import PromptBudget
 from tinytroupe.agent.emotions.component import EmotionComponent
@@ -347,6 +348,13 @@ class PersonCore:
     def _content_chars(self) -> int:
         """The longest action content a turn allows: 600 characters, or more if a faculty needs it."""
         return max([DEFAULT_CONTENT_CHARS, *(f.content_chars or 0 for f in self._mental_faculties)])
+
+    def _typed_arguments(self) -> TypedArguments:
+        """The faculties' typed action arguments, as a turn spec takes them (empty without any)."""
+        schemas: dict[str, dict[str, Any]] = {}
+        for faculty in self._mental_faculties:
+            schemas.update(faculty.action_argument_schemas())
+        return typed_argument_key(schemas, self.actions_registry.types) if schemas else ()
 
     def add_mental_faculties(self, faculties: Iterable[MentalFaculty]) -> Self:
         """:meth:`add_mental_faculty` for each faculty, in order."""

@@ -11,8 +11,10 @@ which the embedded llama.cpp backend implements and unit tests fake.
 Supported schema shapes: objects with ``properties``, strings (``maxLength``/``minLength``),
 ``enum``/``const`` (any JSON scalars), booleans, integers and numbers (``minimum``/``maximum`` and
 their exclusive forms), arrays (``items``, ``prefixItems``, ``minItems``/``maxItems``), ``$ref`` to
-``$defs``/``definitions``, ``anyOf``/``oneOf`` with ``null`` (the non-null branch is filled), single
-``allOf`` and ``type`` lists. Free-form objects (only ``additionalProperties``) become ``{}`` when the
+``$defs``/``definitions``, ``anyOf``/``oneOf`` with ``null`` (the non-null branch is filled), unions
+of objects told apart by their first property (a ``const`` or ``enum`` tag: the tag is chosen among all
+branches', the rest follows the chosen branch; a turn's typed tool actions), single ``allOf`` and
+``type`` lists. Free-form objects (only ``additionalProperties``) become ``{}`` when the
 schema allows an empty object. Constraints the engine does not enforce (``pattern``, ``format``,
 ``minLength`` beyond one retry) are left to the normal validation path of the client.
 
@@ -38,7 +40,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from tinytroupe.llm.skeleton_schema import SchemaResolver, UnsupportedSchemaError, bounds, is_null, number_ladder
+from tinytroupe.llm.skeleton_schema import (
+    SchemaResolver,
+    TaggedUnion,
+    UnsupportedSchemaError,
+    bounds,
+    is_null,
+    number_ladder,
+)
 
 #: item cap for arrays without ``maxItems`` (agents act a few times per turn, not fifty)
 DEFAULT_MAX_ITEMS = 6
@@ -146,6 +155,9 @@ class SkeletonFiller:
     def _value(self, w: _Writer, schema: Mapping[str, Any], *, key: str | None, depth: int,
                fixed: Mapping[str, Any] | None = None) -> Any:
         raw = schema
+        union = self._schemas.tagged_union(schema)
+        if union is not None and depth <= self.max_depth:
+            return self._union_object(w, union, depth, fixed or {})
         schema = self._schemas.resolve(schema)
         kind = SchemaResolver.kind(schema)
         if depth > self.max_depth and kind in ("object", "array"):
@@ -300,6 +312,9 @@ class SkeletonFiller:
         return values
 
     def _has_done_type(self, items_schema: Mapping[str, Any]) -> bool:
+        union = self._schemas.tagged_union(items_schema)
+        if union is not None:
+            return union[0] == "type" and any("DONE" in values for values, _ in union[1])
         resolved = self._schemas.resolve(items_schema)
         if SchemaResolver.kind(resolved) != "object":
             return False
@@ -325,12 +340,28 @@ class SkeletonFiller:
             return {}
         out: dict[str, Any] = {}
         w.write("{")
-        for i, (name, prop) in enumerate(properties.items()):
-            w.write((", " if i else "") + json.dumps(name, ensure_ascii=False) + ": ")
+        self._properties(w, list(properties.items()), depth, fixed, out)
+        w.write("}")
+        return out
+
+    def _properties(self, w: _Writer, properties: list[tuple[str, Any]], depth: int, fixed: Mapping[str, Any],
+                    out: dict[str, Any]) -> None:
+        for name, prop in properties:
+            w.write((", " if out else "") + json.dumps(name, ensure_ascii=False) + ": ")
             if name in fixed:
                 out[name] = self._literal(w, fixed[name])
             else:
                 out[name] = self._value(w, prop, key=name, depth=depth + 1)
+
+    def _union_object(self, w: _Writer, union: TaggedUnion, depth: int, fixed: Mapping[str, Any]) -> dict[str, Any]:
+        # The tag is chosen among every branch's values; the rest of the object follows that branch.
+        key, options = union
+        choices = list(dict.fromkeys(v for values, _ in options for v in values))
+        w.write("{" + json.dumps(key, ensure_ascii=False) + ": ")
+        tag = self._literal(w, fixed[key]) if key in fixed and fixed[key] in choices else self._enum(w, choices)
+        branch = next(b for values, b in options if tag in values)
+        out: dict[str, Any] = {key: tag}
+        self._properties(w, list(branch["properties"].items())[1:], depth, fixed, out)
         w.write("}")
         return out
 
@@ -360,12 +391,5 @@ def _format_number(value: float, integer: bool) -> str:
     return str(round(value)) if integer else repr(round(value, 6))
 
 
-__all__ = [
-    "DEFAULT_FIELD_TOKENS",
-    "DEFAULT_MAX_ITEMS",
-    "DEFAULT_STRING_TOKENS",
-    "FillResult",
-    "Generator",
-    "SkeletonFiller",
-    "UnsupportedSchemaError",
-]
+__all__ = ["DEFAULT_FIELD_TOKENS", "DEFAULT_MAX_ITEMS", "DEFAULT_STRING_TOKENS", "FillResult", "Generator",
+           "SkeletonFiller", "UnsupportedSchemaError"]

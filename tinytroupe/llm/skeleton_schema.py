@@ -16,6 +16,10 @@ class UnsupportedSchemaError(LLMError):
     """The response schema has a shape the skeleton filler cannot write a valid value for."""
 
 
+#: a union of objects told apart by their first property: that key, and each branch with its values of it
+TaggedUnion = tuple[str, list[tuple[list[Any], Mapping[str, Any]]]]
+
+
 class SchemaResolver:
     r"""Resolves schemas against the root schema their local ``$ref``\ s point into."""
 
@@ -50,6 +54,39 @@ class SchemaResolver:
                     concrete = [t for t in types if t != "null"] or ["null"]
                     schema = {**schema, "type": concrete[0]}
                 return schema
+
+    def tagged_union(self, schema: Mapping[str, Any]) -> TaggedUnion | None:
+        """A union (``anyOf``/``oneOf``) of two or more objects told apart by their first property, the
+        same key in every branch with a ``const`` or ``enum`` value; None for any other schema.
+
+        Example:
+            >>> union = SchemaResolver({}).tagged_union({"anyOf": [
+            ...     {"type": "object", "properties": {"kind": {"enum": ["a", "b"]}}},
+            ...     {"type": "object", "properties": {"kind": {"const": "c"}, "n": {"type": "integer"}}}]})
+            >>> union[0], [values for values, _ in union[1]]
+            ('kind', [['a', 'b'], ['c']])
+        """
+        node = self.deref(schema)
+        branches = node.get("anyOf") or node.get("oneOf")
+        if not isinstance(branches, list):
+            return None
+        objects = [self.resolve(b) for b in branches if not is_null(self.deref(b))]
+        if len(objects) < 2:
+            return None
+        found: list[tuple[list[Any], Mapping[str, Any]]] = []
+        keys = set()
+        for branch in objects:
+            properties = branch.get("properties")
+            if self.kind(branch) != "object" or not isinstance(properties, Mapping) or not properties:
+                return None
+            key = next(iter(properties))
+            tag = self.resolve(properties[key])
+            values = [tag["const"]] if "const" in tag else tag.get("enum")
+            if not isinstance(values, list) or not values:
+                return None
+            keys.add(key)
+            found.append((values, branch))
+        return (keys.pop(), found) if len(keys) == 1 else None
 
     def deref(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
         return self.lookup(schema["$ref"]) if "$ref" in schema else schema
@@ -108,4 +145,4 @@ def number_ladder(low: float | None, high: float | None, *, integer: bool) -> li
     return [float(round(v)) if integer else v for v in values]
 
 
-__all__ = ["SchemaResolver", "UnsupportedSchemaError", "bounds", "is_null", "number_ladder"]
+__all__ = ["SchemaResolver", "TaggedUnion", "UnsupportedSchemaError", "bounds", "is_null", "number_ladder"]

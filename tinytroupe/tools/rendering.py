@@ -100,8 +100,12 @@ def signature(schema: Mapping[str, Any], *, detail: int = 1, defs: Mapping[str, 
     return "{" + ", ".join(parts) + "}"
 
 
-def describe_operation(op: ToolOperation, detail: int = 1, max_chars: int | None = None) -> str:
+def describe_operation(op: ToolOperation, detail: int = 1, max_chars: int | None = None, *,
+                       typed: bool = False) -> str:
     """What the prompt says about one tool action at a step of detail (its line after ``- ACTION: ``).
+
+    With ``typed`` the content is described as an object of arguments (the turn schema asks for one:
+    :mod:`tinytroupe.agent.action_schema`), else as JSON text or, for one text field, plain text.
 
     Example:
         >>> from tinytroupe.tools.base import TinyTool, ToolCall, tool_action
@@ -118,6 +122,8 @@ def describe_operation(op: ToolOperation, detail: int = 1, max_chars: int | None
         ...         return Hits(titles=[])
         >>> describe_operation(Search().operation("SEARCH"))
         'search the library [tool search]. Content: the query as plain text, or JSON {query: str}'
+        >>> describe_operation(Search().operation("SEARCH"), typed=True)
+        'search the library [tool search]. Content: an object {query: str}'
     """
     single = op.single_text_field()
     if detail >= 3:
@@ -125,11 +131,12 @@ def describe_operation(op: ToolOperation, detail: int = 1, max_chars: int | None
         if max_chars is not None and len(description) > max_chars:
             description = description[: max(1, max_chars - 1)].rstrip() + "…"
         return description
-    return template("tool_action.j2").render(description=op.description, tool=op.tool, single=single,
+    return template("tool_action.j2").render(description=op.description, tool=op.tool, single=single, typed=typed,
                                              signature=signature(op.args_schema(), detail=detail)).strip()
 
 
-def render_operations(operations: Iterable[ToolOperation], budget_tokens: int) -> dict[str, str]:
+def render_operations(operations: Iterable[ToolOperation], budget_tokens: int, *,
+                      typed: bool = False) -> dict[str, str]:
     """Action type -> description for each operation, at the richest step of detail whose total fits
     ``budget_tokens`` (estimated); at the last step descriptions are cut to share the budget.
 
@@ -156,18 +163,19 @@ def render_operations(operations: Iterable[ToolOperation], budget_tokens: int) -
     ops = list(operations)
     budget_chars = max(0, budget_tokens) * CHARS_PER_TOKEN
     for detail in DETAIL_STEPS[:-1]:
-        rendered = {op.action: describe_operation(op, detail) for op in ops}
+        rendered = {op.action: describe_operation(op, detail, typed=typed) for op in ops}
         # each line costs its name and "- : " in the action list too
         if sum(len(k) + len(v) + 4 for k, v in rendered.items()) <= budget_chars:
             return rendered
     fixed = sum(len(op.action) + 4 for op in ops)
     share = max(MIN_DESCRIPTION_CHARS, (budget_chars - fixed) // max(1, len(ops)))
-    return {op.action: describe_operation(op, DETAIL_STEPS[-1], share) for op in ops}
+    return {op.action: describe_operation(op, DETAIL_STEPS[-1], share, typed=typed) for op in ops}
 
 
-def rules_text() -> str:
-    """The rule the system prompt adds for tool actions (arguments as JSON, references between calls)."""
-    return template("tool_rules.j2").render().strip()
+def rules_text(typed: bool = False) -> str:
+    """The rule the system prompt adds for tool actions (arguments as JSON, or as an object with
+    ``typed``; references between calls)."""
+    return template("tool_rules.j2").render(typed=typed).strip()
 
 
 __all__ = ["DETAIL_STEPS", "MIN_DESCRIPTION_CHARS", "describe_operation", "render_operations", "rules_text",

@@ -43,6 +43,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,9 @@ class TinyToolUse(MentalFaculty, TurnComponent):
         max_result_chars: the longest result text the agent perceives.
         reask: ask the model once more, within the turn, when a tool action's arguments are wrong.
         content_chars: the longest content (JSON arguments) a turn of the agent allows for an action.
+        typed_arguments: put each tool action's argument schema into the turn schema, so the model writes
+            the arguments as an object (see :mod:`tinytroupe.agent.action_schema`); with constrained
+            decoding even a small model then gives valid arguments. Off: the content is JSON text.
         name: the faculty's (and component's) name, unique among the agent's faculties.
 
     Raises:
@@ -91,7 +95,7 @@ class TinyToolUse(MentalFaculty, TurnComponent):
 
     def __init__(self, tools: Iterable[TinyTool], allow_side_effects: bool = False, *,
                  max_result_chars: int = MAX_RESULT_CHARS, reask: bool = True,
-                 content_chars: int = CONTENT_CHARS, name: str = "tool_use") -> None:
+                 content_chars: int = CONTENT_CHARS, typed_arguments: bool = True, name: str = "tool_use") -> None:
         tools = list(tools)
         for tool in tools:
             if not isinstance(tool, TinyTool):
@@ -111,7 +115,11 @@ class TinyToolUse(MentalFaculty, TurnComponent):
                     raise InvalidArgument(f"the tools {by_action[action].name!r} and {tool.name!r} both handle "
                                           f"{action}; give one of them to the agent")
                 by_action[action] = tool
-        super().__init__(name, {a: describe_operation(t.operation(a)) for a, t in by_action.items()})
+        typed_arguments = bool(typed_arguments)
+        super().__init__(name, {a: describe_operation(t.operation(a), typed=typed_arguments)
+                                for a, t in by_action.items()})
+        self.typed_arguments = typed_arguments
+        self._schemas: dict[str, dict[str, Any]] | None = None
         self._tools = tools
         self._by_action = by_action
         self.allow_side_effects = bool(allow_side_effects)
@@ -124,6 +132,14 @@ class TinyToolUse(MentalFaculty, TurnComponent):
     @property
     def tools(self) -> list[TinyTool]:
         return list(self._tools)
+
+    def action_argument_schemas(self) -> dict[str, dict[str, Any]]:
+        """Each tool action's argument schema when :attr:`typed_arguments` is on (else none)."""
+        if not self.typed_arguments:
+            return {}
+        if self._schemas is None:  # the same dicts every turn: the agent remembers their compact form
+            self._schemas = {a: t.operation(a).args_schema() for a, t in self._by_action.items()}
+        return dict(self._schemas)
 
     def tool_for(self, action: str) -> TinyTool | None:
         """The tool handling the action type ``action``, or None."""
@@ -142,9 +158,10 @@ class TinyToolUse(MentalFaculty, TurnComponent):
     def _render(self, budget: int) -> tuple[dict[str, str], str]:
         # Same budget, same text: the system message stays identical from turn to turn (prefix caches).
         if budget not in self._rendered:
-            rule = rules_text()
+            rule = rules_text(self.typed_arguments)
             ops = [self._by_action[a].operation(a) for a in self._by_action]
-            self._rendered[budget] = (render_operations(ops, budget - estimate_tokens(rule)), rule)
+            self._rendered[budget] = (render_operations(ops, budget - estimate_tokens(rule),
+                                                        typed=self.typed_arguments), rule)
         return self._rendered[budget]
 
     async def decide(self, turn: Turn) -> None:
@@ -157,7 +174,8 @@ class TinyToolUse(MentalFaculty, TurnComponent):
         feedback = template("tool_arguments_feedback.j2").render(problems=[
             {"number": c.number, "action": c.action.type, "error": c.error.detail if c.error else "",
              "expected": self._expected(c)} for c in problems])
-        messages = [*turn.messages, Message(role="assistant", content=turn.batch.model_dump_json()),
+        # The re-ask uses the turn's own spec: with typed arguments the same schema, arguments as objects.
+        messages = [*turn.messages, Message(role="assistant", content=self._answer_text(turn.batch)),
                     Message(role="user", content=feedback)]
         spec = turn.spec
         try:
@@ -174,7 +192,16 @@ class TinyToolUse(MentalFaculty, TurnComponent):
     def _expected(self, call: PlannedCall) -> str:
         if call.op is None:
             return "one of " + ", ".join(call.tool.operations)
-        return "JSON " + signature(call.op.args_schema(), detail=0)
+        return ("an object " if self.typed_arguments else "JSON ") + signature(call.op.args_schema(), detail=0)
+
+    def _answer_text(self, batch: ActionBatch) -> str:
+        """The answer as the model gave it: with typed arguments a tool action's content is an object."""
+        answer = batch.model_dump(mode="json")
+        if self.typed_arguments:
+            for action in answer["actions"]:
+                if action["type"] in self._by_action:
+                    action["content"] = _as_object(action["content"])
+        return json.dumps(answer, ensure_ascii=False)
 
     async def act(self, turn: Turn) -> None:
         if turn.preview:
@@ -275,6 +302,7 @@ class TinyToolUse(MentalFaculty, TurnComponent):
         """The faculty as saved with the agent: its tools (class, name, owner), settings and state."""
         return {**super().to_spec(), "allow_side_effects": self.allow_side_effects,
                 "max_result_chars": self.max_result_chars, "reask": self.reask, "content_chars": self.content_chars,
+                "typed_arguments": self.typed_arguments,
                 "tools": [{"type": type(t).__name__, "name": t.name, "owner": _owner_name(t)} for t in self._tools]}
 
     @classmethod
@@ -290,9 +318,17 @@ class TinyToolUse(MentalFaculty, TurnComponent):
         faculty = cls(tools, bool(spec.get("allow_side_effects", False)),
                       max_result_chars=int(spec.get("max_result_chars", MAX_RESULT_CHARS)),
                       reask=bool(spec.get("reask", True)), content_chars=int(spec.get("content_chars", CONTENT_CHARS)),
-                      name=str(spec.get("name", "tool_use")))
+                      typed_arguments=bool(spec.get("typed_arguments", True)), name=str(spec.get("name", "tool_use")))
         faculty.set_state(spec.get("state") or {})
         return faculty
+
+
+def _as_object(content: str) -> Any:
+    try:
+        value = json.loads(content)
+    except json.JSONDecodeError:
+        return content
+    return value if isinstance(value, dict) else content
 
 
 def _owner_name(tool: TinyTool) -> str | None:
