@@ -25,6 +25,8 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Discriminator, Field, Tag
 
 from tinytroupe.agent.state_models import AgentState
+from tinytroupe.environment.org_chart import ReachPolicy
+from tinytroupe.environment.workplace_models import Meeting, MessageRecord, Task
 from tinytroupe.state import StateModel
 
 
@@ -64,13 +66,32 @@ class SocialNetworkState(WorldState):
     relations: list[tuple[str, str, str]] = Field(default_factory=list)
 
 
+class WorkplaceState(WorldState):
+    """A :class:`~tinytroupe.environment.workplace.TinyWorkplace` as data: a world's state plus its org
+    chart (``(name, role, reports_to)`` rows, managers first), reach policy, tasks, meetings, the record
+    of messages, and which meeting starts and ends (``(meeting id, "start"|"end")``) and which
+    briefings were already given."""
+
+    kind: str = "TinyWorkplace"
+    org: list[tuple[str, str, str | None]] = Field(default_factory=list)
+    policy: ReachPolicy = Field(default_factory=ReachPolicy)
+    tasks: list[Task] = Field(default_factory=list)
+    meetings: list[Meeting] = Field(default_factory=list)
+    messages: list[MessageRecord] = Field(default_factory=list)
+    announced: list[tuple[str, str]] = Field(default_factory=list)
+    briefed: list[str] = Field(default_factory=list)
+
+
 def _world_kind(value: Any) -> str:
-    has_relations = "relations" in value if isinstance(value, dict) else isinstance(value, SocialNetworkState)
-    return "network" if has_relations else "world"
+    # Told apart by a field only that kind has (a subclass keeps its parent's fields, not its kind name).
+    if isinstance(value, dict):
+        return "workplace" if "org" in value else "network" if "relations" in value else "world"
+    return ("workplace" if isinstance(value, WorkplaceState) else "network" if isinstance(value, SocialNetworkState)
+            else "world")
 
 
-#: a world's or a social network's state, told apart by the relations only a network has
-AnyWorldState = Annotated[Annotated[SocialNetworkState, Tag("network")] | Annotated[WorldState, Tag("world")],
-                          Discriminator(_world_kind)]
+#: a world's, a social network's or a workplace's state, told apart by the fields only each kind has
+AnyWorldState = Annotated[Annotated[SocialNetworkState, Tag("network")] | Annotated[WorkplaceState, Tag("workplace")]
+                          | Annotated[WorldState, Tag("world")], Discriminator(_world_kind)]
 
-__all__ = ["AnyWorldState", "SocialNetworkState", "WorldState"]
+__all__ = ["AnyWorldState", "SocialNetworkState", "WorkplaceState", "WorldState"]
