@@ -2,9 +2,12 @@
 
 Public names: TinyWorld, TinySocialNetwork, Intervention, AgentTurnError, StepMetrics, TurnOutcome,
 Executor, LocalExecutor, ShardedExecutor, RayExecutor (Ray itself is imported only when one starts),
-TinyWorkplace (org chart, meetings, tasks: with ReachPolicy, OrgChart, WorkplaceTool).
+TinyWorkplace (org chart, meetings, tasks: with ReachPolicy, OrgChart, WorkplaceTool), TinyClassroom
+(teacher, students, lessons, questions, quizzes: with Lesson, Quiz, QuizQuestion, Grade).
 """
 
+from tinytroupe.environment.classroom import TinyClassroom
+from tinytroupe.environment.classroom_models import Grade, Lesson, Quiz, QuizQuestion
 from tinytroupe.environment.distributed import RayExecutor, ShardedExecutor
 from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome
 from tinytroupe.environment.executors import Executor, LocalExecutor
@@ -17,13 +20,18 @@ from tinytroupe.environment.world import Intervention, TinyWorld
 __all__ = [
     "AgentTurnError",
     "Executor",
+    "Grade",
     "Intervention",
+    "Lesson",
     "LocalExecutor",
     "OrgChart",
+    "Quiz",
+    "QuizQuestion",
     "RayExecutor",
     "ReachPolicy",
     "ShardedExecutor",
     "StepMetrics",
+    "TinyClassroom",
     "TinySocialNetwork",
     "TinyWorkplace",
     "TinyWorld",

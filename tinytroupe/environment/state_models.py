@@ -25,6 +25,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Discriminator, Field, Tag
 
 from tinytroupe.agent.state_models import AgentState
+from tinytroupe.environment.classroom_models import Grade, Lesson, Question, Quiz
 from tinytroupe.environment.org_chart import ReachPolicy
 from tinytroupe.environment.workplace_models import Meeting, MessageRecord, Task
 from tinytroupe.state import StateModel
@@ -82,16 +83,35 @@ class WorkplaceState(WorldState):
     briefed: list[str] = Field(default_factory=list)
 
 
+class ClassroomState(WorldState):
+    """A :class:`~tinytroupe.environment.classroom.TinyClassroom` as data: a world's state plus its
+    teacher, lessons, students' questions, quizzes, grades and talk counts."""
+
+    kind: str = "TinyClassroom"
+    teacher: str | None = None
+    lessons: list[Lesson] = Field(default_factory=list)
+    questions: list[Question] = Field(default_factory=list)
+    quizzes: list[Quiz] = Field(default_factory=list)
+    grades: list[Grade] = Field(default_factory=list)
+    talks: dict[str, int] = Field(default_factory=dict)
+
+
+#: the field only each kind's state has, and the kind's tag (a subclass keeps its parent's fields, not
+#: its kind name, so kinds are told apart by fields)
+_KIND_FIELDS = (("org", "workplace", WorkplaceState), ("teacher", "classroom", ClassroomState),
+                ("relations", "network", SocialNetworkState))
+
+
 def _world_kind(value: Any) -> str:
-    # Told apart by a field only that kind has (a subclass keeps its parent's fields, not its kind name).
-    if isinstance(value, dict):
-        return "workplace" if "org" in value else "network" if "relations" in value else "world"
-    return ("workplace" if isinstance(value, WorkplaceState) else "network" if isinstance(value, SocialNetworkState)
-            else "world")
+    for field, tag, model in _KIND_FIELDS:
+        if (field in value) if isinstance(value, dict) else isinstance(value, model):
+            return tag
+    return "world"
 
 
-#: a world's, a social network's or a workplace's state, told apart by the fields only each kind has
+#: a world's state of any kind this package defines, told apart by the fields only each kind has
 AnyWorldState = Annotated[Annotated[SocialNetworkState, Tag("network")] | Annotated[WorkplaceState, Tag("workplace")]
-                          | Annotated[WorldState, Tag("world")], Discriminator(_world_kind)]
+                          | Annotated[ClassroomState, Tag("classroom")] | Annotated[WorldState, Tag("world")],
+                          Discriminator(_world_kind)]
 
-__all__ = ["AnyWorldState", "SocialNetworkState", "WorkplaceState", "WorldState"]
+__all__ = ["AnyWorldState", "ClassroomState", "SocialNetworkState", "WorkplaceState", "WorldState"]
