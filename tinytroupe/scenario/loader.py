@@ -39,6 +39,7 @@ from tinytroupe.scenario.model import (
     _short,
 )
 from tinytroupe.scenario.tools import ToolSpec, tool_problems
+from tinytroupe.scenario.workplace_classroom import reference_problems as workplace_classroom_problems
 
 _FIELD_NAMES = sorted({name for model in (Scenario, AgentEntry, Population, ScriptItem, WorldSpec, ExtractionSpec,
                                          BackendSpec, FieldSpec, FactorySpec, ExperimentSpec, ArmSpec, ValidationSpec,
@@ -274,7 +275,7 @@ def _reference_problems(scenario: Scenario, known: set[str]) -> list[tuple[Loc, 
         for who in relation[:2]:
             if who not in known:
                 problems.append((("world", "relations", r), f"no agent is named {_short(who)}; agents: {shown}"))
-    return problems
+    return problems + workplace_classroom_problems(scenario, known)
 
 
 def check_agent_references(scenario: Scenario, agents: list[TinyPerson]) -> None:

@@ -22,6 +22,7 @@ from tinytroupe.agent.persona import persona_problems
 from tinytroupe.extraction.fields import FieldSpec, extraction_model, field_name_problem
 from tinytroupe.scenario.design import ExperimentSpec, ValidationSpec, design_problems
 from tinytroupe.scenario.tools import StrictModel, WithTools
+from tinytroupe.scenario.workplace_classroom import ClassroomItems, WorldSections
 
 
 def _not_blank(value: str) -> str:
@@ -256,7 +257,7 @@ class StoryStep(_Strict):
     plot_twist: bool = False
 
 
-class ScriptItem(_Strict):
+class ScriptItem(ClassroomItems, _Strict):
     """One step of the script: exactly one field set."""
 
     broadcast: NonEmpty | None = None
@@ -273,12 +274,12 @@ class ScriptItem(_Strict):
         given = [k for k, v in self.__dict__.items() if v is not None]
         if len(given) != 1:
             raise ValueError("each script item has exactly one of: broadcast, run, listen, think, see, "
-                             f"internalize_goal, context, story (found {given or 'none'})")
+                             f"internalize_goal, context, story, lesson, quiz (found {given or 'none'})")
         return self
 
 
-class WorldSpec(_Strict):
-    kind: Literal["world", "social_network"] = "world"
+class WorldSpec(WorldSections, _Strict):
+    kind: Literal["world", "social_network", "workplace", "classroom"] = "world"
     name: NonEmpty = "Focus room"
     initial_datetime: SimDatetime = datetime(2025, 1, 6, 10, 0)
     minutes_per_step: int = Field(10, ge=0, le=MAX_MINUTES_PER_STEP)
