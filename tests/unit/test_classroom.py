@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -13,6 +14,7 @@ import pytest
 from helpers import DONE_TURN, START, agent_of, heard, turn
 from pydantic import TypeAdapter
 
+from tinytroupe import control
 from tinytroupe.agent import Action, TinyPerson
 from tinytroupe.agent.judging import PropositionScore
 from tinytroupe.environment import Grade, Lesson, Quiz, QuizQuestion, TinyClassroom
@@ -198,3 +200,20 @@ def test_state_round_trips_and_checkpoints_keep_the_classroom() -> None:
     with pytest.raises(InvalidArgument, match="has no question 'q9'"):
         room.record_grades([Grade(quiz="fractions", student="Ana", question="q9", answer=None, score=0, points=1,
                                   method="key")])
+
+
+def test_a_checkpoint_in_the_run_file_restores_the_classroom(tmp_path: Path) -> None:
+    with control.Simulation(tmp_path / "run.sqlite", backend=ScriptedBackend([DONE_TURN], cycle=True),
+                            quiet=True) as sim:
+        room = classroom()
+        room.client = sim.client
+        room.deliver_lesson("Thirds", ["Three equal parts."])
+        room.give_quiz(QUIZ)
+        room.run(1)
+        sim.checkpoint("after the quiz")
+        saved = room.to_state()
+    with control.Simulation(tmp_path / "run.sqlite", backend=ScriptedBackend([DONE_TURN], cycle=True),
+                            quiet=True) as sim2:
+        fresh = TinyClassroom("Room 101", initial_datetime=START, communication_display=False)
+        sim2.restore(fresh)
+        assert fresh.to_state() == saved and list(fresh.quizzes) == ["fractions"]

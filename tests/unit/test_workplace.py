@@ -6,17 +6,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import DONE_TURN, START, heard, policy_client
 from pydantic import TypeAdapter
 
+from tinytroupe import control
 from tinytroupe.agent import Action, TinyPerson
 from tinytroupe.environment import OrgChart, ReachPolicy, TinyWorkplace
 from tinytroupe.environment.state_models import AnyWorldState, WorkplaceState, WorldState
 from tinytroupe.errors import InvalidArgument
-from tinytroupe.llm import LLMRequest
+from tinytroupe.llm import LLMRequest, ScriptedBackend
 
 STEP = timedelta(minutes=15)
 
@@ -289,3 +291,21 @@ def test_state_round_trips_through_to_state_and_checkpoint_parsing() -> None:
 def test_a_workplace_starts_at_a_given_time() -> None:
     place = office()
     assert place.current_datetime == datetime(2025, 1, 6, 9)
+
+
+def test_a_checkpoint_in_the_run_file_restores_the_workplace(tmp_path: Path) -> None:
+    with control.Simulation(tmp_path / "run.sqlite", backend=ScriptedBackend([DONE_TURN], cycle=True),
+                            quiet=True) as sim:
+        place = office("chain")
+        place.client = sim.client
+        place.assign_task("Cleo", "Eve", "Onboarding")
+        place.schedule_meeting("Sync", START, ["Ana", "Ben"], 30)
+        place.run(1)
+        sim.checkpoint("after step 1")
+        saved = place.to_state()
+    with control.Simulation(tmp_path / "run.sqlite", backend=ScriptedBackend([DONE_TURN], cycle=True),
+                            quiet=True) as sim2:
+        fresh = TinyWorkplace("Office", initial_datetime=START, communication_display=False)
+        sim2.restore(fresh)
+        assert fresh.to_state() == saved
+        assert fresh.tasks["T-Cleo-1"].assignee == "Eve" and fresh.policy == ReachPolicy.preset("chain")
