@@ -4,7 +4,7 @@ agents), metrics, and state saved with the world."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 
 from tinytroupe import control
 from tinytroupe.agent import Action, TinyPerson
-from tinytroupe.environment import OrgChart, ReachPolicy, TinyWorkplace
+from tinytroupe.environment import Executor, OrgChart, ReachPolicy, TinyWorkplace, TurnOutcome
 from tinytroupe.environment.state_models import AnyWorldState, WorkplaceState, WorldState
 from tinytroupe.errors import InvalidArgument
 from tinytroupe.llm import LLMRequest, ScriptedBackend
@@ -309,3 +309,14 @@ def test_a_checkpoint_in_the_run_file_restores_the_workplace(tmp_path: Path) -> 
         sim2.restore(fresh)
         assert fresh.to_state() == saved
         assert fresh.tasks["T-Cleo-1"].assignee == "Eve" and fresh.policy == ReachPolicy.preset("chain")
+
+
+def test_the_workplace_tool_needs_the_local_executor() -> None:
+    class Elsewhere(Executor):
+        async def run_turns(self, agents: Sequence[TinyPerson], *, step: int, world: str, timeout: float | None,
+                            max_workers: int | None) -> list[TurnOutcome]:
+            raise AssertionError("never reached")
+
+    with pytest.raises(InvalidArgument, match="its tool needs the local executor, not Elsewhere"):
+        TinyWorkplace("Remote", executor=Elsewhere())
+    assert TinyWorkplace("Remote", executor=Elsewhere(), give_tools=False).give_tools is False

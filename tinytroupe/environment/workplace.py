@@ -41,6 +41,7 @@ from typing import Any
 
 from tinytroupe.agent.actions import Action
 from tinytroupe.agent.person import TinyPerson
+from tinytroupe.environment.executors import LocalExecutor
 from tinytroupe.environment.org_chart import OrgChart, ReachPolicy, as_policy
 from tinytroupe.environment.state_models import WorkplaceState, WorldState
 from tinytroupe.environment.workplace_metrics import WorkplaceMetrics
@@ -73,7 +74,8 @@ class TinyWorkplace(WorkplaceWork, WorkplaceMetrics, TinyWorld):
         **kwargs: as :class:`TinyWorld`.
 
     Raises:
-        InvalidArgument: an unknown policy; otherwise as :class:`TinyWorld`.
+        InvalidArgument: an unknown policy, or ``give_tools`` with an executor other than the local one;
+            otherwise as :class:`TinyWorld`.
     """
 
     state_class = WorkplaceState
@@ -90,6 +92,10 @@ class TinyWorkplace(WorkplaceWork, WorkplaceMetrics, TinyWorld):
         self._announced: set[tuple[str, str]] = set()
         self._briefed: set[str] = set()
         super().__init__(name, agents, broadcast_if_no_target=broadcast_if_no_target, **kwargs)
+        if give_tools and not isinstance(self.executor, LocalExecutor):
+            # the tool changes the workplace in the process that runs the turn: a worker's copy elsewhere
+            raise InvalidArgument(f"workplace {name!r}: its tool needs the local executor, not "
+                                  f"{type(self.executor).__name__}; pass give_tools=False to run turns elsewhere")
 
     @property
     def org_chart(self) -> Any:
