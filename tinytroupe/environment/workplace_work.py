@@ -4,6 +4,18 @@ meetings (no one in two at once), with the rules checked the same way for the us
 Each rule is a function that returns the reason a request breaks it, or None. The workplace's own
 methods (what a script calls) raise :class:`~tinytroupe.errors.InvalidArgument` with that reason; the
 workplace tool (what agents call) turns it into a refusal the agent perceives.
+
+Example:
+    >>> from datetime import datetime
+    >>> from tinytroupe.agent import TinyPerson
+    >>> from tinytroupe.environment import TinyWorkplace
+    >>> office = TinyWorkplace("Office", initial_datetime=datetime(2025, 1, 6, 9), communication_display=False)
+    >>> _ = office.add_employee(TinyPerson("Ana"), "lead").add_employee(TinyPerson("Ben"), "dev", reports_to="Ana")
+    >>> _ = office.schedule_meeting("Standup", datetime(2025, 1, 6, 9, 30), ["Ana", "Ben"], 15)
+    >>> print(office.meeting_problem("1:1", datetime(2025, 1, 6, 9, 40), ["Ben", "Ana"], 30))
+    Ben, Ana are already in M-1 'Standup' 2025-01-06 09:30-09:45 with Ana, Ben, which overlaps 2025-01-06 09:40-10:10
+    >>> office.assignment_problem("Ana", "Ben") is None
+    True
 """
 
 from __future__ import annotations
