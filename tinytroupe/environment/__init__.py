@@ -1,11 +1,15 @@
 """Worlds: where agents live, with a clock, action routing and the stepping engine.
 
 Public names: TinyWorld, TinySocialNetwork, TinyMarketplace (with Market, MarketTool, MarketAccess,
-PriceRule, Product), Intervention, AgentTurnError, StepMetrics, TurnOutcome,
-Executor, LocalExecutor, ShardedExecutor, RayExecutor (Ray itself is imported only when one starts);
-EventScheduler, ScheduledEvent, ActivitySchedule, Routine (events and activity on the world clock).
+PriceRule, Product), TinyWorkplace (org chart, meetings, tasks: with ReachPolicy, OrgChart,
+WorkplaceTool), TinyClassroom (teacher, students, lessons, questions, quizzes: with Lesson, Quiz,
+QuizQuestion, Grade), Intervention, AgentTurnError, StepMetrics, TurnOutcome, Executor, LocalExecutor,
+ShardedExecutor, RayExecutor (Ray itself is imported only when one starts); EventScheduler,
+ScheduledEvent, ActivitySchedule, Routine (events and activity on the world clock).
 """
 
+from tinytroupe.environment.classroom import TinyClassroom
+from tinytroupe.environment.classroom_models import Grade, Lesson, Quiz, QuizQuestion
 from tinytroupe.environment.distributed import RayExecutor, ShardedExecutor
 from tinytroupe.environment.engine import AgentTurnError, StepMetrics, TurnOutcome
 from tinytroupe.environment.executors import Executor, LocalExecutor
@@ -13,8 +17,11 @@ from tinytroupe.environment.market import Market
 from tinytroupe.environment.market_models import PriceRule, Product
 from tinytroupe.environment.market_tool import MarketAccess, MarketTool
 from tinytroupe.environment.marketplace import TinyMarketplace
+from tinytroupe.environment.org_chart import OrgChart, ReachPolicy
 from tinytroupe.environment.scheduler import ActivitySchedule, EventScheduler, Routine, ScheduledEvent
 from tinytroupe.environment.social_network import TinySocialNetwork
+from tinytroupe.environment.workplace import TinyWorkplace
+from tinytroupe.environment.workplace_tool import WorkplaceTool
 from tinytroupe.environment.world import Intervention, TinyWorld
 
 __all__ = [
@@ -22,20 +29,29 @@ __all__ = [
     "AgentTurnError",
     "EventScheduler",
     "Executor",
+    "Grade",
     "Intervention",
+    "Lesson",
     "LocalExecutor",
     "Market",
     "MarketAccess",
     "MarketTool",
+    "OrgChart",
     "PriceRule",
     "Product",
+    "Quiz",
+    "QuizQuestion",
     "RayExecutor",
+    "ReachPolicy",
     "Routine",
     "ScheduledEvent",
     "ShardedExecutor",
     "StepMetrics",
+    "TinyClassroom",
     "TinyMarketplace",
     "TinySocialNetwork",
+    "TinyWorkplace",
     "TinyWorld",
     "TurnOutcome",
+    "WorkplaceTool",
 ]

@@ -25,6 +25,9 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Discriminator, Field, Tag
 
 from tinytroupe.agent.state_models import AgentState
+from tinytroupe.environment.classroom_models import Grade, Lesson, Question, Quiz
+from tinytroupe.environment.org_chart import ReachPolicy
+from tinytroupe.environment.workplace_models import Meeting, MessageRecord, Task
 from tinytroupe.state import StateModel
 
 
@@ -73,13 +76,51 @@ class SocialNetworkState(WorldState):
     relations: list[tuple[str, str, str]] = Field(default_factory=list)
 
 
+class WorkplaceState(WorldState):
+    """A :class:`~tinytroupe.environment.workplace.TinyWorkplace` as data: a world's state plus its org
+    chart (``(name, role, reports_to)`` rows, managers first), reach policy, tasks, meetings, the record
+    of messages, and which meeting starts and ends (``(meeting id, "start"|"end")``) and which
+    briefings were already given."""
+
+    kind: str = "TinyWorkplace"
+    org: list[tuple[str, str, str | None]] = Field(default_factory=list)
+    policy: ReachPolicy = Field(default_factory=ReachPolicy)
+    tasks: list[Task] = Field(default_factory=list)
+    meetings: list[Meeting] = Field(default_factory=list)
+    messages: list[MessageRecord] = Field(default_factory=list)
+    announced: list[tuple[str, str]] = Field(default_factory=list)
+    briefed: list[str] = Field(default_factory=list)
+
+
+class ClassroomState(WorldState):
+    """A :class:`~tinytroupe.environment.classroom.TinyClassroom` as data: a world's state plus its
+    teacher, lessons, students' questions, quizzes, grades and talk counts."""
+
+    kind: str = "TinyClassroom"
+    teacher: str | None = None
+    lessons: list[Lesson] = Field(default_factory=list)
+    questions: list[Question] = Field(default_factory=list)
+    quizzes: list[Quiz] = Field(default_factory=list)
+    grades: list[Grade] = Field(default_factory=list)
+    talks: dict[str, int] = Field(default_factory=dict)
+
+
+#: the field only each kind's state has, and the kind's tag (a subclass keeps its parent's fields, not
+#: its kind name, so kinds are told apart by fields)
+_KIND_FIELDS = (("org", "workplace", WorkplaceState), ("teacher", "classroom", ClassroomState),
+                ("relations", "network", SocialNetworkState))
+
+
 def _world_kind(value: Any) -> str:
-    has_relations = "relations" in value if isinstance(value, dict) else isinstance(value, SocialNetworkState)
-    return "network" if has_relations else "world"
+    for field, tag, model in _KIND_FIELDS:
+        if (field in value) if isinstance(value, dict) else isinstance(value, model):
+            return tag
+    return "world"
 
 
-#: a world's or a social network's state, told apart by the relations only a network has
-AnyWorldState = Annotated[Annotated[SocialNetworkState, Tag("network")] | Annotated[WorldState, Tag("world")],
+#: a world's state of any kind this package defines, told apart by the fields only each kind has
+AnyWorldState = Annotated[Annotated[SocialNetworkState, Tag("network")] | Annotated[WorkplaceState, Tag("workplace")]
+                          | Annotated[ClassroomState, Tag("classroom")] | Annotated[WorldState, Tag("world")],
                           Discriminator(_world_kind)]
 
-__all__ = ["AnyWorldState", "SocialNetworkState", "WorldState"]
+__all__ = ["AnyWorldState", "ClassroomState", "SocialNetworkState", "WorkplaceState", "WorldState"]

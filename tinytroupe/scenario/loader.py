@@ -40,6 +40,7 @@ from tinytroupe.scenario.model import (
 from tinytroupe.scenario.model_base import _MAX_REPORTED
 from tinytroupe.scenario.population_model import FactorySpec
 from tinytroupe.scenario.tools import ToolSpec, tool_problems
+from tinytroupe.scenario.workplace_classroom import reference_problems as workplace_classroom_problems
 
 _FIELD_NAMES = sorted({name for model in (Scenario, AgentEntry, Population, ScriptItem, WorldSpec, ExtractionSpec,
                                          BackendSpec, FieldSpec, FactorySpec, ExperimentSpec, ArmSpec, ValidationSpec,
@@ -278,7 +279,7 @@ def _reference_problems(scenario: Scenario, known: set[str]) -> list[tuple[Loc, 
         for who in relation[:2]:
             if who not in known:
                 problems.append((("world", "relations", r), f"no agent is named {_short(who)}; agents: {shown}"))
-    return problems + market_name_problems(scenario.world.market, known)
+    return problems + market_name_problems(scenario.world.market, known) + workplace_classroom_problems(scenario, known)
 
 
 def check_agent_references(scenario: Scenario, agents: list[TinyPerson]) -> None:

@@ -37,6 +37,7 @@ from tinytroupe.scenario.model_base import (
 from tinytroupe.scenario.population_model import Population
 from tinytroupe.scenario.schedule import ScheduleSpec, WithRoutine
 from tinytroupe.scenario.tools import WithTools
+from tinytroupe.scenario.workplace_classroom import ClassroomItems, WorldSections
 
 
 class AgentEntry(WithTools, WithRoutine):
@@ -74,7 +75,7 @@ class StoryStep(_Strict):
     plot_twist: bool = False
 
 
-class ScriptItem(_Strict):
+class ScriptItem(ClassroomItems, _Strict):
     """One step of the script: exactly one field set."""
 
     broadcast: NonEmpty | None = None
@@ -91,12 +92,12 @@ class ScriptItem(_Strict):
         given = [k for k, v in self.__dict__.items() if v is not None]
         if len(given) != 1:
             raise ValueError("each script item has exactly one of: broadcast, run, listen, think, see, "
-                             f"internalize_goal, context, story (found {given or 'none'})")
+                             f"internalize_goal, context, story, lesson, quiz (found {given or 'none'})")
         return self
 
 
-class WorldSpec(_Strict):
-    kind: Literal["world", "social_network", "marketplace"] = "world"
+class WorldSpec(WorldSections, _Strict):
+    kind: Literal["world", "social_network", "marketplace", "workplace", "classroom"] = "world"
     name: NonEmpty = "Focus room"
     initial_datetime: SimDatetime = datetime(2025, 1, 6, 10, 0)
     minutes_per_step: int = Field(10, ge=0, le=MAX_MINUTES_PER_STEP)

@@ -37,6 +37,7 @@ from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem, Stor
 from tinytroupe.scenario.populations import agenerate_personas
 from tinytroupe.scenario.schedule import apply_schedule, everyone_acts
 from tinytroupe.scenario.tools import give_tools
+from tinytroupe.scenario.workplace_classroom import apply_classroom_item, build_specialised_world, grade_quizzes
 from tinytroupe.steering.tiny_story import (
     DEFAULT_CONTINUE_REQUIREMENTS,
     DEFAULT_PURPOSE,
@@ -116,7 +117,9 @@ def build_world(scenario: Scenario, agents: list[TinyPerson], client: LLMClient 
     kwargs: dict[str, Any] = {"client": client, "seed": scenario.seed, "parallelize": spec.parallelize,
                               "executor": executor}
     world: TinyWorld
-    if spec.kind == "social_network":
+    if spec.kind in ("workplace", "classroom"):
+        world = build_specialised_world(spec, agents, kwargs)
+    elif spec.kind == "social_network":
         world = TinySocialNetwork(spec.name, broadcast_if_no_target=spec.broadcast_if_no_target, **kwargs)
         world._datetime = spec.initial_datetime
         world.add_agents(agents)
@@ -284,6 +287,9 @@ async def _play(world: TinyWorld, scenario: Scenario, client: LLMClient | None, 
         if item.story is not None:
             await _tell_story(world, story or TinyStory(world), item.story)
             continue
+        if item.lesson is not None or item.quiz is not None:
+            apply_classroom_item(world, scenario.world.classroom, item.lesson, item.quiz)
+            continue
         if item.run is None:
             _apply(world, item)
             continue
@@ -292,6 +298,7 @@ async def _play(world: TinyWorld, scenario: Scenario, client: LLMClient | None, 
             progress["steps"] += 1
             if on_step:
                 on_step(progress["steps"], scenario.total_steps)
+    await grade_quizzes(world, client)
     if scenario.extraction is None:
         return {}
     if scenario.extraction.question:
