@@ -34,10 +34,11 @@ class WorldState(StateModel):
     ``random_state`` is Python's ``random.getstate()`` as JSON (``[version, [internal...], gauss]``).
     ``errors`` and ``step_metrics`` are the world's records as their ``as_dict()`` gives them. Options
     missing from older states (None) keep the world's own. ``agents`` is None when the state was taken
-    without them.
+    without them. ``extensions`` holds what a specialised world adds (a spatial world's positions, a
+    store's carts), one JSON-ready dict per part, read back by that world's ``apply_state``.
     """
 
-    omit_when: ClassVar[dict[str, Any]] = {"agents": None}
+    omit_when: ClassVar[dict[str, Any]] = {"agents": None, "extensions": {}}
 
     kind: str = "TinyWorld"
     name: str
@@ -54,6 +55,7 @@ class WorldState(StateModel):
     errors: list[dict[str, Any]] = Field(default_factory=list)
     step_metrics: list[dict[str, Any]] = Field(default_factory=list)
     agents: list[AgentState] | None = None
+    extensions: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class SocialNetworkState(WorldState):
