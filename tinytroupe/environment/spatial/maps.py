@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
@@ -199,14 +200,14 @@ class GridMap:
 
     def distance(self, a: Cell, b: Cell) -> float:
         """The straight-line distance from ``a`` to ``b`` in :attr:`unit` s."""
-        return float(np.hypot(a[0] - b[0], a[1] - b[1])) * self.cell_size
+        return math.hypot(a[0] - b[0], a[1] - b[1]) * self.cell_size
 
     def direction(self, a: Cell, b: Cell) -> str:
         """The compass direction from ``a`` to ``b`` (north is up), or ``"here"``."""
         dx, dy = b[0] - a[0], b[1] - a[1]
         if dx == 0 and dy == 0:
             return "here"
-        return _COMPASS[int(round(np.arctan2(dy, dx) / (np.pi / 4))) % 8]
+        return _COMPASS[round(math.atan2(dy, dx) / (math.pi / 4)) % 8]
 
     def describe(self, cell: Cell) -> str:
         """``(x, y)``, after the place's name when a place is there."""

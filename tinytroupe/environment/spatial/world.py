@@ -95,6 +95,7 @@ class SpatialWorld(SpatialPerception, SpatialRendering, SpatialStateMethods, Tin
         self._positions: dict[str, Position] = {}
         self._routes: dict[str, list[Position]] = {}
         self._sight: dict[str, frozenset[str]] = {}
+        self._memories: dict[str, SpatialMemory] = {}
         self._start_positions = dict(positions or {})
         super().__init__(name, agents, **kwargs)
 
@@ -128,8 +129,14 @@ class SpatialWorld(SpatialPerception, SpatialRendering, SpatialStateMethods, Tin
                 if action_type not in agent.actions_registry.types:
                     agent.actions_registry.register(action_type, description)
                     faculty.actions[action_type] = description
-        if agent.get_component(SpatialMemory.name) is None:
-            agent.add_component(SpatialMemory(self.memory_size, self.memory_budget_tokens))
+        memory = agent.get_component(SpatialMemory.name)
+        if memory is None:
+            memory = SpatialMemory(self.memory_size, self.memory_budget_tokens)
+            agent.add_component(memory)
+        if not isinstance(memory, SpatialMemory):
+            raise InvalidArgument(f"{agent.name} has a component called {SpatialMemory.name!r} that is not a "
+                                  "SpatialMemory; remove it before joining a spatial world")
+        self._memories[agent.name] = memory
 
     def action_types(self) -> dict[str, str]:
         """The action types this world adds to its agents, with their prompt descriptions."""
@@ -146,7 +153,7 @@ class SpatialWorld(SpatialPerception, SpatialRendering, SpatialStateMethods, Tin
 
     def remove_agent(self, agent: TinyPerson) -> SpatialWorld:
         super().remove_agent(agent)
-        for table in (self._positions, self._routes, self._sight):
+        for table in (self._positions, self._routes, self._sight, self._memories):
             table.pop(agent.name, None)
         self._positions_changed()
         return self
@@ -161,9 +168,7 @@ class SpatialWorld(SpatialPerception, SpatialRendering, SpatialStateMethods, Tin
         return [name for name in self.name_to_agent if name in known and name != agent]
 
     def _memory_of(self, agent: TinyPerson) -> SpatialMemory:
-        memory = agent.get_component(SpatialMemory.name)
-        assert isinstance(memory, SpatialMemory)  # every agent gets one when it joins
-        return memory
+        return self._memories[agent.name]
 
     def _agent(self, agent: TinyPerson | str) -> TinyPerson:
         name = agent if isinstance(agent, str) else agent.name
@@ -303,7 +308,7 @@ class SpatialWorld(SpatialPerception, SpatialRendering, SpatialStateMethods, Tin
         """Where ``where`` (an agent's words) points: a person in sight or remembered, a thing, a place,
         or coordinates."""
         if isinstance(where, str):
-            name = next((n for n in (*self.name_to_agent, *self.things) if n.casefold() == where.casefold()), None)
+            name = where if where in self.name_to_agent or where in self.things else self._named(where)
             if name is not None and name != agent.name:
                 if name in self._sight.get(agent.name, ()):
                     target = self._positions.get(name, self.things.get(name))
@@ -316,6 +321,11 @@ class SpatialWorld(SpatialPerception, SpatialRendering, SpatialStateMethods, Tin
                     return self._stand_near(agent, self.things[name])
                 raise InvalidArgument(f"you do not know where {name} is: you have not seen them")
         return self.space.resolve(where)
+
+    def _named(self, text: str) -> str | None:
+        """The agent or thing called ``text`` in any case (a scan: exact names are looked up first)."""
+        wanted = text.strip().casefold()
+        return next((n for n in (*self.name_to_agent, *self.things) if n.casefold() == wanted), None)
 
     def _stand_near(self, agent: TinyPerson, target: Position) -> Position:
         """``target`` if one can stand there, else its free neighbour closest to the agent's walk."""
