@@ -357,7 +357,7 @@ class SpatialWorld(SpatialPerception, SpatialRendering, SpatialStateMethods, Tin
                 target.listen(action.content, source)
             else:
                 unit = getattr(self.space, "unit", "m")
-                self._talk_not_delivered(source, action, f"{target.name} is {distance:.0f} {unit} away, out of "
+                self._talk_not_delivered(source, action, f"{target.name} is {distance:.1f} {unit} away, out of "
                                                          f"earshot (voices carry {self.hearing_radius:g} {unit})")
             return
         if not self.broadcast_if_no_target:
