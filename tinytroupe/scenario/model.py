@@ -22,6 +22,7 @@ from tinytroupe.agent.persona import persona_problems
 from tinytroupe.extraction.fields import FieldSpec, extraction_model, field_name_problem
 from tinytroupe.scenario.design import ExperimentSpec, ValidationSpec, design_problems
 from tinytroupe.scenario.tools import StrictModel, WithTools
+from tinytroupe.scenario.world_kinds import world_problems
 
 
 def _not_blank(value: str) -> str:
@@ -278,7 +279,8 @@ class ScriptItem(_Strict):
 
 
 class WorldSpec(_Strict):
-    kind: Literal["world", "social_network"] = "world"
+    kind: NonEmpty = Field("world", description="a kind in tinytroupe.scenario.world_kinds.WORLD_KINDS")
+    options: dict[str, Any] = Field(default_factory=dict, description="what this kind of world takes")
     name: NonEmpty = "Focus room"
     initial_datetime: SimDatetime = datetime(2025, 1, 6, 10, 0)
     minutes_per_step: int = Field(10, ge=0, le=MAX_MINUTES_PER_STEP)
@@ -289,10 +291,9 @@ class WorldSpec(_Strict):
         default_factory=list, description="[agent, agent, relation] (social networks)")
 
     @model_validator(mode="after")
-    def _relations_need_a_network(self) -> WorldSpec:
-        if self.relations and self.kind != "social_network":
-            raise _Located([(("relations",), "relations apply to social networks only; add 'kind: "
-                                             "social_network' or remove them")])
+    def _known_kind_and_options(self) -> WorldSpec:
+        if problems := world_problems(self.kind, self.options, bool(self.relations)):
+            raise _Located(problems[:_MAX_REPORTED])
         return self
 
 
