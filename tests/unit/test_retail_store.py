@@ -84,7 +84,8 @@ def test_refusals_name_the_reason_and_do_not_stop_the_step() -> None:
     store.bus.subscribe(events.append)
     store.run(2)
     assert store.errors == []
-    reasons = {(e.agent, e.data["reason"]) for e in events if isinstance(e, WarningEvent) and e.code == "action_rejected"}
+    reasons = {(e.agent, e.data["reason"]) for e in events
+               if isinstance(e, WarningEvent) and e.code == "action_rejected"}
     assert ("Ana", "you are not at the snacks shelf; it is 3 m south: MOVE_TO it first") in reasons
     assert ("Ana", "there is no shelf called 'freezer' here (shelves: dairy, bakery, snacks)") in reasons
     assert ("Ana", "you are not at the checkout; it is 8 m south-east: MOVE_TO checkout first") in reasons
@@ -93,7 +94,8 @@ def test_refusals_name_the_reason_and_do_not_stop_the_step() -> None:
     assert ("Ben", "the bakery shelf has no bread left") in reasons
     assert store.baskets["Ben"] == ["bread"]
     assert store.metrics().set_index("customer")["rejected_actions"].to_dict() == {"Ana": 5, "Ben": 1}
-    assert told(store, "Ana")[0] == "You could not PICK_ITEM crisps: you are not at the snacks shelf; it is 3 m south: MOVE_TO it first."
+    assert told(store, "Ana")[0] == ("You could not PICK_ITEM crisps: you are not at the snacks shelf; it is 3 m "
+                                     "south: MOVE_TO it first.")
 
 
 def test_checkout_with_an_empty_basket_is_refused() -> None:

@@ -3,6 +3,7 @@ and state, on the scripted backend."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -64,7 +65,7 @@ def test_astar_finds_a_shortest_path_around_walls() -> None:
     assert path[0] == (1, 1) and path[-1] == (7, 4)
     assert (5, 2) in path  # through the door
     assert len(path) - 1 == 6 + 3  # Manhattan distance: the door is on a shortest route
-    assert all(abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1 for a, b in zip(path, path[1:], strict=False))
+    assert all(abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1 for a, b in itertools.pairwise(path))
     assert all(grid.is_free(c) for c in path)
 
 
@@ -87,7 +88,8 @@ def _bfs_length(walls: np.ndarray, start: tuple[int, int], goal: tuple[int, int]
         nxt = []
         for x, y in frontier:
             for c in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
-                if 0 <= c[0] < walls.shape[1] and 0 <= c[1] < walls.shape[0] and not walls[c[1], c[0]] and c not in seen:
+                inside = 0 <= c[0] < walls.shape[1] and 0 <= c[1] < walls.shape[0]
+                if inside and not walls[c[1], c[0]] and c not in seen:
                     seen.add(c)
                     nxt.append(c)
         frontier, steps = nxt, steps + 1

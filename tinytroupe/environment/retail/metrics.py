@@ -52,7 +52,7 @@ class RetailMetrics:
     if TYPE_CHECKING:
         name: str
         agents: list[TinyPerson]
-        space: GridMap
+        grid: GridMap
         shelves: dict[str, Shelf]
         zones: list[list[str]]
         baskets: dict[str, list[str]]
@@ -65,7 +65,7 @@ class RetailMetrics:
         def current_datetime(self) -> datetime: ...
 
     def _init_metrics(self) -> None:
-        self.heat = np.zeros((self.space.height, self.space.width), dtype=np.int64)
+        self.heat = np.zeros((self.grid.height, self.grid.width), dtype=np.int64)
         self.dwell: dict[str, Counter[str]] = {}
         self.purchases: list[dict[str, Any]] = []
         self.looks: Counter[str] = Counter()
@@ -84,16 +84,17 @@ class RetailMetrics:
 
     def heatmap_frame(self) -> pd.DataFrame:
         """:meth:`heatmap` as a DataFrame: one row per ``y``, one column per ``x``."""
-        return pd.DataFrame(self.heat, index=pd.RangeIndex(self.space.height, name="y"),
-                            columns=pd.RangeIndex(self.space.width, name="x"))
+        return pd.DataFrame(self.heat, index=pd.RangeIndex(self.grid.height, name="y"),
+                            columns=pd.RangeIndex(self.grid.width, name="x"))
 
     def heatmap_svg(self, cell_px: int = 16) -> str:
         """The heat map as an SVG document (walls and shelves dark)."""
-        return heatmap_svg(self.heat, self.space.walls, cell_px)
+        return heatmap_svg(self.heat, self.grid.walls, cell_px)
 
     def dwell_times(self) -> pd.DataFrame:
         """Steps each customer spent in each zone: columns ``customer``, ``zone``, ``steps``."""
-        rows = [{"customer": c, "zone": z, "steps": n} for c, zones in self.dwell.items() for z, n in sorted(zones.items())]
+        rows = [{"customer": c, "zone": z, "steps": n}
+                for c, zones in self.dwell.items() for z, n in sorted(zones.items())]
         return pd.DataFrame(rows, columns=["customer", "zone", "steps"])
 
     def purchases_frame(self) -> pd.DataFrame:

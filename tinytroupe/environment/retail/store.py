@@ -49,7 +49,8 @@ from tinytroupe.state import describe_error
 
 RETAIL_ACTIONS = {
     "MOVE_TO": MOVE_TO,
-    "LOOK_AT_SHELF": "look at what a shelf you are standing at offers, with prices and stock; content is the shelf's name",
+    "LOOK_AT_SHELF": ("look at what a shelf you are standing at offers, with prices and stock; content is the "
+                      "shelf's name"),
     "PICK_ITEM": "put a product from the shelf you are standing at in your basket; content is the product's name",
     "CHECKOUT": "pay for everything in your basket; you must be at the checkout",
 }
@@ -78,7 +79,7 @@ class TinyRetailStore(RetailMetrics, SpatialWorld):
         self.baskets: dict[str, list[str]] = {}
         kwargs.setdefault("sight_radius", 6.0)
         kwargs.setdefault("hearing_radius", 4.0)
-        self.space = grid
+        self.grid: GridMap = grid  # the same map as ``space``, typed as the grid a store always has
         self._init_metrics()
         super().__init__(name, agents, grid, **kwargs)
         for shelf in self.shelves.values():
@@ -119,8 +120,7 @@ class TinyRetailStore(RetailMetrics, SpatialWorld):
     def _at(self, agent: TinyPerson, shelf: Shelf) -> None:
         here = self._cell(agent)
         if not shelf.beside(here):
-            space = self.space
-            assert isinstance(space, GridMap)
+            space = self.grid
             there = min(shelf.cells, key=lambda c: space.distance(here, c))
             raise InvalidArgument(f"you are not at the {shelf.name} shelf; it is {space.distance(here, there):.0f} m "
                                   f"{space.direction(here, there)}: MOVE_TO it first")
@@ -155,11 +155,10 @@ class TinyRetailStore(RetailMetrics, SpatialWorld):
         agent.socialize(f"You put {product} ({spec.price:.2f} {self.layout.currency}) in your basket.")
 
     def _checkout(self, agent: TinyPerson, action: Action) -> None:
-        till = next(cell for name, cell in self.space.places.items() if name.casefold() == "checkout")
+        till = next(cell for name, cell in self.grid.places.items() if name.casefold() == "checkout")
         here = self._cell(agent)
         if abs(here[0] - till[0]) > 1 or abs(here[1] - till[1]) > 1:
-            space = self.space
-            assert isinstance(space, GridMap)
+            space = self.grid
             raise InvalidArgument(f"you are not at the checkout; it is {space.distance(here, till):.0f} m "
                                   f"{space.direction(here, till)}: MOVE_TO checkout first")
         basket = self.baskets.get(agent.name, [])

@@ -25,7 +25,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 import numpy as np
@@ -147,9 +147,9 @@ class GridMap:
     def _regions(self) -> np.ndarray:
         return regions(self.walls)
 
-    def is_free(self, cell: Cell) -> bool:
+    def is_free(self, cell: Position) -> bool:
         """Whether ``cell`` is on the map and not a wall."""
-        x, y = cell
+        x, y = cast(Cell, cell)
         return 0 <= x < self.width and 0 <= y < self.height and not self.walls[y, x]
 
     def free_cells(self) -> list[Cell]:
@@ -183,7 +183,7 @@ class GridMap:
 
     # ------------------------------------------------------------------ paths and distances
 
-    def plan(self, start: Cell, goal: Cell) -> list[Cell]:
+    def plan(self, start: Position, goal: Position) -> list[Cell]:
         """A shortest walk from ``start`` to ``goal``, both included.
 
         Raises:
@@ -198,25 +198,29 @@ class GridMap:
         assert path is not None  # same region, so a path exists
         return path
 
-    def distance(self, a: Cell, b: Cell) -> float:
+    def distance(self, a: Position, b: Position) -> float:
         """The straight-line distance from ``a`` to ``b`` in :attr:`unit` s."""
+        a, b = cast(Cell, a), cast(Cell, b)
         return math.hypot(a[0] - b[0], a[1] - b[1]) * self.cell_size
 
-    def direction(self, a: Cell, b: Cell) -> str:
+    def direction(self, a: Position, b: Position) -> str:
         """The compass direction from ``a`` to ``b`` (north is up), or ``"here"``."""
+        a, b = cast(Cell, a), cast(Cell, b)
         dx, dy = b[0] - a[0], b[1] - a[1]
         if dx == 0 and dy == 0:
             return "here"
         return _COMPASS[round(math.atan2(dy, dx) / (math.pi / 4)) % 8]
 
-    def describe(self, cell: Cell) -> str:
+    def describe(self, cell: Position) -> str:
         """``(x, y)``, after the place's name when a place is there."""
+        cell = cast(Cell, cell)
         name = self._place_at.get(cell)
         return f"the {name} ({cell[0]}, {cell[1]})" if name else f"({cell[0]}, {cell[1]})"
 
-    def encode(self, cell: Cell) -> list[int]:
+    def encode(self, cell: Position) -> list[int]:
         """``cell`` as JSON data."""
-        return [int(cell[0]), int(cell[1])]
+        x, y = cast(Cell, cell)
+        return [int(x), int(y)]
 
     def decode(self, data: Any) -> Cell:
         """:meth:`encode` output (or any form :meth:`resolve` accepts) back as a free cell."""
@@ -297,7 +301,7 @@ class PlaceGraph:
         known = ", ".join(sorted(self.places)[:20]) or "none"
         raise InvalidArgument(f"no place called {where!r} on this map (places: {known})")
 
-    def plan(self, start: str, goal: str) -> list[str]:
+    def plan(self, start: Position, goal: Position) -> list[str]:
         """The places of a shortest walk from ``start`` to ``goal``, both included.
 
         Raises:
@@ -310,6 +314,10 @@ class PlaceGraph:
         except nx.NetworkXNoPath:
             raise Unreachable(f"the {goal} cannot be reached from the {start}: no way leads there") from None
 
+    def is_free(self, place: Position) -> bool:
+        """Whether ``place`` is a place of this graph."""
+        return isinstance(place, str) and self.graph.has_node(place)
+
     def within(self, place: str, radius: float) -> dict[str, float]:
         """The places at most ``radius`` away from ``place`` (by the shortest walk), with their distances."""
         key = (place, radius)
@@ -319,21 +327,21 @@ class PlaceGraph:
                 self.graph, place, cutoff=radius, weight="weight").items()}
         return found
 
-    def distance(self, a: str, b: str) -> float:
+    def distance(self, a: Position, b: Position) -> float:
         """The length of the shortest walk from ``a`` to ``b`` (infinite when none)."""
         try:
             return float(nx.shortest_path_length(self.graph, a, b, weight="weight"))
         except nx.NetworkXNoPath:
             return float("inf")
 
-    def direction(self, a: str, b: str) -> str:
+    def direction(self, a: Position, b: Position) -> str:
         return "here" if a == b else f"towards the {b}"
 
-    def describe(self, place: str) -> str:
+    def describe(self, place: Position) -> str:
         return f"the {place}"
 
-    def encode(self, place: str) -> str:
-        return place
+    def encode(self, place: Position) -> str:
+        return str(place)
 
     def decode(self, data: Any) -> str:
         return self.resolve(data)

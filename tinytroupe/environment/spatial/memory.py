@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tinytroupe.llm.tokens import CHARS_PER_TOKEN
 from tinytroupe.agent.faculties import MentalFaculty
 from tinytroupe.agent.turn import Turn, TurnComponent
+from tinytroupe.llm.tokens import CHARS_PER_TOKEN
 
 MOVE_TO = ("walk somewhere; content is where: a place's or thing's name, or coordinates such as 3,4 (or name a "
            "person in target to walk to them). You walk a few steps each turn until you arrive")

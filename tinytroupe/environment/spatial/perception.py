@@ -74,7 +74,8 @@ class SpatialPerception:
         wheres = [self.space.describe(self._positions[a.name]) for a in agents]
         seen: list[dict[str, list[Any]]] = [{} for _ in agents]
         # one sighting record per person and thing this step, shared by everyone who sees it
-        records = [[where, step, when, self.space.encode(self._positions[a.name])] for where, a in zip(wheres, agents)]
+        records = [[where, step, when, self.space.encode(self._positions[a.name])]
+                   for where, a in zip(wheres, agents, strict=True)]
         for i, j in index.pairs(self.sight_radius).tolist():
             seen[i][agents[j].name] = records[j]
             seen[j][agents[i].name] = records[i]

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from tinytroupe.environment.spatial.maps import GridMap, Position, SpaceMap
+from tinytroupe.environment.spatial.pathfinding import Cell
 from tinytroupe.errors import ConfigError, InvalidArgument
 
 if TYPE_CHECKING:
@@ -48,11 +49,12 @@ class SpatialRendering:
                 at.setdefault(str(self._positions[agent.name]), []).append(agent.name)
             return "\n".join(f"{place}: {', '.join(at.get(place, [])) or '-'}" for place in space.free_cells())
         rows = [["#" if wall else "." for wall in row] for row in space.walls.tolist()]
-        for name, (x, y) in self.things.items():  # type: ignore[misc]
+        for name, thing in self.things.items():
+            x, y = cast(Cell, thing)
             rows[y][x] = name[0].lower()
         keys: list[str] = []
         for agent in self.agents:
-            x, y = self._positions[agent.name]  # type: ignore[misc]
+            x, y = cast(Cell, self._positions[agent.name])
             mark = agent.name[0].upper()
             rows[y][x] = "*" if rows[y][x].isupper() or rows[y][x] == "*" else mark
             keys.append(f"{mark}={agent.name} ({x}, {y})")
@@ -70,13 +72,15 @@ class SpatialRendering:
         parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">',
                  f'<rect width="{w}" height="{h}" fill="#fafafa"/>']
         for y, x in np.argwhere(space.walls).tolist():
-            parts.append(f'<rect x="{x * cell_px}" y="{y * cell_px}" width="{cell_px}" height="{cell_px}" fill="#444"/>')
-        for name, (x, y) in self.things.items():  # type: ignore[misc]
+            parts.append(f'<rect x="{x * cell_px}" y="{y * cell_px}" width="{cell_px}" height="{cell_px}" '
+                         'fill="#444"/>')
+        for name, thing in self.things.items():
+            x, y = cast(Cell, thing)
             parts.append(f'<rect x="{x * cell_px + 2}" y="{y * cell_px + 2}" width="{cell_px - 4}" '
                          f'height="{cell_px - 4}" fill="#e8b800"><title>{escape(name)}</title></rect>')
         r = cell_px / 2
         for i, agent in enumerate(self.agents):
-            x, y = self._positions[agent.name]  # type: ignore[misc]
+            x, y = cast(Cell, self._positions[agent.name])
             parts.append(f'<circle cx="{x * cell_px + r}" cy="{y * cell_px + r}" r="{r * 0.8:g}" '
                          f'fill="{_PALETTE[i % len(_PALETTE)]}"><title>{escape(agent.name)}</title></circle>')
         parts.append("</svg>")
@@ -101,7 +105,7 @@ class SpatialRendering:
         for y, x in np.argwhere(space.walls).tolist():
             draw.rectangle([x * cell_px, y * cell_px, (x + 1) * cell_px - 1, (y + 1) * cell_px - 1], fill="#444")
         for i, agent in enumerate(self.agents):
-            x, y = self._positions[agent.name]  # type: ignore[misc]
+            x, y = cast(Cell, self._positions[agent.name])
             draw.ellipse([x * cell_px + 1, y * cell_px + 1, (x + 1) * cell_px - 2, (y + 1) * cell_px - 2],
                          fill=_PALETTE[i % len(_PALETTE)])
         out = Path(path)
@@ -144,7 +148,7 @@ def heatmap_svg(counts: np.ndarray, walls: np.ndarray | None = None, cell_px: in
             if walls is not None and walls[y, x]:
                 fill = "#444444"
             else:
-                level = int(round(255 * (1 - float(counts[y, x]) / top)))
+                level = round(255 * (1 - float(counts[y, x]) / top))
                 fill = f"#ff{level:02x}{level:02x}"
             parts.append(f'<rect x="{x * cell_px}" y="{y * cell_px}" width="{cell_px}" height="{cell_px}" '
                          f'fill="{fill}"><title>{counts[y, x]}</title></rect>')

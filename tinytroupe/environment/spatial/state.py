@@ -48,9 +48,9 @@ class SpatialStateMethods:
         state: WorldState = super().state_model(include_agents)  # type: ignore[misc]
         enc = self.space.encode
         spatial = SpatialState(
-            positions={n: enc(p) for n, p in self._positions.items()},  # type: ignore[arg-type]
-            routes={n: [enc(p) for p in r] for n, r in self._routes.items()},  # type: ignore[arg-type]
-            things={n: enc(p) for n, p in self.things.items()},  # type: ignore[arg-type]
+            positions={n: enc(p) for n, p in self._positions.items()},
+            routes={n: [enc(p) for p in r] for n, r in self._routes.items()},
+            things={n: enc(p) for n, p in self.things.items()},
             sight={n: sorted(s) for n, s in self._sight.items()})
         state.extensions = {**state.extensions, "spatial": spatial.model_dump(mode="json")}
         return state
@@ -74,7 +74,7 @@ class SpatialStateMethods:
         self._positions.update({n: decode(p) for n, p in spatial.positions.items()})
         self._routes = {n: [decode(p) for p in r] for n, r in spatial.routes.items()}
         for name, at in spatial.things.items():
-            self.things[name] = tuple(at) if isinstance(at, list) else at  # type: ignore[assignment]
+            self.things[name] = tuple(at) if isinstance(at, list) else at
         self._sight = {n: frozenset(s) for n, s in spatial.sight.items()}
         self._positions_changed()
         return self
