@@ -30,7 +30,7 @@ from typing import Any, cast
 import networkx as nx
 import numpy as np
 
-from tinytroupe.environment.spatial.pathfinding import Cell, astar, regions
+from tinytroupe.environment.spatial.pathfinding import Cell, astar, neighbour_table, regions
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType
 
 #: a position: a cell on a grid, a place's name on a graph
@@ -51,6 +51,8 @@ class GridMap:
 
     ``x`` counts columns from the left, ``y`` rows from the top (north is up). Movement is 4-connected
     (one cell a move); distances for perception are straight lines, in ``unit`` s of ``cell_size``.
+    ``walls`` is a boolean array (``walls[y, x]``), fixed once the map is in use: its regions and
+    neighbour table are computed on the first path and kept.
 
     Raises:
         InvalidArgument: a side is not between 1 and :data:`MAX_SIDE`, or a wall or place is off the map
@@ -147,6 +149,10 @@ class GridMap:
     def _regions(self) -> np.ndarray:
         return regions(self.walls)
 
+    @cached_property
+    def _neighbours(self) -> list[tuple[int, ...]]:
+        return neighbour_table(self.walls)
+
     def is_free(self, cell: Position) -> bool:
         """Whether ``cell`` is on the map and not a wall."""
         x, y = cast(Cell, cell)
@@ -194,7 +200,7 @@ class GridMap:
         labels = self._regions
         if labels[start[1], start[0]] != labels[goal[1], goal[0]]:
             raise Unreachable(f"{self.describe(goal)} cannot be reached from {self.describe(start)}: walls cut it off")
-        path = astar(self.walls, start, goal)
+        path = astar(self.walls, start, goal, self._neighbours)
         assert path is not None  # same region, so a path exists
         return path
 

@@ -60,8 +60,8 @@ class SpatialMemory(TurnComponent):
         self.max_remembered = max_remembered
         self.budget_tokens = budget_tokens
         self.here = ""
-        #: names in sight at the last perception, with where they were
-        self.in_sight: dict[str, str] = {}
+        #: names in sight at the last perception -> [where, step, time, position as data]
+        self.in_sight: dict[str, list[Any]] = {}
         #: name -> [where, step, time, position as data] of the last sighting
         self.last_seen: dict[str, list[Any]] = {}
 
@@ -69,13 +69,12 @@ class SpatialMemory(TurnComponent):
         """Record one perception: the agent is at ``here`` and sees ``in_sight``: name -> ``[where, step,
         time]`` (the world adds the position as data, for walking back there)."""
         self.here = here
-        self.in_sight = {name: seen[0] for name, seen in in_sight.items()}
+        self.in_sight = in_sight  # the world makes a new one each time: kept, not copied
         last = self.last_seen
-        for name, seen in in_sight.items():
-            last.pop(name, None)  # re-inserted last: the dict stays ordered oldest sighting first
-            last[name] = seen
-        while len(last) > self.max_remembered:
-            del last[next(iter(last))]
+        last.update(in_sight)
+        if len(last) > self.max_remembered:  # forget the oldest sightings
+            keep = sorted(last.items(), key=lambda item: item[1][1])[-self.max_remembered:]
+            self.last_seen = dict(keep)
 
     def last_position(self, name: str) -> Any:
         """Where ``name`` was last seen, as the world's position data (None: never seen, or not recorded)."""
@@ -86,12 +85,13 @@ class SpatialMemory(TurnComponent):
         """The prompt section's text, within :attr:`budget_tokens`."""
         lines = [f"You are at {self.here}." if self.here else "You have not been placed anywhere yet."]
         if self.in_sight:
-            lines.append("In sight: " + "; ".join(f"{n} at {w}" for n, w in self.in_sight.items()) + ".")
+            lines.append("In sight: " + "; ".join(f"{n} at {s[0]}" for n, s in self.in_sight.items()) + ".")
         else:
             lines.append("Nobody and nothing in sight.")
         budget = self.budget_tokens * CHARS_PER_TOKEN - sum(len(line) + 1 for line in lines)
         remembered = []
-        for name, seen in reversed(self.last_seen.items()):
+        # newest first (a stable sort: among the same step, the order they were seen in)
+        for name, seen in sorted(self.last_seen.items(), key=lambda item: -item[1][1]):
             where, step, when = seen[:3]
             if name in self.in_sight:
                 continue
@@ -109,12 +109,12 @@ class SpatialMemory(TurnComponent):
         turn.view.sections[SECTION_TITLE] = self.section()
 
     def get_state(self) -> dict[str, Any]:
-        return {"here": self.here, "in_sight": dict(self.in_sight),
+        return {"here": self.here, "in_sight": {name: list(seen) for name, seen in self.in_sight.items()},
                 "last_seen": {name: list(seen) for name, seen in self.last_seen.items()}}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.here = str(state.get("here", ""))
-        self.in_sight = dict(state.get("in_sight") or {})
+        self.in_sight = {name: list(seen) for name, seen in (state.get("in_sight") or {}).items()}
         self.last_seen = {name: list(seen) for name, seen in (state.get("last_seen") or {}).items()}
 
 

@@ -37,43 +37,57 @@ def regions(walls: np.ndarray) -> np.ndarray:
     return labels
 
 
-def astar(walls: np.ndarray, start: Cell, goal: Cell) -> list[Cell] | None:
+def neighbour_table(walls: np.ndarray) -> list[tuple[int, ...]]:
+    """For each cell (by flat index ``y * width + x``), the flat indices of its free 4-neighbours
+    (empty for walls): built once per map, it spares the search every bounds and wall check."""
+    height, width = walls.shape
+    free = (~walls).ravel().tolist()
+    table: list[tuple[int, ...]] = [()] * (height * width)
+    for i, ok in enumerate(free):
+        if ok:
+            y, x = divmod(i, width)
+            table[i] = tuple(j for j, inside in ((i - 1, x > 0), (i + 1, x < width - 1), (i - width, y > 0),
+                                                 (i + width, y < height - 1)) if inside and free[j])
+    return table
+
+
+def astar(walls: np.ndarray, start: Cell, goal: Cell, table: list[tuple[int, ...]] | None = None) -> list[Cell] | None:
     """A shortest 4-connected path from ``start`` to ``goal`` (both included), or None if there is none.
 
-    Both cells must be on the grid and free (the caller checks: :class:`~.maps.GridMap` does).
+    Both cells must be on the grid and free (the caller checks: :class:`~.maps.GridMap` does, and
+    passes its cached :func:`neighbour_table`).
     """
-    height, width = walls.shape
+    width = walls.shape[1]
     if start == goal:
         return [start]
-    blocked = walls.ravel().tolist()  # Python bools index faster than numpy scalars in the loop
+    if table is None:
+        table = neighbour_table(walls)
     s = start[1] * width + start[0]
     g = goal[1] * width + goal[0]
     gx, gy = goal
-    best = {s: 0}
+    best = [1 << 62] * len(table)
+    best[s] = 0
     came: dict[int, int] = {}
-    # (f, h, counter, cell): equal f goes to the smaller h first (towards the goal); the counter keeps
-    # the order deterministic without comparing anything else
-    heap: list[tuple[int, int, int, int]] = [(abs(start[0] - gx) + abs(start[1] - gy), 0, 0, s)]
-    counter = 0
-    closed = bytearray(height * width)
+    # (f, h, cell): equal f goes to the smaller h first (towards the goal), then the smaller index,
+    # so the search is deterministic and stays narrow on open floors
+    heap: list[tuple[int, int, int]] = [(abs(start[0] - gx) + abs(start[1] - gy), 0, s)]
+    push, pop = heapq.heappush, heapq.heappop
+    closed = bytearray(len(table))
     while heap:
-        _, _, _, cur = heapq.heappop(heap)
+        _, _, cur = pop(heap)
         if cur == g:
             return _walk_back(came, cur, width)
         if closed[cur]:
             continue
         closed[cur] = 1
-        cy, cx = divmod(cur, width)
         cost = best[cur] + 1
-        for nxt, nx_, ny_, ok in ((cur - 1, cx - 1, cy, cx > 0), (cur + 1, cx + 1, cy, cx < width - 1),
-                                  (cur - width, cx, cy - 1, cy > 0), (cur + width, cx, cy + 1, cy < height - 1)):
-            if not ok or blocked[nxt] or closed[nxt] or best.get(nxt, cost + 1) <= cost:
-                continue
-            best[nxt] = cost
-            came[nxt] = cur
-            h = abs(nx_ - gx) + abs(ny_ - gy)
-            counter += 1
-            heapq.heappush(heap, (cost + h, h, counter, nxt))
+        for nxt in table[cur]:
+            if cost < best[nxt]:
+                best[nxt] = cost
+                came[nxt] = cur
+                y, x = divmod(nxt, width)
+                h = abs(x - gx) + abs(y - gy)
+                push(heap, (cost + h, h, nxt))
     return None
 
 
@@ -86,4 +100,4 @@ def _walk_back(came: dict[int, int], cur: int, width: int) -> list[Cell]:
     return [(i % width, i // width) for i in path]
 
 
-__all__ = ["Cell", "astar", "regions"]
+__all__ = ["Cell", "astar", "neighbour_table", "regions"]

@@ -9,6 +9,7 @@ One spatial index per step serves both (:mod:`.index`); it is rebuilt when someo
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from tinytroupe.agent.person import TinyPerson
@@ -42,7 +43,7 @@ class SpatialPerception:
 
     _index: SpatialIndex | None = None
     #: the names each agent saw at the last perception
-    _sight: dict[str, frozenset[str]]
+    _sight: dict[str, Collection[str]]
 
     def spatial_index(self) -> SpatialIndex:
         """The index over the agents' positions now (in :attr:`agents` order)."""
@@ -85,13 +86,15 @@ class SpatialPerception:
             record = [self.space.describe(spots[t]), step, when, self.space.encode(spots[t])]
             for i in watchers:
                 seen[i][names[t]] = record
+        tell = self.sight_stimuli != "none"
+        sight = self._sight
         for i, agent in enumerate(agents):
-            self._memory_of(agent).observe(wheres[i], seen[i], step)
-            now = frozenset(seen[i])
-            before = self._sight.get(agent.name, frozenset())
-            self._sight[agent.name] = now
-            if now != before and self.sight_stimuli != "none":
-                self._tell_view(agent, sorted(now - before), sorted(before - now))
+            now = seen[i]
+            self._memory_of(agent).observe(wheres[i], now, step)
+            before = sight.get(agent.name, ())
+            sight[agent.name] = now  # its keys are the names in sight
+            if tell and now.keys() != before:
+                self._tell_view(agent, sorted(now.keys() - before), sorted(set(before) - now.keys()))
 
     def _tell_view(self, agent: TinyPerson, came: list[str], left: list[str]) -> None:
         here = self._positions[agent.name]

@@ -6,7 +6,7 @@ store adds) with a reasoned refusal for what the map does not allow, and TALK he
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any, cast
 
 from tinytroupe.agent.actions import Action
@@ -36,7 +36,7 @@ class SpatialRouting(ActionRouting):
         things: dict[str, Position]
         _positions: dict[str, Position]
         _routes: dict[str, list[Position]]
-        _sight: dict[str, frozenset[str]]
+        _sight: dict[str, Collection[str]]
 
         def _memory_of(self, agent: TinyPerson) -> SpatialMemory: ...
 

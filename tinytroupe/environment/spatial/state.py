@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -39,7 +40,7 @@ class SpatialStateMethods:
         things: dict[str, Position]
         _positions: dict[str, Position]
         _routes: dict[str, list[Position]]
-        _sight: dict[str, frozenset[str]]
+        _sight: dict[str, Collection[str]]
 
         def _positions_changed(self) -> None: ...
 

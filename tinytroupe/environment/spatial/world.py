@@ -29,7 +29,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from tinytroupe.agent.person import TinyPerson
@@ -87,7 +87,7 @@ class SpatialWorld(SpatialRouting, SpatialPerception, SpatialRendering, SpatialS
         self.things: dict[str, Position] = {}
         self._positions: dict[str, Position] = {}
         self._routes: dict[str, list[Position]] = {}
-        self._sight: dict[str, frozenset[str]] = {}
+        self._sight: dict[str, Collection[str]] = {}
         self._memories: dict[str, SpatialMemory] = {}
         self._start_positions = dict(positions or {})
         super().__init__(name, agents, **kwargs)
