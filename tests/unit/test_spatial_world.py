@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.unit.helpers import DONE_TURN, START, action_prompt, new_section, policy_client, turn
+from tests.unit.helpers import DONE_TURN, START, action_prompt, agent_of, new_section, policy_client, turn
 from tinytroupe.agent import TinyPerson
 from tinytroupe.environment import GridMap, PlaceGraph, SpatialWorld
 from tinytroupe.environment.spatial import SpatialMemory, Unreachable
 from tinytroupe.environment.spatial.pathfinding import astar
 from tinytroupe.errors import InvalidArgument
 from tinytroupe.events import WarningEvent
-from tinytroupe.llm import LLMRequest
+from tinytroupe.llm import LLMRequest, ScriptedBackend
 
 # a hall split by a wall with one door at (5, 2); a closed room in the north-east corner
 HALL = ["###########",
@@ -310,3 +310,26 @@ def test_arriving_view_is_a_visual_stimulus_in_the_next_prompt() -> None:
                          communication_display=False)
     world.run(1)
     assert "you saw: Now in sight: Ben (3 m south-east)." in sections[0]
+
+
+def test_a_simulation_checkpoint_restores_positions_and_walks(tmp_path: Any) -> None:
+    from tinytroupe import control
+
+    path = tmp_path / "run.sqlite"
+    script = {"Ana": [turn(("MOVE_TO", "door"))]}
+    turns = {name: list(t) for name, t in script.items()}
+    backend = ScriptedBackend(lambda r: turns.get(agent_of(r), []).pop(0) if turns.get(agent_of(r)) else DONE_TURN)
+    control.begin(path, backend=backend, quiet=True)
+    try:
+        world = SpatialWorld("Hall", [TinyPerson("Ana"), TinyPerson("Ben")], hall(),
+                             positions={"Ana": (1, 1), "Ben": (2, 4)}, initial_datetime=START)
+        world.run(1)
+        control.checkpoint("walking")
+        control.end()
+    finally:
+        control.reset()
+    with control.Simulation(path, backend=ScriptedBackend([DONE_TURN], cycle=True), quiet=True) as sim:
+        fresh = SpatialWorld("Hall", [], hall(), communication_display=False)
+        sim.restore(fresh)
+        assert fresh.positions == world.positions and fresh.route_of("Ana") == world.route_of("Ana") != []
+        assert fresh.to_state() == world.to_state()
