@@ -87,3 +87,15 @@ async def test_a_start_position_on_a_wall_is_a_scenario_error(tmp_path: Path) ->
                     "  options: {map: ['#..'], positions: {A: [0, 0]}}\n")
     with pytest.raises(ScenarioError, match=r"world.options: \(0, 0\) is a wall"):
         await arun_scenario(load_scenario(path), client=LLMClient(ScriptedBackend([DONE_TURN], cycle=True)))
+
+
+async def test_a_graph_of_places_from_a_scenario_file(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("name: t\nagents:\n  - persona: {name: A}\n  - persona: {name: B}\nscript:\n  - run: 1\n"
+                    "world:\n  kind: spatial\n  options:\n    links: {home: {street: 2}, street: {cafe: 1}}\n"
+                    "    positions: {A: home, B: cafe}\n    sight_radius: 3\n    things: {kiosk: street}\n")
+    world, result = await arun_scenario(load_scenario(path),
+                                        client=LLMClient(ScriptedBackend([DONE_TURN], cycle=True)))
+    assert isinstance(world, SpatialWorld) and result.failed == 0
+    assert world.positions == {"A": "home", "B": "cafe"}
+    assert world.in_sight("A") == ["B", "kiosk"]
