@@ -33,8 +33,8 @@ from tinytroupe.events import (
 from tinytroupe.terminal import show
 
 #: :class:`WarningEvent` codes the display shows: what the user would otherwise wonder about (a
-#: message that reached nobody); other warnings are for logs and monitors.
-SHOWN_WARNINGS = frozenset({"talk_not_delivered"})
+#: message that reached nobody, an action the world refused); other warnings are for logs and monitors.
+SHOWN_WARNINGS = frozenset({"talk_not_delivered", "action_rejected"})
 #: who speaks to everyone from outside the simulation (a scenario's moderator, a story's narrator): what
 #: they say is shown once; what agents hear from each other is shown as their TALK instead
 BROADCAST_SOURCES = frozenset({None, "Moderator", "Narrator"})

@@ -5,7 +5,8 @@ PriceRule, Product), TinyWorkplace (org chart, meetings, tasks: with ReachPolicy
 WorkplaceTool), TinyClassroom (teacher, students, lessons, questions, quizzes: with Lesson, Quiz,
 QuizQuestion, Grade), Intervention, AgentTurnError, StepMetrics, TurnOutcome, Executor, LocalExecutor,
 ShardedExecutor, RayExecutor (Ray itself is imported only when one starts); EventScheduler,
-ScheduledEvent, ActivitySchedule, Routine (events and activity on the world clock).
+ScheduledEvent, ActivitySchedule, Routine (events and activity on the world clock); SpatialWorld, GridMap,
+PlaceGraph (:mod:`.spatial`); TinyRetailStore, StoreLayout (:mod:`.retail`).
 """
 
 from tinytroupe.environment.classroom import TinyClassroom
@@ -18,8 +19,10 @@ from tinytroupe.environment.market_models import PriceRule, Product
 from tinytroupe.environment.market_tool import MarketAccess, MarketTool
 from tinytroupe.environment.marketplace import TinyMarketplace
 from tinytroupe.environment.org_chart import OrgChart, ReachPolicy
+from tinytroupe.environment.retail import StoreLayout, TinyRetailStore
 from tinytroupe.environment.scheduler import ActivitySchedule, EventScheduler, Routine, ScheduledEvent
 from tinytroupe.environment.social_network import TinySocialNetwork
+from tinytroupe.environment.spatial import GridMap, PlaceGraph, SpatialWorld
 from tinytroupe.environment.workplace import TinyWorkplace
 from tinytroupe.environment.workplace_tool import WorkplaceTool
 from tinytroupe.environment.world import Intervention, TinyWorld
@@ -30,6 +33,7 @@ __all__ = [
     "EventScheduler",
     "Executor",
     "Grade",
+    "GridMap",
     "Intervention",
     "Lesson",
     "LocalExecutor",
@@ -37,6 +41,7 @@ __all__ = [
     "MarketAccess",
     "MarketTool",
     "OrgChart",
+    "PlaceGraph",
     "PriceRule",
     "Product",
     "Quiz",
@@ -46,9 +51,12 @@ __all__ = [
     "Routine",
     "ScheduledEvent",
     "ShardedExecutor",
+    "SpatialWorld",
     "StepMetrics",
+    "StoreLayout",
     "TinyClassroom",
     "TinyMarketplace",
+    "TinyRetailStore",
     "TinySocialNetwork",
     "TinyWorkplace",
     "TinyWorld",

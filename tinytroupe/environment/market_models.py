@@ -217,7 +217,7 @@ class MarketResult(BaseModel):
 
 
 class MarketState(StateModel):
-    """The whole market as data (a marketplace world keeps it in its state's ``parts["market"]``)."""
+    """The whole market as data (a marketplace world keeps it in its state's ``extensions["market"]``)."""
 
     products: list[Product] = Field(default_factory=list)
     rule: PriceRule = Field(default_factory=PriceRule)

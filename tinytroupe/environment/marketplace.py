@@ -189,9 +189,9 @@ class TinyMarketplace(TinyWorld):
     # ------------------------------------------------------------------ state
 
     def state_model(self, include_agents: bool = True) -> WorldState:
-        """The world's state (see :meth:`TinyWorld.state_model`) with the market in ``parts["market"]``."""
+        """The world's state (see :meth:`TinyWorld.state_model`) with the market in ``extensions["market"]``."""
         return WorldState.model_construct(**self._state_fields(include_agents),
-                                          parts={"market": self.market.state_model().to_dict()})
+                                          extensions={"market": self.market.state_model().to_dict()})
 
     def apply_state(self, state: WorldState) -> TinyMarketplace:
         """Put the marketplace in ``state`` (a state without a market keeps the market as it is).
@@ -200,7 +200,7 @@ class TinyMarketplace(TinyWorld):
             InvalidArgument: see :meth:`TinyWorld.apply_state`; or a malformed market part.
         """
         super().apply_state(state)
-        saved = state.parts.get("market")
+        saved = state.extensions.get("market")
         if saved is not None:
             self.market.apply_state(MarketState.parse(saved))
         return self

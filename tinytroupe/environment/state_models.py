@@ -36,13 +36,14 @@ class WorldState(StateModel):
 
     ``random_state`` is Python's ``random.getstate()`` as JSON (``[version, [internal...], gauss]``).
     ``errors`` and ``step_metrics`` are the world's records as their ``as_dict()`` gives them; ``schedule``
-    and ``activity`` those of its scheduler and activity schedule (None: it has none); ``parts`` holds
-    what a specialised world adds (JSON-ready data). Options
+    and ``activity`` those of its scheduler and activity schedule (None: it has none). Options
     missing from older states (None) keep the world's own. ``agents`` is None when the state was taken
-    without them.
+    without them. ``extensions`` holds what a specialised world adds (a spatial world's positions, a
+    store's carts, a marketplace's market), one JSON-ready dict per part, read back by that world's
+    ``apply_state``.
     """
 
-    omit_when: ClassVar[dict[str, Any]] = {"agents": None, "schedule": None, "activity": None, "parts": {}}
+    omit_when: ClassVar[dict[str, Any]] = {"agents": None, "schedule": None, "activity": None, "extensions": {}}
 
     kind: str = "TinyWorld"
     name: str
@@ -63,9 +64,8 @@ class WorldState(StateModel):
     schedule: dict[str, Any] | None = None
     #: the world's activity schedule's state (``ActivitySchedule.get_state()``), if it has one
     activity: dict[str, Any] | None = None
-    #: the state of a specialised world's own mechanics, by part (a marketplace's ``"market"``);
-    #: each kind of world reads its own parts
-    parts: dict[str, Any] = Field(default_factory=dict)
+    #: the state of a specialised world's own mechanics, by part (``"market"``, ``"spatial"``, ``"retail"``)
+    extensions: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class SocialNetworkState(WorldState):

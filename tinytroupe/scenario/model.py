@@ -24,6 +24,7 @@ from tinytroupe.scenario.design import ExperimentSpec, ValidationSpec, design_pr
 from tinytroupe.scenario.emotions import EmotionsSpec
 from tinytroupe.scenario.market_spec import MarketSpec, market_kind_problem
 from tinytroupe.scenario.model_base import (
+    _MAX_REPORTED,
     MAX_EXTRACTION_FIELDS,
     MAX_MINUTES_PER_STEP,
     Loc,
@@ -38,6 +39,7 @@ from tinytroupe.scenario.population_model import Population
 from tinytroupe.scenario.schedule import ScheduleSpec, WithRoutine
 from tinytroupe.scenario.tools import WithTools
 from tinytroupe.scenario.workplace_classroom import ClassroomItems, WorldSections
+from tinytroupe.scenario.world_kinds import world_problems
 
 
 class AgentEntry(WithTools, WithRoutine):
@@ -97,7 +99,8 @@ class ScriptItem(ClassroomItems, _Strict):
 
 
 class WorldSpec(WorldSections, _Strict):
-    kind: Literal["world", "social_network", "marketplace", "workplace", "classroom"] = "world"
+    kind: NonEmpty = Field("world", description="a kind in tinytroupe.scenario.world_kinds.WORLD_KINDS")
+    options: dict[str, Any] = Field(default_factory=dict, description="what this kind of world takes")
     name: NonEmpty = "Focus room"
     initial_datetime: SimDatetime = datetime(2025, 1, 6, 10, 0)
     minutes_per_step: int = Field(10, ge=0, le=MAX_MINUTES_PER_STEP)
@@ -109,10 +112,9 @@ class WorldSpec(WorldSections, _Strict):
     market: MarketSpec | None = Field(None, description="products, wallets, inventory (kind: marketplace)")
 
     @model_validator(mode="after")
-    def _relations_need_a_network(self) -> WorldSpec:
-        if self.relations and self.kind != "social_network":
-            raise _Located([(("relations",), "relations apply to social networks only; add 'kind: "
-                                             "social_network' or remove them")])
+    def _known_kind_and_options(self) -> WorldSpec:
+        if problems := world_problems(self.kind, self.options, bool(self.relations)):
+            raise _Located(problems[:_MAX_REPORTED])
         if (problem := market_kind_problem(self.kind, self.market)) is not None:
             raise _Located([problem])
         return self

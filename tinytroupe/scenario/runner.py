@@ -19,7 +19,6 @@ from tinytroupe.agent.person import TinyPerson
 from tinytroupe.agent.persona import Fragment, Persona, load_persona_file
 from tinytroupe.environment.engine import AgentTurnError
 from tinytroupe.environment.executors import Executor
-from tinytroupe.environment.social_network import TinySocialNetwork
 from tinytroupe.environment.world import TinyWorld
 from tinytroupe.errors import BudgetExceeded, ExtractionError, ScenarioError
 from tinytroupe.examples import load_example_fragment, load_example_persona
@@ -32,12 +31,12 @@ from tinytroupe.llm.prefix import PrefixMeter, PrefixReport
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, usage_cost
 from tinytroupe.scenario.emotions import give_emotions
 from tinytroupe.scenario.loader import check_agent_references
-from tinytroupe.scenario.market_spec import build_marketplace
 from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem, StoryStep
 from tinytroupe.scenario.populations import agenerate_personas
 from tinytroupe.scenario.schedule import apply_schedule, everyone_acts
 from tinytroupe.scenario.tools import give_tools
-from tinytroupe.scenario.workplace_classroom import apply_classroom_item, build_specialised_world, grade_quizzes
+from tinytroupe.scenario.workplace_classroom import apply_classroom_item, grade_quizzes
+from tinytroupe.scenario.world_kinds import build_kind
 from tinytroupe.steering.tiny_story import (
     DEFAULT_CONTINUE_REQUIREMENTS,
     DEFAULT_PURPOSE,
@@ -112,34 +111,12 @@ def build_agents(scenario: Scenario, base_dir: Path, personas: Sequence[Persona]
 
 def build_world(scenario: Scenario, agents: list[TinyPerson], client: LLMClient | None,
                 executor: Executor | None = None) -> TinyWorld:
-    """The scenario's world holding ``agents``; ``executor`` says where turns run (default: locally)."""
+    """The scenario's world holding ``agents``, of its ``world.kind`` (see
+    :mod:`tinytroupe.scenario.world_kinds`); ``executor`` says where turns run (default: locally)."""
     spec = scenario.world
     kwargs: dict[str, Any] = {"client": client, "seed": scenario.seed, "parallelize": spec.parallelize,
-                              "executor": executor}
-    world: TinyWorld
-    if spec.kind in ("workplace", "classroom"):
-        world = build_specialised_world(spec, agents, kwargs)
-    elif spec.kind == "social_network":
-        world = TinySocialNetwork(spec.name, broadcast_if_no_target=spec.broadcast_if_no_target, **kwargs)
-        world._datetime = spec.initial_datetime
-        world.add_agents(agents)
-        for a, b, relation in spec.relations:
-            left, right = world.get_agent_by_name(a), world.get_agent_by_name(b)
-            if left is None or right is None:
-                missing = a if left is None else b
-                raise ScenarioError(f"world.relations names {missing!r}, who is not among the agents",
-                                    field="world.relations")
-            world.add_relation(left, right, relation)
-    elif spec.kind == "marketplace" and spec.market is not None:
-        world = build_marketplace(spec.name, spec.market, agents, initial_datetime=spec.initial_datetime,
-                                  broadcast_if_no_target=spec.broadcast_if_no_target, **kwargs)
-        if spec.everyone_accessible and len(agents) <= 200:
-            world.make_everyone_accessible()
-    else:
-        world = TinyWorld(spec.name, agents, initial_datetime=spec.initial_datetime,
-                          broadcast_if_no_target=spec.broadcast_if_no_target, **kwargs)
-        if spec.everyone_accessible and len(agents) <= 200:
-            world.make_everyone_accessible()
+                              "executor": executor, "initial_datetime": spec.initial_datetime}
+    world = build_kind(spec, agents, kwargs)
     give_emotions(scenario.emotions, world)
     apply_schedule(scenario, agents, world)
     return world
