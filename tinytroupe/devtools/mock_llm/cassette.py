@@ -127,14 +127,17 @@ class Cassette:
     def entries(self) -> list[CassetteEntry]:
         return list(self._entries.values())
 
-    def answer(self, request: LLMRequest) -> Completion | None:
-        """The next recorded answer to ``request`` (the last one again once all were served), or None."""
+    def answer(self, request: LLMRequest, *, repeat_last: bool = True) -> Completion | None:
+        """The next recorded answer to ``request``, or None when it has none. Once all of its answers
+        were served, the last one again (``repeat_last``) or None (to record another)."""
         key = request_key(request)
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
                 return None
             at = self._served.get(key, 0)
+            if at >= len(entry.answers) and not repeat_last:
+                return None
             self._served[key] = at + 1
             recorded = entry.answers[min(at, len(entry.answers) - 1)]
         return Completion(text=recorded.text, model=recorded.model or "cassette", backend="cassette",
@@ -155,6 +158,8 @@ class Cassette:
                     prompt=newest_part(_last_user(request))[:EXCERPT], messages=_messages(request), answers=[answer])
             else:
                 entry.answers.append(answer)
+            # what is recorded now counts as served: a replay of this run gets the next answer next
+            self._served[key] = len(self._entries[key].answers)
             self.changed = True
 
     def forget(self) -> None:

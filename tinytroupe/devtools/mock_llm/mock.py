@@ -34,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import contextvars
+import json
 import hashlib
 import random
 import re
@@ -112,7 +113,7 @@ class MockLLM:
         self._real_backend: Backend | None = None
         self._rules: list[Rule] = []
         self._cassette: Cassette | None = None
-        self._recording = False
+        self._cassette_mode = "replay"
         self._asked: list[AskedRequest] = []
         self._problems: list[str] = []
         self._lock = threading.Lock()
@@ -157,7 +158,10 @@ class MockLLM:
         existed = cassette.path.exists()
         if record == "all":
             cassette.forget()
-        self._recording = record in ("all", "new_episodes") or (record == "once" and not existed)
+        # "record": every request goes to the real backend; "fill": recorded answers first, then the
+        # real backend for what the cassette lacks; "replay": the cassette alone
+        recording = record == "all" or (record == "once" and not existed)
+        self._cassette_mode = "record" if recording else "fill" if record == "new_episodes" else "replay"
         self._cassette = cassette
         return cassette
 
@@ -203,8 +207,10 @@ class MockLLM:
                 self._note(request, context, f"rule {rule.describe()}")
                 if isinstance(reply, Exception | Completion | FirstTokenLogprobs):
                     return reply
-                return fill(reply, rng, {"agent": context.agent or "", "purpose": context.purpose,
-                                         "world": context.world or ""})
+                filled = fill(reply, rng, {"agent": context.agent or "", "purpose": context.purpose,
+                                           "world": context.world or ""})
+                # a reply that is only {int:..} is a number: its text is the number
+                return filled if isinstance(filled, str | dict | list) else json.dumps(filled)
         if self._cassette is not None:
             return await self._from_cassette(self._cassette, request, context)
         if self.strict:
@@ -217,11 +223,12 @@ class MockLLM:
         return self._filler(request)
 
     async def _from_cassette(self, cassette: Cassette, request: LLMRequest, context: CallContext) -> Reply:
-        found = cassette.answer(request)
+        mode = self._cassette_mode
+        found = cassette.answer(request, repeat_last=mode == "replay") if mode != "record" else None
         if found is not None:
             self._note(request, context, "cassette")
             return found
-        if not self._recording:
+        if mode == "replay":
             raise self._fail(request, context, cassette.miss(
                 request, context, "Record it with --mock-llm-record=new_episodes (or =all to record the whole "
                 "cassette again) against a real backend"))
