@@ -26,7 +26,7 @@ def test_a_person_answers_a_question(mock_llm: MockLLM) -> None:
         mock_llm.respond({"actions": [{"type": "TALK", "content": "Night shifts leave me thirsty."}]},
                          purpose="action", agent="Ana")
     said = first_reaction("Ana", "Do you drink enough water at work?")
-    assert said and all(text.strip() for text in said)
+    assert all(text.strip() for text in said)  # a real model may only think; what it says is not empty
     if not mock_llm.live:
         assert said == ["Night shifts leave me thirsty."]
     asked = mock_llm.assert_asked(purpose="action", agent="Ana", contains="Do you drink enough water")
@@ -54,6 +54,8 @@ def test_strict_mode_knows_every_request(mock_llm: MockLLM) -> None:
 @pytest.mark.mock_llm(cassette="cassettes/reaction.json", record="none")
 def test_replays_a_recorded_answer(mock_llm: MockLLM) -> None:
     said = first_reaction("Ben", "What do you think of a bottle that lights up?")
-    assert said and all(text.strip() for text in said)
+    assert all(text.strip() for text in said)
+    if not mock_llm.live:
+        assert said == ["A bottle that lights up? Fun, but pricey."]  # what the recorded server said
     # every answer came from the cassette (or, while recording or live, from the real backend)
     assert {asked.answered_by for asked in mock_llm.requests} <= {"cassette", "recorded", "live"}

@@ -101,7 +101,7 @@ def test_bad_templates_and_patterns_are_refused_when_the_rule_is_made() -> None:
     mock = MockLLM()
     with pytest.raises(InvalidArgument, match=r"unknown placeholder \{mood\}"):
         mock.respond({"text": "I feel {mood}"})
-    with pytest.raises(InvalidArgument, match="LOW..HIGH"):
+    with pytest.raises(InvalidArgument, match=r"LOW\.\.HIGH"):
         mock.respond("{int:9..1}")
     with pytest.raises(InvalidArgument, match="not a valid regular expression"):
         mock.respond("x", prompt="(")
