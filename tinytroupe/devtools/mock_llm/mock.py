@@ -34,8 +34,8 @@ Example:
 from __future__ import annotations
 
 import contextvars
-import json
 import hashlib
+import json
 import random
 import re
 import threading
