@@ -1,7 +1,8 @@
 """The example notebooks (``examples/notebooks``) run, offline, top to bottom in a real Jupyter kernel.
 
 Each is executed with nbclient on the ``python3`` kernel that ipykernel provides for this
-interpreter (the ``dev`` extra installs both). A notebook's own cells assert what it shows.
+interpreter (the ``dev`` extra installs both). A notebook's own cells assert what it shows. Marked
+integration: each starts a kernel process (a few seconds each).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
+
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "examples" / "notebooks").glob("*.ipynb"))
