@@ -31,10 +31,10 @@ demo: $(STAMP)
 # fails if any did. pytest exits 5 when it collected nothing: a missing or mis-configured suite.
 test: $(STAMP)
 	@failed=""; \
-	echo "$(VENV)/bin/ruff check tinytroupe tests benchmarks scripts"; \
-	$(VENV)/bin/ruff check tinytroupe tests benchmarks scripts || failed="$$failed ruff"; \
-	echo "$(VENV)/bin/mypy tinytroupe"; \
-	$(VENV)/bin/mypy tinytroupe || failed="$$failed mypy"; \
+	echo "$(VENV)/bin/ruff check tinytroupe tinytroupe_pytest tests benchmarks scripts"; \
+	$(VENV)/bin/ruff check tinytroupe tinytroupe_pytest tests benchmarks scripts || failed="$$failed ruff"; \
+	echo "$(VENV)/bin/mypy tinytroupe tinytroupe_pytest"; \
+	$(VENV)/bin/mypy tinytroupe tinytroupe_pytest || failed="$$failed mypy"; \
 	echo "$(VENV)/bin/python scripts/check_layout.py"; \
 	$(VENV)/bin/python scripts/check_layout.py || failed="$$failed check_layout"; \
 	echo "$(VENV)/bin/python -m pytest $(PYTEST_ARGS)"; \

@@ -31,6 +31,9 @@ from tinytroupe.config import current as current_config
 from tinytroupe.lazy import Lazy
 from tinytroupe.llm import default
 
+# A user's project with its own tests, run by tests/unit/test_pytest_plugin.py through pytester.
+collect_ignore = ["sample_project"]
+
 _DEVELOPER_VARIABLES = ("TINYTROUPE_", "OPENAI_", "AZURE_")
 # How rich lays out what the CLI prints; a CI runner may set any of them (FORCE_COLOR is common).
 _TERMINAL_VARIABLES = ("FORCE_COLOR", "NO_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "LINES",

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from rich.console import Console
 
+from tinytroupe import html_views
 from tinytroupe.agent.person_core import PersonCore
 from tinytroupe.display import ConsoleDisplay
 from tinytroupe.events import Event, StimulusEvent
@@ -99,6 +100,31 @@ class DisplayMethods(PersonCore):
             yield
         finally:
             display.detach()
+
+    #: remembered events shown by the notebook view
+    HTML_RECENT = 8
+
+    def _repr_html_(self) -> str:
+        """The notebook view: who the agent is, how they are doing, and what they perceived and did last.
+
+        Example:
+            >>> from tinytroupe.agent import TinyPerson
+            >>> view = TinyPerson("Ana <3").define("age", 34)._repr_html_()
+            >>> "Ana &lt;3" in view, "34" in view, "<b>goals</b>" in view  # empty state fields left out
+            (True, True, False)
+        """
+        state = self.cognitive_state
+        mind = html_views.fields([("goals", state.goals), ("attention", state.attention),
+                                  ("emotions", state.emotions), ("context", ", ".join(state.context))])
+        recent = [(item.step, item.describe(self.name)) for item in self.memory.recent(self.HTML_RECENT)]
+        stats = self.get_memory_stats()  # type: ignore[attr-defined]  # the memory part of TinyPerson
+        memory = html_views.fields([("episodic items", stats["episodic_size"]),
+                                    ("semantic items", stats["semantic_size"])])
+        where = self.environment.name if self.environment is not None else None
+        return html_views.card(
+            self.name, self.minibio(extended=False),  # type: ignore[attr-defined]  # the persona part
+            ("State", mind), ("Memory", memory), ("World", html_views.text(where) if where else ""),
+            ("Recent", html_views.table(["step", "event"], recent) if recent else ""))
 
     def iso_datetime(self) -> str | None:
         """The simulated time of the agent's world as ISO 8601 text, or None outside a world (or before

@@ -26,7 +26,7 @@ import random
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from tinytroupe import scope
+from tinytroupe import html_views, scope
 from tinytroupe.agent.actions import Action
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.aio import run_sync
@@ -159,6 +159,25 @@ class TinyWorld(WorldMembership, ActionRouting, WorldStepping, WorldCommunicatio
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, agents={len(self.agents)}, step={self._step})"
+
+    def _repr_html_(self) -> str:
+        """The notebook view: the clock, the step and each agent with what they did last.
+
+        Example:
+            >>> from tinytroupe.agent import TinyPerson
+            >>> world = TinyWorld("Focus room", [TinyPerson("Ana")], initial_datetime=datetime(2025, 1, 6, 9))
+            >>> view = world._repr_html_()
+            >>> "Focus room" in view, "2025-01-06 09:00" in view, "Ana" in view
+            (True, True, True)
+        """
+        rows = []
+        for agent in self.agents:
+            last = next((item for item in reversed(agent.memory.recent(20))
+                         if item.kind == "action" and item.type != "DONE"), None)
+            rows.append([agent.name, agent.minibio(extended=False),
+                         f"{last.type}: {last.content}" if last is not None else None])
+        clock = f"{self._datetime:%Y-%m-%d %H:%M}, step {self._step}"
+        return html_views.card(self.name, clock, ("Agents", html_views.table(["agent", "who", "last action"], rows)))
 
     # ------------------------------------------------------------------ wiring
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from tinytroupe import html_views
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.aio import run_sync
 from tinytroupe.environment.world import TinyWorld
@@ -101,6 +102,10 @@ class AgentResults(list[dict[str, Any]]):
         """``{agent key: result}``, one entry per result; agents sharing a name are keyed as
         :func:`agent_keys` says (``"Ana"``, ``"Ana (2)"``)."""
         return dict(zip(agent_keys(self.agents), self, strict=True))
+
+    def _repr_html_(self) -> str:
+        """The notebook view: one row per agent, one column per field (:func:`tinytroupe.html_views.records`)."""
+        return html_views.records(agent_keys(self.agents), self)
 
 
 class ResultsExtractor:
