@@ -111,7 +111,7 @@ class Guard:
             if not headers.get("content-type", "").startswith("application/json"):
                 return "control actions take a JSON body (Content-Type: application/json)"
             return None
-        given = headers.get(TOKEN_HEADER) or (parse_qs(query).get("token") or [None])[0]
+        given = headers.get(TOKEN_HEADER) or next(iter(parse_qs(query).get("token", [])), None)
         if not self._token_ok(given):
             return "a valid token is required (the ?token= of the printed URL)"
         return None

@@ -71,9 +71,8 @@ class DashboardServer:
         self.token = token or new_token()
         self._sock = _bind(host, port)
         self.port: int = self._sock.getsockname()[1]
-        self._options = {"agents": agents or NoAgents(), "controller": controller, "insights": insights,
-                         "title": title, "source": source or {}}
-        self.controller = controller
+        self.agents, self.controller, self.insights = agents or NoAgents(), controller, insights
+        self.title, self.source = title, source or {}
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.closers: list[Any] = []
@@ -91,7 +90,8 @@ class DashboardServer:
         from tinytroupe.dashboard.app import DashboardState
 
         return DashboardState(hub=self.hub, token=self.token, hosts=allowed_hosts(self.host, self.port),
-                              **self._options)
+                              agents=self.agents, controller=self.controller, insights=self.insights,
+                              title=self.title, source=self.source)
 
     def start(self) -> DashboardServer:
         """Serve on a background thread; returns once it listens."""
