@@ -33,7 +33,14 @@ from tinytroupe.dashboard.control import DashboardController
 from tinytroupe.dashboard.hub import EventHub
 from tinytroupe.dashboard.insights import InsightProvider, insights_payload
 from tinytroupe.dashboard.security import Guard
-from tinytroupe.errors import InvalidArgument, InvalidState, NotFound, TinyTroupeError
+from tinytroupe.errors import (
+    InvalidArgument,
+    InvalidArgumentType,
+    InvalidState,
+    NotFound,
+    ScenarioError,
+    TinyTroupeError,
+)
 
 #: events per server-sent message (a page catching up on a long run gets them in batches)
 SSE_BATCH = 1000
@@ -94,7 +101,7 @@ def create_app(state: DashboardState) -> Guard:
     @app.exception_handler(TinyTroupeError)
     async def _typed_error(request: Request, exc: TinyTroupeError) -> JSONResponse:
         code = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, InvalidState) else \
-            422 if isinstance(exc, InvalidArgument) else 500
+            422 if isinstance(exc, InvalidArgument | InvalidArgumentType | ScenarioError) else 500
         return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=code)
 
     @app.get("/")
