@@ -51,7 +51,7 @@ def dashboard(
     except TinyTroupeError as exc:
         console.print(f"[bold red]Error:[/] {show(str(exc))}")
         raise typer.Exit(1) from None
-    console.print(f"[bold]Dashboard[/] of {show(str(path))}: {show(link.url)}")
+    console.print(f"[bold]Dashboard[/] of {show(str(path))}: {show(link.url)}", soft_wrap=True)  # one line: copyable
     console.print("Press Ctrl-C to close it." if duration is None else f"Open for {duration:g} s.")
     if open_browser:
         webbrowser.open(link.url)

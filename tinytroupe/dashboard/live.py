@@ -55,7 +55,7 @@ class LiveWatch:
                                  host=self.host, port=self.port, title="live run", source={"kind": "live"})
         try:
             self.server = server.start()
-            self.console.print(f"[bold]Dashboard[/]: {show(server.url)}")
+            self.console.print(f"[bold]Dashboard[/]: {show(server.url)}", soft_wrap=True)
             if self.open_browser:
                 webbrowser.open(server.url)
             with debugger.catching_worlds():
