@@ -181,7 +181,7 @@ async def _sse(hub: EventHub, request: Request, after: int) -> Any:
     """The event stream: first everything from ``after`` on, then each event as it comes, and the status
     whenever it changes."""
     index, version = max(after, hub.first), -1
-    while True:
+    while not hub.closed:
         if hub.first > index:  # fell behind the bounded history: say how much is gone
             yield _message("gap", {"missing": hub.first - index})
             index = hub.first

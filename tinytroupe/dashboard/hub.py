@@ -67,6 +67,7 @@ class EventHub:
         self._prices = prices
         self._bus: tuple[EventBus, int] | None = None
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        self.closed = False
 
     # ------------------------------------------------------------------ feeding
 
@@ -100,6 +101,13 @@ class EventHub:
         _wake(waiters)
         for listener in list(self._listeners):
             listener(self.status)
+
+    def close_streams(self) -> None:
+        """End the event streams (the server is closing): waiting ones wake and return."""
+        with self._lock:
+            self.closed = True
+            waiters, self._waiters = self._waiters, []
+        _wake(waiters)
 
     def on_status(self, listener: Callable[[dict[str, Any]], None]) -> None:
         """Call ``listener`` with each new status (on the thread that sets it)."""
@@ -160,7 +168,7 @@ class EventHub:
         loop = asyncio.get_running_loop()
         ready = asyncio.Event()
         with self._lock:
-            if self._total > index or self._status_version != status_version:
+            if self._total > index or self._status_version != status_version or self.closed:
                 return True
             self._waiters.append((loop, ready))
         try:

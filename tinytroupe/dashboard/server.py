@@ -116,9 +116,9 @@ class DashboardServer:
 
     def close(self) -> None:
         """Stop serving (open event streams end) and close what it follows."""
+        self.hub.close_streams()  # open event streams end, so the server stops without cancelling them
         if self._server is not None:
             self._server.should_exit = True
-            self._server.force_exit = True
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._sock.close()

@@ -63,24 +63,30 @@
     return form;
   }
 
+  let form = null;         // the edit form of the agent shown: kept across refreshes (its result stays)
+  let formOf = null;
+
   TT.showAgent = async function (name) {
     current = name;
     TT.selectTab("agents");
     for (const li of list.children) li.classList.toggle("sel", li.dataset.agent === name);
+    if (formOf !== name) { form = TT.info && TT.info.controls ? editForm(name) : null; formOf = name; }
+    const body = TT.h("div", { id: "agent-body" });
+    const head = TT.h("h2", {}, name);
+    panel.classList.remove("muted");
     let data;
     try { data = await TT.api("api/agents/" + encodeURIComponent(name)); }
     catch (err) {
-      panel.replaceChildren(TT.h("h2", {}, name), TT.h("p", { class: "muted" }, err.message),
-        TT.info && TT.info.controls ? editForm(name) : null);
+      if (current !== name) return;
+      panel.replaceChildren(head, form || "", body);
+      body.appendChild(TT.h("p", { class: "muted" }, err.message));
       TT.refreshControls();
       return;
     }
     if (current !== name) return;
     const v = data.view;
-    panel.classList.remove("muted");
-    panel.replaceChildren(
-      TT.h("h2", {}, v.name, TT.h("span", { class: "muted" }, "  " + (v.world || "") + " · " + v.turns + " turns · " + data.source)),
-      TT.info && TT.info.controls ? editForm(name) : null,
+    head.appendChild(TT.h("span", { class: "muted" }, "  " + (v.world || "") + " · " + v.turns + " turns · " + data.source));
+    body.replaceChildren(
       TT.h("h3", {}, "Persona"), table(v.persona),
       ...block("Cognitive state", v.cognitive_state),
       ...(data.emotions ? block("Emotional state", data.emotions) : []),
@@ -92,6 +98,7 @@
       ...(Object.keys(v.other).length ? block("Other state", v.other) : []),
       ...block("Last prompt", data.last_prompt ? prompt(data.last_prompt) : "no turn recorded yet"),
       ...(data.last_answer ? block("Last answer", data.last_answer) : []));
+    panel.replaceChildren(head, form || "", body);
     TT.refreshControls();
   };
 
