@@ -179,7 +179,10 @@ def test_requests_without_the_token_or_from_another_origin_are_refused(page: Any
                     ["/api/events?token=" + token, {}],
                     ["/api/control/play", {method: "POST", body: "{}", mode: "no-cors",
                     headers: {"Content-Type": "text/plain"}}]]) {
-                try { const r = await fetch(base + path, init); results.push(r.type === "opaque" ? "opaque" : r.status); }
+                try {
+                    const r = await fetch(base + path, init);
+                    results.push(r.type === "opaque" ? "opaque" : r.status);
+                }
                 catch (e) { results.push("blocked"); }
             }
             return results;

@@ -145,6 +145,13 @@ def create_app(state: DashboardState) -> Guard:
     def insights() -> dict[str, Any]:
         return insights_payload(state.insights, hub.events())
 
+    _control_routes(app, state)
+    return Guard(app, token=state.token, hosts=state.hosts)
+
+
+def _control_routes(app: FastAPI, state: DashboardState) -> None:
+    """The ``/api/control/...`` routes (the Guard lets only POSTs with the token header and JSON reach them)."""
+
     def controller() -> DashboardController:
         if state.controller is None:
             raise InvalidState("this dashboard watches a run file: it has no controls (run the scenario with "
@@ -173,8 +180,6 @@ def create_app(state: DashboardState) -> Guard:
             raise NotFound(f"no control action {action!r}; actions: play, pause, step, stop, inject, edit, "
                            "next_prompt")
         return controller().command(action)  # type: ignore[arg-type]
-
-    return Guard(app, token=state.token, hosts=state.hosts)
 
 
 async def _sse(hub: EventHub, request: Request, after: int) -> Any:

@@ -63,7 +63,8 @@
     series.forEach((s, n) => {
       const pts = thin(s.points, 400).map((p) => f.X(p[0]).toFixed(1) + "," + f.Y(p[1]).toFixed(1)).join(" ");
       svg.appendChild(TT.svg("polyline", { points: pts, fill: "none", stroke: s.color, "stroke-width": 1.6 }));
-      const label = TT.svg("text", { x: f.pad.l + 8, y: f.pad.t + 12 + n * 12, fill: s.color });
+      const label = TT.svg("text", { x: f.pad.l + 8, y: f.pad.t + 12 + n * 12 });
+      label.style.fill = s.color;  // over the stylesheet's muted text colour
       label.textContent = s.name;
       svg.appendChild(label);
     });
