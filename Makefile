@@ -12,7 +12,7 @@ STAMP := $(VENV)/bin/tinytroupe
 # llama-cpp-python is compiled from source: these flags build it for any x86-64 CPU with AVX2 (a
 # default -march=native build crashed on some CPUs). Keep them identical to the README's.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF
-EXTRAS := local,distributed,parquet,tools,dev
+EXTRAS := local,distributed,parquet,tools,dashboard,dev
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS='-m "not integration"'
 PYTEST_ARGS ?=
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from tinytroupe import __version__
+from tinytroupe.dashboard.commands import register as register_dashboard
 from tinytroupe.devtools.commands import register as register_devtools
 from tinytroupe.terminal import show
 
@@ -93,12 +94,9 @@ BackendOption = Annotated[
 ]
 
 
-#: ``tinytroupe run`` wrote its results, but some agents have none (their turn or extraction failed)
-EXIT_SOME_FAILED = 3
-#: ``tinytroupe run`` stopped before a call that could pass its budget (everything so far is written)
-EXIT_BUDGET = 4
-#: Ctrl-C, as shells report a process ended by SIGINT
-EXIT_INTERRUPTED = 130
+EXIT_SOME_FAILED = 3  #: ``run`` wrote its results, but some agents have none (their turn or extraction failed)
+EXIT_BUDGET = 4  #: ``run`` stopped before a call that could pass its budget (everything so far is written)
+EXIT_INTERRUPTED = 130  #: Ctrl-C, as shells report a process ended by SIGINT
 
 
 def _fail(console: Any, message: str, code: int = 2) -> NoReturn:
@@ -183,6 +181,7 @@ def run(
     batch: Annotated[bool, typer.Option("--batch", help="Send each step's LLM calls as one OpenAI Batch API "
                                         "batch (about half the price, slower); recorded in --out/batches.sqlite "
                                         "so running the same command again resumes waiting batches.")] = False,
+    dashboard: Annotated[bool, typer.Option("--dashboard", help="Watch and steer it in a browser.")] = False,
 ) -> None:
     """Run a scenario: show the conversation live, then the results (at a glance for a population) and the
     table's first rows; write results.json, results.csv, trace.jsonl and summary.md into --out. Exit 0 when
@@ -191,6 +190,7 @@ def run(
     would use and exit 0 without running it."""
     from rich.console import Console
 
+    from tinytroupe.dashboard.live import live_watch
     from tinytroupe.errors import TinyTroupeError
     from tinytroupe.llm.budget import Budget
     from tinytroupe.scenario.study import run_study
@@ -214,7 +214,7 @@ def run(
             outputs = run_study(scenario, out=out_dir, config=config, backend=backend, model=model, seed=seed,
                                 console=console, quiet=quiet, executor=executor, ray_address=ray_address,
                                 workers=workers, budget=Budget.of(budget, max_calls, max_tokens), prices_file=prices,
-                                batch=batch)
+                                batch=batch, watch=live_watch(console) if dashboard else None)
     except TinyTroupeError as exc:
         _fail(console, str(exc), 1)
     except KeyboardInterrupt:
@@ -395,5 +395,6 @@ def trace(
 
 
 register_devtools(app)  # debug, inspect, replay (tinytroupe/devtools/commands.py)
+register_dashboard(app)  # dashboard (tinytroupe/dashboard/commands.py)
 
 __all__ = ["app"]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +64,8 @@ from tinytroupe.storage.jsonl_trace import JsonlTraceWriter
 from tinytroupe.terminal import show
 from tinytroupe.visualization.console import ConsoleDisplay
 
+#: runs a study's coroutine, given the run's bus and prices, instead of ``run_sync`` (``tinytroupe run --dashboard``)
+Watch = Callable[[Coroutine[Any, Any, Any], EventBus, PriceTable], Any]
 #: rows of the per-agent table `tinytroupe run` prints; the files keep every row
 TABLE_ROWS = 20
 #: with more result rows than this (or a sampled population), `tinytroupe run` prints the results at a glance
@@ -202,14 +204,15 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
               model: str | None = None, seed: int | None = None, console: Console | None = None,
               quiet: bool = False, executor: str = "local", ray_address: str | None = None,
               workers: int | None = None, budget: Budget | None = None,
-              prices_file: Path | None = None, batch: bool = False) -> StudyOutputs:
+              prices_file: Path | None = None, batch: bool = False, watch: Watch | None = None) -> StudyOutputs:
     """Load, run and save a scenario. Raises ScenarioError / ConfigError / LLMError on bad input.
 
     ``executor``: ``local`` or ``ray`` (see :func:`study_executor`). ``budget`` (default: ``[Budget]``)
     stops the run before a call that could pass it, writing everything so far (``result.stopped``
     says why; Ray workers' own clients are neither limited nor measured). ``prices_file`` (default: ``[Budget]
     PRICES_FILE``) is laid over the built-in price table. ``batch``: provider batches, see
-    :func:`_batch_store`.
+    :func:`_batch_store`. ``watch(run, bus, prices)``, when given, runs the study's coroutine instead of
+    ``run_sync`` (the dashboard: it serves the bus's events and drives the run under its controls).
     """
     from tinytroupe.scenario.design_run import arun_designed, save_design_outputs  # scipy: not at import
     console = console or Console()
@@ -239,9 +242,10 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
                 progress.update(task, completed=done)
 
             with using_settings(settings):
-                design = run_sync(arun_designed(scenario, client=client, base_dir=path.parent, on_step=on_step,
-                                                executor=turns_executor, prices=prices, batch=batch,
-                                                population_client=study_population_client(settings)))
+                run = arun_designed(scenario, client=client, base_dir=path.parent, on_step=on_step,
+                                    executor=turns_executor, prices=prices, batch=batch,
+                                    population_client=study_population_client(settings))
+                design = run_sync(run) if watch is None else watch(run, bus, prices)
             result = design.result
     finally:
         _close_study(turns_executor, client, writer, store, display)
@@ -341,6 +345,7 @@ __all__ = [
     "GLANCE_MIN_ROWS",
     "TABLE_ROWS",
     "StudyOutputs",
+    "Watch",
     "cost_lines",
     "glance_rows",
     "print_design",

@@ -228,6 +228,12 @@ class Debugger(DebuggerInspection):
         """Go on until the next agent turn (``agent``'s, when given) has ended, or an earlier breakpoint."""
         return self._go(self._resume_for("turn", agent))
 
+    def interrupt(self) -> None:
+        """Ask the running run to pause at the end of its current world step; callable from any thread (a
+        dashboard's pause button), it returns at once. A run that is paused or over is left as it is."""
+        if self._control.active and self._control.paused is None:
+            self._mode = Resume("step")
+
     def quit(self) -> Pause:
         """Stop the paused run (it is cancelled where it paused); the debugger stays attached."""
         return self._finish(self._control.stop())
