@@ -67,6 +67,7 @@ ALLOWED_BUILTINS = {
     "AssertionError": "a broken internal invariant (a bug in tinytroupe, not a user's mistake)",
     "ImportError": "a module that needs an optional extra fails to import, as Python modules do",
     "AttributeError": "a module's __getattr__ (PEP 562) must raise it for a name it does not have",
+    "KeyboardInterrupt": "a run its user stopped (Stop on the dashboard): the CLI ends it as Ctrl-C, exit 130",
 }
 #: inside pydantic validators a ValueError/TypeError is what pydantic turns into its ValidationError
 _VALIDATOR_DECORATORS = {"field_validator", "model_validator"}

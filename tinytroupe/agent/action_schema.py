@@ -186,7 +186,7 @@ def content_text(value: Any, info: ValidationInfo) -> Any:
     action = info.data.get("type")
     if typed and action in typed:
         return compact_json(value)
-    raise ValueError(f"the content of a {action or 'plain'} action must be text, not an object")
+    raise InvalidArgument(f"the content of a {action or 'plain'} action must be text, not an object")
 
 
 __all__ = ["DESCRIPTION_CHARS", "TYPED_CONTEXT_KEY", "TypedArguments", "compact_json", "compact_schema", "content_text",

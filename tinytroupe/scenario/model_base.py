@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Strict
 
+from tinytroupe.errors import InvalidArgument
 from tinytroupe.scenario.tools import StrictModel
 
 
@@ -29,7 +30,7 @@ def _not_a_number(value: Any) -> Any:
 def _a_url(value: str) -> str:
     # The OpenAI client refuses a base URL without a scheme only when the first call is made.
     if not value.startswith(("http://", "https://")):
-        raise ValueError("write a URL that starts with http:// or https://, e.g. http://127.0.0.1:8000/v1")
+        raise InvalidArgument("write a URL that starts with http:// or https://, e.g. http://127.0.0.1:8000/v1")
     return value
 
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from tinytroupe.errors import InvalidArgument
 from tinytroupe.state import StateModel
 
 if TYPE_CHECKING:
@@ -91,13 +92,13 @@ class Routine(BaseModel):
 def _window(text: str) -> tuple[int, int]:
     match = _HOURS.match(text)
     if match is None:
-        raise ValueError(f"hours: {text!r} is not a span like '09:00-17:00'")
+        raise InvalidArgument(f"hours: {text!r} is not a span like '09:00-17:00'")
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
-        raise ValueError(f"hours: {text!r} has a time that does not exist (00:00 to 24:00)")
+        raise InvalidArgument(f"hours: {text!r} has a time that does not exist (00:00 to 24:00)")
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if start == end % (24 * 60):
-        raise ValueError(f"hours: {text!r} is empty; leave 'hours' out for the whole day")
+        raise InvalidArgument(f"hours: {text!r} is empty; leave 'hours' out for the whole day")
     return start, end
 
 
