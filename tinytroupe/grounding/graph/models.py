@@ -134,6 +134,18 @@ class GraphView(BaseModel):
         out += [f"{_label(e)}." for e in self.entities if e.id not in linked]
         return out
 
+    def trimmed(self, max_nodes: int) -> GraphView:
+        """This view cut to its ``max_nodes`` best-connected entities and the relations among them."""
+        if len(self.entities) <= max_nodes:
+            return self
+        degree: dict[str, int] = {}
+        for r in self.relations:
+            degree[r.subject] = degree.get(r.subject, 0) + 1
+            degree[r.object] = degree.get(r.object, 0) + 1
+        keep = {e.id for e in sorted(self.entities, key=lambda e: -degree.get(e.id, 0))[:max_nodes]}
+        return GraphView(entities=[e for e in self.entities if e.id in keep],
+                         relations=[r for r in self.relations if r.subject in keep and r.object in keep])
+
     def to_json(self) -> dict[str, Any]:
         """Nodes and edges for a network view (the dashboard's shape: ``id``/``label``/``group``, ``from``/``to``)."""
         nodes = [{"id": e.id, "label": e.name, "group": e.type, "aliases": e.aliases} for e in self.entities]

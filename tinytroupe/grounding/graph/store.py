@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import networkx as nx
 
@@ -78,6 +78,8 @@ class GraphStore(Protocol):
     def mentioned(self, text: str) -> list[Entity]: ...
 
     def counts(self) -> tuple[int, int]: ...
+
+    def view(self) -> GraphView: ...
 
 
 class InMemoryGraphStore:
@@ -252,9 +254,9 @@ class InMemoryGraphStore:
                 i += 1
         return [traversal.entity_of(self.graph, eid) for eid in found]
 
-    def to_json(self) -> dict[str, Any]:
-        """The whole graph as nodes and edges (see :meth:`GraphView.to_json`)."""
-        return GraphView(entities=self.entities(), relations=self.relations()).to_json()
+    def view(self) -> GraphView:
+        """The whole graph as a :class:`GraphView` (for drawing and export)."""
+        return GraphView(entities=self.entities(), relations=self.relations())
 
     # ------------------------------------------------------------------ internals
 
