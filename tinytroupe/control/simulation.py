@@ -57,8 +57,8 @@ from tinytroupe.llm.replay import Divergence, ReplayRecorder
 from tinytroupe.storage.batches import BatchStore
 from tinytroupe.storage.call_log import CallLog
 from tinytroupe.storage.checkpoints import DEFAULT_KEEP, Checkpoint, CheckpointStore
-from tinytroupe.storage.mailboxes import MailStore
 from tinytroupe.storage.knowledge_graphs import KnowledgeGraphRows
+from tinytroupe.storage.mailboxes import MailStore
 from tinytroupe.storage.market_ledger import MarketLedger
 from tinytroupe.storage.memory_segments import MemorySegmentStore
 from tinytroupe.storage.salvage import SalvageReport

@@ -45,8 +45,9 @@ def _relations_between(g: nx.MultiDiGraph, a: str, b: str) -> Iterator[Relation]
 def neighbourhood(g: nx.MultiDiGraph, start: str, depth: int = 1, limit: int = DEFAULT_LIMIT) -> GraphView:
     """The entities within ``depth`` hops of ``start`` (either direction) and the relations the walk followed.
 
-    Entities come nearest first (then in the order they were added); relations in the order the
-    breadth-first walk met them, at most ``limit`` (entities only a dropped relation reached are left out).
+    Entities come nearest first (then along outgoing relations before incoming ones, each in the order
+    added); relations in the order the breadth-first walk met them, at most ``limit`` (entities only a
+    dropped relation reached are left out).
 
     Raises:
         InvalidArgument: ``depth`` or ``limit`` is negative.
