@@ -39,6 +39,7 @@ from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.default import process_default_client
 
 if TYPE_CHECKING:  # annotation only: a context without a run file never loads the storage module
+    from tinytroupe.storage.knowledge_graphs import KnowledgeGraphRows
     from tinytroupe.storage.mailboxes import MailStore
     from tinytroupe.storage.market_ledger import MarketLedger
     from tinytroupe.storage.memory_segments import MemorySegmentStore
@@ -64,6 +65,8 @@ class RunContext:
             tables of a simulation, None without a run file (the tool then keeps its mail in memory).
         market_ledger: the trades of ``TinyMarketplace`` worlds (``docs/worlds.md``): the run file's
             ledger of a simulation, None without a run file (a marketplace then keeps one in memory).
+        knowledge_graphs: the agents' and worlds' knowledge graphs (``docs/grounding.md``): the run file's
+            ``kg_*`` tables of a simulation, None without a run file (graphs then live in memory only).
     """
 
     client: LLMClient
@@ -76,6 +79,7 @@ class RunContext:
     memory_store: MemorySegmentStore | None = None
     mail_store: MailStore | None = None
     market_ledger: MarketLedger | None = None
+    knowledge_graphs: KnowledgeGraphRows | None = None
 
     @classmethod
     def for_client(cls, client: LLMClient, *, settings: Settings | None = None, seed: int | None = None,
