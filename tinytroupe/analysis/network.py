@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from tinytroupe.analysis.run_events import RunEvents
 
 if TYPE_CHECKING:
@@ -102,7 +104,9 @@ def undirected_weighted(graph: nx.DiGraph) -> nx.Graph:
 
 def _eigenvector(graph: nx.DiGraph) -> dict[str, float]:
     """Eigenvector centrality of the undirected weighted graph (a directed one often has none: a speaker
-    nobody answers has an in-degree of 0), by networkx's numpy solver, which always converges.
+    nobody answers has an in-degree of 0): the leading eigenvector of the weighted adjacency matrix, unit
+    length, from numpy's dense symmetric solver (what ``nx.eigenvector_centrality_numpy`` gives, which
+    refuses graphs of two nodes), so it always converges.
 
     A graph in several pieces has no single answer (networkx refuses it): each connected piece is solved
     on its own (unit length within it) and scaled by ``sqrt(piece size / agents)``, so the whole vector has
@@ -116,10 +120,14 @@ def _eigenvector(graph: nx.DiGraph) -> dict[str, float]:
     for piece in nx.connected_components(undirected):
         if len(piece) < 2:
             continue
-        sub = undirected.subgraph(piece)
-        scale = (len(piece) / total) ** 0.5 if len(piece) < total else 1.0
-        for node, value in nx.eigenvector_centrality_numpy(sub, weight="weight").items():
-            scores[node] = abs(value) * scale
+        members = sorted(piece, key=str)
+        matrix = nx.to_numpy_array(undirected, nodelist=members, weight="weight")
+        _, vectors = np.linalg.eigh(matrix)
+        leading = np.abs(vectors[:, -1])
+        leading = leading / (np.linalg.norm(leading) or 1.0)
+        scale = (len(piece) / total) ** 0.5
+        for node, value in zip(members, leading, strict=True):
+            scores[node] = float(value) * scale
     return scores
 
 
