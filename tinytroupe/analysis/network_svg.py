@@ -41,7 +41,7 @@ def network_svg(graph: nx.DiGraph, order: Sequence[str] | None = None, *, title:
     out = [f'<svg class="chart network" width="{size}" height="{size + 20}" viewBox="0 0 {size} {size + 20}" '
            f'role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>',
            '<defs><marker id="tt-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" markerHeight="9" '
-           'markerUnits="userSpaceOnUse" 
+           'markerUnits="userSpaceOnUse" '
            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#718096"/></marker></defs>',
            f'<rect width="{size}" height="{size + 20}" fill="#ffffff"/>',
            f'<text x="12" y="20" font-size="14" font-weight="bold">{_esc(title)}</text>']
