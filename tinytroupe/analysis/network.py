@@ -109,17 +109,16 @@ def _eigenvector(graph: nx.DiGraph) -> dict[str, float]:
     refuses graphs of two nodes), so it always converges.
 
     A graph in several pieces has no single answer (networkx refuses it): each connected piece is solved
-    on its own (unit length within it) and scaled by ``sqrt(piece size / agents)``, so the whole vector has
+    on its own (unit length within it) and scaled by ``sqrt(piece size / agents in pieces)``, so the whole vector has
     unit length and a piece weighs by its size; an agent alone scores 0.
     """
     import networkx as nx
 
     undirected = undirected_weighted(graph)
     scores = dict.fromkeys(graph.nodes, 0.0)
-    total = undirected.number_of_nodes()
-    for piece in nx.connected_components(undirected):
-        if len(piece) < 2:
-            continue
+    pieces = [piece for piece in nx.connected_components(undirected) if len(piece) > 1]
+    total = sum(len(piece) for piece in pieces)
+    for piece in pieces:
         members = sorted(piece, key=str)
         matrix = nx.to_numpy_array(undirected, nodelist=members, weight="weight")
         _, vectors = np.linalg.eigh(matrix)
