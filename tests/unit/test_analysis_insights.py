@@ -133,7 +133,7 @@ def test_the_dashboard_provider_shows_patterns_and_checked_insights_and_caches()
 
 
 class _Tags(HTMLParser):
-    VOID = {"meta", "br", "img", "input", "link", "hr", "circle", "rect", "line", "path", "polyline"}
+    VOID = frozenset({"meta", "br", "img", "input", "link", "hr", "circle", "rect", "line", "path", "polyline"})
 
     def __init__(self) -> None:
         super().__init__()

@@ -22,18 +22,19 @@ def _finding(title: str, text: str, ids: list[Any]) -> dict[str, Any]:
 
 
 def _network_findings(report: PatternReport) -> list[dict[str, Any]]:
-    graph, out = report.graph, []
+    graph, out = report.graph, list[dict[str, Any]]()
     if graph.number_of_edges() == 0:
         return out
     top = report.centrality.iloc[0]
     name = str(report.centrality.index[0])
-    if len(report.centrality) > 1 and report.centrality["eigenvector"].iloc[1] >= top["eigenvector"] - 1e-6:
-        top = None  # a tie for the middle is no finding
+    # a tie for the middle is no finding
+    tied = len(report.centrality) > 1 and report.centrality["eigenvector"].iloc[1] >= top["eigenvector"] - 1e-6
     ids = [i for a, b, e in graph.edges(data="ids") if name in (a, b) for i in e]
-    if top is not None:
+    if not tied:
         out.append(_finding("Most central", f"{name} is the most central in the conversation (eigenvector "
-                            f"{top['eigenvector']:.2f}, betweenness {top['betweenness']:.2f}): said {int(top['said'])}, "
-                            f"heard {int(top['heard'])}, with {int(top['partners'])} partner(s).", sorted(ids)))
+                            f"{top['eigenvector']:.2f}, betweenness {top['betweenness']:.2f}): said "
+                            f"{int(top['said'])}, heard {int(top['heard'])}, with {int(top['partners'])} partner(s).",
+                            sorted(ids)))
     a, b, data = max(graph.edges(data=True), key=lambda edge: (edge[2]["weight"], edge[0], edge[1]))
     out.append(_finding("Strongest tie", f"{b} heard {a} most often of any pair ({data['weight']} time(s)).",
                         data["ids"]))

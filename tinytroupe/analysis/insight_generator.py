@@ -29,11 +29,11 @@ import logging
 from typing import Any
 
 from tinytroupe.agent.judging import PropositionCheck, ajudge
+from tinytroupe.aio import run_sync
 from tinytroupe.analysis.condense import Condensed, condense_events, render_event
 from tinytroupe.analysis.insights import MAX_EVIDENCE, Insight, InsightDraft, InsightDrafts, InsightReport
 from tinytroupe.analysis.prompts import template
 from tinytroupe.analysis.run_events import RunEvents
-from tinytroupe.aio import run_sync
 from tinytroupe.errors import InvalidArgument
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.types import Message
@@ -106,14 +106,15 @@ class InsightGenerator:
         user = template("insight_user.j2").render(about=about, shown=len(condensed.shown_ids), total=len(run),
                                                   method=condensed.method, events=condensed.text, patterns=found,
                                                   focus=focus or "")
-        answer = await self.client.acomplete([Message(role="system", content=system), Message(role="user", content=user)],
-                                             response_model=InsightDrafts, purpose="insights")
+        messages = [Message(role="system", content=system), Message(role="user", content=user)]
+        answer = await self.client.acomplete(messages, response_model=InsightDrafts, purpose="insights")
         drafts: list[InsightDraft] = list(answer.value.insights)
         if len(drafts) > self.max_insights:
             logger.info("the model gave %d insights; the first %d are kept", len(drafts), self.max_insights)
         return drafts[: self.max_insights]
 
-    async def acheck(self, drafts: list[InsightDraft], run: RunEvents, *, shown: set[int] | None = None) -> list[Insight]:
+    async def acheck(self, drafts: list[InsightDraft], run: RunEvents, *,
+                     shown: set[int] | None = None) -> list[Insight]:
         """Check each draft (see the module): its evidence exists (and was shown, when ``shown`` is given),
         then, with ``check``, the judge's verdict on the cited events."""
         return list(await asyncio.gather(*(self._check_one(d, run, shown) for d in drafts)))

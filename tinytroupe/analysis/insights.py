@@ -53,8 +53,8 @@ class Insight(BaseModel):
     confidence: float | None = None
 
     def _repr_html_(self) -> str:
-        return html_views.card(f"{self.kind}: {'supported' if self.supported else 'NOT supported' if self.supported is False else 'unchecked'}",
-                               "", ("Claim", f"<p>{html_views.text(self.claim, 2000)}</p>"),
+        state = "supported" if self.supported else "NOT supported" if self.supported is False else "unchecked"
+        return html_views.card(f"{self.kind}: {state}", "", ("Claim", f"<p>{html_views.text(self.claim, 2000)}</p>"),
                                ("Evidence", html_views.fields([("events", ", ".join(map(str, self.evidence))),
                                                                ("why", self.reason)])))
 

@@ -68,10 +68,11 @@ class PatternReport:
     def summary(self) -> dict[str, Any]:
         """The headline figures, JSON-ready."""
         central = self.centrality.index[0] if not self.centrality.empty else None
+        mean = None if self.utterances.empty else round(float(self.utterances["sentiment"].mean()), 3)
         return {"events": len(self.run), "agents": len(self.run.agents()), "utterances": len(self.utterances),
                 "conversation_edges": self.graph.number_of_edges(), "most_central": central,
                 "topics": len(self.topics), "trend": self.trend, "near_duplicates": len(self.repetition),
-                "mean_sentiment": None if self.utterances.empty else round(float(self.utterances["sentiment"].mean()), 3),
+                "mean_sentiment": mean,
                 "notes": list(self.notes)}
 
     def findings(self) -> list[dict[str, Any]]:

@@ -105,13 +105,14 @@ def memory_cost_html(run: RunEvents, prices: PriceTable | None = None) -> str:
         if prices is not None:
             costs = _cost(calls, prices)
             if costs:
-                dollars: Counter[int] = Counter()
+                dollars: dict[int, float] = defaultdict(float)
                 for c in calls:
                     if c["id"] in costs:
                         dollars[int(c["step"]) if c.get("step") is not None else steps[0]] += costs[c["id"]]
                 parts.append(svg_line_chart("Cost (cumulative, USD)", "step", "dollars", steps,
                                             [("cost", _cumulative(dollars, steps))], y_min=0.0))
-    return "".join(f'<div class="chart-box">{p}</div>' for p in parts) or "<p>no memory snapshots or LLM calls in the trace</p>"
+    boxes = "".join(f'<div class="chart-box">{p}</div>' for p in parts)
+    return boxes or "<p>no memory snapshots or LLM calls in the trace</p>"
 
 
 def _carried(values: dict[int, int], steps: list[int]) -> list[float]:
@@ -123,11 +124,11 @@ def _carried(values: dict[int, int], steps: list[int]) -> list[float]:
     return out
 
 
-def _cumulative(values: Counter[int], steps: list[int]) -> list[float]:
+def _cumulative(values: Counter[int] | dict[int, float], steps: list[int]) -> list[float]:
     out: list[float] = []
     total = 0.0
     for s in steps:
-        total += values[s]
+        total += values.get(s, 0)
         out.append(total)
     return out
 

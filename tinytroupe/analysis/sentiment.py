@@ -29,15 +29,16 @@ from tinytroupe.errors import InvalidArgumentType
 if TYPE_CHECKING:
     import pandas as pd
 
-_POSITIVE = frozenset("""
+_POSITIVE_WORDS = """
 good great excellent amazing wonderful fantastic love loved lovely like liked enjoy enjoyed happy glad pleased
 delighted nice beautiful best better perfect awesome brilliant superb agree agreed yes useful helpful valuable
 worth affordable cheap fair easy convenient comfortable safe reliable fresh tasty delicious fun exciting excited
 interesting impressive recommend recommended support supportive trust hopeful optimistic satisfied satisfying
 success successful win winning favourite favorite positive pleasant friendly kind calm clean clear smart elegant
 fine thanks thank appreciate appreciated right benefit benefits improve improved improvement promising solid
-""".split())
-_NEGATIVE = frozenset("""
+"""
+_POSITIVE = frozenset(_POSITIVE_WORDS.split())
+_NEGATIVE_WORDS = """
 bad terrible awful horrible hate hated dislike disliked poor worse worst expensive overpriced pricey costly
 useless boring annoying annoyed angry upset sad unhappy disappointed disappointing frustrating frustrated
 difficult hard complicated confusing confused unfair wrong fail failed failure problem problems issue issues
@@ -45,7 +46,8 @@ risk risky unsafe dangerous broken slow dirty ugly weak waste wasteful doubt dou
 worried worry worrying afraid fear scared negative unpleasant rude disagree no nothing never refuse refused
 reject rejected against concern concerns complaint complain stale bland tasteless noisy crowded uncomfortable
 cheaply flimsy hurt pain lose losing loss lost mistake regret stressful stress tired
-""".split())
+"""
+_NEGATIVE = frozenset(_NEGATIVE_WORDS.split())
 _NEGATORS = frozenset({"not", "no", "never", "hardly", "barely", "without", "nor", "neither"})
 _INTENSIFIERS = frozenset({"very", "really", "extremely", "so", "too", "totally", "absolutely", "incredibly",
                            "truly", "highly", "super"})

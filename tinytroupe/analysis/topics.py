@@ -33,13 +33,14 @@ if TYPE_CHECKING:
 MAX_TOPICS = 8
 #: a split whose mean silhouette is below this is no split: one topic
 MIN_SILHOUETTE = 0.1
-_STOP = frozenset("""
+_STOP_WORDS = """
 a an the and or but if so of to in on at by for with from as is are was were be been being it its this that these
 those i you he she we they me him her us them my your his our their what which who whom how why when where not no
 do does did have has had will would can could should may might must just also very really too than then there here
 about into over after before up down out more most some any all each much many such own same other only
 yes well oh okay ok think know like said say says im it's i'm don't dont that's let let's get got one
-""".split())
+"""
+_STOP = frozenset(_STOP_WORDS.split())
 _WORD = re.compile(r"[a-z][a-z']+")
 
 
