@@ -18,9 +18,9 @@ JSON object of all their figures as its last line):
     page, its scripts, the event stream and the virtual list together. ``timeline_10k_filter_ms``: a
     filter by agent over them, to the next painted frame; ``timeline_dom_rows``: the rows in the DOM
     (the list is virtual: what is in sight, not 10,000).
-(c) ``insights``: the place of ``insight_evidence_valid_pct`` (an ``InsightGenerator``'s insights whose
-    cited events exist and support them, on a scripted run); it reports nothing until the analysis
-    package provides the generator.
+(c) ``insights``: ``insight_evidence_valid_pct``, the share of an ``InsightGenerator``'s insights whose
+    cited events exist, were shown to the model and support them (goal 100), on a scripted run (the demo
+    model) with a scripted analyst and judge; ``patterns_s`` and ``insights_s`` time the analysis.
 
 Usage::
 
@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -190,9 +191,62 @@ def section_timeline(quick: bool) -> dict[str, Any]:
             "timeline_10k_filter_ms": round(statistics.median(filters), 1), "timeline_dom_rows": rows}
 
 
+_SAID = re.compile(r'^\[(\d+)\] step \S+ · (\S+)(?: to \S+)?: "(.*)"$')
+
+
+def _scripted_analyst(request: Any) -> dict[str, Any]:
+    """The scripted model of the insights section: as the analyst, one insight per agent quoting the first thing
+    it was shown that agent say (citing that event's id); as the judge, true when a cited line has that
+    agent saying those words. So the figure tests the pipeline (ids shown, kept, found, judged), not a model."""
+    from tinytroupe.analysis.insights import InsightDrafts
+
+    text = request.messages[-1].content
+    if request.response_model is InsightDrafts:
+        first: dict[str, tuple[int, str]] = {}
+        for line in text.splitlines():
+            match = _SAID.match(line)
+            if match and match.group(2) not in first:
+                first[match.group(2)] = (int(match.group(1)), match.group(3))
+        return {"insights": [{"kind": "theme", "claim": f'{agent} said "{said}"', "evidence": [event_id]}
+                             for agent, (event_id, said) in list(first.items())[:6]]}
+    claim = text.split("# Claim\n", 1)[1].split("\n", 1)[0]
+    agent, said = claim.split(" said ", 1)
+    holds = any(f"· {agent}" in line and said in line for line in text.split("# Context", 1)[1].splitlines())
+    return {"justification": "the cited line has these words" if holds else "no cited line says so",
+            "value": holds, "confidence": 1.0}
+
+
 def section_insights(quick: bool) -> dict[str, Any]:
-    """``insight_evidence_valid_pct``: reported once ``tinytroupe.analysis`` provides ``InsightGenerator``."""
-    return {}
+    """``insight_evidence_valid_pct``: a scripted run (the demo model, 4 agents) in a run file, then an
+    ``InsightGenerator`` on a scripted analyst and judge (see :func:`_scripted_analyst`): the share of its
+    insights whose cited events exist, were shown and support them (goal 100)."""
+    import tempfile
+
+    from tinytroupe import TinyPerson, TinyWorld, control
+    from tinytroupe.analysis.insight_generator import InsightGenerator
+    from tinytroupe.analysis.patterns import detect_patterns
+    from tinytroupe.embeddings import HashingEmbedder
+    from tinytroupe.llm import LLMClient, ScriptedBackend
+    from tinytroupe.llm.demo import demo_backend
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "study.sqlite")
+        control.begin(path, seed=3, backend=demo_backend(seed=3), quiet=True)
+        world = TinyWorld("Cafe", [TinyPerson(name) for name in AGENTS[:4]], communication_display=False)
+        world.make_everyone_accessible()
+        world.broadcast("What do you think of the new menu and its prices?")
+        world.run(2 if quick else 5)
+        control.end()
+        started = time.perf_counter()
+        patterns = detect_patterns(path, embedder=HashingEmbedder())
+        patterns_s = time.perf_counter() - started
+        generator = InsightGenerator(LLMClient(ScriptedBackend(_scripted_analyst, blocking=False)), token_budget=2000)
+        started = time.perf_counter()
+        report = generator.generate(path, patterns=patterns)
+        insights_s = time.perf_counter() - started
+    return {"insight_evidence_valid_pct": report.valid_pct, "insights_checked": len(report.insights),
+            "insight_events": report.events_total, "insight_events_shown": report.events_shown,
+            "patterns_s": round(patterns_s, 3), "insights_s": round(insights_s, 3)}
 
 
 SECTIONS: list[Callable[[bool], dict[str, Any]]] = [section_sse_lag, section_timeline, section_insights]

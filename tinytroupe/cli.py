@@ -1,7 +1,6 @@
 """The ``tinytroupe`` command line (typer).
 
-Each command is a small function here that calls library code (``tinytroupe.doctor`` ...) and turns
-its result into output and an exit code; new commands are added with ``@app.command()``.
+Each command is a small function (here, or a sub-module's ``register``) that calls library code and exits.
 
 Example:
     >>> from typer.testing import CliRunner
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from tinytroupe import __version__
+from tinytroupe.analysis.commands import register as register_analysis
 from tinytroupe.dashboard.commands import register as register_dashboard
 from tinytroupe.devtools.commands import register as register_devtools
 from tinytroupe.terminal import show
@@ -40,12 +40,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold settings with secrets
 )
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="tinytroupe.toml or config.ini (default: $TINYTROUPE_CONFIG, "
-                                        "then ./tinytroupe.toml, then ./config.ini)",
-                 dir_okay=False),
-]
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", dir_okay=False, help="tinytroupe.toml or "
+                                                   "config.ini (default: $TINYTROUPE_CONFIG, then ./tinytroupe.toml, "
+                                                   "then ./config.ini)")]
 
 
 def _show_version(value: bool) -> None:
@@ -396,5 +393,6 @@ def trace(
 
 register_devtools(app)  # debug, inspect, replay (tinytroupe/devtools/commands.py)
 register_dashboard(app)  # dashboard (tinytroupe/dashboard/commands.py)
+register_analysis(app)  # report (tinytroupe/analysis/commands.py)
 
 __all__ = ["app"]

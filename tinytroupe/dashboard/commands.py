@@ -42,12 +42,13 @@ def dashboard(
     to steer a run, start it with `tinytroupe run SCENARIO --dashboard`. Prints the URL with its token."""
     from rich.console import Console
 
+    from tinytroupe.dashboard.insight_providers import AnalysisInsights
     from tinytroupe.dashboard.server import open_dashboard
     from tinytroupe.errors import TinyTroupeError
 
     console = Console()
-    try:
-        link = open_dashboard(path, host=host, port=port, run_id=run_id)
+    try:  # the Insights page shows the patterns found without a model (no model call is made)
+        link = open_dashboard(path, host=host, port=port, run_id=run_id, insights=AnalysisInsights())
     except TinyTroupeError as exc:
         console.print(f"[bold red]Error:[/] {show(str(exc))}")
         raise typer.Exit(1) from None
