@@ -130,6 +130,8 @@ def _decode(raw: bytes, source: str, limits: ImageLimits) -> Any:
             probe.verify()  # checks the file's structure; the image must be opened again to be used
             image = Image.open(io.BytesIO(raw))
             image.load()
+    except ImageError:
+        raise  # ours (a ValueError too): already names the image and the reason
     except UnidentifiedImageError:
         raise ImageError("is not an image Pillow can read (or its format is unsupported)", source=source,
                          reason="not_an_image") from None
