@@ -128,7 +128,7 @@ class PerceptionMethods(DisplayMethods):
         if image is not None and images is not None:
             raise InvalidArgument("see() takes image= or images=, not both")
         given = images if images is not None else image
-        todo = list(given) if isinstance(given, list | tuple) else [given]
+        todo: list[ImageLike | None] = list(given) if isinstance(given, list | tuple) else [given]  # type: ignore[list-item]
         caption = description if description is not None else visual_description
         settings = self.context.settings
         for value in todo:

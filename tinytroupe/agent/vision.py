@@ -121,7 +121,7 @@ async def adescribe_image(client: LLMClient, image: LoadedImage, *, model: str |
         LLMError: the call failed, or the model wrote nothing (``LLMOutputError``).
     """
     prompt = template("image_description.j2").render(caption=caption, file_name=image.name)
-    part = ImagePart(url=image.data_url(), detail=detail)  # type: ignore[arg-type]
+    part = ImagePart.model_validate({"url": image.data_url(), "detail": detail})
     params: dict[str, Any] = {"model": model} if model else {}
     result = await client.acomplete([Message(role="user", content=prompt, images=(part,))], purpose="vision",
                                     agent=agent, **params)

@@ -62,7 +62,8 @@ def fetch_image_bytes(url: str, *, allow: bool, max_bytes: int, timeout: float) 
         raise ImageError(f"took longer than {timeout:g} s ([Vision] URL_TIMEOUT)", source=url,
                          reason="url_failed") from None
     except httpx.HTTPError as exc:
-        raise ImageError(f"could not be fetched ({type(exc).__name__}: {exc})", source=url, reason="url_failed") from exc
+        raise ImageError(f"could not be fetched ({type(exc).__name__}: {exc})", source=url,
+                         reason="url_failed") from exc
     return b"".join(chunks)
 
 

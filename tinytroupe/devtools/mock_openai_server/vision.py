@@ -54,9 +54,9 @@ def _part_problem(part: Any, where: str) -> str | None:
     if part["type"] == "text":
         return None if isinstance(part.get("text"), str) else f"{where}.text must be a string"
     image = part.get("image_url")
-    url = image.get("url") if isinstance(image, dict) else None
-    if not isinstance(url, str):
+    if not isinstance(image, dict) or not isinstance(image.get("url"), str):
         return f"{where}.image_url.url must be a string"
+    url = image["url"]
     if image.get("detail", "auto") not in DETAILS:
         return f"{where}.image_url.detail must be one of {', '.join(DETAILS)}"
     if url.startswith(("http://", "https://")):
