@@ -46,7 +46,7 @@ LAYERS: dict[str, str] = {
     "replay": "infrastructure",  # re-exports llm.replay at its earlier path
     "state": "infrastructure",  # the base of the state models
     # knowledge stores and retrieval
-    "grounding": "grounding",
+    "grounding": "grounding", "vision": "grounding",  # images: read, checked, described, remembered
     # one simulated person
     "agent": "agent", "tools": "agent", "examples": "agent",
     # worlds

@@ -5,7 +5,8 @@ wrong, where, and how to fix it::
 
     TinyTroupeError
     ├── InvalidArgument          a bad argument value (also a ValueError)
-    │   └── DataFileError        a bad data file (CSV of real answers): names file, row and field
+    │   ├── DataFileError        a bad data file (CSV of real answers): names file, row and field
+    │   └── ImageError           an image that cannot be used (not an image, unsupported, too large): names it
     ├── InvalidArgumentType      an argument of the wrong type (also a TypeError)
     ├── NotFound                 no such name: agent, subscription, example (also a KeyError)
     ├── InvalidState             a call at the wrong moment, e.g. before start (also a RuntimeError)
@@ -95,6 +96,31 @@ class DataFileError(InvalidArgument):
 
 def _rebuild_data_file_error(message: str, path: str | None, row: int | None, field: str | None) -> DataFileError:
     return DataFileError(message, path=path, row=row, field=field)
+
+
+class ImageError(InvalidArgument):
+    """An image given to an agent cannot be used. ``source`` names it (a file, a URL, or "bytes"),
+    ``reason`` says why in one word: ``missing``, ``not_an_image``, ``unsupported_format``,
+    ``too_large`` (bytes), ``too_many_pixels``, ``url_refused``, ``url_failed`` or ``no_description``.
+
+    Example:
+        >>> err = ImageError("not an image (cannot be decoded)", source="cat.png", reason="not_an_image")
+        >>> str(err), isinstance(err, ValueError)
+        ('cat.png: not an image (cannot be decoded)', True)
+    """
+
+    def __init__(self, message: str, *, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.reason = reason
+        self.detail = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_image_error, (self.detail, self.source, self.reason))
+
+
+def _rebuild_image_error(message: str, source: str, reason: str) -> ImageError:
+    return ImageError(message, source=source, reason=reason)
 
 
 class InvalidArgumentType(TinyTroupeError, TypeError):
@@ -445,6 +471,7 @@ __all__ = [
     "ConfigError",
     "DataFileError",
     "ExtractionError",
+    "ImageError",
     "InvalidArgument",
     "InvalidArgumentType",
     "InvalidState",

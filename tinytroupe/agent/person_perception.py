@@ -1,5 +1,5 @@
-"""What a :class:`~tinytroupe.agent.person.TinyPerson` perceives: speech, sights, thoughts, goals,
-social cues, places, and documents it reads.
+"""What a :class:`~tinytroupe.agent.person.TinyPerson` perceives: speech, sights (text or images),
+thoughts, goals, social cues, places, and documents it reads.
 
 Each stimulus becomes one episodic memory and one :class:`~tinytroupe.events.StimulusEvent`; the
 methods return the agent, so calls chain (``lisa.listen("Hi").think("Who is this?")``). The
@@ -11,15 +11,30 @@ remembered) and ``communication_display`` shows the stimulus for this call (see
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from tinytroupe.agent.actions import StimulusType
 from tinytroupe.agent.memory import passages, read_document
 from tinytroupe.agent.person_display import DisplayMethods
-from tinytroupe.errors import InvalidArgumentType
+from tinytroupe.agent.vision import (
+    SHOW_ACTION,
+    ImageLike,
+    ImageSharing,
+    adescribe_image,
+    memory_text,
+    needs_description,
+    read_image,
+    remembered_description,
+    vision_client_of,
+)
+from tinytroupe.aio import run_sync
+from tinytroupe.config.models import Settings
+from tinytroupe.errors import InvalidArgument, InvalidArgumentType
 from tinytroupe.events import StimulusEvent
+from tinytroupe.llm.client import LLMClient
+from tinytroupe.vision.attachment import ImageAttachment
 
 if TYPE_CHECKING:  # annotations only: person.py builds on this module
     from tinytroupe.agent.person import TinyPerson
@@ -39,8 +54,12 @@ def _name_of(source: TinyPerson | str | None) -> str | None:
 class PerceptionMethods(DisplayMethods):
     """The perception part of :class:`~tinytroupe.agent.person.TinyPerson`."""
 
+    #: a client that describes images for this agent when its own model reads only text (see :meth:`see`)
+    vision_client: LLMClient | None = None
+
     def _perceive(self, stimulus_type: StimulusType, content: str, source: TinyPerson | str | None,
-                  max_content_length: int | None = None, communication_display: bool | None = None) -> Self:
+                  max_content_length: int | None = None, communication_display: bool | None = None,
+                  attachment: ImageAttachment | None = None) -> Self:
         if not isinstance(content, str):
             raise InvalidArgumentType(f"{stimulus_type.value.lower()} content for {self.name} must be text, "
                                       f"got {type(content).__name__}")
@@ -48,7 +67,7 @@ class PerceptionMethods(DisplayMethods):
         now, step = self._now(), self._step()
         with self._displaying(communication_display, max_content_length), self._lock:
             self.memory.add(kind="stimulus", type=stimulus_type.value, content=content, source=src,
-                            sim_time=now, step=step)
+                            sim_time=now, step=step, attachment=attachment)
             self._publish(StimulusEvent(stimulus_type=stimulus_type.value, content=content, source=src,
                                         agent=self.name, world=self._world_name(), step=step,
                                         sim_time=now.isoformat() if now else None))
@@ -65,11 +84,93 @@ class PerceptionMethods(DisplayMethods):
         """
         return self._perceive(StimulusType.CONVERSATION, speech, source, max_content_length, communication_display)
 
-    def see(self, visual_description: str, source: TinyPerson | str | None = None,
-            max_content_length: int | None = None, communication_display: bool | None = None) -> Self:
-        """See something, described in text."""
-        return self._perceive(StimulusType.VISUAL, visual_description, source, max_content_length,
-                              communication_display)
+    def see(self, visual_description: str | None = None, source: TinyPerson | str | None = None,
+            max_content_length: int | None = None, communication_display: bool | None = None, *,
+            image: ImageLike | Sequence[ImageLike] | None = None, images: Sequence[ImageLike] | None = None,
+            description: str | None = None) -> Self:
+        """See something: described in text (``see("a red car")``), or an image (``see(image=..., description=...)``).
+
+        ``image`` (or ``images``, several) is a file path, an http(s) URL (fetched only with ``[Vision]
+        ALLOW_URLS``), the bytes of an image file, or an attachment of a remembered image.
+        ``description`` (or ``visual_description``) is the caption. Each image becomes one ``VISUAL``
+        memory with its description, described once: see :mod:`tinytroupe.agent.vision` for who
+        describes it (a remembered description, a model that reads images, or the caption), and how
+        a vision model is shown the image in the next turn. The agent gains the ``SHOW`` action.
+
+        Raises:
+            ImageError: an image is missing, too large, not an image, unsupported, a refused URL, or
+                has no description and no model to describe it (the message names the image).
+            InvalidState: a model must describe an image and this is called from a coroutine on
+                tinytroupe's event loop (await :meth:`asee` there).
+
+        Example:
+            >>> import io
+            >>> from PIL import Image
+            >>> from tinytroupe.agent import TinyPerson
+            >>> buf = io.BytesIO(); Image.new("RGB", (4, 4), "red").save(buf, format="PNG")
+            >>> lisa = TinyPerson("Lisa").see(image=buf.getvalue(), description="a red square")
+            >>> lisa.memory.items()[-1].content.startswith("a red square (image img-")
+            True
+        """
+        if image is None and images is None:
+            text = visual_description if visual_description is not None else description
+            if text is None:
+                raise InvalidArgument(f"see() for {self.name} needs a visual_description, or image=...")
+            return self._perceive(StimulusType.VISUAL, text, source, max_content_length, communication_display)
+        return run_sync(self.asee(visual_description, source, max_content_length, communication_display,
+                                  image=image, images=images, description=description))
+
+    async def asee(self, visual_description: str | None = None, source: TinyPerson | str | None = None,
+                   max_content_length: int | None = None, communication_display: bool | None = None, *,
+                   image: ImageLike | Sequence[ImageLike] | None = None, images: Sequence[ImageLike] | None = None,
+                   description: str | None = None) -> Self:
+        """Async twin of :meth:`see` (a model describing an image is awaited, not run on another loop)."""
+        if image is not None and images is not None:
+            raise InvalidArgument("see() takes image= or images=, not both")
+        given = images if images is not None else image
+        todo: list[ImageLike | None] = list(given) if isinstance(given, list | tuple) else [given]  # type: ignore[list-item]
+        caption = description if description is not None else visual_description
+        settings = self.context.settings
+        for value in todo:
+            if value is None:
+                raise InvalidArgument(f"see() for {self.name}: an image is None")
+            attachment = await self._image_attachment(value, caption, settings)
+            self.see_attachment(attachment, caption, source, max_content_length, communication_display)
+        return self
+
+    def see_attachment(self, attachment: ImageAttachment, caption: str | None = None,
+                       source: TinyPerson | str | None = None, max_content_length: int | None = None,
+                       communication_display: bool | None = None) -> Self:
+        """See an image already read and described (one another agent ``SHOW`` s): no model call.
+
+        The agent remembers it as a ``VISUAL`` memory carrying ``attachment`` and gains ``SHOW``.
+        """
+        self._perceive(StimulusType.VISUAL, memory_text(attachment, caption), source, max_content_length,
+                       communication_display, attachment=attachment)
+        with self._lock:  # re-entrant: add_mental_faculty takes it too, and two threads must not both add it
+            if SHOW_ACTION not in self.actions_registry.types:
+                self.add_mental_faculty(ImageSharing())
+        return self
+
+    async def _image_attachment(self, value: ImageLike, caption: str | None, settings: Settings) -> ImageAttachment:
+        if isinstance(value, ImageAttachment):  # a shown image: described already
+            return value
+        loaded, path, stored, url = read_image(value, settings)
+        known = remembered_description(self.memory.items(), loaded.sha256)
+        if known is not None:
+            return ImageAttachment.of(loaded, known.description, path=path, stored=stored, url=url,
+                                      described_by=known.described_by)
+        own = self.client
+        describer = vision_client_of(own, self.vision_client, settings)
+        sees_pixels = own.accepts_images and bool(settings.openai.vision_model)
+        if not needs_description(caption, describer, sees_pixels, loaded.source):
+            return ImageAttachment.of(loaded, (caption or "").strip(), path=path, stored=stored, url=url)
+        assert describer is not None  # needs_description raised otherwise
+        model = settings.openai.vision_model
+        text = await adescribe_image(describer.for_caller(self.bus), loaded, model=model,
+                                     detail=settings.openai.vision_detail, caption=caption, agent=self.name)
+        return ImageAttachment.of(loaded, text, path=path, stored=stored, url=url,
+                                  described_by=model or describer.backend.default_model)
 
     def think(self, thought: str, max_content_length: int | None = None,
               communication_display: bool | None = None) -> Self:

@@ -14,6 +14,7 @@ from tinytroupe.agent.cognition import TurnView, build_action_messages
 from tinytroupe.agent.memory import MemoryItem
 from tinytroupe.agent.person_core import PersonCore
 from tinytroupe.agent.turn import Turn, TurnPhase, run_hooks
+from tinytroupe.agent.vision import turn_images
 from tinytroupe.aio import run_sync
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.types import Message
@@ -48,6 +49,7 @@ class PromptMethods(PersonCore):
             await run_hooks(components, TurnPhase.PERCEIVE, turn)
         await run_hooks(components, TurnPhase.RETRIEVE, turn)
         turn.messages = build_action_messages(turn.view, self.prompt_budget)
+        turn_images(turn, self.context.settings)  # a vision model sees the new images themselves
         return turn
 
     def _memory_query(self, new: Iterable[MemoryItem] = ()) -> str:

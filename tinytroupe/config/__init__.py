@@ -3,7 +3,7 @@
 
 * :mod:`~tinytroupe.config.models`: the sections and their fields (``Settings``, ``OpenAISettings``,
   ``LocalModelSettings``, ``SimulationSettings``, ``CognitionSettings``, ``MemorySettings``,
-  ``BudgetSettings``, ``ChatSettings``, ``EmotionsSettings``, ``LoggingSettings``, ``SECTIONS``) and
+  ``BudgetSettings``, ``ChatSettings``, ``EmotionsSettings``, ``VisionSettings``, ``LoggingSettings``, ``SECTIONS``) and
   ``resolved_api_type``.
 * :mod:`~tinytroupe.config.loader`: ``load_settings`` (defaults < file < environment < arguments, with
   errors that name the file, section, key and value and suggest the fix); :mod:`~tinytroupe.config.files`
@@ -36,6 +36,7 @@ from tinytroupe.config.models import (
     Settings,
     SimulationSettings,
     TinyTroupeCompatibilityWarning,
+    VisionSettings,
     resolved_api_type,
 )
 
@@ -57,6 +58,7 @@ __all__ = [
     "Settings",
     "SimulationSettings",
     "TinyTroupeCompatibilityWarning",
+    "VisionSettings",
     "current_settings",
     "load_settings",
     "resolved_api_type",

@@ -1,6 +1,6 @@
 """The settings as pydantic models: one :class:`Settings` of sections (``[OpenAI]``, ``[Local]``,
 ``[Simulation]``, ``[Cognition]``, ``[Memory]``, ``[ActionGenerator]``, ``[Budget]``, ``[Chat]``,
-``[Emotions]``, ``[Logging]``), each field with its default, bounds and meaning. Loading them from
+``[Emotions]``, ``[Vision]``, ``[Logging]``), each field with its default, bounds and meaning. Loading them from
 files and the environment is :mod:`tinytroupe.config.loader`'s job.
 """
 
@@ -56,6 +56,22 @@ class OpenAISettings(_Section):
     cache_max_entries: int = Field(100_000, ge=1)
     cache_max_bytes: int = Field(512 * 1024 * 1024, ge=1024)
     max_reasks: int = Field(2, ge=0, le=10)
+    vision_model: str | None = Field(
+        None, description="a model that reads images (TinyTroupe's VISION_MODEL): turns with images use it; "
+        "None: images need a description")
+    vision_detail: Literal["auto", "low", "high"] = Field("auto", description="the image parts' detail")
+
+
+class VisionSettings(_Section):
+    """``[Vision]``: how images given to ``see`` are read and checked (``docs/grounding.md``, "Vision")."""
+
+    allow_urls: bool = Field(False, description="fetch images given as http(s) URLs (off: a URL is refused)")
+    url_timeout: float = Field(10.0, gt=0, le=300, description="seconds to fetch one image URL")
+    max_file_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="largest image file or download")
+    max_pixels: int = Field(40_000_000, ge=1, description="largest width x height accepted (decompression bombs)")
+    max_side: int = Field(1024, ge=32, le=8192, description="images are scaled down to this longest side")
+    store_dir: str | None = Field(None, description="where copies of images given as bytes or URLs are kept "
+                                  "(default: the user cache directory)")
 
 
 class LocalModelSettings(_Section):
@@ -254,6 +270,7 @@ class Settings(_Section):
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
     emotions: EmotionsSettings = Field(default_factory=EmotionsSettings)
+    vision: VisionSettings = Field(default_factory=VisionSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     _source_file: str | None = PrivateAttr(default=None)

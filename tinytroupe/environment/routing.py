@@ -1,6 +1,6 @@
 """Action routing: how a world turns its agents' actions into other agents' stimuli (TALK to its
-listener, or to everyone; REACH_OUT makes two agents accessible to each other), and tells a speaker
-whose TALK reached nobody.
+listener, or to everyone; REACH_OUT makes two agents accessible to each other; SHOW shows an image), and
+tells a speaker whose TALK reached nobody.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class ActionRouting:
                 self._handle_talk(agent, action)
             elif action.type == "REACH_OUT":
                 self._handle_reach_out(agent, action)
+            elif action.type == "SHOW":
+                self._handle_show(agent, action)
 
     def _handle_talk(self, source: TinyPerson, action: Action) -> None:
         target = self.name_to_agent.get(action.target.strip()) if action.target else None
@@ -95,6 +97,28 @@ class ActionRouting:
         source.socialize(f"{target.name} was successfully reached out, and is now available for interaction.",
                          target)
         target.socialize(f"{source.name} reached out to you, and is now available for interaction.", source)
+
+    def _handle_show(self, source: TinyPerson, action: Action) -> None:
+        """SHOW: the image the source remembers (by id, or file name) reaches the target, or everyone around,
+        as a VISUAL stimulus carrying the image; the source learns when there is no such image or viewer."""
+        wanted = action.content.strip().strip("()").removeprefix("image ").split(":", 1)[0].strip()
+        attachment = next((i.attachment for i in reversed(source.memory.items()) if i.attachment is not None
+                           and wanted in (i.attachment.id, i.attachment.name)), None)
+        if attachment is None:
+            source.socialize(f"You tried to show the image {wanted!r}, but you remember no image by that id.")
+            return
+        caption = f"{source.name} shows you an image"
+        target = self.name_to_agent.get(action.target.strip()) if action.target.strip() else None
+        if target is not None and target is not source:
+            target.see_attachment(attachment, caption, source)
+        elif not action.target.strip():
+            for name in self.reachable_names(source.name):
+                viewer = self.name_to_agent.get(name)
+                if viewer is not None and viewer is not source:
+                    viewer.see_attachment(attachment, caption, source)
+        else:
+            source.socialize(f"You tried to show an image to {action.target.strip()!r}, but nobody by that name "
+                             "is here.")
 
     def _can_reach(self, source: TinyPerson, target: TinyPerson) -> bool:
         return True

@@ -57,6 +57,12 @@ class Backend(ABC):
         with tools for a backend without them asks for a JSON action instead."""
         return False
 
+    @property
+    def accepts_images(self) -> bool:
+        """Whether messages may show images (content parts) to this backend; a text-only one is given
+        their descriptions instead (``docs/grounding.md``, "Vision")."""
+        return False
+
     async def aprepare(self) -> None:  # noqa: B027 - optional hook, nothing to prepare by default
         """Get ready for calls on the running event loop (HTTP sessions, pools), so that the first
         step of a run does not pay for it while its requests wait. Cheap when already ready."""
@@ -89,6 +95,10 @@ class BackendWrapper(Backend):
     @property
     def supports_tool_calls(self) -> bool:
         return self.inner.supports_tool_calls
+
+    @property
+    def accepts_images(self) -> bool:
+        return self.inner.accepts_images
 
     async def aprepare(self) -> None:
         await self.inner.aprepare()

@@ -197,6 +197,18 @@ class LLMClient:
         """Whether the backend answers requests with ``tools`` with native tool calls."""
         return self.backend.supports_tool_calls
 
+    @property
+    def accepts_images(self) -> bool:
+        """Whether messages may show the backend images (a text-only one is given descriptions instead)."""
+        return self.backend.accepts_images
+
+    def _backend_messages(self, messages: Sequence[MessageLike]) -> tuple[Message, ...]:
+        msgs = _as_messages(messages)
+        if not self.backend.accepts_images and any(m.images for m in msgs):
+            raise InvalidArgument(f"the {self.backend.name} backend reads no images, and a message shows some: "
+                                  "describe them in text, or use an OpenAI-compatible vision model")
+        return msgs
+
     def describe(self) -> dict[str, Any]:
         """Backend kind, model and endpoint (never a key)."""
         # identity() is the cache's notion of "the same backend"; the kind shown to people is its name
@@ -239,7 +251,7 @@ class LLMClient:
                 model gave no text; it carries the raw answer.
             LLMError: any of these carries the call's ``agent``, ``world`` and ``purpose``.
         """
-        msgs = _as_messages(messages)
+        msgs = self._backend_messages(messages)
         context = CallContext(purpose=purpose, agent=agent, world=world, step=step,
                               simulation_id=simulation_id,
                               bus=caller if (caller := bus if bus is not None else self._caller_bus) is not self.bus

@@ -193,6 +193,7 @@ class OpenAIBackend(Backend):
         return self._logprobs
 
     supports_tool_calls = True  # the chat completions protocol has them; a server that refuses says so
+    accepts_images = True  # as content parts; whether the model reads them is the [OpenAI] VISION_MODEL's job
 
     def _where(self) -> str:
         return f"the {self.api_type} server at {self.base_url} (model {self.model!r})"

@@ -132,6 +132,8 @@ class ScriptedBackend(Backend):
             ``FirstTokenLogprobs`` replies) instead of going straight to sampled answers.
         tool_calls: whether this backend stands for one with native tool calls
             (:attr:`supports_tool_calls`); script them as whole :class:`Completion` s with ``tool_calls``.
+        images: whether this backend stands for one that reads images (:attr:`accepts_images`); the
+            requests it records keep them.
 
     Example:
         >>> backend = ScriptedBackend({"price": "too expensive", "*": "fine"})
@@ -145,8 +147,9 @@ class ScriptedBackend(Backend):
     def __init__(self, replies: Sequence[Reply] | Mapping[str, Reply] | Responder, *, cycle: bool = False,
                  latency_s: float = 0.0, model: str = "scripted", record_limit: int | None = 10_000,
                  blocking: bool | None = None, logprobs: bool = False,
-                 tool_calls: bool = False) -> None:
+                 tool_calls: bool = False, images: bool = False) -> None:
         self._replies = replies
+        self._images = images
         self._tool_calls = tool_calls
         self._logprobs = logprobs
         self._cycle = cycle
@@ -179,6 +182,10 @@ class ScriptedBackend(Backend):
     @property
     def supports_tool_calls(self) -> bool:
         return self._tool_calls
+
+    @property
+    def accepts_images(self) -> bool:
+        return self._images
 
     @property
     def calls(self) -> int:

@@ -120,8 +120,10 @@ class SemanticCacheWrapper(BackendWrapper):
 
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
         text = _last_user_text(request)
-        # A request for option log-probabilities wants this prompt's numbers, never a similar one's.
-        if context.purpose not in self.purposes or text is None or request.logprob_labels:
+        # A request for option log-probabilities wants this prompt's numbers, never a similar one's; one
+        # showing images is about those images, which the text's similarity does not see.
+        if context.purpose not in self.purposes or text is None or request.logprob_labels or \
+                any(m.images for m in request.messages):
             self.bypassed += 1
             return await self.inner.generate(request, context)
         start = time.perf_counter()

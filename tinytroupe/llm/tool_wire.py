@@ -1,5 +1,5 @@
-"""Native tool calls on the OpenAI wire: messages with ``tool_calls`` and ``tool`` answers out, the
-calls a model asked for back in.
+"""Messages on the OpenAI wire: messages with ``tool_calls``, ``tool`` answers and images (content
+parts) out, the calls a model asked for back in.
 
 Example:
     >>> from tinytroupe.llm.types import Message, ToolCallRequest
@@ -22,6 +22,9 @@ from tinytroupe.llm.types import Message, ToolCallRequest
 def wire_message(message: Message) -> dict[str, Any]:
     """``message`` as the chat completions API takes it."""
     out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.images:
+        # OpenAI's content parts: the text first, then each image
+        out["content"] = [{"type": "text", "text": message.content}, *(image.wire() for image in message.images)]
     if message.tool_calls:
         # OpenAI's own clients send null content beside tool calls; some servers refuse "" there
         out["content"] = message.content or None

@@ -36,12 +36,34 @@ class ToolCallRequest(BaseModel):
     arguments: str = "{}"
 
 
+class ImagePart(BaseModel):
+    """An image a ``user`` message shows the model, as a ``data:`` URL (an OpenAI ``image_url`` content part).
+
+    ``detail`` is the fidelity asked for (``low``, ``high`` or ``auto``). The image's bytes are part of
+    the request, so of its cache key.
+
+    Example:
+        >>> ImagePart(url="data:image/png;base64,iVBORw0K", detail="low").wire()
+        {'type': 'image_url', 'image_url': {'url': 'data:image/png;base64,iVBORw0K', 'detail': 'low'}}
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^data:image/[a-z+.-]+;base64,")
+    detail: Literal["auto", "low", "high"] = "auto"
+
+    def wire(self) -> dict[str, Any]:
+        """The part as the chat completions API takes it."""
+        return {"type": "image_url", "image_url": {"url": self.url, "detail": self.detail}}
+
+
 class Message(BaseModel):
     """One chat message.
 
     An assistant message may carry the ``tool_calls`` the model asked for; a ``tool`` message answers
-    one of them (``tool_call_id``). Both fields are left out of the serialised message when unset, so
-    requests without tools keep the cache keys they always had.
+    one of them (``tool_call_id``). A ``user`` message may show ``images`` after its text (sent as
+    content parts: the text, then each image). These fields are left out of the serialised message
+    when unset, so requests without tools or images keep the cache keys they always had.
 
     Example:
         >>> Message(role="user", content="hi").model_dump()
@@ -56,6 +78,7 @@ class Message(BaseModel):
     content: str
     tool_calls: tuple[ToolCallRequest, ...] | None = None
     tool_call_id: str | None = None
+    images: tuple[ImagePart, ...] | None = None
 
     @model_validator(mode="after")
     def _tool_fields_fit_role(self) -> Message:
@@ -63,6 +86,8 @@ class Message(BaseModel):
             raise ValueError("a 'tool' message needs the tool_call_id of the call it answers")
         if self.tool_calls is not None and self.role != "assistant":
             raise ValueError("only an 'assistant' message carries tool_calls")
+        if self.images is not None and self.role != "user":
+            raise ValueError("only a 'user' message shows images")
         return self
 
     @model_serializer(mode="wrap")
@@ -72,6 +97,8 @@ class Message(BaseModel):
             data.pop("tool_calls", None)
         if self.tool_call_id is None:
             data.pop("tool_call_id", None)
+        if self.images is None:
+            data.pop("images", None)
         return data
 
 
@@ -246,5 +273,5 @@ class CallContext(BaseModel):
     bus: EventBus | None = Field(default=None, exclude=True, repr=False)
 
 
-__all__ = ["CallContext", "Completion", "FirstTokenLogprobs", "LLMRequest", "Message", "TokenLogprob",
+__all__ = ["CallContext", "Completion", "FirstTokenLogprobs", "ImagePart", "LLMRequest", "Message", "TokenLogprob",
            "ToolCallRequest", "Usage"]

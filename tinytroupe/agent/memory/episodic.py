@@ -21,6 +21,7 @@ from tinytroupe.agent.memory.sharing import compact_item
 from tinytroupe.config import current_settings
 from tinytroupe.errors import InvalidArgument
 from tinytroupe.state import StateModel
+from tinytroupe.vision.attachment import ImageAttachment
 
 #: how :meth:`MemoryItem.describe` introduces a stimulus (other than speech), before its content
 _STIMULUS_PREFIXES: dict[str, str] = {
@@ -55,6 +56,8 @@ class MemoryItem(BaseModel):
     target: str | None = None  # whom an action was for
     sim_time: datetime | None = None
     step: int | None = None
+    #: an image the item is about (``see(image=...)``); left out of dumps when None, as states always were
+    attachment: ImageAttachment | None = Field(None, exclude_if=lambda value: value is None)
 
     def describe(self, agent_name: str, max_chars: int | None = None) -> str:
         """One line for prompts and displays, e.g. ``[14:05] Oscar said to you: "Hi"``."""
@@ -172,7 +175,8 @@ class EpisodicMemory:
         self.on_warning: Callable[[float], None] | None = None
 
     def add(self, *, kind: Literal["stimulus", "action"], type: str, content: str, source: str | None = None,
-            target: str | None = None, sim_time: datetime | None = None, step: int | None = None) -> MemoryItem:
+            target: str | None = None, sim_time: datetime | None = None, step: int | None = None,
+            attachment: ImageAttachment | None = None) -> MemoryItem:
         """Append one item (evicting a batch first when the memory is full); returns it.
 
         The item shares its texts and field-name set with alike items (a world holds millions): :mod:`.sharing`."""
@@ -180,7 +184,8 @@ class EpisodicMemory:
         warn_ratio: float | None = None
         with self._lock:
             item = compact_item(MemoryItem(id=self._next_id, kind=kind, type=type, content=content, source=source,
-                                           target=target, sim_time=sim_time, step=step))
+                                           target=target, sim_time=sim_time, step=step, **(
+                                               {"attachment": attachment} if attachment is not None else {})))
             self._next_id += 1
             self._items.append(item)
             if len(self._items) > self.max_size:
@@ -259,13 +264,7 @@ class EpisodicMemory:
     def after(self, item_id: int) -> list[MemoryItem]:
         """Items newer than ``item_id``."""
         with self._lock:
-            # ids are increasing, so scan from the end until we pass item_id
-            out: list[MemoryItem] = []
-            for item in reversed(self._items):
-                if item.id <= item_id:
-                    break
-                out.append(item)
-            return out[::-1]
+            return self._items[bisect.bisect_right(self._items, item_id, key=lambda i: i.id):]  # ids increase
 
     def get(self, item_id: int) -> MemoryItem | None:
         """The item with ``item_id`` if it is still held."""

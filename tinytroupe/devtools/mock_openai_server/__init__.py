@@ -30,8 +30,13 @@ characters carry a sentinel tells a test whether a cut-off answer was accepted.
 Structured requests without a scripted reply get a small valid example built from their schema, so
 benchmarks can send any response model.
 
+Images: chat messages may carry content parts (text and ``image_url``, as OpenAI takes them); bad
+parts get HTTP 400, and ``server.requests[i].images()`` reports what arrived (type, detail, size,
+hash), ``/mock/stats`` how many (:mod:`.vision`).
+
 Modules: :mod:`.faults` (``FAULT_KINDS``, ``MockFailure``, ``corrupt_content``), :mod:`.replies`
-(scripted replies, ``example_for_schema``, ``RecordedRequest``), :mod:`.state` (what the app reads and
+(scripted replies, ``example_for_schema``, ``RecordedRequest``), :mod:`.vision` (image content parts),
+:mod:`.state` (what the app reads and
 the controlling thread changes), :mod:`.app` (``create_app``: the endpoints), :mod:`.server`
 (``MockOpenAIServer``, ``spawn_mock_server``, ``main``).
 

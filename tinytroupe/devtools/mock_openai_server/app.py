@@ -20,6 +20,7 @@ from tinytroupe.devtools.mock_openai_server.faults import CONTENT_FAULTS, MockFa
 from tinytroupe.devtools.mock_openai_server.logprobs import answer_logprobs
 from tinytroupe.devtools.mock_openai_server.replies import RecordedRequest, _tokens, scripted_tool_calls
 from tinytroupe.devtools.mock_openai_server.state import MISSING_SERVER_DEPENDENCY, _State
+from tinytroupe.devtools.mock_openai_server.vision import content_problem, received_images, text_of
 from tinytroupe.errors import InvalidState
 
 try:
@@ -181,13 +182,16 @@ class _Endpoints:
                                     "internal_server_error")
         if body.get("tools") and self.state.reject_tools:
             return 400, _error_body("tools are not supported by this server")
+        problem = content_problem(body)
+        if problem is not None:
+            return 400, _error_body(f"Invalid content: {problem}")
         text, finish = await self.state.reply_text(body), "stop"
         logprobs = None
         if body.get("logprobs") is True and self.state.logprobs and not body.get("tools"):
             text, logprobs = answer_logprobs(body, text, scripted=self.state.scripted)
         if pre is not None:
             text, finish = self.corrupt(pre, text, finish)
-        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        prompt = "\n".join(text_of(m.get("content")) for m in body.get("messages", []))
         number = next(self.state.ids)
         message: dict[str, Any] = {"role": "assistant", "content": text}
         offered = body.get("tool_choice") == "auto"  # native tool calls: the model may call one, or answer
@@ -232,7 +236,9 @@ class _Endpoints:
             by_path: dict[str, int] = {}
             for r in self.state.requests:
                 by_path[r.path] = by_path.get(r.path, 0) + 1
-            counts = {"requests": by_path, "faults_injected": dict(self.state.faults_injected)}
+            images = sum(len(received_images(r.body)) for r in self.state.requests
+                         if r.path.endswith("/chat/completions") and content_problem(r.body) is None)
+            counts = {"requests": by_path, "faults_injected": dict(self.state.faults_injected), "images": images}
         return {**counts, **self.state.batch.stats()}
 
     async def embeddings(self, request: Request) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from tinytroupe.devtools.mock_openai_server.vision import ReceivedImage, content_problem, received_images
 from tinytroupe.llm.tokens import estimate_tokens
 
 Reply = str | dict[str, Any] | list[Any] | BaseModel
@@ -27,6 +28,10 @@ class RecordedRequest(BaseModel):
     headers: dict[str, str]
     client_port: int | None = None
     fault: str | None = None
+
+    def images(self) -> list[ReceivedImage]:
+        """The image parts the request carried (content parts of type ``image_url``), in order."""
+        return received_images(self.body) if content_problem(self.body) is None else []
 
 
 def _render(reply: Reply) -> str:
