@@ -39,6 +39,7 @@ from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.default import process_default_client
 
 if TYPE_CHECKING:  # annotation only: a context without a run file never loads the storage module
+    from tinytroupe.storage.document_chunks import DocumentTables
     from tinytroupe.storage.mailboxes import MailStore
     from tinytroupe.storage.market_ledger import MarketLedger
     from tinytroupe.storage.memory_segments import MemorySegmentStore
@@ -64,6 +65,8 @@ class RunContext:
             tables of a simulation, None without a run file (the tool then keeps its mail in memory).
         market_ledger: the trades of ``TinyMarketplace`` worlds (``docs/worlds.md``): the run file's
             ledger of a simulation, None without a run file (a marketplace then keeps one in memory).
+        document_tables: the documents and chunks of document stores (``docs/grounding.md``): the run
+            file's tables of a simulation, None without a run file (stores then keep them in memory).
     """
 
     client: LLMClient
@@ -76,6 +79,7 @@ class RunContext:
     memory_store: MemorySegmentStore | None = None
     mail_store: MailStore | None = None
     market_ledger: MarketLedger | None = None
+    document_tables: DocumentTables | None = None
 
     @classmethod
     def for_client(cls, client: LLMClient, *, settings: Settings | None = None, seed: int | None = None,

@@ -57,6 +57,7 @@ from tinytroupe.llm.replay import Divergence, ReplayRecorder
 from tinytroupe.storage.batches import BatchStore
 from tinytroupe.storage.call_log import CallLog
 from tinytroupe.storage.checkpoints import DEFAULT_KEEP, Checkpoint, CheckpointStore
+from tinytroupe.storage.document_chunks import DocumentTables
 from tinytroupe.storage.mailboxes import MailStore
 from tinytroupe.storage.market_ledger import MarketLedger
 from tinytroupe.storage.memory_segments import MemorySegmentStore
@@ -184,6 +185,7 @@ class Simulation(SimulationScope, SimulationCheckpoints):
             self.memory_store = MemorySegmentStore(self.path, self.id, writer=self.writer)
             self.mail_store = MailStore(self.path, self.id)  # TinyEmail's mailboxes
             self.market_ledger = MarketLedger(self.path, self.id, writer=self.writer)  # marketplaces' trades
+            self.document_tables = DocumentTables(self.path, self.id)  # document stores' chunks and vectors
             self.resumed_from = self.checkpoints.latest(self.id)
             self.previous_status = before
             self.resumed = before == "running"
@@ -208,7 +210,7 @@ class Simulation(SimulationScope, SimulationCheckpoints):
         self.context = RunContext(client=self._client, bus=self.bus, settings=settings,
                                   seed=settings.simulation.seed, clock_start=self.clock_start, simulation_id=self.id,
                                   memory_store=self.memory_store, mail_store=self.mail_store,
-                                  market_ledger=self.market_ledger)
+                                  market_ledger=self.market_ledger, document_tables=self.document_tables)
         self._scope_token = scope.enter(self)
         self._active = True
         self._gc_held = settings.simulation.freeze_gc
@@ -287,6 +289,7 @@ class Simulation(SimulationScope, SimulationCheckpoints):
                 self.memory_store.close()  # no more spills; what was queued is committed by the writer
                 self.mail_store.close()
                 self.market_ledger.close()
+                self.document_tables.close()
                 self.writer.close()
                 self.checkpoints.close()
                 if self.batch_store is not None:
