@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sys
 from pathlib import Path
@@ -87,7 +88,7 @@ def test_chunks_fit_their_budget_overlap_and_cover_every_word() -> None:
     assert all(text[s.start:s.end] == s.text for s in spans)  # offsets point at the chunk in the page
     seen = [w for s in spans for w in s.text.split()]
     assert set(seen) == set(words) and seen[0] == "w000" and seen[-1] == "w299"
-    for a, b in zip(spans, spans[1:], strict=False):
+    for a, b in itertools.pairwise(spans):
         overlap = set(a.text.split()) & set(b.text.split())
         assert overlap and estimate_tokens(" ".join(sorted(overlap))) <= 5  # some overlap, within its budget
         assert b.start > a.start  # always moves on

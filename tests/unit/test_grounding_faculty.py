@@ -175,7 +175,7 @@ def test_shared_world_store_and_a_llama_index_retriever_are_consulted_too() -> N
     assert "[handbook.md#1] (handbook.md) Holidays" in shown and "[node-7] (minutes.pdf, page 3) The board" in shown
     assert index.asked_k == [3]
     ana.listen_and_act("So?", "Ben")
-    cite = [e for e in seen if getattr(e, "operation", None) == "cite"][0]
+    cite = next(e for e in seen if getattr(e, "operation", None) == "cite")
     assert cite.chunk_ids == ["handbook.md#1", "node-7"]  # type: ignore[attr-defined]
     with pytest.raises(TypeError, match="llama-index retriever"):
         LlamaIndexRetriever(object())

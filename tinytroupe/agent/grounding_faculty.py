@@ -181,7 +181,8 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
             agent._perceive(StimulusType.DOCUMENT, "CONSULT needs a question or a document's name", "documents")
             return
         hits, document = self.hits_for(agent, query)
-        shown, used = [], 0
+        shown: list[ChunkHit] = []
+        used = 0
         for hit in hits:
             if shown and used + len(hit.chunk.text) > self.max_consult_chars:
                 break
@@ -210,7 +211,7 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
                                         f"shown and that are not among its documents: {', '.join(unknown)}"))
 
     def _trace(self, agent: TinyPerson, operation: str, collection: str, **fields: Any) -> None:
-        agent._publish(DocumentEvent(operation=operation, collection=collection, agent=agent.name,  # type: ignore[arg-type]
+        agent._publish(DocumentEvent(operation=operation, collection=collection, agent=agent.name,
                                      world=agent._world_name(), step=agent._step(), **fields))
 
     # ------------------------------------------------------------------ state

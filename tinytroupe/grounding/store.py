@@ -37,7 +37,7 @@ from tinytroupe.grounding.chunking import CHUNK_TOKENS, OVERLAP_TOKENS, chunk_pa
 from tinytroupe.grounding.folders import ingest_folder
 from tinytroupe.grounding.models import Chunk, ChunkHit, IngestReport
 from tinytroupe.grounding.ranking import HybridRanker
-from tinytroupe.grounding.readers import MAX_TEXT_CHARS, Page, SourceFile, read_file
+from tinytroupe.grounding.readers import MAX_TEXT_CHARS, Kind, Page, SourceFile, read_file
 from tinytroupe.grounding.text import tokenize
 from tinytroupe.storage.document_chunks import ChunkRow, DocumentTables, StoredDocument
 
@@ -115,12 +115,12 @@ class DocumentStore:
         """
         return ingest_folder(self, folder)
 
-    def ingest_text(self, name: str, text: str, *, source: str | None = None, kind: str = "text") -> IngestReport:
+    def ingest_text(self, name: str, text: str, *, source: str | None = None, kind: Kind = "text") -> IngestReport:
         """Store ``text`` as a document called ``name`` (its id), e.g. a web page already fetched."""
         if not isinstance(text, str):
             raise InvalidArgument(f"the text of document {name!r} must be a str, got {type(text).__name__}")
         cut = text[:self.max_chars]
-        src = SourceFile(name=name, path=source or name, kind=kind if kind in ("markdown", "html") else "text",
+        src = SourceFile(name=name, path=source or name, kind=kind,
                          title=name, pages=(Page(None, cut),), page_count=None, truncated_chars=len(text) - len(cut))
         return self.add_source(src, doc_id=name)
 

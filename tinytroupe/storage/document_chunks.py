@@ -28,6 +28,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -197,7 +198,7 @@ class DocumentTables:
         found = self._read(f"SELECT {_DOC_COLUMNS} FROM grounding_documents WHERE simulation_id = ? AND "
                            "collection = ? ORDER BY rowid", (self.simulation_id, collection))
         names = _DOC_COLUMNS.split(", ")
-        return [StoredDocument(**dict(zip(names, row, strict=True))) for row in found]  # type: ignore[arg-type]
+        return [StoredDocument(**dict(zip(names, row, strict=True))) for row in found]
 
     def chunks(self, collection: str, doc_id: str | None = None) -> ChunkSet:
         """The chunks of ``collection`` (of one document if ``doc_id``), in order, with their vectors."""
@@ -207,12 +208,12 @@ class DocumentTables:
         if doc_id is not None:
             sql, args = sql + " AND doc_id = ?", (*args, doc_id)
         found = self._read(sql + " ORDER BY rowid", args)
-        rows = [ChunkRow(*r[:7]) for r in found]  # type: ignore[arg-type]
+        rows = [ChunkRow(*r[:7]) for r in found]
         kinds = {(r[7], r[8]) for r in found}
         if not found or len(kinds) != 1 or None in next(iter(kinds)):
             return ChunkSet(rows, None, None)
-        blob = b"".join(r[9] for r in found)  # type: ignore[misc]
-        dim = int(next(iter(kinds))[1])  # type: ignore[arg-type]
+        blob = b"".join(r[9] for r in found)
+        dim = int(next(iter(kinds))[1])
         vectors = np.frombuffer(blob, dtype=np.float32).reshape(len(found), dim)
         return ChunkSet(rows, vectors, str(next(iter(kinds))[0]))
 
@@ -238,7 +239,7 @@ class DocumentTables:
             self._conn = connect(self.path, doing="reading the document store of", setup=create_tables)
         return self._conn
 
-    def _read(self, sql: str, args: tuple[object, ...]) -> list[tuple[object, ...]]:
+    def _read(self, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return self._connection().execute(sql, args).fetchall()
