@@ -39,6 +39,7 @@ from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.default import process_default_client
 
 if TYPE_CHECKING:  # annotation only: a context without a run file never loads the storage module
+    from tinytroupe.storage.document_chunks import DocumentTables
     from tinytroupe.storage.knowledge_graphs import KnowledgeGraphRows
     from tinytroupe.storage.mailboxes import MailStore
     from tinytroupe.storage.market_ledger import MarketLedger
@@ -67,6 +68,8 @@ class RunContext:
             ledger of a simulation, None without a run file (a marketplace then keeps one in memory).
         knowledge_graphs: the agents' and worlds' knowledge graphs (``docs/grounding.md``): the run file's
             ``kg_*`` tables of a simulation, None without a run file (graphs then live in memory only).
+        document_tables: the documents and chunks of document stores (``docs/grounding.md``): the run
+            file's tables of a simulation, None without a run file (stores then keep them in memory).
     """
 
     client: LLMClient
@@ -80,6 +83,7 @@ class RunContext:
     mail_store: MailStore | None = None
     market_ledger: MarketLedger | None = None
     knowledge_graphs: KnowledgeGraphRows | None = None
+    document_tables: DocumentTables | None = None
 
     @classmethod
     def for_client(cls, client: LLMClient, *, settings: Settings | None = None, seed: int | None = None,

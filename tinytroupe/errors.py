@@ -6,7 +6,8 @@ wrong, where, and how to fix it::
     TinyTroupeError
     ├── InvalidArgument          a bad argument value (also a ValueError)
     │   ├── DataFileError        a bad data file (CSV of real answers): names file, row and field
-    │   └── ImageError           an image that cannot be used (not an image, unsupported, too large): names it
+    │   ├── ImageError           an image that cannot be used (not an image, unsupported, too large): names it
+    │   └── DocumentError        a document that cannot be read or ingested: names the file (and what was skipped)
     ├── InvalidArgumentType      an argument of the wrong type (also a TypeError)
     ├── NotFound                 no such name: agent, subscription, example (also a KeyError)
     ├── InvalidState             a call at the wrong moment, e.g. before start (also a RuntimeError)
@@ -121,6 +122,32 @@ class ImageError(InvalidArgument):
 
 def _rebuild_image_error(message: str, source: str, reason: str) -> ImageError:
     return ImageError(message, source=source, reason=reason)
+class DocumentError(InvalidArgument):
+    """A document cannot be read or ingested: missing, too large, of an unsupported kind, damaged, or a
+    folder with nothing readable in it.
+
+    ``path`` is the file (or folder); ``skipped`` lists ``(file, reason)`` for the files of a folder
+    that were left out. What was ingested before the error stays ingested.
+
+    Example:
+        >>> err = DocumentError("not a readable PDF", path="docs/broken.pdf")
+        >>> str(err), isinstance(err, ValueError)
+        ('docs/broken.pdf: not a readable PDF', True)
+    """
+
+    def __init__(self, message: str, *, path: str | None = None,
+                 skipped: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.detail = message
+        self.skipped = list(skipped)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_document_error, (self.detail, self.path, self.skipped))
+
+
+def _rebuild_document_error(message: str, path: str | None, skipped: list[tuple[str, str]]) -> DocumentError:
+    return DocumentError(message, path=path, skipped=skipped)
 
 
 class InvalidArgumentType(TinyTroupeError, TypeError):
@@ -470,6 +497,7 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "DataFileError",
+    "DocumentError",
     "ExtractionError",
     "ImageError",
     "InvalidArgument",

@@ -3,7 +3,8 @@
 Public names: TinyPerson, Persona, Fragment, Action, ActionBatch, ActionRegistry, CognitiveState,
 StimulusType, EpisodicMemory, SemanticMemory, MemoryItem, MentalFaculty (TinyTroupe's TinyMentalFaculty),
 DistributionAnswer (what ``TinyPerson.ask_distribution`` returns), and TinyToolUse (the faculty that gives
-an agent tools, defined in :mod:`tinytroupe.tools.tool_use`; TinyTroupe has it among the faculties).
+an agent tools, defined in :mod:`tinytroupe.tools.tool_use`; TinyTroupe has it among the faculties),
+FilesAndWebGroundingFaculty (``LIST_DOCUMENTS`` and ``CONSULT`` over the agent's documents).
 """
 
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from tinytroupe.agent.actions import Action, ActionBatch, ActionRegistry, CognitiveState, StimulusType
 from tinytroupe.agent.distribution import DistributionAnswer
 from tinytroupe.agent.faculties import MentalFaculty, TinyMentalFaculty
+from tinytroupe.agent.grounding_faculty import FilesAndWebGroundingFaculty
 from tinytroupe.agent.memory import EpisodicMemory, MemoryItem, SemanticMemory
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.agent.persona import Fragment, Persona
@@ -22,6 +24,7 @@ __all__ = [
     "CognitiveState",
     "DistributionAnswer",
     "EpisodicMemory",
+    "FilesAndWebGroundingFaculty",
     "Fragment",
     "MemoryItem",
     "MentalFaculty",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from tinytroupe.agent.actions import StimulusType
+from tinytroupe.agent.grounding_faculty import FilesAndWebGroundingFaculty
 from tinytroupe.agent.memory import passages, read_document
 from tinytroupe.agent.person_display import DisplayMethods
 from tinytroupe.agent.vision import (
@@ -31,8 +32,9 @@ from tinytroupe.agent.vision import (
 )
 from tinytroupe.aio import run_sync
 from tinytroupe.config.models import Settings
-from tinytroupe.errors import InvalidArgument, InvalidArgumentType
+from tinytroupe.errors import ConfigError, DocumentError, InvalidArgument, InvalidArgumentType
 from tinytroupe.events import StimulusEvent
+from tinytroupe.grounding.folders import folder_files
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.vision.attachment import ImageAttachment
 
@@ -205,17 +207,19 @@ class PerceptionMethods(DisplayMethods):
 
     def read_document_from_file(self, file_path: str | Path, max_content_length: int | None = None,
                                 communication_display: bool | None = None) -> Self:
-        """Read a text, Markdown or PDF file into memory.
+        """Read a text, Markdown, HTML, PDF or DOCX file into memory (and into the agent's documents).
 
         The text (at most :data:`~tinytroupe.agent.memory.documents.MAX_DOCUMENT_CHARS` characters;
         a longer one is cut, with a logged warning) is cut into passages that go into semantic
         memory, where each turn's relevance retrieval finds the ones that matter; one ``DOCUMENT``
-        stimulus records the reading in episodic memory with the first lines. TinyTroupe 0.6.0 calls a
+        stimulus records the reading in episodic memory with the first lines. An agent with a
+        :class:`~tinytroupe.agent.grounding_faculty.FilesAndWebGroundingFaculty` also gets the file
+        in its document store, chunked with ids it can ``CONSULT`` and cite. TinyTroupe 0.6.0 calls a
         method its semantic memory lacks here, so this is our own design. No LLM call.
 
         Raises:
-            InvalidArgument: the file is missing, too large, of an unknown kind, not UTF-8 text, or an
-                unreadable, encrypted or text-less PDF (the message names the file).
+            DocumentError: (an ``InvalidArgument``) the file is missing, too large, of an unknown kind,
+                not UTF-8 text, or an unreadable, encrypted or text-less PDF (the message names the file).
 
         Example:
             >>> import os, tempfile
@@ -227,6 +231,9 @@ class PerceptionMethods(DisplayMethods):
             'you read: menu.md (22 characters): Soup of the day: leek.'
         """
         document = read_document(file_path)
+        grounding = self._grounding_faculty()
+        if grounding is not None:
+            grounding.ingest(self, file_path)  # type: ignore[arg-type]
         if document.truncated_chars:
             logger.warning("%s: %s is long; the last %s characters were not read", self.name, document.path,
                            f"{document.truncated_chars:,}")
@@ -237,6 +244,37 @@ class PerceptionMethods(DisplayMethods):
             preview = preview[: DOCUMENT_PREVIEW_CHARS - 1] + "…"
         note = f"{document.name} ({size}{len(document.text):,} characters): {preview}"
         return self._perceive(StimulusType.DOCUMENT, note, None, max_content_length, communication_display)
+
+    def read_documents_from_folder(self, documents_path: str | Path, max_content_length: int | None = None,
+                                   communication_display: bool | None = None) -> Self:
+        """Read every readable file of a folder (subfolders too) with :meth:`read_document_from_file`.
+
+        A file that cannot be read is skipped, and one warning lists the skipped files with why;
+        the files read stay read.
+
+        Raises:
+            DocumentError: the folder is missing, or holds nothing readable (``skipped`` says why).
+        """
+        root, files = folder_files(documents_path)
+        skipped: list[tuple[str, str]] = []
+        for path in files:
+            try:
+                self.read_document_from_file(path, max_content_length, communication_display)
+            except (DocumentError, ConfigError) as exc:
+                skipped.append((path.relative_to(root).as_posix(), str(exc)))
+        if skipped:
+            logger.warning("%s: left out %d file(s) of %s: %s", self.name, len(skipped), root,
+                           "; ".join(f"{name} ({why})" for name, why in skipped))
+        if len(skipped) == len(files):
+            raise DocumentError(f"nothing readable in the folder ({len(files)} file(s))", path=str(root),
+                                skipped=skipped)
+        return self
+
+    def _grounding_faculty(self) -> FilesAndWebGroundingFaculty | None:
+        for faculty in self.mental_faculties:
+            if isinstance(faculty, FilesAndWebGroundingFaculty):
+                return faculty
+        return None
 
 
 __all__ = ["PerceptionMethods"]

@@ -57,6 +57,7 @@ from tinytroupe.llm.replay import Divergence, ReplayRecorder
 from tinytroupe.storage.batches import BatchStore
 from tinytroupe.storage.call_log import CallLog
 from tinytroupe.storage.checkpoints import DEFAULT_KEEP, Checkpoint, CheckpointStore
+from tinytroupe.storage.document_chunks import DocumentTables
 from tinytroupe.storage.knowledge_graphs import KnowledgeGraphRows
 from tinytroupe.storage.mailboxes import MailStore
 from tinytroupe.storage.market_ledger import MarketLedger
@@ -181,11 +182,7 @@ class Simulation(SimulationScope, SimulationCheckpoints):
             self.checkpoints = CheckpointStore(self.path, keep=self.keep_checkpoints)
             self.call_log = CallLog(self.path, self.writer)
             self.trace_store = TraceStore(self.path, writer=self.writer)
-            # Episodic items agents evict are kept here (the cold tier); rows go through the trace's writer.
-            self.memory_store = MemorySegmentStore(self.path, self.id, writer=self.writer)
-            self.mail_store = MailStore(self.path, self.id)  # TinyEmail's mailboxes
-            self.market_ledger = MarketLedger(self.path, self.id, writer=self.writer)  # marketplaces' trades
-            self.knowledge_graphs = KnowledgeGraphRows(self.path, self.id, writer=self.writer)  # grounding graphs
+            self._open_stores()
             self.resumed_from = self.checkpoints.latest(self.id)
             self.previous_status = before
             self.resumed = before == "running"
@@ -210,7 +207,8 @@ class Simulation(SimulationScope, SimulationCheckpoints):
         self.context = RunContext(client=self._client, bus=self.bus, settings=settings,
                                   seed=settings.simulation.seed, clock_start=self.clock_start, simulation_id=self.id,
                                   memory_store=self.memory_store, mail_store=self.mail_store,
-                                  market_ledger=self.market_ledger, knowledge_graphs=self.knowledge_graphs)
+                                  market_ledger=self.market_ledger, knowledge_graphs=self.knowledge_graphs,
+                                  document_tables=self.document_tables)
         self._scope_token = scope.enter(self)
         self._active = True
         self._gc_held = settings.simulation.freeze_gc
@@ -218,6 +216,14 @@ class Simulation(SimulationScope, SimulationCheckpoints):
             gc_freeze.hold()
         self._announce(cached, recorded=sum(len(v) for v in recorder.recorded.values()))
         return self
+
+    def _open_stores(self) -> None:
+        """The run file's tables agents, tools and worlds keep things in (reached through the context)."""
+        self.memory_store = MemorySegmentStore(self.path, self.id, writer=self.writer)  # the cold memory tier
+        self.mail_store = MailStore(self.path, self.id)  # TinyEmail's mailboxes
+        self.market_ledger = MarketLedger(self.path, self.id, writer=self.writer)  # marketplaces' trades
+        self.knowledge_graphs = KnowledgeGraphRows(self.path, self.id, writer=self.writer)  # grounding graphs
+        self.document_tables = DocumentTables(self.path, self.id)  # document stores' chunks and vectors
 
     def _recorder(self, settings: Settings) -> ReplayRecorder:
         """The run's backend chain (limits, retries, the run file's cache, batches) under the replay recorder."""
@@ -290,6 +296,7 @@ class Simulation(SimulationScope, SimulationCheckpoints):
                 self.mail_store.close()
                 self.market_ledger.close()
                 self.knowledge_graphs.close()
+                self.document_tables.close()
                 self.writer.close()
                 self.checkpoints.close()
                 if self.batch_store is not None:

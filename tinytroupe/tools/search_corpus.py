@@ -4,7 +4,8 @@ A collection comes from a folder (``.txt``, ``.md``, ``.rst``, ``.html``/``.htm`
 stripped, ``.pdf`` through ``pypdf``; files are read with
 :func:`~tinytroupe.agent.memory.documents.read_document`, so the same size bounds apply) or from
 ``(title, text)`` pairs. Each document has a stable source id: its path relative to the folder, or
-``doc-1``, ``doc-2`` ... for pairs.
+``doc-1``, ``doc-2`` ... for pairs. :func:`html_to_text` and :func:`tokenize` live in
+:mod:`tinytroupe.grounding.text` (shared with document stores) and are re-exported here.
 
 Example:
     >>> html_to_text("<html><head><title>Tea</title></head>"
@@ -19,14 +20,14 @@ Example:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
 from tinytroupe.agent.memory.documents import read_document
 from tinytroupe.errors import InvalidArgument
+from tinytroupe.grounding.text import WORD as _WORD
+from tinytroupe.grounding.text import html_to_text, tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +35,6 @@ logger = logging.getLogger(__name__)
 SEARCH_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst", ".text", ".html", ".htm", ".pdf"})
 #: most documents one collection holds (a bigger folder is refused: it would be slow to index)
 MAX_DOCUMENTS = 5_000
-
-# Words too common to rank by; short on purpose (a query of only such words still finds nothing).
-_STOPWORDS = frozenset({"a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "in",
-                        "is", "it", "its", "of", "on", "or", "that", "the", "their", "this", "to", "was", "were",
-                        "will", "with"})
-_WORD = re.compile(r"\w+")
-_HTML_SKIP = frozenset({"script", "style", "noscript", "template", "head"})
-_HTML_BLOCK = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
-                         "header", "footer", "pre", "blockquote", "table", "ul", "ol"})
 
 
 @dataclass(frozen=True)
@@ -53,46 +45,6 @@ class SearchDocument:
     title: str
     text: str
     path: str | None = None
-
-
-class _TextOfHtml(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title = ""
-        self._skip = 0
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "title":
-            self._in_title = True
-        elif tag in _HTML_SKIP:
-            self._skip += 1
-        elif tag in _HTML_BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
-        elif tag in _HTML_SKIP:
-            self._skip = max(0, self._skip - 1)
-        elif tag in _HTML_BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-        elif not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> tuple[str, str]:
-    """``(title, text)`` of an HTML page: tags, scripts and styles dropped, paragraphs kept apart."""
-    parser = _TextOfHtml()
-    parser.feed(html)
-    parser.close()
-    paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", "".join(parser.parts)))
-    return " ".join(parser.title.split()), "\n\n".join(p for p in paragraphs if p)
 
 
 def _title_of(path: Path, text: str) -> str:
@@ -157,11 +109,6 @@ def from_pairs(pairs: Iterable[tuple[str, str]]) -> list[SearchDocument]:
     if len(docs) > MAX_DOCUMENTS:
         raise InvalidArgument(f"{len(docs)} documents is more than the {MAX_DOCUMENTS} one search collection holds")
     return docs
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased words for ranking, without the commonest English words and single letters."""
-    return [w for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in _STOPWORDS]
 
 
 def snippet(text: str, terms: Iterable[str], width: int = 240) -> str:

@@ -1,6 +1,6 @@
-"""Documents an agent reads: a text, Markdown or PDF file turned into bounded text and passages.
+"""Documents an agent reads: a text, Markdown, HTML, PDF or DOCX file turned into bounded text and passages.
 
-:func:`read_document` extracts the text (PDF pages through ``pypdf``), within
+:func:`read_document` extracts the text (through :mod:`tinytroupe.grounding.readers`), within
 :data:`MAX_DOCUMENT_BYTES` on disk and :data:`MAX_DOCUMENT_CHARS` of text; :func:`passages` cuts it
 into passages of about :data:`PASSAGE_CHARS` characters at paragraph, then sentence, then word
 boundaries, so that each passage is embedded whole (see ``indexing.EMBED_CHARS``) and retrieved by
@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinytroupe.errors import InvalidArgument
+from tinytroupe.grounding.readers import read_file
 
 #: largest file read (bytes on disk); a bigger one is refused before it is opened
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -25,7 +25,7 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_DOCUMENT_CHARS = 100_000
 #: target length of one passage (about what the embedder reads of a memory)
 PASSAGE_CHARS = 300
-#: suffixes read as plain text (anything else but .pdf is refused)
+#: suffixes read as plain text (besides these, .pdf and .docx are read; anything else is refused)
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst", ".text", ".csv", ".json", ".yaml", ".yml", ".html",
                            ".htm", ".xml", ".log"})
 
@@ -37,68 +37,25 @@ class Document:
     name: str
     path: str
     text: str
-    pages: int | None  # PDF pages; None for text files
+    pages: int | None  # PDF pages; None for other files
     truncated_chars: int  # characters left out past the bound
 
 
-def _pdf_text(path: Path) -> tuple[str, int]:
-    from pypdf import PdfReader  # imported here: only PDF reading pays for it
-
-    try:
-        reader = PdfReader(str(path))
-        # Many PDFs are encrypted only to set permissions, with an empty user password: those open.
-        if reader.is_encrypted and not reader.decrypt(""):  # PasswordType.NOT_DECRYPTED is 0
-            raise InvalidArgument(f"{path}: the PDF is encrypted with a password; save a decrypted copy "
-                                  "and read that")
-        pages, used = [], 0
-        for page in reader.pages:
-            if used > MAX_DOCUMENT_CHARS:  # enough text: later pages would only be cut off
-                break
-            text = page.extract_text() or ""
-            pages.append(text)
-            used += len(text)
-        return "\n\n".join(pages), len(reader.pages)
-    except (InvalidArgument, MemoryError):
-        raise
-    except Exception as exc:
-        # A damaged file fails in many ways inside pypdf (PdfReadError, but also ValueError, KeyError,
-        # NotImplementedError for an unknown filter, DependencyError for a missing decoder ...).
-        raise InvalidArgument(f"{path}: not a readable PDF ({type(exc).__name__}: {exc})") from exc
-
-
 def read_document(file_path: str | Path) -> Document:
-    """The text of a text, Markdown or PDF file, bounded (see the module docstring).
+    """The text of a text, Markdown, HTML (markup kept), PDF or DOCX file, bounded (see the module docstring).
+
+    The reading is :func:`tinytroupe.grounding.readers.read_file`'s, within this module's
+    :data:`MAX_DOCUMENT_BYTES` and :data:`MAX_DOCUMENT_CHARS`.
 
     Raises:
-        InvalidArgument: the file does not exist, is not a file, is larger than
-            :data:`MAX_DOCUMENT_BYTES`, has a suffix other than .pdf and :data:`TEXT_SUFFIXES`, is
-            not UTF-8 text, or is a PDF that cannot be read or holds no text. The message names the file.
+        DocumentError: (an :class:`InvalidArgument`) the file does not exist, is not a file, is larger
+            than :data:`MAX_DOCUMENT_BYTES`, has an unsupported suffix, is not UTF-8 text, or is a PDF
+            or DOCX that cannot be read or holds no text. The message names the file.
+        ConfigError: a ``.docx`` file and no ``python-docx`` (the ``tools`` extra).
     """
-    path = Path(file_path)
-    if not path.exists():
-        raise InvalidArgument(f"{path}: no such file to read")
-    if not path.is_file():
-        raise InvalidArgument(f"{path}: not a file; read a folder's files one by one")
-    size = path.stat().st_size
-    if size > MAX_DOCUMENT_BYTES:
-        raise InvalidArgument(f"{path}: {size:,} bytes is more than the {MAX_DOCUMENT_BYTES:,} an agent reads; "
-                              "split it or keep the relevant part")
-    suffix = path.suffix.lower()
-    pages: int | None = None
-    if suffix == ".pdf":
-        text, pages = _pdf_text(path)
-        if not text.strip():
-            raise InvalidArgument(f"{path}: the PDF holds no extractable text (a scan needs OCR first)")
-    elif suffix in TEXT_SUFFIXES or suffix == "":
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InvalidArgument(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    else:
-        raise InvalidArgument(f"{path}: cannot read {suffix} files; use .pdf or a text format "
-                              f"({', '.join(sorted(TEXT_SUFFIXES))})")
-    cut = max(0, len(text) - MAX_DOCUMENT_CHARS)
-    return Document(name=path.name, path=str(path), text=text[:MAX_DOCUMENT_CHARS], pages=pages, truncated_chars=cut)
+    source = read_file(file_path, max_chars=MAX_DOCUMENT_CHARS, max_bytes=MAX_DOCUMENT_BYTES, raw_html=True)
+    return Document(name=source.name, path=source.path, text=source.text, pages=source.page_count,
+                    truncated_chars=source.truncated_chars)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")

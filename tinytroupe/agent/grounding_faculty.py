@@ -1,0 +1,227 @@
+"""``FilesAndWebGroundingFaculty``: an agent consults documents with ``LIST_DOCUMENTS`` and ``CONSULT``.
+
+TinyTroupe's faculty of that name, on a :class:`~tinytroupe.grounding.store.DocumentStore`: the
+agent's own collection (``agent:<name>``; in the run file while a simulation runs), filled from
+``folders_paths``, ``web_urls`` and :meth:`TinyPerson.read_document_from_file
+<tinytroupe.agent.person_perception.PerceptionMethods.read_document_from_file>`, plus any shared
+``retrievers`` (a world's store, a :class:`~tinytroupe.grounding.llama_index.LlamaIndexRetriever`).
+
+- ``LIST_DOCUMENTS`` shows the names, kinds and sizes of the agent's documents;
+- ``CONSULT <question>`` shows the best chunks, each labelled with its id (``[menu.pdf#3]``);
+  ``CONSULT <document name>`` shows the document's beginning, as TinyTroupe's does.
+
+What the agent reads arrives as a ``DOCUMENT`` stimulus it perceives at its next turn. The prompt
+asks it to cite the ids it uses; every action that does is a ``cite``
+:class:`~tinytroupe.grounding.events.DocumentEvent` in the trace, as is every consultation
+(``consult``, with the chunk ids shown). It is a faculty, not a tool: its actions take plain text,
+and it must see every action of the turn to find citations.
+
+Example:
+    >>> from tinytroupe.agent import TinyPerson
+    >>> from tinytroupe.llm import LLMClient, ScriptedBackend
+    >>> turn = {"actions": [{"type": "CONSULT", "content": "when does the shop close?"}, {"type": "DONE"}]}
+    >>> lisa = TinyPerson("Lisa", client=LLMClient(ScriptedBackend([turn])))
+    >>> faculty = FilesAndWebGroundingFaculty(embedder=False)
+    >>> lisa = lisa.add_mental_faculty(faculty)
+    >>> _ = faculty.store_for(lisa).ingest_text("shop.md", "The shop closes at six on Sundays.")
+    >>> lisa.listen_and_act("Hello")
+    >>> lisa.memory.items()[-1].content.splitlines()[1]
+    '[shop.md#1] (shop.md) The shop closes at six on Sundays.'
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tinytroupe.agent.actions import StimulusType
+from tinytroupe.agent.faculties import MentalFaculty
+from tinytroupe.agent.prompts import template
+from tinytroupe.embeddings.port import Embedder
+from tinytroupe.errors import InvalidArgument, InvalidArgumentType, NotFound
+from tinytroupe.events import WarningEvent
+from tinytroupe.grounding.events import DocumentEvent
+from tinytroupe.grounding.models import ChunkHit, IngestReport, Retriever, cited_ids
+from tinytroupe.grounding.store import DocumentStore
+from tinytroupe.grounding.web import fetch_page
+
+if TYPE_CHECKING:  # annotations only: person.py imports the faculties
+    from tinytroupe.agent.actions import Action
+    from tinytroupe.agent.person import TinyPerson
+
+logger = logging.getLogger(__name__)
+
+#: most characters of chunk text one CONSULT shows
+MAX_CONSULT_CHARS = 4_000
+
+
+class FilesAndWebGroundingFaculty(MentalFaculty):
+    """``LIST_DOCUMENTS`` and ``CONSULT`` over the agent's documents (see the module docstring).
+
+    Args:
+        folders_paths: folders whose files the agent can consult (read on first use).
+        web_urls: pages fetched on first use (``http``/``https``; see :func:`~tinytroupe.grounding.web.fetch_page`).
+        retrievers: shared sources consulted too (a world's :class:`DocumentStore`, a llama-index adapter).
+        top_k: chunks one ``CONSULT`` question shows.
+        embedder: an :class:`~tinytroupe.embeddings.Embedder`, a kind (``use``, ``hash``, ``openai``),
+            None for ``[Memory] EMBEDDER``, or False for BM25 alone.
+        max_consult_chars: most characters of chunk text one ``CONSULT`` shows.
+
+    Raises:
+        InvalidArgument: ``top_k`` below 1.
+        InvalidArgumentType: a retriever without ``retrieve(query, top_k)``.
+    """
+
+    def __init__(self, folders_paths: Iterable[str | Path] | None = None, web_urls: Iterable[str] | None = None, *,
+                 retrievers: Iterable[Retriever] = (), top_k: int = 5, embedder: Embedder | str | bool | None = None,
+                 max_consult_chars: int = MAX_CONSULT_CHARS) -> None:
+        super().__init__("Local Files and Web Grounding", actions={
+            "LIST_DOCUMENTS": template("grounding_list_documents.j2").render().strip(),
+            "CONSULT": template("grounding_consult.j2").render().strip()})
+        if top_k < 1:
+            raise InvalidArgument(f"top_k must be at least 1, got {top_k}")
+        self.folders_paths = [str(p) for p in folders_paths or []]
+        self.web_urls = list(web_urls or [])
+        self.retrievers = list(retrievers)
+        for r in self.retrievers:
+            if not callable(getattr(r, "retrieve", None)):
+                raise InvalidArgumentType(f"a retriever needs retrieve(query, top_k), got {type(r).__name__}")
+        self.top_k = top_k
+        self.embedder = embedder
+        self.max_consult_chars = max_consult_chars
+        self._stores: dict[str, DocumentStore] = {}
+        self._shown: dict[str, set[str]] = {}  # agent -> chunk ids it was shown (citable)
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ the agent's store
+    def _resolve_embedder(self, agent: TinyPerson) -> Embedder | None:
+        choice = self.embedder
+        if choice is False:
+            return None
+        if choice is None or choice is True or isinstance(choice, str):
+            from tinytroupe.agent.memory.indexing import shared_embedder
+
+            return shared_embedder(choice if isinstance(choice, str) else agent.context.settings.memory.embedder)
+        return choice
+
+    def store_for(self, agent: TinyPerson) -> DocumentStore:
+        """``agent``'s own store (``agent:<name>``), created on first use with its sources ingested.
+
+        Raises:
+            DocumentError: a folder in ``folders_paths`` is missing or has nothing readable.
+        """
+        with self._lock:
+            store = self._stores.get(agent.name)
+            if store is None:
+                store = DocumentStore.for_context(f"agent:{agent.name}", agent.context,
+                                                  embedder=self._resolve_embedder(agent))
+                self._stores[agent.name] = store
+                for folder in self.folders_paths:
+                    self._announce(agent, store.ingest_folder(folder))
+                for url in self.web_urls:
+                    page = fetch_page(url)
+                    self._announce(agent, store.ingest_text(url, page.text, source=url, kind="html"))
+        return store
+
+    def ingest(self, agent: TinyPerson, file_path: str | Path) -> IngestReport:
+        """Add one file to ``agent``'s store (``read_document_from_file`` calls this) and trace it."""
+        report = self.store_for(agent).ingest_file(file_path)
+        self._announce(agent, report)
+        return report
+
+    def _announce(self, agent: TinyPerson, report: IngestReport) -> None:
+        agent._publish(DocumentEvent(operation="ingest", collection=report.collection, documents=report.added,
+                                     skipped=report.skipped, agent=agent.name, world=agent._world_name(),
+                                     step=agent._step()))
+
+    # ------------------------------------------------------------------ actions
+    def process_action(self, agent: TinyPerson, action: Action) -> bool:
+        """Carry out ``LIST_DOCUMENTS`` and ``CONSULT``; note the chunk ids any other action cites."""
+        if action.type == "LIST_DOCUMENTS":
+            self._list(agent)
+            return True
+        if action.type == "CONSULT":
+            self._consult(agent, action.content.strip())
+            return True
+        if action.content and "[" in action.content:
+            self._note_citations(agent, action)
+        return False
+
+    def _list(self, agent: TinyPerson) -> None:
+        store = self.store_for(agent)
+        docs = store.documents()
+        lines = [f"- {d.doc_id} ({d.kind}, " + (f"{d.page_count} pages, " if d.page_count else "") +
+                 f"{d.chars:,} characters)" for d in docs]
+        shared = [r.name for r in self.retrievers]
+        text = ("your documents:\n" + "\n".join(lines) if lines else "you have no documents of your own") + (
+            f"\nshared sources you can CONSULT: {', '.join(shared)}" if shared else "")
+        agent._perceive(StimulusType.DOCUMENT, text, "documents")
+        self._trace(agent, "list", store.collection, documents=[d.doc_id for d in docs])
+
+    def hits_for(self, agent: TinyPerson, query: str) -> tuple[list[ChunkHit], str | None]:
+        """What ``CONSULT query`` shows ``agent``: the chunks, and the document's name when ``query`` names one."""
+        store = self.store_for(agent)
+        try:
+            doc = store.document(query)
+        except NotFound:
+            doc = None
+        if doc is not None:
+            chunks = store.chunks(doc.doc_id)
+            return [ChunkHit(rank=i, score=1.0, chunk=c, source=store.collection)
+                    for i, c in enumerate(chunks, start=1)], doc.doc_id
+        found = [store.retrieve(query, self.top_k), *(r.retrieve(query, self.top_k) for r in self.retrievers)]
+        merged = sorted((h for hits in found for h in hits), key=lambda h: (h.rank, -h.score))
+        return merged[:self.top_k], None
+
+    def _consult(self, agent: TinyPerson, query: str) -> None:
+        if not query:
+            agent._perceive(StimulusType.DOCUMENT, "CONSULT needs a question or a document's name", "documents")
+            return
+        hits, document = self.hits_for(agent, query)
+        shown: list[ChunkHit] = []
+        used = 0
+        for hit in hits:
+            if shown and used + len(hit.chunk.text) > self.max_consult_chars:
+                break
+            shown.append(hit)
+            used += len(hit.chunk.text)
+        text = template("grounding_consult_result.j2").render(hits=shown, query=query, document=document)
+        agent._perceive(StimulusType.DOCUMENT, text.strip(), "documents")
+        ids = [h.chunk.chunk_id for h in shown]
+        with self._lock:
+            self._shown.setdefault(agent.name, set()).update(ids)
+        self._trace(agent, "consult", self.store_for(agent).collection, query=query, chunk_ids=ids,
+                    documents=list(dict.fromkeys(h.chunk.doc_id for h in shown)))
+
+    def _note_citations(self, agent: TinyPerson, action: Action) -> None:
+        with self._lock:
+            shown = set(self._shown.get(agent.name, ()))
+        store = self.store_for(agent)
+        cited = cited_ids(action.content, shown) + [c for c in cited_ids(action.content) if c not in shown]
+        known = [c for c in cited if c in shown or store.has_chunk(c)]
+        if known:
+            self._trace(agent, "cite", store.collection, chunk_ids=known, action=action.type)
+        unknown = [c for c in cited if c not in known]
+        if unknown:
+            agent._publish(WarningEvent(code="unknown_citation", agent=agent.name, world=agent._world_name(),
+                                        step=agent._step(), message=f"{agent.name} cited chunk ids it was never "
+                                        f"shown and that are not among its documents: {', '.join(unknown)}"))
+
+    def _trace(self, agent: TinyPerson, operation: str, collection: str, **fields: Any) -> None:
+        agent._publish(DocumentEvent(operation=operation, collection=collection, agent=agent.name,
+                                     world=agent._world_name(), step=agent._step(), **fields))
+
+    # ------------------------------------------------------------------ state
+    def get_state(self) -> dict[str, Any]:
+        return {"folders_paths": list(self.folders_paths), "web_urls": list(self.web_urls), "top_k": self.top_k}
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        self.folders_paths = [str(p) for p in state.get("folders_paths", [])]
+        self.web_urls = [str(u) for u in state.get("web_urls", [])]
+        self.top_k = int(state.get("top_k", self.top_k))
+
+
+__all__ = ["MAX_CONSULT_CHARS", "FilesAndWebGroundingFaculty"]
