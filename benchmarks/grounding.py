@@ -213,7 +213,61 @@ def rag_section(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-SECTIONS: list[Callable[[argparse.Namespace], dict[str, Any]]] = [documents_section, retrieval_section, rag_section]
+def graph_section(args: argparse.Namespace) -> dict[str, Any]:
+    """Knowledge graph figures: build rate, neighbourhood/path/mention p95 on a 10k-entity graph, run-file writes."""
+    from tinytroupe.grounding.graph import InMemoryGraphStore, SQLiteGraphStore
+    from tinytroupe.storage.knowledge_graphs import KnowledgeGraphRows
+
+    rng = random.Random(7)
+    quick = args.quick
+    n, queries = 10_000, (300 if quick else 2_000)
+    names = [f"Entity {i}" for i in range(n)]
+    g = InMemoryGraphStore("bench")
+    t0 = time.perf_counter()
+    for i, name in enumerate(names):
+        g.add_entity(name, type=("person", "place", "organisation")[i % 3])
+    for i in range(2 * n):  # about two relations per entity
+        g.add_relation(names[rng.randrange(n)], ("knows", "works_at", "lives_in")[i % 3], names[rng.randrange(n)])
+    build_s = time.perf_counter() - t0
+
+    def p95_ms(fn: Any, count: int) -> float:
+        times = []
+        for _ in range(count):
+            t = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t) * 1000)
+        return round(statistics.quantiles(times, n=20)[18], 3)
+
+    def pick() -> str:
+        return names[rng.randrange(n)]
+
+    out = {
+        "graph_entities": n, "graph_relations": g.counts()[1],
+        "graph_build_elements_per_s": round((n + 2 * n) / build_s),
+        "graph_neighbourhood_p95_ms_10k": p95_ms(lambda: g.neighbourhood(pick(), depth=1), queries),
+        "graph_neighbourhood_d2_p95_ms_10k": p95_ms(lambda: g.neighbourhood(pick(), depth=2), queries),
+        "graph_paths_p95_ms_10k": p95_ms(lambda: g.paths(pick(), pick(), max_length=4, limit=3), queries // 10),
+        "graph_mentions_p95_ms_10k": p95_ms(
+            lambda: g.mentioned(f"I met {pick()} and {pick()} near the office yesterday, talking about work."),
+            queries),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = KnowledgeGraphRows(Path(tmp) / "run.sqlite", "bench")
+        sg = SQLiteGraphStore("bench", rows)
+        count = 500 if quick else 2_000
+        t0 = time.perf_counter()
+        for i in range(count):
+            sg.add_relation(f"Person {i}", "works_at", f"Company {i % 50}", source=f"m{i}", step=i // 100)
+        out["graph_sqlite_writes_per_s"] = round(count / (time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        SQLiteGraphStore.open("bench", rows)
+        out["graph_sqlite_open_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        rows.close()
+    return out
+
+
+SECTIONS: list[Callable[[argparse.Namespace], dict[str, Any]]] = [documents_section, retrieval_section, rag_section,
+                                                                   graph_section]
 
 
 def main() -> None:
