@@ -102,6 +102,7 @@ class PerceptionMethods(DisplayMethods):
         Raises:
             ImageError: an image is missing, too large, not an image, unsupported, a refused URL, or
                 has no description and no model to describe it (the message names the image).
+            InvalidArgument: neither a description nor an image, or both ``image`` and ``images``.
             InvalidState: a model must describe an image and this is called from a coroutine on
                 tinytroupe's event loop (await :meth:`asee` there).
 
@@ -126,7 +127,11 @@ class PerceptionMethods(DisplayMethods):
                    max_content_length: int | None = None, communication_display: bool | None = None, *,
                    image: ImageLike | Sequence[ImageLike] | None = None, images: Sequence[ImageLike] | None = None,
                    description: str | None = None) -> Self:
-        """Async twin of :meth:`see` (a model describing an image is awaited, not run on another loop)."""
+        """Async twin of :meth:`see` (a model describing an image is awaited, not run on another loop).
+
+        Raises:
+            ImageError, InvalidArgument: as :meth:`see`.
+        """
         if image is not None and images is not None:
             raise InvalidArgument("see() takes image= or images=, not both")
         given = images if images is not None else image

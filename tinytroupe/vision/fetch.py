@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import time
 
-import httpx
-
 from tinytroupe.errors import ImageError
 
 MAX_REDIRECTS = 3
@@ -37,6 +35,8 @@ def fetch_image_bytes(url: str, *, allow: bool, max_bytes: int, timeout: float) 
     if not allow:
         raise ImageError("images given as URLs are not fetched unless [Vision] ALLOW_URLS is on (or pass the "
                          "file or its bytes)", source=url, reason="url_refused")
+    import httpx  # only when a URL is fetched: importing tinytroupe loads no HTTP client
+
     deadline = time.monotonic() + timeout
     try:
         with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=MAX_REDIRECTS) as client, \
