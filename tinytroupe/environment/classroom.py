@@ -165,6 +165,10 @@ class TinyClassroom(TinyWorld):
 
     # ------------------------------------------------------------------ metrics
 
+    def metrics_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables ``tinytroupe run`` writes beside the results (``world_<name>.csv``)."""
+        return {"participation": self.participation_dataframe(), "scores": self.scores_dataframe()}
+
     def participation_dataframe(self) -> pd.DataFrame:
         """One row per student: ``talks`` (TALK actions), ``questions`` asked, questions ``answered``
         and ``share`` of all the students' talks."""

@@ -116,6 +116,10 @@ class TinyMarketplace(TinyWorld):
         (see :data:`~.market_metrics.METRIC_COLUMNS`; money in cents)."""
         return self.market.metrics()
 
+    def metrics_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables ``tinytroupe run`` writes beside the results (``world_<name>.csv``)."""
+        return {"market": self.metrics(), "holdings": self.holdings()}
+
     def holdings(self) -> pd.DataFrame:
         """Now, per agent: its role, wallet (cents), money held in its buy orders and units of each product
         held (outside its offers)."""

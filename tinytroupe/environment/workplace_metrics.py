@@ -32,6 +32,11 @@ class WorkplaceMetrics:
         @property
         def current_step(self) -> int: ...
 
+    def metrics_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables ``tinytroupe run`` writes beside the results (``world_<name>.csv``)."""
+        return {"tasks": self.tasks_dataframe(), "task_status": self.task_status_over_time(),
+                "messages_by_line": self.messages_by_line()}
+
     def tasks_dataframe(self) -> pd.DataFrame:
         """One row per task: ``id, title, assigner, assignee, status, created_step, updates, done_step``
         (``done_step``: when it last became done; missing while it is not done)."""

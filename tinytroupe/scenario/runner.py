@@ -151,7 +151,8 @@ class ScenarioResult(BaseModel):
     ``stopped`` says why the run ended early (its budget), ``prefix`` how much of each prompt repeated
     the previous one's beginning (when the client measured it). ``segments`` gives each agent's values
     of the extraction's ``segment_by`` fields (lists joined with ", "; missing: "(none)"); ``story``
-    the story its ``story`` steps told.
+    the story its ``story`` steps told; ``world_metrics`` a specialised world's tables (market prices,
+    a store's customers and heat map, a workplace's tasks, a classroom's scores) as records.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -171,6 +172,7 @@ class ScenarioResult(BaseModel):
     wall_s: float = 0.0
     segments: dict[str, dict[str, str]] = Field(default_factory=dict)
     story: str = ""
+    world_metrics: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
 
 
 def _counts(scenario: Scenario, world: TinyWorld, results: dict[str, dict[str, Any]]) -> tuple[int, int]:
@@ -238,8 +240,16 @@ async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, 
         stopped=str(stopped) if stopped is not None else None,
         prefix=meter.report() if isinstance(meter, PrefixMeter) else None,
         wall_s=time.perf_counter() - start, segments=segment_values(scenario, world.agents),
-        story=story.current_story.strip(),
+        story=story.current_story.strip(), world_metrics=world_tables(world),
     )
+
+
+def world_tables(world: TinyWorld) -> dict[str, list[dict[str, Any]]]:
+    """A specialised world's metrics tables (its ``metrics_tables()``), as JSON-ready records."""
+    tables = getattr(world, "metrics_tables", None)
+    if tables is None:
+        return {}
+    return {name: json.loads(frame.to_json(orient="records", date_format="iso")) for name, frame in tables().items()}
 
 
 def segment_values(scenario: Scenario, agents: list[TinyPerson]) -> dict[str, dict[str, str]]:

@@ -257,7 +257,19 @@ def run_study(path: Path, *, out: Path, config: Path | None = None, backend: str
     summary_md, summary = _write_glance(scenario, result, out)
     return StudyOutputs(results_json=results_json, results_csv=results_csv, trace=trace_path, result=result,
                         summary_md=summary_md, summary=summary, design=design,
-                        design_files=save_design_outputs(design, out))
+                        design_files=save_design_outputs(design, out) + save_world_tables(result, out))
+
+
+def save_world_tables(result: ScenarioResult, out: Path) -> list[Path]:
+    """``world_<name>.csv`` for each of a specialised world's metrics tables (``result.world_metrics``)."""
+    import pandas as pd  # only a specialised world's run pays for it here
+
+    written = []
+    for name, rows in result.world_metrics.items():
+        path = out / f"world_{name}.csv"
+        pd.DataFrame.from_records(rows).to_csv(path, index=False)
+        written.append(path)
+    return written
 
 
 def _close_study(turns_executor: Any, client: LLMClient, writer: JsonlTraceWriter, store: Any,

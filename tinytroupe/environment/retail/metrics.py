@@ -82,6 +82,11 @@ class RetailMetrics:
         """Customer-steps per cell, as a ``(height, width)`` array (``heatmap()[y, x]``)."""
         return self.heat.copy()
 
+    def metrics_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables ``tinytroupe run`` writes beside the results (``world_<name>.csv``)."""
+        return {"customers": self.metrics(), "purchases": self.purchases_frame(), "dwell": self.dwell_times(),
+                "heatmap": self.heatmap_frame()}
+
     def heatmap_frame(self) -> pd.DataFrame:
         """:meth:`heatmap` as a DataFrame: one row per ``y``, one column per ``x``."""
         return pd.DataFrame(self.heat, index=pd.RangeIndex(self.grid.height, name="y"),
