@@ -141,7 +141,9 @@ def test_an_edit_on_the_page_shows_in_the_agents_next_prompt(page: Any, link: Da
     page.click("#btn-step")
     wait_for(page, "TT.status.state === 'paused' && TT.status.step === 2")
     page.click("#agent-list li[data-agent=Ana]")
-    wait_for(page, "document.getElementById('agent-panel').textContent.includes('Last prompt')")
+    # the panel is redrawn when the agent's state arrives: until then it shows the turn before the step
+    wait_for(page, "(t => t.includes('Last prompt') && t.split('Last prompt')[1].includes('lighthouse keeper'))"
+                   "(document.getElementById('agent-panel').textContent)")
     panel = page.inner_text("#agent-panel")
     last_prompt = panel.split("Last prompt", 1)[1]
     assert "lighthouse keeper" in last_prompt and "kitchen closes in ten minutes" in last_prompt
