@@ -74,6 +74,18 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return path.read_bytes()
 
 
+def _table_pages(tmp_path: Path, data: bytes, table: str) -> list[int]:
+    """The leaf pages of ``table`` in the run file ``data`` (SQLite's ``dbstat``), in file order."""
+    copy = tmp_path / "layout.sqlite"
+    copy.write_bytes(data)
+    with sqlite3.connect(copy) as conn:
+        rows = conn.execute("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno",
+                            (table,)).fetchall()
+    copy.unlink()
+    assert len(rows) >= 8, f"the {table} table spans {len(rows)} pages: too few to damage some of them"
+    return [r[0] for r in rows]
+
+
 def _damaged(tmp_path: Path, data: bytes) -> Path:
     path = tmp_path / "run.sqlite"
     path.write_bytes(data)
@@ -112,9 +124,10 @@ def test_pages_overwritten_with_garbage_are_salvaged_around(tmp_path: Path, reco
     data = bytearray(recorded)
     page = 4096
     rng = random.Random(7)
-    pages = len(data) // page
-    for number in (pages // 4, pages // 2, pages // 2 + 1):  # garbage over three pages in the middle
-        data[number * page:(number + 1) * page] = rng.randbytes(page)
+    # garbage over three of the cached answers' pages (wherever the other tables put them in the file)
+    leaves = _table_pages(tmp_path, recorded, "responses")
+    for number in (leaves[len(leaves) // 4], leaves[len(leaves) // 2], leaves[len(leaves) // 2 + 1]):
+        data[(number - 1) * page:number * page] = rng.randbytes(page)  # dbstat numbers pages from 1
     path = _damaged(tmp_path, bytes(data))
     sim, backend = _rerun(path)
     report = sim.salvaged

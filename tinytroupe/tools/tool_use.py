@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -303,7 +304,8 @@ class TinyToolUse(MentalFaculty, TurnComponent):
         return {**super().to_spec(), "allow_side_effects": self.allow_side_effects,
                 "max_result_chars": self.max_result_chars, "reask": self.reask, "content_chars": self.content_chars,
                 "typed_arguments": self.typed_arguments,
-                "tools": [{"type": type(t).__name__, "name": t.name, "owner": _owner_name(t)} for t in self._tools]}
+                "tools": [{"type": type(t).__name__, "module": type(t).__module__, "name": t.name,
+                           "owner": _owner_name(t)} for t in self._tools]}
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> TinyToolUse:
@@ -344,7 +346,12 @@ def _subclasses(root: type[TinyTool]) -> Iterable[type[TinyTool]]:
 
 def _rebuild_tool(entry: dict[str, Any]) -> TinyTool:
     kind = str(entry.get("type", ""))
-    found = next((c for c in _subclasses(TinyTool) if c.__name__ == kind), None)
+    # The module saved with the class tells two tools of one name apart; only modules already imported are
+    # looked in (loading an agent never imports code its file names). Older saves have the name alone.
+    module = sys.modules.get(str(entry.get("module") or ""))
+    found = getattr(module, kind, None) if module is not None else None
+    if not (isinstance(found, type) and issubclass(found, TinyTool)):
+        found = next((c for c in _subclasses(TinyTool) if c.__name__ == kind), None)
     if found is None:
         raise ScenarioError(f"the saved agent uses a tool of type {kind!r}, which is not defined here; import the "
                             "module that defines it before loading")
