@@ -24,18 +24,17 @@ Example:
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from tinytroupe.errors import InvalidArgument
-from tinytroupe.storage.sqlite import connect, ensure_schema, storage_error, transaction
+from tinytroupe.storage.run_tables import RunFileTables
+from tinytroupe.storage.sqlite import ensure_schema, transaction
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -119,20 +118,17 @@ class ChunkSet:
     embedder: str | None
 
 
-class DocumentTables:
+class DocumentTables(RunFileTables):
     """The document tables of one simulation in a run file (``":memory:"``: a private in-memory database).
 
     Writes commit before they return. Thread-safe (one connection under a lock).
     """
 
+    what = "the document store"
+
     def __init__(self, path: str | Path, simulation_id: str) -> None:
-        self.path = str(path)
-        self.simulation_id = simulation_id
-        self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = connect(path, doing="opening the document store of",
-                                                        setup=create_tables)
+        super().__init__(path, simulation_id, setup=create_tables)
         self._revisions: Counter[str] = Counter()
-        self._closed = False
 
     def revision(self, collection: str) -> int:
         """How many writes this process made to ``collection`` (a store rebuilds its index when it moved)."""
@@ -222,29 +218,5 @@ class DocumentTables:
         found = self._read("SELECT DISTINCT collection FROM grounding_documents WHERE simulation_id = ? "
                            "ORDER BY collection", (self.simulation_id,))
         return [str(r[0]) for r in found]
-
-    def close(self) -> None:
-        """Close the connection (reads after it reopen a file; an in-memory store is gone)."""
-        with self._lock:
-            self._closed = True
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            if self.path == ":memory:" and self._closed:
-                raise storage_error(sqlite3.ProgrammingError("the in-memory document store was closed"), self.path,
-                                    "reading the document store of")
-            self._conn = connect(self.path, doing="reading the document store of", setup=create_tables)
-        return self._conn
-
-    def _read(self, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return self._connection().execute(sql, args).fetchall()
-            except sqlite3.Error as exc:
-                raise storage_error(exc, self.path, "reading the document store of") from exc
-
 
 __all__ = ["ChunkRow", "ChunkSet", "DocumentTables", "StoredDocument", "create_tables"]

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tinytroupe.storage.sqlite import connect, ensure_schema, storage_error, transaction
+from tinytroupe.storage.run_tables import RunFileTables
+from tinytroupe.storage.sqlite import ensure_schema
 from tinytroupe.storage.writer import BatchWriter
 
 SCHEMA_VERSION = 1
@@ -99,7 +99,7 @@ class EdgeRow(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-class KnowledgeGraphRows:
+class KnowledgeGraphRows(RunFileTables):
     """The knowledge graph rows of one simulation in a run file (``":memory:"``: a private database).
 
     Args:
@@ -108,16 +108,10 @@ class KnowledgeGraphRows:
         writer: the run's background writer (optional; see the module docstring).
     """
 
+    what = "the knowledge graphs"
+
     def __init__(self, path: str | Path, simulation_id: str, *, writer: BatchWriter | None = None) -> None:
-        self.path = str(path)
-        self.simulation_id = simulation_id
-        self._writer = writer
-        self._lock = threading.RLock()
-        self._closed = False
-        self._conn: sqlite3.Connection | None = connect(path, doing="opening the knowledge graphs of",
-                                                        setup=create_tables)
-        if writer is not None and self.path == ":memory:":
-            writer.call(create_tables)  # an in-memory writer has a database of its own
+        super().__init__(path, simulation_id, setup=create_tables, writer=writer)
 
     def write(self, graph: str, nodes: Sequence[NodeRow], edges: Sequence[EdgeRow]) -> None:
         """Write (or replace) the rows of ``graph``, all in one transaction.
@@ -174,14 +168,6 @@ class KnowledgeGraphRows:
         m = self._read("SELECT COUNT(*) FROM kg_relations WHERE simulation_id = ? AND graph = ?", args)[0][0]
         return _int(n) or 0, _int(m) or 0
 
-    def close(self) -> None:
-        """Close this store's connection (the writer, when there is one, is its owner's to close)."""
-        with self._lock:
-            self._closed = True
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
     # ------------------------------------------------------------------ internals
 
     def _where(self, graph: str, upto_step: int | None) -> tuple[str, tuple[object, ...]]:
@@ -189,35 +175,6 @@ class KnowledgeGraphRows:
             return "simulation_id = ? AND graph = ?", (self.simulation_id, graph)
         return ("simulation_id = ? AND graph = ? AND (step IS NULL OR step <= ?)",
                 (self.simulation_id, graph, upto_step))
-
-    def _write(self, write: Callable[[sqlite3.Connection], object], doing: str) -> None:
-        if self._writer is not None:
-            self._writer.call(write)  # one call: its statements commit in one batch
-            return
-        with self._lock:
-            conn = self._connection()
-            with transaction(conn, self.path, doing):
-                write(conn)
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            if self.path == ":memory:" and self._closed:
-                raise storage_error(sqlite3.ProgrammingError("the in-memory knowledge graphs were closed"),
-                                    self.path, "reading the knowledge graphs of")
-            self._conn = connect(self.path, doing="reading the knowledge graphs of", setup=create_tables)
-        return self._conn
-
-    def _read(self, sql: str, args: Sequence[object]) -> list[tuple[object, ...]]:
-        if self._writer is not None and not self._closed:  # a closed store's writer committed all at its close
-            self._writer.flush()
-            if self.path == ":memory:":
-                return self._writer.query(sql, args)
-        with self._lock:
-            try:
-                return self._connection().execute(sql, tuple(args)).fetchall()
-            except sqlite3.Error as exc:
-                raise storage_error(exc, self.path, "reading the knowledge graphs of") from exc
-
 
 def _int(value: object) -> int | None:
     return int(value) if isinstance(value, int) else None

@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import threading
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +35,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tinytroupe.storage.sqlite import connect, ensure_schema, storage_error, transaction
+from tinytroupe.storage.run_tables import RunFileTables
+from tinytroupe.storage.sqlite import ensure_schema, transaction
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -118,7 +118,7 @@ class StoredMail(BaseModel):
     read: bool = False
 
 
-class MailStore:
+class MailStore(RunFileTables):
     """The mailboxes of one simulation in a run file (``":memory:"``: a private in-memory database).
 
     Args:
@@ -130,13 +130,11 @@ class MailStore:
     fresh store (a new run) counts from zero again, as a replay must.
     """
 
+    what = "the mailboxes"
+
     def __init__(self, path: str | Path, simulation_id: str) -> None:
-        self.path = str(path)
-        self.simulation_id = simulation_id
-        self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = connect(path, doing="opening the mailboxes of", setup=create_tables)
+        super().__init__(path, simulation_id, setup=create_tables)
         self._positions: Counter[tuple[str, int]] = Counter()
-        self._closed = False
 
     def next_position(self, world: str, step: int) -> tuple[int, int]:
         """The position ``(step, seq)`` of the next mail operation in ``world`` at ``step``."""
@@ -239,32 +237,9 @@ class MailStore:
     def count(self) -> int:
         """How many messages this simulation has stored (all worlds, all steps)."""
         rows = self._read("SELECT COUNT(*) FROM mail_messages WHERE simulation_id = ?", (self.simulation_id,))
-        return int(rows[0][0])  # type: ignore[call-overload]
-
-    def close(self) -> None:
-        """Close the connection (reads after it reopen it: the file outlives the run)."""
-        with self._lock:
-            self._closed = True
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        return int(rows[0][0])
 
     # ------------------------------------------------------------------ internals
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            if self.path == ":memory:" and self._closed:
-                raise storage_error(sqlite3.ProgrammingError("the in-memory mailboxes were closed"), self.path,
-                                    "reading the mailboxes of")
-            self._conn = connect(self.path, doing="reading the mailboxes of", setup=create_tables)
-        return self._conn
-
-    def _read(self, sql: str, args: tuple[object, ...]) -> list[tuple[object, ...]]:
-        with self._lock:
-            try:
-                return self._connection().execute(sql, args).fetchall()
-            except sqlite3.Error as exc:
-                raise storage_error(exc, self.path, "reading the mailboxes of") from exc
 
     def _mails(self, sql: str, args: tuple[object, ...]) -> list[StoredMail]:
         return [StoredMail(message_id=r[0], world=r[1], step=r[2], seq=r[3], sender=r[4], to=json.loads(str(r[5])),

@@ -28,14 +28,14 @@ Example:
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from tinytroupe.storage.sqlite import connect, ensure_schema, storage_error, transaction
+from tinytroupe.storage.run_tables import RunFileTables
+from tinytroupe.storage.sqlite import ensure_schema
 from tinytroupe.storage.writer import BatchWriter
 
 SCHEMA_VERSION = 1
@@ -92,7 +92,7 @@ class LedgerRow(BaseModel):
         return self.quantity * self.price_cents
 
 
-class MarketLedger:
+class MarketLedger(RunFileTables):
     """The trades of one simulation's marketplaces in a run file (``":memory:"``: a private database).
 
     Args:
@@ -101,16 +101,10 @@ class MarketLedger:
         writer: the run's background writer (optional; see the module docstring).
     """
 
+    what = "the market ledger"
+
     def __init__(self, path: str | Path, simulation_id: str, *, writer: BatchWriter | None = None) -> None:
-        self.path = str(path)
-        self.simulation_id = simulation_id
-        self._writer = writer
-        self._lock = threading.RLock()
-        self._closed = False
-        self._conn: sqlite3.Connection | None = connect(path, doing="opening the market ledger of",
-                                                        setup=create_tables)
-        if writer is not None and self.path == ":memory:":
-            writer.call(create_tables)  # an in-memory writer has a database of its own
+        super().__init__(path, simulation_id, setup=create_tables, writer=writer)
 
     def record(self, world: str, step: int, seq: int, rows: Sequence[LedgerRow]) -> None:
         """Write the fills of the transaction at ``(world, step, seq)`` (all or none of them), replacing
@@ -139,15 +133,6 @@ class MarketLedger:
         key = (self.simulation_id, world, step)
         self._write(lambda conn: conn.execute(_DELETE_STEP, key), "clearing a step of the market ledger in")
 
-    def _write(self, write: Callable[[sqlite3.Connection], object], doing: str) -> None:
-        if self._writer is not None:
-            self._writer.call(write)  # one call: its statements commit in one batch
-            return
-        with self._lock:
-            conn = self._connection()
-            with transaction(conn, self.path, doing):
-                write(conn)
-
     def rows(self, world: str | None = None) -> list[LedgerRow]:
         """The trades recorded, in order (step, transaction, fill); of one ``world`` if given.
 
@@ -171,34 +156,6 @@ class MarketLedger:
         found = self._read(f"SELECT COUNT(*) FROM market_ledger WHERE {where}", args)[0][0]
         return int(found) if isinstance(found, int) else 0
 
-    def close(self) -> None:
-        """Close this store's connection (the writer, when there is one, is its owner's to close)."""
-        with self._lock:
-            self._closed = True
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
     # ------------------------------------------------------------------ internals
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            if self.path == ":memory:" and self._closed:
-                raise storage_error(sqlite3.ProgrammingError("the in-memory market ledger was closed"), self.path,
-                                    "reading the market ledger of")
-            self._conn = connect(self.path, doing="reading the market ledger of", setup=create_tables)
-        return self._conn
-
-    def _read(self, sql: str, args: Sequence[object]) -> list[tuple[object, ...]]:
-        if self._writer is not None and not self._closed:  # a closed ledger's writer committed all at its close
-            self._writer.flush()
-            if self.path == ":memory:":
-                return self._writer.query(sql, args)
-        with self._lock:
-            try:
-                return self._connection().execute(sql, tuple(args)).fetchall()
-            except sqlite3.Error as exc:
-                raise storage_error(exc, self.path, "reading the market ledger of") from exc
-
 
 __all__ = ["LedgerRow", "MarketLedger", "create_tables"]
