@@ -41,7 +41,8 @@ LAYERS: dict[str, str] = {
     "redaction": "infrastructure", "safe_load": "infrastructure", "terminal": "infrastructure",
     "provider_errors": "infrastructure", "config": "infrastructure", "compat": "infrastructure",
     "events": "infrastructure", "display": "infrastructure", "scope": "infrastructure",
-    "context": "infrastructure", "gc_freeze": "infrastructure", "html_views": "infrastructure",
+    "context": "infrastructure", "gc_freeze": "infrastructure", "prompt_folder": "infrastructure",
+    "html_views": "infrastructure",
     "storage": "infrastructure", "embeddings": "infrastructure", "llm": "infrastructure",
     "replay": "infrastructure",  # re-exports llm.replay at its earlier path
     "state": "infrastructure",  # the base of the state models

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import jinja2
+from tinytroupe.prompt_folder import PromptFolder
 
-from tinytroupe.lazy import Lazy
+_FOLDER = PromptFolder("tinytroupe.factory", trim_blocks=True, lstrip_blocks=True)
 
-
-@Lazy
-def _env() -> jinja2.Environment:
-    # Prompts are plain text (no HTML escaping); templates ship with the package, so no reload checks.
-    return jinja2.Environment(loader=jinja2.PackageLoader("tinytroupe.factory", "prompts"), autoescape=False,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                              auto_reload=False)
-
-
-def template(name: str) -> jinja2.Template:
-    """A template from ``tinytroupe/factory/prompts`` (loaded once per process)."""
-    return _env().get_template(name)
-
+#: a template of this folder (loaded once per process)
+template = _FOLDER.template
 
 __all__ = ["template"]
