@@ -6,6 +6,9 @@ Example:
     >>> folder = PromptFolder("tinytroupe.tools")
     >>> "{{ error }}" in folder.source("tool_result.j2")
     True
+    >>> story = PromptFolder("tinytroupe.steering")
+    >>> "the story's opening" in story.render("story_system.j2", starting=True, purpose="a reunion")
+    True
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ class PromptFolder:
     def template(self, name: str) -> jinja2.Template:
         """The template ``name`` (loaded once per process)."""
         return self._env.get().get_template(name)
+
+    def render(self, name: str, /, **values: Any) -> str:
+        """The template ``name`` rendered with ``values`` (a missing value is an error, never an empty text);
+        ``name`` is positional only, so a template may have a value called ``name`` too."""
+        return self.template(name).render(**values)
 
     def source(self, name: str) -> str:
         """The text of a template as written (for tests and documentation)."""

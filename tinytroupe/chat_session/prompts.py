@@ -9,21 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import jinja2
+from tinytroupe.prompt_folder import PromptFolder
 
-from tinytroupe.lazy import Lazy
-
-
-@Lazy
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("tinytroupe.chat_session", "prompts"),
-                              autoescape=False,  # prompts are plain text, not HTML
-                              undefined=jinja2.StrictUndefined, auto_reload=False)
+_FOLDER = PromptFolder("tinytroupe.chat_session")
 
 
 def render(template: str, **values: Any) -> str:
     """Render ``template`` from ``tinytroupe/chat_session/prompts``."""
-    return _env().get_template(template).render(**values).strip()
+    return _FOLDER.render(template, **values).strip()
 
 
 __all__ = ["render"]

@@ -23,15 +23,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import jinja2
 from pydantic import BaseModel, Field, field_validator
 
 from tinytroupe.context import current_context
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType
-from tinytroupe.lazy import Lazy
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.tokens import chars_for_tokens
 from tinytroupe.llm.types import Message
+from tinytroupe.prompt_folder import PromptFolder
 from tinytroupe.terminal import print_plain
 
 logger = logging.getLogger(__name__)
@@ -42,11 +41,7 @@ MAX_CONTEXT_CACHE = 20
 CONTEXT_ITEMS_SHOWN = 3
 _CONTEXT_CHAR_BUDGET = 12_000
 
-
-@Lazy
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("tinytroupe.enrichment", "prompts"),
-                              autoescape=False, undefined=jinja2.StrictUndefined)
+_FOLDER = PromptFolder("tinytroupe.enrichment")
 
 
 class TransformedContent(BaseModel):
@@ -124,9 +119,8 @@ class ContentTransformer:
     async def _atransform(self, kind: str, values: dict[str, Any], context_cache: Sequence[Any] | None, *,
                           purpose: str, temperature: float | None, verbose: bool = False) -> str:
         client = self._client()
-        user = _env().get_template(f"{kind}_user.j2").render(
-            **values, context_cache=self._context_items(context_cache, client))
-        messages = [Message(role="system", content=_env().get_template(f"{kind}_system.j2").render()),
+        user = _FOLDER.render(f"{kind}_user.j2", **values, context_cache=self._context_items(context_cache, client))
+        messages = [Message(role="system", content=_FOLDER.render(f"{kind}_system.j2")),
                     Message(role="user", content=user)]
         result = await client.acomplete(messages, response_model=TransformedContent, purpose=purpose,
                                          temperature=temperature)

@@ -7,22 +7,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from tinytroupe.prompt_folder import PromptFolder
 
-import jinja2
+_FOLDER = PromptFolder("tinytroupe.extraction")
 
-from tinytroupe.lazy import Lazy
-
-
-@Lazy
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("tinytroupe.extraction", "prompts"),
-                              autoescape=False, undefined=jinja2.StrictUndefined)
-
-
-def render_template(name: str, **values: Any) -> str:
-    """Template ``name`` rendered with ``values`` (a missing value is an error, never an empty text)."""
-    return _env().get_template(name).render(**values)
+#: template ``name`` rendered with ``values`` (a missing value is an error, never an empty text)
+render_template = _FOLDER.render
 
 
 __all__ = ["render_template"]

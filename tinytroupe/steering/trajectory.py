@@ -18,16 +18,14 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeAlias
-
-import jinja2
+from typing import TypeAlias
 
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.environment.world import TinyWorld
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType
-from tinytroupe.lazy import Lazy
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.tokens import chars_for_tokens
+from tinytroupe.prompt_folder import PromptFolder
 
 Target: TypeAlias = TinyPerson | TinyWorld
 Targets: TypeAlias = Target | Iterable[Target]
@@ -36,16 +34,10 @@ Targets: TypeAlias = Target | Iterable[Target]
 PROMPT_CHAR_BUDGET = 24_000
 OMITTED = "(earlier text omitted)"
 
+_FOLDER = PromptFolder("tinytroupe.steering")
 
-@Lazy
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("tinytroupe.steering", "prompts"),
-                              autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
-
-
-def render_prompt(template: str, **values: Any) -> str:
-    """One of steering's prompt templates (``steering/prompts/*.j2``), rendered."""
-    return _env().get_template(template).render(**values)
+#: one of steering's prompt templates (``steering/prompts/*.j2``), rendered
+render_prompt = _FOLDER.render
 
 
 def as_target_list(targets: Targets, what: str = "intervention targets") -> list[Target]:

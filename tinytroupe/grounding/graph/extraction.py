@@ -20,14 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import jinja2
 from pydantic import BaseModel, ConfigDict, Field
 
 from tinytroupe.aio import run_sync
 from tinytroupe.errors import InvalidArgument
 from tinytroupe.grounding.graph.models import GraphExtraction
-from tinytroupe.lazy import Lazy
 from tinytroupe.llm.client import LLMClient
+from tinytroupe.prompt_folder import PromptFolder
 
 #: the ``purpose`` extraction calls carry (usage accounting, traces, the mock LLM's rules)
 PURPOSE = "graph_extraction"
@@ -42,18 +41,14 @@ class SourceText(BaseModel):
     text: str
 
 
-@Lazy
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("tinytroupe.grounding.graph", "prompts"),
-                              autoescape=False, undefined=jinja2.StrictUndefined, auto_reload=False)
+_FOLDER = PromptFolder("tinytroupe.grounding.graph")
 
 
 def extraction_prompt(texts: Sequence[SourceText], *, perspective: str | None = None, known: Sequence[str] = (),
                       max_entities: int = 20, max_relations: int = 30) -> str:
     """The extraction prompt for ``texts`` (``known``: names already in the graph, to be reused)."""
-    return _env().get_template("graph_extraction.j2").render(
-        texts=list(texts), perspective=perspective, known=list(known), max_entities=max_entities,
-        max_relations=max_relations)
+    return _FOLDER.render("graph_extraction.j2", texts=list(texts), perspective=perspective, known=list(known),
+                          max_entities=max_entities, max_relations=max_relations)
 
 
 async def aextract(client: LLMClient, texts: Sequence[SourceText], *, perspective: str | None = None,
