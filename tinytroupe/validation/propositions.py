@@ -45,25 +45,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
-
 from tinytroupe.agent import prompts as agent_prompts
 from tinytroupe.agent.action_quality import FIRST_N, LAST_N
 from tinytroupe.errors import NotFound
 from tinytroupe.experimentation.proposition import Proposition
-from tinytroupe.lazy import Lazy
+from tinytroupe.prompt_folder import PromptFolder
 
-
-@Lazy
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("tinytroupe.validation", "prompts"), autoescape=False,
-                              undefined=jinja2.StrictUndefined, auto_reload=False)
-
-
-def _own_claim(name: str) -> str:
-    env = _env()
-    assert env.loader is not None  # set above
-    return env.loader.get_source(env, f"claim_{name}.j2")[0]
+_FOLDER = PromptFolder("tinytroupe.validation")
 
 
 def says_something(target: Any = None, additional_context: Any = None,
@@ -96,7 +84,8 @@ class _Definition:
         if self.per_action:
             return Proposition(agent_prompts.source(f"claim_{self.claim}.j2"), include_personas=self.include_personas,
                                first_n=FIRST_N, last_n=LAST_N, precondition_function=says_something)
-        return Proposition(_own_claim(self.claim), include_personas=self.include_personas, last_n=self.last_n)
+        return Proposition(_FOLDER.source(f"claim_{self.claim}.j2"), include_personas=self.include_personas,
+                           last_n=self.last_n)
 
 
 _DEFINITIONS: dict[str, _Definition] = {

@@ -31,15 +31,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import jinja2
 from pydantic import BaseModel, Field, StringConstraints
 
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.aio import run_sync
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType
-from tinytroupe.lazy import Lazy
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.types import Message
+from tinytroupe.prompt_folder import PromptFolder
 
 #: TinyTroupe's bound on the interview's rounds
 MAX_ROUNDS = 10
@@ -67,10 +66,7 @@ class ValidationVerdict(BaseModel):
     score: float = Field(ge=0.0, le=1.0, description="0.0 (not at all as expected) to 1.0 (fully as expected)")
 
 
-@Lazy
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("tinytroupe.validation", "prompts"), autoescape=False,
-                              undefined=jinja2.StrictUndefined, auto_reload=False)
+_FOLDER = PromptFolder("tinytroupe.validation")
 
 
 class TinyPersonValidator:
@@ -118,10 +114,9 @@ class TinyPersonValidator:
         if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
             raise InvalidArgument(f"max_rounds must be a whole number of at least 1, got {max_rounds!r}")
         judge = client if client is not None else person.client
-        env = _env()
-        system = env.get_template("check_person_system.j2").render(
-            expectations=(expectations or "").strip(), max_rounds=max_rounds, max_questions=MAX_QUESTIONS,
-            spec=person.persona.render() if include_agent_spec else "")
+        system = _FOLDER.render(
+            "check_person_system.j2", expectations=(expectations or "").strip(), max_rounds=max_rounds,
+            max_questions=MAX_QUESTIONS, spec=person.persona.render() if include_agent_spec else "")
         messages = [Message(role="system", content=system),
                     Message(role="user", content=f"Begin the interview of {person.name}.")]
         world = person.environment.name if person.environment is not None else None
@@ -132,10 +127,10 @@ class TinyPersonValidator:
             if step.is_complete or not step.questions:
                 break
             answers = await _ask(person, step.questions, max_content_length)
-            messages.append(Message(role="user", content=env.get_template("check_person_answers.j2").render(
-                name=person.name, answers=answers, last=round_number == max_rounds)))
-        messages.append(Message(role="user", content=env.get_template("check_person_verdict.j2").render(
-            name=person.name)))
+            messages.append(Message(role="user", content=_FOLDER.render(
+                "check_person_answers.j2", name=person.name, answers=answers, last=round_number == max_rounds)))
+        messages.append(Message(role="user", content=_FOLDER.render(
+            "check_person_verdict.j2", name=person.name)))
         verdict: ValidationVerdict = (await judge.acomplete(messages, response_model=ValidationVerdict,
                                                             purpose="validation", agent=person.name,
                                                             world=world)).value
