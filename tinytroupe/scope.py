@@ -136,6 +136,9 @@ class Registry:
 
 _lock = threading.Lock()
 _stack: list[tuple[int, Scope]] = []
+# The active scopes, innermost first, rebuilt when the stack changes: every agent's turn asks for
+# them several times (its context, settings and client), and a tuple is read without the lock.
+_active: tuple[Scope, ...] = ()
 _tokens = iter(range(1, 1 << 62))
 # Objects made outside any scope, for TinyTroupe-style lookups by name in plain scripts. Weak
 # references only, so it holds nothing alive; compatibility shims are its only readers.
@@ -147,6 +150,7 @@ def enter(scope: Scope) -> int:
     with _lock:
         token = next(_tokens)
         _stack.append((token, scope))
+        _rebuild_active()
         return token
 
 
@@ -156,6 +160,7 @@ def leave(token: int) -> None:
         for i, (t, _) in enumerate(_stack):
             if t == token:
                 del _stack[i]
+                _rebuild_active()
                 return
     raise NotFound(f"no active scope with token {token}")
 
@@ -166,10 +171,14 @@ def current() -> Scope | None:
         return _stack[-1][1] if _stack else None
 
 
-def active_scopes() -> list[Scope]:
+def _rebuild_active() -> None:
+    global _active
+    _active = tuple(s for _, s in reversed(_stack))
+
+
+def active_scopes() -> tuple[Scope, ...]:
     """The active scopes, innermost first."""
-    with _lock:
-        return [s for _, s in reversed(_stack)]
+    return _active
 
 
 def register(obj: object) -> None:

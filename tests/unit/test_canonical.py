@@ -79,3 +79,21 @@ def test_forgotten_frozen_schemas_are_encoded_afresh(monkeypatch: Any) -> None:
     assert frozen_text(a) is None and frozen_text(b) == '{"n":1}' and frozen_text(c) == '{"n":2}'
     request = LLMRequest(messages=(Message(role="user", content="x"),), response_schema=a)
     assert request.canonical_json() == reference_json(request, {})
+
+
+def test_messages_with_tool_calls_and_images_keep_the_reference_text() -> None:
+    from tinytroupe.llm.types import ImagePart, ToolCallRequest
+
+    messages = (Message(role="user", content="look \u2028 \x00 \"q\" \\", images=(
+                    ImagePart(url="data:image/png;base64,iVBORw0K", detail="low"),)),
+                Message(role="assistant", content="", tool_calls=(ToolCallRequest(id="c1", name="f",
+                                                                                  arguments='{"a": 1.5e-05}'),)),
+                Message(role="tool", content="r\u00e9sum\u00e9 \U0001F600", tool_call_id="c1"))
+    for schema in (None, freeze_schema({"type": "object"}), {"type": "object"}):
+        request = LLMRequest(messages=messages, response_schema=schema, temperature=1e-05, seed=2**40)
+        assert request.canonical_json({"k": 0.5}) == reference_json(request, {"k": 0.5})
+
+
+def test_a_lone_surrogate_in_a_message_is_encoded_as_before() -> None:
+    request = LLMRequest(messages=(Message(role="user", content="bad \ud800 text"),))
+    assert request.canonical_json() == reference_json(request, {})

@@ -6,6 +6,7 @@ import hashlib
 import math
 from typing import Any, Literal
 
+import orjson
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -19,7 +20,7 @@ from pydantic import (
 )
 
 from tinytroupe.events import EventBus
-from tinytroupe.llm.canonical import encode, frozen_text, splice
+from tinytroupe.llm.canonical import encode, encode_floatless, frozen_text, splice
 
 
 class ToolCallRequest(BaseModel):
@@ -90,6 +91,24 @@ class Message(BaseModel):
             raise ValueError("only a 'user' message shows images")
         return self
 
+    def canonical_text(self) -> str:
+        """This message as the request's canonical JSON writes it (sorted keys, no whitespace).
+
+        A plain message (no tool fields, no images) is written directly: dumping it through pydantic
+        and a JSON encoder was most of a cache key's cost. Same text as :func:`~tinytroupe.llm.canonical.encode`
+        of :meth:`model_dump` (a test compares them).
+
+        Example:
+            >>> print(Message(role="user", content='say "hi"').canonical_text())
+            {"content":"say \\"hi\\"","role":"user"}
+        """
+        if self.tool_calls is None and self.tool_call_id is None and self.images is None:
+            try:
+                return '{"content":' + orjson.dumps(self.content).decode() + ',"role":"' + self.role + '"}'
+            except TypeError:  # a lone surrogate: the standard encoder writes it as it always did
+                pass
+        return encode_floatless(self.model_dump(mode="json"))
+
     @model_serializer(mode="wrap")
     def _without_unset_tool_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
@@ -151,15 +170,15 @@ class LLMRequest(BaseModel):
         # json, not orjson: orjson writes some floats differently ("0.00001" for 1e-05) and refuses
         # integers beyond 64 bits, and this text must stay exactly what earlier versions hashed.
         schema_text = frozen_text(self.response_schema) if self.response_schema is not None else None
-        request = self.model_dump(mode="json", exclude={"response_schema"} if schema_text is not None else None)
+        request = self.model_dump(mode="json", exclude={"messages", "response_schema"} if schema_text is not None
+                                  else {"messages"})
         if self.logprob_labels is not None:
             # only when set: requests without labels keep the keys they always had
             request["logprob_labels"] = list(self.logprob_labels)
         if self.tools is not None:
             request["tools"] = list(self.tools)
-        if schema_text is not None:
-            return splice(request, schema_text, backend_identity or {})
-        return encode({"request": request, "backend": backend_identity or {}})
+        messages = "[" + ",".join(m.canonical_text() for m in self.messages) + "]"
+        return splice(request, schema_text, backend_identity or {}, {"messages": messages})
 
     def cache_key(self, backend_identity: dict[str, Any] | None = None) -> str:
         """SHA-256 of :meth:`canonical_json` (remembered per backend identity: the replay recorder and
@@ -168,9 +187,32 @@ class LLMRequest(BaseModel):
         memo = self._key_memo
         if memo is not None and memo[0] == ident:
             return memo[1]
-        key = hashlib.sha256(self.canonical_json(backend_identity).encode("utf-8")).hexdigest()
+        key = sha256_hex(self.canonical_json(backend_identity))
         self._key_memo = (ident, key)
         return key
+
+
+#: hashlib lets go of the GIL to hash this many bytes or more (CPython's HASHLIB_GIL_MINSIZE)
+_GIL_FREE_HASH_BYTES = 2048
+
+
+def sha256_hex(text: str) -> str:
+    """SHA-256 of ``text`` (UTF-8), in pieces small enough that hashlib keeps the GIL.
+
+    A key's text is a few KB, hashed in microseconds; letting go of the GIL for that hands it to
+    another thread (the trace's writer), and taking it back waits for that thread's switch
+    interval, milliseconds. Same digest as hashing the whole text at once.
+
+    Example:
+        >>> sha256_hex("x" * 5000) == hashlib.sha256(b"x" * 5000).hexdigest()
+        True
+    """
+    data = text.encode("utf-8")
+    digest = hashlib.sha256()
+    step = _GIL_FREE_HASH_BYTES - 1
+    for start in range(0, len(data), step):
+        digest.update(data[start:start + step])
+    return digest.hexdigest()
 
 
 class Usage(BaseModel):
