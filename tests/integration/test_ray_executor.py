@@ -136,6 +136,58 @@ def test_ray_executor_gives_the_same_results_as_the_local_executor() -> None:
     assert world.errors == []
 
 
+class ComponentScript(NameScript):
+    """Feeler's answers appraise (its PAD state moves); Writer writes a document with its word processor."""
+
+    def __call__(self, request: LLMRequest) -> Any:
+        answer = super().__call__(request)
+        if request.schema_name != "ActionTurn" or not isinstance(answer, dict):
+            return answer
+        name = _ACT_AS.findall(next(m.content for m in reversed(request.messages) if m.role == "user"))[-1]
+        digest = answer["cognitive_state"]["context"][0]
+        if name == "Feeler":
+            answer["cognitive_state"].update(pleasure_change=-2, arousal_change=3, dominance_change=-1)
+        if name == "Writer":
+            answer["actions"] = [{"type": "WRITE_DOCUMENT", "target": "", "content": json.dumps(
+                {"title": f"Notes {digest}", "content": f"plans ({digest})"})}, *answer["actions"]]
+        return answer
+
+
+def run_component_world(executor: Executor) -> tuple[TinyWorld, list[Event]]:
+    from tinytroupe.agent.emotions import EmotionComponent
+    from tinytroupe.tools import TinyToolUse, TinyWordProcessor
+
+    names = ["Feeler", "Writer", "Plain"]
+    client = build_client(Settings(), backend=ScriptFactory(ComponentScript(names))())
+    events: list[Event] = []
+    client.bus.subscribe(events.append)
+    agents = [TinyPerson("Feeler").add_component(EmotionComponent(baseline={"pleasure": 0.1})),
+              TinyPerson("Writer").add_mental_faculty(TinyToolUse([TinyWordProcessor()])), TinyPerson("Plain")]
+    world = TinyWorld("Room", agents, initial_datetime=START, client=client, seed=7, executor=executor,
+                      parallelize=True)
+    world.broadcast("Good morning! Tell your neighbour your plans.", "Host")
+    world.run(2, timedelta_per_step=timedelta(minutes=5))
+    return world, [e.model_copy(update={"call_id": "", "waited_s": 0.0}) if e.kind == "tool_call" else e
+                   for e in events]
+
+
+def test_agents_with_emotions_and_tools_give_the_same_results_as_the_local_executor() -> None:
+    """The actors rebuild the agents' emotions and tool use from their specs (importing only tinytroupe's
+    modules), and the components' states come back with the agents'."""
+    local_world, local_events = run_component_world(LocalExecutor())
+    executor = RayExecutor(2, client_spec=ClientSpec.from_settings(Settings(), backend_factory=ScriptFactory(
+        ComponentScript(["Feeler", "Writer", "Plain"]))))
+    try:
+        world, events = run_component_world(executor)
+    finally:
+        executor.close()
+    kinds = [e.kind for e in events]
+    assert kinds.count("emotion") == 2 and kinds.count("tool_call") == 2 and world.errors == []
+    assert signature(events) == signature(local_events)
+    assert [a.to_state() for a in world.agents] == [a.to_state() for a in local_world.agents]
+    assert world.agents[0].get_component("emotions").get_state()["turns"] == 2  # type: ignore[union-attr]
+
+
 def test_a_failed_turn_in_an_actor_comes_back_as_a_record() -> None:
     script = NameScript(NAMES, fail=["Agent2"])
     executor = ray_executor(script)

@@ -204,8 +204,8 @@ def test_turns_in_shards_see_the_same_schedule_and_the_same_idle_agents() -> Non
         client = build_client(Settings(), backend=ScriptFactory(NameScript(NAMES))())
         world = TinyWorld("Room", [TinyPerson(n) for n in NAMES], initial_datetime=MONDAY, client=client, seed=7,
                           executor=executor, communication_display=False)
-        # no upcoming-events section: worker processes run the built-in turn components only, so the local
-        # prompts would differ by it (the scheduler leaves it out by itself for a sharded world)
+        # no upcoming-events section: it asks the world's scheduler, which worker processes do not hold, so the
+        # local prompts would differ by it (the scheduler leaves it out by itself for a sharded world)
         EventScheduler(show_upcoming=upcoming).attach(world).add("Stand-up", MONDAY + timedelta(minutes=10),
                                                               attendees=NAMES[:2])
         ActivitySchedule(default=Routine(activity=0.5)).attach(world)

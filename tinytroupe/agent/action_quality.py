@@ -141,6 +141,7 @@ class ActionQualityCheck(TurnComponent):
     """
 
     name = "action_quality"
+    portable = True  # its overrides and counters are its state
 
     def __init__(self, **overrides: Any) -> None:
         self._overrides: dict[str, Any] = {}

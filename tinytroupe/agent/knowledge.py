@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 SAID = frozenset({"TALK", "THINK"})
 #: entity names of the agent's graph shown to the extraction call, so it reuses them
 MAX_KNOWN_NAMES = 30
+#: why the knowledge components stay with the local executor
+_GRAPHS_OUTSIDE = ("its knowledge graphs live outside the agent's state (the run file, shared graphs), so a worker "
+                   "process would read and write copies of its own")
 
 
 class BeliefExtraction(TurnComponent):
@@ -141,6 +144,9 @@ class BeliefExtraction(TurnComponent):
                 self.world_graph.submit(found, author=agent.name, step=turn.step)
             logger.debug("%s: beliefs from %d memories: %s", agent.name, len(chunk), report)
 
+    def portability_problem(self) -> str | None:
+        return _GRAPHS_OUTSIDE
+
     def get_state(self) -> dict[str, Any]:
         return {"extracted_upto": self.extracted_upto, "calls": self.calls, "step": self.step}
 
@@ -173,6 +179,9 @@ class KnowledgeRecall(TurnComponent):
         self.beliefs = beliefs
         self.budget_tokens = budget_tokens
         self.depth = depth
+
+    def portability_problem(self) -> str | None:
+        return _GRAPHS_OUTSIDE
 
     def graphs_for(self, agent: TinyPerson, step: int | None) -> list[GraphStore]:
         """The graphs read for ``agent`` at ``step``: its beliefs first, then the shared ones (settled)."""

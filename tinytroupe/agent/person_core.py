@@ -300,6 +300,15 @@ class PersonCore:
             self._components = [c for c in self._components if c is not found]
         return found
 
+    def _set_components(self, components: list[TurnComponent]) -> None:
+        """Replace the components, in this order (what :func:`tinytroupe.agent.portable.restore_components`
+        rebuilt); names must be unique."""
+        names = [c.name for c in components]
+        if len(set(names)) != len(names):
+            raise InvalidArgument(f"{self.name}: turn component names must be unique, got {names}")
+        with self._lock:
+            self._components = list(components)
+
     # ------------------------------------------------------------------ mental faculties
 
     @property

@@ -19,6 +19,7 @@ from tinytroupe.agent.faculties import MentalFaculty
 from tinytroupe.agent.memory import EpisodicMemory
 from tinytroupe.agent.person_core import PersonCore
 from tinytroupe.agent.persona import Persona, load_persona_file
+from tinytroupe.agent.portable import component_specs
 from tinytroupe.agent.state_models import AgentState
 from tinytroupe.errors import InvalidArgument, ScenarioError
 from tinytroupe.llm.client import LLMClient
@@ -156,7 +157,9 @@ class StateMethods(PersonCore):
 
     def state_model(self) -> AgentState:
         """The agent's whole state as an :class:`~tinytroupe.agent.state_models.AgentState` (persona,
-        memory, cognitive state, buffers, faculties); :meth:`apply_state` restores it exactly."""
+        memory, cognitive state, buffers, faculties, its turn components' states and specs);
+        :meth:`apply_state` restores it exactly (components' states into the agent's own components:
+        only a worker process rebuilds components from their specs, :mod:`tinytroupe.agent.portable`)."""
         with self._lock:
             return AgentState.model_construct(
                 name=self.name, persona=self.persona.to_spec(), memory=self.memory.state_model(),
@@ -167,7 +170,8 @@ class StateMethods(PersonCore):
                 action_types=self.actions_registry.descriptions(),
                 mental_faculties=[f.to_spec() for f in self._mental_faculties],
                 enable_basic_action_repetition_prevention=self.enable_basic_action_repetition_prevention,
-                components={c.name: s for c in self._components if (s := c.get_state())})
+                components={c.name: s for c in self._components if (s := c.get_state())},
+                component_specs=component_specs(self._components))
 
     def apply_state(self, state: AgentState, resolve: Callable[[str], TinyPerson | None] | None = None) -> Self:
         """Put this agent in ``state`` (in place; the name must match). Returns the agent.

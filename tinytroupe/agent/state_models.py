@@ -1,5 +1,6 @@
 """An agent's whole state as one model, :class:`AgentState`: persona, memory, cognitive state,
-location, accessible agents (by name), buffers, action types and mental faculties.
+location, accessible agents (by name), buffers, action types, mental faculties, and the state and
+specification of its turn components.
 
 ``TinyPerson.state_model()`` produces it and ``TinyPerson.apply_state()`` takes it back; checkpoints,
 ``save``/``load``, ``to_state()``/``encode_complete_state()`` (its ``to_dict()``) and the Ray executor
@@ -27,6 +28,21 @@ from tinytroupe.agent.memory.state import MemoryState
 from tinytroupe.state import StateModel
 
 
+class ComponentSpec(StateModel):
+    """How a worker process rebuilds one of an agent's turn components: its class (``module`` and
+    ``qualname``) and constructor arguments (``args``; :meth:`TurnComponent.spec_args`), or, for a
+    component that is a mental faculty too (``faculty``), from the agent's saved faculty of that name.
+    Its state is the agent's ``components[name]``. ``portable`` is False for a component that cannot be
+    rebuilt (then ``args`` is None): a worker refuses such a state."""
+
+    name: str
+    module: str
+    qualname: str
+    portable: bool = True
+    faculty: bool = False
+    args: dict[str, Any] | None = None
+
+
 class AgentState(StateModel):
     """A :class:`~tinytroupe.agent.person.TinyPerson` as data.
 
@@ -37,7 +53,8 @@ class AgentState(StateModel):
     """
 
     omit_when: ClassVar[dict[str, Any]] = {"long_term_memory": None, "mental_faculties": [],
-                                           "enable_basic_action_repetition_prevention": True, "components": {}}
+                                           "enable_basic_action_repetition_prevention": True, "components": {},
+                                           "component_specs": None}
 
     name: str
     persona: dict[str, Any]
@@ -54,6 +71,9 @@ class AgentState(StateModel):
     enable_basic_action_repetition_prevention: bool = True
     #: the state of each turn component that keeps one (``TurnComponent.get_state``), by component name
     components: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: the agent's turn components in order, as a worker rebuilds them; None: the built-in ones
+    #: (:func:`tinytroupe.agent.turn_components.default_components`)
+    component_specs: list[ComponentSpec] | None = None
 
 
-__all__ = ["AgentState"]
+__all__ = ["AgentState", "ComponentSpec"]

@@ -45,9 +45,10 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tinytroupe.agent.actions import Action, ActionBatch, ActionTurnSpec
 from tinytroupe.agent.cognition import TurnView
@@ -107,9 +108,23 @@ class TurnComponent:
     Override the hooks for the phases the component takes part in (each is a coroutine that gets the
     :class:`Turn`), and :meth:`get_state`/:meth:`set_state` when it keeps state saved with the agent.
     ``name`` must be unique among an agent's components.
+
+    A component whose turns may run in a worker process (the sharded and Ray executors) says so with
+    ``portable = True`` in its class body, and gives the arguments that rebuild it there
+    (:meth:`spec_args`, read back by :meth:`from_spec_args`); its state then travels with the agent's
+    (:mod:`tinytroupe.agent.portable`). A subclass is not portable unless it says so too: it may keep
+    objects that are not data, or read its world during the turn.
     """
 
     name: str = "component"
+    #: whether a worker process can rebuild this component from its class, :meth:`spec_args` and state
+    portable: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Not inherited: a subclass of a portable component (MarketAccess of TinyToolUse) may read its world.
+        if "portable" not in cls.__dict__:
+            cls.portable = False
 
     async def perceive(self, turn: Turn) -> None:
         """``turn.view.new`` holds the stimuli new since the agent's last turn."""
@@ -132,6 +147,21 @@ class TurnComponent:
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore :meth:`get_state` output (nothing to restore by default)."""
+
+    def spec_args(self) -> dict[str, Any]:
+        """JSON-ready keyword arguments that rebuild this component with its class (its state apart)."""
+        return {}
+
+    @classmethod
+    def from_spec_args(cls, args: Mapping[str, Any]) -> TurnComponent:
+        """The component :meth:`spec_args` describes (before its state is restored)."""
+        return cls(**args)
+
+    def portability_problem(self) -> str | None:
+        """Why this component cannot run in a worker process, or None when it can (see :attr:`portable`)."""
+        if type(self).portable:
+            return None
+        return f"{type(self).__qualname__} does not declare itself portable (portable = True, with spec_args)"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

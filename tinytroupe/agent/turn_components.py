@@ -33,6 +33,7 @@ class MemoryComponent(TurnComponent):
     """
 
     name = "memory"
+    portable = True
 
     async def retrieve(self, turn: Turn) -> None:
         agent, view = turn.agent, turn.view
@@ -54,6 +55,7 @@ class RepetitionFilter(TurnComponent):
     """
 
     name = "repetition_filter"
+    portable = True
 
     async def decide(self, turn: Turn) -> None:
         agent = turn.agent
@@ -78,6 +80,7 @@ class FacultyComponent(TurnComponent):
     """
 
     name = "mental_faculties"
+    portable = True
 
     async def act(self, turn: Turn) -> None:
         faculties = [f for f in turn.agent.mental_faculties if not isinstance(f, TurnComponent)]

@@ -170,6 +170,9 @@ class MarketAccess(TinyToolUse):
     async def act(self, turn: Turn) -> None:
         """Nothing in the turn: the marketplace carries the actions out when it routes them."""
 
+    def portability_problem(self) -> str | None:
+        return "it shows the world's market in the turn's prompt, and a worker process holds no world"
+
     def carry_out(self, agent: TinyPerson, actions: Iterable[Action], world: str | None,
                   step: int | None) -> list[CallOutcome]:
         """Run ``agent``'s market actions now, in order (a call may use an earlier one's result,

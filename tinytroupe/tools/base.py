@@ -42,7 +42,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import TYPE_CHECKING, Any, ClassVar, get_type_hints
 
 from pydantic import BaseModel, ValidationError
 
@@ -161,9 +161,20 @@ class TinyTool:
 
     Subclasses declare operations with :func:`tool_action`; ``capabilities`` names what the tool
     offers (``"email"``, ``"search"``) for :meth:`ToolRegistry.find <tinytroupe.tools.registry.ToolRegistry.find>`.
+    A tool class that a worker process of the sharded or Ray executor can rebuild (built with no
+    arguments, then given its saved name, owner and state) and whose calls reach no other agent says so
+    with ``portable = True`` in its own class body (see :meth:`portability_problem`).
     """
 
     capabilities: tuple[str, ...] = ()
+    #: whether a worker process can rebuild this tool (see the class docstring); not inherited
+    portable: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass may take constructor arguments or reach other agents: it says so itself.
+        if "portable" not in cls.__dict__:
+            cls.portable = False
 
     def __init__(self, name: str, description: str, owner: TinyPerson | str | None = None,
                  real_world_side_effects: bool = False, exporter: Any = None, enricher: Any = None) -> None:
@@ -180,6 +191,20 @@ class TinyTool:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+    def portability_problem(self) -> str | None:
+        """Why a worker process cannot rebuild this tool, or None when it can: its class does not declare
+        itself portable, or this one has what a rebuild without arguments would lose (an exporter, an enricher).
+
+        Example:
+            >>> TinyTool("notes", "keeps notes").portability_problem()
+            "tool 'notes' (TinyTool) does not declare itself portable"
+        """
+        if not type(self).portable:
+            return f"tool {self.name!r} ({type(self).__qualname__}) does not declare itself portable"
+        if self.exporter is not None or self.enricher is not None:
+            return f"tool {self.name!r} has an exporter or an enricher, which a worker process cannot rebuild"
+        return None
 
     # ------------------------------------------------------------------ operations
     def _collect_operations(self) -> dict[str, ToolOperation]:

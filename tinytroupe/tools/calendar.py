@@ -342,6 +342,9 @@ class TinyCalendar(TinyTool):
         return delivery
 
     # ------------------------------------------------------------------ state
+    def portability_problem(self) -> str | None:
+        return f"tool {self.name!r} delivers invitations to other agents, which a worker process does not hold"
+
     def get_state(self) -> dict[str, Any]:
         """Events, the next id and the reminders delivered, JSON-ready (saved with the agent)."""
         with self._lock:
@@ -371,6 +374,10 @@ class CalendarReminders(TurnComponent):
     def __init__(self, calendar: TinyCalendar, name: str = "calendar_reminders") -> None:
         self.calendar = calendar
         self.name = name
+
+    def portability_problem(self) -> str | None:
+        return ("its calendar is an object outside the agent's state (it may be shared), which a worker process "
+                "cannot rebuild")
 
     async def perceive(self, turn: Turn) -> None:
         agent, view = turn.agent, turn.view

@@ -45,12 +45,12 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tinytroupe.agent.actions import Action, ActionBatch, StimulusType
 from tinytroupe.agent.faculties import MentalFaculty
+from tinytroupe.agent.portable import import_portable
 from tinytroupe.agent.turn import Turn, TurnComponent
 from tinytroupe.aio import run_sync
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType, LLMError, ScenarioError, ToolExecutionError
@@ -92,7 +92,13 @@ class TinyToolUse(MentalFaculty, TurnComponent):
     Raises:
         InvalidArgumentType: an item of ``tools`` is not a :class:`~tinytroupe.tools.base.TinyTool`.
         InvalidArgument: no tools, two tools of one name, or two handling the same action type.
+
+    Its turns run in worker processes too (sharded and Ray executors) when every tool is portable
+    (:meth:`~tinytroupe.tools.base.TinyTool.portability_problem`): the worker rebuilds it from its saved
+    faculty (:meth:`from_spec`) and the tools' state comes back with the agent's.
     """
+
+    portable = True
 
     def __init__(self, tools: Iterable[TinyTool], allow_side_effects: bool = False, *,
                  max_result_chars: int = MAX_RESULT_CHARS, reask: bool = True,
@@ -279,6 +285,13 @@ class TinyToolUse(MentalFaculty, TurnComponent):
 
     # ------------------------------------------------------------------ state
 
+    def portability_problem(self) -> str | None:
+        problem = super().portability_problem()  # a subclass (MarketAccess) may read its world: it says so itself
+        if problem is not None:
+            return problem
+        problems = [p for tool in self._tools if (p := tool.portability_problem()) is not None]
+        return "; ".join(problems) if problems else None
+
     def get_statistics(self) -> dict[str, int]:
         """Calls carried out or refused, those that failed, and turns whose tool arguments were asked again."""
         return dict(self._stats)
@@ -346,11 +359,16 @@ def _subclasses(root: type[TinyTool]) -> Iterable[type[TinyTool]]:
 
 def _rebuild_tool(entry: dict[str, Any]) -> TinyTool:
     kind = str(entry.get("type", ""))
-    # The module saved with the class tells two tools of one name apart; only modules already imported are
-    # looked in (loading an agent never imports code its file names). Older saves have the name alone.
-    module = sys.modules.get(str(entry.get("module") or ""))
-    found = getattr(module, kind, None) if module is not None else None
-    if not (isinstance(found, type) and issubclass(found, TinyTool)):
+    # The module saved with the class tells two tools of one name apart. Only tinytroupe's own modules are
+    # imported, others only looked in when already imported (loading an agent, or rebuilding it in a worker
+    # process, never imports code its state names). Older saves have the name alone.
+    found: type[TinyTool] | None = None
+    if entry.get("module"):
+        try:
+            found = import_portable(str(entry["module"]), kind, TinyTool, what=f"tool {entry.get('name')!r}")
+        except ScenarioError:
+            found = None
+    if found is None:
         found = next((c for c in _subclasses(TinyTool) if c.__name__ == kind), None)
     if found is None:
         raise ScenarioError(f"the saved agent uses a tool of type {kind!r}, which is not defined here; import the "

@@ -131,9 +131,13 @@ class TinyWordProcessor(TinyTool):
             exporter, none without; add ``"docx"`` for Word files, which need python-docx).
         max_documents: how many documents it keeps; writing one more is refused.
         enrichment_requirements: what the enricher is asked to do.
+
+    Built without arguments (or with an owner only) it runs in worker processes too: its documents
+    are its state.
     """
 
     capabilities = ("documents", "word_processing")
+    portable = True
 
     def __init__(self, owner: TinyPerson | str | None = None, exporter: Any = None, enricher: Any = None, *,
                  output_folder: str | os.PathLike[str] | None = None,
@@ -260,6 +264,16 @@ class TinyWordProcessor(TinyTool):
         return [str(await self._export(doc, fmt, action)) for fmt in self.auto_export]
 
     # ------------------------------------------------------------------ state
+    def portability_problem(self) -> str | None:
+        problem = super().portability_problem()
+        defaults = (self.max_documents, self.enrichment_requirements) == (DEFAULT_MAX_DOCUMENTS,
+                                                                          DEFAULT_ENRICHMENT_REQUIREMENTS)
+        if problem is None and (self.folder is not None or self.auto_export or not defaults):
+            # a worker rebuilds it without arguments: these would be lost there (and exports go to its disk)
+            problem = (f"tool {self.name!r} has an export folder or settings other than the defaults, which its "
+                       "rebuild in a worker process would lose")
+        return problem
+
     def get_state(self) -> dict[str, Any]:
         """The documents, JSON-ready (saved with the agent)."""
         return WordProcessorState(documents=self.documents).to_dict()

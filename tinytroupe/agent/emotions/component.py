@@ -65,6 +65,7 @@ class EmotionComponent(TurnComponent):
     """
 
     name = "emotions"
+    portable = True
 
     def __init__(self, *, baseline: PAD | Mapping[str, float] | None = None,
                  initial: PAD | Mapping[str, float] | None = None, settings: EmotionsSettings | None = None) -> None:
@@ -117,6 +118,22 @@ class EmotionComponent(TurnComponent):
 
     def get_state(self) -> dict[str, Any]:
         return self.state.to_dict() if self._ready else {}
+
+    def spec_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        if self._baseline is not None:
+            args["baseline"] = self._baseline.model_dump()
+        if self._initial is not None:
+            args["initial"] = self._initial.model_dump()
+        if self._settings is not None:
+            args["settings"] = self._settings.model_dump(mode="json")
+        return args
+
+    @classmethod
+    def from_spec_args(cls, args: Mapping[str, Any]) -> EmotionComponent:
+        settings = args.get("settings")
+        return cls(baseline=args.get("baseline"), initial=args.get("initial"),
+                   settings=EmotionsSettings.model_validate(settings) if settings is not None else None)
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.state = EmotionalState.parse(state)

@@ -18,8 +18,8 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from tinytroupe.agent.person import TinyPerson
+from tinytroupe.agent.portable import portability_problems
 from tinytroupe.agent.state_models import AgentState
-from tinytroupe.agent.turn_components import default_components
 from tinytroupe.environment.distributed.messages import (
     AgentKey,
     AgentTurnRequest,
@@ -69,17 +69,21 @@ class ShardMap:
         return dict(sorted(out.items()))
 
 
-_BUILT_IN_COMPONENTS = [c.name for c in default_components()]
+def check_components(agent: TinyPerson) -> None:
+    """Refuse ``agent`` when a worker process could not rebuild one of its turn components.
 
+    Workers rebuild agents from their state, which holds specs, not code (:mod:`tinytroupe.agent.portable`):
+    a component that cannot be rebuilt there would be missing from the turn, so its results would not
+    be the agent's own.
 
-def _check_components(agent: TinyPerson) -> None:
-    # Workers rebuild agents from their state, which holds no code: a turn there would run without
-    # the agent's own components (or with ones it removed), so its results would not be its own.
-    names = [c.name for c in agent.components]
-    if names != _BUILT_IN_COMPONENTS:
-        raise InvalidState(
-            f"agent {agent.name!r} has turn components {names}, but turns in worker processes run with the "
-            f"built-in ones only ({_BUILT_IN_COMPONENTS}); run its world with the local executor")
+    Raises:
+        InvalidState: naming each such component and why.
+    """
+    problems = portability_problems(agent)
+    if problems:
+        listed = "; ".join(f"{name!r}: {why}" for name, why in problems.items())
+        raise InvalidState(f"agent {agent.name!r} has turn components that cannot run in a worker process ({listed}); "
+                           "run its world with the local executor")
 
 
 def turn_request(agent: TinyPerson) -> AgentTurnRequest:
@@ -211,7 +215,7 @@ class ShardedExecutor(Executor):
         if not agents:
             return []
         for agent in agents:
-            _check_components(agent)
+            check_components(agent)
         await self._prepare()
         per_worker = max(1, math.ceil(max_workers / self.num_workers)) if max_workers else None
         shards = self._shards.split([(world, a.name) for a in agents])
@@ -254,5 +258,5 @@ class ShardedExecutor(Executor):
 
 
 
-__all__ = ["AGENT_OPTIONS", "ShardMap", "ShardedExecutor", "apply_result", "failed_outcomes", "publish_bus_events",
-           "shard_request", "turn_request"]
+__all__ = ["AGENT_OPTIONS", "ShardMap", "ShardedExecutor", "apply_result", "check_components", "failed_outcomes",
+           "publish_bus_events", "shard_request", "turn_request"]

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.agent.persona import Persona
+from tinytroupe.agent.portable import restore_components
 from tinytroupe.agent.state_delta import apply_delta, diff
 from tinytroupe.agent.state_models import AgentState
 from tinytroupe.config import Settings, using_settings
@@ -79,8 +80,9 @@ class ShardWorker:
 
     The worker keeps a copy of each agent it has seen (created on first sight) and puts it in the state
     each request gives (whole, or as a delta from the state both sides agreed on last), so the driver
-    stays the owner of every agent's state; it answers with the delta to the agent's new state. Requests
-    run one at a time (a lock), each under the driver's settings.
+    stays the owner of every agent's state; it answers with the delta to the agent's new state. The copy
+    has the turn components the state specifies (:mod:`tinytroupe.agent.portable`), whose states travel
+    with the agent's both ways. Requests run one at a time (a lock), each under the driver's settings.
 
     Example:
         >>> from tinytroupe.config import Settings
@@ -133,6 +135,9 @@ class ShardWorker:
             self._agents[key] = agent
         for option, value in (item.options or {}).items():
             setattr(agent, option, value)
+        # Its turn components as the driver's agent has them (built from their specs, importing none but
+        # tinytroupe's own modules), before the state goes into them.
+        restore_components(agent, state)
         # Accessible agents stay names here: prompts show names, and the driver re-links them.
         agent.apply_state(state)
         return agent, state

@@ -57,6 +57,9 @@ class UpcomingEvents(TurnComponent):
         self.limit = limit
         self.budget_tokens = budget_tokens
 
+    def portability_problem(self) -> str | None:
+        return "it asks its world's scheduler during the turn, and a worker process holds no world"
+
     async def retrieve(self, turn: Turn) -> None:
         env, view = turn.agent.environment, turn.view
         schedule = getattr(env, "scheduler", None)  # a world without one shows nothing

@@ -85,7 +85,7 @@ class EventScheduler:
             rest of the occurrences in the window are counted in one line.
         follow_calendars: put the events of the calendars the world's agents hold on the schedule.
         show_upcoming: give the world's agents the :class:`~.prompt.UpcomingEvents` prompt section (when
-            their turns run locally: worker processes run the built-in turn components only).
+            their turns run locally: it asks the world's scheduler, which worker processes do not hold).
         keep_notices: how many of the latest notices :attr:`notices` keeps.
     """
 
@@ -259,7 +259,7 @@ class EventScheduler:
         assert self._origin is not None  # set by attach
         check_time(now, self._origin, "world clock")
         if self.show_upcoming and isinstance(world.executor, LocalExecutor):
-            _give_upcoming(world)  # worker processes run the built-in components only
+            _give_upcoming(world)  # it asks this scheduler in the turn: worker processes hold no world
         low, inclusive = (self._origin, True) if self._through is None else (self._through, False)
         if instant(now) < instant(low):
             return set()  # the clock went back (a restored state): what is due was delivered

@@ -55,6 +55,7 @@ class SpatialMemory(TurnComponent):
     """
 
     name = "spatial_memory"
+    portable = True  # the world writes it before the turn, in the driver; the turn only reads it
 
     def __init__(self, max_remembered: int = 50, budget_tokens: int = 200) -> None:
         self.max_remembered = max_remembered
@@ -107,6 +108,9 @@ class SpatialMemory(TurnComponent):
     async def retrieve(self, turn: Turn) -> None:
         assert turn.view is not None  # set in perceive
         turn.view.sections[SECTION_TITLE] = self.section()
+
+    def spec_args(self) -> dict[str, Any]:
+        return {"max_remembered": self.max_remembered, "budget_tokens": self.budget_tokens}
 
     def get_state(self) -> dict[str, Any]:
         return {"here": self.here, "in_sight": {name: list(seen) for name, seen in self.in_sight.items()},
