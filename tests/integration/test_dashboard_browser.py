@@ -1,6 +1,7 @@
 """The dashboard in a real headless browser (Debian's chromium, driven by Playwright): the page loads, the
 timeline receives a running simulation's events live, pause stops the steps and step advances exactly one,
-an edit made on the page shows in the agent's next prompt, and requests without the token or from another
+an edit made on the page shows in the agent's next prompt, the Knowledge page draws the agents' and the
+world's knowledge graphs and redraws them when a step ends, and requests without the token or from another
 origin are refused. Screenshots are kept in tests/artifacts/."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_support import STEP_ENDS, cafe, chromium_path, shot, wait_for
+from browser_support import STEP_ENDS, cafe, chromium_path, office, shot, wait_for
 
 from tinytroupe.dashboard.server import DashboardServer, open_dashboard
 
@@ -66,7 +67,7 @@ def test_the_page_loads_with_its_tabs_and_no_error(page: Any, link: DashboardSer
     open_page(page, link)
     assert page.title().endswith("tinytroupe dashboard")
     assert page.inner_text("#status") == "idle"
-    for tab in ("network", "agents", "charts", "insights", "timeline"):
+    for tab in ("network", "agents", "knowledge", "charts", "insights", "timeline"):
         page.click(f"nav button[data-tab={tab}]")
         assert page.is_visible(f"#tab-{tab}")
     shot(page, "dashboard_loaded")
@@ -150,6 +151,43 @@ def test_an_edit_on_the_page_shows_in_the_agents_next_prompt(page: Any, link: Da
     assert "lighthouse keeper" in str(link.controller.debugger.prompt("Ana").prompt)  # what the model was sent
     shot(page, "dashboard_agent_edited")
     assert page.errors == []
+
+
+NODES = "(f => Array.from(document.querySelectorAll(f + ' svg g > title')).map(t => t.textContent).sort())"
+
+
+def test_the_knowledge_page_draws_the_graphs_and_redraws_them_after_a_step(page: Any) -> None:
+    world = office()
+    world.broadcast("Ana Lima works at Acme.")
+    link = open_dashboard(world)
+    try:
+        open_page(page, link)
+        page.click("nav button[data-tab=knowledge]")
+        wait_for(page, "TT.knowledge.loads >= 1")
+        assert "no agent has beliefs yet" in page.inner_text("#kg-agent")
+        link.run(2, start_paused=True)
+        wait_for(page, "TT.status.state === 'paused'")
+        # the end of step 1 redraws the page: Ana's beliefs and the world's graph (merged at the next step)
+        wait_for(page, f"{NODES}('#kg-agent-fig').length === 2")
+        assert page.evaluate(f"{NODES}('#kg-agent-fig')") == ["Acme (organisation)", "Ana Lima (person)"]
+        assert page.inner_text("#kg-agent-fig figcaption").startswith("Ana's beliefs · 2 entities · 1 relation")
+        world_caption = page.inner_text("#kg-worlds figure[data-world=Office] figcaption")
+        assert "0 entities" in world_caption and "2 extractions merged" in world_caption
+        link.controller.inject("Ben Cruz works at Initech.")
+        page.click("#btn-step")
+        wait_for(page, f"{NODES}('#kg-agent-fig').length === 4 && {NODES}('#kg-worlds').length === 2")
+        assert page.evaluate(f"{NODES}('#kg-worlds')") == ["Acme (organisation)", "Ana Lima (person)"]
+        page.select_option("#kg-agent", "Ben")
+        wait_for(page, "document.querySelector('#kg-agent-fig figcaption').textContent.startsWith(\"Ben's\")")
+        assert page.evaluate(f"{NODES}('#kg-agent-fig')") == [
+            "Acme (organisation)", "Ana Lima (person)", "Ben Cruz (person)", "Initech (organisation)"]
+        shot(page, "dashboard_knowledge")
+        assert page.errors == []
+    finally:
+        if link.controller is not None and link.controller.state in ("running", "paused", "pausing"):
+            link.controller.command("stop")
+            link.controller.wait_for("stopped")
+        link.close()
 
 
 def test_requests_without_the_token_or_from_another_origin_are_refused(page: Any, link: DashboardServer) -> None:

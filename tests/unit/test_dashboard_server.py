@@ -35,7 +35,8 @@ def base(link: DashboardServer) -> str:
 
 
 ROUTES = ["/", "/static/core.js", "/static/dashboard.css", "/api/info", "/api/events", "/api/agents",
-          "/api/agents/Ana", "/api/insights", "/api/stream"]
+          "/api/agents/Ana", "/api/insights", "/api/stream", "/api/knowledge", "/api/knowledge/world",
+          "/api/knowledge/world/svg", "/api/knowledge/agents/Ana", "/api/knowledge/agents/Ana/svg"]
 
 
 @pytest.mark.parametrize("path", ROUTES)

@@ -11,6 +11,9 @@ Routes (every one needs the token; see :mod:`.security`):
 ``GET /api/stream?after=N``    server-sent events: ``events`` (JSON arrays, in order) and ``status``
 ``GET /api/agents[/NAME]``     the agents; one agent's :class:`~tinytroupe.dashboard.agents.AgentPanel`
 ``GET /api/insights``          the insight provider's cards
+``GET /api/knowledge``         the knowledge graphs there are (whose, how big)
+``GET /api/knowledge/world``   a world's shared graph as JSON (``?world=NAME``, ``?max_nodes=N``); ``/svg``: a picture
+``GET /api/knowledge/agents/NAME``  an agent's beliefs graph as JSON (``?max_nodes=N``); ``/svg``: a picture
 ``POST /api/control/ACTION``   ``play``, ``pause``, ``step``, ``stop``, ``inject``, ``edit``, ``next_prompt``
 =============================  ===================================================================
 """
@@ -32,6 +35,16 @@ from tinytroupe.dashboard.agents import AgentSource, NoAgents
 from tinytroupe.dashboard.control import DashboardController
 from tinytroupe.dashboard.hub import EventHub
 from tinytroupe.dashboard.insights import InsightProvider, insights_payload
+from tinytroupe.dashboard.knowledge import (
+    HOW,
+    MAX_NODES,
+    GraphSource,
+    Kind,
+    NoGraphs,
+    check_max_nodes,
+    graph_payload,
+    graph_title,
+)
 from tinytroupe.dashboard.security import Guard
 from tinytroupe.errors import (
     InvalidArgument,
@@ -60,6 +73,7 @@ class DashboardState:
     token: str
     hosts: set[str] | None
     agents: AgentSource = field(default_factory=NoAgents)
+    graphs: GraphSource = field(default_factory=NoGraphs)
     controller: DashboardController | None = None
     insights: InsightProvider | None = None
     title: str = "tinytroupe"
@@ -145,8 +159,42 @@ def create_app(state: DashboardState) -> Guard:
     def insights() -> dict[str, Any]:
         return insights_payload(state.insights, hub.events())
 
+    _knowledge_routes(app, state)
     _control_routes(app, state)
     return Guard(app, token=state.token, hosts=state.hosts)
+
+
+def _knowledge_routes(app: FastAPI, state: DashboardState) -> None:
+    """The ``/api/knowledge/...`` routes: the graphs of :mod:`.knowledge`, as JSON and as SVG pictures."""
+    from tinytroupe.visualization.knowledge_graph import graph_svg
+
+    def svg(kind: Kind, owner: str | None, max_nodes: int | None) -> Response:
+        snapshot = state.graphs.snapshot(kind, owner, check_max_nodes(max_nodes))
+        # the view is already cut to the request's max_nodes
+        picture = graph_svg(snapshot.view, title=graph_title(snapshot.summary), max_nodes=MAX_NODES)
+        return Response(picture, media_type=TYPES["svg"])
+
+    @app.get("/api/knowledge")
+    def knowledge() -> dict[str, Any]:
+        graphs = state.graphs.graphs()
+        return {"graphs": [g.model_dump() for g in graphs],
+                "message": None if graphs else "No knowledge graph here yet. " + HOW}
+
+    @app.get("/api/knowledge/world")
+    def world_graph(world: str | None = None, max_nodes: int | None = None) -> dict[str, Any]:
+        return graph_payload(state.graphs.snapshot("world", world, check_max_nodes(max_nodes)))
+
+    @app.get("/api/knowledge/world/svg")
+    def world_picture(world: str | None = None, max_nodes: int | None = None) -> Response:
+        return svg("world", world, max_nodes)
+
+    @app.get("/api/knowledge/agents/{name}")
+    def agent_graph(name: str, max_nodes: int | None = None) -> dict[str, Any]:
+        return graph_payload(state.graphs.snapshot("agent", name, check_max_nodes(max_nodes)))
+
+    @app.get("/api/knowledge/agents/{name}/svg")
+    def agent_picture(name: str, max_nodes: int | None = None) -> Response:
+        return svg("agent", name, max_nodes)
 
 
 def _control_routes(app: FastAPI, state: DashboardState) -> None:

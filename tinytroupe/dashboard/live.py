@@ -18,6 +18,7 @@ from tinytroupe.dashboard.agents import LiveAgents
 from tinytroupe.dashboard.control import DashboardController
 from tinytroupe.dashboard.hub import EventHub
 from tinytroupe.dashboard.insights import InsightProvider
+from tinytroupe.dashboard.knowledge import LiveGraphs
 from tinytroupe.dashboard.server import DEFAULT_HOST, DashboardServer
 from tinytroupe.devtools.debugger import Debugger
 from tinytroupe.events import EventBus
@@ -51,8 +52,9 @@ class LiveWatch:
         hub = EventHub(prices=prices).attach(bus)
         debugger = Debugger()
         controller = DashboardController(debugger, hub)
-        server = DashboardServer(hub, agents=LiveAgents(debugger), controller=controller, insights=self.insights,
-                                 host=self.host, port=self.port, title="live run", source={"kind": "live"})
+        server = DashboardServer(hub, agents=LiveAgents(debugger), graphs=LiveGraphs(debugger), controller=controller,
+                                 insights=self.insights, host=self.host, port=self.port, title="live run",
+                                 source={"kind": "live"})
         try:
             self.server = server.start()
             self.console.print(f"[bold]Dashboard[/]: {show(server.url)}", soft_wrap=True)

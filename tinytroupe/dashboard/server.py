@@ -28,6 +28,7 @@ from tinytroupe.dashboard.control import DashboardController
 from tinytroupe.dashboard.follow import RunFollower
 from tinytroupe.dashboard.hub import EventHub
 from tinytroupe.dashboard.insights import InsightProvider
+from tinytroupe.dashboard.knowledge import GraphSource, LiveGraphs, NoGraphs, RunFileGraphs
 from tinytroupe.dashboard.security import LOOPBACK, allowed_hosts, new_token
 from tinytroupe.devtools.debugger import Debugger
 from tinytroupe.environment.world import TinyWorld
@@ -49,6 +50,7 @@ class DashboardServer:
     Args:
         hub: the events to show.
         agents: where the inspector reads agents (default: none).
+        graphs: where the Knowledge page reads knowledge graphs (default: none).
         controller: the controls (None: a read-only dashboard).
         insights: the insight provider (see :mod:`.insights`).
         host: the address to bind (default 127.0.0.1; another address is reachable from elsewhere, still
@@ -63,7 +65,7 @@ class DashboardServer:
             address cannot be bound.
     """
 
-    def __init__(self, hub: EventHub, *, agents: AgentSource | None = None,
+    def __init__(self, hub: EventHub, *, agents: AgentSource | None = None, graphs: GraphSource | None = None,
                  controller: DashboardController | None = None, insights: InsightProvider | None = None,
                  host: str = DEFAULT_HOST, port: int = 0, token: str | None = None, title: str = "tinytroupe",
                  source: dict[str, Any] | None = None) -> None:
@@ -72,6 +74,7 @@ class DashboardServer:
         self._sock = _bind(host, port)
         self.port: int = self._sock.getsockname()[1]
         self.agents, self.controller, self.insights = agents or NoAgents(), controller, insights
+        self.graphs = graphs or NoGraphs()
         self.title, self.source = title, source or {}
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -90,8 +93,8 @@ class DashboardServer:
         from tinytroupe.dashboard.app import DashboardState
 
         return DashboardState(hub=self.hub, token=self.token, hosts=allowed_hosts(self.host, self.port),
-                              agents=self.agents, controller=self.controller, insights=self.insights,
-                              title=self.title, source=self.source)
+                              agents=self.agents, graphs=self.graphs, controller=self.controller,
+                              insights=self.insights, title=self.title, source=self.source)
 
     def start(self) -> DashboardServer:
         """Serve on a background thread; returns once it listens."""
@@ -187,7 +190,8 @@ def open_dashboard(watched: TinyWorld | Iterable[TinyWorld] | str | Path, *, ins
     if isinstance(watched, str | Path):
         follower = RunFollower(watched, hub, run_id=run_id).start()
         agents: AgentSource = NoAgents() if follower.jsonl else CheckpointAgents(watched, run_id)
-        server = DashboardServer(hub, agents=agents, insights=insights, host=host, port=port,
+        graphs: GraphSource = NoGraphs() if follower.jsonl else RunFileGraphs(watched, follower.run_id)
+        server = DashboardServer(hub, agents=agents, graphs=graphs, insights=insights, host=host, port=port,
                                  title=Path(watched).name, source=follower.describe())
         server.closers.append(follower.close)
         return server.start()
@@ -199,8 +203,8 @@ def open_dashboard(watched: TinyWorld | Iterable[TinyWorld] | str | Path, *, ins
     for world in worlds:
         debugger.attach(world)
     controller = DashboardController(debugger, hub)
-    server = DashboardServer(hub, agents=LiveAgents(debugger), controller=controller, insights=insights, host=host,
-                             port=port, title=", ".join(w.name for w in worlds),
+    server = DashboardServer(hub, agents=LiveAgents(debugger), graphs=LiveGraphs(debugger), controller=controller,
+                             insights=insights, host=host, port=port, title=", ".join(w.name for w in worlds),
                              source={"kind": "live", "worlds": [w.name for w in worlds]})
     server.closers += [hub.detach, debugger.detach]
     return server.start()

@@ -106,12 +106,14 @@ class KnowledgeGraphRows(RunFileTables):
         path: the run file.
         simulation_id: whose graphs these are (a run file may hold several simulations).
         writer: the run's background writer (optional; see the module docstring).
+        readonly: read an existing file's tables without writing anything (a viewer's access).
     """
 
     what = "the knowledge graphs"
 
-    def __init__(self, path: str | Path, simulation_id: str, *, writer: BatchWriter | None = None) -> None:
-        super().__init__(path, simulation_id, setup=create_tables, writer=writer)
+    def __init__(self, path: str | Path, simulation_id: str, *, writer: BatchWriter | None = None,
+                 readonly: bool = False) -> None:
+        super().__init__(path, simulation_id, setup=create_tables, writer=writer, readonly=readonly)
 
     def write(self, graph: str, nodes: Sequence[NodeRow], edges: Sequence[EdgeRow]) -> None:
         """Write (or replace) the rows of ``graph``, all in one transaction.

@@ -1,7 +1,8 @@
 """The common part of the run file's stores (mailboxes, the market ledger, knowledge graphs, document
 chunks): a connection opened with the store's tables, reads and writes under one lock, and, with the
 run's :class:`~tinytroupe.storage.writer.BatchWriter`, writes queued on its thread while reads flush
-it first. Each store adds its own tables and queries.
+it first. Each store adds its own tables and queries. ``readonly=True`` opens the file read-only and
+creates nothing (a viewer such as the dashboard reading another process's run file must never write it).
 
 Example:
     >>> class Notes(RunFileTables):
@@ -23,7 +24,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tinytroupe.storage.sqlite import connect, storage_error, transaction
+from tinytroupe.errors import InvalidState
+from tinytroupe.storage.sqlite import connect, connect_readonly, storage_error, transaction
 from tinytroupe.storage.writer import BatchWriter
 
 Setup = Callable[[sqlite3.Connection], None]
@@ -37,21 +39,23 @@ class RunFileTables:
         simulation_id: the simulation whose rows this store reads and writes.
         setup: creates the store's tables (run on every connection it opens, and on the writer's).
         writer: the run's background writer; None: each write is committed before it returns.
+        readonly: open the file read-only, create no table, refuse writes (a file's, not ``":memory:"``).
     """
 
     #: what the tables hold, as messages say it ("the market ledger")
     what: ClassVar[str] = "the tables"
 
     def __init__(self, path: str | Path, simulation_id: str, *, setup: Setup,
-                 writer: BatchWriter | None = None) -> None:
+                 writer: BatchWriter | None = None, readonly: bool = False) -> None:
         self.path = str(path)
         self.simulation_id = simulation_id
-        self._writer = writer
+        self._writer = None if readonly else writer
         self._setup = setup
+        self.readonly = readonly
         self._lock = threading.RLock()
         self._closed = False
-        self._conn: sqlite3.Connection | None = connect(path, doing=f"opening {self.what} of", setup=setup)
-        if writer is not None and self.path == ":memory:":
+        self._conn: sqlite3.Connection | None = self._open(f"opening {self.what} of")
+        if writer is not None and not readonly and self.path == ":memory:":
             writer.call(setup)  # an in-memory writer has a database of its own
 
     def close(self) -> None:
@@ -68,10 +72,20 @@ class RunFileTables:
             if self.path == ":memory:" and self._closed:
                 raise storage_error(sqlite3.ProgrammingError(f"{self.what} (in memory) were closed"), self.path,
                                     f"reading {self.what} of")
-            self._conn = connect(self.path, doing=f"reading {self.what} of", setup=self._setup)
+            self._conn = self._open(f"reading {self.what} of")
         return self._conn
 
+    def _open(self, doing: str) -> sqlite3.Connection:
+        if not self.readonly:
+            return connect(self.path, doing=doing, setup=self._setup)
+        try:
+            return connect_readonly(self.path)
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path, doing) from exc
+
     def _write(self, write: Callable[[sqlite3.Connection], object], doing: str) -> None:
+        if self.readonly:
+            raise InvalidState(f"{self.what} of {self.path!r} were opened read-only")
         if self._writer is not None:
             self._writer.call(write)  # one call: its statements commit in one batch
             return

@@ -12,7 +12,7 @@
     TT.activeTab = name;
     for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("active", b.dataset.tab === name);
     for (const s of document.querySelectorAll(".tab")) s.classList.toggle("active", s.id === "tab-" + name);
-    const page = { network: TT.network, charts: TT.charts, insights: TT.insights }[name];
+    const page = { network: TT.network, charts: TT.charts, insights: TT.insights, knowledge: TT.knowledge }[name];
     if (page) page.show();
     if (name === "agents" && !TT.inspector.current) TT.inspector.show();
   };
