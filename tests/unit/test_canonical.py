@@ -97,3 +97,11 @@ def test_messages_with_tool_calls_and_images_keep_the_reference_text() -> None:
 def test_a_lone_surrogate_in_a_message_is_encoded_as_before() -> None:
     request = LLMRequest(messages=(Message(role="user", content="bad \ud800 text"),))
     assert request.canonical_json() == reference_json(request, {})
+
+
+def test_a_field_that_reads_like_a_splice_mark_keeps_the_reference_text() -> None:
+    for name in ("messages", "response_schema", "other"):
+        mark = f"\x00tinytroupe-canonical:{name}\x00"
+        request = LLMRequest(messages=(Message(role="user", content=mark),), model=mark, schema_name=mark,
+                             stop=(mark,), response_schema=freeze_schema({"enum": [mark]}))
+        assert request.canonical_json({"m": mark}) == reference_json(request, {"m": mark})

@@ -198,7 +198,16 @@ def target_choices(names: Iterable[str], *, exclude: str | None = None) -> tuple
         >>> target_choices(["Ben", "Ana", "Ana ", "Cai"], exclude="Cai")
         ('', 'Ana', 'Ben')
     """
-    unique = sorted({n.strip() for n in names if n and n.strip() and n.strip() != exclude})
+    return _target_choices(tuple(names), exclude)
+
+
+@lru_cache(maxsize=4096)
+def _target_choices(names: tuple[str, ...], exclude: str | None) -> tuple[str, ...] | None:
+    # Every turn asks with the same people as the last (a world's members, the agent's contacts):
+    # remembered, the answer is one tuple lookup instead of stripping and sorting them again, and
+    # the same tuple object each time (so the checks keyed on it below are remembered too).
+    stripped = (n.strip() for n in names if n)
+    unique = sorted({n for n in stripped if n and n != exclude})
     if len(unique) > MAX_TARGET_CHOICES:
         return None
     return ("", *unique)
@@ -275,10 +284,22 @@ def _build_turn_model(action_types: tuple[str, ...], max_actions: int, max_conte
     )
 
 
+def _all_text(choices: tuple[Any, ...]) -> bool:
+    try:
+        return _all_text_cached(choices)
+    except TypeError:  # something unhashable inside: not a tuple of names
+        return False
+
+
+@lru_cache(maxsize=1024)
+def _all_text_cached(choices: tuple[Any, ...]) -> bool:
+    return all(isinstance(c, str) for c in choices)
+
+
 def _target_in_context(value: Any, info: ValidationInfo) -> Any:
     # The people a turn may address come in the validation context, so one class serves every agent.
     choices = info.context.get(TARGETS_CONTEXT_KEY) if isinstance(info.context, dict) else None
-    if choices is not None and not (isinstance(choices, tuple) and all(isinstance(c, str) for c in choices)):
+    if choices is not None and not (isinstance(choices, tuple) and _all_text(choices)):
         if not isinstance(choices, tuple | list | set | frozenset) or not all(isinstance(c, str) for c in choices):
             # A TypeError: pydantic turns ValueErrors into validation errors, which would re-ask the model.
             raise InvalidArgumentType(f"validation_context[{TARGETS_CONTEXT_KEY!r}] must be a tuple of names, "

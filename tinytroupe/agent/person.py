@@ -29,7 +29,7 @@ from tinytroupe.agent.person_perception import PerceptionMethods
 from tinytroupe.agent.person_persona import PersonaMethods
 from tinytroupe.agent.person_registry import RegistryMethods
 from tinytroupe.agent.person_state import StateMethods
-from tinytroupe.agent.turn import Turn, TurnComponent, TurnPhase, run_hooks
+from tinytroupe.agent.turn import Turn, TurnComponent, TurnPhase, run_hooks, takes_part
 from tinytroupe.aio import run_sync
 from tinytroupe.errors import InvalidArgument
 from tinytroupe.events import ActionEvent, WarningEvent
@@ -131,6 +131,8 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
     async def _maintain(self, components: list[TurnComponent], turn: Turn) -> None:
         # The turn's actions happened: a failing upkeep is a warning, never a failed turn.
         for component in components:
+            if not takes_part(component, TurnPhase.MAINTAIN):
+                continue
             try:
                 await component.maintain(turn)
             except Exception as exc:

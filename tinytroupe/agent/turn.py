@@ -48,6 +48,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tinytroupe.agent.actions import Action, ActionBatch, ActionTurnSpec
@@ -167,10 +168,39 @@ class TurnComponent:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
+def takes_part(component: TurnComponent, phase: TurnPhase) -> bool:
+    """Whether ``component`` has a hook of its own for ``phase`` (not the base class's, which does
+    nothing): a turn skips the others, instead of making and awaiting a coroutine per component and
+    phase that does nothing.
+
+    Example:
+        >>> class Mood(TurnComponent):
+        ...     async def decide(self, turn: Turn) -> None: ...
+        >>> takes_part(Mood(), TurnPhase.DECIDE), takes_part(Mood(), TurnPhase.ACT)
+        (True, False)
+    """
+    name = _HOOK_NAMES[phase]
+    if name in getattr(component, "__dict__", ()):  # a hook set on the instance itself
+        return True
+    cls: type = type(component)
+    return _overrides(cls, name)
+
+
+#: each phase's hook name (a StrEnum's ``value`` is a descriptor, slow enough to notice on every turn)
+_HOOK_NAMES = {phase: str(phase.value) for phase in TurnPhase}
+
+
+@lru_cache(maxsize=1024)
+def _overrides(cls: type, name: str) -> bool:
+    return getattr(cls, name) is not getattr(TurnComponent, name)
+
+
 async def run_hooks(components: list[TurnComponent], phase: TurnPhase, turn: Turn) -> None:
-    """Call ``phase``'s hook on each component, in order."""
+    """Call ``phase``'s hook on each component that has one (:func:`takes_part`), in order."""
+    name = _HOOK_NAMES[phase]
     for component in components:
-        await getattr(component, phase.value)(turn)
+        if takes_part(component, phase):
+            await getattr(component, name)(turn)
 
 
-__all__ = ["Turn", "TurnComponent", "TurnPhase", "run_hooks"]
+__all__ = ["Turn", "TurnComponent", "TurnPhase", "run_hooks", "takes_part"]

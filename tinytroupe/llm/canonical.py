@@ -23,7 +23,9 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 import threading
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -92,6 +94,33 @@ def splice(fields: dict[str, Any], schema_text: str | None, backend: dict[str, A
     given = dict(texts or {})
     if schema_text is not None:
         given[_SCHEMA_FIELD] = schema_text
+    # The small remainder is encoded once, with a mark where each given text goes (sorted keys put
+    # the marks where the texts belong); the marks are then replaced in one pass over it.
+    small = encode({"backend": backend, "request": {**fields, **{name: _mark(name) for name in given}}})
+    quoted = {_quoted_mark(name): name for name in given}
+    if any(small.count(q) != 1 for q in quoted):
+        # a field's own value happens to read like a mark: no shortcut
+        return _splice_by_parts(fields, given, backend)
+    if not quoted:
+        return small
+    return _MARKS.sub(lambda m: given[quoted[m[0]]] if m[0] in quoted else m[0], small)
+
+
+#: what stands for a given text in the remainder: a string no request holds (NUL characters and our name)
+_MARK_TEXT = "\x00tinytroupe-canonical:{}\x00"
+_MARKS = re.compile(r'"\\u0000tinytroupe-canonical:[a-z_]+\\u0000"')
+
+
+def _mark(name: str) -> str:
+    return _MARK_TEXT.format(name)
+
+
+@lru_cache(maxsize=64)
+def _quoted_mark(name: str) -> str:
+    return encode(_mark(name))
+
+
+def _splice_by_parts(fields: dict[str, Any], given: dict[str, str], backend: dict[str, Any]) -> str:
     parts: list[str] = []
     run: dict[str, Any] = {}  # plain fields between two given ones, encoded together (sorted keys)
     for name in sorted({*fields, *given}):

@@ -184,11 +184,15 @@ class LLMRequest(BaseModel):
         """SHA-256 of :meth:`canonical_json` (remembered per backend identity: the replay recorder and
         the cache both ask for it, and hashing a long prompt twice costs more than the cache lookup)."""
         ident = encode(backend_identity or {})
-        memo = self._key_memo
+        # Through __pydantic_private__: a private attribute read goes through BaseModel.__getattr__,
+        # slow enough to show on every turn.
+        private = self.__pydantic_private__
+        memo = private.get("_key_memo") if private is not None else None
         if memo is not None and memo[0] == ident:
             return memo[1]
         key = sha256_hex(self.canonical_json(backend_identity))
-        self._key_memo = (ident, key)
+        if private is not None:
+            private["_key_memo"] = (ident, key)
         return key
 
 
@@ -295,7 +299,8 @@ class Completion(BaseModel):
         """The answer as ``model``, when a wrapper has already validated the text strictly against ``model``
         with the same validation ``context``; else None (one answer may be shared by callers whose
         contexts differ: each is checked against its own)."""
-        checked = self._checked
+        private = self.__pydantic_private__
+        checked = private.get("_checked") if private is not None else None
         if checked is None or checked[0] is not model or checked[1] != context:
             return None
         return checked[2]
