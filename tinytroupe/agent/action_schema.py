@@ -14,6 +14,12 @@ which it cannot. The answer's object is turned back into compact JSON text when 
 (:func:`content_text`), so ``Action.content`` stays a string everywhere downstream. Text content is
 still accepted for a typed action (older recordings, servers that ignore the schema).
 
+An agent that has been shown document passages (chunk ids, see
+:meth:`~tinytroupe.agent.faculties.MentalFaculty.citable_ids`) gets a third kind of variant
+(:func:`with_citations`): TALK and THINK with a ``cites`` list whose items are an ``enum`` of those
+ids and ``""`` (no passage). Constrained decoding can then only cite ids the agent was shown; the
+answer's ids arrive in ``Action.cites``.
+
 Schemas are made compact for the prompt: titles, defaults and the root description go, field
 descriptions are cut to :data:`DESCRIPTION_CHARS`, ``$defs`` of an argument schema are hoisted into
 the turn schema's under a name prefixed with the action's.
@@ -42,6 +48,11 @@ TYPED_CONTEXT_KEY = "typed_actions"
 #: the ``$defs`` names of a typed action's variant (``Action_SEND_EMAIL``) and of the target all share
 _VARIANT_PREFIX = "Action_"
 TARGET_DEF = "ActionTarget"
+
+#: the actions that may cite passages (what is said or thought), their variant's name, and most ids per action
+CITING_TYPES = ("TALK", "THINK")
+CITING_DEF = "CitingAction"
+MAX_CITES = 3
 
 #: a faculty's typed arguments as the turn spec's caches take them: (action, canonical JSON schema) pairs
 TypedArguments = tuple[tuple[str, str], ...]
@@ -177,6 +188,67 @@ def _capped(node: Any, limit: int) -> Any:
     return out
 
 
+def with_citations(schema: Mapping[str, Any], citable: tuple[str, ...]) -> dict[str, Any]:
+    """The turn schema ``schema`` with TALK and THINK made a variant of their own whose ``cites`` lists
+    ids of ``citable`` (or ``""``: the skeleton fill-in writes at least one item, so not citing must
+    be a choice). The other actions are as they were; ``schema`` may already have typed variants.
+
+    Example:
+        >>> base = {"$defs": {"LLMAction": {"type": "object", "properties": {"type": {"enum": ["TALK", "DONE"]},
+        ...         "content": {"type": "string"}}}}, "properties": {"actions": {"type": "array",
+        ...         "items": {"$ref": "#/$defs/LLMAction"}}}}
+        >>> cited = with_citations(base, ("menu.md#1",))
+        >>> cited["$defs"]["CitingAction"]["properties"]["cites"]["items"]
+        {'enum': ['', 'menu.md#1']}
+        >>> cited["$defs"]["LLMAction"]["properties"]["type"]["enum"]
+        ['DONE']
+    """
+    defs = dict(schema["$defs"])
+    plain = defs["LLMAction"]
+    props = plain["properties"]
+    types = list(props["type"]["enum"])
+    citing = [t for t in CITING_TYPES if t in types]
+    if not citable or not citing:
+        return dict(schema)
+    cites = {"type": "array", "items": {"enum": ["", *citable]}, "maxItems": MAX_CITES,
+             "description": "ids of the passages this action uses; empty if none"}
+    defs["LLMAction"] = {**plain, "properties": {**props, "type": {**props["type"], "enum": [
+        t for t in types if t not in citing]}}}
+    defs[CITING_DEF] = {**plain, "properties": {**props, "type": {**props["type"], "enum": citing}, "cites": cites}}
+    items = schema["properties"]["actions"]["items"]
+    branches = list(items["anyOf"]) if "anyOf" in items else [items]
+    actions = {**schema["properties"]["actions"], "items": {"anyOf": [
+        branches[0], {"$ref": f"#/$defs/{CITING_DEF}"}, *branches[1:]]}}
+    return {**schema, "$defs": defs, "properties": {**schema["properties"], "actions": actions}}
+
+
+def with_variants(schema: dict[str, Any], typed: TypedArguments, citable: tuple[str, ...],
+                  max_content_chars: int) -> dict[str, Any]:
+    """``schema`` with the typed variants of ``typed`` (:func:`with_typed_variants`) and the citing variant
+    of ``citable`` (:func:`with_citations`); ``schema`` itself, unchanged, without either."""
+    schema = with_typed_variants(schema, typed, max_content_chars) if typed else schema
+    return with_citations(schema, citable) if citable else schema
+
+
+def cited_list(value: Any) -> Any:
+    """An action's ``cites`` as a list of ids: ``""`` (no passage) and repeats dropped, brackets around
+    an id (``[menu.md#1]``) taken off, at most :data:`MAX_CITES`; one id as text is a list of one.
+    Ids are not checked here: the faculty that showed the passages warns of ids it never showed.
+
+    Example:
+        >>> cited_list(["[menu.md#1]", "", "menu.md#1", "menu.md#2"])
+        ['menu.md#1', 'menu.md#2']
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple):
+        return value  # the list[str] field rejects it
+    ids = [v.strip().removeprefix("[").removesuffix("]").strip() if isinstance(v, str) else v for v in value]
+    return list(dict.fromkeys(i for i in ids if i != ""))[:MAX_CITES]
+
+
 def content_text(value: Any, info: ValidationInfo) -> Any:
     """An action's content as text: an object given for a typed action (one the validation context
     lists) becomes its JSON text (:func:`compact_json`); anything else is left for the ``str`` field to judge."""
@@ -189,5 +261,6 @@ def content_text(value: Any, info: ValidationInfo) -> Any:
     raise InvalidArgument(f"the content of a {action or 'plain'} action must be text, not an object")
 
 
-__all__ = ["DESCRIPTION_CHARS", "TYPED_CONTEXT_KEY", "TypedArguments", "compact_json", "compact_schema", "content_text",
-           "typed_argument_key", "with_typed_variants"]
+__all__ = ["CITING_TYPES", "DESCRIPTION_CHARS", "MAX_CITES", "TYPED_CONTEXT_KEY", "TypedArguments", "cited_list",
+           "compact_json", "compact_schema", "content_text", "typed_argument_key", "with_citations",
+           "with_typed_variants", "with_variants"]

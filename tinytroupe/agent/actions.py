@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model
 
-from tinytroupe.agent.action_schema import TYPED_CONTEXT_KEY, TypedArguments, content_text, with_typed_variants
+from tinytroupe.agent.action_schema import TYPED_CONTEXT_KEY, TypedArguments, cited_list, content_text, with_variants
 from tinytroupe.agent.cognitive_schema import APPRAISAL_FIELDS, _cognitive_state_model
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType
 from tinytroupe.llm.canonical import freeze_schema
@@ -81,6 +81,8 @@ class Action(BaseModel):
     type: str
     content: str = ""
     target: str = ""
+    #: chunk ids the model cited in the turn's ``cites`` field (never dumped: prompts and judges see what was said)
+    cites: list[str] = Field(default_factory=list, exclude=True)
 
 
 class CognitiveState(BaseModel):
@@ -266,13 +268,15 @@ def action_batch_model(action_types: tuple[str, ...], max_actions: int,
 
 def _build_turn_model(action_types: tuple[str, ...], max_actions: int, max_content_chars: int,
                       target_type: Any, target_constraints: dict[str, Any], appraisal: bool = False,
-                      content_type: Any = str) -> type[BaseModel]:
+                      content_type: Any = str, cites: bool = False) -> type[BaseModel]:
     type_literal: Any = Literal[action_types]
+    cited: dict[str, Any] = {"cites": (Annotated[list[str], BeforeValidator(cited_list)], [])} if cites else {}
     llm_action = create_model(
         "LLMAction",
         type=(type_literal, Field(description="one of the action types")),
         content=(content_type, Field("", max_length=max_content_chars, description="what is said, thought or done")),
         target=(target_type, Field("", description="who the action is for; empty if nobody", **target_constraints)),
+        **cited,
     )
     llm_state = _cognitive_state_model(appraisal)
     return create_model(
@@ -328,17 +332,18 @@ class ActionTurnSpec(NamedTuple):
 
 @lru_cache(maxsize=64)
 def _context_turn_model(action_types: tuple[str, ...], max_actions: int, max_content_chars: int,
-                        appraisal: bool = False) -> type[BaseModel]:
-    # The content validator turns a typed action's object into JSON text (the schema is unchanged by it).
+                        appraisal: bool = False, cites: bool = False) -> type[BaseModel]:
+    # The content validator turns a typed action's object into JSON text (the schema is unchanged by it);
+    # ``cites`` keeps the ids an action cites (the schema is always built from the class without them).
     return _build_turn_model(action_types, max_actions, max_content_chars,
                              Annotated[str, BeforeValidator(_target_in_context)], {}, appraisal,
-                             Annotated[str, BeforeValidator(content_text)])
+                             Annotated[str, BeforeValidator(content_text)], cites)
 
 
 @lru_cache(maxsize=4096)
 def _turn_schema(action_types: tuple[str, ...], max_actions: int, max_content_chars: int,
                  targets: tuple[str, ...] | None, appraisal: bool = False,
-                 typed: TypedArguments = ()) -> dict[str, Any]:
+                 typed: TypedArguments = (), citable: tuple[str, ...] = ()) -> dict[str, Any]:
     from tinytroupe.llm.structured import schema_for
 
     base = schema_for(_context_turn_model(action_types, max_actions, max_content_chars, appraisal))
@@ -351,13 +356,13 @@ def _turn_schema(action_types: tuple[str, ...], max_actions: int, max_content_ch
     action = dict(base["$defs"]["LLMAction"])
     action["properties"] = {**action["properties"], "target": target}
     schema = {**base, "$defs": {**base["$defs"], "LLMAction": action}}
-    # Without typed arguments the schema is exactly what it was before they existed (cache keys, replays).
-    return freeze_schema(with_typed_variants(schema, typed, max_content_chars) if typed else schema)
+    # Without typed arguments or citable ids the schema is what it was before either existed (cache keys, replays).
+    return freeze_schema(with_variants(schema, typed, citable, max_content_chars))
 
 
 def action_turn_spec(action_types: tuple[str, ...], max_actions: int, max_content_chars: int = 600,
                      targets: tuple[str, ...] | None = None, typed_arguments: TypedArguments = (), *,
-                     appraisal: bool = False) -> ActionTurnSpec:
+                     appraisal: bool = False, citable: tuple[str, ...] = ()) -> ActionTurnSpec:
     """What a turn asks for, like :func:`action_batch_model` but with one class for every agent.
 
     ``appraisal`` adds :data:`APPRAISAL_FIELDS` to the cognitive state (for an agent with emotions).
@@ -371,6 +376,7 @@ def action_turn_spec(action_types: tuple[str, ...], max_actions: int, max_conten
     ``typed_arguments`` (:func:`~tinytroupe.agent.action_schema.typed_argument_key`) gives actions
     whose ``content`` the schema asks for as an object of arguments
     (:mod:`tinytroupe.agent.action_schema`); the class turns such an object into its JSON text.
+    ``citable`` (chunk ids the agent was shown) lets TALK and THINK cite them in ``cites``.
 
     Example:
         >>> spec = action_turn_spec(("TALK", "DONE"), 2, targets=("", "Ana", "Ben"))
@@ -387,8 +393,8 @@ def action_turn_spec(action_types: tuple[str, ...], max_actions: int, max_conten
     unknown = [a for a, _ in typed_arguments if a not in action_types]
     if unknown:
         raise InvalidArgument(f"typed_arguments name actions the agent cannot perform: {', '.join(unknown)}")
-    model = _context_turn_model(action_types, max_actions, max_content_chars, appraisal)
-    schema = _turn_schema(action_types, max_actions, max_content_chars, targets, appraisal, typed_arguments)
+    model = _context_turn_model(action_types, max_actions, max_content_chars, appraisal, bool(citable))
+    schema = _turn_schema(action_types, max_actions, max_content_chars, targets, appraisal, typed_arguments, citable)
     context: dict[str, Any] = {}
     if targets is not None:
         context[TARGETS_CONTEXT_KEY] = targets

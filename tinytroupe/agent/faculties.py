@@ -77,6 +77,18 @@ class MentalFaculty:
         """
         return {}
 
+    def citable_ids(self, agent: TinyPerson) -> tuple[str, ...]:
+        """Ids of passages ``agent`` was shown and may cite (none by default). The agent's turn schema then
+        offers TALK and THINK a ``cites`` list of them (:func:`~tinytroupe.agent.action_schema.with_citations`),
+        and the ids cited arrive in ``action.cites``. Keep it short (a few recent ids): each set is a schema.
+
+        Example:
+            >>> from tinytroupe.agent import TinyPerson
+            >>> MentalFaculty("diary").citable_ids(TinyPerson("Lisa"))
+            ()
+        """
+        return ()
+
     def process_action(self, agent: TinyPerson, action: Action) -> bool:
         """Carry out ``action`` if it is this faculty's; True when it was handled.
 

@@ -11,10 +11,16 @@ agent's own collection (``agent:<name>``; in the run file while a simulation run
   ``CONSULT <document name>`` shows the document's beginning, as TinyTroupe's does.
 
 What the agent reads arrives as a ``DOCUMENT`` stimulus it perceives at its next turn. The prompt
-asks it to cite the ids it uses; every action that does is a ``cite``
-:class:`~tinytroupe.grounding.events.DocumentEvent` in the trace, as is every consultation
-(``consult``, with the chunk ids shown). It is a faculty, not a tool: its actions take plain text,
-and it must see every action of the turn to find citations.
+asks it to cite the ids it uses; from then on its turn schema also offers TALK and THINK a ``cites``
+list constrained to the ids of its latest passages (:meth:`citable_ids`, at most
+:data:`MAX_CITABLE`), so a model that decodes under the schema can only cite ids it was shown.
+Every action that cites ids (in square brackets, or in ``cites``) is a ``cite``
+:class:`~tinytroupe.grounding.events.DocumentEvent` in the trace (``by="model"``), as is every
+consultation (``consult``, with the chunk ids shown). A TALK or THINK that cites nothing but shares
+enough content words with a passage shown (:mod:`tinytroupe.grounding.attribution`) is a ``cite``
+with ``by="overlap"`` and its scores (``attribution=False`` turns that off); the agent's words are
+left as they were. It is a faculty, not a tool: its actions take plain text, and it must see every
+action of the turn to find citations.
 
 Example:
     >>> from tinytroupe.agent import TinyPerson
@@ -35,14 +41,16 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from tinytroupe.agent.action_schema import CITING_TYPES
 from tinytroupe.agent.actions import StimulusType
 from tinytroupe.agent.faculties import MentalFaculty
 from tinytroupe.agent.prompts import template
 from tinytroupe.embeddings.port import Embedder
 from tinytroupe.errors import InvalidArgument, InvalidArgumentType, NotFound
 from tinytroupe.events import WarningEvent
+from tinytroupe.grounding.attribution import content_words, overlap
 from tinytroupe.grounding.events import DocumentEvent
 from tinytroupe.grounding.models import ChunkHit, IngestReport, Retriever, cited_ids
 from tinytroupe.grounding.store import DocumentStore
@@ -56,6 +64,16 @@ logger = logging.getLogger(__name__)
 
 #: most characters of chunk text one CONSULT shows
 MAX_CONSULT_CHARS = 4_000
+#: passages an agent may cite in its turn's ``cites`` field (and that answers are attributed to): the
+#: latest shown; each set of ids is a turn schema of its own, so the set stays small
+MAX_CITABLE = 8
+
+
+class _Shown(NamedTuple):
+    """A passage shown to an agent, as attribution needs it: its content words and its question's."""
+
+    words: frozenset[str]
+    asked: frozenset[str]
 
 
 class FilesAndWebGroundingFaculty(MentalFaculty):
@@ -69,6 +87,8 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
         embedder: an :class:`~tinytroupe.embeddings.Embedder`, a kind (``use``, ``hash``, ``openai``),
             None for ``[Memory] EMBEDDER``, or False for BM25 alone.
         max_consult_chars: most characters of chunk text one ``CONSULT`` shows.
+        attribution: record a TALK or THINK that cites nothing but clearly uses a passage shown as a
+            ``cite`` with ``by="overlap"`` (see :mod:`tinytroupe.grounding.attribution`).
 
     Raises:
         InvalidArgument: ``top_k`` below 1.
@@ -77,7 +97,7 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
 
     def __init__(self, folders_paths: Iterable[str | Path] | None = None, web_urls: Iterable[str] | None = None, *,
                  retrievers: Iterable[Retriever] = (), top_k: int = 5, embedder: Embedder | str | bool | None = None,
-                 max_consult_chars: int = MAX_CONSULT_CHARS) -> None:
+                 max_consult_chars: int = MAX_CONSULT_CHARS, attribution: bool = True) -> None:
         super().__init__("Local Files and Web Grounding", actions={
             "LIST_DOCUMENTS": template("grounding_list_documents.j2").render().strip(),
             "CONSULT": template("grounding_consult.j2").render().strip()})
@@ -92,8 +112,10 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
         self.top_k = top_k
         self.embedder = embedder
         self.max_consult_chars = max_consult_chars
+        self.attribution = attribution
         self._stores: dict[str, DocumentStore] = {}
         self._shown: dict[str, set[str]] = {}  # agent -> chunk ids it was shown (citable)
+        self._recent: dict[str, dict[str, _Shown]] = {}  # agent -> its latest passages, oldest first
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ the agent's store
@@ -138,6 +160,11 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
                                      step=agent._step()))
 
     # ------------------------------------------------------------------ actions
+    def citable_ids(self, agent: TinyPerson) -> tuple[str, ...]:
+        """The ids of the passages ``agent`` was shown last (at most :data:`MAX_CITABLE`), oldest first."""
+        with self._lock:
+            return tuple(self._recent.get(agent.name, ()))
+
     def process_action(self, agent: TinyPerson, action: Action) -> bool:
         """Carry out ``LIST_DOCUMENTS`` and ``CONSULT``; note the chunk ids any other action cites."""
         if action.type == "LIST_DOCUMENTS":
@@ -146,8 +173,7 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
         if action.type == "CONSULT":
             self._consult(agent, action.content.strip())
             return True
-        if action.content and "[" in action.content:
-            self._note_citations(agent, action)
+        self._note_citations(agent, action)
         return False
 
     def _list(self, agent: TinyPerson) -> None:
@@ -191,24 +217,47 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
         text = template("grounding_consult_result.j2").render(hits=shown, query=query, document=document)
         agent._perceive(StimulusType.DOCUMENT, text.strip(), "documents")
         ids = [h.chunk.chunk_id for h in shown]
+        asked = content_words(query)
         with self._lock:
             self._shown.setdefault(agent.name, set()).update(ids)
+            recent = self._recent.setdefault(agent.name, {})
+            for hit in shown:
+                recent.pop(hit.chunk.chunk_id, None)  # shown again: newest now
+                recent[hit.chunk.chunk_id] = _Shown(content_words(hit.chunk.text), asked)
+            for old in list(recent)[:-MAX_CITABLE]:
+                del recent[old]
         self._trace(agent, "consult", self.store_for(agent).collection, query=query, chunk_ids=ids,
                     documents=list(dict.fromkeys(h.chunk.doc_id for h in shown)))
 
     def _note_citations(self, agent: TinyPerson, action: Action) -> None:
         with self._lock:
             shown = set(self._shown.get(agent.name, ()))
+        text = action.content if "[" in action.content else ""
+        written = cited_ids(text, shown) + [c for c in cited_ids(text) if c not in shown]
+        cited = list(dict.fromkeys([*written, *action.cites]))
+        if not cited and not (self.attribution and shown and action.type in CITING_TYPES):
+            return  # nothing to note: the store is not even opened (it ingests its folders on first use)
         store = self.store_for(agent)
-        cited = cited_ids(action.content, shown) + [c for c in cited_ids(action.content) if c not in shown]
         known = [c for c in cited if c in shown or store.has_chunk(c)]
         if known:
-            self._trace(agent, "cite", store.collection, chunk_ids=known, action=action.type)
+            self._trace(agent, "cite", store.collection, chunk_ids=known, action=action.type, by="model")
         unknown = [c for c in cited if c not in known]
         if unknown:
             agent._publish(WarningEvent(code="unknown_citation", agent=agent.name, world=agent._world_name(),
                                         step=agent._step(), message=f"{agent.name} cited chunk ids it was never "
                                         f"shown and that are not among its documents: {', '.join(unknown)}"))
+        if not known and self.attribution and action.type in CITING_TYPES:
+            self._attribute(agent, action, store.collection)
+
+    def _attribute(self, agent: TinyPerson, action: Action, collection: str) -> None:
+        # The passages the answer draws on, best first; recorded as the trace's attribution, not as the agent's.
+        with self._lock:
+            recent = dict(self._recent.get(agent.name, {}))
+        found = [(overlap(action.content, s.words, s.asked), cid) for cid, s in reversed(recent.items())]
+        used = sorted(((o.score, cid) for o, cid in found if o.attributed), key=lambda x: -x[0])
+        if used:
+            self._trace(agent, "cite", collection, chunk_ids=[cid for _, cid in used], action=action.type,
+                        by="overlap", scores=[score for score, _ in used])
 
     def _trace(self, agent: TinyPerson, operation: str, collection: str, **fields: Any) -> None:
         agent._publish(DocumentEvent(operation=operation, collection=collection, agent=agent.name,
@@ -216,12 +265,24 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, Any]:
-        return {"folders_paths": list(self.folders_paths), "web_urls": list(self.web_urls), "top_k": self.top_k}
+        # The latest passages travel with the state: a resumed agent's turn schema offers the same ids.
+        with self._lock:
+            recent = {agent: [[cid, sorted(s.words), sorted(s.asked)] for cid, s in shown.items()]
+                      for agent, shown in self._recent.items()}
+        return {"folders_paths": list(self.folders_paths), "web_urls": list(self.web_urls), "top_k": self.top_k,
+                "attribution": self.attribution, "recent_passages": recent}
 
     def set_state(self, state: Mapping[str, Any]) -> None:
         self.folders_paths = [str(p) for p in state.get("folders_paths", [])]
         self.web_urls = [str(u) for u in state.get("web_urls", [])]
         self.top_k = int(state.get("top_k", self.top_k))
+        self.attribution = bool(state.get("attribution", self.attribution))
+        recent = state.get("recent_passages") or {}
+        with self._lock:
+            self._recent = {str(agent): {str(cid): _Shown(frozenset(words), frozenset(asked))
+                                         for cid, words, asked in shown} for agent, shown in recent.items()}
+            for agent, shown in self._recent.items():
+                self._shown.setdefault(agent, set()).update(shown)
 
 
-__all__ = ["MAX_CONSULT_CHARS", "FilesAndWebGroundingFaculty"]
+__all__ = ["MAX_CITABLE", "MAX_CONSULT_CHARS", "FilesAndWebGroundingFaculty"]

@@ -114,7 +114,7 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
                 spec = turn.spec = action_turn_spec(self.actions_registry.types, self.max_actions_per_turn,
                                                     self._content_chars(), targets=self.target_choices(),
                                                     typed_arguments=self._typed_arguments(),
-                                                    appraisal=turn.appraisal)
+                                                    appraisal=turn.appraisal, citable=self._citable_ids())
                 result = await turn.client.acomplete(turn.messages, response_model=spec.model,
                                                      response_schema=spec.schema, validation_context=spec.context,
                                                      purpose="action", agent=self.name, world=turn.world,

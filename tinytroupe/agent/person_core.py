@@ -365,6 +365,11 @@ class PersonCore:
             schemas.update(faculty.action_argument_schemas())
         return typed_argument_key(schemas, self.actions_registry.types) if schemas else ()
 
+    def _citable_ids(self) -> tuple[str, ...]:
+        """The passage ids the agent's faculties let it cite this turn, sorted (one schema per set)."""
+        ids = {i for faculty in self._mental_faculties for i in faculty.citable_ids(self)}  # type: ignore[arg-type]
+        return tuple(sorted(ids))
+
     def add_mental_faculties(self, faculties: Iterable[MentalFaculty]) -> Self:
         """:meth:`add_mental_faculty` for each faculty, in order."""
         for faculty in faculties:
