@@ -9,16 +9,23 @@ can really perform.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterable
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from tinytroupe.agent.action_schema import TYPED_CONTEXT_KEY, TypedArguments, cited_list, content_text, with_variants
 from tinytroupe.agent.cognitive_schema import APPRAISAL_FIELDS, _cognitive_state_model
-from tinytroupe.errors import InvalidArgument, InvalidArgumentType
+from tinytroupe.agent.targets import (
+    MAX_FREE_TARGET_CHARS,
+    MAX_TARGET_CHOICES,
+    TARGETS_CONTEXT_KEY,
+    canonical_target,
+    target_choices,
+    target_in_context,
+)
+from tinytroupe.errors import InvalidArgument
 from tinytroupe.llm.canonical import freeze_schema
 
 
@@ -183,62 +190,6 @@ def action_similarity(a: Action, b: Action) -> float:
     return 1.0 if na and na == nb else 0.0
 
 
-#: most names a turn's ``target`` is constrained to; past it the target is free text, because a
-#: schema listing hundreds of names costs more tokens than the turn itself (and strict structured
-#: outputs cap the number of enum values)
-MAX_TARGET_CHOICES = 100
-
-
-def target_choices(names: Iterable[str], *, exclude: str | None = None) -> tuple[str, ...] | None:
-    """The closed set a turn's ``target`` may take: ``""`` (nobody in particular) and ``names``.
-
-    Names are stripped, de-duplicated and sorted, so the same people give the same schema (and
-    cache key) whatever order they were met in. None when there are more than
-    :data:`MAX_TARGET_CHOICES`: the target is then left as free text.
-
-    Example:
-        >>> target_choices(["Ben", "Ana", "Ana ", "Cai"], exclude="Cai")
-        ('', 'Ana', 'Ben')
-    """
-    return _target_choices(tuple(names), exclude)
-
-
-@lru_cache(maxsize=4096)
-def _target_choices(names: tuple[str, ...], exclude: str | None) -> tuple[str, ...] | None:
-    # Every turn asks with the same people as the last (a world's members, the agent's contacts):
-    # remembered, the answer is one tuple lookup instead of stripping and sorting them again, and
-    # the same tuple object each time (so the checks keyed on it below are remembered too).
-    stripped = (n.strip() for n in names if n)
-    unique = sorted({n for n in stripped if n and n != exclude})
-    if len(unique) > MAX_TARGET_CHOICES:
-        return None
-    return ("", *unique)
-
-
-@lru_cache(maxsize=1024)
-def _canonical_target(choices: tuple[str, ...]) -> Callable[[Any], Any]:
-    by_folded = {c.casefold(): c for c in choices}
-
-    def canonical(value: Any) -> Any:
-        # Only the spelling is fixed ("ben", "Ben (colleague)" as the prompt lists people); a name
-        # outside the set stays as written, so validation rejects it and the model is re-asked.
-        if not isinstance(value, str):
-            return value
-        text = value.strip()
-        found = by_folded.get(text.casefold())
-        if found is None and text.endswith(")") and " (" in text:
-            found = by_folded.get(text[: text.index(" (")].strip().casefold())
-        return found if found is not None else text
-
-    return canonical
-
-
-#: the key of :class:`ActionTurnSpec.context` that holds whom a turn may address
-TARGETS_CONTEXT_KEY = "targets"
-#: the longest free-text target when a turn's people are not listed
-MAX_FREE_TARGET_CHARS = 60
-
-
 # One model per set of action types and people; a world of a few hundred agents keeps them all.
 @lru_cache(maxsize=1024)
 def action_batch_model(action_types: tuple[str, ...], max_actions: int,
@@ -261,7 +212,7 @@ def action_batch_model(action_types: tuple[str, ...], max_actions: int,
     if targets is not None:
         if "" not in targets:
             raise InvalidArgument(f"targets must include '' (nobody in particular), got {targets!r}")
-        target_type = Annotated[Literal[targets], BeforeValidator(_canonical_target(targets))]
+        target_type = Annotated[Literal[targets], BeforeValidator(canonical_target(targets))]
         target_constraints = {}
     return _build_turn_model(action_types, max_actions, max_content_chars, target_type, target_constraints)
 
@@ -288,38 +239,6 @@ def _build_turn_model(action_types: tuple[str, ...], max_actions: int, max_conte
     )
 
 
-def _all_text(choices: tuple[Any, ...]) -> bool:
-    try:
-        return _all_text_cached(choices)
-    except TypeError:  # something unhashable inside: not a tuple of names
-        return False
-
-
-@lru_cache(maxsize=1024)
-def _all_text_cached(choices: tuple[Any, ...]) -> bool:
-    return all(isinstance(c, str) for c in choices)
-
-
-def _target_in_context(value: Any, info: ValidationInfo) -> Any:
-    # The people a turn may address come in the validation context, so one class serves every agent.
-    choices = info.context.get(TARGETS_CONTEXT_KEY) if isinstance(info.context, dict) else None
-    if choices is not None and not (isinstance(choices, tuple) and _all_text(choices)):
-        if not isinstance(choices, tuple | list | set | frozenset) or not all(isinstance(c, str) for c in choices):
-            # A TypeError: pydantic turns ValueErrors into validation errors, which would re-ask the model.
-            raise InvalidArgumentType(f"validation_context[{TARGETS_CONTEXT_KEY!r}] must be a tuple of names, "
-                                      f"got {type(choices).__name__}")
-        choices = tuple(choices)
-    if choices is None:
-        if isinstance(value, str) and len(value) > MAX_FREE_TARGET_CHARS:
-            raise ValueError(f"the target must be at most {MAX_FREE_TARGET_CHARS} characters")
-        return value
-    canonical = _canonical_target(choices)(value)
-    if not isinstance(canonical, str) or canonical not in choices:
-        shown = ", ".join(repr(c) for c in choices[:12]) + (", ..." if len(choices) > 12 else "")
-        raise ValueError(f"the target must be one of the people here ({shown}), or '' for nobody in particular")
-    return canonical
-
-
 class ActionTurnSpec(NamedTuple):
     """What an agent's turn asks the model for: the class that validates the answer, the JSON schema
     sent (with the people it may address as an ``enum``) and the validation context that makes the
@@ -336,7 +255,7 @@ def _context_turn_model(action_types: tuple[str, ...], max_actions: int, max_con
     # The content validator turns a typed action's object into JSON text (the schema is unchanged by it);
     # ``cites`` keeps the ids an action cites (the schema is always built from the class without them).
     return _build_turn_model(action_types, max_actions, max_content_chars,
-                             Annotated[str, BeforeValidator(_target_in_context)], {}, appraisal,
+                             Annotated[str, BeforeValidator(target_in_context)], {}, appraisal,
                              Annotated[str, BeforeValidator(content_text)], cites)
 
 
