@@ -1,0 +1,71 @@
+"""A worker's copy of an agent (:func:`~tinytroupe.agent.portable.restore_components` then ``apply_state``)
+must be the driver's agent exactly: the same action types in the same order (the prompt lists them), no
+component state the driver's agent does not have."""
+
+from __future__ import annotations
+
+from test_sharded_components import NAMES, ComponentScript, run_world
+from test_sharded_executor import InProcessShards, ScriptFactory
+
+from tinytroupe.agent import TinyPerson
+from tinytroupe.agent.emotions import EmotionComponent
+from tinytroupe.agent.faculties import MentalFaculty
+from tinytroupe.agent.portable import restore_components
+from tinytroupe.config import Settings
+from tinytroupe.environment import LocalExecutor
+from tinytroupe.llm.client_spec import ClientSpec
+from tinytroupe.tools import TinyToolUse
+from tinytroupe.tools.word_processor import TinyWordProcessor
+
+
+def worker_copy(state_of: TinyPerson, into: TinyPerson | None = None) -> TinyPerson:
+    """What a ShardWorker does with a request's state."""
+    copy = into if into is not None else TinyPerson(state_of.name)
+    state = state_of.state_model()
+    restore_components(copy, state)
+    return copy.apply_state(state)
+
+
+def test_a_worker_copy_keeps_the_drivers_order_of_faculties_and_action_types() -> None:
+    """A plain faculty added before the tool use: the copy's prompt lists RECALL before the tools' actions too."""
+    ana = TinyPerson("Ana")
+    ana.add_mental_faculty(MentalFaculty("recall", actions={"RECALL": "remember something; content is what"}))
+    ana.add_mental_faculty(TinyToolUse([TinyWordProcessor()]))
+    copy = worker_copy(ana)
+    assert list(copy.actions_registry.descriptions()) == list(ana.actions_registry.descriptions())
+    assert [f.name for f in copy.mental_faculties] == ["recall", "tool_use"]
+    assert copy.state_model() == ana.state_model()
+
+
+def test_a_faculty_whose_component_the_driver_removed_does_not_take_part_in_the_copys_turns() -> None:
+    ana = TinyPerson("Ana").add_mental_faculty(TinyToolUse([TinyWordProcessor()]))
+    ana.remove_component("tool_use")  # the faculty stays (its actions are in the prompt), its hooks do not run
+    copy = worker_copy(ana)
+    assert [c.name for c in copy.components] == [c.name for c in ana.components]
+    assert [f.name for f in copy.mental_faculties] == ["tool_use"]
+
+
+def test_a_cached_copy_takes_a_fresh_component_from_the_driver() -> None:
+    """The driver's agent gets a fresh emotions component (no state yet: its state says nothing of it); the
+    worker's cached copy, whose component had turns, must not keep the old mood."""
+    ana = TinyPerson("Ana").add_component(EmotionComponent(baseline={"pleasure": 0.2}))
+    copy = worker_copy(ana)
+    old = copy.get_component("emotions")
+    assert isinstance(old, EmotionComponent)
+    old.set_state({"current": {"pleasure": -0.9, "arousal": 0.8, "dominance": 0.0}, "turns": 5})
+    ana.remove_component("emotions")
+    ana.add_component(EmotionComponent(baseline={"pleasure": 0.2}))
+    worker_copy(ana, into=copy)
+    assert copy.get_component("emotions").get_state() == {}  # type: ignore[union-attr]
+    assert copy.state_model() == ana.state_model()
+
+
+def test_a_reused_executor_gives_a_new_world_of_the_same_name_what_the_local_executor_gives() -> None:
+    """The workers cache agents by world and name: a second run with fresh agents (a repeat of an
+    experiment) must not start from the first run's emotions."""
+    executor = InProcessShards(2, ClientSpec.from_settings(Settings(), backend_factory=ScriptFactory(
+        ComponentScript(NAMES))))
+    run_world(executor, steps=2)
+    world, _, _ = run_world(executor, steps=2)
+    local, _, _ = run_world(LocalExecutor(), steps=2)
+    assert [a.to_state() for a in world.agents] == [a.to_state() for a in local.agents]
