@@ -1,18 +1,25 @@
 """A worker's copy of an agent (:func:`~tinytroupe.agent.portable.restore_components` then ``apply_state``)
 must be the driver's agent exactly: the same action types in the same order (the prompt lists them), no
-component state the driver's agent does not have."""
+component state the driver's agent does not have, and no module imported because a state names it."""
 
 from __future__ import annotations
 
+import sys
+import types
+from collections.abc import Iterator
+
+import pytest
 from test_sharded_components import NAMES, ComponentScript, run_world
 from test_sharded_executor import InProcessShards, ScriptFactory
 
 from tinytroupe.agent import TinyPerson
 from tinytroupe.agent.emotions import EmotionComponent
 from tinytroupe.agent.faculties import MentalFaculty
-from tinytroupe.agent.portable import restore_components
+from tinytroupe.agent.portable import import_portable, restore_components
+from tinytroupe.agent.turn import TurnComponent
 from tinytroupe.config import Settings
 from tinytroupe.environment import LocalExecutor
+from tinytroupe.errors import ScenarioError
 from tinytroupe.llm.client_spec import ClientSpec
 from tinytroupe.tools import TinyToolUse
 from tinytroupe.tools.word_processor import TinyWordProcessor
@@ -69,3 +76,27 @@ def test_a_reused_executor_gives_a_new_world_of_the_same_name_what_the_local_exe
     world, _, _ = run_world(executor, steps=2)
     local, _, _ = run_world(LocalExecutor(), steps=2)
     assert [a.to_state() for a in world.agents] == [a.to_state() for a in local.agents]
+
+
+@pytest.fixture
+def lazy_module() -> Iterator[list[str]]:
+    """A module already imported whose ``__getattr__`` (PEP 562) would import what it is asked for."""
+    asked: list[str] = []
+    module = types.ModuleType("lazy_plugin")
+
+    def lazy(name: str) -> object:
+        asked.append(name)
+        raise AttributeError(name)
+
+    module.__getattr__ = lazy  # type: ignore[method-assign]
+    sys.modules["lazy_plugin"] = module
+    try:
+        yield asked
+    finally:
+        del sys.modules["lazy_plugin"]
+
+
+def test_looking_up_a_states_class_runs_no_module_getattr(lazy_module: list[str]) -> None:
+    with pytest.raises(ScenarioError, match=r"lazy_plugin\.submodule\.Mood, which is not a TurnComponent"):
+        import_portable("lazy_plugin", "submodule.Mood", TurnComponent, what="turn component 'mood'")
+    assert lazy_module == []

@@ -105,7 +105,9 @@ def import_portable(module_name: str, qualname: str, base: type[Any], *, what: s
                             f"process; import it there first (only {OWN_PACKAGE}'s modules are imported for you)")
     found: Any = module
     for part in qualname.split("."):
-        found = getattr(found, part, None)
+        # The namespace's own entries, not getattr: a module's __getattr__ (PEP 562) may import the
+        # submodule a state names.
+        found = vars(found).get(part) if hasattr(found, "__dict__") else None
     if not (isinstance(found, type) and issubclass(found, base)):
         raise ScenarioError(f"{what} is a {module_name}.{qualname}, which is not a {base.__name__} defined there")
     return found
