@@ -9,6 +9,7 @@ import types
 from collections.abc import Iterator
 
 import pytest
+from pydantic import BaseModel
 from test_sharded_components import NAMES, ComponentScript, run_world
 from test_sharded_executor import InProcessShards, ScriptFactory
 
@@ -22,6 +23,7 @@ from tinytroupe.environment import LocalExecutor
 from tinytroupe.errors import ScenarioError
 from tinytroupe.llm.client_spec import ClientSpec
 from tinytroupe.tools import TinyToolUse
+from tinytroupe.tools.base import TinyTool, ToolCall, tool_action
 from tinytroupe.tools.word_processor import TinyWordProcessor
 
 
@@ -65,6 +67,40 @@ def test_a_cached_copy_takes_a_fresh_component_from_the_driver() -> None:
     worker_copy(ana, into=copy)
     assert copy.get_component("emotions").get_state() == {}  # type: ignore[union-attr]
     assert copy.state_model() == ana.state_model()
+
+
+class AddArgs(BaseModel):
+    a: int
+    b: int
+
+
+class Sum(BaseModel):
+    total: int
+
+
+class Adder(TinyTool):
+    """A portable tool that keeps no state."""
+
+    portable = True
+
+    def __init__(self) -> None:
+        super().__init__("adder", "adds numbers")
+
+    @tool_action("ADD", "add two integers a and b")
+    def add(self, call: ToolCall, args: AddArgs) -> Sum:
+        return Sum(total=args.a + args.b)
+
+
+def test_a_cached_copy_takes_a_fresh_tool_use_from_the_driver() -> None:
+    """A fresh tool use of stateless tools saves no state; the cached copy's counters must not stay."""
+    copy = worker_copy(TinyPerson("Ana").add_mental_faculty(TinyToolUse([Adder()])))
+    used = copy.get_component("tool_use")
+    assert isinstance(used, TinyToolUse)
+    used.set_state({"stats": {"calls": 3, "errors": 1}})
+    fresh = TinyPerson("Ana").add_mental_faculty(TinyToolUse([Adder()]))  # the next run's agent
+    worker_copy(fresh, into=copy)
+    assert used.get_statistics() == {"calls": 0, "errors": 0, "reasks": 0}
+    assert copy.state_model() == fresh.state_model()
 
 
 def test_a_reused_executor_gives_a_new_world_of_the_same_name_what_the_local_executor_gives() -> None:
