@@ -124,6 +124,25 @@ def test_a_label_xml_cannot_hold_still_gives_a_picture(live: tuple) -> None:
     assert "Page\ufffdbreak" in labels and "Ana Lima" in labels
 
 
+def test_with_several_worlds_a_world_graph_needs_its_name() -> None:
+    from tinytroupe.agent import TinyPerson
+    from tinytroupe.agent.knowledge import add_knowledge_graph
+    from tinytroupe.environment import TinyWorld
+    from tinytroupe.grounding.graph import InMemoryGraphStore
+
+    client = LLMClient(ScriptedBackend(works_at))  # one bus for both worlds
+    office_world, _ = office(client)
+    lab = TinyWorld("Lab", [TinyPerson("Cy")], communication_display=False, client=client)
+    add_knowledge_graph(lab.agents[0], world_graph=SharedGraph(InMemoryGraphStore("world:Lab")))
+    link = open_dashboard([office_world, lab])
+    try:
+        unsaid = get(link, "/api/knowledge/world/svg")
+        assert unsaid.status_code == 422 and "several worlds have a graph (Lab, Office)" in unsaid.json()["detail"]
+        assert get(link, "/api/knowledge/world", world="Lab").json()["name"] == "world:Lab"
+    finally:
+        link.close()
+
+
 def test_max_nodes_bounds_the_views_and_is_capped(live: tuple) -> None:
     link, world, _ = live
     run_steps(link, world, "Ana Lima works at Acme. Ben Cruz works at Acme.")

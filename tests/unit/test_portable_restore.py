@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
@@ -136,3 +137,31 @@ def test_looking_up_a_states_class_runs_no_module_getattr(lazy_module: list[str]
     with pytest.raises(ScenarioError, match=r"lazy_plugin\.submodule\.Mood, which is not a TurnComponent"):
         import_portable("lazy_plugin", "submodule.Mood", TurnComponent, what="turn component 'mood'")
     assert lazy_module == []
+
+
+def test_specs_the_worker_cannot_follow_are_refused_saying_why(tmp_path: Path) -> None:
+    from tinytroupe.agent.portable import build_component, component_spec
+    from tinytroupe.agent.state_models import ComponentSpec
+    from tinytroupe.errors import InvalidState
+
+    state = TinyPerson("Ana").add_component(EmotionComponent()).state_model()
+    assert state.component_specs is not None
+    emotions = state.component_specs[-1]
+    with pytest.raises(ScenarioError, match=r"this tinytroupe has no module tinytroupe\.agent\.moods.*same "
+                                            r"tinytroupe version everywhere"):
+        build_component(emotions.model_copy(update={"module": "tinytroupe.agent.moods"}))
+    undeclared = ComponentSpec(name="turn", module="tinytroupe.agent.turn", qualname="TurnComponent", args={})
+    with pytest.raises(ScenarioError, match=r"'turn' is a TurnComponent, which does not declare itself portable"):
+        build_component(undeclared)
+    renamed = build_component(emotions.model_copy(update={"name": "mood"}))
+    assert isinstance(renamed, EmotionComponent) and renamed.name == "mood"
+
+    writer = TinyPerson("Writer").add_mental_faculty(TinyToolUse([TinyWordProcessor()]))
+    saved = writer.state_model()
+    without = saved.model_copy(update={"mental_faculties": []})
+    with pytest.raises(InvalidState, match=r"'tool_use' is a mental faculty, but the agent's state has no faculty"):
+        restore_components(TinyPerson("Writer"), without)
+    exporting = TinyToolUse([TinyWordProcessor(exporter=str(tmp_path))])
+    assert "has an exporter or an enricher" in (exporting.portability_problem() or "")
+    assert component_spec(exporting).portable is False
+
