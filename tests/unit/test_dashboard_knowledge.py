@@ -110,6 +110,39 @@ def test_a_live_worlds_graphs_as_json_and_svg(live: tuple) -> None:
     assert "World graph of Office" in get(link, "/api/knowledge/world/svg").text
 
 
+def test_a_label_xml_cannot_hold_still_gives_a_picture(live: tuple) -> None:
+    """Labels are the model's words: a control character or a lone surrogate in one must not turn the
+    picture into a 500 or into a document the page cannot parse."""
+    import xml.etree.ElementTree as ET
+
+    link, world, _ = live
+    run_steps(link, world, "Ana Lima works at Acme.")
+    beliefs_of(world, "Ana").graph.add_relation("Page\x0cbreak", "mentions", "Acme\ud800")
+    picture = get(link, "/api/knowledge/agents/Ana/svg")
+    assert picture.status_code == 200
+    labels = [t.text for t in ET.fromstring(picture.content).iter("{http://www.w3.org/2000/svg}text")]
+    assert "Page\ufffdbreak" in labels and "Ana Lima" in labels
+
+
+def test_with_several_worlds_a_world_graph_needs_its_name() -> None:
+    from tinytroupe.agent import TinyPerson
+    from tinytroupe.agent.knowledge import add_knowledge_graph
+    from tinytroupe.environment import TinyWorld
+    from tinytroupe.grounding.graph import InMemoryGraphStore
+
+    client = LLMClient(ScriptedBackend(works_at))  # one bus for both worlds
+    office_world, _ = office(client)
+    lab = TinyWorld("Lab", [TinyPerson("Cy")], communication_display=False, client=client)
+    add_knowledge_graph(lab.agents[0], world_graph=SharedGraph(InMemoryGraphStore("world:Lab")))
+    link = open_dashboard([office_world, lab])
+    try:
+        unsaid = get(link, "/api/knowledge/world/svg")
+        assert unsaid.status_code == 422 and "several worlds have a graph (Lab, Office)" in unsaid.json()["detail"]
+        assert get(link, "/api/knowledge/world", world="Lab").json()["name"] == "world:Lab"
+    finally:
+        link.close()
+
+
 def test_max_nodes_bounds_the_views_and_is_capped(live: tuple) -> None:
     link, world, _ = live
     run_steps(link, world, "Ana Lima works at Acme. Ben Cruz works at Acme.")

@@ -258,3 +258,17 @@ def test_json_and_svg_views() -> None:
     assert svg == graph_svg(g, title="<Beliefs>"), "a fixed seed draws the same picture"
     assert "based_in" in graph_svg(g.neighbourhood("Acme"))
     assert normalize_name("  The  Big   Apple ") == "big apple"
+
+
+def test_a_picture_of_labels_with_characters_xml_cannot_hold_is_still_a_picture() -> None:
+    """A form feed from a PDF, an escape code or a lone surrogate in a model's answer: the SVG stays
+    well-formed (the dashboard's page drops a picture it cannot parse), the character shown as U+FFFD."""
+    import xml.etree.ElementTree as ET
+
+    g = InMemoryGraphStore("t")
+    g.add_relation("Page\x0cbreak", "mentions\x1b", "Acme\ud800")
+    svg = graph_svg(g, title="Ana\x00's beliefs")
+    root = ET.fromstring(svg.encode("utf-8"))
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "Ana\ufffd's beliefs" in texts and "Page\ufffdbreak" in texts and "Acme\ufffd" in texts
+

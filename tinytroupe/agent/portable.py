@@ -105,7 +105,9 @@ def import_portable(module_name: str, qualname: str, base: type[Any], *, what: s
                             f"process; import it there first (only {OWN_PACKAGE}'s modules are imported for you)")
     found: Any = module
     for part in qualname.split("."):
-        found = getattr(found, part, None)
+        # The namespace's own entries, not getattr: a module's __getattr__ (PEP 562) may import the
+        # submodule a state names.
+        found = vars(found).get(part) if hasattr(found, "__dict__") else None
     if not (isinstance(found, type) and issubclass(found, base)):
         raise ScenarioError(f"{what} is a {module_name}.{qualname}, which is not a {base.__name__} defined there")
     return found
@@ -148,26 +150,54 @@ def _build_faculty(spec: ComponentSpec, state: AgentState) -> MentalFaculty:
     return faculty
 
 
+def _stale(component: TurnComponent, state: AgentState) -> bool:
+    # A component the state has no state for is a fresh one in the driver (emotions before their first
+    # turn): apply_state leaves such a component as it is, so a copy that had turns must build it anew.
+    # A faculty's state travels with the faculty (apply_state sets it).
+    return (not isinstance(component, MentalFaculty) and component.name not in state.components
+            and bool(component.get_state()))
+
+
+def _add_faculties(agent: TinyPerson, state: AgentState, component_specs: dict[str, ComponentSpec]) -> None:
+    """Add the state's faculties ``agent`` lacks, as apply_state would but before the components are set:
+    in the state's order, its action types registered first (the prompt lists them in that order), those
+    that are components built from their specs (the others as apply_state builds them)."""
+    own = {f.name for f in agent.mental_faculties}
+    missing = [saved for saved in state.mental_faculties if saved.get("name") not in own]
+    if not missing:
+        return
+    for action_type, description in state.action_types.items():
+        if action_type not in agent.actions_registry.types:
+            agent.actions_registry.register(action_type, description)
+    for saved in missing:
+        spec = component_specs.get(str(saved.get("name")))
+        agent.add_mental_faculty(_build_faculty(spec, state) if spec is not None else MentalFaculty.from_spec(saved))
+
+
 def restore_components(agent: TinyPerson, state: AgentState) -> None:
     """Give ``agent`` the turn components ``state`` describes, in its order: components it has with the same
-    spec stay (with their state, which :meth:`~TinyPerson.apply_state` then sets), others are built, and
-    those the state lacks are dropped. Faculties that are components join the agent's faculties.
+    spec stay (with their state, which :meth:`~TinyPerson.apply_state` then sets; one with a state where
+    ``state`` has none is built anew), others are built, and those the state lacks are dropped. The state's
+    faculties the agent lacks are added first, in the state's order; those that are components join its
+    components as their specs say.
 
     Raises:
         InvalidState: the state names a component that cannot be rebuilt.
         ScenarioError: a component's class cannot be found (see :func:`import_portable`).
     """
-    if state.component_specs is None and _is_built_in(agent.components):
-        return
     wanted = list(state.component_specs if state.component_specs is not None else _built_in_specs())
+    _add_faculties(agent, state, {s.name: s for s in wanted if s.faculty})
+    stale = {c.name for c in agent.components if _stale(c, state)}
+    if not stale and state.component_specs is None and _is_built_in(agent.components):
+        return
     have = {c.name: c for c in agent.components}
-    if [component_spec(c) for c in have.values()] == wanted:
+    if not stale and [component_spec(c) for c in have.values()] == wanted:
         return
     faculties = {f.name: f for f in agent.mental_faculties}
     components: list[TurnComponent] = []
     for spec in wanted:
         current = have.get(spec.name)
-        if current is not None and component_spec(current) == spec:
+        if current is not None and current.name not in stale and component_spec(current) == spec:
             components.append(current)
         elif spec.faculty and isinstance(faculties.get(spec.name), TurnComponent):
             components.append(faculties[spec.name])  # type: ignore[arg-type]  # checked just above

@@ -310,7 +310,8 @@ class TinyToolUse(MentalFaculty, TurnComponent):
         for tool in self._tools:
             if tool.name in saved:
                 tool.set_state(saved[tool.name])
-        self._stats.update({k: int(v) for k, v in dict(state.get("stats") or {}).items() if k in self._stats})
+        saved_stats = dict(state.get("stats") or {})  # none saved: nothing was counted (an exact restore, not a merge)
+        self._stats = {k: int(saved_stats.get(k, 0)) for k in self._stats}
 
     def to_spec(self) -> dict[str, Any]:
         """The faculty as saved with the agent: its tools (class, name, owner), settings and state."""

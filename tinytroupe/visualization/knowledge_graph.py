@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 
 import networkx as nx
 
@@ -25,7 +26,13 @@ from tinytroupe.errors import InvalidArgument
 from tinytroupe.grounding.graph import GraphStore, GraphView
 
 _COLORS = ("#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b7791f", "#c53030", "#2c7a7b", "#718096")
-_esc = html.escape
+#: what XML 1.0 cannot hold even escaped (control characters, lone surrogates): one in a label (an LLM's
+#: answer, a PDF's form feed) would make the whole picture unreadable, so it is shown as U+FFFD
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _esc(text: str) -> str:
+    return html.escape(_NOT_XML.sub("\ufffd", text))
 
 
 def graph_svg(graph: GraphStore | GraphView, *, title: str | None = None, width: int = 800, height: int = 600,
