@@ -86,7 +86,9 @@ async def run_turn(agent: TinyPerson, *, step: int, world: str, timeout: float |
 
     async def body() -> None:
         if timeout is not None:
-            await asyncio.wait_for(agent.aact(), timeout)
+            # asyncio.timeout, not wait_for: the turn runs in this task instead of one more task per turn
+            async with asyncio.timeout(timeout):
+                await agent.aact()
         else:
             await agent.aact()
 
