@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,3 +93,35 @@ def test_gc_holds_nest_and_leave_an_existing_freeze_alone() -> None:
         gc.unfreeze()
     with gc_freeze.frozen_gc(enabled=False):
         assert gc.get_freeze_count() == 0
+
+
+def test_the_environment_is_read_once_per_session_and_still_honoured(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
+    """The proxy (with NO_PROXY) and a netrc login apply as with aiohttp's trust_env, read once per session."""
+    import aiohttp
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login ana password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+
+    async def ask(url: str, headers: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        pool = HttpPool(url, headers=headers, timeout=10)
+        try:
+            body = await pool.post_json("/chat/completions", BODY)
+            await pool.post_json("/chat/completions", BODY)
+            return body, pool._request_options
+        finally:
+            await pool.aclose()
+
+    with MockOpenAIServer(replies=["hello"]) as server:
+        _, options = asyncio.run(ask(server.base_url, {"api-key": "k"}))  # no Authorization header: netrc login
+        assert "proxy" not in options
+        assert options["headers"] == {"Authorization": "Basic " + base64.b64encode(b"ana:secret").decode()}
+        _, options = asyncio.run(ask(server.base_url, {"Authorization": "Bearer k"}))
+        assert options == {}  # the key's header wins; no proxy for an exempt host
+        monkeypatch.delenv("NO_PROXY")
+        with pytest.raises(aiohttp.ClientProxyConnectionError):
+            asyncio.run(ask(server.base_url, {"Authorization": "Bearer k"}))

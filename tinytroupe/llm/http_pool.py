@@ -111,6 +111,7 @@ class HttpPool:
         self._headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
         self._params = dict(params or {})
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+        self._request_options: dict[str, Any] = {}  # proxy and netrc login, read when a session is made
         self._lock = threading.Lock()
         #: how many sessions this pool has made (one per event loop it ran on)
         self.sessions_created = 0
@@ -144,8 +145,30 @@ class HttpPool:
         # No total timeout on the session: each request sets its own, so a changed timeout applies.
         connector = aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections,
                                          ttl_dns_cache=300)
+        self._request_options = self._environment_options()
+        # trust_env off: with it on, aiohttp looks the proxy and the netrc file up again for every
+        # request, each in a worker thread (two thread hops per call); _environment_options read
+        # the same once per session.
         return aiohttp.ClientSession(connector=connector, headers=self._headers, skip_auto_headers=("User-Agent",),
-                                     raise_for_status=False, auto_decompress=True, trust_env=True)
+                                     raise_for_status=False, auto_decompress=True, trust_env=False)
+
+    def _environment_options(self) -> dict[str, Any]:
+        """What ``trust_env`` would find for this server: a proxy from ``HTTP(S)_PROXY`` (unless
+        ``NO_PROXY`` exempts the host) and, when no ``Authorization`` header is sent, a login from
+        the netrc file."""
+        from aiohttp.helpers import basicauth_from_netrc, get_env_proxy_for_url, netrc_from_env
+        from yarl import URL
+
+        url = URL(self.base_url)
+        options: dict[str, Any] = {}
+        with contextlib.suppress(LookupError):
+            options["proxy"], proxy_auth = get_env_proxy_for_url(url)
+            if proxy_auth is not None:
+                options["proxy_headers"] = {"Proxy-Authorization": proxy_auth.encode()}
+        if url.host is not None and not any(k.lower() == "authorization" for k in self._headers):
+            with contextlib.suppress(LookupError):
+                options["headers"] = {"Authorization": basicauth_from_netrc(netrc_from_env(), url.host).encode()}
+        return options
 
     def _let_go_of_closed_loops(self) -> None:
         # Called with the lock held. A session of a closed loop cannot be awaited closed any more;
@@ -167,7 +190,7 @@ class HttpPool:
         session = self.session()
         limit = aiohttp.ClientTimeout(total=timeout if timeout is not None else self.timeout)
         async with session.post(self.base_url + path, data=dumps(payload), params=self._params or None,
-                                timeout=limit) as response:
+                                timeout=limit, **self._request_options) as response:
             data = await response.read()
             status = response.status
             if status >= 400:
