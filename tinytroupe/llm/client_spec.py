@@ -64,10 +64,12 @@ class ClientSpec(BaseModel):
         """The settings this spec carries."""
         return Settings.model_validate(self.settings)
 
-    def build(self, *, bus: EventBus | None = None) -> LLMClient:
-        """A new client for this spec (its own ledger and bus unless ``bus`` is given)."""
+    def build(self, *, bus: EventBus | None = None, budget_share: bool = False) -> LLMClient:
+        """A new client for this spec (its own ledger and bus unless ``bus`` is given); with ``budget_share``,
+        one whose budget wrapper a worker arms per request (see :func:`~tinytroupe.llm.factory.wrap_backend`)."""
         backend = self.backend_factory() if self.backend_factory is not None else None
-        return build_client(self.to_settings(), bus=bus, backend=backend, cache_path=self.cache_path)
+        return build_client(self.to_settings(), bus=bus, backend=backend, cache_path=self.cache_path,
+                            budget_share=budget_share)
 
 
 __all__ = ["BackendFactory", "ClientSpec"]

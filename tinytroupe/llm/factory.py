@@ -98,10 +98,12 @@ def settings_prices(settings: Settings, prices_file: str | Path | None = None) -
 
 def wrap_backend(backend: Backend, settings: Settings, *, cache_path: str | Path | None = None,
                  budget: Budget | None = None, prices: PriceTable | None = None,
-                 measure_prefixes: bool = False) -> Backend:
+                 measure_prefixes: bool = False, budget_share: bool = False) -> Backend:
     """``backend`` inside the retry, limit and (when enabled or ``cache_path`` is given) cache wrappers;
     with a ``budget`` that has a limit, a :class:`BudgetWrapper` priced with ``prices``; with
-    ``measure_prefixes``, a :class:`PrefixMeter`.
+    ``measure_prefixes``, a :class:`PrefixMeter`. With ``budget_share`` there is a :class:`BudgetWrapper`
+    even without a limit, where a budget goes, for a worker to arm with its share of a driver's budget
+    (:meth:`BudgetWrapper.arm`); unarmed, it only counts the calls.
 
     Raises:
         ConfigError: the budget has a cost limit and the model has no price in ``prices``.
@@ -119,8 +121,9 @@ def wrap_backend(backend: Backend, settings: Settings, *, cache_path: str | Path
         chain = PrefixMeter(chain)
     if isinstance(backend, OpenAIBackend) and backend.api_type == "openai":
         chain = BatchWrapper(chain)
-    if budget is not None and budget.limited:
-        chain = BudgetWrapper(chain, budget, prices=prices, completion_tokens=o.max_completion_tokens)
+    if budget_share or (budget is not None and budget.limited):
+        chain = BudgetWrapper(chain, budget if budget is not None else Budget(), prices=prices,
+                              completion_tokens=o.max_completion_tokens)
     if cache_path is not None or o.cache_api_calls:
         path = cache_path if cache_path is not None else o.cache_file_name
         chain = CacheWrapper(chain, ResponseCache(path, max_entries=o.cache_max_entries,
@@ -131,15 +134,16 @@ def wrap_backend(backend: Backend, settings: Settings, *, cache_path: str | Path
 def build_client(settings: Settings | None = None, *, bus: EventBus | None = None,
                  backend: Backend | None = None, cache_path: str | Path | None = None,
                  budget: Budget | None = None, prices: PriceTable | None = None,
-                 measure_prefixes: bool = False) -> LLMClient:
+                 measure_prefixes: bool = False, budget_share: bool = False) -> LLMClient:
     """An :class:`LLMClient` for ``settings`` (loaded from files and environment when None).
 
     ``backend`` replaces the configured backend (e.g. a ScriptedBackend); it is wrapped the same way.
-    ``budget``, ``prices`` and ``measure_prefixes`` are as for :func:`wrap_backend`.
+    ``budget``, ``prices``, ``measure_prefixes`` and ``budget_share`` are as for :func:`wrap_backend`.
     """
     settings = settings if settings is not None else load_settings()
     chain = wrap_backend(backend if backend is not None else build_backend(settings), settings,
-                         cache_path=cache_path, budget=budget, prices=prices, measure_prefixes=measure_prefixes)
+                         cache_path=cache_path, budget=budget, prices=prices, measure_prefixes=measure_prefixes,
+                         budget_share=budget_share)
     return LLMClient(chain, bus=bus, max_reasks=settings.openai.max_reasks)
 
 

@@ -32,6 +32,8 @@ from tinytroupe.environment.engine import AgentTurnError, TurnOutcome
 from tinytroupe.environment.executors import Executor
 from tinytroupe.errors import InvalidArgument, InvalidState, SimulationError
 from tinytroupe.events import AgentErrorEvent, Event, LLMCallEvent
+from tinytroupe.llm.backend import BackendWrapper
+from tinytroupe.llm.budget import BudgetShare, BudgetWrapper
 
 logger = logging.getLogger(__name__)
 
@@ -86,14 +88,44 @@ def check_components(agent: TinyPerson) -> None:
                            "run its world with the local executor")
 
 
+def shared_budget(agents: Sequence[TinyPerson]) -> BudgetWrapper | None:
+    """The budget every one of ``agents`` draws on (its client's :class:`BudgetWrapper` with a limit), or None.
+
+    Raises:
+        InvalidState: some agents draw on another budget, or on none: a worker's client spends one
+            budget for all its agents, so it could not keep theirs apart.
+    """
+    found: list[BudgetWrapper | None] = []
+    for agent in agents:
+        backend = agent.client.backend
+        wrapper = backend.find(BudgetWrapper) if isinstance(backend, BackendWrapper) else None
+        found.append(wrapper if isinstance(wrapper, BudgetWrapper) and wrapper.budget.limited else None)
+    odd = [a.name for a, wrapper in zip(agents, found, strict=True) if wrapper is not found[0]]
+    if odd:
+        raise InvalidState(f"agents {odd} draw on a different budget from {agents[0].name!r} (their clients' "
+                           "budgets differ, or only some have one); a worker spends one budget for all its "
+                           "agents: give them one client, or run the world with the local executor")
+    return found[0]
+
+
+def settle_shares(budget: BudgetWrapper, shares: Sequence[BudgetShare | None], answers: Sequence[object]) -> None:
+    """Charge ``budget`` what each shard used of its share, as its answer says; where no answer says (its
+    worker was lost, the step was cancelled) the whole share counts as spent, since what it used is unknown."""
+    for i, share in enumerate(shares):
+        if share is not None:
+            answer = answers[i] if i < len(answers) else None
+            budget.settle(share, answer.budget if isinstance(answer, ShardResult) else None)
+
+
 def turn_request(agent: TinyPerson) -> AgentTurnRequest:
     """A request that carries ``agent``'s turn with its full state (what a worker that never saw it needs)."""
     return AgentTurnRequest(name=agent.name, state=agent.state_model(), options=agent_options(agent))
 
 
 def shard_request(agents: Sequence[TinyPerson], *, step: int, world: str, timeout: float | None,
-                  max_workers: int | None, sync: StateSync | None = None, worker: int = 0) -> ShardRequest:
-    """A request for ``agents`` (all in ``world``), stamped with the world's clock.
+                  max_workers: int | None, sync: StateSync | None = None, worker: int = 0,
+                  budget: BudgetShare | None = None) -> ShardRequest:
+    """A request for ``agents`` (all in ``world``), stamped with the world's clock, lending them ``budget``.
 
     With ``sync`` (the executor's record of what ``worker`` holds) agents go as deltas where they can and
     the world's list of agents only when it changed; without, every agent goes whole.
@@ -110,7 +142,7 @@ def shard_request(agents: Sequence[TinyPerson], *, step: int, world: str, timeou
                                     else (present, reachable))
     return ShardRequest(world=world, step=step, sim_time=env.current_datetime if env is not None else None,
                         timeout=timeout, max_workers=max_workers, agents=items, present=sent_present,
-                        reachable=sent_reachable)
+                        reachable=sent_reachable, budget=budget)
 
 
 def _fresh_seq(event: Event) -> Event:
@@ -188,7 +220,9 @@ class ShardedExecutor(Executor):
     busy worker (through :meth:`_call`), and applies the results in the agents' order. A worker lost
     in transit (:meth:`_is_lost`) turns its agents' turns into failure records and is replaced on the
     next step (workers only cache agents: the driver owns their state); any other transport failure
-    is a :class:`~tinytroupe.errors.SimulationError`.
+    is a :class:`~tinytroupe.errors.SimulationError`. When the agents' client has a budget, each shard's
+    request lends it a share of what is left (:meth:`~tinytroupe.llm.budget.BudgetWrapper.lend`): the
+    worker refuses a call that could pass it, as the driver would, and the driver charges what it used.
     """
 
     def __init__(self, num_workers: int) -> None:
@@ -216,31 +250,24 @@ class ShardedExecutor(Executor):
             return []
         for agent in agents:
             check_components(agent)
+        budget = shared_budget(agents)
         await self._prepare()
         per_worker = max(1, math.ceil(max_workers / self.num_workers)) if max_workers else None
         shards = self._shards.split([(world, a.name) for a in agents])
-        calls = [(worker, indices, self._call(worker, shard_request(
-            [agents[i] for i in indices], step=step, world=world, timeout=timeout, max_workers=per_worker,
-            sync=self._sync, worker=worker)))
-            for worker, indices in shards.items()]
-        answers = await asyncio.gather(*(call for _, _, call in calls), return_exceptions=True)
-        by_index: dict[int, AgentTurnResult] = {}
-        lost: dict[int, BaseException] = {}
-        for (worker, indices, _), answer in zip(calls, answers, strict=True):
-            if isinstance(answer, ShardResult):
-                by_index.update(zip(indices, answer.results, strict=True))
-            elif isinstance(answer, BaseException) and self._is_lost(answer):
-                self._forget(worker)
-                self._sync.forget_worker(worker)
-                lost.update(dict.fromkeys(indices, answer))
-            elif isinstance(answer, BaseException):
-                self._sync.forget_worker(worker)  # what it holds now is unknown: send its agents whole
-                raise SimulationError(f"worker {worker} of the {self.name} executor failed running step {step} "
-                                      f"of world {world!r}: {type(answer).__name__}: {answer}",
-                                      step=step) from answer
-            else:
-                raise SimulationError(f"worker {worker} of the {self.name} executor answered "
-                                      f"{type(answer).__name__}, not a ShardResult", step=step)
+        # What is left of the budget is lent to the shards for the step, and what they used charged after.
+        shares: list[BudgetShare | None] = [None] * len(shards)
+        if budget is not None:
+            shares = list(budget.lend(list(shards.values())))
+        answers: list[ShardResult | BaseException] = []
+        try:
+            answers = await asyncio.gather(*(self._call(worker, shard_request(
+                [agents[i] for i in indices], step=step, world=world, timeout=timeout, max_workers=per_worker,
+                sync=self._sync, worker=worker, budget=share))
+                for (worker, indices), share in zip(shards.items(), shares, strict=True)), return_exceptions=True)
+        finally:
+            if budget is not None:
+                settle_shares(budget, shares, answers)
+        by_index, lost = self._sort_answers(shards, answers, step=step, world=world)
         resolve = getattr(agents[0].environment, "get_agent_by_name", None)
         # Agent order, not arrival order: the driver's bus sees the same sequence every run.
         outcomes: list[TurnOutcome] = []
@@ -256,7 +283,28 @@ class ShardedExecutor(Executor):
                 publish_bus_events(agents[0], answer.unowned_events)
         return outcomes
 
+    def _sort_answers(self, shards: dict[int, list[int]], answers: Sequence[ShardResult | BaseException], *,
+                      step: int, world: str) -> tuple[dict[int, AgentTurnResult], dict[int, BaseException]]:
+        """Per agent index, its result, or the loss of its worker; any other failure raises."""
+        by_index: dict[int, AgentTurnResult] = {}
+        lost: dict[int, BaseException] = {}
+        for (worker, indices), answer in zip(shards.items(), answers, strict=True):
+            if isinstance(answer, ShardResult):
+                by_index.update(zip(indices, answer.results, strict=True))
+            elif isinstance(answer, BaseException) and self._is_lost(answer):
+                self._forget(worker)
+                self._sync.forget_worker(worker)
+                lost.update(dict.fromkeys(indices, answer))
+            elif isinstance(answer, BaseException):
+                self._sync.forget_worker(worker)  # what it holds now is unknown: send its agents whole
+                raise SimulationError(f"worker {worker} of the {self.name} executor failed running step {step} "
+                                      f"of world {world!r}: {type(answer).__name__}: {answer}",
+                                      step=step) from answer
+            else:
+                raise SimulationError(f"worker {worker} of the {self.name} executor answered "
+                                      f"{type(answer).__name__}, not a ShardResult", step=step)
+        return by_index, lost
 
 
 __all__ = ["AGENT_OPTIONS", "ShardMap", "ShardedExecutor", "apply_result", "check_components", "failed_outcomes",
-           "publish_bus_events", "shard_request", "turn_request"]
+           "publish_bus_events", "settle_shares", "shard_request", "shared_budget", "turn_request"]

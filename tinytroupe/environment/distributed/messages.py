@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tinytroupe.agent.state_delta import AgentDelta
 from tinytroupe.agent.state_models import AgentState
 from tinytroupe.events import Event
+from tinytroupe.llm.budget import BudgetShare, ShareUse
 
 AgentKey = tuple[str, str]  # (world name, agent name): one executor may serve several worlds
 
@@ -84,6 +85,8 @@ class ShardRequest(_Packed):
     #: agent name → whom its TALK reaches, for the agents whose world restricts it (a social network);
     #: None: the same as in this worker's last request for this world
     reachable: dict[str, list[str]] | None = Field(default_factory=dict)
+    #: the part of the driver's budget this shard's calls may spend (None: the driver's client has none)
+    budget: BudgetShare | None = None
 
 
 class TurnErrorRecord(BaseModel):
@@ -120,3 +123,5 @@ class ShardResult(_Packed):
 
     results: list[AgentTurnResult]
     unowned_events: list[Event] = Field(default_factory=list)
+    #: what the shard's calls used of the request's budget share (None: the request lent none)
+    budget: ShareUse | None = None

@@ -31,6 +31,8 @@ from tinytroupe.environment.distributed.messages import (
 from tinytroupe.environment.engine import run_turn
 from tinytroupe.errors import InvalidState
 from tinytroupe.events import Event
+from tinytroupe.llm.backend import BackendWrapper
+from tinytroupe.llm.budget import BudgetWrapper
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.client_spec import ClientSpec
 
@@ -83,6 +85,9 @@ class ShardWorker:
     stays the owner of every agent's state; it answers with the delta to the agent's new state. The copy
     has the turn components the state specifies (:mod:`tinytroupe.agent.portable`), whose states travel
     with the agent's both ways. Requests run one at a time (a lock), each under the driver's settings.
+    A request that lends the shard part of the driver's budget arms the client's budget wrapper with it,
+    so a call that could pass it is refused here as it would be in the driver, and the result says
+    what the calls used.
 
     Example:
         >>> from tinytroupe.config import Settings
@@ -94,7 +99,11 @@ class ShardWorker:
 
     def __init__(self, spec: ClientSpec) -> None:
         self._settings: Settings = spec.to_settings()
-        self.client = spec.build()
+        self.client = spec.build(budget_share=True)
+        budget = self.client.backend.find(BudgetWrapper) if isinstance(self.client.backend, BackendWrapper) else None
+        if not isinstance(budget, BudgetWrapper):  # build(budget_share=True) always puts one in
+            raise InvalidState("the worker's client has no budget wrapper to arm; this is a bug in the worker")
+        self._budget: BudgetWrapper = budget
         self._agents: dict[AgentKey, TinyPerson] = {}
         #: per agent, the state both sides agreed on last, and its number (see :mod:`.sync`)
         self._held: dict[AgentKey, tuple[int, AgentState]] = {}
@@ -150,7 +159,14 @@ class ShardWorker:
         async with self._lock:
             # Agents built here take their defaults (memory sizes, embedder ...) from the driver's settings.
             with using_settings(self._settings):
-                return await self._run(request)
+                self._budget.arm(request.budget)
+                try:
+                    result = await self._run(request)
+                    if request.budget is not None:
+                        result.budget = self._budget.used()
+                    return result
+                finally:
+                    self._budget.arm(None)
 
     async def _run(self, request: ShardRequest) -> ShardResult:
         last_present, last_reachable = self._present.get(request.world, ([], {}))
