@@ -244,3 +244,52 @@ def test_actors_reach_the_configured_endpoint_with_its_key() -> None:
     assert world.errors == []  # a wrong or missing key would be a 401, i.e. four failed turns
     assert len(chats) == 4 and client.get_cost_stats()["total"]["calls"] == 4
     assert sorted(a.turns for a in world.agents) == [1, 1, 1, 1]
+
+
+def test_a_budget_holds_across_actors_as_it_does_locally() -> None:
+    """The actors' calls spend the driver's budget: never more calls than it allows, and the same stop (step,
+    refused turns, states) as the local executor."""
+    from tinytroupe.errors import BudgetExceeded
+    from tinytroupe.llm import Budget
+
+    outcomes = {}
+    for name in ("local", "ray"):
+        script = NameScript(NAMES)
+        client = build_client(Settings(), backend=ScriptFactory(script)(), budget=Budget(max_calls=16))
+        executor = LocalExecutor() if name == "local" else ray_executor(script)
+        world = TinyWorld("Room", [TinyPerson(n) for n in NAMES], initial_datetime=START, client=client, seed=7,
+                          executor=executor, parallelize=True, communication_display=False)
+        world.broadcast("Good morning! Tell your neighbour your plans.", "Host")
+        try:
+            with pytest.raises(BudgetExceeded):
+                world.run(3, timedelta_per_step=timedelta(minutes=5))
+        finally:
+            if isinstance(executor, RayExecutor):
+                executor.close()
+        outcomes[name] = {"step": world.current_step, "calls": client.get_cost_stats()["total"]["calls"],
+                          "errors": [(e.agent, e.step, e.error_type) for e in world.errors],
+                          "states": [a.to_state() for a in world.agents]}
+    assert outcomes["ray"] == outcomes["local"]
+    assert outcomes["ray"]["calls"] == 16 and outcomes["ray"]["errors"] == [("Agent4", 3, "BudgetExceeded"),
+                                                                           ("Agent5", 3, "BudgetExceeded")]
+
+
+def test_cli_run_with_the_ray_executor_stops_at_the_budget_as_a_local_run(tmp_path: Path) -> None:
+    from tinytroupe.cli import EXIT_BUDGET
+
+    outputs = {}
+    for executor in ("local", "ray"):
+        out = tmp_path / executor
+        args = ["run", str(EXAMPLE), "--backend", "scripted", "--quiet", "--out", str(out), "--executor", executor,
+                "--max-calls", "4"]
+        result = CliRunner().invoke(app, args + (["--workers", "2"] if executor == "ray" else []))
+        assert result.exit_code == EXIT_BUDGET, result.output
+        text = (out / "results.json").read_text()
+        # an actor cannot know what the other actor made of its share: it says so where the driver says "made"
+        data = json.loads(re.sub(r"\(\d+ made, \d+ in flight( or lent to other workers)?\)", "(...)", text))
+        for key in ("wall_s", "prefix"):
+            data.pop(key)
+        data["cost"].pop("latency_s")
+        outputs[executor] = data
+    assert outputs["ray"] == outputs["local"]
+    assert outputs["ray"]["cost"]["calls"] == 4 and "budget of 4 calls" in outputs["ray"]["stopped"]

@@ -340,7 +340,9 @@ class BudgetWrapper(BackendWrapper):
         b, s, r = self.budget, self._spent.plus(self._base), self._reserved.plus(self._held)
         why: tuple[str, str] | None = None
         if b.max_calls is not None and s.calls + r.calls + 1 > b.max_calls:
-            why = ("calls", f"the budget of {b.max_calls} calls is used up ({s.calls} made, {r.calls} in flight)")
+            # a worker's share: what the other workers may still use counts too, unknown to it
+            lent = " or lent to other workers" if self._held.calls else ""
+            why = ("calls", f"the budget of {b.max_calls} calls is used up ({s.calls} made, {r.calls} in flight{lent})")
         elif b.max_tokens is not None and (used := s.prompt_tokens + s.completion_tokens + r.prompt_tokens
                                            + r.completion_tokens) + tokens > b.max_tokens:
             why = ("tokens", f"the budget of {b.max_tokens:,} tokens would be passed ({used:,} used or reserved, "
