@@ -185,7 +185,8 @@ def test_shares_lend_what_is_left_and_a_worker_refuses_as_the_driver_would() -> 
     remote = LLMClient(worker)
     remote.complete(HI)
     remote.complete(HI)
-    with pytest.raises(BudgetExceeded, match=r"the budget of 10 calls is used up \(5 made, 5 in flight or lent to other workers\)") as err:
+    refusal = r"the budget of 10 calls is used up \(5 made, 5 in flight or lent to other workers\)"
+    with pytest.raises(BudgetExceeded, match=refusal) as err:
         remote.complete(HI, agent="Agent1")
     assert err.value.spent["calls"] == 5 and err.value.agent == "Agent1"
     use = pickle.loads(pickle.dumps(worker.used()))
