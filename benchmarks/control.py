@@ -7,7 +7,9 @@ Five measurements:
     flight), then the same script runs again on the same run file, five times. ``replay_speedup`` is the
     first run's wall time over the median replay's (each: building the world and ``world.run(3)``,
     between ``begin`` and ``end``), ``replay_speedup_min_of_5`` over the slowest replay's;
-    ``replay_backend_calls`` is how many calls of a replay reached the backend (the cache's misses).
+    ``replay_backend_calls`` is how many calls of a replay reached the backend (the cache's misses);
+    ``replay_python_calls_per_turn`` counts the Python function calls of one more replay's turns on the
+    event loop's thread (cProfile): a count, so it compares builds on a noisy machine where the ratio cannot.
 (b) checkpoints: a ring of agents with a few steps of memory (scripted backend) is checkpointed;
     ``checkpoint_mb_per_100_agents`` is the JSON size (MB) per 100 agents, and
     ``checkpoint_s_per_100_agents`` the wall time of ``checkpoint()`` per 100 agents (best of 3).
@@ -111,7 +113,8 @@ def replay_once(path: Path, base_url: str, n: int, steps: int) -> tuple[float, i
 
 
 def measure_replay(base_url: str, folder: Path, n: int = 50, steps: int = 3, replays: int = 5) -> dict[str, Any]:
-    """One live run, then ``replays`` replays of it: the median speed-up, and the least (the worst replay)."""
+    """One live run, then ``replays`` replays of it: the median speed-up, and the least (the worst replay);
+    then one more replay whose turns are counted in Python function calls (:func:`replay_calls_per_turn`)."""
     path = folder / "replay.sqlite"
     live, live_calls = replay_once(path, base_url, n, steps)
     runs = [replay_once(path, base_url, n, steps) for _ in range(replays)]
@@ -120,7 +123,37 @@ def measure_replay(base_url: str, folder: Path, n: int = 50, steps: int = 3, rep
     return {"live_s": round(live, 3), "live_backend_calls": live_calls, "replay_s": round(median, 4),
             "replay_s_all": [round(w, 4) for w in walls],
             "replay_backend_calls": max(calls for _, calls in runs), "replay_speedup": round(live / median, 1),
-            "replay_speedup_min": round(live / walls[-1], 1)}
+            "replay_speedup_min": round(live / walls[-1], 1),
+            "replay_python_calls_per_turn": replay_calls_per_turn(path, base_url, n, steps)}
+
+
+def replay_calls_per_turn(path: Path, base_url: str, n: int, steps: int) -> float:
+    """Python function calls per replayed turn on the event loop's thread (cProfile's count).
+
+    A count, not a time: the same on a quiet machine and a loaded one, so a change to a turn's work
+    shows in it when the timed ratio above drowns in the machine's noise.
+    """
+    import cProfile
+    import pstats
+
+    from tinytroupe import aio
+
+    profile = cProfile.Profile()
+
+    async def switch(on: bool) -> None:
+        # run on tinytroupe's event loop, so the profile is of that thread, where the turns run
+        profile.enable() if on else profile.disable()
+
+    sim = control.begin(path, settings=server_settings(base_url, 32), quiet=True)
+    try:
+        world = ring_world(n, sim.client, broadcast_if_no_target=False)
+        aio.run_sync(switch(True))
+        world.run(steps, timedelta_per_step=MINUTE)
+        aio.run_sync(switch(False))
+    finally:
+        control.end()
+    calls = sum(entry[1] for entry in pstats.Stats(profile).stats.values())  # type: ignore[attr-defined]
+    return round(calls / (n * steps), 1)
 
 
 # ----------------------------------------------------------------------------- (b)
@@ -384,6 +417,7 @@ def main() -> None:
         "replay_speedup": replay["replay_speedup"],
         "replay_speedup_min_of_5": replay["replay_speedup_min"],
         "replay_backend_calls": replay["replay_backend_calls"],
+        "replay_python_calls_per_turn": replay["replay_python_calls_per_turn"],
         "checkpoint_mb_per_100_agents": checkpoint["checkpoint_mb_per_100_agents"],
         "checkpoint_s_per_100_agents": checkpoint["checkpoint_s_per_100_agents"],
         **checkpoint_figures(room),
