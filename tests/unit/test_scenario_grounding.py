@@ -153,7 +153,7 @@ def test_a_missing_folder_and_an_unreadable_file_name_line_and_field(tmp_path: P
           - run: 1
         """))
     path = tmp_path / "study.yaml"
-    assert f"{path}:2: documents: no file or folder 'manuals' next to the scenario (in {tmp_path})" in message
+    assert f"{path}:2: documents: no file or folder 'manuals' next to the scenario (in {tmp_path.resolve()})" in message
     assert f"{path}:7: agents.0.documents.1: 'photo.jpg' cannot be read: cannot read .jpg files" in message
     assert f"{path}:9: agents.1.documents.paths.1: 'latin1.txt' cannot be read: not UTF-8 text" in message
     assert "product" not in message and "review.txt" not in message
@@ -250,7 +250,8 @@ def test_images_are_checked_and_shown_to_everyone_first(tmp_path: Path) -> None:
         script: [{run: 1}]
         """))
     assert "study.yaml:4: images.0.file: 'fake.png': is not an image Pillow can read" in bad
-    assert f"study.yaml:5: images.1.file: no image file 'gone.png' next to the scenario (in {tmp_path})" in bad
+    assert f"study.yaml:5: images.1.file: no image file 'gone.png' next to the scenario (in {tmp_path.resolve()})" \
+        in bad
     scenario = load_scenario(write(tmp_path, """\
         name: Poster
         agents: [{persona: {name: Ana}}, {persona: {name: Ben}}]

@@ -142,7 +142,7 @@ def _path_problem(written: str, base_dir: Path) -> str | None:
         why = _readable(target)
         return None if why is None else f"{_short(written)} cannot be read: {why}"
     if not is_dir:
-        return f"no file or folder {_short(written)} next to the scenario (in {base_dir})"
+        return f"no file or folder {_short(written)} next to the scenario (in {base_dir.resolve()})"
     try:
         root, files = folder_files(target)
     except DocumentError as exc:
@@ -157,8 +157,7 @@ def _path_problem(written: str, base_dir: Path) -> str | None:
     if not files:
         return f"the folder {_short(written)} is empty: nothing to consult"
     more = f"; and {len(skipped) - _NAMED_SKIPS} more" if len(skipped) > _NAMED_SKIPS else ""
-    return (f"nothing readable in the folder {_short(written)}: " + "; ".join(skipped[:_NAMED_SKIPS]) + more
-            + f" (readable: {', '.join(sorted(SUPPORTED_SUFFIXES))})")
+    return f"nothing readable in the folder {_short(written)}: " + "; ".join(skipped[:_NAMED_SKIPS]) + more
 
 
 def file_problems(scenario: Scenario, base_dir: Path) -> list[tuple[Loc, str]]:
@@ -180,8 +179,9 @@ def file_problems(scenario: Scenario, base_dir: Path) -> list[tuple[Loc, str]]:
         try:
             load_image(base_dir / image.file, limits)
         except ImageError as exc:
-            problems.append((("images", j, "file"), f"no image file {_short(image.file)} next to the scenario (in "
-                             f"{base_dir})" if exc.reason == "missing" else f"{_short(image.file)}: {exc.detail}"))
+            missing = f"no image file {_short(image.file)} next to the scenario (in {base_dir.resolve()})"
+            problems.append((("images", j, "file"), missing if exc.reason == "missing"
+                             else f"{_short(image.file)}: {exc.detail}"))
     return problems
 
 
