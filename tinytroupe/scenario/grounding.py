@@ -235,7 +235,17 @@ def _embedder(kind: str | bool | None, context: RunContext) -> Embedder | None:
 class SharedDocuments:
     """A scenario's shared documents: one store (``world:<name>``, in the run file while a simulation
     runs) that every agent's faculty consults as a retriever; read and embedded by :meth:`open`, or on
-    first use."""
+    first use.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "faq.md").write_text("Rinse the cap by hand: it holds the battery.")
+        >>> spec = DocumentsSpec.model_validate({"paths": ["faq.md"], "embedder": "none"})
+        >>> shared = SharedDocuments("Office", spec, folder, current_context())
+        >>> shared.name, [hit.chunk.chunk_id for hit in shared.retrieve("how do I wash the cap?", top_k=1)]
+        ('world:Office', ['faq.md#1'])
+    """
 
     def __init__(self, world_name: str, spec: DocumentsSpec, base_dir: Path, context: RunContext) -> None:
         self.name = f"world:{world_name}"
