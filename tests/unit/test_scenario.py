@@ -139,6 +139,12 @@ def test_bundled_examples_load_and_validate() -> None:
     assert survey.extraction.fields["preference"].choices == ["remote", "office", "hybrid"]
 
 
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_bundled_example_validates(example: Path) -> None:
+    # every check a run makes before its first call: personas, names, tools, data and document files
+    assert load_scenario(example).script
+
+
 def test_population_is_sampled_deterministically_with_the_seed() -> None:
     survey = load_scenario(EXAMPLES / "survey.yaml")
     first = [a.persona.to_spec() for a in build_agents(survey, EXAMPLES)]

@@ -2,7 +2,7 @@
 
 TinyTroupe's faculty of that name, on a :class:`~tinytroupe.grounding.store.DocumentStore`: the
 agent's own collection (``agent:<name>``; in the run file while a simulation runs), filled from
-``folders_paths``, ``web_urls`` and :meth:`TinyPerson.read_document_from_file
+``folders_paths``, ``files_paths``, ``web_urls`` and :meth:`TinyPerson.read_document_from_file
 <tinytroupe.agent.person_perception.PerceptionMethods.read_document_from_file>`, plus any shared
 ``retrievers`` (a world's store, a :class:`~tinytroupe.grounding.llama_index.LlamaIndexRetriever`).
 
@@ -81,6 +81,7 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
 
     Args:
         folders_paths: folders whose files the agent can consult (read on first use).
+        files_paths: single files the agent can consult (read on first use, after the folders).
         web_urls: pages fetched on first use (``http``/``https``; see :func:`~tinytroupe.grounding.web.fetch_page`).
         retrievers: shared sources consulted too (a world's :class:`DocumentStore`, a llama-index adapter).
         top_k: chunks one ``CONSULT`` question shows.
@@ -96,14 +97,16 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
     """
 
     def __init__(self, folders_paths: Iterable[str | Path] | None = None, web_urls: Iterable[str] | None = None, *,
-                 retrievers: Iterable[Retriever] = (), top_k: int = 5, embedder: Embedder | str | bool | None = None,
-                 max_consult_chars: int = MAX_CONSULT_CHARS, attribution: bool = True) -> None:
+                 files_paths: Iterable[str | Path] = (), retrievers: Iterable[Retriever] = (), top_k: int = 5,
+                 embedder: Embedder | str | bool | None = None, max_consult_chars: int = MAX_CONSULT_CHARS,
+                 attribution: bool = True) -> None:
         super().__init__("Local Files and Web Grounding", actions={
             "LIST_DOCUMENTS": template("grounding_list_documents.j2").render().strip(),
             "CONSULT": template("grounding_consult.j2").render().strip()})
         if top_k < 1:
             raise InvalidArgument(f"top_k must be at least 1, got {top_k}")
         self.folders_paths = [str(p) for p in folders_paths or []]
+        self.files_paths = [str(p) for p in files_paths]
         self.web_urls = list(web_urls or [])
         self.retrievers = list(retrievers)
         for r in self.retrievers:
@@ -133,7 +136,8 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
         """``agent``'s own store (``agent:<name>``), created on first use with its sources ingested.
 
         Raises:
-            DocumentError: a folder in ``folders_paths`` is missing or has nothing readable.
+            DocumentError: a folder in ``folders_paths`` is missing or has nothing readable, or a file
+                in ``files_paths`` cannot be read.
         """
         with self._lock:
             store = self._stores.get(agent.name)
@@ -143,6 +147,8 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
                 self._stores[agent.name] = store
                 for folder in self.folders_paths:
                     self._announce(agent, store.ingest_folder(folder))
+                for file in self.files_paths:
+                    self._announce(agent, store.ingest_file(file))
                 for url in self.web_urls:
                     page = fetch_page(url)
                     self._announce(agent, store.ingest_text(url, page.text, source=url, kind="html"))
@@ -269,11 +275,13 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
         with self._lock:
             recent = {agent: [[cid, sorted(s.words), sorted(s.asked)] for cid, s in shown.items()]
                       for agent, shown in self._recent.items()}
-        return {"folders_paths": list(self.folders_paths), "web_urls": list(self.web_urls), "top_k": self.top_k,
+        return {"folders_paths": list(self.folders_paths), "files_paths": list(self.files_paths),
+                "web_urls": list(self.web_urls), "top_k": self.top_k,
                 "attribution": self.attribution, "recent_passages": recent}
 
     def set_state(self, state: Mapping[str, Any]) -> None:
         self.folders_paths = [str(p) for p in state.get("folders_paths", [])]
+        self.files_paths = [str(p) for p in state.get("files_paths", [])]
         self.web_urls = [str(u) for u in state.get("web_urls", [])]
         self.top_k = int(state.get("top_k", self.top_k))
         self.attribution = bool(state.get("attribution", self.attribution))

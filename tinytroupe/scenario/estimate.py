@@ -9,13 +9,16 @@ action prompt (:meth:`~tinytroupe.agent.TinyPerson.abuild_prompt`, the preview p
   one importance call per turn with ``[Memory] IMPORTANCE_SCORING = llm``, the summarising calls of
   each automatic consolidation (every ``AUTO_CONSOLIDATION_THRESHOLD`` memories, in chunks of
   ``CONSOLIDATION_CHUNK_SIZE``) and two calls per reflection (``ENABLE_REFLECTION``, every
-  ``REFLECTION_THRESHOLD`` of summed importance); each ``story`` step is one call. Experiments,
+  ``REFLECTION_THRESHOLD`` of summed importance); each ``story`` step is one call; documents and
+  images make none (reading, embedding and ``CONSULT`` are local work, and a description stands in
+  for an image on a text-only model). Experiments,
   validations and quality checks: :mod:`tinytroupe.scenario.estimate_design`. Re-asks of
   invalid answers and retries are not foreseen (a model that follows the schema needs none).
 * **prompt tokens**: the rendered first prompt of each agent, growing each step by what it hears and
   does (:data:`LINE_TOKENS` per line: its own :data:`OWN_LINES_PER_TURN` lines plus one line from each
   other agent when everyone can hear everyone), up to the prompt's recent-events budget; script items
-  between runs add their text (a story step its passage's length). Extraction prompts are rendered
+  between runs add their text (a story step its passage's length, a ``consult`` step its ``top_k``
+  passages at full chunk length, within a consultation's cap). Extraction prompts are rendered
   from each agent's history so far plus the same growth.
 * **completion tokens**: a typical answer per purpose (:data:`TYPICAL_COMPLETION`), never more than
   ``[OpenAI] MAX_COMPLETION_TOKENS``.
@@ -73,8 +76,10 @@ from tinytroupe.scenario.estimate_design import (
     validation_lines,
 )
 from tinytroupe.scenario.estimate_design import line as _line
+from tinytroupe.scenario.estimate_script import later_script_tokens, story_tokens
+from tinytroupe.scenario.grounding import consult_tokens, show_images
 from tinytroupe.scenario.loader import check_agent_references, load_scenario
-from tinytroupe.scenario.model import Scenario, ScriptItem
+from tinytroupe.scenario.model import Scenario
 from tinytroupe.scenario.populations import factory_calls
 from tinytroupe.scenario.runner import _apply, build_agents, build_world
 from tinytroupe.steering.trajectory import PROMPT_CHAR_BUDGET
@@ -184,11 +189,17 @@ async def _render(scenario: Scenario, base_dir: Path,
         check_agent_references(scenario, agents)
     world = build_world(scenario, agents, client)
     world.communication_display = False
+    await show_images(scenario, world, base_dir)
+    consulted: dict[str, int] = {}  # consulting reads and embeds documents: its passages are estimated instead
     for item in scenario.script:
         if item.run is not None:
             break
-        _apply(world, item)
-    first = {a.name: sum(estimate_tokens(m.content) for m in await a.abuild_prompt()) for a in agents}
+        if item.consult is None:
+            _apply(world, item)
+        for name, tokens in consult_tokens(scenario, item, [a.name for a in agents]).items():
+            consulted[name] = consulted.get(name, 0) + tokens
+    first = {a.name: sum(estimate_tokens(m.content) for m in await a.abuild_prompt()) + consulted.get(a.name, 0)
+             for a in agents}
     extraction: dict[str, int] = {}
     if scenario.extraction is not None:
         ex = scenario.extraction
@@ -219,7 +230,7 @@ def _tally(scenario: Scenario, settings: Settings, prices: PriceTable, backend: 
     cap = settings.openai.max_completion_tokens
     recent_cap = PromptBudget.from_total(settings.cognition.prompt_token_budget).recent
     growth = (heard + OWN_LINES_PER_TURN) * LINE_TOKENS
-    later, pending = _later_script_tokens(scenario.script, n)
+    later, pending = later_script_tokens(scenario, list(first))
     if question and scenario.extraction is not None and scenario.extraction.question:
         later.append(pending + estimate_tokens(scenario.extraction.question))
     mean_first = sum(first.values()) / n if n else 0
@@ -270,6 +281,8 @@ def _assumptions(scenario: Scenario, settings: Settings, steps: int, heard: int,
         "no response cache hits",
         *([f"the script runs {runs} times (experiment arms and replications); the population is written "
            "once"] if runs > 1 else []),
+        *(["documents: passages the agents CONSULT of their own accord are not counted (up to top_k chunks "
+           "each time)"] if scenario.documents or any(e.documents for e in scenario.agents) else []),
         *(["quality checks: one judge call per enabled check per turn; no regeneration"]
           if quality_checks_per_turn(settings) else []),
         *(["validation: one call per answer from log-probabilities (the scripted backend samples 10)"]
@@ -312,10 +325,6 @@ def _memory_lines(settings: Settings, n: int, steps: int, heard: int) -> list[Es
     return lines
 
 
-def _story_tokens(words: int) -> int:
-    return -(-words * 4 // 3)  # about four tokens for three English words
-
-
 def _story_lines(scenario: Scenario, n: int, cap: int) -> list[EstimateLine]:
     """The calls of ``story`` steps: instructions, the story so far and the agents' windows (each within
     the steering budget), and a passage of the asked length."""
@@ -327,37 +336,8 @@ def _story_lines(scenario: Scenario, n: int, cap: int) -> list[EstimateLine]:
     prompt, told = 0, 0
     for step in steps:
         prompt += 350 + min(section, told) + window
-        told += _story_tokens(step.number_of_words)
-    return [_line("story", len(steps), prompt, sum(min(cap, _story_tokens(s.number_of_words)) for s in steps))]
-
-
-def _later_script_tokens(script: list[ScriptItem], n: int) -> tuple[list[int], int]:
-    """Per step after the first, the tokens the script adds to each prompt before it (mean per agent),
-    and what the items after the last ``run`` add (before the extraction question's step)."""
-    out: list[int] = []
-    pending = 0
-    started = False
-    for item in script:
-        if item.run is not None:
-            if started:
-                out.append(pending)
-                out += [0] * (item.run - 1)
-            else:
-                out += [0] * (item.run - 1)
-            started, pending = True, 0
-            continue
-        if not started:
-            continue  # already in the rendered first prompt
-        if item.story is not None:  # the passage is told to everyone
-            pending += _story_tokens(item.story.number_of_words) + 10
-            continue
-        texts = ([item.broadcast] if item.broadcast else []) + list((item.listen or {}).values()) \
-            + list((item.think or {}).values()) + list((item.see or {}).values()) \
-            + list((item.internalize_goal or {}).values()) + list(item.context or [])
-        targeted = item.broadcast is None and item.context is None
-        pending += sum(estimate_tokens(t) for t in texts) // (n if targeted and n else 1) + 10
-    return out, pending
-
+        told += story_tokens(step.number_of_words)
+    return [_line("story", len(steps), prompt, sum(min(cap, story_tokens(s.number_of_words)) for s in steps))]
 
 
 def print_estimate(est: Estimate, console: Console) -> None:

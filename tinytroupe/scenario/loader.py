@@ -24,6 +24,7 @@ from tinytroupe.extraction.fields import FieldSpec
 from tinytroupe.safe_load import SCENARIO_LIMITS, InputProblem, load_yaml, read_text, yaml_node_line
 from tinytroupe.scenario.design import ArmSpec, ExperimentSpec, ValidationSpec
 from tinytroupe.scenario.design_files import design_file_problems
+from tinytroupe.scenario.grounding import DocumentsSpec, ImageSpec, consult_problems, file_problems
 from tinytroupe.scenario.market_spec import market_name_problems
 from tinytroupe.scenario.model import (
     AgentEntry,
@@ -44,7 +45,7 @@ from tinytroupe.scenario.workplace_classroom import reference_problems as workpl
 
 _FIELD_NAMES = sorted({name for model in (Scenario, AgentEntry, Population, ScriptItem, WorldSpec, ExtractionSpec,
                                          BackendSpec, FieldSpec, FactorySpec, ExperimentSpec, ArmSpec, ValidationSpec,
-                                         ToolSpec)
+                                         ToolSpec, DocumentsSpec, ImageSpec)
                         for name in model.model_fields})
 
 
@@ -78,8 +79,9 @@ def load_scenario(path: str | Path) -> Scenario:
     no duplicate keys, sizes, nesting and aliases bounded: see :mod:`tinytroupe.safe_load`), every
     field's type and range, the personas (inline, files, examples, fragments and a population's
     base and options), agent names in the script and relations, extraction field names, the tools
-    (names, classes that import, arguments that fit), and that the simulated clock stays within the
-    dates Python can hold.
+    (names, classes that import, arguments that fit), the documents (each file readable, each folder
+    with something readable) and images, that agents asked to ``consult`` have documents, and that
+    the simulated clock stays within the dates Python can hold.
 
     Raises:
         ScenarioError: with ``path``, ``line`` and ``field`` of the first problem; the message lists
@@ -228,6 +230,7 @@ def _check_references(scenario: Scenario, path: Path, root: yaml.Node | None) ->
     problems: list[tuple[Loc, str]] = []
     reader = _PersonaReader(path, problems)
     names: dict[str, Loc] = {}
+    documented: dict[str, bool] = {}  # name -> has documents of its own
     all_named = True
     for i, entry in enumerate(scenario.agents):
         persona = reader.persona(i, entry)
@@ -244,6 +247,7 @@ def _check_references(scenario: Scenario, path: Path, root: yaml.Node | None) ->
             problems.append((source, f"a second agent named {_short(name)} (the first is "
                                      f"{'.'.join(map(str, names[name]))}); give one a different 'name:'"))
         names.setdefault(name, source)
+        documented.setdefault(name, entry.documents is not None)
     known = set(names)
     if scenario.population is not None:
         problems += [(("population", "names", j), "'*' means every agent in script steps, so nobody may be "
@@ -254,10 +258,14 @@ def _check_references(scenario: Scenario, path: Path, root: yaml.Node | None) ->
             problems.append((names[name], f"{_short(name)} is also a name the population can give; rename the "
                                           "agent or change population.names"))
         known |= members
+        documented.update((member, False) for member in members - set(documented))  # only the shared documents
     if all_named and not (scenario.population is not None and scenario.population.generated):
         # a generated population's names are known only once written: there, only '*' can be checked
         problems += _reference_problems(scenario, known)
-    problems += design_file_problems(scenario, path) + tool_problems(scenario)
+    problems += design_file_problems(scenario, path) + tool_problems(scenario) + file_problems(scenario, path.parent)
+    if all_named:
+        problems += consult_problems(scenario, documented,
+                                     scenario.population is None or not scenario.population.generated)
     if problems:
         _raise_problems(path, root, problems)
 
@@ -267,7 +275,7 @@ def _reference_problems(scenario: Scenario, known: set[str]) -> list[tuple[Loc, 
     problems: list[tuple[Loc, str]] = []
     shown = ", ".join(sorted(known)[:20]) + (", ..." if len(known) > 20 else "")
     for k, item in enumerate(scenario.script):
-        for kind in ("listen", "think", "see", "internalize_goal"):
+        for kind in ("listen", "think", "see", "internalize_goal", "consult"):
             for target in getattr(item, kind) or {}:
                 if target != "*" and target not in known:
                     problems.append((("script", k, kind, target), f"no agent is named {_short(target)}; "

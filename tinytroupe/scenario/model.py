@@ -22,6 +22,7 @@ from tinytroupe.agent.persona import persona_problems
 from tinytroupe.extraction.fields import FieldSpec, extraction_model, field_name_problem
 from tinytroupe.scenario.design import ExperimentSpec, ValidationSpec, design_problems
 from tinytroupe.scenario.emotions import EmotionsSpec
+from tinytroupe.scenario.grounding import ConsultItems, WithDocuments, WithGrounding
 from tinytroupe.scenario.market_spec import MarketSpec, market_kind_problem
 from tinytroupe.scenario.model_base import (
     _MAX_REPORTED,
@@ -42,8 +43,9 @@ from tinytroupe.scenario.workplace_classroom import ClassroomItems, WorldSection
 from tinytroupe.scenario.world_kinds import world_problems
 
 
-class AgentEntry(WithTools, WithRoutine):
-    """One agent: exactly one of ``example``, ``file`` or ``persona``; optional fragments, rename, tools, routine.
+class AgentEntry(WithTools, WithDocuments, WithRoutine):
+    """One agent: exactly one of ``example``, ``file`` or ``persona``; optional fragments, rename, tools,
+    documents, routine.
 
     An inline ``persona`` is validated as a persona file's would be (``name`` required).
     """
@@ -77,7 +79,7 @@ class StoryStep(_Strict):
     plot_twist: bool = False
 
 
-class ScriptItem(ClassroomItems, _Strict):
+class ScriptItem(ClassroomItems, ConsultItems, _Strict):
     """One step of the script: exactly one field set."""
 
     broadcast: NonEmpty | None = None
@@ -94,7 +96,7 @@ class ScriptItem(ClassroomItems, _Strict):
         given = [k for k, v in self.__dict__.items() if v is not None]
         if len(given) != 1:
             raise ValueError("each script item has exactly one of: broadcast, run, listen, think, see, "
-                             f"internalize_goal, context, story, lesson, quiz (found {given or 'none'})")
+                             f"internalize_goal, context, story, lesson, quiz, consult (found {given or 'none'})")
         return self
 
 
@@ -151,8 +153,8 @@ class BackendSpec(_Strict):
     temperature: float | None = Field(None, ge=0, le=2)
 
 
-class Scenario(WithTools):
-    """A whole study (its ``tools`` are shared by every agent)."""
+class Scenario(WithTools, WithGrounding):
+    """A whole study (its ``tools`` and ``documents`` are shared by every agent, its ``images`` shown to all)."""
 
     name: NonEmpty
     description: str = ""

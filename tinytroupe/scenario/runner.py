@@ -30,6 +30,7 @@ from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.prefix import PrefixMeter, PrefixReport
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, usage_cost
 from tinytroupe.scenario.emotions import give_emotions
+from tinytroupe.scenario.grounding import check_grounding, consult, give_documents, start_grounding
 from tinytroupe.scenario.loader import check_agent_references
 from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem, StoryStep
 from tinytroupe.scenario.populations import agenerate_personas
@@ -66,7 +67,8 @@ def build_agents(scenario: Scenario, base_dir: Path, personas: Sequence[Persona]
                  **agent_kwargs: Any) -> list[TinyPerson]:
     """The scenario's agents (a hand-made population's members are sampled with the scenario's seed;
     a generated population's are ``personas``, see :mod:`tinytroupe.scenario.populations`), with
-    their tools (:func:`~tinytroupe.scenario.tools.give_tools`)."""
+    their tools (:func:`~tinytroupe.scenario.tools.give_tools`) and documents
+    (:func:`~tinytroupe.scenario.grounding.give_documents`, relative to ``base_dir``)."""
     agents: list[TinyPerson] = []
     for entry in scenario.agents:
         if entry.example is not None:
@@ -106,6 +108,7 @@ def build_agents(scenario: Scenario, base_dir: Path, personas: Sequence[Persona]
         raise ScenarioError(f"agent names must be unique; repeated: {', '.join(dupes)} (use 'name:' to rename)",
                             field="agents")
     give_tools(scenario, agents)
+    give_documents(scenario, agents, base_dir)
     return agents
 
 
@@ -208,13 +211,16 @@ async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, 
     """
     start = time.perf_counter()
     base = base_dir or Path.cwd()
+    check_grounding(scenario, base)  # documents and images, before the population is paid for
     if personas is None:
         personas = await agenerate_personas(scenario, base, population_client or client)
     agents = build_agents(scenario, base, personas, max_actions_per_turn=scenario.max_actions_per_turn)
     if prepare is not None:
         scenario = prepare(agents)
     check_agent_references(scenario, agents)  # before the first step is paid for
+    check_grounding(scenario, base, agents)
     world = build_world(scenario, agents, client, executor)
+    await start_grounding(scenario, world, base)
     if batch:
         find_batch_wrapper(world.client)  # no batch API: say so before the first step is paid for
     step_delta = timedelta(minutes=scenario.world.minutes_per_step) if scenario.world.minutes_per_step else None
@@ -342,6 +348,9 @@ def _apply(world: TinyWorld, item: ScriptItem) -> None:
             agent.internalize_goal(text)
     elif item.context is not None:
         world.broadcast_context_change(item.context)
+    elif item.consult is not None:
+        for agent, question in _targets(world, item.consult):
+            consult(agent, question)
 
 
 async def _extract(world: TinyWorld, ex: ExtractionSpec, client: LLMClient | None,
