@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -319,3 +320,29 @@ def test_a_spec_that_cannot_be_rebuilt_is_refused_by_the_worker() -> None:
     with pytest.raises(ScenarioError, match=r"some_plugin\.components is not imported in this process"):
         build_component(elsewhere)
     assert "some_plugin" not in sys.modules
+
+
+def test_a_grounding_faculty_with_shared_sources_is_refused_and_one_without_travels(tmp_path: Path) -> None:
+    """A world's shared documents are not in the faculty's saved state: a worker's copy would consult
+    less, so the step refuses; the faculty's own folders and embedder kind travel in its state."""
+    from tinytroupe.agent import FilesAndWebGroundingFaculty
+    from tinytroupe.grounding.store import DocumentStore
+
+    (tmp_path / "menu.md").write_text("Soup on Mondays.")
+    shared = DocumentStore("world:Room")
+    own = FilesAndWebGroundingFaculty([tmp_path], embedder="hash", top_k=2)
+    rebuilt = FilesAndWebGroundingFaculty()
+    rebuilt.set_state(own.get_state())
+    assert (rebuilt.folders_paths, rebuilt.embedder, rebuilt.top_k) == ([str(tmp_path)], "hash", 2)
+    assert own.faculty_portability_problem() is None
+
+    client = build_client(Settings(), backend=ScriptFactory(NameScript(NAMES))())
+    agents = [TinyPerson(n) for n in NAMES[:2]]
+    spec = ClientSpec.from_settings(Settings(), backend_factory=ScriptFactory(NameScript(NAMES)))
+    executor = InProcessShards(2, spec)
+    world = TinyWorld("Room", agents, initial_datetime=START, client=client, executor=executor)
+    agents[0].add_mental_faculty(FilesAndWebGroundingFaculty([tmp_path], retrievers=[shared], embedder=False))
+    with pytest.raises(InvalidState, match=r"'Feeler'.*mental faculty 'Local Files and Web Grounding'.*shared "
+                                           r"sources \(world:Room\).*local executor"):
+        world.run(1)
+    assert executor.created == 0

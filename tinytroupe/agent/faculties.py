@@ -96,6 +96,18 @@ class MentalFaculty:
         """
         return False
 
+    def faculty_portability_problem(self) -> str | None:
+        """Why a worker process (sharded and Ray executors) could not rebuild this faculty from the
+        agent's state so that it acts the same, or None when it can (the default: a faculty is rebuilt
+        from its spec and state). A faculty holding objects its state does not carry says so here, and
+        the executors refuse the agent instead of running it differently.
+
+        Example:
+            >>> MentalFaculty("diary").faculty_portability_problem() is None
+            True
+        """
+        return None
+
     def get_state(self) -> dict[str, Any]:
         """JSON-ready state saved with the agent (none by default)."""
         return {}

@@ -270,14 +270,28 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
                                      world=agent._world_name(), step=agent._step(), **fields))
 
     # ------------------------------------------------------------------ state
+    def faculty_portability_problem(self) -> str | None:
+        """Shared sources (``retrievers``: a world's store, a llama-index adapter) and an embedder
+        object are not in the saved state: a worker's copy would consult less, or rank differently."""
+        if self.retrievers:
+            return (f"it consults shared sources ({', '.join(r.name for r in self.retrievers)}) that its saved "
+                    "state does not carry")
+        if self.embedder not in (None, False, True) and not isinstance(self.embedder, str):
+            return "its embedder is an object its saved state does not carry (give a kind: 'use', 'hash', 'openai')"
+        return None
+
     def get_state(self) -> dict[str, Any]:
         # The latest passages travel with the state: a resumed agent's turn schema offers the same ids.
         with self._lock:
             recent = {agent: [[cid, sorted(s.words), sorted(s.asked)] for cid, s in shown.items()]
                       for agent, shown in self._recent.items()}
-        return {"folders_paths": list(self.folders_paths), "files_paths": list(self.files_paths),
-                "web_urls": list(self.web_urls), "top_k": self.top_k,
-                "attribution": self.attribution, "recent_passages": recent}
+        state = {"folders_paths": list(self.folders_paths), "files_paths": list(self.files_paths),
+                 "web_urls": list(self.web_urls), "top_k": self.top_k,
+                 "attribution": self.attribution, "recent_passages": recent}
+        if self.embedder is None or isinstance(self.embedder, str | bool):
+            # a kind or a switch travels; an embedder object cannot (faculty_portability_problem says so)
+            state["embedder"] = self.embedder
+        return state
 
     def set_state(self, state: Mapping[str, Any]) -> None:
         self.folders_paths = [str(p) for p in state.get("folders_paths", [])]
@@ -285,6 +299,8 @@ class FilesAndWebGroundingFaculty(MentalFaculty):
         self.web_urls = [str(u) for u in state.get("web_urls", [])]
         self.top_k = int(state.get("top_k", self.top_k))
         self.attribution = bool(state.get("attribution", self.attribution))
+        if "embedder" in state and (state["embedder"] is None or isinstance(state["embedder"], str | bool)):
+            self.embedder = state["embedder"]
         recent = state.get("recent_passages") or {}
         with self._lock:
             self._recent = {str(agent): {str(cid): _Shown(frozenset(words), frozenset(asked))

@@ -81,8 +81,12 @@ def _is_built_in(components: Sequence[TurnComponent]) -> bool:
 
 
 def portability_problems(agent: TinyPerson) -> dict[str, str]:
-    """Per component of ``agent`` that a worker process cannot rebuild, why (empty: all can)."""
-    return {c.name: problem for c in agent.components if (problem := c.portability_problem()) is not None}
+    """Per component (and mental faculty) of ``agent`` that a worker process cannot rebuild, why (empty: all can)."""
+    problems = {c.name: problem for c in agent.components if (problem := c.portability_problem()) is not None}
+    for faculty in agent.mental_faculties:
+        if (problem := faculty.faculty_portability_problem()) is not None:
+            problems[f"mental faculty {faculty.name!r}"] = problem
+    return problems
 
 
 def import_portable(module_name: str, qualname: str, base: type[Any], *, what: str) -> type[Any]:
