@@ -129,16 +129,24 @@ def test_a_cost_budget_for_an_unpriced_model_is_refused_up_front() -> None:
 # -- the estimate -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("example", ["focus_group.yaml", "survey.yaml"])
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.yaml")))
 def test_estimate_is_within_ten_percent_of_the_actual_calls(example: str, tmp_path: Path) -> None:
+    # Every example: activity schedules (office_day), quiz grading (classroom), validation (anes_survey),
+    # experiments (ab_test), stories, tools and each world kind. A classroom's rubric judge calls are an
+    # upper bound (an empty answer is not judged); the demo model answers every question, so it holds here.
     scenario = load_scenario(EXAMPLES / example)
     est = estimate_scenario(scenario, settings=study_settings(scenario, backend="scripted"), base_dir=EXAMPLES)
     outputs = run_study(EXAMPLES / example, out=tmp_path, backend="scripted", quiet=True)
     actual = outputs.result.cost
+    events = [json.loads(line) for line in outputs.trace.read_text().splitlines()]
+    # the run's reported cost counts every call it made, a validation's after the run included
+    assert actual["calls"] == sum(1 for e in events if e["kind"] == "llm_call") > 0
     assert abs(est.calls - actual["calls"]) <= 0.1 * actual["calls"], (est.calls, actual["calls"])
     # tokens are an estimate: the prompts are rendered, the answers typical
     assert 0.5 * actual["prompt_tokens"] <= est.prompt_tokens <= 1.5 * actual["prompt_tokens"]
-    assert set(est.first_prompt_tokens) == set(outputs.result.results)
+    generated = scenario.population is not None and scenario.population.generated  # stand-ins in the estimate
+    if scenario.extraction is not None and scenario.experiment is None and not generated:
+        assert set(est.first_prompt_tokens) == set(outputs.result.results)
 
 
 def test_estimate_grows_with_steps_and_agents_and_prices_what_it_can(tmp_path: Path) -> None:

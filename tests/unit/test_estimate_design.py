@@ -81,7 +81,33 @@ def test_brief_personas_cost_fewer_tokens(tmp_path: Path) -> None:
     shares = tmp_path / "shares.csv"
     shares.write_text("sex,share\nfemale,0.5\nmale,0.5\n")
     pop = "population:\n  from_demographics: shares.csv\n  size: 10\n"
-    full = estimate_scenario(write(tmp_path, HEAD + pop + SCRIPT)).by_purpose[0]
-    brief = estimate_scenario(write(tmp_path, HEAD + pop + "  detail: brief\n" + SCRIPT)).by_purpose[0]
+    paid = load_settings(None, openai__api_type="openai", openai__model="gpt-4.1-mini")
+    full = estimate_scenario(write(tmp_path, HEAD + pop + SCRIPT), settings=paid).by_purpose[0]
+    brief = estimate_scenario(write(tmp_path, HEAD + pop + "  detail: brief\n" + SCRIPT), settings=paid).by_purpose[0]
     assert full.purpose == brief.purpose == "population" and full.calls == brief.calls == 10
+    # offline, the population model writes the people: no model call
+    assert "population" not in calls_of(write(tmp_path, HEAD + pop + SCRIPT))
     assert brief.prompt_tokens < full.prompt_tokens / 4 and brief.completion_tokens < full.completion_tokens / 4
+
+
+def test_an_activity_schedule_is_replayed_for_each_replications_seed(tmp_path: Path) -> None:
+    # Half the agents' turns are drawn away, with other draws in each replication: the estimate replays
+    # the schedule (routines, seeded draws, an event that wakes its attendees) and matches the run exactly.
+    path = write(tmp_path, HEAD + dedent("""\
+        world: {initial_datetime: 2025-01-06T08:00:00, minutes_per_step: 60}
+        agents: [{example: lisa}, {example: oscar}, {example: marcos}]
+        schedule:
+          routine: {hours: ["09:00-13:00"]}
+          activity: 0.5
+          events: [{title: Review, start: 2025-01-06T12:00:00, attendees: [Oscar Villanueva]}]
+        script: [{broadcast: Hello}, {run: 6}]
+        extraction: {question: How was it?, fields: {rating: {type: int}}}
+        experiment: {arms: {a: {}, b: {}}, replications: 3}
+        """))
+    est = calls_of(path)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(path), "-b", "scripted", "-q", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    made = traced_calls(out)
+    assert est == dict(made) and est["extraction"] == 9
+    assert 9 < est["action"] < 3 * (3 * 6 + 3)  # some idle turns, the question's step everyone's

@@ -101,6 +101,25 @@ class WorldStepping:
             return list(self.agents)
         return self.activity.select(self, woken)  # type: ignore[arg-type]
 
+    def step_without_turns(self, timedelta_per_step: timedelta | None = None) -> list[TinyPerson]:
+        """Go to the next step as :meth:`run` would (the clock, then the scheduled events handed out) but
+        let nobody act: the agents who would have taken a turn. An estimate's dry run of the schedule;
+        interventions are not applied and no model is called, so the world is not the one a run leaves.
+
+        Example:
+            >>> from datetime import datetime
+            >>> from tinytroupe.environment import ActivitySchedule, Routine, TinyWorld
+            >>> world = TinyWorld("Office", [TinyPerson("Ana"), TinyPerson("Ben")],
+            ...                   initial_datetime=datetime(2025, 1, 6, 8))
+            >>> _ = ActivitySchedule({"Ben": Routine(hours=["10:00-12:00"])}, seed=1).attach(world)
+            >>> [[a.name for a in world.step_without_turns(timedelta(hours=1))] for _ in range(3)]
+            [['Ana'], ['Ana', 'Ben'], ['Ana', 'Ben']]
+        """
+        self._step += 1
+        if timedelta_per_step is not None:
+            self._datetime += timedelta_per_step
+        return self._acting_agents(self._deliver_scheduled())
+
     def _workers(self) -> int | None:
         return self.max_workers if self.max_workers is not None else default_workers(self.client)
 

@@ -58,10 +58,7 @@ class QuizGrader:
         """Async twin of :meth:`grade`."""
         quiz = classroom.quiz(quiz_id)
         students = classroom.students
-        fields = {q.id: FieldSpec(hint=f"the student's answer to {q.text!r}, as they gave it; empty text if they "
-                                       "gave none") for q in quiz.questions}
-        extractor = ResultsExtractor(f"The answers each student gave to the quiz {quiz.title!r} ({quiz.id}).",
-                                     situation=quiz.text(), fields=fields, client=self.client)
+        extractor = quiz_extractor(quiz, self.client)
         # Each failure stays in extractor.agent_failures and becomes a grade without a score.
         with contextlib.suppress(ExtractionError):
             await extractor.aextract_results_from_agents(students)
@@ -111,9 +108,24 @@ class QuizGrader:
                      justification=verdict.justification)
 
 
+def quiz_extractor(quiz: Quiz, client: LLMClient | None = None) -> ResultsExtractor:
+    """The extractor of the students' answers to ``quiz``: one text field per question (its id).
+
+    Example:
+        >>> from tinytroupe.environment import Quiz, QuizQuestion
+        >>> sorted(quiz_extractor(Quiz(id="m", title="Sums", questions=[QuizQuestion(id="q1", text="2+2?",
+        ...                                                                           answer="4")])).fields)
+        ['q1']
+    """
+    fields = {q.id: FieldSpec(hint=f"the student's answer to {q.text!r}, as they gave it; empty text if they "
+                                   "gave none") for q in quiz.questions}
+    return ResultsExtractor(f"The answers each student gave to the quiz {quiz.title!r} ({quiz.id}).",
+                            situation=quiz.text(), fields=fields, client=client)
+
+
 def _ungraded(quiz: Quiz, student: str, question: QuizQuestion, answer: str | None, why: str) -> Grade:
     return Grade(quiz=quiz.id, student=student, question=question.id, answer=answer, score=None,
                  points=question.points, method=question.method, error=redact(why))
 
 
-__all__ = ["QuizGrader"]
+__all__ = ["QuizGrader", "quiz_extractor"]

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.scenario.experiment import ExperimentSummary, arun_experiment
 from tinytroupe.scenario.model import Scenario
-from tinytroupe.scenario.runner import ScenarioResult, arun_scenario
+from tinytroupe.scenario.runner import ScenarioResult, arun_scenario, with_cost_so_far
 from tinytroupe.scenario.validate import ScenarioValidation, avalidate_scenario, save_validation_reports
 
 
@@ -32,7 +32,8 @@ async def arun_designed(scenario: Scenario, *, client: LLMClient | None = None, 
                         population_client: LLMClient | None = None, **run_kwargs: Any) -> DesignedRun:
     """Run ``scenario`` (see :func:`~tinytroupe.scenario.runner.arun_scenario` for ``run_kwargs``): every
     arm and replication of its experiment, or the one world; then its validation, unless the budget
-    stopped the run. ``population_client`` writes a generated population (default ``client``).
+    stopped the run (the result's cost counts its calls too). ``population_client`` writes a generated
+    population (default ``client``).
 
     Example (the scripted demo model):
         >>> from tinytroupe.aio import run_sync
@@ -58,6 +59,7 @@ async def arun_designed(scenario: Scenario, *, client: LLMClient | None = None, 
     if scenario.validation is not None and result.stopped is None:
         validation = await avalidate_scenario(scenario.validation, list(world.agents), result.results,
                                               client=world.client, base_dir=base, seed=scenario.seed)
+        result = with_cost_so_far(result, world.client, run_kwargs.get("prices"))
     return DesignedRun(result=result, validation=validation)
 
 

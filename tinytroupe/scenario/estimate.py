@@ -4,7 +4,9 @@
 that refuses every call), plays the script up to the first ``run`` and renders each agent's first
 action prompt (:meth:`~tinytroupe.agent.TinyPerson.abuild_prompt`, the preview path). From there:
 
-* **calls** follow from what the engine does: each ``run`` step is one action call per agent; a
+* **calls** follow from what the engine does: each ``run`` step is one action call per agent who
+  acts (everyone, unless an activity schedule lets only some act: the estimate replays it, see
+  :mod:`tinytroupe.scenario.estimate_world`, as it does a classroom's quiz grading); a
   question before extraction is one more step; extraction is one call per agent; memory upkeep adds
   one importance call per turn with ``[Memory] IMPORTANCE_SCORING = llm``, the summarising calls of
   each automatic consolidation (every ``AUTO_CONSOLIDATION_THRESHOLD`` memories, in chunks of
@@ -25,8 +27,14 @@ action prompt (:meth:`~tinytroupe.agent.TinyPerson.abuild_prompt`, the preview p
 * **cost**: the tokens priced with the price table; a model the table does not know gives
   ``cost_usd=None`` ("unknown"), never a guessed price.
 
-The call count is what the engine will do, so it is exact for a run without failures or re-asks; the
-tokens are an estimate (±30% is typical: answers vary in length).
+The call count is what the engine will do, so it is exact for a seeded run without failures or re-asks
+(re-asks of invalid tool arguments included), with bounds that depend on the model's answers: a
+classroom's rubric judge calls assume every student answers (an empty answer is not judged), quality
+checks assume every turn has a TALK or THINK to judge, and calendar events the agents book may wake
+agents an activity schedule left idle. On the examples the
+worst relative error of the call count on the scripted backend is 0 (``docs/performance.md``). The
+tokens are an estimate (±30% is typical: answers vary in length). With ``api_type = scripted`` a
+generated population is written by the offline population model, which is no model call.
 
 Example (the scripted demo model costs nothing):
     >>> import tempfile
@@ -48,7 +56,7 @@ Example (the scripted demo model costs nothing):
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -67,37 +75,30 @@ from tinytroupe.factory.persona_schema import example_persona
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable
 from tinytroupe.llm.scripted import ScriptedBackend
-from tinytroupe.llm.tokens import estimate_tokens, tokens_for_chars
+from tinytroupe.llm.tokens import estimate_tokens
 from tinytroupe.scenario.estimate_design import (
     EstimateLine,
-    experiment_runs,
     quality_checks_per_turn,
     quality_lines,
+    run_seeds,
     validation_lines,
 )
 from tinytroupe.scenario.estimate_design import line as _line
-from tinytroupe.scenario.estimate_script import later_script_tokens, story_tokens
+from tinytroupe.scenario.estimate_parts import (
+    LINE_TOKENS,
+    OWN_LINES_PER_TURN,
+    TYPICAL_COMPLETION,
+    memory_lines,
+    population_lines,
+    story_lines,
+)
+from tinytroupe.scenario.estimate_script import later_script_tokens
+from tinytroupe.scenario.estimate_world import quiz_lines, quiz_prompts, turns_of_runs
 from tinytroupe.scenario.grounding import consult_tokens, show_images
 from tinytroupe.scenario.loader import check_agent_references, load_scenario
 from tinytroupe.scenario.model import Scenario
-from tinytroupe.scenario.populations import factory_calls
 from tinytroupe.scenario.runner import _apply, build_agents, build_world
-from tinytroupe.steering.trajectory import PROMPT_CHAR_BUDGET
 from tinytroupe.terminal import show
-
-#: tokens of one line of the recent-events section ("Oscar said to you: ..."): a short spoken sentence
-LINE_TOKENS = 40
-#: lines an agent's own turn adds to its history (a TALK and a THINK, say; DONE is not shown)
-OWN_LINES_PER_TURN = 2
-#: typical answer tokens per purpose (actions and cognitive state as JSON; one value per field; ratings)
-TYPICAL_COMPLETION = {"action": 180, "extraction_base": 20, "extraction_per_field": 30, "importance": 25,
-                      "consolidation": 250, "reflection": 150}
-#: a factory's prompts and answers in tokens (the full persona schema alone is ~1,600; brief: 348 and 37)
-FACTORY_PROMPT = {"plan": 900, "person": 2400, "brief_person": 400}
-FACTORY_COMPLETION = {"plan": 500, "person": 900, "brief_person": 60}
-#: memories one turn adds (stimuli heard plus own actions); used for consolidation and reflection
-#: timing, with the rule importance of a conversation line (4) for reflection
-RULE_IMPORTANCE = 4.0
 
 
 class Estimate(BaseModel):
@@ -173,13 +174,27 @@ def estimate_scenario(scenario: str | Path | Scenario, *, settings: Settings | N
     # client, which needs an API key that an estimate must not need.
     with using_settings(settings), using_context(RunContext.for_client(client, settings=settings,
                                                                        seed=scenario.seed)):
-        first, extraction_prompts, heard = run_sync(_render(scenario, base_dir or Path.cwd(), client))
-    return _tally(scenario, settings, prices, backend, model, first, extraction_prompts, heard, base_dir)
+        rendered = run_sync(_render(scenario, base_dir or Path.cwd(), client))
+    return _tally(scenario, settings, prices, backend, model, rendered, base_dir)
 
 
-async def _render(scenario: Scenario, base_dir: Path,
-                  client: LLMClient) -> tuple[dict[str, int], dict[str, int], int]:
-    """Each agent's first action prompt and extraction prompt (tokens), and how many agents it hears."""
+@dataclass
+class _Rendered:
+    """What the estimate's dry run of the scenario found: each agent's first action prompt and extraction
+    prompt (tokens), how many agents each hears, the turns of each step of each run, and a classroom's
+    quiz extraction prompts."""
+
+    world: TinyWorld
+    first: dict[str, int]
+    extraction: dict[str, int]
+    heard: int
+    turns: list[list[int]] = field(default_factory=list)
+    quiz: list[int] = field(default_factory=list)
+
+
+async def _render(scenario: Scenario, base_dir: Path, client: LLMClient) -> _Rendered:
+    """Build the scenario as a run would, play its script up to the first ``run`` and render the prompts;
+    then replay each run's steps without turns (who an activity schedule lets act)."""
     pop = scenario.population
     # A generated population's people are unknown until written: stand-ins of a typical persona's size.
     stand_ins = [Persona.from_spec({"type": "TinyPerson", "persona": example_persona(f"Person {i + 1}")})
@@ -208,8 +223,15 @@ async def _render(scenario: Scenario, base_dir: Path,
             messages = extractor._messages(a.pretty_current_interactions(), ex.objective, ex.situation,
                                            extractor.fields, client)
             extraction[a.name] = sum(estimate_tokens(m.content) for m in messages)
-    heard = _heard_per_turn(world, len(agents))
-    return first, extraction, heard
+
+    def world_for(copy: Scenario) -> TinyWorld:
+        return build_world(copy, build_agents(copy, base_dir, stand_ins,
+                                              max_actions_per_turn=copy.max_actions_per_turn), client)
+
+    rendered = _Rendered(world, first, extraction, _heard_per_turn(world, len(agents)),
+                         quiz=quiz_prompts(world, scenario, client))
+    rendered.turns = turns_of_runs(scenario, world, run_seeds(scenario), world_for)
+    return rendered
 
 
 def _heard_per_turn(world: TinyWorld, n: int) -> int:
@@ -220,39 +242,17 @@ def _heard_per_turn(world: TinyWorld, n: int) -> int:
     return reachable if reachable else (n - 1 if world.broadcast_if_no_target else 0)
 
 
-def _tally(scenario: Scenario, settings: Settings, prices: PriceTable, backend: str, model: str,
-           first: dict[str, int], extraction_prompts: dict[str, int], heard: int,
+def _tally(scenario: Scenario, settings: Settings, prices: PriceTable, backend: str, model: str, r: _Rendered,
            base_dir: Path | None = None) -> Estimate:
-    n = len(first)
-    run_steps = scenario.total_steps
-    question = scenario.extraction is not None and bool(scenario.extraction.question)
-    steps = run_steps + int(question)
+    n = len(r.first)
+    steps = len(r.turns[0]) if r.turns else 0
     cap = settings.openai.max_completion_tokens
     recent_cap = PromptBudget.from_total(settings.cognition.prompt_token_budget).recent
-    growth = (heard + OWN_LINES_PER_TURN) * LINE_TOKENS
-    later, pending = later_script_tokens(scenario, list(first))
-    if question and scenario.extraction is not None and scenario.extraction.question:
-        later.append(pending + estimate_tokens(scenario.extraction.question))
-    mean_first = sum(first.values()) / n if n else 0
-    # prompt of step k: the first prompt, plus k steps of growth (within the recent budget), plus the
-    # script's later stimuli delivered by then
-    action_prompt = 0
-    for k in range(steps):
-        action_prompt += int(n * (mean_first + min(recent_cap, k * growth) + sum(later[:k])))
-    per_run = [_line("action", n * steps, action_prompt, n * steps * min(cap, TYPICAL_COMPLETION["action"]))]
-    per_run += quality_lines(settings, n * steps, mean_first, cap)
-    per_run += _memory_lines(settings, n, steps, heard)
-    per_run += _story_lines(scenario, n, cap)
-    history = steps * growth
-    if scenario.extraction is not None:
-        fields = len(scenario.extraction.fields)
-        per_run.append(_line("extraction", n, sum(extraction_prompts.values()) + n * history,
-                             n * min(cap, TYPICAL_COMPLETION["extraction_base"]
-                                     + fields * TYPICAL_COMPLETION["extraction_per_field"])))
-    runs = experiment_runs(scenario)
-    lines = [*_population_lines(scenario, base_dir, cap),
-             *(_line(x.purpose, x.calls * runs, x.prompt_tokens * runs, x.completion_tokens * runs) for x in per_run),
-             *validation_lines(scenario, base_dir, n, int(mean_first) + history, cap, backend)]
+    mean_first = sum(r.first.values()) / n if n else 0
+    per_run = [line for turns in r.turns for line in _run_lines(scenario, settings, r, turns)]
+    growth = (r.heard + OWN_LINES_PER_TURN) * LINE_TOKENS
+    lines = [*population_lines(scenario, base_dir, cap, backend), *_merged(per_run),
+             *validation_lines(scenario, base_dir, n, int(mean_first) + steps * growth, cap, backend)]
     for line in lines:
         line.cost_usd = prices.cost(model, line.prompt_tokens, line.completion_tokens)
     prompt = sum(x.prompt_tokens for x in lines)
@@ -264,80 +264,79 @@ def _tally(scenario: Scenario, settings: Settings, prices: PriceTable, backend: 
         scenario=scenario.name, backend=backend, model=model, agents=n, steps=steps,
         calls=sum(x.calls for x in lines), prompt_tokens=prompt, completion_tokens=completion,
         cost_usd=None if cost is None else round(cost, 6), cost_note=note, by_purpose=lines,
-        first_prompt_tokens=first,
-        assumptions=_assumptions(scenario, settings, steps, heard, recent_cap, cap, runs),
+        first_prompt_tokens=r.first, assumptions=_assumptions(scenario, settings, r, recent_cap, cap, backend),
     )
 
 
-def _assumptions(scenario: Scenario, settings: Settings, steps: int, heard: int, recent_cap: int, cap: int,
-                 runs: int) -> list[str]:
+def _run_lines(scenario: Scenario, settings: Settings, r: _Rendered, turns: list[int]) -> list[EstimateLine]:
+    """One run's lines: ``turns[k]`` agents act in step ``k``; each step's history grows each prompt in
+    proportion to the agents who spoke (up to the recent-events budget)."""
+    n, cap = len(r.first), settings.openai.max_completion_tokens
+    recent_cap = PromptBudget.from_total(settings.cognition.prompt_token_budget).recent
+    later, pending = later_script_tokens(scenario, list(r.first))
+    if scenario.extraction is not None and scenario.extraction.question:
+        later.append(pending + estimate_tokens(scenario.extraction.question))
+    mean_first = sum(r.first.values()) / n if n else 0
+    line_growth = (r.heard + OWN_LINES_PER_TURN) * LINE_TOKENS
+    action_prompt, history, told = 0, 0.0, 0
+    for k, acting in enumerate(turns):
+        action_prompt += int(acting * (mean_first + min(recent_cap, history) + told))
+        history += line_growth * acting / n
+        told += later[k] if k < len(later) else 0
+    calls = sum(turns)
+    lines = [_line("action", calls, action_prompt, calls * min(cap, TYPICAL_COMPLETION["action"]))]
+    lines += quality_lines(settings, calls, mean_first, cap)
+    lines += memory_lines(settings, n, calls, r.heard)
+    lines += story_lines(scenario, n, cap)
+    if scenario.extraction is not None:
+        fields = len(scenario.extraction.fields)
+        lines.append(_line("extraction", n, sum(r.extraction.values()) + int(n * history),
+                           n * min(cap, TYPICAL_COMPLETION["extraction_base"]
+                                   + fields * TYPICAL_COMPLETION["extraction_per_field"])))
+    return lines + quiz_lines(r.world, scenario, r.quiz, int(history), cap)
+
+
+def _merged(lines: list[EstimateLine]) -> list[EstimateLine]:
+    """One line per purpose, in the order the purposes first appear."""
+    out: dict[str, EstimateLine] = {}
+    for x in lines:
+        have = out.get(x.purpose)
+        out[x.purpose] = x.model_copy() if have is None else _line(
+            x.purpose, have.calls + x.calls, have.prompt_tokens + x.prompt_tokens,
+            have.completion_tokens + x.completion_tokens)
+    return list(out.values())
+
+
+def _assumptions(scenario: Scenario, settings: Settings, r: _Rendered, recent_cap: int, cap: int,
+                 backend: str) -> list[str]:
     """What the estimate takes for granted (printed under its table)."""
+    n, steps, runs = len(r.first), len(r.turns[0]) if r.turns else 0, len(r.turns)
+    scheduled = scenario.total_steps  # the extraction question's step is everyone's
+    turns = sum(sum(t[:scheduled]) for t in r.turns)
+    acting = (f"an activity schedule lets {turns} of {n * scheduled * runs} turns of the script's steps happen "
+              "(its routines and seeded draws replayed; calendar events booked during the run may wake more)"
+              if r.world.activity is not None else f"every agent acts once per step ({steps} steps)")
     return [
-        f"every agent acts once per step ({steps} steps); no failed turns, re-asks or retries",
-        f"each step adds {OWN_LINES_PER_TURN} own lines and {heard} heard lines of ~{LINE_TOKENS} tokens "
+        f"{acting}; no failed turns, re-asks (tool arguments included) or retries",
+        f"each step adds {OWN_LINES_PER_TURN} own lines and {r.heard} heard lines of ~{LINE_TOKENS} tokens "
         f"to each prompt, up to its recent-events budget of {recent_cap} tokens",
         "typical answers: " + ", ".join(f"{k} {v}" for k, v in TYPICAL_COMPLETION.items())
         + f" tokens (at most MAX_COMPLETION_TOKENS = {cap})",
         "no response cache hits",
-        *([f"the script runs {runs} times (experiment arms and replications); the population is written "
-           "once"] if runs > 1 else []),
         *(["documents: passages the agents CONSULT of their own accord are not counted (up to top_k chunks "
            "each time)"] if scenario.documents or any(e.documents for e in scenario.agents) else []),
-        *(["quality checks: one judge call per enabled check per turn; no regeneration"]
+        *([f"the script runs {runs} times (experiment arms and replications); the population is written "
+           "once"] if runs > 1 else []),
+        *(["the population is written by the offline population model: no model call"]
+          if backend == "scripted" and scenario.population is not None and scenario.population.generated else []),
+        *(["quiz grading: every student answers every rubric question (an upper bound: an empty answer is "
+           "not judged)"] if r.quiz else []),
+        *(["quality checks: one judge call per enabled check per turn (at most: a turn without TALK or THINK "
+           "needs none); no regeneration"]
           if quality_checks_per_turn(settings) else []),
         *(["validation: one call per answer from log-probabilities (the scripted backend samples 10)"]
           if scenario.validation is not None and scenario.validation.mode == "distribution" else []),
     ]
-
-
-def _population_lines(scenario: Scenario, base_dir: Path | None, cap: int) -> list[EstimateLine]:
-    """A generated population's calls: the plan (when one is asked for) and one per person."""
-    if scenario.population is None or not scenario.population.generated:
-        return []
-    plan, people = factory_calls(scenario.population, base_dir or Path.cwd())
-    person = "brief_person" if scenario.population.detail == "brief" else "person"
-    return [_line("population", plan + people, plan * FACTORY_PROMPT["plan"] + people * FACTORY_PROMPT[person],
-                  plan * min(cap, FACTORY_COMPLETION["plan"]) + people * min(cap, FACTORY_COMPLETION[person]))]
-
-
-def _memory_lines(settings: Settings, n: int, steps: int, heard: int) -> list[EstimateLine]:
-    """The calls of memory upkeep: LLM importance ratings, automatic consolidation, reflection."""
-    m, cap = settings.memory, settings.openai.max_completion_tokens
-    turns = n * steps
-    items_per_turn = heard + OWN_LINES_PER_TURN + 1
-    lines = []
-    if m.importance_scoring == "llm":
-        lines.append(_line("importance", turns, turns * (120 + items_per_turn * LINE_TOKENS),
-                           turns * min(cap, TYPICAL_COMPLETION["importance"])))
-    if m.auto_consolidate_on_threshold:
-        per_agent = (steps * items_per_turn) // m.auto_consolidation_threshold
-        chunks = per_agent * math.ceil(m.auto_consolidation_threshold / m.consolidation_chunk_size)
-        if chunks:
-            lines.append(_line("consolidation", n * chunks,
-                               n * chunks * (150 + m.consolidation_chunk_size * LINE_TOKENS),
-                               n * chunks * min(cap, TYPICAL_COMPLETION["consolidation"])))
-    if m.enable_reflection:
-        per_agent = int(steps * items_per_turn * RULE_IMPORTANCE // m.reflection_threshold)
-        if per_agent:
-            lines.append(_line("reflection", 2 * n * per_agent,
-                               2 * n * per_agent * (150 + m.reflection_recent_items * LINE_TOKENS),
-                               2 * n * per_agent * min(cap, TYPICAL_COMPLETION["reflection"])))
-    return lines
-
-
-def _story_lines(scenario: Scenario, n: int, cap: int) -> list[EstimateLine]:
-    """The calls of ``story`` steps: instructions, the story so far and the agents' windows (each within
-    the steering budget), and a passage of the asked length."""
-    steps = [item.story for item in scenario.script if item.story is not None]
-    if not steps:
-        return []
-    section = tokens_for_chars(PROMPT_CHAR_BUDGET // 3)  # each section's share of a steering prompt
-    window = min(section, n * 30 * LINE_TOKENS)  # first_n + last_n events per agent
-    prompt, told = 0, 0
-    for step in steps:
-        prompt += 350 + min(section, told) + window
-        told += story_tokens(step.number_of_words)
-    return [_line("story", len(steps), prompt, sum(min(cap, story_tokens(s.number_of_words)) for s in steps))]
 
 
 def print_estimate(est: Estimate, console: Console) -> None:

@@ -16,8 +16,8 @@ Example:
     >>> s = Scenario.model_validate({"name": "x", "agents": [{"example": "lisa"}], "script": [{"run": 1}],
     ...     "extraction": {"fields": {"r": {"type": "int"}}},
     ...     "experiment": {"arms": {"a": {}, "b": {}}, "randomisation": "worlds", "replications": 3}})
-    >>> experiment_runs(s)
-    6
+    >>> experiment_runs(s), run_seeds(s.model_copy(update={"seed": 5}))
+    (6, [5, 5, 6, 6, 7, 7])
 """
 
 from __future__ import annotations
@@ -58,7 +58,17 @@ def experiment_runs(scenario: Scenario) -> int:
     exp = scenario.experiment
     if exp is None:
         return 1
-    return exp.replications * (len(exp.arms) if exp.randomisation == "worlds" else 1)
+    return len(run_seeds(scenario))
+
+
+def run_seeds(scenario: Scenario) -> list[int | None]:
+    """Each run's seed, in the order they run: the scenario's without an experiment, else each
+    replication's (once per arm with ``randomisation: worlds``: every arm's world has it)."""
+    exp = scenario.experiment
+    if exp is None:
+        return [scenario.seed]
+    worlds = len(exp.arms) if exp.randomisation == "worlds" else 1
+    return [exp.seed_of(r, scenario_seed=scenario.seed) for r in range(exp.replications) for _ in range(worlds)]
 
 
 def quality_checks_per_turn(settings: Settings) -> int:
@@ -116,5 +126,5 @@ def validation_lines(scenario: Scenario, base_dir: Path | None, n: int, agent_pr
 
 
 __all__ = ["BASELINE_PROMPT", "DISTRIBUTION_COMPLETION", "JUDGE_COMPLETION", "JUDGE_EXTRA_PROMPT", "EstimateLine",
-           "experiment_runs", "line", "quality_checks_per_turn", "quality_lines", "validation_calls",
+           "experiment_runs", "line", "quality_checks_per_turn", "quality_lines", "run_seeds", "validation_calls",
            "validation_lines"]

@@ -250,6 +250,17 @@ async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, 
     )
 
 
+def with_cost_so_far(result: ScenarioResult, client: LLMClient, prices: PriceTable | None) -> ScenarioResult:
+    """``result`` with its cost brought up to ``client``'s running total: what was called after the run
+    (a validation's questions) is the study's cost too."""
+    stats = client.get_cost_stats()
+    cost_usd, note = run_cost(client, stats, prices)
+    count = result.result_count
+    return result.model_copy(update={
+        "cost": stats["total"], "cost_usd": cost_usd, "cost_note": note,
+        "cost_per_result_usd": round(cost_usd / count, 6) if cost_usd is not None and count else None})
+
+
 def world_tables(world: TinyWorld) -> dict[str, list[dict[str, Any]]]:
     """A specialised world's metrics tables (its ``metrics_tables()``), as JSON-ready records."""
     tables = getattr(world, "metrics_tables", None)
