@@ -7,15 +7,17 @@ this layer for candidates besides the index's rows:
    never a payload) give each segment the best estimated similarity of its items to the query;
 2. **shortlist**: the exact vectors of the :data:`SHORTLIST` × ``COLD_LOAD_SEGMENTS`` best
    estimated segments are read (a sketch's estimate is within ~0.07: this keeps a close second);
-3. **load**: the items of the ``COLD_LOAD_SEGMENTS`` segments with the best exact match are read;
-4. **backfill**: segments with no vectors (written by an older version, by a memory that had not
-   embedded yet, or whose embedding failed) are embedded now, newest first, at most
-   ``COLD_BACKFILL_SEGMENTS`` a query, and their vectors stored for the next queries.
+3. **rank**: the items of the ``COLD_LOAD_SEGMENTS`` segments with the best exact match are the
+   candidates, scored with the index's rows by the same scorer
+   (:func:`~tinytroupe.agent.memory.retrieval.score_index`: recency, importance, relevance,
+   forgetting, mood) from their stored vectors and the scores they had when they left RAM;
+4. **load**: only the segments holding a cold *hit* are read and decoded (at most ``top_k``);
+5. **backfill**: segments with no vectors (written by an older version, by a memory that had not
+   embedded yet, or whose embedding failed) are read and embedded now, newest first, at most
+   ``COLD_BACKFILL_SEGMENTS`` a query, their items ranked too and their vectors stored for the next queries.
 
-The loaded items are then scored with the index's rows by the same scorer
-(:func:`~tinytroupe.agent.memory.retrieval.score_index`: recency, importance, relevance, forgetting,
-mood), with the scores they had when they left RAM. They stay the caller's: nothing re-enters the
-episodic store or the index, and recalling a cold item does not rehearse it.
+Loaded items stay the caller's: nothing re-enters the episodic store or the index, and recalling a
+cold item does not rehearse it.
 
 Example:
     >>> from tinytroupe.agent.memory.facade import AgentMemory
@@ -33,14 +35,14 @@ Example:
     >>> [(m.content, m.cold) for m in mem.retrieve("what is the safe code?", top_k=1, include_cold=True)]
     [('The safe code is 4471', True)]
     >>> stats = mem.last_cold_recall
-    >>> (stats.scanned, stats.shortlisted, stats.loaded, stats.backfilled)
-    (2, 2, 2, 0)
+    >>> (stats.scanned, stats.shortlisted, stats.ranked, stats.loaded, stats.backfilled)
+    (2, 2, 2, 1, 0)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -67,23 +69,27 @@ SHORTLIST = 4
 
 @dataclass(frozen=True)
 class ColdRecallStats:
-    """The work of one relevance query over the cold tier: segments scanned (sketches only),
-    shortlisted (their vectors read), loaded (their items read, backfilled ones included),
-    backfilled (embedded now: no vectors were stored), cold items scored."""
+    """The work of one relevance query over the cold tier, in segments: scanned (sketches only),
+    shortlisted (exact vectors read), ranked (their items scored), loaded (items read and decoded:
+    those holding a hit, and the backfilled), backfilled (embedded now: no vectors were stored);
+    and the cold items scored (candidates)."""
 
     scanned: int = 0
     shortlisted: int = 0
+    ranked: int = 0
     loaded: int = 0
     backfilled: int = 0
     candidates: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass
 class ColdCandidates:
-    """Cold items to score with the index's rows: as :class:`ExtraRows`, and the items by key."""
+    """Cold items to score with the index's rows (as :class:`ExtraRows`): the segment of each key, and
+    the segments' items read so far (the backfilled ones; the rest when a hit needs them)."""
 
     rows: ExtraRows
-    items: dict[str, MemoryItem]
+    segment_of: dict[str, int]
+    decoded: dict[int, list[MemoryItem]]
 
 
 def _best_segments(scanned: list[ScannedSegment], query_vec: npt.NDArray[np.float32], k: int) -> list[int]:
@@ -124,28 +130,42 @@ class MemoryColdRecall(MemoryIndexing):
         shortlist = _best_segments(scanned, query_vec, SHORTLIST * s.cold_load_segments)
         stored = {n: ColdVectors.decode(row, dim) for n, row in store.load_vectors(self.owner, shortlist, tag).items()}
         best = {n: _best_match(cold, query_vec, skip) for n, cold in stored.items() if cold is not None}
-        chosen = sorted(best, key=lambda n: (-best[n], -n))[: s.cold_load_segments]
+        order = sorted(best, key=lambda n: (-best[n], -n))[: s.cold_load_segments]
+        ranked = {n: cold for n in order if (cold := stored[n]) is not None}
         lacking = [x.segment for x in scanned if x.items is None][: s.cold_backfill_segments]
-        payloads = store.load_many(self.owner, [*chosen, *lacking])
+        decoded = {n: decode_items(data) for n, data in store.load_many(self.owner, lacking).items()}
+        ranked.update((n, self._backfill(store, n, batch, tag)) for n, batch in decoded.items())
         keys: list[str] = []
-        items: dict[str, MemoryItem] = {}
+        segment_of: dict[str, int] = {}
         parts: list[ColdVectors] = []
-        for number in [*chosen, *lacking]:
-            if number not in payloads:
-                continue
-            batch = decode_items(payloads[number])
-            cold = stored.get(number) or self._backfill(store, number, batch, tag)
-            by_id = {i.id: i for i in batch}
-            take = [k for k, item_id in enumerate(cold.ids.tolist()) if item_id not in skip and item_id in by_id]
+        for number, cold in ranked.items():
+            take = [k for k, item_id in enumerate(cold.ids.tolist()) if item_id not in skip]
             keys += [f"E{int(cold.ids[k])}" for k in take]
-            items.update((f"E{int(cold.ids[k])}", by_id[int(cold.ids[k])]) for k in take)
+            segment_of.update((f"E{int(cold.ids[k])}", number) for k in take)
             parts.append(_subset(cold, take))
-        self.last_cold_recall = ColdRecallStats(scanned=len(scanned), shortlisted=len(stored), loaded=len(payloads),
-                                                backfilled=len([n for n in lacking if n in payloads]),
-                                                candidates=len(keys))
+        self.last_cold_recall = ColdRecallStats(scanned=len(scanned), shortlisted=len(stored), ranked=len(ranked),
+                                                loaded=len(decoded), backfilled=len(decoded), candidates=len(keys))
         if not keys:
             return None
-        return ColdCandidates(self._extra_rows(keys, parts, query_vec, mood), items)
+        return ColdCandidates(self._extra_rows(keys, parts, query_vec, mood), segment_of, decoded)
+
+    def _cold_items(self, cold: ColdCandidates, keys: Iterable[str]) -> dict[str, MemoryItem]:
+        """The items of some cold candidates, by key: their segments read now unless read already (a
+        key whose item is not in its segment any more is left out).
+
+        Raises:
+            StorageError: the run file cannot be read, or a segment's bytes are damaged.
+        """
+        wanted = {cold.segment_of[k] for k in keys if k in cold.segment_of}
+        missing = sorted(n for n in wanted if n not in cold.decoded)
+        store = self.cold_store()
+        if missing and store is not None:
+            cold.decoded.update((n, decode_items(data)) for n, data in store.load_many(self.owner, missing).items())
+            stats = self.last_cold_recall
+            if stats is not None:
+                self.last_cold_recall = replace(stats, loaded=stats.loaded + len(missing))
+        found = {f"E{i.id}": i for n in wanted for i in cold.decoded.get(n, ())}
+        return {k: found[k] for k in keys if k in found}
 
     def _extra_rows(self, keys: list[str], parts: list[ColdVectors], query_vec: npt.NDArray[np.float32],
                     mood: Mood | None) -> ExtraRows:

@@ -75,6 +75,7 @@ class MemoryRecall(MemoryColdRecall):
     def _search(self, query_vec: np.ndarray, top_k: int | None, exclude: Iterable[str], rehearse: bool,
                 now: datetime | None, mood: Mood | None = None,
                 cold: ColdCandidates | None = None) -> list[RetrievedMemory]:
+        cold_keys = cold.segment_of if cold is not None else {}
         with self._lock:
             if (self.index is None or len(self.index) == 0) and cold is None:
                 return []
@@ -84,22 +85,24 @@ class MemoryRecall(MemoryColdRecall):
                                forgetting=self.forgetting, congruence=self._congruence(mood),
                                congruence_weight=mood.weight if mood is not None else 0.0,
                                extra=cold.rows if cold is not None else None)
-            out = []
-            for hit in hits:
-                item = cold.items.get(hit.key) if cold is not None else None
-                resolved = ("episodic", item.content, f"[{hit.key}] " + item.describe(self.owner, 400)) \
-                    if item is not None else self._resolve(hit.key)
-                if resolved is None:
-                    continue
-                kind, content, text = resolved
-                out.append(RetrievedMemory(ref=hit.key, kind=kind, content=content, text=text, score=hit.score,
-                                           recency=hit.recency, importance=hit.importance, relevance=hit.relevance,
-                                           similarity=hit.similarity, cold=item is not None))
-            warm = [m.ref for m in out if not m.cold]  # a cold memory stays as it left: not rehearsed
-            if rehearse and warm and self.index is not None:
+            resolved = {h.key: self._resolve(h.key) for h in hits if h.key not in cold_keys}
+            warm = [key for key, found in resolved.items() if found is not None]
+            if rehearse and warm and self.index is not None:  # a cold memory stays as it left: not rehearsed
                 self.index.touch(warm, now_h)
                 self._episodic.note_retrieved(int(ref[1:]) for ref in warm if ref.startswith("E"))
-            return out
+        if cold is not None:  # read outside the lock: only the segments holding a hit
+            items = self._cold_items(cold, [h.key for h in hits if h.key in cold_keys])
+            resolved.update((k, ("episodic", i.content, f"[{k}] " + i.describe(self.owner, 400)))
+                            for k, i in items.items())
+        out = []
+        for hit in hits:
+            found = resolved.get(hit.key)
+            if found is not None:
+                kind, content, text = found
+                out.append(RetrievedMemory(ref=hit.key, kind=kind, content=content, text=text, score=hit.score,
+                                           recency=hit.recency, importance=hit.importance, relevance=hit.relevance,
+                                           similarity=hit.similarity, cold=hit.key in cold_keys))
+        return out
 
     def retrieve(self, query: str, top_k: int | None = None, *, exclude: Iterable[str] = (),
                  rehearse: bool = True, mood: Mood | None = None, include_cold: bool = False) -> list[RetrievedMemory]:
