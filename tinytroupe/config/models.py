@@ -137,8 +137,8 @@ class MemorySettings(_Section):
                                "their segment (on the writer thread), for relevance retrieval over cold items")
     cold_scan_segments: int = Field(1000, ge=0, description="newest cold segments a relevance query scans the "
                                     "sketches of (0: all)")
-    cold_load_segments: int = Field(4, ge=1, description="cold segments whose items a relevance query reads and "
-                                    "ranks (those with the best sketches)")
+    cold_load_segments: int = Field(4, ge=1, description="cold segments whose items a relevance query ranks "
+                                    "(the best exact matches among 4 times as many with the best sketches)")
     cold_backfill_segments: int = Field(2, ge=0, description="cold segments without vectors a relevance query "
                                         "embeds (and stores) at most")
     cold_recall_in_prompt: bool = Field(False, description="the prompt's memory section ranks cold items too")
