@@ -15,7 +15,8 @@ JSON object.
      segments, 100,000 items; p95 at the default ``COLD_SCAN_SEGMENTS`` (1,000) and at 0 (all).
 (e3) ``COLD_RECALL_IN_PROMPT``: a ring world (part (d)'s, bound 20 evicted 5 at a time, run file)
      run with the setting off, then on: wall time per agent turn (median of the steps after the
-     first evictions), and the cold work of the last turns.
+     first evictions), the part of it spent in the cold query itself (choosing and reading cold
+     items, timed around those two methods), and the cold work of the last turn.
 """
 
 from __future__ import annotations
@@ -154,26 +155,48 @@ def bench_prompt(agents: int, steps: int, cold_memory: dict[str, Any]) -> dict[s
 
     names = [f"Agent{i:04d}" for i in range(agents)]
     out: dict[str, Any] = {"agents": agents, "steps": steps}
+    spent = _time_cold_calls()
     for label, on in (("off", False), ("on", True)):
         settings = Settings(memory={"embedder": "hash", **cold_memory, "cold_recall_in_prompt": on})
         folder = Path(tempfile.mkdtemp(prefix="tinytroupe-cold-"))
         control.begin(folder / "run.sqlite", settings=settings, backend=ScriptedBackend(_Script(names)), quiet=True)
         with using_settings(settings):
             world = ring_world(agents, LLMClient(ScriptedBackend(_Script(names), record_limit=8)))
-            per_step = []
+            per_step, cold_ms = [], []
             for _ in range(steps):
-                t = time.perf_counter()
+                t, spent[0] = time.perf_counter(), 0.0
                 world.run(1, timedelta_per_step=MINUTE)
                 per_step.append((time.perf_counter() - t) * 1000 / agents)
+                cold_ms.append(spent[0] * 1000 / agents)
         first = world.agents[0]
         stats = first.memories.last_cold_recall  # type: ignore[attr-defined]
         evicting = [ms for k, ms in enumerate(per_step) if k >= steps // 3]  # past the first evictions
         out[f"{label}_ms_per_turn"] = round(float(np.median(evicting)), 3)
+        out[f"{label}_cold_query_ms_per_turn"] = round(float(np.median(cold_ms[steps // 3:])), 3)
         out[f"{label}_cold_work"] = stats.__dict__ if stats is not None else None
         control.reset()
         shutil.rmtree(folder)
     out["added_ms_per_turn"] = round(out["on_ms_per_turn"] - out["off_ms_per_turn"], 3)
     return out
+
+
+def _time_cold_calls() -> list[float]:
+    """Seconds spent choosing and reading cold items (the cold query itself), summed in the returned cell."""
+    from tinytroupe.agent.memory.cold_recall import MemoryColdRecall
+
+    spent = [0.0]
+    for name in ("_cold_candidates", "_cold_items"):
+        original = getattr(MemoryColdRecall, name)
+
+        def timed(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return _original(self, *args, **kwargs)
+            finally:
+                spent[0] += time.perf_counter() - t
+
+        setattr(MemoryColdRecall, name, timed)
+    return spent
 
 
 class _Script:
@@ -213,7 +236,9 @@ def run(quick: bool, cold_memory: dict[str, Any]) -> dict[str, Any]:
     prompt = bench_prompt(100 if quick else 400, 30, cold_memory)
     print(f"(e3) ring of {prompt['agents']} agents x {prompt['steps']} steps, bound 20: "
           f"{prompt['off_ms_per_turn']} ms per agent turn with COLD_RECALL_IN_PROMPT off, {prompt['on_ms_per_turn']} "
-          f"on (+{prompt['added_ms_per_turn']}); work of a turn's cold query {prompt['on_cold_work']}")
+          f"on (+{prompt['added_ms_per_turn']}; the cold query itself {prompt['on_cold_query_ms_per_turn']} ms, "
+          f"the rest the retrieval a turn skips when RAM is all on screen); work of a turn's cold query "
+          f"{prompt['on_cold_work']}")
     return {"cold_query": file, "cold_long_history": long, "cold_prompt": prompt}
 
 
