@@ -132,12 +132,14 @@ class MemoryColdTier(MemoryCore):
     :class:`~tinytroupe.agent.memory.facade.AgentMemory`; the store comes from ``cold_store``)."""
 
     def _on_evict(self, items: list[MemoryItem]) -> None:
-        spill = self.settings.cold_segments and bool(items)
+        store = self.cold_store() if self.settings.cold_segments and items else None
+        if store is not None and not store.accepting:
+            store = None
         # The index's vectors of what leaves, taken before the index lets them go (below).
-        held = self._held_vectors(items) if spill and self.settings.cold_vectors else None
+        held = self._held_vectors(items) if store is not None and self.settings.cold_vectors else None
         super()._on_evict(items)  # index, consolidation and the evict event, as without a cold tier
-        if spill:
-            self._spill(items, held)
+        if store is not None:
+            self._spill(store, items, held)
 
     def _held_vectors(self, items: list[MemoryItem]) -> _Held | None:
         embedder = self._embedder
@@ -154,10 +156,7 @@ class MemoryColdTier(MemoryCore):
             scores = np.stack([index.importance[picked], index.access_h[picked], index.access_count[picked]], axis=1)
         return _Held(embedder, {item_id: k for k, item_id in enumerate(found)}, (vectors, scores))
 
-    def _spill(self, items: list[MemoryItem], held: _Held | None = None) -> None:
-        store = self.cold_store()
-        if store is None or not store.accepting:
-            return
+    def _spill(self, store: MemorySegmentStore, items: list[MemoryItem], held: _Held | None = None) -> None:
         number = getattr(items, "number", None) or self._episodic.cleanups
         batch = list(items)  # the hook's list is the memory's; the items themselves are frozen
         first_time, last_time = _time_range(batch)
