@@ -19,10 +19,14 @@
     ``cold_segments_written``, their compressed size (``cold_segments_mb``) and the run file's size
     (trace included, ``cold_run_file_mb``). ``--cold-compare`` also runs the small bound without a
     run file (``rss_mb_per_agent_10k_small_bound``: evicted items simply dropped).
+(e) ``--cold-query`` runs only this part (``benchmarks/memory_cold.py``): relevance retrieval over
+    cold segments, p95 of a query with ``include_cold`` over a run file of 10,000 agents' segments
+    and over one agent's long history, and the per-turn cost of ``COLD_RECALL_IN_PROMPT``.
 
 Usage::
 
     python benchmarks/memory.py [--quick] [--breakdown] [--cold-compare]
+    python benchmarks/memory.py --cold-query [--quick]
 
 ``--quick`` uses smaller sizes (printed); (d) then runs 400 agents, not 10,000, which the output
 says (fixed costs, such as the world's bounded communication log, are spread over fewer agents, so
@@ -295,11 +299,19 @@ def main() -> None:
     parser.add_argument("--rss-child", nargs=2, type=int, metavar=("AGENTS", "STEPS"), help=argparse.SUPPRESS)
     parser.add_argument("--cold-compare", action="store_true",
                         help="(d): also the small bound without a run file (what the cold tier itself costs)")
+    parser.add_argument("--cold-query", action="store_true",
+                        help="(e) only: relevance retrieval over cold segments (query p95, prompt setting per turn)")
     parser.add_argument("--small-bound", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--run-file", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
         rss_child(*args.rss_child, breakdown=args.breakdown, small_bound=args.small_bound, run_file=args.run_file)
+        return
+    if args.cold_query:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from memory_cold import run
+
+        print(json.dumps({"quick": args.quick, **run(args.quick, COLD_MEMORY)}))
         return
     if args.quick:
         sizes = {"events": 1500, "bound": 150, "agents": 20, "steps": 40, "world_bound": 30, "lat_small": 10_000,

@@ -73,6 +73,15 @@ def _rows(path: Path) -> list[tuple[Any, ...]]:
     return [(*r[:-1], zlib.decompress(r[-1])) for r in rows]
 
 
+def _vector_rows(path: Path) -> list[tuple[Any, ...]]:
+    """Every row of the segments' vectors (what relevance retrieval over cold items reads)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT * FROM memory_segment_vectors ORDER BY agent, segment").fetchall()
+    finally:
+        conn.close()
+
+
 def _agent(world: TinyWorld, name: str = "Ana") -> TinyPerson:
     agent = world.get_agent_by_name(name)
     assert isinstance(agent, TinyPerson)
@@ -206,7 +215,7 @@ def test_a_replay_on_the_same_run_file_writes_no_duplicate_segments(tmp_path: Pa
         _begin(path)
         _world().run(6)
         control.end()
-        first = _rows(path)
+        first, first_vectors = _rows(path), _vector_rows(path)
         sim = _begin(path)
         world = _world()
         world.run(6)
@@ -215,6 +224,7 @@ def test_a_replay_on_the_same_run_file_writes_no_duplicate_segments(tmp_path: Pa
             [r[2] for r in first if r[1] == "Ana"]
         control.end()
     assert first and _rows(path) == first
+    assert first_vectors and _vector_rows(path) == first_vectors
 
 
 def test_a_resumed_run_neither_duplicates_nor_shows_segments_of_the_crashed_one(tmp_path: Path) -> None:
@@ -227,7 +237,7 @@ def test_a_resumed_run_neither_duplicates_nor_shows_segments_of_the_crashed_one(
         at_checkpoint = _agent(world).memory.cleanups
         world.run(5)
         whole = _agent(world).memories.retrieve_all(include_cold=True)  # (reading commits what is queued)
-        crashed = _rows(path)
+        crashed, crashed_vectors = _rows(path), _vector_rows(path)
         control.reset()  # the run stops here without an end: what it wrote stays in the file
 
         sim = _begin(path)
@@ -239,10 +249,19 @@ def test_a_resumed_run_neither_duplicates_nor_shows_segments_of_the_crashed_one(
         assert [s.segment for s in ana.memories.cold_segments()] == list(range(1, at_checkpoint + 1))
         ids = [i.id for i in ana.memories.retrieve_all(include_cold=True)]
         assert ids == sorted(set(ids))
+        # relevance over cold items sees only this memory's segments too
+        ana.memories.retrieve("hello", top_k=50, include_cold=True, rehearse=False)
+        stats = ana.memories.last_cold_recall
+        assert stats is not None and stats.scanned == at_checkpoint
         world.run(5)  # the same steps again, answered from the cache
         assert [i.id for i in ana.memories.retrieve_all(include_cold=True)] == [i.id for i in whole]
         control.end()
     assert _rows(path) == crashed, "the resumed run wrote the same segments over the crashed run's"
+    # the same vectors over the crashed run's, and those the query above made for segments that had none
+    after = _vector_rows(path)
+    added = [r[:3] for r in after if r not in crashed_vectors]
+    assert crashed_vectors and set(crashed_vectors) <= set(after) and len(added) <= 2
+    assert all(r[1] == "Ana" and r[2] <= at_checkpoint for r in added)
 
 
 _FIRST_PROCESS = """

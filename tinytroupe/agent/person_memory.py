@@ -34,17 +34,27 @@ class MemoryMethods(PromptMethods):
         """
         return self.memories.get_stats()
 
-    def retrieve_relevant_memories(self, query: str, top_k: int | None = None) -> list[RetrievedMemory]:
-        """The memories (episodic and semantic) best scored for ``query``: recency, importance, relevance."""
-        return self.memories.retrieve(query, top_k)
+    def retrieve_relevant_memories(self, query: str, top_k: int | None = None, *,
+                                   include_cold: bool = False) -> list[RetrievedMemory]:
+        """The memories (episodic and semantic) best scored for ``query``: recency, importance, relevance.
 
-    async def aretrieve_relevant_memories(self, query: str, top_k: int | None = None) -> list[RetrievedMemory]:
+        With ``include_cold``, what left RAM for the run file counts too (``docs/memory.md``, the cold
+        tier): the cold segments most likely to hold a match are read, within ``[Memory] COLD_*_SEGMENTS``.
+
+        Raises:
+            StorageError: with ``include_cold``, the run file cannot be read.
+        """
+        return self.memories.retrieve(query, top_k, include_cold=include_cold)
+
+    async def aretrieve_relevant_memories(self, query: str, top_k: int | None = None, *,
+                                          include_cold: bool = False) -> list[RetrievedMemory]:
         """Async twin of :meth:`retrieve_relevant_memories`."""
-        return await self.memories.aretrieve(query, top_k)
+        return await self.memories.aretrieve(query, top_k, include_cold=include_cold)
 
-    def retrieve_relevant_memories_for_current_context(self, top_k: int | None = None) -> list[RetrievedMemory]:
+    def retrieve_relevant_memories_for_current_context(self, top_k: int | None = None, *,
+                                                       include_cold: bool = False) -> list[RetrievedMemory]:
         """Memories relevant to the agent's goals, attention, context, emotions and latest events."""
-        return self.memories.retrieve(self._memory_query(self.memory.recent(5)), top_k)
+        return self.memories.retrieve(self._memory_query(self.memory.recent(5)), top_k, include_cold=include_cold)
 
     def _select(self, first_n: int | None, last_n: int | None,
                 include_cold: bool = False) -> tuple[list[MemoryItem], list[MemoryItem], int]:

@@ -133,6 +133,15 @@ class MemorySettings(_Section):
     consolidate_before_eviction: bool = Field(True, description="summarise items before they leave")
     cold_segments: bool = Field(True, description="with a run file, evicted items are kept there as cold segments "
                                 "an agent can load on demand")
+    cold_vectors: bool = Field(True, description="a memory that embeds writes its evicted items' vectors beside "
+                               "their segment (on the writer thread), for relevance retrieval over cold items")
+    cold_scan_segments: int = Field(1000, ge=0, description="newest cold segments a relevance query scans the "
+                                    "sketches of (0: all)")
+    cold_load_segments: int = Field(4, ge=1, description="cold segments whose items a relevance query ranks "
+                                    "(the best exact matches among 4 times as many with the best sketches)")
+    cold_backfill_segments: int = Field(2, ge=0, description="cold segments without vectors a relevance query "
+                                        "embeds (and stores) at most")
+    cold_recall_in_prompt: bool = Field(False, description="the prompt's memory section ranks cold items too")
     auto_consolidate_on_threshold: bool = True
     auto_consolidation_threshold: int = Field(500, ge=1, description="unconsolidated items that trigger it")
     consolidation_chunk_size: int = Field(50, ge=1, description="episodic items per summarising LLM call")

@@ -32,7 +32,7 @@ CLOCK_START = "clock_start"
 # What each table of a run file holds, in the words of the notice a salvaged file gets.
 _SALVAGED_NAMES = {"responses": "cached LLM answers", "calls": "recorded calls", "checkpoints": "checkpoints",
                    "trace": "trace events", "runs": "runs", "simulation_info": "simulation settings",
-                   "memory_segments": "cold memory segments"}
+                   "memory_segments": "cold memory segments", "memory_segment_vectors": "cold memory vectors"}
 _REPORTED_TABLES = ("responses", "calls", "checkpoints", "trace")
 
 

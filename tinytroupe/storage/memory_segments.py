@@ -7,6 +7,14 @@ the same number for the same batch and replaces the row instead of adding a seco
 keeps the id range, the simulated-time range and the item count beside the items themselves, as
 zlib-compressed JSON (what the memory layer encodes; this module never looks inside).
 
+Beside a segment, the ``memory_segment_vectors`` table may hold what relevance retrieval needs to
+rank its items without reading them all: a compact sketch per item (scanned first), and the items'
+vectors and scores (read only for the few segments a query picks). Both are the memory layer's
+bytes too, tagged with the embedder that made them and the segment's id range: a row whose range
+differs from its segment's (a segment rewritten without vectors, by an older version) is not used.
+A run file written before this table existed gets it (empty) when opened: its segments read as
+before, and have no vectors until the memory layer writes them.
+
 Writes go through the run's :class:`~tinytroupe.storage.writer.BatchWriter` (compression happens on
 its thread, so an eviction only queues a row); reads flush what this store queued, then read on a
 connection of their own (WAL: readers never wait for the writer). Without a writer each write is
@@ -27,9 +35,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -51,10 +60,33 @@ CREATE TABLE IF NOT EXISTS memory_segments (
     data          BLOB NOT NULL,
     PRIMARY KEY (simulation_id, agent, segment)
 );
+CREATE TABLE IF NOT EXISTS memory_segment_vectors (
+    simulation_id TEXT NOT NULL,
+    agent         TEXT NOT NULL,
+    segment       INTEGER NOT NULL,
+    first_id      INTEGER NOT NULL,
+    last_id       INTEGER NOT NULL,
+    embedder      TEXT NOT NULL,
+    items         INTEGER NOT NULL,
+    sketch        BLOB NOT NULL,
+    meta          BLOB NOT NULL,
+    vectors       BLOB NOT NULL,
+    PRIMARY KEY (simulation_id, agent, segment)
+);
 """
+# The vectors table came after version 1 without a version change: it is only added (an older version
+# opening the file ignores it), and rows it cannot vouch for are left out by the id-range check.
 _UPSERT = ("INSERT OR REPLACE INTO memory_segments (simulation_id, agent, segment, first_id, last_id, first_time, "
            "last_time, items, data) VALUES (?,?,?,?,?,?,?,?,?)")
 _COLUMNS = "agent, segment, first_id, last_id, first_time, last_time, items, length(data)"
+_UPSERT_VECTORS = ("INSERT OR REPLACE INTO memory_segment_vectors (simulation_id, agent, segment, first_id, last_id, "
+                   "embedder, items, sketch, meta, vectors) VALUES (?,?,?,?,?,?,?,?,?,?)")
+# A segment's vectors row counts only when it was made for that very batch (same id range) by the same
+# embedder. The small columns come first in both tables, so a scan never reads a payload or the vectors.
+_VALID = ("v.simulation_id = s.simulation_id AND v.agent = s.agent AND v.segment = s.segment "
+          "AND v.first_id = s.first_id AND v.last_id = s.last_id AND v.embedder = ?")
+_SCAN = (f"SELECT s.segment, v.items, v.sketch FROM memory_segments s LEFT JOIN memory_segment_vectors v ON {_VALID} "
+         "WHERE s.simulation_id = ? AND s.agent = ? AND s.segment <= ? ORDER BY s.segment DESC LIMIT ?")
 #: zlib level: 6 (the default) halves what level 1 leaves of these JSON lists, and runs on the writer thread
 COMPRESSION = 6
 
@@ -81,6 +113,26 @@ class MemorySegment(BaseModel):
     last_time: datetime | None = None
     count: int
     stored_bytes: int = 0
+
+
+class SegmentVectors(NamedTuple):
+    """What relevance retrieval keeps beside a segment (the memory layer's bytes): the embedder that
+    made the vectors, how many items have one, a sketch per item, the items' ids and scores, their vectors."""
+
+    embedder: str
+    items: int
+    sketch: bytes
+    meta: bytes
+    vectors: bytes
+
+
+class ScannedSegment(NamedTuple):
+    """One segment as a relevance scan sees it: its number and, when it has usable vectors, their
+    count and sketches (None: no vectors row for it, or one made for another batch or embedder)."""
+
+    segment: int
+    items: int | None
+    sketch: bytes | None
 
 
 def _time(value: object) -> datetime | None:
@@ -110,6 +162,9 @@ class MemorySegmentStore:
         self._closed = False
         #: segments written (queued) through this store
         self.written = 0
+        #: segment payloads read (load, load_many, iter_payloads), and segment descriptors scanned for relevance
+        self.loaded = 0
+        self.scanned = 0
 
     @property
     def accepting(self) -> bool:
@@ -165,6 +220,7 @@ class MemorySegmentStore:
         """
         rows = self._read("SELECT data FROM memory_segments WHERE simulation_id = ? AND agent = ? AND segment = ?",
                           (self.simulation_id, agent, segment))
+        self.loaded += len(rows)
         return self._decompress(rows[0][0]) if rows else None
 
     def iter_payloads(self, agent: str, *, upto: int | None = None) -> Iterator[tuple[int, bytes]]:
@@ -178,6 +234,72 @@ class MemorySegmentStore:
             data = self.load(agent, info.segment)
             if data is not None:
                 yield info.segment, data
+
+    def write_vectors(self, agent: str, segment: int, *, first_id: int, last_id: int,
+                      make: SegmentVectors | Callable[[], SegmentVectors | None]) -> None:
+        """Store the vectors of segment ``segment`` (replacing earlier ones): ``make`` gives them, or is a
+        function giving them or None (nothing written), called on the writer thread.
+
+        Raises:
+            StorageError: the run file cannot be written (with a writer: raised at a later write or flush).
+        """
+
+        def put(conn: sqlite3.Connection) -> None:
+            row = make() if callable(make) else make
+            if row is not None:
+                conn.execute(_UPSERT_VECTORS, (self.simulation_id, agent, segment, first_id, last_id, *row))
+
+        if self.writer is not None:
+            with self._lock:
+                self._queued = True
+            self.writer.call(put)
+            return
+        with self._lock:
+            conn = self._connection()
+            with transaction(conn, self.path, "writing memory segment vectors to"):
+                put(conn)
+
+    def scan(self, agent: str, embedder: str, *, upto: int, limit: int = 0) -> list[ScannedSegment]:
+        """``agent``'s segments numbered ``upto`` or less, newest first (the ``limit`` newest; 0: all),
+        each with the sketches of its vectors made by ``embedder`` when it has them.
+
+        Raises:
+            StorageError: the run file cannot be read.
+        """
+        rows = self._read(_SCAN, (embedder, self.simulation_id, agent, upto, limit or -1))
+        self.scanned += len(rows)
+        return [ScannedSegment(int(r[0]), None if r[1] is None else int(r[1]),  # type: ignore[call-overload]
+                               r[2] if isinstance(r[2], bytes) else None) for r in rows]
+
+    def load_vectors(self, agent: str, segments: Sequence[int], embedder: str) -> dict[int, SegmentVectors]:
+        """The vectors made by ``embedder`` of some of ``agent``'s segments, by number (those without: left out).
+
+        Raises:
+            StorageError: the run file cannot be read.
+        """
+        if not segments:
+            return {}
+        marks = ",".join("?" * len(segments))
+        rows = self._read(f"SELECT s.segment, v.embedder, v.items, v.sketch, v.meta, v.vectors FROM memory_segments s "
+                          f"JOIN memory_segment_vectors v ON {_VALID} "
+                          f"WHERE s.simulation_id = ? AND s.agent = ? AND s.segment IN ({marks})",
+                          (embedder, self.simulation_id, agent, *segments))
+        return {int(r[0]): SegmentVectors(*r[1:]) for r in rows}  # type: ignore[call-overload, arg-type]
+
+    def load_many(self, agent: str, segments: Sequence[int]) -> dict[int, bytes]:
+        """The payloads of some of ``agent``'s segments (decompressed), by number; numbers it does not
+        have are left out.
+
+        Raises:
+            StorageError: the run file cannot be read, or a payload's bytes are damaged.
+        """
+        if not segments:
+            return {}
+        marks = ",".join("?" * len(segments))
+        rows = self._read(f"SELECT segment, data FROM memory_segments WHERE simulation_id = ? AND agent = ? "
+                          f"AND segment IN ({marks})", (self.simulation_id, agent, *segments))
+        self.loaded += len(rows)
+        return {int(segment): self._decompress(data) for segment, data in rows}  # type: ignore[call-overload]
 
     def flush(self) -> None:
         """Commit what this store queued on the writer (reads do it first)."""
@@ -218,4 +340,4 @@ class MemorySegmentStore:
                                f"({exc}); {ADVICE['corrupt']}", path=self.path, cause_kind="corrupt") from exc
 
 
-__all__ = ["MemorySegment", "MemorySegmentStore", "create_tables"]
+__all__ = ["MemorySegment", "MemorySegmentStore", "ScannedSegment", "SegmentVectors", "create_tables"]

@@ -13,12 +13,14 @@ One room per concept::
     tinytroupe_format.py  TinyTroupe's memory dicts read into items
     documents.py          read_document, passages: a text, Markdown or PDF file as bounded passages
     cold.py               evicted batches kept as cold segments in the run file, read on demand
+    cold_vectors.py       the vectors, scores and sketches kept beside a cold segment
 
 and ``AgentMemory``, the one object an agent holds, built in layers, each a subclass of the one
 before: ``core.py`` (state, eviction hooks) → ``cold.py`` (evicted batches as cold segments in the
-run file, loaded on demand) → ``indexing.py`` (embedding) → ``recall.py``
-(retrieval, the prompt's memory section) → ``maintenance.py`` (rating, consolidation, forgetting,
-reflection after a turn) → ``facade.py`` (TinyTroupe-shaped writes, stats, JSON state).
+run file, loaded on demand) → ``indexing.py`` (embedding) → ``cold_recall.py`` (which cold
+items a relevance query reads, within a bound) → ``recall.py`` (retrieval, the prompt's memory
+section) → ``maintenance.py`` (rating, consolidation, forgetting, reflection after a turn) →
+``facade.py`` (TinyTroupe-shaped writes, stats, JSON state).
 
 Public names: AgentMemory, RetrievedMemory, EpisodicMemory, EvictedBatch, MemoryItem, MemorySegment,
 SemanticMemory, SemanticFact, VectorIndex, ForgettingCurve, RetrievalParams, Document, read_document, passages,

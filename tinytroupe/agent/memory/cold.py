@@ -8,6 +8,11 @@ replay or a run resumed from a checkpoint writes the same numbers and replaces t
 segment numbered above the count (written after the checkpoint by a run that then crashed) is not
 this memory's and is never shown.
 
+With ``[Memory] COLD_VECTORS`` on and a memory that embeds (it has its embedder), the batch's
+vectors go beside the segment (:mod:`.cold_vectors`): those the retrieval index held, taken before
+the index lets them go, and the rest embedded on the writer thread with the memory's embedder, so
+relevance retrieval can rank cold items (:mod:`.cold_recall`) without reading every segment.
+
 Nothing cold comes back into RAM: :meth:`MemoryColdTier.load_cold_segment`,
 :meth:`~MemoryColdTier.retrieve_all` and :meth:`~MemoryColdTier.search` read segments one at a time
 and hand back items the caller owns; the bound and the index are untouched.
@@ -30,15 +35,25 @@ Example:
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import TypeAdapter
 
+from tinytroupe.agent.memory.cold_vectors import ColdVectors, embedder_tag
 from tinytroupe.agent.memory.core import MemoryCore
-from tinytroupe.agent.memory.episodic import MemoryItem
+from tinytroupe.agent.memory.episodic import TRIVIAL_TYPES, UNRATED_IMPORTANCE, MemoryItem
+from tinytroupe.agent.memory.index import EMBED_CHARS, hours
+from tinytroupe.embeddings.port import Embedder
 from tinytroupe.errors import NotFound
-from tinytroupe.storage.memory_segments import MemorySegment, MemorySegmentStore
+from tinytroupe.storage.memory_segments import MemorySegment, MemorySegmentStore, SegmentVectors
+
+logger = logging.getLogger(__name__)
 
 # One adapter for a segment's items: JSON in Rust both ways. Only the fields an item was given are
 # written (exclude_unset), so a loaded item has the same fields set as the one that left.
@@ -61,6 +76,47 @@ def decode_items(data: bytes) -> list[MemoryItem]:
     return _ITEMS.validate_json(data)
 
 
+def indexable(items: Iterable[MemoryItem]) -> list[MemoryItem]:
+    """The items relevance retrieval ranks (as the index holds them): not trivial, not empty."""
+    return [i for i in items if i.type not in TRIVIAL_TYPES and i.content.strip()]
+
+
+@dataclass(frozen=True)
+class _Held:
+    """What the index held of an evicted batch: its embedder, row by item id, vectors and scores."""
+
+    embedder: Embedder
+    rows: dict[int, int]
+    arrays: tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]] | None
+
+    def vectors_of(self, batch: list[MemoryItem], owner: str) -> SegmentVectors | None:
+        """The batch's vectors row (on the writer thread); None when embedding fails (the segment then
+        gets its vectors when a query first needs them)."""
+        items = indexable(batch)
+        try:
+            missing = [i for i in items if i.id not in self.rows]
+            fresh = self.embedder.embed([i.content[:EMBED_CHARS] for i in missing]) if missing else None
+        except Exception as exc:  # never the writer's failure: its other rows must still be written
+            logger.warning("%s: the vectors of an evicted batch could not be made (%s); that cold segment gets "
+                           "them when a relevance query first needs them", owner, exc)
+            return None
+        dim = self.embedder.dim
+        vectors = np.zeros((len(items), dim), dtype=np.float32)
+        scores = np.tile([UNRATED_IMPORTANCE, math.nan, 0.0], (len(items), 1))
+        k = 0
+        for n, item in enumerate(items):
+            row = self.rows.get(item.id)
+            if row is not None and self.arrays is not None:
+                vectors[n], scores[n] = self.arrays[0][row], self.arrays[1][row]
+            else:
+                assert fresh is not None
+                vectors[n], scores[n, 1] = fresh[k], hours(item.sim_time)
+                k += 1
+        cold = ColdVectors.of([i.id for i in items], vectors, importance=scores[:, 0], access_h=scores[:, 1],
+                              access_count=scores[:, 2])
+        return cold.encode(embedder_tag(self.embedder))
+
+
 def _time_range(items: Iterable[MemoryItem]) -> tuple[datetime | None, datetime | None]:
     times = [i.sim_time for i in items if i.sim_time is not None]
     if not times:
@@ -76,21 +132,42 @@ class MemoryColdTier(MemoryCore):
     :class:`~tinytroupe.agent.memory.facade.AgentMemory`; the store comes from ``cold_store``)."""
 
     def _on_evict(self, items: list[MemoryItem]) -> None:
+        store = self.cold_store() if self.settings.cold_segments and items else None
+        if store is not None and not store.accepting:
+            store = None
+        # The index's vectors of what leaves, taken before the index lets them go (below).
+        held = self._held_vectors(items) if store is not None and self.settings.cold_vectors else None
         super()._on_evict(items)  # index, consolidation and the evict event, as without a cold tier
-        if self.settings.cold_segments and items:
-            self._spill(items)
+        if store is not None:
+            self._spill(store, items, held)
 
-    def _spill(self, items: list[MemoryItem]) -> None:
-        store = self.cold_store()
-        if store is None or not store.accepting:
-            return
+    def _held_vectors(self, items: list[MemoryItem]) -> _Held | None:
+        embedder = self._embedder
+        if embedder is None:  # a memory that never embedded: its segments get vectors when first queried
+            return None
+        with self._lock:
+            index = self.index
+            rows = {} if index is None else {i.id: index.row_of(f"E{i.id}") for i in items}
+            found = {item_id: row for item_id, row in rows.items() if row is not None}
+            if index is None or not found:
+                return _Held(embedder, {}, None)
+            picked = list(found.values())
+            vectors = index.vectors_at(picked)
+            scores = np.stack([index.importance[picked], index.access_h[picked], index.access_count[picked]], axis=1)
+        return _Held(embedder, {item_id: k for k, item_id in enumerate(found)}, (vectors, scores))
+
+    def _spill(self, store: MemorySegmentStore, items: list[MemoryItem], held: _Held | None = None) -> None:
         number = getattr(items, "number", None) or self._episodic.cleanups
         batch = list(items)  # the hook's list is the memory's; the items themselves are frozen
         first_time, last_time = _time_range(batch)
+        first_id, last_id = min(i.id for i in batch), max(i.id for i in batch)
         # Encoding and compression run on the writer thread: the turn only queues the row.
-        store.write(self.owner, number, first_id=min(i.id for i in batch), last_id=max(i.id for i in batch),
+        store.write(self.owner, number, first_id=first_id, last_id=last_id,
                     first_time=first_time, last_time=last_time, count=len(batch),
                     payload=lambda: encode_items(batch))
+        if held is not None:  # the vectors too, embedding what the index did not hold on that thread
+            store.write_vectors(self.owner, number, first_id=first_id, last_id=last_id,
+                                make=lambda: held.vectors_of(batch, self.owner))
 
     def _visible_upto(self) -> int:
         # Segments above the eviction count belong to a run this memory's state does not include.
@@ -166,4 +243,4 @@ class MemoryColdTier(MemoryCore):
         return found[:limit] if limit is not None else found
 
 
-__all__ = ["MemoryColdTier", "MemorySegment", "MemorySegmentStore", "decode_items", "encode_items"]
+__all__ = ["MemoryColdTier", "MemorySegment", "MemorySegmentStore", "decode_items", "encode_items", "indexable"]

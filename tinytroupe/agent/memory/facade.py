@@ -5,6 +5,7 @@ processes between them (importance, consolidation, forgetting, reflection).
 module, each a subclass of the one below: :class:`~.core.MemoryCore` (the state and the hooks into
 the episodic store), :class:`~.cold.MemoryColdTier` (evicted batches kept in the run file, read on
 demand), :class:`~.indexing.MemoryIndexing` (embedding into the index),
+:class:`~.cold_recall.MemoryColdRecall` (the cold items a relevance query reads, within a bound),
 :class:`~.recall.MemoryRecall` (retrieval and the prompt's memory section),
 :class:`~.maintenance.MemoryMaintenance` (rating, consolidation, forgetting, reflection after a
 turn), and here the facade: TinyTroupe-shaped writes, stats and JSON state.
@@ -62,7 +63,8 @@ class AgentMemory(MemoryMaintenance):
             many agents is stored once).
         cold_store: returns where evicted items go as cold segments, asked at each eviction (the agent
             passes its run context's ``memory_store``: the run file's, or None). See :mod:`.cold` for
-            :meth:`cold_segments`, :meth:`load_cold_segment`, :meth:`retrieve_all` and :meth:`search`.
+            :meth:`cold_segments`, :meth:`load_cold_segment`, :meth:`retrieve_all` and :meth:`search`, and
+            :mod:`.cold_recall` for ``retrieve(..., include_cold=True)`` and :meth:`backfill_cold_vectors`.
     """
 
     # ---------------------------------------------------------------- TinyTroupe-shaped writes

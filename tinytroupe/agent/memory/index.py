@@ -40,6 +40,11 @@ from tinytroupe.state import StateModel
 FloatArray = npt.NDArray[np.float32]
 
 
+#: characters of a memory (or query) that are embedded: a sentence encoder gains little past a few
+#: sentences, and cost grows with length
+EMBED_CHARS = 300
+
+
 def hours(t: datetime | None) -> float:
     """Simulated time as the index keeps it: hours since the epoch (NaN when unknown)."""
     return t.timestamp() / 3600.0 if t is not None else math.nan
@@ -188,6 +193,11 @@ class VectorIndex:
         if self.pool is None:
             return self.own_vectors[: self._n]
         return self.pool.take(self.vec_rows[: self._n])
+
+    def vectors_at(self, rows: Iterable[int]) -> FloatArray:
+        """The vectors of some rows (a copy; cheaper than :attr:`vectors` for a few rows of a pooled index)."""
+        picked = np.fromiter(rows, dtype=np.intp)
+        return self.own_vectors[picked] if self.pool is None else self.pool.take(self.vec_rows[picked])
 
     def similarities(self, query: FloatArray) -> FloatArray:
         """Cosine similarity of the (unit) query with every used row (dead rows included)."""
@@ -356,4 +366,4 @@ class IndexState(StateModel):
         return [_b64(value[i:i + width]) for i in range(0, len(value), width)]
 
 
-__all__ = ["INDEX_ARRAYS", "VECTOR_DTYPE", "FloatArray", "IndexState", "VectorIndex", "hours"]
+__all__ = ["EMBED_CHARS", "INDEX_ARRAYS", "VECTOR_DTYPE", "FloatArray", "IndexState", "VectorIndex", "hours"]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from tinytroupe.agent.memory.cold import MemoryColdTier
 from tinytroupe.agent.memory.episodic import TRIVIAL_TYPES, UNRATED_IMPORTANCE, MemoryItem
-from tinytroupe.agent.memory.index import hours
+from tinytroupe.agent.memory.index import EMBED_CHARS, hours
 from tinytroupe.agent.memory.semantic import SemanticFact
 from tinytroupe.config import current_settings
 from tinytroupe.embeddings.port import Embedder
@@ -53,10 +53,6 @@ def shared_embedder(kind: str) -> Embedder:
     if kind not in _shared:
         raise InvalidArgument(f"unknown embedder kind {kind!r}; [Memory] EMBEDDER is use, hash or openai")
     return _shared[kind].get()
-
-
-#: characters of a memory (or query) that are embedded
-EMBED_CHARS = 300
 
 
 class MemoryIndexing(MemoryColdTier):

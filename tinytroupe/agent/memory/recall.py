@@ -2,7 +2,8 @@
 
 Scoring itself (recency, importance, relevance) is :func:`~tinytroupe.agent.memory.retrieval.score_index`;
 this layer embeds the query, resolves index keys back to memories, counts a retrieval as rehearsal,
-and fits the hits into a token budget.
+and fits the hits into a token budget. With ``include_cold`` the cold tier's candidates
+(:mod:`.cold_recall`) are scored with the index's rows.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import numpy.typing as npt
 from pydantic import BaseModel
 
 from tinytroupe.agent.memory.affect import Mood, congruence
+from tinytroupe.agent.memory.cold_recall import ColdCandidates, MemoryColdRecall
 from tinytroupe.agent.memory.episodic import TRIVIAL_TYPES
-from tinytroupe.agent.memory.index import hours
-from tinytroupe.agent.memory.indexing import EMBED_CHARS, MemoryIndexing
+from tinytroupe.agent.memory.index import EMBED_CHARS, hours
 from tinytroupe.agent.memory.retrieval import RetrievalParams, score_index
 from tinytroupe.llm.tokens import chars_for_tokens
 
@@ -35,9 +36,11 @@ class RetrievedMemory(BaseModel):
     importance: float
     relevance: float
     similarity: float
+    #: read from the cold tier (the run file) for this query: it is not in RAM
+    cold: bool = False
 
 
-class MemoryRecall(MemoryIndexing):
+class MemoryRecall(MemoryColdRecall):
     """Retrieval over the index (a layer of :class:`~tinytroupe.agent.memory.facade.AgentMemory`)."""
 
     def _resolve(self, key: str) -> tuple[str, str, str] | None:
@@ -70,49 +73,65 @@ class MemoryRecall(MemoryIndexing):
         return congruence(mood.pad, pads)
 
     def _search(self, query_vec: np.ndarray, top_k: int | None, exclude: Iterable[str], rehearse: bool,
-                now: datetime | None, mood: Mood | None = None) -> list[RetrievedMemory]:
+                now: datetime | None, mood: Mood | None = None,
+                cold: ColdCandidates | None = None) -> list[RetrievedMemory]:
+        cold_keys = cold.segment_of if cold is not None else {}
         with self._lock:
-            if self.index is None or len(self.index) == 0:
+            if (self.index is None or len(self.index) == 0) and cold is None:
                 return []
             params = self.params if top_k is None else RetrievalParams(**{**self.params.__dict__, "top_k": top_k})
             now_h = hours(now)
             hits = score_index(self.index, query_vec, params, now_h=now_h, exclude=set(exclude),
                                forgetting=self.forgetting, congruence=self._congruence(mood),
-                               congruence_weight=mood.weight if mood is not None else 0.0)
-            out = []
-            for hit in hits:
-                resolved = self._resolve(hit.key)
-                if resolved is None:
-                    continue
-                kind, content, text = resolved
+                               congruence_weight=mood.weight if mood is not None else 0.0,
+                               extra=cold.rows if cold is not None else None)
+            resolved = {h.key: self._resolve(h.key) for h in hits if h.key not in cold_keys}
+            warm = [key for key, found in resolved.items() if found is not None]
+            if rehearse and warm and self.index is not None:  # a cold memory stays as it left: not rehearsed
+                self.index.touch(warm, now_h)
+                self._episodic.note_retrieved(int(ref[1:]) for ref in warm if ref.startswith("E"))
+        if cold is not None:  # read outside the lock: only the segments holding a hit
+            items = self._cold_items(cold, [h.key for h in hits if h.key in cold_keys])
+            resolved.update((k, ("episodic", i.content, f"[{k}] " + i.describe(self.owner, 400)))
+                            for k, i in items.items())
+        out = []
+        for hit in hits:
+            found = resolved.get(hit.key)
+            if found is not None:
+                kind, content, text = found
                 out.append(RetrievedMemory(ref=hit.key, kind=kind, content=content, text=text, score=hit.score,
-                                           recency=hit.recency, importance=hit.importance,
-                                           relevance=hit.relevance, similarity=hit.similarity))
-            if rehearse and out:
-                self.index.touch([m.ref for m in out], now_h)
-                self._episodic.note_retrieved(int(m.ref[1:]) for m in out if m.ref.startswith("E"))
-            return out
+                                           recency=hit.recency, importance=hit.importance, relevance=hit.relevance,
+                                           similarity=hit.similarity, cold=hit.key in cold_keys))
+        return out
 
     def retrieve(self, query: str, top_k: int | None = None, *, exclude: Iterable[str] = (),
-                 rehearse: bool = True, mood: Mood | None = None) -> list[RetrievedMemory]:
+                 rehearse: bool = True, mood: Mood | None = None, include_cold: bool = False) -> list[RetrievedMemory]:
         """The ``top_k`` memories best scored for ``query`` (blocking; see :meth:`aretrieve`).
 
-        ``mood``: weigh mood congruence too (see :mod:`.affect`).
+        ``mood``: weigh mood congruence too (see :mod:`.affect`). ``include_cold``: rank the cold
+        tier's items too (evicted to the run file; :mod:`.cold_recall` says which are read, within
+        ``[Memory] COLD_*_SEGMENTS``); :attr:`last_cold_recall` then holds the work it took.
+
+        Raises:
+            StorageError: with ``include_cold``, the run file cannot be read.
         """
         self.sync_index()
-        if self.index is None:
+        if self.index is None and not (include_cold and self._visible_upto() > 0):
             return []
         query_vec = self.embedder.embed([query[:EMBED_CHARS]])[0]
-        return self._search(query_vec, top_k, exclude, rehearse, self.now(), mood)
+        cold = self._cold_candidates(query_vec, exclude, mood) if include_cold else None
+        return self._search(query_vec, top_k, exclude, rehearse, self.now(), mood, cold)
 
     async def aretrieve(self, query: str, top_k: int | None = None, *, exclude: Iterable[str] = (),
-                        rehearse: bool = True, mood: Mood | None = None) -> list[RetrievedMemory]:
-        """Async twin of :meth:`retrieve`: embedding runs in a worker thread."""
-        return await asyncio.to_thread(self.retrieve, query, top_k, exclude=exclude, rehearse=rehearse, mood=mood)
+                        rehearse: bool = True, mood: Mood | None = None,
+                        include_cold: bool = False) -> list[RetrievedMemory]:
+        """Async twin of :meth:`retrieve`: embedding (and reading the cold tier) runs in a worker thread."""
+        return await asyncio.to_thread(self.retrieve, query, top_k, exclude=exclude, rehearse=rehearse, mood=mood,
+                                       include_cold=include_cold)
 
-    def _has_unshown(self, shown: set[int]) -> bool:
+    def _has_unshown(self, shown: set[int], include_cold: bool = False) -> bool:
         # Retrieval (and so the embedder) is needed only when something is not on screen already.
-        if self.semantic.active_count:
+        if self.semantic.active_count or (include_cold and self._visible_upto() > 0):
             return True
         ep = self._episodic
         window = len(shown) + 64
@@ -125,21 +144,23 @@ class MemoryRecall(MemoryIndexing):
         """The prompt's memory section: retrieved memories not already shown, within ``budget_tokens``.
 
         ``rehearse``: retrieving counts as remembering (as in :meth:`retrieve`); pass False to look
-        without touching (a prompt preview).
+        without touching (a prompt preview). Cold items count with ``[Memory] COLD_RECALL_IN_PROMPT``.
         """
-        shown = set(shown_ids)
-        if not self.settings.relevance_retrieval or not query.strip() or not self._has_unshown(shown):
+        shown, cold = set(shown_ids), self.settings.cold_recall_in_prompt
+        if not self.settings.relevance_retrieval or not query.strip() or not self._has_unshown(shown, cold):
             return ""  # everything the agent remembers is on screen already: no embedding at all
-        hits = self.retrieve(query, exclude=[f"E{i}" for i in shown], rehearse=rehearse, mood=mood)
+        hits = self.retrieve(query, exclude=[f"E{i}" for i in shown], rehearse=rehearse, mood=mood,
+                             include_cold=cold)
         return self._fit(hits, budget_tokens)
 
     async def arecall_text(self, query: str, shown_ids: Iterable[int], budget_tokens: int, *,
                            rehearse: bool = True, mood: Mood | None = None) -> str:
         """Async twin of :meth:`recall_text` (used by the agent's turn; retrieval counts as rehearsal)."""
-        shown = set(shown_ids)
-        if not self.settings.relevance_retrieval or not query.strip() or not self._has_unshown(shown):
+        shown, cold = set(shown_ids), self.settings.cold_recall_in_prompt
+        if not self.settings.relevance_retrieval or not query.strip() or not self._has_unshown(shown, cold):
             return ""
-        hits = await self.aretrieve(query, exclude=[f"E{i}" for i in shown], rehearse=rehearse, mood=mood)
+        hits = await self.aretrieve(query, exclude=[f"E{i}" for i in shown], rehearse=rehearse, mood=mood,
+                                    include_cold=cold)
         return self._fit(hits, budget_tokens)
 
     @staticmethod
