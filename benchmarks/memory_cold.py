@@ -159,7 +159,8 @@ def bench_prompt(agents: int, steps: int, cold_memory: dict[str, Any]) -> dict[s
     out: dict[str, Any] = {"agents": agents, "steps": steps}
     spent = _time_cold_calls()
     for label, on in (("off", False), ("on", True)):
-        settings = Settings(memory={"embedder": "hash", **cold_memory, "cold_recall_in_prompt": on})
+        settings = Settings(memory={"embedder": "hash", **cold_memory, "cold_vectors": True,
+                                    "cold_recall_in_prompt": on})
         folder = Path(tempfile.mkdtemp(prefix="tinytroupe-cold-"))
         control.begin(folder / "run.sqlite", settings=settings, backend=ScriptedBackend(_Script(names)), quiet=True)
         with using_settings(settings):

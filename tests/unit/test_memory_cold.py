@@ -32,7 +32,8 @@ from tinytroupe.storage.memory_segments import MemorySegmentStore
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("Ana", "Ben")
 #: a bound of 8 with batches of 2: a two-agent room evicts from its third step on
-SETTINGS = Settings(memory={"max_episodic_memory_size": 8, "eviction_batch_fraction": 0.25, "embedder": "hash"})
+SETTINGS = Settings(memory={"max_episodic_memory_size": 8, "eviction_batch_fraction": 0.25, "embedder": "hash",
+                              "cold_vectors": True})
 
 
 def _reply(request: LLMRequest) -> Any:

@@ -34,7 +34,8 @@ from tinytroupe.storage.writer import BatchWriter
 FACT = "The code of the garden safe is 4471"
 QUESTION = "what is the code of the garden safe?"
 NAMES = ("Ana", "Ben")
-SETTINGS = Settings(memory={"max_episodic_memory_size": 8, "eviction_batch_fraction": 0.25, "embedder": "hash"})
+SETTINGS = Settings(memory={"max_episodic_memory_size": 8, "eviction_batch_fraction": 0.25, "embedder": "hash",
+                              "cold_vectors": True})
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +47,8 @@ def _no_leftover_simulation() -> Iterator[None]:
 def _memory(store: MemorySegmentStore, *, embedder: HashingEmbedder | None = None, size: int = 6, batch: int = 2,
             **settings: Any) -> AgentMemory:
     return AgentMemory("Ana", episodic=EpisodicMemory(max_size=size, eviction_batch=batch), cold_store=lambda: store,
-                       embedder=embedder or HashingEmbedder(128), settings=MemorySettings(**settings))
+                       embedder=embedder or HashingEmbedder(128),
+                       settings=MemorySettings(**{"cold_vectors": True, **settings}))
 
 
 def _fill(mem: AgentMemory, n: int, start: int = 0) -> None:
@@ -75,6 +77,21 @@ def test_a_fact_evicted_to_the_cold_tier_is_recalled_by_relevance_only_with_incl
     # reading is not remembering: RAM, the bound and the index are as they were
     assert len(mem.episodic) == in_ram and "E1" not in (mem.index or ())
     assert _found(mem.retrieve(QUESTION, top_k=5)) == []
+    store.close()
+
+
+def test_by_default_no_vectors_are_written_and_a_query_embeds_what_it_meets(tmp_path: Path) -> None:
+    """COLD_VECTORS is off by default (vectors are ten times an item's stored size): evicted items leave
+    without them, and a relevance query embeds the segments it meets (COLD_BACKFILL_SEGMENTS each time)."""
+    store = MemorySegmentStore(tmp_path / "run.sqlite", "sim")
+    mem = _memory(store, cold_vectors=False, cold_backfill_segments=100)
+    mem.episodic.add(kind="stimulus", type="CONVERSATION", content=FACT, source="Ben")
+    mem.sync_index()
+    _fill(mem, 20)
+    tag = embedder_tag(mem.embedder) if mem.embedder is not None else ""
+    assert store.load_vectors("Ana", [s.segment for s in mem.cold_segments()], tag) == {}
+    assert _found(mem.retrieve(QUESTION, top_k=5, include_cold=True)) == [True]
+    assert store.load_vectors("Ana", [1], tag)  # embedded when met, and kept
     store.close()
 
 

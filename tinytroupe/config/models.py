@@ -133,7 +133,7 @@ class MemorySettings(_Section):
     consolidate_before_eviction: bool = Field(True, description="summarise items before they leave")
     cold_segments: bool = Field(True, description="with a run file, evicted items are kept there as cold segments "
                                 "an agent can load on demand")
-    cold_vectors: bool = Field(True, description="a memory that embeds writes its evicted items' vectors beside "
+    cold_vectors: bool = Field(False, description="a memory that embeds writes its evicted items' vectors beside "
                                "their segment (on the writer thread), for relevance retrieval over cold items")
     cold_scan_segments: int = Field(1000, ge=0, description="newest cold segments a relevance query scans the "
                                     "sketches of (0: all)")
