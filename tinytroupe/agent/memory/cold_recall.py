@@ -34,9 +34,9 @@ Example:
     []
     >>> [(m.content, m.cold) for m in mem.retrieve("what is the safe code?", top_k=1, include_cold=True)]
     [('The safe code is 4471', True)]
-    >>> stats = mem.last_cold_recall
+    >>> stats = mem.last_cold_recall  # COLD_VECTORS is off by default: both segments were embedded now
     >>> (stats.scanned, stats.shortlisted, stats.ranked, stats.loaded, stats.backfilled)
-    (2, 2, 2, 1, 0)
+    (2, 0, 2, 2, 2)
 """
 
 from __future__ import annotations
