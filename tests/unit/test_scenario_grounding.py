@@ -178,6 +178,32 @@ def test_a_folder_with_nothing_readable_lists_why(tmp_path: Path) -> None:
     assert "study.yaml:2: documents.1: the folder 'empty' is empty: nothing to consult" in message
 
 
+def test_two_documents_with_one_id_are_refused(tmp_path: Path) -> None:
+    """A store keeps one document per id (a file's name, a folder file's path in it): a second file of that
+    id replaced the first without a word, and an agent's own file named like a shared one was cited as it."""
+    docs(tmp_path)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "faq.md").write_text("# Other FAQ\n\nA different product altogether.")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "sheet.md").write_text("My own notes on the price.")
+    message = error_of(write(tmp_path, """\
+        name: Twice
+        documents: [product/faq.md, other/faq.md, product]
+        agents:
+          - persona: {name: Ana}
+            documents: [mine/sheet.md]
+          - persona: {name: Ben}
+            documents: [product/sheet.md, review.txt]
+        script: [{run: 1}]
+        """))
+    assert "study.yaml:2: documents.1: 'other/faq.md' holds a document called 'faq.md', as 'product/faq.md' does" \
+        in message
+    assert "study.yaml:5: agents.0.documents.0: 'mine/sheet.md' holds a document called 'sheet.md', as the shared " \
+           "'product' does" in message
+    # the same file twice (a folder and one of its files; an agent's copy of a shared file) loses nothing
+    assert "documents.2" not in message and "agents.1" not in message
+
+
 def test_consult_needs_documents_and_known_agents(tmp_path: Path) -> None:
     docs(tmp_path)
     message = error_of(write(tmp_path, """\
