@@ -133,6 +133,26 @@ async def test_a_python_scenario_is_checked_before_any_call(tmp_path: Path) -> N
     assert info.value.field == "script.0.consult.Ana" and backend.calls == 0
 
 
+async def test_shared_documents_with_a_sharded_executor_are_refused_before_the_population_is_paid_for(
+        tmp_path: Path) -> None:
+    """A worker's copy of an agent cannot consult shared documents (the executors refuse it at the first
+    step); that came after the generated population's calls, the reading and the embedding."""
+    from test_sharded_executor import InProcessShards
+
+    from tinytroupe.config import Settings
+    from tinytroupe.llm.client_spec import ClientSpec
+
+    docs(tmp_path)
+    scenario = Scenario.model_validate({"name": "x", "documents": "product", "script": [{"run": 1}],
+                                        "population": {"factory": {"description": "Cyclists in Porto", "size": 2}}})
+    population = ScriptedBackend([])
+    executor = InProcessShards(2, ClientSpec.from_settings(Settings(), backend_factory=lambda: ScriptedBackend([])))
+    with pytest.raises(ScenarioError, match=r"shared 'documents:'.*in-process.*local executor") as info:
+        await arun_scenario(scenario, client=LLMClient(ScriptedBackend([])), base_dir=tmp_path, executor=executor,
+                            population_client=LLMClient(population))
+    assert info.value.field == "documents" and population.calls == 0 and executor.created == 0
+
+
 # ---------------------------------------------------------------------------------------- bad input
 
 def test_a_missing_folder_and_an_unreadable_file_name_line_and_field(tmp_path: Path) -> None:
