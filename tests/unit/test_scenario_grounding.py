@@ -133,6 +133,26 @@ async def test_a_python_scenario_is_checked_before_any_call(tmp_path: Path) -> N
     assert info.value.field == "script.0.consult.Ana" and backend.calls == 0
 
 
+async def test_shared_documents_with_a_sharded_executor_are_refused_before_the_population_is_paid_for(
+        tmp_path: Path) -> None:
+    """A worker's copy of an agent cannot consult shared documents (the executors refuse it at the first
+    step); that came after the generated population's calls, the reading and the embedding."""
+    from test_sharded_executor import InProcessShards
+
+    from tinytroupe.config import Settings
+    from tinytroupe.llm.client_spec import ClientSpec
+
+    docs(tmp_path)
+    scenario = Scenario.model_validate({"name": "x", "documents": "product", "script": [{"run": 1}],
+                                        "population": {"factory": {"description": "Cyclists in Porto", "size": 2}}})
+    population = ScriptedBackend([])
+    executor = InProcessShards(2, ClientSpec.from_settings(Settings(), backend_factory=lambda: ScriptedBackend([])))
+    with pytest.raises(ScenarioError, match=r"shared 'documents:'.*in-process.*local executor") as info:
+        await arun_scenario(scenario, client=LLMClient(ScriptedBackend([])), base_dir=tmp_path, executor=executor,
+                            population_client=LLMClient(population))
+    assert info.value.field == "documents" and population.calls == 0 and executor.created == 0
+
+
 # ---------------------------------------------------------------------------------------- bad input
 
 def test_a_missing_folder_and_an_unreadable_file_name_line_and_field(tmp_path: Path) -> None:
@@ -176,6 +196,32 @@ def test_a_folder_with_nothing_readable_lists_why(tmp_path: Path) -> None:
            "b.txt (not UTF-8 text" in message
     assert "c.md (holds no text)" in message
     assert "study.yaml:2: documents.1: the folder 'empty' is empty: nothing to consult" in message
+
+
+def test_two_documents_with_one_id_are_refused(tmp_path: Path) -> None:
+    """A store keeps one document per id (a file's name, a folder file's path in it): a second file of that
+    id replaced the first without a word, and an agent's own file named like a shared one was cited as it."""
+    docs(tmp_path)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "faq.md").write_text("# Other FAQ\n\nA different product altogether.")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "sheet.md").write_text("My own notes on the price.")
+    message = error_of(write(tmp_path, """\
+        name: Twice
+        documents: [product/faq.md, other/faq.md, product]
+        agents:
+          - persona: {name: Ana}
+            documents: [mine/sheet.md]
+          - persona: {name: Ben}
+            documents: [product/sheet.md, review.txt]
+        script: [{run: 1}]
+        """))
+    assert "study.yaml:2: documents.1: 'other/faq.md' holds a document called 'faq.md', as 'product/faq.md' does" \
+        in message
+    assert "study.yaml:5: agents.0.documents.0: 'mine/sheet.md' holds a document called 'sheet.md', as the shared " \
+           "'product' does" in message
+    # the same file twice (a folder and one of its files; an agent's copy of a shared file) loses nothing
+    assert "documents.2" not in message and "agents.1" not in message
 
 
 def test_consult_needs_documents_and_known_agents(tmp_path: Path) -> None:

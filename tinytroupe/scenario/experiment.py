@@ -25,7 +25,7 @@ from tinytroupe.llm.client import LLMClient
 from tinytroupe.scenario.design import ArmSpec, ExperimentSpec, comparable
 from tinytroupe.scenario.model import Scenario, ScriptItem
 from tinytroupe.scenario.populations import agenerate_personas
-from tinytroupe.scenario.runner import ScenarioResult, arun_scenario
+from tinytroupe.scenario.runner import ScenarioResult, arun_scenario, check_inputs
 
 
 class ArmComparison(BaseModel):
@@ -150,6 +150,7 @@ async def arun_experiment(scenario: Scenario, *, client: LLMClient | None = None
     spec = scenario.experiment
     assert spec is not None
     base = base_dir or Path.cwd()
+    check_inputs(scenario, base, run_kwargs.get("executor"))  # before the population is paid for
     personas = await agenerate_personas(scenario, base, population_client or client)
     runs: list[tuple[str | None, int, int | None, ScenarioResult]] = []
     arm_of: dict[tuple[int, str], str] = {}

@@ -160,6 +160,41 @@ def _path_problem(written: str, base_dir: Path) -> str | None:
     return f"nothing readable in the folder {_short(written)}: " + "; ".join(skipped[:_NAMED_SKIPS]) + more
 
 
+def _doc_files(written: str, base_dir: Path) -> dict[str, Path]:
+    """The documents ``written`` gives a store, by the id the store gives them (a file: its name; a
+    folder: its files' paths in it), each with its file; none when ``written`` cannot be read."""
+    target = base_dir / written
+    try:
+        if target.is_file():
+            return {target.name: target.resolve()}
+        root, files = folder_files(target)
+    except (OSError, ValueError, DocumentError):
+        return {}  # _path_problem says why
+    return {p.relative_to(root).as_posix(): p.resolve() for p in files if p.suffix.lower() in SUPPORTED_SUFFIXES}
+
+
+def _id_problems(specs: list[tuple[Loc, DocumentsSpec]], base_dir: Path) -> list[tuple[Loc, str]]:
+    # A store keeps one document per id (a second one replaces the first), and a consultation labels an
+    # agent's passages and the shared ones alike: two files with one id would lose one, or read as one.
+    problems: list[tuple[Loc, str]] = []
+    shared: dict[str, tuple[str, Path]] = {}
+    for loc, spec in specs:
+        seen: dict[str, tuple[str, Path]] = {}
+        for j, written in enumerate(spec.paths):
+            for doc_id, file in _doc_files(written, base_dir).items():
+                other = seen.get(doc_id) or shared.get(doc_id)
+                if other is not None and other[1] != file:
+                    where = "" if doc_id in seen else "the shared "
+                    problems.append(((*loc, *spec.path_loc(j)), f"{_short(written)} holds a document called "
+                                     f"{_short(doc_id)}, as {where}{_short(other[0])} does; one would replace or "
+                                     "be cited as the other: rename one of the files"))
+                    break
+                seen.setdefault(doc_id, (written, file))
+        if loc == ("documents",):
+            shared = seen
+    return problems
+
+
 def file_problems(scenario: Scenario, base_dir: Path) -> list[tuple[Loc, str]]:
     """Documents that cannot be consulted and images that cannot be shown, with their locations.
 
@@ -174,6 +209,7 @@ def file_problems(scenario: Scenario, base_dir: Path) -> list[tuple[Loc, str]]:
     for loc, spec in _specs(scenario):
         problems += [((*loc, *spec.path_loc(j)), problem) for j, written in enumerate(spec.paths)
                      if (problem := _path_problem(written, base_dir)) is not None]
+    problems += _id_problems(_specs(scenario), base_dir)
     limits = ImageLimits.from_settings(current_settings().vision)  # the limits see() will apply
     for j, image in enumerate(scenario.images):
         try:

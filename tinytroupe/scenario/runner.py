@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.agent.persona import Fragment, Persona, load_persona_file
+from tinytroupe.environment.distributed.driver import ShardedExecutor
 from tinytroupe.environment.engine import AgentTurnError
 from tinytroupe.environment.executors import Executor
 from tinytroupe.environment.world import TinyWorld
@@ -188,6 +189,26 @@ def _counts(scenario: Scenario, world: TinyWorld, results: dict[str, dict[str, A
     return (len(world.agents) - failed if scenario.extraction is None else 0), failed
 
 
+def check_inputs(scenario: Scenario, base_dir: Path, executor: Executor | None) -> None:
+    """Before anything is paid for (a generated population first): the documents and images
+    (:func:`~tinytroupe.scenario.grounding.check_grounding`), and no shared ``documents`` with a worker
+    executor, whose copies of the agents cannot consult them (it would refuse the first step).
+
+    Raises:
+        ScenarioError: with the field of the first problem.
+
+    Example:
+        >>> s = Scenario.model_validate({"name": "x", "agents": [{"persona": {"name": "Ana"}}],
+        ...                              "script": [{"run": 1}]})
+        >>> check_inputs(s, Path("."), None)
+    """
+    check_grounding(scenario, base_dir)
+    if scenario.documents is not None and isinstance(executor, ShardedExecutor):
+        raise ScenarioError(f"a shared 'documents:' cannot be consulted from the {executor.name} executor's workers "
+                            "(they hold no copy of it): give each agent its own 'documents:', or run with the "
+                            "local executor", field="documents")
+
+
 async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, base_dir: Path | None = None,
                         on_step: Callable[[int, int], None] | None = None,
                         executor: Executor | None = None, batch: bool = False,
@@ -211,7 +232,7 @@ async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, 
     """
     start = time.perf_counter()
     base = base_dir or Path.cwd()
-    check_grounding(scenario, base)  # documents and images, before the population is paid for
+    check_inputs(scenario, base, executor)  # before the population is paid for
     if personas is None:
         personas = await agenerate_personas(scenario, base, population_client or client)
     agents = build_agents(scenario, base, personas, max_actions_per_turn=scenario.max_actions_per_turn)
