@@ -29,12 +29,13 @@ from tinytroupe.llm.batch import find_batch_wrapper
 from tinytroupe.llm.budget import BudgetWrapper
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.prefix import PrefixMeter, PrefixReport
-from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, usage_cost
+from tinytroupe.llm.prices import PriceTable
 from tinytroupe.scenario.emotions import give_emotions
 from tinytroupe.scenario.grounding import check_grounding, consult, give_documents, start_grounding
 from tinytroupe.scenario.loader import check_agent_references
 from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem, StoryStep
 from tinytroupe.scenario.populations import agenerate_personas
+from tinytroupe.scenario.run_cost import run_cost
 from tinytroupe.scenario.schedule import apply_schedule, everyone_acts
 from tinytroupe.scenario.tools import give_tools
 from tinytroupe.scenario.workplace_classroom import apply_classroom_item, grade_quizzes
@@ -332,22 +333,6 @@ async def _play(world: TinyWorld, scenario: Scenario, client: LLMClient | None, 
             await world.arun(1, timedelta_per_step=step_delta, batch=batch)
         progress["steps"] += 1
     return await _extract(world, scenario.extraction, client, batch)
-
-
-def run_cost(client: LLMClient, stats: dict[str, Any], prices: PriceTable | None) -> tuple[float | None, str]:
-    """What a client's calls cost in dollars (None: a model has no price), and a note saying from what.
-
-    The embedded local model is free: nobody bills it.
-    """
-    table = prices if prices is not None else DEFAULT_PRICES
-    if client.describe().get("backend") == "local":
-        table = table.merged(PriceTable(as_of=table.as_of, source=table.source,
-                                        models=dict.fromkeys(stats["by_model"], ModelPrice(input=0.0, output=0.0))))
-    cost = usage_cost(stats["by_model"], table)
-    if cost is None:
-        unknown = [m for m, row in stats["by_model"].items() if table.price(m) is None]
-        return None, f"unknown: no price for {', '.join(map(repr, unknown))} in {table.source}; give one with --prices"
-    return cost, f"prices of {table.source}, as of {table.as_of}"
 
 
 async def _tell_story(world: TinyWorld, story: TinyStory, step: StoryStep) -> str:
