@@ -89,10 +89,16 @@ def _name(node: ast.expr) -> str | None:
     return None
 
 
-def _builtin_raises(path: Path, root: Path = PACKAGE.parent) -> Iterator[str]:
+def _wrapped_names(tree: ast.AST) -> set[str]:
+    """Names a module passes to a pydantic validator wrapper (``BeforeValidator(check)``)."""
+    return {arg.id for call in ast.walk(tree) if isinstance(call, ast.Call)
+            and _name(call.func) in _VALIDATOR_WRAPPERS for arg in call.args if isinstance(arg, ast.Name)}
+
+
+def _builtin_raises(path: Path, root: Path = PACKAGE.parent, wrapped: frozenset[str] = frozenset()) -> Iterator[str]:
+    """Builtin raises outside validators; ``wrapped`` names validators other modules wrap (imported by name)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    validators = {arg.id for call in ast.walk(tree) if isinstance(call, ast.Call)
-                  and _name(call.func) in _VALIDATOR_WRAPPERS for arg in call.args if isinstance(arg, ast.Name)}
+    validators = _wrapped_names(tree) | wrapped
 
     def visit(node: ast.AST, in_validator: bool, where: str) -> Iterator[str]:
         for child in ast.iter_child_nodes(node):
@@ -113,7 +119,10 @@ def _builtin_raises(path: Path, root: Path = PACKAGE.parent) -> Iterator[str]:
 
 
 def test_no_builtin_exception_is_raised_outside_the_tree() -> None:
-    found = [hit for path in sorted(PACKAGE.rglob("*.py")) for hit in _builtin_raises(path)]
+    paths = sorted(PACKAGE.rglob("*.py"))
+    # a validator may live in one module and be wrapped in another (agent/targets.py, agent/actions.py)
+    wrapped = frozenset(name for path in paths for name in _wrapped_names(ast.parse(path.read_text(encoding="utf-8"))))
+    found = [hit for path in paths for hit in _builtin_raises(path, wrapped=wrapped)]
     assert not found, ("raise a TinyTroupeError subclass instead (InvalidArgument for ValueError, "
                        "InvalidArgumentType for TypeError, NotFound for KeyError, InvalidState for "
                        "RuntimeError):\n" + "\n".join(found))

