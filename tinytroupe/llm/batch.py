@@ -2,7 +2,8 @@
 answers within the completion window instead of seconds).
 
 :class:`BatchWrapper` sits in the client chain between the response cache and the retries (the
-factory adds it in front of every OpenAI-compatible backend of ``api_type`` ``openai``). Outside
+factory adds it in front of every OpenAI-compatible backend of ``api_type`` ``openai`` or ``azure``;
+:mod:`tinytroupe.llm.batch_api` speaks both dialects of the Batch API). Outside
 batch mode it passes each call through. Inside :func:`batch_mode` (what ``world.run(1, batch=True)``,
 ``ResultsExtractor(..., batch=True)`` and ``tinytroupe run --batch`` turn on) each call is queued; when
 no new call has come for ``collect_window_s`` the queue goes out as one batch, and each caller waits
@@ -19,9 +20,11 @@ fails that caller only, with a typed :class:`~tinytroupe.errors.LLMTransportErro
 get their answers. While a batch
 waits, :class:`~tinytroupe.events.BatchEvent` s on the bus tell its progress.
 
-Backends without a batch API (scripted, the embedded model, Azure, Ollama): :func:`batch_mode` raises
+Requests for different models (Azure: deployments) go into separate batches, as Azure requires.
+Backends without a batch API (scripted, the embedded model, Ollama): :func:`batch_mode` raises
 :class:`~tinytroupe.errors.ConfigError` before any call is made; there is no silent fallback to live
-calls at full price.
+calls at full price. The queue itself (:class:`~tinytroupe.llm.batch_queue.Collector`) is in
+:mod:`tinytroupe.llm.batch_queue`.
 
 Example:
     >>> from tinytroupe.llm import LLMClient, ScriptedBackend
@@ -35,12 +38,10 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tinytroupe.errors import ConfigError, LLMTransportError
@@ -48,6 +49,7 @@ from tinytroupe.events import BatchEvent, EventBus
 from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.backend import Backend, BackendWrapper
 from tinytroupe.llm.batch_api import TERMINAL_STATUSES, BatchAPI, completion_from_dict, error_from_line, sort_lines
+from tinytroupe.llm.batch_queue import MODE, BatchMode, Collector, QueuedCall, batch_active, fail_call
 from tinytroupe.llm.openai_backend import OpenAIBackend
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
@@ -56,22 +58,6 @@ if TYPE_CHECKING:
     from tinytroupe.storage.batches import BatchStore
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BatchMode:
-    """What a batch-mode block says about its calls: where progress is published, for which world."""
-
-    bus: EventBus | None = None
-    world: str | None = None
-
-
-_MODE: contextvars.ContextVar[BatchMode | None] = contextvars.ContextVar("tinytroupe_batch_mode", default=None)
-
-
-def batch_active() -> bool:
-    """Whether the running code is inside :func:`batch_mode` (tasks started inside inherit it)."""
-    return _MODE.get() is not None
 
 
 def find_batch_wrapper(client: LLMClient | Backend) -> BatchWrapper:
@@ -83,10 +69,13 @@ def find_batch_wrapper(client: LLMClient | Backend) -> BatchWrapper:
     backend = client if isinstance(client, Backend) else client.backend
     found = backend.find(BatchWrapper) if isinstance(backend, BackendWrapper) else None
     if not isinstance(found, BatchWrapper):
-        raise ConfigError(f"batch mode needs an OpenAI-compatible backend with a Batch API (api_type openai); "
-                          f"this client's backend is {backend.name!r}. Run without batch=True / --batch, "
-                          "or configure [OpenAI] API_TYPE=openai", section="OpenAI", key="API_TYPE")
-    found.api  # noqa: B018 - raises ConfigError now for Azure or Ollama, before any call
+        server = backend.find(OpenAIBackend) if isinstance(backend, BackendWrapper) else backend
+        if isinstance(server, OpenAIBackend):
+            BatchAPI.for_backend(server)  # says why this server has none (Ollama)
+        raise ConfigError(f"batch mode needs an OpenAI-compatible backend with a Batch API (api_type openai or "
+                          f"azure); this client's backend is {backend.name!r}. Run without batch=True / --batch, "
+                          "or configure [OpenAI] API_TYPE=openai or azure", section="OpenAI", key="API_TYPE")
+    found.api  # noqa: B018 - raises ConfigError now for Ollama, before any call
     return found
 
 
@@ -104,50 +93,11 @@ def batch_mode(client: LLMClient | Backend, *, bus: EventBus | None = None,
     if bus is None and not isinstance(client, Backend):
         bus = client.bus
     mode = BatchMode(bus=bus, world=world)
-    token = _MODE.set(mode)
+    token = MODE.set(mode)
     try:
         yield mode
     finally:
-        _MODE.reset(token)
-
-
-@dataclass(eq=False)
-class _Item:
-    key: str
-    request: LLMRequest
-    mode: str | None
-    batch_mode: BatchMode
-    future: asyncio.Future[Completion]
-    queued_at: float = field(default_factory=time.perf_counter)
-    #: the retryable error of its last batch line, if that is why it is being sent again
-    last_error: LLMTransportError | None = None
-
-
-class _Collector:
-    """The calls queued on one event loop, sent as one batch when no new one came for a while."""
-
-    def __init__(self, wrapper: BatchWrapper) -> None:
-        self.wrapper = wrapper
-        self.pending: list[_Item] = []
-        self.timer: asyncio.TimerHandle | None = None
-        self.tasks: set[asyncio.Task[None]] = set()
-
-    def add(self, item: _Item) -> None:
-        self.pending.append(item)
-        if self.timer is not None:
-            self.timer.cancel()
-        if len(self.pending) >= self.wrapper.max_requests:
-            self.flush()
-        else:
-            self.timer = asyncio.get_running_loop().call_later(self.wrapper.collect_window_s, self.flush)
-
-    def flush(self) -> None:
-        self.timer = None
-        items, self.pending = self.pending, []
-        if items:
-            task = asyncio.get_running_loop().create_task(self.wrapper._settle(items))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+        MODE.reset(token)
 
 
 class BatchWrapper(BackendWrapper):
@@ -159,7 +109,7 @@ class BatchWrapper(BackendWrapper):
         poll_interval_s: the first wait between polls; each wait is 1.5 times the last, up to
             ``max_poll_interval_s``.
         collect_window_s: a batch goes out when no new call came for this long.
-        max_requests: most requests per batch (OpenAI's limit is 50,000).
+        max_requests: most requests per batch (OpenAI's limit is 50,000, Azure's 100,000).
         max_resends: how often the unanswered rest of an expired batch is sent again.
     """
 
@@ -178,7 +128,7 @@ class BatchWrapper(BackendWrapper):
         self.max_requests = max_requests
         self.max_resends = max_resends
         self._api: BatchAPI | None = None
-        self._collectors: PerLoop[_Collector] = PerLoop(lambda: _Collector(self))
+        self._collectors: PerLoop[Collector] = PerLoop(lambda: Collector(self))
         #: batches this wrapper submitted, and those it resumed from the store
         self.submitted: list[str] = []
         self.resumed: list[str] = []
@@ -191,25 +141,26 @@ class BatchWrapper(BackendWrapper):
         return self._api
 
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
-        mode = _MODE.get()
+        mode = MODE.get()
         if mode is None:
             return await self.inner.generate(request, context)
         structured = self.backend.structured_mode if request.response_schema is not None else None
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
-        self._collectors.get().add(_Item(request.cache_key(self.inner.identity()), request, structured, mode, future))
+        key = request.cache_key(self.inner.identity())
+        self._collectors.get().add(QueuedCall(key, request, structured, mode, future))
         return await future
 
     # ------------------------------------------------------------------ one round of batches
 
-    async def _settle(self, items: list[_Item], resends: int = 0) -> None:
+    async def _settle(self, items: list[QueuedCall], resends: int = 0) -> None:
         """Answer every item: from the store, by following a recorded batch, or by a new batch."""
         try:
-            groups: dict[str, list[_Item]] = {}
+            groups: dict[str, list[QueuedCall]] = {}
             for item in items:
                 groups.setdefault(item.key, []).append(item)
-            follows: list[tuple[str, dict[str, list[_Item]], bool]] = []
-            fresh: dict[str, list[_Item]] = {}
-            recorded: dict[str, dict[str, list[_Item]]] = {}
+            follows: list[tuple[str, dict[str, list[QueuedCall]], bool]] = []
+            fresh: dict[str, list[QueuedCall]] = {}
+            recorded: dict[str, dict[str, list[QueuedCall]]] = {}
             for key, group in groups.items():
                 if self._answer_from_store(key, group):
                     continue
@@ -221,9 +172,7 @@ class BatchWrapper(BackendWrapper):
                 else:
                     fresh[key] = group
             follows += [(batch_id, group, True) for batch_id, group in recorded.items()]
-            keys = list(fresh)
-            for start in range(0, len(keys), self.max_requests):
-                chunk = {k: fresh[k] for k in keys[start:start + self.max_requests]}
+            for chunk in self._chunks(fresh):
                 batch_id = await self._submit(chunk)
                 if batch_id is not None:
                     follows.append((batch_id, chunk, False))
@@ -231,30 +180,40 @@ class BatchWrapper(BackendWrapper):
             # server no longer knows) fails its own requests only, never the answers of the others.
             outcomes = await asyncio.gather(*(self._follow(b, g, resumed=r) for b, g, r in follows),
                                             return_exceptions=True)
-            again: list[_Item] = []
+            again: list[QueuedCall] = []
             for (_, batch_group, _), outcome in zip(follows, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
                     if not isinstance(outcome, Exception):
                         raise outcome
                     for waiting in batch_group.values():
                         for item in waiting:
-                            _fail(item, outcome)
+                            fail_call(item, outcome)
                 else:  # what an expired batch left, and lines that failed in a way a retry may mend
                     again += outcome[1]
             if again and resends < self.max_resends:
                 await self._settle(again, resends + 1)
             else:
                 for item in again:
-                    _fail(item, item.last_error or LLMTransportError(
+                    fail_call(item, item.last_error or LLMTransportError(
                         f"{self.backend._where()}: the batch expired {resends + 1} times before answering this "
                         "request; run again to send it once more", retryable=True))
         except BaseException as exc:  # every caller must hear of it: none may wait forever
             for item in items:
-                _fail(item, exc)
+                fail_call(item, exc)
             if not isinstance(exc, Exception):
                 raise
 
-    def _answer_from_store(self, key: str, group: list[_Item]) -> bool:
+    def _chunks(self, fresh: dict[str, list[QueuedCall]]) -> Iterator[dict[str, list[QueuedCall]]]:
+        """``fresh`` in batches of one model each (Azure refuses a file naming two deployments), each of
+        at most ``max_requests`` requests."""
+        by_model: dict[str, list[str]] = {}
+        for key, items in fresh.items():
+            by_model.setdefault(items[0].request.model or self.backend.model, []).append(key)
+        for keys in by_model.values():
+            for start in range(0, len(keys), self.max_requests):
+                yield {k: fresh[k] for k in keys[start:start + self.max_requests]}
+
+    def _answer_from_store(self, key: str, group: list[QueuedCall]) -> bool:
         """Answer ``group`` with the stored answer of ``key`` (a batch finished before a crash), if any."""
         found = self.store.result(key) if self.store is not None else None
         if found is None or found[0] != "completed":
@@ -263,12 +222,12 @@ class BatchWrapper(BackendWrapper):
             self._resolve(item, found[1], found[2])
         return True
 
-    async def _submit(self, group: dict[str, list[_Item]]) -> str | None:
+    async def _submit(self, group: dict[str, list[QueuedCall]]) -> str | None:
         """Upload and create one batch of ``group`` and record it; on failure every item gets the error."""
-        lines = [{"custom_id": key, "method": "POST", "url": "/v1/chat/completions",
+        lines = [{"custom_id": key, "method": "POST", "url": self.api.chat_endpoint,
                   "body": self.backend._params(items[0].request, items[0].mode)} for key, items in group.items()]
         try:
-            file_id = await self.api.upload(lines)
+            file_id = await self.api.upload(lines, poll_s=self.poll_interval_s)
             batch = await self.api.create(file_id, metadata={"client": "tinytroupe"})
             batch_id = str(batch["id"])
             if self.store is not None:
@@ -276,7 +235,7 @@ class BatchWrapper(BackendWrapper):
         except Exception as exc:
             for items in group.values():
                 for item in items:
-                    _fail(item, exc)
+                    fail_call(item, exc)
             return None
         self.submitted.append(batch_id)
         self._publish(group, BatchEvent(batch_id=batch_id, phase="submitted", status=str(batch.get("status", "")),
@@ -284,8 +243,8 @@ class BatchWrapper(BackendWrapper):
         logger.info("submitted batch %s of %d requests to %s", batch_id, len(group), self.backend.base_url)
         return batch_id
 
-    async def _follow(self, batch_id: str, group: dict[str, list[_Item]], *,
-                      resumed: bool) -> tuple[str, list[_Item]]:
+    async def _follow(self, batch_id: str, group: dict[str, list[QueuedCall]], *,
+                      resumed: bool) -> tuple[str, list[QueuedCall]]:
         """Poll ``batch_id`` until it ends, answer ``group`` from its files; returns its status and the
         items it left unanswered."""
         if resumed:
@@ -331,7 +290,7 @@ class BatchWrapper(BackendWrapper):
         return []  # not reached: the last attempt returns or raises
 
     async def _collect(self, batch_id: str, status: str, batch: dict[str, Any],
-                       group: dict[str, list[_Item]]) -> list[_Item]:
+                       group: dict[str, list[QueuedCall]]) -> list[QueuedCall]:
         """Answer ``group`` from the batch's output and error files; returns the unanswered items."""
         lines = (await self._lines(batch.get("output_file_id"))) + (await self._lines(batch.get("error_file_id")))
         answers, retry = sort_lines(lines, group, self.api.endpoint)
@@ -346,19 +305,20 @@ class BatchWrapper(BackendWrapper):
                 if state == "completed":
                     self._resolve(item, body, item.mode)
                 else:
-                    _fail(item, error_from_line(body, self.api.endpoint))
+                    fail_call(item, error_from_line(body, self.api.endpoint))
         if status == "expired":
             return [item for key in unanswered for item in group[key]]
         why = (batch.get("errors") or {}).get("data") or status
+        hint = f"; {self.api.failure_hint}" if status == "failed" and self.api.failure_hint else ""
         for key in unanswered:
             if key not in retry:
                 for item in group[key]:
-                    _fail(item, LLMTransportError(f"{self.backend._where()}: batch {batch_id} ended {status!r} "
-                                                  f"without answering this request ({str(why)[:200]})",
-                                                  retryable=False))
+                    fail_call(item, LLMTransportError(f"{self.backend._where()}: batch {batch_id} ended {status!r} "
+                                                      f"without answering this request ({str(why)[:200]}){hint}",
+                                                      retryable=False))
         return [item for key in unanswered if key in retry for item in group[key]]
 
-    def _resolve(self, item: _Item, body: dict[str, Any], mode: str | None) -> None:
+    def _resolve(self, item: QueuedCall, body: dict[str, Any], mode: str | None) -> None:
         if item.future.done():
             return
         try:
@@ -369,7 +329,7 @@ class BatchWrapper(BackendWrapper):
         else:
             item.future.set_result(completion)
 
-    def _publish(self, group: dict[str, list[_Item]], event: BatchEvent) -> None:
+    def _publish(self, group: dict[str, list[QueuedCall]], event: BatchEvent) -> None:
         buses: dict[int, tuple[EventBus, str | None]] = {}
         for items in group.values():
             for item in items:
@@ -385,15 +345,6 @@ class BatchWrapper(BackendWrapper):
                 await self._api.aclose()
         finally:
             await self.inner.aclose()
-
-
-def _fail(item: _Item, exc: BaseException) -> None:
-    if item.future.done():
-        return
-    if isinstance(exc, asyncio.CancelledError):
-        item.future.cancel()
-    else:
-        item.future.set_exception(exc)
 
 
 __all__ = ["BatchMode", "BatchWrapper", "batch_active", "batch_mode", "find_batch_wrapper"]

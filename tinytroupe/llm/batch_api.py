@@ -1,17 +1,34 @@
-"""The OpenAI Batch API over HTTP: upload a JSONL file of chat requests, create a batch, poll it,
+"""Provider Batch APIs over HTTP: upload a JSONL file of chat requests, create a batch, poll it,
 download its output and error files, and turn each line back into a :class:`Completion` or our error.
 
-This speaks plain OpenAI-compatible ``/v1/files`` and ``/v1/batches`` through one pooled
-``httpx.AsyncClient`` per event loop. Azure OpenAI has a batch API too, but with deployment-scoped
-URLs, ``api-version`` parameters and a ``global-batch`` deployment type; it is not supported here
-(nor is Ollama, which has no batch API): :meth:`BatchAPI.for_backend` says so with a
-:class:`~tinytroupe.errors.ConfigError`.
+Two dialects of the same protocol, through one pooled ``httpx.AsyncClient`` per event loop::
+
+                     OpenAI (and compatible servers)     Azure OpenAI (dated data-plane API)
+    base             {base_url}  (ends in /v1)           {endpoint}/openai
+    auth             Authorization: Bearer <key>         api-key: <key>
+    query            -                                   api-version=<[OpenAI] AZURE_API_VERSION>
+    files, batches   /files, /batches, /batches/{id}     the same, under /openai
+    lines' url and   /v1/chat/completions                /chat/completions
+    batch endpoint
+    lines' model     the model                           the deployment: a Global-Batch or Data Zone
+                                                         Batch one, the same on every line
+    uploaded file    usable at once                      ``pending`` until ``processed``: waited for
+
+Azure's answers also differ in small ways that are absorbed here: a status may come capitalised
+(``Validating``), the request counts are ``null`` until the batch runs, and a batch that succeeded
+still names an (empty) error file. The Azure endpoint, key, API version and deployment are the
+chat backend's own (:class:`~tinytroupe.llm.openai_backend.OpenAIBackend`). Ollama has no batch
+API: :meth:`BatchAPI.for_backend` says so with a :class:`~tinytroupe.errors.ConfigError`.
 
 Example:
     >>> from tinytroupe.llm.openai_backend import OpenAIBackend
     >>> api = BatchAPI.for_backend(OpenAIBackend(model="m", base_url="http://127.0.0.1:9/v1"))
-    >>> api.base_url
-    'http://127.0.0.1:9/v1'
+    >>> api.base_url, api.chat_endpoint
+    ('http://127.0.0.1:9/v1', '/v1/chat/completions')
+    >>> azure = BatchAPI.for_backend(OpenAIBackend(model="my-batch-deployment", api_type="azure",
+    ...     azure_endpoint="https://x.openai.azure.com", azure_api_key="k", azure_api_version="2024-10-21"))
+    >>> azure.base_url, azure.chat_endpoint, azure.azure_api_version
+    ('https://x.openai.azure.com/openai', '/chat/completions', '2024-10-21')
     >>> error_from_line({"custom_id": "k", "response": {"status_code": 400, "body": {"error": {
     ...     "message": "bad request"}}}, "error": None}, api.endpoint).status_code
     400
@@ -19,8 +36,11 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tinytroupe.errors import ConfigError, LLMTransportError
@@ -33,46 +53,80 @@ if TYPE_CHECKING:
 
     from tinytroupe.llm.openai_backend import OpenAIBackend
 
-#: the one endpoint whose requests go into batches
+#: the one endpoint whose requests go into batches, as OpenAI names it (and each line's url)
 CHAT_ENDPOINT = "/v1/chat/completions"
+#: the same endpoint as Azure's dated API names it
+AZURE_CHAT_ENDPOINT = "/chat/completions"
 #: batch statuses after which nothing changes any more
 TERMINAL_STATUSES = frozenset({"completed", "expired", "failed", "cancelled"})
+# Azure file statuses: still being processed (a batch must wait), and never usable.
+_FILE_PENDING = frozenset({"pending", "uploaded", "running"})
+_FILE_FAILED = frozenset({"error", "failed", "deleted"})
 
 
 class BatchAPI:
-    """Files and batches of one OpenAI-compatible server.
+    """Files and batches of one provider: OpenAI-compatible, or Azure OpenAI with ``azure_api_version``.
 
     Args:
-        base_url: the server's URL ending in ``/v1``.
-        api_key: sent as ``Authorization: Bearer``; never logged or shown.
+        base_url: the server's URL ending in ``/v1`` (Azure: ``{endpoint}/openai``).
+        api_key: sent as ``Authorization: Bearer`` (Azure: as ``api-key``); never logged or shown.
         endpoint: how errors name the server and what they advise (see :mod:`tinytroupe.provider_errors`).
         timeout: seconds per HTTP request (uploads included).
+        azure_api_version: speak Azure's dialect with this ``api-version`` (None: OpenAI's).
+        file_wait_s: how long an Azure upload may stay ``pending`` before the batch gives up.
     """
 
-    def __init__(self, *, base_url: str, api_key: str, endpoint: Endpoint, timeout: float = 60.0) -> None:
+    def __init__(self, *, base_url: str, api_key: str, endpoint: Endpoint, timeout: float = 60.0,
+                 azure_api_version: str | None = None, file_wait_s: float = 1800.0) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.endpoint = endpoint
         self.timeout = timeout
+        self.azure_api_version = azure_api_version
+        self.file_wait_s = file_wait_s
+        #: each JSONL line's ``url`` and the batch's ``endpoint``
+        self.chat_endpoint = CHAT_ENDPOINT if azure_api_version is None else AZURE_CHAT_ENDPOINT
         self._clients: PerLoop[httpx.AsyncClient] = PerLoop(self._new_client)
 
     @classmethod
     def for_backend(cls, backend: OpenAIBackend) -> BatchAPI:
-        """The batch API of the server ``backend`` talks to.
+        """The batch API of the server ``backend`` talks to, with its URL, key and (Azure) API version.
 
         Raises:
-            ConfigError: the backend is Azure OpenAI or Ollama (no OpenAI-compatible batch API).
+            ConfigError: the backend is Ollama (no batch API).
         """
-        if backend.api_type != "openai":
-            raise ConfigError(f"batch mode needs an OpenAI-compatible Batch API; api_type {backend.api_type!r} "
-                              "is not supported (Azure's batch API differs, Ollama has none): run without "
-                              "batch=True / --batch", section="OpenAI", key="API_TYPE")
-        return cls(base_url=backend.base_url, api_key=backend._api_key, endpoint=backend._endpoint(),
-                   timeout=backend.timeout)
+        if backend.api_type == "ollama":
+            raise ConfigError("batch mode needs a provider Batch API and Ollama has none (api_type 'ollama'): "
+                              "run without batch=True / --batch, or use api_type openai or azure",
+                              section="OpenAI", key="API_TYPE")
+        endpoint = backend._endpoint()
+        if backend.api_type != "azure":
+            return cls(base_url=backend.base_url, api_key=backend._api_key, endpoint=endpoint,
+                       timeout=backend.timeout)
+        # Azure's most common batch failure is a deployment that is not of a batch type: say so on a 404.
+        advice = {**endpoint.advice, "not_found": (
+            f"Azure batches need a Global-Batch or Data Zone Batch deployment named {backend.model!r} "
+            f"([OpenAI] MODEL) and an [OpenAI] AZURE_API_VERSION that serves /openai/batches (now "
+            f"{backend.azure_api_version!r}; 2024-10-21 does); check the endpoint {backend.base_url}")}
+        return cls(base_url=f"{backend.base_url}/openai", api_key=backend._api_key,
+                   endpoint=replace(endpoint, advice=advice), timeout=backend.timeout,
+                   azure_api_version=backend.azure_api_version)
+
+    @property
+    def failure_hint(self) -> str:
+        """What to check when a whole batch failed (Azure: the deployment type), or ``""``."""
+        if self.azure_api_version is None:
+            return ""
+        return ("an Azure batch needs a Global-Batch or Data Zone Batch deployment (the [OpenAI] MODEL), "
+                "the same on every line")
 
     def _new_client(self) -> httpx.AsyncClient:
         import httpx  # imported when a batch is sent: `import tinytroupe` stays light
 
+        if self.azure_api_version is not None:
+            return httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout,
+                                     headers={"api-key": self._api_key},
+                                     params={"api-version": self.azure_api_version})
         return httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout,
                                  headers={"Authorization": f"Bearer {self._api_key}"})
 
@@ -102,31 +156,55 @@ class BatchAPI:
                                     "object", retryable=True)
         return data
 
-    async def upload(self, lines: list[dict[str, Any]], filename: str = "tinytroupe-batch.jsonl") -> str:
-        """Upload ``lines`` as a JSONL file of purpose ``batch``; returns the file id."""
+    async def upload(self, lines: list[dict[str, Any]], filename: str = "tinytroupe-batch.jsonl",
+                     poll_s: float = 1.0) -> str:
+        """Upload ``lines`` as a JSONL file of purpose ``batch``; returns the file id once a batch may use it
+        (an Azure file is polled every ``poll_s`` seconds, growing, until it is ``processed``)."""
         data = "".join(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines)
         found = await self._json("POST", "/files", files={"file": (filename, data.encode("utf-8"),
                                                                     "application/jsonl")},
                                  data={"purpose": "batch"})
+        if self.azure_api_version is not None:
+            await self._until_processed(found, poll_s)
         return str(found["id"])
+
+    async def _until_processed(self, meta: dict[str, Any], poll_s: float) -> None:
+        """Wait while an uploaded Azure file is ``pending``; raise if it ends unusable."""
+        file_id = str(meta["id"])
+        status = str(meta.get("status") or "processed").lower()
+        wait, deadline = poll_s, time.monotonic() + self.file_wait_s
+        while status in _FILE_PENDING:
+            if time.monotonic() >= deadline:
+                raise LLMTransportError(f"{self.endpoint.where}: the uploaded batch file {file_id} was still "
+                                        f"{status!r} after {self.file_wait_s:g} s", retryable=True)
+            await asyncio.sleep(wait)
+            wait = min(wait * 1.5, 30.0)
+            meta = await self._json("GET", f"/files/{file_id}")
+            status = str(meta.get("status") or "processed").lower()
+        if status in _FILE_FAILED:
+            details = self.endpoint.mask(str(meta.get("status_details") or "no details given"))[:300]
+            raise LLMTransportError(f"{self.endpoint.where} could not process the uploaded batch file {file_id} "
+                                    f"({status}): {details}", retryable=False)
 
     async def create(self, input_file_id: str, metadata: dict[str, str] | None = None) -> dict[str, Any]:
         """Create a batch of chat completions over an uploaded file (completion window 24 h)."""
-        body: dict[str, Any] = {"input_file_id": input_file_id, "endpoint": CHAT_ENDPOINT, "completion_window": "24h"}
+        body: dict[str, Any] = {"input_file_id": input_file_id, "endpoint": self.chat_endpoint,
+                                "completion_window": "24h"}
         if metadata:
             body["metadata"] = metadata
-        return await self._json("POST", "/batches", json=body)
+        return _normalized(await self._json("POST", "/batches", json=body))
 
     async def retrieve(self, batch_id: str) -> dict[str, Any]:
-        """The batch object now (``status``, ``request_counts``, ``output_file_id``, ``error_file_id`` ...)."""
-        return await self._json("GET", f"/batches/{batch_id}")
+        """The batch object now (``status`` in lower case, ``request_counts``, ``output_file_id`` ...)."""
+        return _normalized(await self._json("GET", f"/batches/{batch_id}"))
 
     async def cancel(self, batch_id: str) -> dict[str, Any]:
         """Ask the server to stop the batch (it ends ``cancelled``; what it finished is kept)."""
-        return await self._json("POST", f"/batches/{batch_id}/cancel")
+        return _normalized(await self._json("POST", f"/batches/{batch_id}/cancel"))
 
     async def lines(self, file_id: str | None) -> list[dict[str, Any]]:
-        """The JSON lines of an output or error file (none for a missing file id); unreadable lines are skipped."""
+        """The JSON lines of an output or error file (none for a missing file id or an empty file);
+        unreadable lines are skipped."""
         if not file_id:
             return []
         response = await self._call("GET", f"/files/{file_id}/content")
@@ -139,6 +217,13 @@ class BatchAPI:
             if isinstance(line, dict) and isinstance(line.get("custom_id"), str):
                 out.append(line)
         return out
+
+
+def _normalized(batch: dict[str, Any]) -> dict[str, Any]:
+    """``batch`` with its status in lower case (Azure may answer ``Validating`` or ``Completed``)."""
+    if isinstance(batch.get("status"), str):
+        batch["status"] = batch["status"].lower()
+    return batch
 
 
 def completion_from_dict(body: dict[str, Any], request: LLMRequest, mode: str | None,
@@ -202,4 +287,5 @@ def sort_lines(lines: list[dict[str, Any]], wanted: Mapping[str, object],
     return answers, retry
 
 
-__all__ = ["CHAT_ENDPOINT", "TERMINAL_STATUSES", "BatchAPI", "completion_from_dict", "error_from_line", "sort_lines"]
+__all__ = ["AZURE_CHAT_ENDPOINT", "CHAT_ENDPOINT", "TERMINAL_STATUSES", "BatchAPI", "completion_from_dict",
+           "error_from_line", "sort_lines"]

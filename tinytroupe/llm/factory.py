@@ -1,13 +1,14 @@
 """Building the usual client stack from :class:`~tinytroupe.config.Settings`.
 
 The chain, outermost first: usage/events → response cache (optional) → budget (optional) → batch
-mode (OpenAI-compatible backends of api_type openai) → prefix meter (optional) → retries → rate limit
-(optional) → concurrency limit → backend. The cache sits outside the limits so hits never wait for a
-slot; retries sit outside the limits so a request backing off does not hold one. The budget sits
-inside the cache (a hit costs nothing) and outside batches and retries (a request is one call,
-however many attempts, and a refused one is never queued); batch mode sits outside the retries and
-limits, so every call of a step is queued for its batch at once (it passes calls through unchanged
-outside :func:`~tinytroupe.llm.batch.batch_mode`); the prefix meter sees what is sent to the model.
+mode (OpenAI-compatible backends of api_type openai or azure) → prefix meter (optional) → retries →
+rate limit (optional) → concurrency limit → backend. The cache sits outside the limits so hits never
+wait for a slot; retries sit outside the limits so a request backing off does not hold one. The
+budget sits inside the cache (a hit costs nothing) and outside batches and retries (a request is one
+call, however many attempts, and a refused one is never queued); batch mode sits outside the retries
+and limits, so every call of a step is queued for its batch at once (it passes calls through
+unchanged outside :func:`~tinytroupe.llm.batch.batch_mode`); the prefix meter sees what is sent to
+the model.
 
 Example:
     >>> from tinytroupe.config import Settings
@@ -119,7 +120,7 @@ def wrap_backend(backend: Backend, settings: Settings, *, cache_path: str | Path
     chain = RetryWrapper(chain, max_attempts=o.max_attempts)
     if measure_prefixes:
         chain = PrefixMeter(chain)
-    if isinstance(backend, OpenAIBackend) and backend.api_type == "openai":
+    if isinstance(backend, OpenAIBackend) and backend.api_type in ("openai", "azure"):  # Ollama has no batch API
         chain = BatchWrapper(chain)
     if budget_share or (budget is not None and budget.limited):
         chain = BudgetWrapper(chain, budget if budget is not None else Budget(), prices=prices,
