@@ -37,7 +37,8 @@ hash), ``/mock/stats`` how many (:mod:`.vision`).
 Modules: :mod:`.faults` (``FAULT_KINDS``, ``MockFailure``, ``corrupt_content``), :mod:`.replies`
 (scripted replies, ``example_for_schema``, ``RecordedRequest``), :mod:`.vision` (image content parts),
 :mod:`.state` (what the app reads and
-the controlling thread changes), :mod:`.app` (``create_app``: the endpoints), :mod:`.server`
+the controlling thread changes), :mod:`.app` (``create_app``: the endpoints), :mod:`.batches`,
+:mod:`.batch_app` and :mod:`.azure_batch_app` (the Batch APIs), :mod:`.server`
 (``MockOpenAIServer``, ``spawn_mock_server``, ``main``).
 
 Example:
@@ -54,9 +55,10 @@ Run it standalone (port 0 picks a free one; the URL is printed)::
     python -m tinytroupe.devtools.mock_openai_server --port 0 --fault-rate 0.1 --faults rate_limit,timeout
 
 Batches: ``/v1/files`` (upload, metadata, content) and ``/v1/batches`` (create, retrieve, cancel)
-follow OpenAI's Batch API; a batch is answered ``batch_latency_s`` after it is created, whether or not
-anyone polls it, can expire part way (``batch_expire_after``) and fail chosen lines
-(``batch_fail_when``). See :mod:`.batch_app`.
+follow OpenAI's Batch API, and ``/openai/files`` and ``/openai/batches`` Azure OpenAI's (with
+``api-version`` and ``api-key``, refused without them as Azure does: :mod:`.azure_batch_app`); a batch
+is answered ``batch_latency_s`` after it is created, whether or not anyone polls it, can expire part
+way (``batch_expire_after``) and fail chosen lines (``batch_fail_when``). See :mod:`.batch_app`.
 
 ``GET /mock/stats`` returns the request count and ``faults_injected`` of a running server (for a
 server in another process), the batches by status, ``batch_requests_completed``, and

@@ -15,6 +15,7 @@ import struct
 import time
 from typing import Any, NamedTuple
 
+from tinytroupe.devtools.mock_openai_server.azure_batch_app import AzureBatchEndpoints
 from tinytroupe.devtools.mock_openai_server.batch_app import BatchEndpoints
 from tinytroupe.devtools.mock_openai_server.faults import CONTENT_FAULTS, MockFailure, _cut, corrupt_content
 from tinytroupe.devtools.mock_openai_server.logprobs import answer_logprobs
@@ -272,6 +273,7 @@ def create_app(state: _State) -> FastAPI:
     app.get("/mock/stats")(endpoints.stats)
     app.post("/v1/embeddings")(endpoints.embeddings)
     BatchEndpoints(state, endpoints).route(app)
+    AzureBatchEndpoints(state, endpoints).route(app)
     return app
 
 

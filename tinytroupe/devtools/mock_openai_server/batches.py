@@ -1,18 +1,19 @@
 """The mock server's Batch API: uploaded files, batches that complete after a delay (or expire part way),
 and the count of requests completed, live or in a batch, so a test can see a request paid for twice.
 
-Shapes follow OpenAI's Batch API: a JSONL input file of ``{"custom_id", "method", "url", "body"}``
-lines (purpose ``batch``), a batch object whose ``status`` goes ``validating`` → ``in_progress`` →
-``completed`` (or ``expired``, ``cancelled``), an output file of
-``{"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error": null}`` lines and an
-error file with the lines that failed (``error.code == "batch_expired"`` for those an expired batch
-never ran).
+Shapes follow OpenAI's Batch API (Azure's differs in small ways: :mod:`.azure_batch_app`): a JSONL
+input file of ``{"custom_id", "method", "url", "body"}`` lines (purpose ``batch``; its ``status`` is
+``processed``, or ``pending`` until an Azure client looks at it again), a batch object whose
+``status`` goes ``validating`` → ``in_progress`` → ``completed`` (or ``expired``, ``cancelled``), an
+output file of ``{"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error":
+null}`` lines and an error file with the lines that failed (``error.code == "batch_expired"`` for
+those an expired batch never ran).
 
 Example:
     >>> store = BatchFiles()
     >>> meta = store.add_file(b'{"custom_id": "a"}\\n', "in.jsonl", "batch")
-    >>> meta["object"], meta["purpose"], store.content(meta["id"])
-    ('file', 'batch', b'{"custom_id": "a"}\\n')
+    >>> meta["object"], meta["purpose"], meta["status"], store.content(meta["id"])
+    ('file', 'batch', 'processed', b'{"custom_id": "a"}\\n')
 """
 
 from __future__ import annotations
@@ -77,9 +78,10 @@ class BatchFiles:
         with self.lock:
             return f"{prefix}-mock-{next(self._ids)}"
 
-    def add_file(self, data: bytes, filename: str, purpose: str) -> dict[str, Any]:
+    def add_file(self, data: bytes, filename: str, purpose: str, status: str = "processed") -> dict[str, Any]:
         meta: dict[str, Any] = {"id": self.new_id("file"), "object": "file", "bytes": len(data),
-                                "created_at": int(time.time()), "filename": filename, "purpose": purpose}
+                                "created_at": int(time.time()), "filename": filename, "purpose": purpose,
+                                "status": status}
         with self.lock:
             self.files[meta["id"]] = (meta, data)
         return dict(meta)
@@ -88,6 +90,13 @@ class BatchFiles:
         with self.lock:
             found = self.files.get(file_id)
         return dict(found[0]) if found is not None else None
+
+    def mark_processed(self, file_id: str) -> None:
+        """A ``pending`` file becomes ``processed`` (usable by a batch)."""
+        with self.lock:
+            found = self.files.get(file_id)
+            if found is not None:
+                found[0]["status"] = "processed"
 
     def content(self, file_id: str) -> bytes | None:
         with self.lock:
