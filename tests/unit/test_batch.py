@@ -4,63 +4,38 @@ mapped back by custom_id, structured answers, re-asks, failed lines, expiry, res
 from __future__ import annotations
 
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import START, turn
+from batch_support import (
+    ROOT,
+    agent_in,
+    azure_settings,
+    fast,
+    killed_then_run_again,
+    openai_settings,
+    reasked,
+    talk,
+    world_of,
+)
+from helpers import turn
 
 from tinytroupe.agent import TinyPerson
 from tinytroupe.config import Settings
 from tinytroupe.devtools.mock_openai_server import MockOpenAIServer
-from tinytroupe.environment import TinyWorld
 from tinytroupe.errors import ConfigError, LLMTransportError
 from tinytroupe.events import BatchEvent, Event
 from tinytroupe.extraction import ResultsExtractor
 from tinytroupe.llm import LLMClient, ScriptedBackend
-from tinytroupe.llm.batch import BatchWrapper, find_batch_wrapper
+from tinytroupe.llm.batch import BatchWrapper
 from tinytroupe.llm.factory import build_client
 from tinytroupe.storage.batches import BatchStore
 
-ROOT = Path(__file__).resolve().parents[2]
-_ACT_AS = re.compile(r"Now act as (.+?): your actions")
-
-
-def agent_in(body: dict[str, Any]) -> str | None:
-    """The agent an action request (a chat body) is for, or None."""
-    for message in body.get("messages", []):
-        found = _ACT_AS.findall(str(message.get("content", "")))
-        if found:
-            return str(found[-1])
-    return None
-
-
-def reasked(body: dict[str, Any]) -> bool:
-    return any(m.get("role") == "assistant" for m in body.get("messages", []))
-
-
-def talk(body: dict[str, Any]) -> Any:
-    name = agent_in(body)
-    return turn(("TALK", f"{name} answers", "")) if name else {"value": "x"}
-
 
 def settings(server: MockOpenAIServer) -> Settings:
-    return Settings.model_validate({"openai": {"api_type": "openai", "model": "m", "base_url": server.base_url,
-                                               "api_key": "sk-test-0123456789abcdef", "max_attempts": 1}})
-
-
-def fast(client: LLMClient) -> BatchWrapper:
-    wrapper = find_batch_wrapper(client)
-    wrapper.poll_interval_s = wrapper.max_poll_interval_s = 0.02
-    wrapper.collect_window_s = 0.05
-    return wrapper
+    return Settings.model_validate({"openai": {**openai_settings(server), "max_attempts": 1}})
 
 
 @pytest.fixture
@@ -77,11 +52,6 @@ def batch_client() -> Iterator[Any]:
     yield make
     for client in made:
         client.close()
-
-
-def world_of(client: LLMClient, n: int) -> TinyWorld:
-    return TinyWorld("Room", [TinyPerson(f"Agent{i}") for i in range(n)], initial_datetime=START, client=client,
-                     communication_display=False)
 
 
 def test_a_step_goes_out_as_one_batch_and_each_answer_reaches_its_agent(batch_client: Any) -> None:
@@ -246,53 +216,17 @@ def test_outside_batch_mode_calls_go_live(batch_client: Any) -> None:
         assert len(server.chat_requests()) == 2 and wrapper.submitted == []
 
 
-_CHILD = """
-import json, sys
-from pathlib import Path
-from datetime import datetime
-from tinytroupe import control
-from tinytroupe.agent import TinyPerson
-from tinytroupe.config import Settings
-from tinytroupe.environment import TinyWorld
-from tinytroupe.llm.batch import find_batch_wrapper
-
-base_url, path = sys.argv[1], sys.argv[2]
-settings = Settings.model_validate({"openai": {"api_type": "openai", "model": "m", "base_url": base_url,
-                                               "api_key": "sk-test-0123456789abcdef"}})
-sim = control.begin(path, settings=settings, quiet=True)
-wrapper = find_batch_wrapper(sim.client)
-wrapper.poll_interval_s = wrapper.max_poll_interval_s = 0.05
-wrapper.collect_window_s = 0.05
-world = TinyWorld("Room", [TinyPerson(f"Agent{i}") for i in range(4)], initial_datetime=datetime(2025, 1, 6, 9),
-                  communication_display=False)
-actions = world.run(1, batch=True, return_actions=True)
-control.end()
-print(json.dumps({"submitted": wrapper.submitted, "resumed": wrapper.resumed, "errors": len(world.errors),
-                  "said": {n: a[0].content for n, a in actions[0].items()}}))
-"""
-
-
-def test_a_run_killed_while_its_batch_waits_resumes_polling_the_same_batch(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
-    path = tmp_path / "run.sqlite"
+@pytest.mark.parametrize("dialect", ["openai", "azure"])
+def test_a_run_killed_while_its_batch_waits_resumes_polling_the_same_batch(tmp_path: Path, dialect: str) -> None:
     with MockOpenAIServer(reply_fn=talk, batch_latency_s=1.0) as server:
-        command = [sys.executable, "-c", _CHILD, server.base_url, str(path)]
-        first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while not server.stats()["batches"]:
-            assert first.poll() is None and time.monotonic() < deadline, "the first run never submitted its batch"
-            time.sleep(0.02)
-        time.sleep(0.1)  # the batch waits (1 s); the run file has it
-        first.send_signal(signal.SIGKILL)
-        first.wait()
-        assert server.stats()["batches"] == {"in_progress": 1}
-        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-        assert second.returncode == 0, second.stderr[-2000:]
-        report = json.loads(second.stdout.strip().splitlines()[-1])
+        openai = openai_settings(server) if dialect == "openai" else azure_settings(server)
+        report = killed_then_run_again(server, openai, tmp_path / "run.sqlite")
         stats = server.stats()
+        prefix = "/v1" if dialect == "openai" else "/openai"
+        created = [r for r in server.requests if r.path == f"{prefix}/batches"]
     assert report["submitted"] == [] and len(report["resumed"]) == 1 and report["errors"] == 0
     assert report["said"] == {f"Agent{i}": f"Agent{i} answers" for i in range(4)}
-    assert stats["batches"] == {"completed": 1}
+    assert stats["batches"] == {"completed": 1} and len(created) == 1  # created once, by the killed run
     assert stats["batch_requests_completed"] == 4 and stats["completed_twice"] == 0
 
 

@@ -1,0 +1,184 @@
+"""Batch mode against Azure OpenAI's dialect of the Batch API, end to end on the mock server's
+``/openai/files`` and ``/openai/batches`` (``api-version``, ``api-key``, a deployment per file, files
+``pending`` until processed, capitalised statuses, empty error files), and Ollama's refusal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from batch_support import KEY, azure_settings, fast, talk, world_of
+
+from tinytroupe.config import Settings
+from tinytroupe.devtools.mock_openai_server import MockOpenAIServer
+from tinytroupe.errors import ConfigError, LLMTransportError
+from tinytroupe.events import BatchEvent, Event
+from tinytroupe.llm import LLMClient
+from tinytroupe.llm.batch import BatchWrapper, batch_mode, find_batch_wrapper
+from tinytroupe.llm.batch_api import BatchAPI
+from tinytroupe.llm.factory import build_client
+from tinytroupe.llm.openai_backend import OpenAIBackend
+from tinytroupe.storage.batches import BatchStore
+
+
+@pytest.fixture
+def azure_client() -> Iterator[Any]:
+    made: list[LLMClient] = []
+
+    def make(server: MockOpenAIServer, **changes: Any) -> tuple[LLMClient, BatchWrapper, list[Event]]:
+        openai = {**azure_settings(server), "max_attempts": 1, **changes}
+        client = build_client(Settings.model_validate({"openai": openai}))
+        made.append(client)
+        seen: list[Event] = []
+        client.bus.subscribe(seen.append, kinds=["batch"])
+        return client, fast(client), seen
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def _input_lines(server: MockOpenAIServer, batch_id: str) -> list[dict[str, Any]]:
+    batch = server.state.batch.batch(batch_id)
+    assert batch is not None
+    data = server.state.batch.content(batch["input_file_id"])
+    assert data is not None
+    return [json.loads(t) for t in data.decode().splitlines()]
+
+
+def test_a_step_goes_out_as_one_azure_batch_to_the_deployment(azure_client: Any) -> None:
+    with MockOpenAIServer(reply_fn=talk, batch_latency_s=0.1) as server:
+        client, wrapper, seen = azure_client(server)
+        world = world_of(client, 4)
+        actions = world.run(1, batch=True, return_actions=True)
+        assert world.errors == [] and actions is not None
+        assert all(acts[0].content == f"{name} answers" for name, acts in actions[0].items())
+        assert server.chat_requests() == [] and len(wrapper.submitted) == 1
+        lines = _input_lines(server, wrapper.submitted[0])
+        batch = server.state.batch.batch(wrapper.submitted[0])
+        paths = [r.path for r in server.requests]
+        sent = [r for r in server.requests if r.path.startswith("/openai/")]
+    # Azure's spelling: the deployment on every line, /chat/completions as url and endpoint
+    assert {line["url"] for line in lines} == {"/chat/completions"}
+    assert {line["body"]["model"] for line in lines} == {"batch-deployment"}
+    assert batch is not None and batch["endpoint"] == "/chat/completions" and batch["status"] == "completed"
+    assert batch["error_file_id"] is not None  # an empty error file, as Azure names one: read as no lines
+    # the upload was pending until looked at again; only then was the batch created
+    assert paths.index("/openai/files/{id}") < paths.index("/openai/batches")
+    assert all(r.headers.get("api-key") == KEY and "authorization" not in r.headers for r in sent)
+    phases = [(e.phase, e.status) for e in seen if isinstance(e, BatchEvent)]
+    assert phases[0] == ("submitted", "validating")  # Azure's "Validating", in the usual case
+    assert phases[-1] == ("done", "completed")
+
+
+def test_an_expired_azure_batch_keeps_its_answers_and_sends_only_the_rest_again(azure_client: Any,
+                                                                               tmp_path: Path) -> None:
+    with MockOpenAIServer(reply_fn=talk, batch_expire_after=2) as server:
+        client, wrapper, _ = azure_client(server)
+        wrapper.store = store = BatchStore(tmp_path / "run.sqlite")
+        world = world_of(client, 4)
+        actions = world.run(1, batch=True, return_actions=True)
+        assert world.errors == [] and actions is not None
+        assert all(acts[0].content == f"{name} answers" for name, acts in actions[0].items())
+        first, second = (server.state.batch.batch(b) for b in wrapper.submitted)
+        assert first is not None and second is not None
+        assert first["status"] == "expired" and first["request_counts"]["completed"] == 2
+        assert second["request_counts"]["total"] == 2  # only the rest
+        assert server.stats()["completed_twice"] == 0 and server.stats()["batch_requests_completed"] == 4
+        assert [b["status"] for b in store.batches()] == ["expired", "completed"]
+        store.close()
+
+
+def test_requests_for_two_deployments_go_into_two_batches(azure_client: Any) -> None:
+    with MockOpenAIServer(replies=["fine"] * 4) as server:
+        client, wrapper, _ = azure_client(server)
+
+        async def ask() -> list[str]:
+            with batch_mode(client):
+                results = await asyncio.gather(*(client.acomplete([{"role": "user", "content": f"q{i}"}],
+                                                                  model=f"deployment-{i % 2}") for i in range(4)))
+            return [str(r.value) for r in results]
+
+        assert asyncio.run(ask()) == ["fine"] * 4
+        models = [{line["body"]["model"] for line in _input_lines(server, b)} for b in wrapper.submitted]
+    assert sorted(map(sorted, models)) == [["deployment-0"], ["deployment-1"]]
+
+
+def test_a_failed_azure_batch_says_which_deployment_type_it_needs(azure_client: Any) -> None:
+    with MockOpenAIServer(replies=["fine"] * 2) as server:
+        client, wrapper, _ = azure_client(server)
+        wrapper._chunks = lambda fresh: iter([fresh])  # type: ignore[method-assign]  # both deployments at once
+
+        async def ask() -> list[Any]:
+            with batch_mode(client):
+                return await asyncio.gather(*(client.acomplete([{"role": "user", "content": f"q{i}"}],
+                                                               model=f"deployment-{i}") for i in range(2)),
+                                            return_exceptions=True)
+
+        outcomes = asyncio.run(ask())
+        batch = server.state.batch.batch(wrapper.submitted[0])
+    assert batch is not None and batch["status"] == "failed"
+    assert batch["errors"]["data"][0]["code"] == "model_mismatch"
+    for outcome in outcomes:
+        assert isinstance(outcome, LLMTransportError) and not outcome.retryable
+        assert "model_mismatch" in str(outcome) and "Global-Batch" in str(outcome)
+
+
+def test_the_mock_refuses_azure_batch_calls_without_api_version_or_key() -> None:
+    with MockOpenAIServer(api_key=KEY) as server:
+        root = server.base_url.removesuffix("/v1")
+        no_version = httpx.get(f"{root}/openai/batches/batch-x", headers={"api-key": KEY})
+        no_key = httpx.get(f"{root}/openai/batches/batch-x", params={"api-version": "2024-10-21"})
+        wrong_key = httpx.get(f"{root}/openai/batches/batch-x", params={"api-version": "2024-10-21"},
+                              headers={"api-key": "wrong"})
+        right = httpx.get(f"{root}/openai/batches/batch-x", params={"api-version": "2024-10-21"},
+                          headers={"api-key": KEY})
+    assert (no_version.status_code, no_version.json()["error"]["message"]) == (404, "Resource not found")
+    assert no_key.status_code == wrong_key.status_code == 401
+    assert no_key.json()["error"]["message"].startswith("Access denied")
+    assert right.status_code == 404 and "No such Batch" in right.json()["error"]["message"]
+
+
+def test_a_wrong_azure_key_fails_the_upload_with_an_auth_error_that_hides_the_key() -> None:
+    with MockOpenAIServer(api_key=KEY) as server:
+        backend = OpenAIBackend(model="batch-deployment", api_type="azure",
+                                azure_endpoint=server.base_url.removesuffix("/v1"),
+                                azure_api_key="wrong-key-0123456789", timeout=5)
+        api = BatchAPI.for_backend(backend)
+
+        async def upload() -> str:
+            try:
+                return await api.upload([{"custom_id": "a", "method": "POST", "url": "/chat/completions",
+                                          "body": {"model": "batch-deployment", "messages": []}}])
+            finally:
+                await api.aclose()
+
+        with pytest.raises(LLMTransportError) as info:
+            asyncio.run(upload())
+    assert info.value.status_code == 401 and "AZURE_OPENAI_API_KEY" in str(info.value)
+    assert "wrong-key-0123456789" not in str(info.value)
+
+
+def test_an_unknown_azure_batch_path_advises_on_the_deployment_type_and_api_version() -> None:
+    backend = OpenAIBackend(model="my-deployment", api_type="azure", azure_endpoint="https://x.openai.azure.com",
+                            azure_api_key="k", azure_api_version="2024-02-01")
+    hint = BatchAPI.for_backend(backend).endpoint.hint("not_found")
+    assert "Global-Batch" in hint and "'my-deployment'" in hint and "'2024-02-01'" in hint
+
+
+def test_ollama_is_refused_before_any_call_because_it_has_no_batch_api() -> None:
+    client = build_client(Settings.model_validate({"openai": {"api_type": "ollama", "model": "llama3.1:8b"}}))
+    try:
+        with pytest.raises(ConfigError, match="Ollama has none"):
+            find_batch_wrapper(client)
+        with pytest.raises(ConfigError, match="Ollama has none"):
+            world_of(client, 2).run(1, batch=True)
+    finally:
+        client.close()
+    with pytest.raises(ConfigError, match="Ollama has none"):
+        BatchAPI.for_backend(OpenAIBackend(model="llama3.1:8b", api_type="ollama"))
