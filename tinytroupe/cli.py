@@ -175,9 +175,10 @@ def run(
                          ] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Stop before a call that could "
                                                    "pass this many tokens (prompt + completion).")] = None,
-    batch: Annotated[bool, typer.Option("--batch", help="Send each step's LLM calls as one OpenAI Batch API "
-                                        "batch (about half the price, slower); recorded in --out/batches.sqlite "
-                                        "so running the same command again resumes waiting batches.")] = False,
+    batch: Annotated[bool, typer.Option("--batch", help="Send each step's LLM calls as one OpenAI or Azure "
+                                        "OpenAI Batch API batch (about half the price, slower); recorded in "
+                                        "--out/batches.sqlite so running the same command again resumes "
+                                        "waiting batches.")] = False,
     dashboard: Annotated[bool, typer.Option("--dashboard", help="Watch and steer it in a browser.")] = False,
 ) -> None:
     """Run a scenario: show the conversation live, then the results (at a glance for a population) and the

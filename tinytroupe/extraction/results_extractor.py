@@ -118,9 +118,9 @@ class ResultsExtractor:
         fields_hints: per-field hints for the model.
         client: the LLM client (default: the agent's or world's client).
         batch: send the calls of :meth:`extract_results_from_agents` as one provider batch (OpenAI's
-            Batch API, about half the price; see :mod:`tinytroupe.llm.batch`). The client's backend
-            must have a batch API, or the extraction raises :class:`~tinytroupe.errors.ConfigError`
-            before any call.
+            or Azure OpenAI's Batch API, about half the price; see :mod:`tinytroupe.llm.batch`). The
+            client's backend must have a batch API, or the extraction raises
+            :class:`~tinytroupe.errors.ConfigError` before any call.
 
     A text field called ``name`` or ``agent_name`` without a hint is filled with the agent's name when
     extracting from an agent: the model is not asked for what is already known (and cannot misspell
