@@ -19,7 +19,7 @@ Example:
     >>> client = LLMClient(ScriptedBackend(lambda request: next(answers)))
     >>> factory = TinyPersonFactory(context="A street market in Porto", client=client, seed=7,
     ...     sampling_plan={"dimensions": [{"name": "sex", "values": ["female", "male"]}]})
-    >>> people = factory.generate_people(3)
+    >>> people = factory.generate_people(3, parallelize=False)  # in turn: the scripted answers come in order
     >>> [p.name for p in people], sorted(p.get("gender") for p in people)
     (['Ana Lima', 'Rui Costa', 'Eva Sousa'], ['female', 'male', 'male'])
 """
