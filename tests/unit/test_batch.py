@@ -3,6 +3,7 @@ mapped back by custom_id, structured answers, re-asks, failed lines, expiry, res
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ from tinytroupe.errors import ConfigError, LLMTransportError
 from tinytroupe.events import BatchEvent, Event
 from tinytroupe.extraction import ResultsExtractor
 from tinytroupe.llm import LLMClient, ScriptedBackend
-from tinytroupe.llm.batch import BatchWrapper
+from tinytroupe.llm.batch import BatchWrapper, batch_mode
 from tinytroupe.llm.factory import build_client
 from tinytroupe.storage.batches import BatchStore
 
@@ -267,3 +268,46 @@ def _fast_init(init: Any) -> Any:
         init(self, inner, **{"poll_interval_s": 0.02, "max_poll_interval_s": 0.02, "collect_window_s": 0.05,
                              **kwargs})
     return fast_init
+
+
+def _ask_two(client: LLMClient) -> list[Any]:
+    async def ask() -> list[Any]:
+        with batch_mode(client):
+            return await asyncio.gather(*(client.acomplete([{"role": "user", "content": f"q{i}"}])
+                                          for i in range(2)), return_exceptions=True)
+    return asyncio.run(ask())
+
+
+def test_an_upload_answered_without_a_file_id_is_a_typed_error(batch_client: Any) -> None:
+    # A proxy that answers 200 with an object but no id: the callers hear an LLMTransportError, not a KeyError.
+    with MockOpenAIServer(replies=["fine"] * 2) as server:
+        client, wrapper, _ = batch_client(server)
+        real_json = wrapper.api._json
+
+        async def no_id(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+            found = await real_json(method, path, **kwargs)
+            return {k: v for k, v in found.items() if k != "id"} if path == "/files" else found
+
+        wrapper.api._json = no_id  # type: ignore[method-assign]
+        outcomes = _ask_two(client)
+    assert all(isinstance(o, LLMTransportError) and "id" in str(o) for o in outcomes), outcomes
+
+
+def test_a_failed_batch_with_oddly_shaped_errors_and_counts_is_a_typed_error(batch_client: Any) -> None:
+    with MockOpenAIServer(replies=["fine"] * 2) as server:
+        client, wrapper, _ = batch_client(server)
+
+        real_json = wrapper.api._json
+
+        async def odd(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+            found = await real_json(method, path, **kwargs)
+            if method == "GET" and path.startswith("/batches/"):  # a bare list of errors, counts not an object
+                found.update(status="failed", errors=["the file could not be read"], request_counts=[],
+                             output_file_id=None, error_file_id=None)
+            return found
+
+        wrapper.api._json = odd  # type: ignore[method-assign]
+        outcomes = _ask_two(client)
+    for outcome in outcomes:
+        assert isinstance(outcome, LLMTransportError), outcome
+        assert "the file could not be read" in str(outcome) and not outcome.retryable

@@ -156,14 +156,21 @@ class BatchAPI:
                                     "object", retryable=True)
         return data
 
+    def _with_id(self, data: dict[str, Any], path: str) -> dict[str, Any]:
+        """``data`` if it names its file or batch; else a typed error (a proxy's 200 that is no Batch API
+        answer must not reach the callers as a ``KeyError``)."""
+        if not isinstance(data.get("id"), str) or not data["id"]:
+            raise LLMTransportError(f"{self.endpoint.where} answered {path} without an id: "
+                                    f"{self.endpoint.mask(str(data))[:200]}", retryable=False)
+        return data
+
     async def upload(self, lines: list[dict[str, Any]], filename: str = "tinytroupe-batch.jsonl",
                      poll_s: float = 1.0) -> str:
         """Upload ``lines`` as a JSONL file of purpose ``batch``; returns the file id once a batch may use it
         (an Azure file is polled every ``poll_s`` seconds, growing, until it is ``processed``)."""
         data = "".join(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines)
-        found = await self._json("POST", "/files", files={"file": (filename, data.encode("utf-8"),
-                                                                    "application/jsonl")},
-                                 data={"purpose": "batch"})
+        found = self._with_id(await self._json("POST", "/files", files={"file": (
+            filename, data.encode("utf-8"), "application/jsonl")}, data={"purpose": "batch"}), "/files")
         if self.azure_api_version is not None:
             await self._until_processed(found, poll_s)
         return str(found["id"])
@@ -192,7 +199,7 @@ class BatchAPI:
                                 "completion_window": "24h"}
         if metadata:
             body["metadata"] = metadata
-        return _normalized(await self._json("POST", "/batches", json=body))
+        return _normalized(self._with_id(await self._json("POST", "/batches", json=body), "/batches"))
 
     async def retrieve(self, batch_id: str) -> dict[str, Any]:
         """The batch object now (``status`` in lower case, ``request_counts``, ``output_file_id`` ...)."""
@@ -220,9 +227,16 @@ class BatchAPI:
 
 
 def _normalized(batch: dict[str, Any]) -> dict[str, Any]:
-    """``batch`` with its status in lower case (Azure may answer ``Validating`` or ``Completed``)."""
+    """``batch`` with its status in lower case (Azure may answer ``Validating`` or ``Completed``), its
+    ``errors`` an object (a bare list becomes its ``data``) and ``request_counts`` an object or None, so
+    that an oddly shaped answer is read as the failure it reports, not as an ``AttributeError``."""
     if isinstance(batch.get("status"), str):
         batch["status"] = batch["status"].lower()
+    errors = batch.get("errors")
+    if errors is not None and not isinstance(errors, dict):
+        batch["errors"] = {"object": "list", "data": errors}
+    if not isinstance(batch.get("request_counts"), dict):
+        batch["request_counts"] = None
     return batch
 
 
