@@ -182,3 +182,52 @@ def test_ollama_is_refused_before_any_call_because_it_has_no_batch_api() -> None
         client.close()
     with pytest.raises(ConfigError, match="Ollama has none"):
         BatchAPI.for_backend(OpenAIBackend(model="llama3.1:8b", api_type="ollama"))
+
+
+def test_a_transient_failure_while_the_upload_is_pending_does_not_fail_the_batch(azure_client: Any) -> None:
+    # Azure keeps a file pending for minutes: one 503 while polling it must not cost the requests, as
+    # one while polling the batch does not.
+    with MockOpenAIServer(replies=["fine"] * 2) as server:
+        client, wrapper, _ = azure_client(server)
+        real_json = wrapper.api._json
+        failed: list[str] = []
+
+        async def flaky(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+            if method == "GET" and path.startswith("/files/") and not failed:
+                failed.append(path)
+                raise LLMTransportError("the azure server answered HTTP 503", status_code=503, retryable=True)
+            return await real_json(method, path, **kwargs)
+
+        wrapper.api._json = flaky  # type: ignore[method-assign]
+
+        async def ask() -> list[Any]:
+            with batch_mode(client):
+                return await asyncio.gather(*(client.acomplete([{"role": "user", "content": f"q{i}"}])
+                                              for i in range(2)), return_exceptions=True)
+
+        outcomes = asyncio.run(ask())
+    assert failed and [getattr(o, "value", o) for o in outcomes] == ["fine", "fine"]
+    assert len(wrapper.submitted) == 1
+
+
+def test_an_upload_that_stays_pending_fails_its_batch_after_the_wait_with_the_last_error(azure_client: Any) -> None:
+    with MockOpenAIServer(replies=["fine"]) as server:
+        client, wrapper, _ = azure_client(server)
+        wrapper.api.file_wait_s = 0.2
+
+        async def down(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+            if method == "GET" and path.startswith("/files/"):
+                raise LLMTransportError("the azure server answered HTTP 503", status_code=503, retryable=True)
+            return await real_json(method, path, **kwargs)
+
+        real_json = wrapper.api._json
+        wrapper.api._json = down  # type: ignore[method-assign]
+
+        async def ask() -> Any:
+            with batch_mode(client):
+                return await asyncio.gather(client.acomplete([{"role": "user", "content": "q"}]),
+                                            return_exceptions=True)
+
+        (outcome,) = asyncio.run(ask())
+    assert isinstance(outcome, LLMTransportError) and outcome.retryable
+    assert "pending" in str(outcome) and "503" in str(outcome) and wrapper.submitted == []

@@ -180,13 +180,21 @@ class BatchAPI:
         file_id = str(meta["id"])
         status = str(meta.get("status") or "processed").lower()
         wait, deadline = poll_s, time.monotonic() + self.file_wait_s
+        last: LLMTransportError | None = None
         while status in _FILE_PENDING:
             if time.monotonic() >= deadline:
+                why = f" (last poll: {last})" if last is not None else ""
                 raise LLMTransportError(f"{self.endpoint.where}: the uploaded batch file {file_id} was still "
-                                        f"{status!r} after {self.file_wait_s:g} s", retryable=True)
+                                        f"{status!r} after {self.file_wait_s:g} s{why}", retryable=True)
             await asyncio.sleep(wait)
             wait = min(wait * 1.5, 30.0)
-            meta = await self._json("GET", f"/files/{file_id}")
+            try:
+                meta = await self._json("GET", f"/files/{file_id}")
+            except LLMTransportError as exc:
+                if not exc.retryable:
+                    raise
+                last = exc  # a transient failure over minutes of waiting: look again, as a batch is polled
+                continue
             status = str(meta.get("status") or "processed").lower()
         if status in _FILE_FAILED:
             details = self.endpoint.mask(str(meta.get("status_details") or "no details given"))[:300]
