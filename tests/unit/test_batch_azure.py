@@ -231,3 +231,45 @@ def test_an_upload_that_stays_pending_fails_its_batch_after_the_wait_with_the_la
         (outcome,) = asyncio.run(ask())
     assert isinstance(outcome, LLMTransportError) and outcome.retryable
     assert "pending" in str(outcome) and "503" in str(outcome) and wrapper.submitted == []
+
+
+def _failing_batch(client: LLMClient, wrapper: BatchWrapper, errors: list[dict[str, Any]]) -> Any:
+    """The outcome of one request whose batch the server reports ``failed`` with ``errors``."""
+    real_json = wrapper.api._json
+
+    async def failed(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        found = await real_json(method, path, **kwargs)
+        if method == "GET" and path.startswith("/batches/"):
+            found.update(status="failed", errors={"object": "list", "data": errors}, output_file_id=None,
+                         error_file_id=None)
+        return found
+
+    wrapper.api._json = failed  # type: ignore[method-assign]
+
+    async def ask() -> Any:
+        with batch_mode(client):
+            return await asyncio.gather(client.acomplete([{"role": "user", "content": "q"}]), return_exceptions=True)
+
+    return asyncio.run(ask())[0]
+
+
+def test_a_batch_refused_for_the_enqueued_token_quota_says_so_and_may_be_run_again(azure_client: Any) -> None:
+    # Azure's most common failure at scale: the deployment's enqueued-token limit, not its type.
+    with MockOpenAIServer(replies=["fine"]) as server:
+        client, wrapper, _ = azure_client(server)
+        outcome = _failing_batch(client, wrapper, [{"code": "token_limit_exceeded", "line": None, "param": None,
+                                                    "message": "The number of enqueued tokens has surpassed the "
+                                                               "configured limit of 30K for the deployment"}])
+    assert isinstance(outcome, LLMTransportError) and outcome.retryable
+    assert "token_limit_exceeded" in str(outcome) and "enqueued" in str(outcome)
+    assert "Global-Batch" not in str(outcome)
+
+
+def test_a_failed_batch_quotes_the_servers_errors_without_the_key(azure_client: Any) -> None:
+    with MockOpenAIServer(replies=["fine"]) as server:
+        client, wrapper, _ = azure_client(server)
+        outcome = _failing_batch(client, wrapper, [{"code": "model_not_found", "line": 1, "param": None,
+                                                    "message": f"no deployment for the key {KEY}"}])
+    assert isinstance(outcome, LLMTransportError) and not outcome.retryable
+    assert "model_not_found" in str(outcome) and "Global-Batch" in str(outcome)
+    assert KEY not in str(outcome)

@@ -308,14 +308,10 @@ class BatchWrapper(BackendWrapper):
                     fail_call(item, error_from_line(body, self.api.endpoint))
         if status == "expired":
             return [item for key in unanswered for item in group[key]]
-        why = (batch.get("errors") or {}).get("data") or status
-        hint = f"; {self.api.failure_hint}" if status == "failed" and self.api.failure_hint else ""
         for key in unanswered:
             if key not in retry:
                 for item in group[key]:
-                    fail_call(item, LLMTransportError(f"{self.backend._where()}: batch {batch_id} ended {status!r} "
-                                                      f"without answering this request ({str(why)[:200]}){hint}",
-                                                      retryable=False))
+                    fail_call(item, self.api.unanswered_error(batch_id, status, batch))
         return [item for key in unanswered if key in retry for item in group[key]]
 
     def _resolve(self, item: QueuedCall, body: dict[str, Any], mode: str | None) -> None:

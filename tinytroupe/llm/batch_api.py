@@ -62,6 +62,8 @@ TERMINAL_STATUSES = frozenset({"completed", "expired", "failed", "cancelled"})
 # Azure file statuses: still being processed (a batch must wait), and never usable.
 _FILE_PENDING = frozenset({"pending", "uploaded", "running"})
 _FILE_FAILED = frozenset({"error", "failed", "deleted"})
+# Why a batch may fail without anything being wrong with it: the queue of the model (deployment) is full.
+_QUOTA_CODES = frozenset({"token_limit_exceeded"})
 
 
 class BatchAPI:
@@ -112,13 +114,25 @@ class BatchAPI:
                    endpoint=replace(endpoint, advice=advice), timeout=backend.timeout,
                    azure_api_version=backend.azure_api_version)
 
-    @property
-    def failure_hint(self) -> str:
-        """What to check when a whole batch failed (Azure: the deployment type), or ``""``."""
-        if self.azure_api_version is None:
-            return ""
-        return ("an Azure batch needs a Global-Batch or Data Zone Batch deployment (the [OpenAI] MODEL), "
-                "the same on every line")
+    def unanswered_error(self, batch_id: str, status: str, batch: dict[str, Any]) -> LLMTransportError:
+        """The error of a request batch ``batch_id`` ended ``status`` without answering: the server's
+        reasons (key masked) and what to do. A batch refused for the enqueued-token limit may be run
+        again once other batches finish; an Azure batch refused otherwise names the deployment type."""
+        errors = batch.get("errors") or {}
+        data = errors.get("data") if isinstance(errors, dict) else None
+        codes = {str(e.get("code")) for e in data if isinstance(e, dict)} if isinstance(data, list) else set()
+        quota = bool(codes) and codes <= _QUOTA_CODES
+        if quota:
+            hint = ("; the enqueued-token limit of the model (Azure: of the deployment) is full: run again "
+                    "once its other batches have finished, or raise the limit")
+        elif status == "failed" and self.azure_api_version is not None:
+            hint = ("; an Azure batch needs a Global-Batch or Data Zone Batch deployment (the [OpenAI] MODEL), "
+                    "the same on every line")
+        else:
+            hint = ""
+        why = self.endpoint.mask(str(data or status))[:200]
+        return LLMTransportError(f"{self.endpoint.where}: batch {batch_id} ended {status!r} without answering "
+                                 f"this request ({why}){hint}", retryable=quota)
 
     def _new_client(self) -> httpx.AsyncClient:
         import httpx  # imported when a batch is sent: `import tinytroupe` stays light
