@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,35 @@ def test_requests_for_two_deployments_go_into_two_batches(azure_client: Any) -> 
         assert asyncio.run(ask()) == ["fine"] * 4
         models = [{line["body"]["model"] for line in _input_lines(server, b)} for b in wrapper.submitted]
     assert sorted(map(sorted, models)) == [["deployment-0"], ["deployment-1"]]
+
+
+def test_each_caller_gets_its_own_answer_and_one_deployments_refused_upload_fails_only_its_callers(
+        azure_client: Any) -> None:
+    def echo(body: dict[str, Any]) -> str:
+        return f"{body['model']}:{body['messages'][-1]['content']}"
+
+    with MockOpenAIServer(reply_fn=echo) as server:
+        client, wrapper, _ = azure_client(server)
+        real_upload = wrapper.api.upload
+
+        async def upload(lines: list[dict[str, Any]], *args: Any, **kwargs: Any) -> str:
+            if lines[0]["body"]["model"] == "deployment-1":
+                raise LLMTransportError("the azure server answered HTTP 400", status_code=400)
+            return await real_upload(lines, *args, **kwargs)
+
+        wrapper.api.upload = upload  # type: ignore[method-assign]
+
+        async def ask() -> list[Any]:
+            with batch_mode(client):
+                return await asyncio.gather(*(client.acomplete([{"role": "user", "content": f"q{i}"}],
+                                                               model=f"deployment-{i % 2}") for i in range(6)),
+                                            return_exceptions=True)
+
+        outcomes = asyncio.run(ask())
+    assert [getattr(o, "value", None) for o in outcomes[0::2]] == ["deployment-0:q0", "deployment-0:q2",
+                                                                   "deployment-0:q4"]
+    assert all(isinstance(o, LLMTransportError) and o.status_code == 400 for o in outcomes[1::2])
+    assert len(wrapper.submitted) == 1
 
 
 def test_a_failed_azure_batch_says_which_deployment_type_it_needs(azure_client: Any) -> None:
@@ -273,3 +303,35 @@ def test_a_failed_batch_quotes_the_servers_errors_without_the_key(azure_client: 
     assert isinstance(outcome, LLMTransportError) and not outcome.retryable
     assert "model_not_found" in str(outcome) and "Global-Batch" in str(outcome)
     assert KEY not in str(outcome)
+
+
+def test_a_run_stopped_while_two_deployments_batches_wait_resumes_both(azure_client: Any, tmp_path: Path) -> None:
+    def echo(body: dict[str, Any]) -> str:
+        return f"{body['model']}:{body['messages'][-1]['content']}"
+
+    async def ask(client: LLMClient, stop_after: BatchWrapper | None = None) -> list[Any]:
+        with batch_mode(client):
+            calls = asyncio.gather(*(client.acomplete([{"role": "user", "content": f"q{i}"}],
+                                                      model=f"deployment-{i % 2}") for i in range(4)))
+        if stop_after is None:
+            return await calls
+        deadline = time.monotonic() + 30
+        while len(stop_after.submitted) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        calls.cancel()  # stopped while both batches wait
+        return []
+
+    store = BatchStore(tmp_path / "run.sqlite")
+    with MockOpenAIServer(reply_fn=echo, batch_latency_s=2.0) as server:
+        first, first_wrapper, _ = azure_client(server)
+        first_wrapper.store = store
+        asyncio.run(ask(first, stop_after=first_wrapper))
+        assert len(first_wrapper.submitted) == 2 and len(store.batches()) == 2
+        second, second_wrapper, _ = azure_client(server)
+        second_wrapper.store = store
+        answers = asyncio.run(ask(second))
+        stats = server.stats()
+    store.close()
+    assert [a.value for a in answers] == [f"deployment-{i % 2}:q{i}" for i in range(4)]
+    assert second_wrapper.submitted == [] and sorted(second_wrapper.resumed) == sorted(first_wrapper.submitted)
+    assert stats["batch_requests_completed"] == 4 and stats["completed_twice"] == 0
