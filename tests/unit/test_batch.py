@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -311,3 +312,28 @@ def test_a_failed_batch_with_oddly_shaped_errors_and_counts_is_a_typed_error(bat
     for outcome in outcomes:
         assert isinstance(outcome, LLMTransportError), outcome
         assert "the file could not be read" in str(outcome) and not outcome.retryable
+
+
+def test_polling_a_batch_through_transient_failures_ends_after_max_unreachable_s(batch_client: Any) -> None:
+    # The server answers the upload and the create, then every poll fails transiently (a server gone
+    # for good): the callers get that failure after max_unreachable_s instead of waiting forever, and
+    # the error says the batch can be resumed.
+    with MockOpenAIServer(reply_fn=talk) as server:
+        client, wrapper, _ = batch_client(server)
+        wrapper.max_unreachable_s = 0.3
+        polls: list[str] = []
+
+        async def retrieve(batch_id: str) -> dict[str, Any]:
+            polls.append(batch_id)
+            raise LLMTransportError("the server is unreachable (connection refused)", retryable=True)
+
+        wrapper.api.retrieve = retrieve  # type: ignore[method-assign]
+        world = world_of(client, 2)
+        started = time.monotonic()
+        world.run(1, batch=True)
+        assert time.monotonic() - started < 10
+        assert len(wrapper.submitted) == 1 and len(polls) >= 2
+        assert sorted(e.agent for e in world.errors) == ["Agent0", "Agent1"]
+        for error in world.errors:
+            assert isinstance(error.exception, LLMTransportError) and error.exception.retryable
+            assert "run again to resume it" in str(error.exception) and wrapper.submitted[0] in str(error.exception)

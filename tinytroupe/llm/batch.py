@@ -111,11 +111,14 @@ class BatchWrapper(BackendWrapper):
         collect_window_s: a batch goes out when no new call came for this long.
         max_requests: most requests per batch (OpenAI's limit is 50,000, Azure's 100,000).
         max_resends: how often the unanswered rest of an expired batch is sent again.
+        max_unreachable_s: how long polling goes on through transient failures only (the server down,
+            timeouts) before the batch's callers get the last one; the batch stays recorded, so a
+            re-run resumes it instead of paying again.
     """
 
     def __init__(self, inner: Backend, *, store: BatchStore | None = None, poll_interval_s: float = 2.0,
                  max_poll_interval_s: float = 60.0, collect_window_s: float = 0.25, max_requests: int = 50_000,
-                 max_resends: int = 2) -> None:
+                 max_resends: int = 2, max_unreachable_s: float = 900.0) -> None:
         super().__init__(inner)
         found = inner.find(OpenAIBackend) if isinstance(inner, BackendWrapper) else inner
         if not isinstance(found, OpenAIBackend):
@@ -127,6 +130,7 @@ class BatchWrapper(BackendWrapper):
         self.collect_window_s = collect_window_s
         self.max_requests = max_requests
         self.max_resends = max_resends
+        self.max_unreachable_s = max_unreachable_s
         self._api: BatchAPI | None = None
         self._collectors: PerLoop[Collector] = PerLoop(lambda: Collector(self))
         #: batches this wrapper submitted, and those it resumed from the store
@@ -250,14 +254,23 @@ class BatchWrapper(BackendWrapper):
         if resumed:
             self.resumed.append(batch_id)
             self._publish(group, BatchEvent(batch_id=batch_id, phase="resumed", status="", total=len(group)))
-        wait, shown = self.poll_interval_s, None
+        wait, shown, failing_since = self.poll_interval_s, None, None
         while True:
             try:
                 batch = await self.api.retrieve(batch_id)
+                failing_since = None
             except LLMTransportError as exc:
                 if not exc.retryable:
                     raise
-                batch = {"status": "unknown"}  # a transient failure: poll again later
+                # a transient failure: poll again later, but not forever (a server gone for good)
+                now = time.monotonic()
+                failing_since = now if failing_since is None else failing_since
+                if now - failing_since >= self.max_unreachable_s:
+                    raise LLMTransportError(
+                        f"{exc} (polling batch {batch_id} failed for {now - failing_since:.0f} s; the batch stays "
+                        "recorded in the run file: run again to resume it without paying twice)",
+                        retryable=True, status_code=exc.status_code) from exc
+                batch = {"status": "unknown"}
             status = str(batch.get("status"))
             counts = batch.get("request_counts") or {}
             seen = (status, counts.get("completed"), counts.get("failed"))
