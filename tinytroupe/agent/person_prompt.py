@@ -1,8 +1,9 @@
 """What one turn of a :class:`~tinytroupe.agent.person.TinyPerson` shows the model.
 
 The turn view (persona, recent and new events, situation) is gathered in the turn's ``perceive``
-phase; in ``retrieve`` the components add to it (the memory component the long-term memory section,
-recalled with what the agent has in mind now as the query); then
+phase, its recent events a window that slides in blocks (:func:`slide_window`) from where the
+agent's last turn started it; in ``retrieve`` the components add to it (the memory component the
+long-term memory section, recalled with what the agent has in mind now as the query); then
 :func:`~tinytroupe.agent.cognition.build_action_messages` renders it.
 """
 
