@@ -109,7 +109,7 @@ def slide_window(events: Sequence[MemoryItem], start_id: int, size: int, step: i
     by whole ``step`` s into that range; the last ``size`` when fewer than ``size`` follow ``start_id``.
 
     With ``step`` 1 this is the last ``size`` events, a window sliding by one event per new event. A
-    larger step keeps the window's start for up to ``step`` new events, so consecutive prompts of an
+    larger step keeps the window's start for ``step - 1`` new events, so consecutive prompts of an
     agent share their recent events too, a prefix a provider's cache can reuse (``docs/performance.md``).
 
     Example:
