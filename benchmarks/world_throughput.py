@@ -28,11 +28,15 @@ Three measurements:
 
 Usage::
 
-    python benchmarks/world_throughput.py [--quick] [--profile]
+    python benchmarks/world_throughput.py [--quick] [--profile] [--prefix-only] [--prefix-steps N]
+        [--prefix-room focus|ring] [--recent-window-step N]
 
 ``--quick`` finishes in under a minute (fewer steps; the sequential part of (b) runs fewer agents
 and steps and is scaled to the full size, which the output says). ``--profile`` prints the top of
-a cProfile run of (a) with 100 agents.
+a cProfile run of (a) with 100 agents. ``--prefix-only`` runs (d) alone (its figures as the last
+line's JSON object), over ``--prefix-steps`` steps (default 5) with ``--recent-window-step`` as
+``[Cognition] RECENT_WINDOW_STEP`` (default: the setting's default), in the focus group or, with
+``--prefix-room ring``, in the ring of (a) with 5 agents (a quiet room: each turn adds two events).
 
 The last line printed is one JSON object with ``scripted_agent_steps_per_s_10``, ``..._100``,
 ``..._1000``, ``server_bound_ratio``, ``parallel_speedup``, ``prompt_tokens_per_turn`` and
@@ -261,26 +265,49 @@ def measure_prompt_tokens(n: int = 5, steps: int = 20) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- (d)
 
 
-def measure_prefix_share(n: int = 5, steps: int = 5) -> dict[str, Any]:
-    """Prefix reuse of an ``n``-agent focus group over ``steps`` steps (the scripted demo model)."""
-    personas = ["lisa", "oscar", "marcos"]
-    client = build_client(Settings(), backend=demo_backend(seed=1), measure_prefixes=True)
-    with using_settings(Settings(memory={"embedder": "hash"})):
-        agents = [TinyPerson(f"P{i}", persona=load_example_persona(personas[i % 3]).model_copy(
-                      update={"name": f"P{i}"}))
-                  for i in range(n)]
-        world = TinyWorld("Focus room", agents, initial_datetime=START, client=client, seed=1,
-                          communication_display=False)
-        world.make_everyone_accessible()
-        world.broadcast("Here is a water bottle that reminds you to drink. What do you think of it?", "Moderator")
+def measure_prefix_share(n: int = 5, steps: int = 5, recent_window_step: int | None = None,
+                         room: str = "focus") -> dict[str, Any]:
+    """Prefix reuse over ``steps`` steps of an ``n``-agent focus group (``room="focus"``: the scripted
+    demo model, everyone hears everyone) or ring (``"ring"``: each agent TALKs to its neighbour, so a
+    turn adds two events), with ``[Cognition] RECENT_WINDOW_STEP`` at ``recent_window_step`` (None: the
+    default)."""
+    cognition = {} if recent_window_step is None else {"recent_window_step": recent_window_step}
+    with using_settings(Settings(memory={"embedder": "hash"}, cognition=cognition)):
+        if room == "ring":
+            names = [f"Agent{i:04d}" for i in range(n)]
+            client = build_client(Settings(), backend=ScriptedBackend(RingScript(names)), measure_prefixes=True)
+            world = ring_world(n, client)
+        else:
+            client = build_client(Settings(), backend=demo_backend(seed=1), measure_prefixes=True)
+            world = focus_room(n, client)
         world.run(steps, timedelta_per_step=MINUTE)
     meter = client.backend.find(PrefixMeter)
     assert isinstance(meter, PrefixMeter)
     report = meter.report()
-    return {"agents": n, "steps": steps, "calls": report.calls,
-            "prompt_tokens_per_call": round(report.prompt_tokens / max(1, report.calls), 1),
+    return {"room": room, "agents": n, "steps": steps, "recent_window_step": world.agents[0].recent_window_step,
+            "calls": report.calls, "prompt_tokens_per_call": round(report.prompt_tokens / max(1, report.calls), 1),
             "prefix_share_mean": report.mean_share_same_agent, "prefix_share_any_mean": report.mean_share_any,
             "cacheable_calls": report.cacheable_same_agent}
+
+
+def focus_room(n: int, client: LLMClient) -> TinyWorld:
+    """``n`` agents of three example personas who all hear each other, asked about a product."""
+    personas = ["lisa", "oscar", "marcos"]
+    agents = [TinyPerson(f"P{i}", persona=load_example_persona(personas[i % 3]).model_copy(update={"name": f"P{i}"}))
+              for i in range(n)]
+    world = TinyWorld("Focus room", agents, initial_datetime=START, client=client, seed=1, communication_display=False)
+    world.make_everyone_accessible()
+    world.broadcast("Here is a water bottle that reminds you to drink. What do you think of it?", "Moderator")
+    return world
+
+
+def print_prefix(prefix: dict[str, Any]) -> None:
+    room = "focus group" if prefix["room"] == "focus" else "ring"
+    print(f"(d) prompt prefix reuse, {prefix['agents']} agents x {prefix['steps']} steps {room} (scripted "
+          f"model, RECENT_WINDOW_STEP {prefix['recent_window_step']}, {prefix['prompt_tokens_per_call']} "
+          f"prompt tokens per call): {prefix['prefix_share_mean']:.1%} of a prompt repeats the same agent's "
+          f"previous one, {prefix['prefix_share_any_mean']:.1%} the previous call's; {prefix['cacheable_calls']} "
+          f"of {prefix['calls']} calls share >= 1,024 tokens with the agent's previous call")
 
 
 # ----------------------------------------------------------------------------- main
@@ -291,8 +318,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer steps (finishes in under a minute)")
     parser.add_argument("--latency-ms", type=float, default=300.0, help="the mock server's latency per answer")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of (a) with 100 agents")
+    parser.add_argument("--prefix-only", action="store_true", help="run only (d), the prompt prefix reuse")
+    parser.add_argument("--prefix-steps", type=int, default=5, help="steps of the world in (d)")
+    parser.add_argument("--prefix-room", choices=["focus", "ring"], default="focus",
+                        help="(d)'s world: the focus group, or a ring of neighbours (with --prefix-only)")
+    parser.add_argument("--recent-window-step", type=int, default=None,
+                        help="[Cognition] RECENT_WINDOW_STEP for (d) (default: the setting's default)")
     args = parser.parse_args()
     quick = args.quick
+    if args.prefix_only:
+        prefix = measure_prefix_share(steps=args.prefix_steps, recent_window_step=args.recent_window_step,
+                                      room=args.prefix_room)
+        print_prefix(prefix)
+        print(json.dumps(prefix))
+        return
 
     # (a)
     sizes = {10: 20 if quick else 50, 100: 3 if quick else 10, 1000: 2 if quick else 3}
@@ -359,12 +398,8 @@ def main() -> None:
           f"last step {prompt['mean_prompt_tokens_last_step']}, max {prompt['max_prompt_tokens']}")
 
     # (d)
-    prefix = measure_prefix_share()
-    print(f"(d) prompt prefix reuse, {prefix['agents']} agents x {prefix['steps']} steps focus group (scripted "
-          f"demo model, {prefix['prompt_tokens_per_call']} prompt tokens per call): "
-          f"{prefix['prefix_share_mean']:.1%} of a prompt repeats the same agent's previous one, "
-          f"{prefix['prefix_share_any_mean']:.1%} the previous call's; {prefix['cacheable_calls']} of "
-          f"{prefix['calls']} calls share >= 1,024 tokens with the agent's previous call")
+    prefix = measure_prefix_share(steps=args.prefix_steps, recent_window_step=args.recent_window_step)
+    print_prefix(prefix)
 
     if args.profile:
         profile = cProfile.Profile()

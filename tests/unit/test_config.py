@@ -348,6 +348,8 @@ def test_key_in_the_wrong_section_says_where_it_belongs(tmp_path: Path) -> None:
     ("Simulation", "ON_AGENT_ERROR", "ignore", "one of continue, stop"),
     ("Logging", "LOGLEVEL", "LOUD", "one of DEBUG, INFO"),
     ("Cognition", "RECENT_WINDOW", "", "empty value"),
+    ("Cognition", "RECENT_WINDOW_STEP", "0", "greater than or equal to 1"),
+    ("Cognition", "RECENT_WINDOW_STEP", "half", "an integer >= 1"),
 ])
 def test_bad_values_name_file_section_key_value_and_what_is_allowed(
         tmp_path: Path, section: str, key: str, value: str, expected: str) -> None:

@@ -326,7 +326,8 @@ def test_reflection_triggers_at_threshold_and_cites_evidence_ids() -> None:
 # ------------------------------------------------------------------------- prompt
 
 def test_prompt_memory_section_is_filled_from_retrieval_within_budget() -> None:
-    settings = Settings(memory={"embedder": "hash"}, cognition={"recent_window": 3})
+    # step 1: the window is exactly the last 3 events (a larger step would keep all 11 on screen)
+    settings = Settings(memory={"embedder": "hash"}, cognition={"recent_window": 3, "recent_window_step": 1})
     with using_settings(settings):
         ana = TinyPerson("Ana", client=LLMClient(ScriptedBackend([turn()], cycle=True)))
     ana.listen("Oscar's secret recipe uses cardamom and orange", source="Oscar")

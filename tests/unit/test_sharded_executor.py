@@ -115,11 +115,11 @@ class InProcessShards(ShardedExecutor):
 
 
 def run_world(executor: Executor, script: NameScript, *, steps: int = 3, parallelize: bool = True,
-              max_actions: int | None = None) -> tuple[TinyWorld, list[Event], LLMClient]:
+              max_actions: int | None = None, **agent_options: Any) -> tuple[TinyWorld, list[Event], LLMClient]:
     client = build_client(Settings(), backend=ScriptFactory(script)())
     events: list[Event] = []
     client.bus.subscribe(events.append)
-    agents = [TinyPerson(n, max_actions_per_turn=max_actions) for n in NAMES]
+    agents = [TinyPerson(n, max_actions_per_turn=max_actions, **agent_options) for n in NAMES]
     world = TinyWorld("Room", agents, initial_datetime=START, client=client, seed=7, executor=executor,
                       parallelize=parallelize, collect_parallel_metrics=True)
     world.broadcast("Good morning! Tell your neighbour your plans.", "Host")
@@ -216,6 +216,18 @@ def test_sequential_steps_match_the_local_executor() -> None:
     world, events, _ = run_world(sharded(script), script, steps=2, parallelize=False)
     assert signature(events) == signature(local_events)
     assert [a.to_state() for a in world.agents] == [a.to_state() for a in local_world.agents]
+
+
+def test_a_recent_window_sliding_in_steps_gives_the_local_executor_s_prompts() -> None:
+    # Where each agent's recent window starts travels in its state: the replies hash the prompts, so
+    # any difference in a worker's window would show in the events.
+    script = NameScript(NAMES)
+    options = {"recent_window": 3, "recent_window_step": 4}
+    local_world, local_events, _ = run_world(LocalExecutor(), script, steps=5, **options)
+    world, events, _ = run_world(sharded(script), script, steps=5, **options)
+    assert signature(events) == signature(local_events)
+    assert [a.to_state() for a in world.agents] == [a.to_state() for a in local_world.agents]
+    assert all(a.to_state()["recent_from"] > 1 for a in world.agents)  # the windows moved on
 
 
 def test_agent_options_outside_the_state_reach_the_worker() -> None:

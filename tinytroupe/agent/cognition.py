@@ -1,7 +1,8 @@
 """Building an agent's action prompt from templates, within a token budget.
 
-The prompt goes from most stable to most volatile — instructions, persona, recent window (it only
-grows until full), recalled long-term memories (they change with each turn's query), current
+The prompt goes from most stable to most volatile — instructions, persona, recent window (it keeps
+its start and grows until a block of events leaves at once: ``person_prompt.slide_window``), recalled
+long-term memories (they change with each turn's query), current
 situation, new stimuli — so server prefix caches and the embedded model's KV cache
 are reused from turn to turn. Each section has a share of the token budget and is cut (oldest
 events first) when it would exceed it, so a prompt never grows without bound.

@@ -67,17 +67,22 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
         persona: a :class:`Persona`, or a dict of persona fields (``name`` is filled in).
         client: the LLM client for this agent's turns (default: its run context's; see :attr:`context`).
         max_actions_per_turn: actions before the closing DONE that one turn may hold.
-        recent_window: how many past events each prompt shows.
+        recent_window: how many past events each prompt shows at least (all of them while there are fewer).
+        recent_window_step: how many past events the recent window drops at once when it is full
+            (it then shows up to ``recent_window + recent_window_step - 1`` events); with 1 it moves on
+            by one event with each new event. A larger step lets consecutive prompts share their recent
+            events, a prefix the provider's cache reuses.
         prompt_token_budget: estimated tokens for the variable prompt sections together.
         context: the :class:`~tinytroupe.context.RunContext` to act in (default: its world's once it
             joins one, else the current one: a running simulation's or the default).
 
     Arguments left as None take their value from the run context's settings
-    (``[Simulation] MAX_ACTIONS_PER_TURN``, ``[Cognition] RECENT_WINDOW``, ``PROMPT_TOKEN_BUDGET``,
-    ``MAX_CONTENT_DISPLAY_LENGTH``).
+    (``[Simulation] MAX_ACTIONS_PER_TURN``, ``[Cognition] RECENT_WINDOW``, ``RECENT_WINDOW_STEP``,
+    ``PROMPT_TOKEN_BUDGET``, ``MAX_CONTENT_DISPLAY_LENGTH``).
 
     Raises:
-        InvalidArgument: the name is empty, or a faculty cannot be added (see :meth:`add_mental_faculty`).
+        InvalidArgument: the name is empty, ``recent_window_step`` is below 1, or a faculty cannot be added
+            (see :meth:`add_mental_faculty`).
         InvalidArgumentType: ``episodic_memory`` or ``semantic_memory`` is not one of ours.
         ScenarioError: ``persona`` is not a valid persona.
 
@@ -122,7 +127,7 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
                 turn.batch = ActionBatch.model_validate(result.value.model_dump())
                 components = self.components
                 await run_hooks(components, TurnPhase.DECIDE, turn)
-                turn.actions = self._commit(turn.batch.normalised(limit), turn.seen_upto)
+                turn.actions = self._commit(turn.batch.normalised(limit), turn.seen_upto, turn.recent_from)
                 await run_hooks(components, TurnPhase.ACT, turn)
                 await self._maintain(components, turn)
                 committed = turn.actions
@@ -141,10 +146,11 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
                 self._publish(WarningEvent(code="component_failed", message=message, agent=self.name,
                                            world=turn.world, step=turn.step, data={"component": component.name}))
 
-    def _commit(self, batch: ActionBatch, seen_upto: int) -> list[Action]:
+    def _commit(self, batch: ActionBatch, seen_upto: int, recent_from: int) -> list[Action]:
         now, step, world = self._now(), self._step(), self._world_name()
         with self._lock:
             self._seen_upto = max(self._seen_upto, seen_upto)
+            self._recent_from = recent_from  # where the next prompt's recent window slides from
             # aact hands over a batch it just built and keeps no reference to: take its state as is.
             self.cognitive_state = batch.cognitive_state
             for action in batch.actions:

@@ -72,6 +72,25 @@ class AgentEnvironment(Protocol):
         ...
 
 
+def _check_arguments(name: object, action_generator: object, episodic_memory: object, semantic_memory: object,
+                     recent_window_step: object) -> None:
+    """The checks of :class:`PersonCore`'s arguments (and the warning about ``action_generator``)."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgument("a TinyPerson needs a non-empty name, e.g. TinyPerson('Lisa')")
+    if action_generator is not None:
+        ignored_argument("TinyPerson", "action_generator",
+                         "a turn is one structured LLM call through the agent's client; pass client= to "
+                         "change the model or its settings")
+    if episodic_memory is not None and not isinstance(episodic_memory, EpisodicMemory):
+        raise InvalidArgumentType("episodic_memory must be a tinytroupe.agent.memory.EpisodicMemory, got "
+                                  f"{type(episodic_memory).__name__}")
+    if semantic_memory is not None and not isinstance(semantic_memory, SemanticMemory):
+        raise InvalidArgumentType("semantic_memory must be a tinytroupe.agent.memory.SemanticMemory, got "
+                                  f"{type(semantic_memory).__name__}")
+    if recent_window_step is not None and (type(recent_window_step) is not int or recent_window_step < 1):
+        raise InvalidArgument(f"recent_window_step must be an integer >= 1, got {recent_window_step!r}")
+
+
 def _initial_components(emotions: bool) -> list[TurnComponent]:
     """The built-in components, with an emotions component first under ``[Emotions] ENABLED`` (first, so
     that recall, in the same phase, weighs the mood it leaves)."""
@@ -92,19 +111,9 @@ class PersonCore:
                  enable_basic_action_repetition_prevention: bool = True, *,
                  persona: Persona | Mapping[str, Any] | None = None, client: LLMClient | None = None,
                  max_actions_per_turn: int | None = None, recent_window: int | None = None,
-                 prompt_token_budget: int | None = None, context: RunContext | None = None) -> None:
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidArgument("a TinyPerson needs a non-empty name, e.g. TinyPerson('Lisa')")
-        if action_generator is not None:
-            ignored_argument("TinyPerson", "action_generator",
-                             "a turn is one structured LLM call through the agent's client; pass client= to "
-                             "change the model or its settings")
-        if episodic_memory is not None and not isinstance(episodic_memory, EpisodicMemory):
-            raise InvalidArgumentType("episodic_memory must be a tinytroupe.agent.memory.EpisodicMemory, got "
-                                      f"{type(episodic_memory).__name__}")
-        if semantic_memory is not None and not isinstance(semantic_memory, SemanticMemory):
-            raise InvalidArgumentType("semantic_memory must be a tinytroupe.agent.memory.SemanticMemory, got "
-                                      f"{type(semantic_memory).__name__}")
+                 recent_window_step: int | None = None, prompt_token_budget: int | None = None,
+                 context: RunContext | None = None) -> None:
+        _check_arguments(name, action_generator, episodic_memory, semantic_memory, recent_window_step)
         self.name = name.strip()
         #: leave out, within a turn, actions that repeat an earlier one (see MAX_ACTION_SIMILARITY)
         self.enable_basic_action_repetition_prevention = bool(enable_basic_action_repetition_prevention)
@@ -129,12 +138,14 @@ class PersonCore:
         settings = (context if context is not None else current_context()).settings
         self.max_actions_per_turn = max_actions_per_turn or settings.simulation.max_actions_per_turn
         self.recent_window = recent_window or settings.cognition.recent_window
+        self.recent_window_step = recent_window_step or settings.cognition.recent_window_step
         self.prompt_token_budget = prompt_token_budget or settings.cognition.prompt_token_budget
         self.max_content_display_length = settings.cognition.max_content_display_length
         self._client = client
         self._accessible: dict[str, tuple[TinyPerson | None, str]] = {}
         self._actions_buffer: list[Action] = []
         self._seen_upto = 0
+        self._recent_from = 0  # where the last turn's recent window began (person_prompt.slide_window)
         self._lock = threading.RLock()
         self._turn_locks: PerLoop[asyncio.Lock] = PerLoop(asyncio.Lock)
         self._deferred: list[Event] | None = None

@@ -102,8 +102,8 @@ class MemoryMethods(PromptMethods):
         return out
 
     def retrieve_recent_memories(self, max_content_length: int | None = None) -> list[dict[str, Any]]:
-        """The memories the next prompt shows as recent history (the last ``recent_window``), as
-        :meth:`retrieve_memories` gives them.
+        """The last ``recent_window`` memories (the recent history the next prompt shows at least: its
+        window grows by up to ``recent_window_step - 1`` more), as :meth:`retrieve_memories` gives them.
 
         Example:
             >>> from tinytroupe.agent import TinyPerson

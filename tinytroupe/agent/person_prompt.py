@@ -1,14 +1,16 @@
 """What one turn of a :class:`~tinytroupe.agent.person.TinyPerson` shows the model.
 
 The turn view (persona, recent and new events, situation) is gathered in the turn's ``perceive``
-phase; in ``retrieve`` the components add to it (the memory component the long-term memory section,
-recalled with what the agent has in mind now as the query); then
+phase, its recent events a window that slides in blocks (:func:`slide_window`) from where the
+agent's last turn started it; in ``retrieve`` the components add to it (the memory component the
+long-term memory section, recalled with what the agent has in mind now as the query); then
 :func:`~tinytroupe.agent.cognition.build_action_messages` renders it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import bisect
+from collections.abc import Iterable, Sequence
 
 from tinytroupe.agent.cognition import TurnView, build_action_messages
 from tinytroupe.agent.memory import MemoryItem
@@ -43,7 +45,7 @@ class PromptMethods(PersonCore):
         env = self.environment
         turn = Turn(agent=self, client=client, world=env.name if env is not None else None,  # type: ignore[arg-type]
                     step=self._step(), preview=preview)
-        turn.view, turn.seen_upto = self._turn_view()
+        turn.view, turn.seen_upto, turn.recent_from = self._turn_view()
         components = self.components
         if not preview:
             await run_hooks(components, TurnPhase.PERCEIVE, turn)
@@ -61,7 +63,8 @@ class PromptMethods(PersonCore):
             parts += [i.content for i in self.memory.recent(3)]
         return "\n".join(p for p in parts if p and p.strip())
 
-    def _turn_view(self) -> tuple[TurnView, int]:
+    def _turn_view(self) -> tuple[TurnView, int, int]:
+        """The turn's view, the newest memory id it includes, and the id its recent window starts at."""
         with self._lock:
             seen = self._seen_upto
             last_id = self.memory.last_id
@@ -71,8 +74,7 @@ class PromptMethods(PersonCore):
                 # more new stimuli than the pool holds: fetch them all
                 new = [i for i in self.memory.after(seen) if i.kind == "stimulus"]
             new_ids = {i.id for i in new}
-            # DONE lines carry no information for the model; leaving them out saves prompt tokens.
-            recent = [i for i in recent_pool if i.id not in new_ids and i.type != "DONE"][-self.recent_window:]
+            recent = self._recent_events(new_ids)
             view = TurnView(
                 name=self.name,
                 persona_text=self.persona.render(),
@@ -85,7 +87,48 @@ class PromptMethods(PersonCore):
                 accessible=[f"{n} ({d})" if d else n for n, (_, d) in self._accessible.items()],
                 max_actions=self.max_actions_per_turn,
             )
-        return view, last_id
+        return view, last_id, recent[0].id if recent else self._recent_from
+
+    def _recent_events(self, new_ids: set[int]) -> list[MemoryItem]:
+        # Called under the lock. DONE lines carry no information for the model; leaving them out saves
+        # prompt tokens. New stimuli are shown once, in their own section.
+        size, anchor = self.recent_window, self._recent_from
+
+        def shown(items: Iterable[MemoryItem]) -> list[MemoryItem]:
+            return [i for i in items if i.id not in new_ids and i.type != "DONE"]
+
+        events = shown(self.memory.after(anchor - 1))  # ids only grow: everything from the anchor on
+        if len(events) < size:  # a short history, or the anchor was forgotten: the last `size` events
+            events = shown(self.memory.recent(size + 50 + len(new_ids)))
+        return slide_window(events, anchor, size, self.recent_window_step)
 
 
-__all__ = ["PromptMethods"]
+def slide_window(events: Sequence[MemoryItem], start_id: int, size: int, step: int) -> list[MemoryItem]:
+    """The recent events a prompt shows: from the event ``start_id`` (where the last turn's window
+    began) while that leaves ``size`` to ``size + step - 1`` of ``events`` (oldest first), else moved on
+    by whole ``step`` s into that range; the last ``size`` when fewer than ``size`` follow ``start_id``.
+
+    With ``step`` 1 this is the last ``size`` events, a window sliding by one event per new event. A
+    larger step keeps the window's start for ``step - 1`` new events, so consecutive prompts of an
+    agent share their recent events too, a prefix a provider's cache can reuse (``docs/performance.md``).
+
+    Example:
+        >>> from tinytroupe.agent.memory import MemoryItem
+        >>> events = [MemoryItem(id=i, kind="stimulus", type="CONVERSATION", content="") for i in range(1, 10)]
+        >>> [e.id for e in slide_window(events[:7], 1, 4, 3)]   # 7 = 4 + 3 events: drop 3 at once
+        [4, 5, 6, 7]
+        >>> [e.id for e in slide_window(events[:9], 4, 4, 3)]   # 6 events from 4 on: keep the start
+        [4, 5, 6, 7, 8, 9]
+        >>> [e.id for e in slide_window(events[:9], 4, 4, 1)]   # step 1: the last 4
+        [6, 7, 8, 9]
+    """
+    first = bisect.bisect_left(events, start_id, key=lambda e: e.id)
+    following = len(events) - first
+    if following < size:
+        first = max(0, len(events) - size)
+    elif following >= size + step:
+        first += (following - size) // step * step
+    return list(events[first:])
+
+
+__all__ = ["PromptMethods", "slide_window"]

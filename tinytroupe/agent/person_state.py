@@ -166,6 +166,7 @@ class StateMethods(PersonCore):
                 long_term_memory=self.memories.state_model(include_episodic=False),
                 cognitive_state=_copy_cognitive(self.cognitive_state), location=self.location,
                 accessible={n: d for n, (_, d) in self._accessible.items()}, seen_upto=self._seen_upto,
+                recent_from=self._recent_from,
                 turns=self.turns, actions_buffer=list(self._actions_buffer),
                 action_types=self.actions_registry.descriptions(),
                 mental_faculties=[f.to_spec() for f in self._mental_faculties],
@@ -210,6 +211,7 @@ class StateMethods(PersonCore):
                                 for name, description in state.accessible.items()}
             self.enable_basic_action_repetition_prevention = state.enable_basic_action_repetition_prevention
             self._seen_upto = state.seen_upto
+            self._recent_from = state.recent_from
             self.turns = state.turns
             self._actions_buffer = list(state.actions_buffer)
             for action_type, description in state.action_types.items():

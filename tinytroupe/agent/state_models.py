@@ -49,12 +49,13 @@ class AgentState(StateModel):
     ``memory`` is the episodic store, ``long_term_memory`` the rest of the memory (semantic facts,
     index, counters; None in states that predate it). ``persona`` is the persona's specification
     (``Persona.to_spec()``). Accessible agents are kept by name with their descriptions. Faculties and a
-    disabled repetition check appear in the dict only when present, as before the models.
+    disabled repetition check appear in the dict only when present, as before the models (and
+    ``recent_from`` once the agent has taken a turn).
     """
 
     omit_when: ClassVar[dict[str, Any]] = {"long_term_memory": None, "mental_faculties": [],
                                            "enable_basic_action_repetition_prevention": True, "components": {},
-                                           "component_specs": None}
+                                           "component_specs": None, "recent_from": 0}
 
     name: str
     persona: dict[str, Any]
@@ -64,6 +65,9 @@ class AgentState(StateModel):
     location: str | None = None
     accessible: dict[str, str] = Field(default_factory=dict)
     seen_upto: int = 0
+    #: the memory id the recent window of the agent's last prompt started at: the next prompt's window
+    #: slides on from there (``[Cognition] RECENT_WINDOW_STEP``), so a resumed run builds the same prompts
+    recent_from: int = 0
     turns: int = 0
     actions_buffer: list[Action] = Field(default_factory=list)
     action_types: dict[str, str] = Field(default_factory=dict)

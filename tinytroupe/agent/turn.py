@@ -88,6 +88,8 @@ class Turn:
     view: TurnView | None = None
     #: the newest memory id the view includes (marked as seen when the turn commits)
     seen_upto: int = 0
+    #: the id of the oldest event the view's recent window shows (the agent keeps it when the turn commits)
+    recent_from: int = 0
     messages: list[Message] = field(default_factory=list)
     #: what ``decide`` asks the model for (set before it asks; a component that asks again uses it too)
     spec: ActionTurnSpec | None = None

@@ -34,7 +34,8 @@ from tinytroupe.environment.distributed.messages import AgentKey, AgentTurnReque
 from tinytroupe.errors import SimulationError
 
 #: agent attributes that decide a turn but are not part of :meth:`TinyPerson.to_state`
-AGENT_OPTIONS = ("max_actions_per_turn", "recent_window", "prompt_token_budget", "max_content_display_length")
+AGENT_OPTIONS = ("max_actions_per_turn", "recent_window", "recent_window_step", "prompt_token_budget",
+                 "max_content_display_length")
 
 
 def agent_options(agent: TinyPerson) -> dict[str, Any]:

@@ -1,0 +1,207 @@
+"""The recent window of the action prompt slides in blocks (``[Cognition] RECENT_WINDOW_STEP``): it shows
+at least ``RECENT_WINDOW`` events, grows by one per event up to ``RECENT_WINDOW + step - 1``, then drops
+``step`` at once, so consecutive prompts of an agent share their recent events; where it starts is part
+of the agent's state, so a resumed run builds the prompts an uninterrupted one does."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import random
+from datetime import datetime
+from typing import Any
+
+import pytest
+from helpers import DONE_TURN, action_prompt, agent_of
+
+from tinytroupe.agent import TinyPerson
+from tinytroupe.agent.memory import MemoryItem
+from tinytroupe.agent.person_prompt import slide_window
+from tinytroupe.config import Settings, using_settings
+from tinytroupe.environment import TinyWorld
+from tinytroupe.errors import InvalidArgument
+from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend
+
+
+def _events(ids: range | list[int]) -> list[MemoryItem]:
+    return [MemoryItem(id=i, kind="stimulus", type="CONVERSATION", content=f"event {i}") for i in ids]
+
+
+def _recent(prompt: str) -> str:
+    return prompt.split("# Recent events", 1)[1].split("\n# ", 1)[0]
+
+
+def _windows(size: int, step: int, arrivals: list[int]) -> list[list[int]]:
+    """The window after each batch of arrivals (``arrivals[k]`` new events), carrying the start along."""
+    events: list[MemoryItem] = []
+    start, out = 0, []
+    for n in arrivals:
+        events += _events(range(len(events) + 1, len(events) + n + 1))
+        shown = slide_window(events, start, size, step)
+        start = shown[0].id if shown else start
+        out.append([e.id for e in shown])
+    return out
+
+
+# ------------------------------------------------------------------------------------------ the rule
+
+
+def test_the_window_grows_to_size_plus_step_minus_one_then_drops_a_whole_step() -> None:
+    lengths = [len(w) for w in _windows(4, 3, [1] * 14)]
+    assert lengths == [1, 2, 3, 4, 5, 6, 4, 5, 6, 4, 5, 6, 4, 5]
+    windows = _windows(4, 3, [1] * 14)
+    for before, after in itertools.pairwise(windows):
+        if len(after) > len(before):  # growing: the same start, one event appended
+            assert after[:-1] == before
+        else:  # full: the step oldest leave at once
+            assert after == [*before[3:], before[-1] + 1]
+
+
+def test_step_one_is_the_last_size_events_whatever_arrives() -> None:
+    rng = random.Random(5)
+    arrivals = [rng.randint(0, 7) for _ in range(40)]
+    total = 0
+    for window, n in zip(_windows(5, 1, arrivals), arrivals, strict=True):
+        total += n
+        assert window == list(range(max(1, total - 4), total + 1))
+
+
+@pytest.mark.parametrize("step", [2, 3, 5, 8])
+def test_many_events_at_once_move_the_start_by_whole_steps_and_never_below_the_size(step: int) -> None:
+    rng = random.Random(step)
+    arrivals = [rng.randint(0, 12) for _ in range(60)]
+    windows = _windows(6, step, arrivals)
+    seen = 0
+    for before, after, n in zip([[], *windows], windows, arrivals, strict=False):
+        seen += n
+        assert after[-1:] == ([seen] if seen else [])  # always up to the newest event
+        if seen < 6:
+            assert len(after) == seen
+            continue
+        assert 6 <= len(after) <= 6 + step - 1
+        if len(before) >= 6:  # it was full: its start moves by whole steps only
+            assert (after[0] - before[0]) % step == 0
+
+
+def test_a_forgotten_or_too_new_start_falls_back_to_the_last_size_events() -> None:
+    events = _events(range(30, 40))  # ids 30..39: whatever the start, 10 events are held
+    # the start was forgotten: the 10 held events count from the oldest, two steps of 3 leave
+    assert [e.id for e in slide_window(events, 5, 4, 3)] == [36, 37, 38, 39]
+    assert [e.id for e in slide_window(events, 38, 4, 3)] == [36, 37, 38, 39]  # 2 after the start: the last 4
+    assert [e.id for e in slide_window(events[:2], 0, 4, 3)] == [30, 31]  # fewer than the size: all
+    assert slide_window([], 7, 4, 3) == []
+
+
+# ------------------------------------------------------------------------------------------ an agent
+
+
+def _agent(step: int, **kwargs: Any) -> TinyPerson:
+    with using_settings(Settings(cognition={"recent_window": 4, "recent_window_step": step})):
+        return TinyPerson("Ana", client=LLMClient(ScriptedBackend([DONE_TURN], cycle=True)), **kwargs)
+
+
+def _recent_sections(agent: TinyPerson, turns: int) -> list[str]:
+    sections = []
+    for n in range(turns):
+        agent.listen(f"message number {n}", source="Ben")
+        sections.append(_recent(agent.build_prompt()[1].content))
+        agent.act()
+    return sections
+
+
+def test_consecutive_prompts_of_an_agent_share_their_recent_events_until_a_step_leaves() -> None:
+    blocky, sliding = _recent_sections(_agent(3), 12), _recent_sections(_agent(1), 12)
+    assert [s.count("message number") for s in blocky] == [0, 1, 2, 3, 4, 5, 6, 4, 5, 6, 4, 5]
+    assert [s.count("message number") for s in sliding] == [0, 1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4]
+    assert blocky[:5] == sliding[:5]  # until the window is full the two are the same
+    for before, after in itertools.pairwise(blocky[1:]):  # a prompt extends the last one's, but when a step leaves
+        grew = after.count("message number") > before.count("message number")
+        assert after.startswith(before.rstrip("\n")) == grew
+    assert not any(b.startswith(a.rstrip("\n")) for a, b in itertools.pairwise(sliding[4:]))
+
+
+def test_the_setting_and_the_argument_set_the_step() -> None:
+    assert _agent(3).recent_window_step == 3
+    assert _agent(3, recent_window_step=2).recent_window_step == 2
+    with pytest.raises(InvalidArgument, match="recent_window_step"):
+        TinyPerson("Ana", recent_window_step=0)
+
+
+def test_a_token_budget_still_cuts_the_larger_window_to_the_newest_events_that_fit() -> None:
+    long = " ".join(["words"] * 30)
+    for step in (1, 6):
+        agent = _agent(step, prompt_token_budget=400)  # recent share: 132 tokens, about 3 lines of these
+        for n in range(8):
+            agent.listen(f"{n}: {long}", source="Ben")
+        agent.act()
+        agent.listen("something new", source="Ben")
+        section = _recent(agent.build_prompt()[1].content)
+        lines = [line for line in section.splitlines() if "words" in line]
+        body = "\n".join(lines)
+        assert len(body) <= agent.prompt_budget.recent * 4
+        assert lines and lines[-1].split('"', 1)[1].startswith("7:")  # the newest kept
+        shown = len(lines)
+        assert f"({(4 if step == 1 else 8) - shown} earlier events not shown)" in section
+        if step == 1:
+            shown_with_one_step = shown
+    assert shown >= shown_with_one_step  # never fewer than a window sliding by one event
+
+
+# ------------------------------------------------------------------------------------------ resume
+
+
+class _Recorder:
+    """Records each action prompt; the reply depends on the prompt only, so equal prompts give equal runs."""
+
+    def __init__(self) -> None:
+        self.prompts: list[tuple[str, str]] = []
+
+    def __call__(self, request: LLMRequest) -> dict[str, Any]:
+        name, prompt = agent_of(request), action_prompt(request)
+        self.prompts.append((name, prompt))
+        digest = hashlib.sha256(prompt.encode()).hexdigest()[:8]
+        return {"actions": [{"type": "TALK", "content": f"{name} speaks ({digest})", "target": ""},
+                            {"type": "DONE"}],
+                "cognitive_state": {"goals": "talk", "context": [], "attention": "room", "emotions": "calm"}}
+
+
+def _room(recorder: _Recorder) -> TinyWorld:
+    # A small memory that forgets one item at a time: counted from the oldest event held, the window's
+    # blocks would shift as the memory forgets; counted from the saved start, they do not.
+    settings = Settings(cognition={"recent_window": 3, "recent_window_step": 4},
+                        memory={"max_episodic_memory_size": 14, "eviction_batch_fraction": 0.01,
+                                "consolidate_before_eviction": False})
+    with using_settings(settings):
+        agents = [TinyPerson(n) for n in ("Ana", "Ben", "Cai")]
+    world = TinyWorld("Room", agents, client=LLMClient(ScriptedBackend(recorder)),
+                      initial_datetime=datetime(2025, 1, 6, 9), seed=3, parallelize=False)
+    world.make_everyone_accessible()
+    return world
+
+
+def _resumed_prompts(state: dict[str, Any], steps: int) -> list[tuple[str, str]]:
+    recorder = _Recorder()
+    world = _room(recorder)
+    world.load_state(state)
+    world.run(steps)
+    return recorder.prompts
+
+
+def test_a_resumed_run_builds_the_same_prompts_as_an_uninterrupted_one() -> None:
+    recorder = _Recorder()
+    whole = _room(recorder)
+    whole.broadcast("Welcome", source="Host")
+    whole.run(4)
+    state = json.loads(json.dumps(whole.to_state()))  # what a checkpoint holds
+    assert all(a["recent_from"] > 1 for a in state["agents"])  # the windows have moved on
+    del recorder.prompts[:]
+    whole.run(4)
+    expected = recorder.prompts
+    assert len(expected) == 12
+
+    assert _resumed_prompts(state, 4) == expected
+    # The start matters: without it a resumed agent's window restarts from its last 3 events.
+    for agent in state["agents"]:
+        agent.pop("recent_from")
+    assert _resumed_prompts(state, 4) != expected
