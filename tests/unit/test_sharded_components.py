@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 from helpers import START, agent_of, is_action_request
-from test_sharded_executor import InProcessShards, NameScript, ScriptFactory, signature, usage
+from sharding_support import NameScript, ScriptFactory, signature, usage
+from test_sharded_executor import InProcessShards
 
 from tinytroupe.agent import TinyPerson
 from tinytroupe.agent.emotions import EmotionComponent

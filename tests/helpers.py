@@ -1,4 +1,5 @@
-"""Shared test helpers: scripted backends that answer agent turns and extractions offline.
+"""Shared test helpers (unit and integration tests import them by name: tests/ is on the path through
+tests/conftest.py): scripted backends that answer agent turns and extractions offline.
 
 An agent's action prompt ends with ``Now act as <name>: ...``, so a responder can tell which agent
 is asking and tailor its reply (see :func:`agent_of`).
