@@ -20,8 +20,9 @@ import pytest
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
-def chromium_path() -> str:
-    """The chromium to drive, or skip (fail under ``REQUIRE_BROWSER_TESTS=1``) saying why there is none."""
+def find_chromium() -> tuple[str, str | None]:
+    """The chromium to drive and why it cannot be driven (None when it can); ``benchmarks/dashboard.py``
+    uses it too."""
     path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
     problem = None
     if not Path(path).is_file():
@@ -31,6 +32,12 @@ def chromium_path() -> str:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         problem = "playwright is not installed: pip install -e '.[dev]'"
+    return path, problem
+
+
+def chromium_path() -> str:
+    """The chromium to drive, or skip (fail under ``REQUIRE_BROWSER_TESTS=1``) saying why there is none."""
+    path, problem = find_chromium()
     if problem is not None:
         if os.environ.get("REQUIRE_BROWSER_TESTS") == "1":
             pytest.fail(problem)
@@ -38,17 +45,21 @@ def chromium_path() -> str:
     return path
 
 
-def wait_for(page: Any, expression: str, timeout: float = 20.0) -> Any:
-    """Poll ``expression`` in the page until it is truthy (the page's CSP forbids Playwright's
-    ``wait_for_function``, which evaluates strings); its value."""
+def wait_for(page: Any, expression: str, timeout: float = 20.0, *, every_s: float = 0.05) -> Any:
+    """Poll ``expression`` in the page every ``every_s`` until it is truthy (the page's CSP forbids
+    Playwright's ``wait_for_function``, which evaluates strings); its value.
+
+    Raises:
+        TimeoutError: it was not truthy within ``timeout`` seconds.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = page.evaluate(expression)
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"the page never had {expression} within {timeout} s")
-        time.sleep(0.05)
+            raise TimeoutError(f"the page never had {expression} within {timeout} s")
+        time.sleep(every_s)
 
 
 def shot(page: Any, name: str) -> Path:
