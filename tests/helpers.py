@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import random
 import re
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from tinytroupe.agent import TinyPerson
+from tinytroupe.agent.turn import Turn, TurnComponent
 from tinytroupe.environment import TinyWorld
 from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend
 
@@ -163,6 +165,43 @@ class Lockstep:
         return self.reply(request)
 
 
+class TurnCounter(TurnComponent):
+    """A turn component with state: how many turns it saw (saved and restored with the agent)."""
+
+    name = "counter"
+
+    def __init__(self) -> None:
+        self.turns = 0
+
+    async def act(self, turn: Turn) -> None:
+        self.turns += 1
+
+    def get_state(self) -> dict[str, Any]:
+        return {"turns": self.turns}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.turns = int(state.get("turns", 0))
+
+
+def run_in_threads(work: Callable[[int], object], count: int) -> list[BaseException]:
+    """``work(0)`` ... ``work(count - 1)``, each in its own thread, all started before any is joined; what
+    they raised (a thread's exception would otherwise only be printed)."""
+    errors: list[BaseException] = []
+
+    def guarded(n: int) -> None:
+        try:
+            work(n)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def heard(agent: TinyPerson) -> list[tuple[str | None, str]]:
     """(source, content) of every CONVERSATION stimulus in ``agent``'s memory."""
     return [(i.source, i.content) for i in agent.memory.items()
@@ -173,6 +212,7 @@ __all__ = [
     "DONE_TURN",
     "START",
     "Lockstep",
+    "TurnCounter",
     "VirtualClock",
     "action_prompt",
     "agent_of",
@@ -183,6 +223,7 @@ __all__ = [
     "new_section",
     "policy_backend",
     "policy_client",
+    "run_in_threads",
     "state",
     "turn",
 ]
