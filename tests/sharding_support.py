@@ -1,6 +1,7 @@
 """What the sharded-executor tests share, in-process (``tests/unit/test_sharded_*``) and on Ray
 (``tests/integration/test_ray_executor.py``): a picklable script in which each agent talks to the next,
-the world it drives, and what must match between executors.
+the world it drives, a variant for agents with emotions and tool use, and what must match between
+executors.
 
 The script and its factory travel to the workers (Ray ships them by value: see ``test_ray_executor``).
 """
@@ -100,6 +101,33 @@ def signature(events: list[Event]) -> tuple[list[tuple[Any, ...]], list[tuple[An
         return tuple(sorted((k, repr(v)) for k, v in e.model_dump().items() if k not in skip))
     return ([sig(e) for e in events if e.kind not in UNORDERED],
             sorted(sig(e) for e in events if e.kind in UNORDERED))
+
+
+class ComponentScript(NameScript):
+    """:class:`NameScript` (each TALKs to the next; the text hashes the whole prompt), where Feeler's answers
+    appraise (so its PAD state moves) and Writer writes a document with its word processor each turn."""
+
+    def __call__(self, request: LLMRequest) -> Any:
+        answer = super().__call__(request)
+        if not is_action_request(request) or not isinstance(answer, dict):
+            return answer
+        name = agent_of(request)
+        digest = answer["cognitive_state"]["context"][0]
+        if name == "Feeler":
+            answer["cognitive_state"].update(pleasure_change=-2, arousal_change=3, dominance_change=-1)
+        if name == "Writer":
+            write = {"type": "WRITE_DOCUMENT", "target": "",
+                     "content": f'{{"title": "Notes {digest}", "content": "plans of the day ({digest})"}}'}
+            answer["actions"] = [write, *answer["actions"]]
+        return answer
+
+
+def comparable(events: list[Event]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """:func:`signature` of a run with tool calls: a tool call's id is random and its wait a timing, in any
+    run, local or not."""
+    return signature([e.model_copy(update={"call_id": "", "waited_s": 0.0}) if e.kind == "tool_call" else e
+                      for e in events])
+
 
 
 def usage(client: LLMClient) -> dict[str, Any]:
