@@ -51,12 +51,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# Run from a checkout; the PDF files are written as the grounding tests write theirs (tests/unit).
+# Run from a checkout; the PDF files are written as the grounding tests write theirs (tests/).
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.unit.grounding_files import write_pdf  # noqa: E402
+from tests.grounding_files import write_pdf  # noqa: E402
 from tinytroupe.embeddings import Embedder, HashingEmbedder  # noqa: E402
 from tinytroupe.grounding import DocumentStore  # noqa: E402
 from tinytroupe.storage.document_chunks import DocumentTables  # noqa: E402

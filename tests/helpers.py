@@ -13,14 +13,16 @@ import importlib
 import random
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tinytroupe.agent import TinyPerson
 from tinytroupe.agent.turn import Turn, TurnComponent
+from tinytroupe.embeddings.port import BaseEmbedder
 from tinytroupe.environment import TinyWorld
 from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend
 
@@ -183,6 +185,23 @@ class TurnCounter(TurnComponent):
         self.turns = int(state.get("turns", 0))
 
 
+class TableEmbedder(BaseEmbedder):
+    """Known vectors for known texts; ``unknown`` for any other text (default: the zero vector)."""
+
+    name = "table"
+
+    def __init__(self, table: dict[str, Sequence[float]], *, unknown: Sequence[float] | None = None) -> None:
+        self.table = table
+        self.unknown = list(unknown) if unknown is not None else [0.0] * self.dim
+
+    @property
+    def dim(self) -> int:
+        return len(next(iter(self.table.values())))
+
+    def _embed(self, texts: list[str]) -> Any:
+        return np.array([self.table.get(t, self.unknown) for t in texts], dtype=np.float32)
+
+
 def run_in_threads(work: Callable[[int], object], count: int) -> list[BaseException]:
     """``work(0)`` ... ``work(count - 1)``, each in its own thread, all started before any is joined; what
     they raised (a thread's exception would otherwise only be printed)."""
@@ -212,6 +231,7 @@ __all__ = [
     "DONE_TURN",
     "START",
     "Lockstep",
+    "TableEmbedder",
     "TurnCounter",
     "VirtualClock",
     "action_prompt",

@@ -1,8 +1,8 @@
-"""Real small files for the grounding tests: PDFs built by hand (one page of lines, or numbered objects of any
-layout), PDFs of several pages (pypdf) and Word documents (python-docx).
+"""Real small files for the grounding tests: a two-file handbook folder, PDFs built by hand (one page of
+lines, or numbered objects of any layout), PDFs of several pages (pypdf) and Word documents (python-docx).
 
 ``benchmarks/grounding.py`` writes its PDFs with :func:`write_pdf` too (it imports this module as
-``tests.unit.grounding_files``).
+``tests.grounding_files``).
 """
 
 from __future__ import annotations
@@ -10,6 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
+
+
+def handbook(tmp_path: Path) -> Path:
+    """A folder ``handbook`` in ``tmp_path`` with ``canteen.md`` (when the canteen is open) and
+    ``parking.txt`` (where visitors park)."""
+    docs = tmp_path / "handbook"
+    docs.mkdir()
+    (docs / "canteen.md").write_text("# Canteen\n\nThe canteen is open from eight to three on weekdays.")
+    (docs / "parking.txt").write_text("Parking spaces are in the basement; visitors park on level minus two.")
+    return docs
 
 
 def write_pdf(path: Path, objects: list[bytes]) -> Path:
