@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
 import sys
 import threading
@@ -45,10 +44,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+# Run from a checkout; finding chromium and polling the page are the browser tests' (tests/integration).
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.integration.browser_support import find_chromium, wait_for  # noqa: E402
 from tinytroupe.dashboard.hub import EventHub  # noqa: E402
 from tinytroupe.dashboard.server import DashboardServer  # noqa: E402
 from tinytroupe.events import ActionEvent, Event, EventBus, LLMCallEvent, StepEvent, StimulusEvent  # noqa: E402
@@ -74,12 +75,8 @@ def _event(n: int) -> Event:
 
 
 def _chromium() -> str | None:
-    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return None
-    return path if Path(path).is_file() else None
+    path, problem = find_chromium()
+    return None if problem else path
 
 
 @contextmanager
@@ -94,15 +91,8 @@ def _browser_page(path: str) -> Iterator[Any]:
             browser.close()
 
 
-def _wait(page: Any, expression: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = page.evaluate(expression)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the page never had {expression}")
-        time.sleep(0.01)
+def _wait(page: Any, expression: str) -> Any:
+    return wait_for(page, expression, timeout=30.0, every_s=0.01)
 
 
 def _percentiles(lags: list[float]) -> dict[str, float]:

@@ -36,7 +36,6 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import os
@@ -109,6 +108,8 @@ def mock_section(quick: bool) -> dict[str, Any]:
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from world_throughput import run_sections  # noqa: E402
 
 from tinytroupe.agent import TinyPerson  # noqa: E402
 from tinytroupe.config import Settings  # noqa: E402
@@ -186,13 +187,7 @@ SECTIONS: list[Callable[[bool], dict[str, Any]]] = [debugger_section, mock_secti
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a small run (under a minute per section)")
-    args = parser.parse_args()
-    results: dict[str, Any] = {}
-    for section in SECTIONS:
-        results.update(section(args.quick))
-    print(json.dumps(results))
+    run_sections(SECTIONS, __doc__.split("\n\n")[0], "a small run (under a minute per section)")
 
 
 if __name__ == "__main__":

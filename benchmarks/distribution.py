@@ -41,14 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if importlib.util.find_spec("tinytroupe") is None:
     sys.path.insert(0, str(ROOT))
 
+from world_throughput import MODEL, server_client  # noqa: E402
+
 from tinytroupe import TinyPerson  # noqa: E402
-from tinytroupe.config import Settings  # noqa: E402
 from tinytroupe.devtools.mock_openai_server import spawn_mock_server  # noqa: E402
 from tinytroupe.extraction import aask_distribution_baseline, aask_population_distribution  # noqa: E402
-from tinytroupe.llm.factory import build_client  # noqa: E402
 
-API_KEY = "sk-benchmark"
-MODEL = "mock-model"
 CONCURRENCY = 64
 SAMPLES = 10
 QUESTION = "How do you usually get to work?"
@@ -65,12 +63,8 @@ def population(n: int) -> list[TinyPerson]:
 
 def ask(base_url: str, n: int) -> dict[str, Any]:
     """One population question against the server at ``base_url``: wall time, calls, methods."""
-    settings = Settings.model_validate({"openai": {
-        "api_type": "openai", "model": MODEL, "base_url": base_url, "api_key": API_KEY,
-        "max_concurrent_model_calls": CONCURRENCY}})
-
     async def go() -> tuple[Any, float, int, int]:
-        client = build_client(settings)
+        client = server_client(base_url, CONCURRENCY)
         people = population(n)
         for person in people:
             person.client = client

@@ -51,10 +51,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# Run from a checkout; the PDF files are written as the grounding tests write theirs (tests/).
 ROOT = Path(__file__).resolve().parents[1]
-if importlib.util.find_spec("tinytroupe") is None:
+if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.grounding_files import write_pdf  # noqa: E402
 from tinytroupe.embeddings import Embedder, HashingEmbedder  # noqa: E402
 from tinytroupe.grounding import DocumentStore  # noqa: E402
 from tinytroupe.storage.document_chunks import DocumentTables  # noqa: E402
@@ -86,15 +88,7 @@ def _pdf(path: Path, pages: list[str]) -> None:
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), len(kids))
-    out, offsets = b"%PDF-1.4\n", []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    path.write_bytes(out)
+    write_pdf(path, objects)
 
 
 def _sentence(rng: random.Random, words: int = 12) -> str:

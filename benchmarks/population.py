@@ -79,16 +79,13 @@ if importlib.util.find_spec("tinytroupe") is None:
 
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
+from world_throughput import API_KEY, MODEL, server_client  # noqa: E402
 
 from tinytroupe import scope  # noqa: E402
-from tinytroupe.config import Settings  # noqa: E402
 from tinytroupe.factory import SamplingPlan, TinyPersonFactory  # noqa: E402
 from tinytroupe.factory.offline import OfflinePopulationModel, offline_backend  # noqa: E402
 from tinytroupe.llm import LLMClient  # noqa: E402
-from tinytroupe.llm.factory import build_client  # noqa: E402
 
-API_KEY = "sk-benchmark"
-MODEL = "mock-model"
 CONCURRENCY = 64
 LATENCY_S = 0.3
 PEOPLE = 100
@@ -132,13 +129,6 @@ def start_server(latency_ms: float) -> tuple[subprocess.Popen[str], str]:
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError("the mock server never answered")
-
-
-def server_client(base_url: str) -> LLMClient:
-    settings = Settings.model_validate({"openai": {
-        "api_type": "openai", "model": MODEL, "base_url": base_url, "api_key": API_KEY,
-        "max_concurrent_model_calls": CONCURRENCY}})
-    return build_client(settings)
 
 
 # -- sections ----------------------------------------------------------------------------------------
@@ -207,7 +197,7 @@ def factory_section(args: argparse.Namespace) -> dict[str, Any]:
     rounds = 1 if args.quick else 5
     server, url = start_server(LATENCY_S * 1000)
     try:
-        client = server_client(url)
+        client = server_client(url, CONCURRENCY)
         _timed_population(client, 999, given_plan=True)  # warm-up: HTTP sessions, schemas, templates
         described = [_timed_population(client, seed, given_plan=False) for seed in range(1, rounds + 1)]
         given = [_timed_population(client, seed, given_plan=True) for seed in range(1, rounds + 1)]

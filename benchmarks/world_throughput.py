@@ -56,6 +56,7 @@ import pstats
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -311,6 +312,18 @@ def print_prefix(prefix: dict[str, Any]) -> None:
 
 
 # ----------------------------------------------------------------------------- main
+
+
+def run_sections(sections: list[Callable[[bool], dict[str, Any]]], description: str | None, quick_help: str) -> None:
+    """The ``main`` of a benchmark made of sections (each ``(quick) -> figures``, run in order): parse
+    ``--quick``, run them, print all their figures merged as one JSON object, the last line."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    args = parser.parse_args()
+    results: dict[str, Any] = {}
+    for section in sections:
+        results.update(section(args.quick))
+    print(json.dumps(results))
 
 
 def main() -> None:

@@ -49,7 +49,6 @@ measure the neighbours). The last line is one JSON object merging every section'
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import random
@@ -67,6 +66,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 if importlib.util.find_spec("tinytroupe") is None:
     sys.path.insert(0, str(ROOT))
+
+from world_throughput import run_sections  # noqa: E402
 
 from tinytroupe.agent import TinyPerson  # noqa: E402
 from tinytroupe.agent.actions import Action  # noqa: E402
@@ -400,13 +401,7 @@ SECTIONS: list[Callable[[bool], dict[str, Any]]] = [market_section, idle_section
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="smaller loads (under a minute)")
-    args = parser.parse_args()
-    results: dict[str, Any] = {}
-    for section in SECTIONS:
-        results.update(section(args.quick))
-    print(json.dumps(results))
+    run_sections(SECTIONS, __doc__.split("\n\n")[0] if __doc__ else None, "smaller loads (under a minute)")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@ unless the library itself built them lazily on first use (``get_default_client``
 ``current_settings`` do, and dropping those is harmless). Whatever a test left behind is undone so the
 next test starts clean, and the test that left it fails at teardown, so a leak is found where it
 happens instead of surfacing as an odd failure in whichever test runs next.
+
+Shared helpers: pytest puts this folder on ``sys.path`` when it loads this file (``tests`` is not a
+package), so the support modules beside it (``helpers``, ``sharding_support``, ``dashboard_support`` ...)
+import by name from the unit and the integration tests alike.
 """
 
 from __future__ import annotations

@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_support import STEP_ENDS, cafe, chromium_path, office, shot, wait_for
+from browser_support import STEP_ENDS, chromium_path, shot, wait_for
+from dashboard_support import cafe, office, works_at
 
 from tinytroupe.dashboard.server import DashboardServer, open_dashboard
+from tinytroupe.llm import LLMClient, ScriptedBackend
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +48,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def link() -> Iterator[DashboardServer]:
-    server = open_dashboard(cafe(latency_s=0.005))
+    server = open_dashboard(cafe(latency_s=0.005)[0])
     try:
         yield server
     finally:
@@ -157,7 +159,7 @@ NODES = "(f => Array.from(document.querySelectorAll(f + ' svg g > title')).map(t
 
 
 def test_the_knowledge_page_draws_the_graphs_and_redraws_them_after_a_step(page: Any) -> None:
-    world = office()
+    world, _ = office(LLMClient(ScriptedBackend(works_at)))
     world.broadcast("Ana Lima works at Acme.")
     link = open_dashboard(world)
     try:

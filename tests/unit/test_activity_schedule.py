@@ -194,7 +194,8 @@ def test_requests_only_for_active_agents_in_a_scheduled_world() -> None:
 
 
 def test_turns_in_shards_see_the_same_schedule_and_the_same_idle_agents() -> None:
-    from test_sharded_executor import NAMES, NameScript, ScriptFactory, sharded
+    from sharding_support import NAMES, NameScript, ScriptFactory
+    from test_sharded_executor import sharded
 
     from tinytroupe.config import Settings
     from tinytroupe.environment import Executor, LocalExecutor

@@ -9,11 +9,11 @@ import os
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers import run_in_threads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -214,23 +214,14 @@ def test_unreadable_row_is_dropped_and_counted_as_miss(new_cache: CacheFactory) 
 
 def test_thread_safety(new_cache: CacheFactory) -> None:
     cache = new_cache(":memory:", max_entries=50)
-    errors: list[BaseException] = []
 
     def work(n: int) -> None:
-        try:
-            for i in range(100):
-                cache.put(f"{n}-{i}", _completion(str(i)))
-                cache.get(f"{n}-{i}")
-                cache.get(f"{n}-{i - 1}")
-        except BaseException as exc:
-            errors.append(exc)
+        for i in range(100):
+            cache.put(f"{n}-{i}", _completion(str(i)))
+            cache.get(f"{n}-{i}")
+            cache.get(f"{n}-{i - 1}")
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_in_threads(work, 6) == []
     stats = cache.stats()
     assert stats["entries"] == 50 and stats["evictions"] == 600 - 50
     assert stats["hits"] + stats["misses"] == 1200

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import pytest
+from helpers import run_in_threads
 from pydantic import BaseModel, Field
 
 from tinytroupe.aio import run_sync
@@ -156,20 +156,11 @@ def test_sync_calls_from_many_threads() -> None:
 
     client = LLMClient(ScriptedBackend(respond, latency_s=0.01))
     results: dict[int, str] = {}
-    errors: list[BaseException] = []
 
     def call(i: int) -> None:
-        try:
-            results[i] = client.complete([{"role": "user", "content": f"n{i}"}], agent=f"a{i}").value
-        except BaseException as exc:
-            errors.append(exc)
+        results[i] = client.complete([{"role": "user", "content": f"n{i}"}], agent=f"a{i}").value
 
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_in_threads(call, 16) == []
     assert results == {i: f"echo n{i}" for i in range(16)}
     assert client.get_cost_stats()["total"]["calls"] == 16
     assert len(client.get_cost_stats()["by_agent"]) == 16

@@ -5,41 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pytest
+from helpers import TableEmbedder
 
 from tinytroupe.agent.memory import AgentMemory, EpisodicMemory
 from tinytroupe.agent.memory.affect import MAX_DISTANCE, Mood, emotional_bonus, intensity
 from tinytroupe.config import MemorySettings
-from tinytroupe.embeddings.port import BaseEmbedder
 from tinytroupe.llm import LLMClient, ScriptedBackend
 
 ANGRY = (-0.8, 0.7, -0.2)
 HAPPY = (0.8, 0.2, 0.3)
 
 
-class TableEmbedder(BaseEmbedder):
-    name = "table"
-
-    def __init__(self, table: dict[str, Sequence[float]]) -> None:
-        self.table = table
-
-    @property
-    def dim(self) -> int:
-        return 2
-
-    def _embed(self, texts: list[str]) -> Any:
-        return np.array([self.table.get(t, [0.0, 1.0]) for t in texts], dtype=np.float32)
-
-
 def _memory(**settings: Any) -> AgentMemory:
     cfg = MemorySettings(embedder="hash", recency_weight=0.0, importance_weight=0.0, **settings)
     table = {"the shouting in the meeting": [1.0, 0.0], "the cake in the meeting": [1.0, 0.0],
              "meeting": [1.0, 0.0], "the weather in the meeting": [0.9, 0.44]}
-    return AgentMemory("Ana", settings=cfg, embedder=TableEmbedder(table))
+    return AgentMemory("Ana", settings=cfg, embedder=TableEmbedder(table, unknown=[0.0, 1.0]))
 
 
 def _congruence(mood: tuple[float, float, float], pad: tuple[float, float, float]) -> float:

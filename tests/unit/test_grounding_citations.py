@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from grounding_files import handbook
 
 from tinytroupe.agent import FilesAndWebGroundingFaculty, TinyPerson
 from tinytroupe.agent.actions import Action, action_turn_spec
@@ -25,18 +26,10 @@ ASK = {"actions": [{"type": "CONSULT", "content": "When is the canteen open? Whe
 SHOWN = ["canteen.md#1", "parking.txt#1"]
 
 
-def _folder(tmp_path: Path) -> Path:
-    docs = tmp_path / "handbook"
-    docs.mkdir()
-    (docs / "canteen.md").write_text("# Canteen\n\nThe canteen is open from eight to three on weekdays.")
-    (docs / "parking.txt").write_text("Parking spaces are in the basement; visitors park on level minus two.")
-    return docs
-
-
 def _ana(tmp_path: Path, turns: list[Any], **faculty: Any) -> tuple[TinyPerson, ScriptedBackend, list[Event]]:
     backend = ScriptedBackend(turns)
     ana = TinyPerson("Ana", client=LLMClient(backend))
-    ana.add_mental_faculty(FilesAndWebGroundingFaculty([_folder(tmp_path)], embedder=False, **faculty))
+    ana.add_mental_faculty(FilesAndWebGroundingFaculty([handbook(tmp_path)], embedder=False, **faculty))
     seen: list[Event] = []
     ana.context.bus.subscribe(seen.append, kinds=["document", "warning"])
     return ana, backend, seen

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dashboard_support import works_at
 
 from tinytroupe import control
 from tinytroupe.agent import TinyPerson
@@ -27,7 +28,8 @@ _IDS = re.compile(r"^(\w+#m\d+): ", re.MULTILINE)
 
 
 class Recorder:
-    """A scripted model: turns end at once; extraction reads 'X works at Y' sentences of the texts."""
+    """A scripted model that writes down what it was asked: turns end at once; extraction reads 'X works
+    at Y' sentences of the texts (:func:`dashboard_support.works_at`)."""
 
     def __init__(self) -> None:
         self.purposes: list[str] = []
@@ -40,14 +42,7 @@ class Recorder:
             self.purposes.append("action")
             return _DONE
         self.purposes.append("graph_extraction")
-        entities: dict[str, dict[str, Any]] = {}
-        relations = []
-        for source, line in re.findall(r"^(\w+#m\d+): (.*)$", text, re.MULTILINE):
-            for who, where in re.findall(r"([A-Z]\w+(?: [A-Z]\w+)?) works at ([A-Z]\w+)", line):
-                entities[who] = {"name": who, "type": "person"}
-                entities[where] = {"name": where, "type": "organisation"}
-                relations.append({"subject": who, "predicate": "works_at", "object": where, "source": source})
-        return {"entities": list(entities.values()), "relations": relations}
+        return works_at(request)
 
 
 @pytest.fixture(autouse=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import pytest
+from helpers import run_in_threads
 
 from tinytroupe.errors import LLMTransportError
 from tinytroupe.llm import CallContext, LLMClient, LLMRequest, Message, ScriptedBackend
@@ -72,19 +72,7 @@ def test_one_limit_serves_several_event_loops() -> None:
 def test_limit_holds_for_sync_calls_from_many_threads() -> None:
     limited = ConcurrencyLimit(ScriptedBackend(["ok"], cycle=True, latency_s=0.01), 3)
     client = LLMClient(limited)
-    errors: list[BaseException] = []
-
-    def call() -> None:
-        try:
-            client.complete([{"role": "user", "content": "hi"}])
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=call) for _ in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_in_threads(lambda _: client.complete([{"role": "user", "content": "hi"}]), 12)
     assert errors == [] and limited.max_in_flight_seen == 3
 
 

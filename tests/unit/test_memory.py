@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from helpers import START, turn
+from helpers import START, TableEmbedder, turn
 
 from tinytroupe.agent import EpisodicMemory, TinyPerson
 from tinytroupe.agent.memory import AgentMemory
@@ -22,7 +22,6 @@ from tinytroupe.agent.memory.index import VectorIndex
 from tinytroupe.agent.memory.retrieval import RetrievalParams, score_index
 from tinytroupe.config import MemorySettings, Settings, load_settings, using_settings
 from tinytroupe.embeddings import HashingEmbedder
-from tinytroupe.embeddings.port import BaseEmbedder
 from tinytroupe.environment import TinyWorld
 from tinytroupe.events import Event, EventBus, MemoryEvent, WarningEvent
 from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend
@@ -36,22 +35,6 @@ def add(mem: EpisodicMemory, content: str, when: datetime | None = None, type: s
 
 def memory_settings(**kw: Any) -> MemorySettings:
     return MemorySettings(embedder="hash", **kw)
-
-
-class TableEmbedder(BaseEmbedder):
-    """Known vectors for known texts (unknown texts: the zero vector)."""
-
-    name = "table"
-
-    def __init__(self, table: dict[str, Sequence[float]]) -> None:
-        self.table = table
-
-    @property
-    def dim(self) -> int:
-        return len(next(iter(self.table.values())))
-
-    def _embed(self, texts: list[str]) -> Any:
-        return np.array([self.table.get(t, [0.0] * self.dim) for t in texts], dtype=np.float32)
 
 
 # ------------------------------------------------------------------------- bounded episodic memory

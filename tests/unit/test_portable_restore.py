@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
-from test_sharded_components import NAMES, ComponentScript, run_world
-from test_sharded_executor import InProcessShards, ScriptFactory
+from sharding_support import ComponentScript, ScriptFactory
+from test_sharded_components import NAMES, run_world
+from test_sharded_executor import InProcessShards
 
 from tinytroupe.agent import TinyPerson
 from tinytroupe.agent.emotions import EmotionComponent

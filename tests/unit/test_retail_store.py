@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import DONE_TURN, START, policy_client, turn
 
-from tests.unit.helpers import DONE_TURN, START, policy_client, turn
 from tinytroupe.agent import TinyPerson
 from tinytroupe.environment import StoreLayout, TinyRetailStore
 from tinytroupe.errors import InvalidArgument

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from helpers import agent_of, is_action_request, turn
+from scenario_support import error_of, write
 
 from tinytroupe.errors import ScenarioError
 from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend
@@ -26,18 +27,6 @@ script:
   - broadcast: Hello
   - run: 1
 """
-
-
-def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(dedent(text), encoding="utf-8")
-    return path
-
-
-def error_of(path: Path) -> ScenarioError:
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(path)
-    return info.value
 
 
 # ------------------------------------------------------------------------------------ validation

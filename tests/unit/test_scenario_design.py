@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from textwrap import dedent
 
 import pytest
+from scenario_support import error_of, write
 from typer.testing import CliRunner
 
 from tinytroupe.aio import run_sync
 from tinytroupe.cli import app
 from tinytroupe.config import load_settings, using_settings
-from tinytroupe.errors import ScenarioError
 from tinytroupe.factory import offline_backend
 from tinytroupe.llm import LLMClient
 from tinytroupe.llm.demo import demo_backend
@@ -32,18 +31,6 @@ SCRIPT = "script:\n  - broadcast: Hello\n  - run: 1\n"
 AGENTS = "agents:\n  - example: lisa\n  - example: oscar\n"
 EXTRACT = ("extraction:\n  fields:\n    rating: {type: int}\n    buy: {type: str, choices: [buy, wait]}\n"
            "    why: {type: str}\n")
-
-
-def write(folder: Path, text: str, name: str = "scenario.yaml") -> Path:
-    path = folder / name
-    path.write_text(dedent(text), encoding="utf-8")
-    return path
-
-
-def error_of(path: Path) -> ScenarioError:
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(path)
-    return info.value
 
 
 def line_of(path: Path, needle: str) -> int:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from textwrap import dedent
 from typing import Any
 
 import pytest
 from helpers import action_prompt, agent_of, is_action_request, turn
+from scenario_support import write
 
 from tinytroupe.errors import ScenarioError
 from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend
@@ -62,12 +62,6 @@ async def test_the_office_day_example_runs_with_events_routines_and_idle_hours()
     again: list[tuple[int, str]] = []
     await arun_scenario(scenario, client=LLMClient(office_backend(again)), base_dir=EXAMPLES)
     assert again == calls  # the same seed: the same agents act at the same hours
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "scenario.yaml"
-    path.write_text(dedent(text), encoding="utf-8")
-    return path
 
 
 BASE = """\

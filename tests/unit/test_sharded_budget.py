@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 from helpers import START
+from sharding_support import NAMES, NameScript, ScriptFactory
 from test_sharded_components import ProcessShards
-from test_sharded_executor import NAMES, InProcessShards, NameScript, ScriptFactory
+from test_sharded_executor import InProcessShards
 
 from tinytroupe.agent import TinyPerson
 from tinytroupe.config import Settings

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 from helpers import START, agent_of, is_action_request
-from test_sharded_executor import InProcessShards, NameScript, ScriptFactory, signature, usage
+from sharding_support import ComponentScript, NameScript, ScriptFactory, comparable, signature, usage
+from test_sharded_executor import InProcessShards
 
 from tinytroupe.agent import TinyPerson
 from tinytroupe.agent.emotions import EmotionComponent
@@ -39,25 +40,6 @@ from tinytroupe.tools.word_processor import TinyWordProcessor
 NAMES = ["Feeler", "Writer", "Plain", "Lean"]
 
 
-class ComponentScript(NameScript):
-    """:class:`NameScript` (each TALKs to the next; the text hashes the whole prompt), where Feeler's answers
-    appraise (so its PAD state moves) and Writer writes a document with its word processor each turn."""
-
-    def __call__(self, request: LLMRequest) -> Any:
-        answer = super().__call__(request)
-        if not is_action_request(request) or not isinstance(answer, dict):
-            return answer
-        name = agent_of(request)
-        digest = answer["cognitive_state"]["context"][0]
-        if name == "Feeler":
-            answer["cognitive_state"].update(pleasure_change=-2, arousal_change=3, dominance_change=-1)
-        if name == "Writer":
-            write = {"type": "WRITE_DOCUMENT", "target": "",
-                     "content": f'{{"title": "Notes {digest}", "content": "plans of the day ({digest})"}}'}
-            answer["actions"] = [write, *answer["actions"]]
-        return answer
-
-
 def make_agents() -> list[TinyPerson]:
     feeler = TinyPerson("Feeler", persona={"big_five": {"neuroticism": "high", "extraversion": "low"}})
     feeler.add_component(EmotionComponent(baseline={"pleasure": 0.1}, settings=EmotionsSettings(half_life_minutes=30)))
@@ -76,12 +58,6 @@ def run_world(executor: Executor, *, steps: int = 3) -> tuple[TinyWorld, list[Ev
     world.broadcast("Good morning! Tell your neighbour your plans.", "Host")
     world.run(steps, timedelta_per_step=timedelta(minutes=5))
     return world, events, client
-
-
-def comparable(events: list[Event]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    # a tool call's id is random and its wait a timing, in any run, local or not
-    return signature([e.model_copy(update={"call_id": "", "waited_s": 0.0}) if e.kind == "tool_call" else e
-                      for e in events])
 
 
 def assert_same_as_local(executor: Executor) -> None:

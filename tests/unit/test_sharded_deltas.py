@@ -8,7 +8,8 @@ import pickle
 from datetime import timedelta
 
 from helpers import START
-from test_sharded_executor import NAMES, InProcessShards, NameScript, ScriptFactory, signature, usage
+from sharding_support import NAMES, NameScript, ScriptFactory, signature, usage
+from test_sharded_executor import InProcessShards
 
 from tinytroupe.agent import TinyPerson
 from tinytroupe.config import Settings

@@ -8,6 +8,7 @@ from typing import Literal
 
 import pytest
 from pydantic import BaseModel, Field
+from skeleton_support import ActionBatch
 
 from tinytroupe.llm.skeleton import Generator, SkeletonFiller, UnsupportedSchemaError
 
@@ -37,18 +38,6 @@ class FakeGenerator:
     def choose(self, prompt: str, options: Sequence[str]) -> str:
         self.choices.append((prompt, tuple(options)))
         return self.policy(prompt, options)
-
-
-class Action(BaseModel):
-    type: Literal["TALK", "THINK", "DONE"]
-    content: str
-    target: str
-
-
-class ActionBatch(BaseModel):
-    actions: list[Action]
-    goals: str
-    emotions: str
 
 
 class Rating(BaseModel):

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import DONE_TURN, START, action_prompt, agent_of, new_section, policy_client, turn
 
-from tests.unit.helpers import DONE_TURN, START, action_prompt, agent_of, new_section, policy_client, turn
 from tinytroupe.agent import TinyPerson
 from tinytroupe.environment import GridMap, PlaceGraph, SpatialWorld
 from tinytroupe.environment.spatial import SpatialMemory, Unreachable

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from grounding_files import make_pdf
 from helpers import START, make_world, turn
 from rich.console import Console
 
@@ -786,27 +787,6 @@ def test_optimize_memory_consolidates_then_forgets() -> None:
     assert report == {"consolidated": 1, "facts_written": 1, "forgotten": 0}
     assert [f.content for f in lisa.memories.semantic.active()] == ["Ben invited Lisa to tea at five"]
     assert lisa.optimize_memory()["consolidated"] == 0 and len(purposes) == 1  # nothing new: no call
-
-
-def make_pdf(path: Path, lines: list[str]) -> Path:
-    """A one-page PDF with ``lines`` of text in Helvetica (hand-built: no PDF writer needed)."""
-    text = " ".join(f"({line}) Tj 0 -16 Td" for line in lines)
-    content = f"BT /F1 12 Tf 72 720 Td {text} ET".encode()
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out, offsets = b"%PDF-1.4\n", []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    path.write_bytes(out)
-    return path
 
 
 def test_read_document_from_file_text_markdown_and_pdf(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from helpers import DONE_TURN, policy_client, turn
+from helpers import DONE_TURN, TurnCounter, policy_client, turn
 
 from tinytroupe import TinyPerson
 from tinytroupe.agent.actions import ActionBatch
@@ -147,22 +147,10 @@ def test_components_are_named_once_and_can_be_taken_out() -> None:
     assert actions is not None and [a.type for a in actions] == ["THINK", "THINK", "DONE"]
 
 
-class Tally(TurnComponent):
+class Tally(TurnCounter):
     """A component with state: how many turns it saw."""
 
     name = "tally"
-
-    def __init__(self) -> None:
-        self.turns = 0
-
-    async def act(self, turn: Turn) -> None:
-        self.turns += 1
-
-    def get_state(self) -> dict[str, Any]:
-        return {"turns": self.turns}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.turns = int(state["turns"])
 
 
 def test_a_component_s_state_is_saved_with_the_agent_and_restored_into_the_same_component(

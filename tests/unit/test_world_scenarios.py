@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import DONE_TURN, agent_of, is_action_request, turn
 
-from tests.unit.helpers import DONE_TURN, agent_of, is_action_request, turn
 from tinytroupe.environment import SpatialWorld, TinyRetailStore
 from tinytroupe.errors import ScenarioError
 from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tinytroupe.errors import InvalidArgument
 from tinytroupe.state import StateModel
+from tinytroupe.storage.market_ledger import TradeFields
 
 #: the largest amount of money (in cents) the market holds in one place: 10 trillion units
 MAX_CENTS = 10**15
@@ -143,30 +144,16 @@ class Order:
     step: int
 
 
-class Trade(BaseModel):
+class Trade(TradeFields):
     """One fill: ``quantity`` units of ``product`` from ``seller`` to ``buyer`` at ``price_cents`` each.
 
     ``step``, ``seq`` (the market transaction's number in its step) and ``leg`` (the fill's number in
     its transaction) are its key in the ledger; ``action`` is the action that made it (OFFER, BUY or
-    SELL), ``order_id`` the standing order it filled.
+    SELL), ``order_id`` the standing order it filled. The ledger's row has the same fields
+    (:class:`~tinytroupe.storage.market_ledger.TradeFields`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-    step: int
-    seq: int
-    leg: int
-    action: str
-    product: str
-    buyer: str
-    seller: str
-    quantity: int
-    price_cents: int
-    order_id: str
-
-    @property
-    def amount_cents(self) -> int:
-        return self.quantity * self.price_cents
 
 
 @dataclass(slots=True)

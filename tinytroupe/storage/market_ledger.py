@@ -69,12 +69,13 @@ def create_tables(conn: sqlite3.Connection) -> None:
     ensure_schema(conn, "market_ledger", SCHEMA_VERSION, _SCHEMA)
 
 
-class LedgerRow(BaseModel):
-    """One fill of a market transaction, as the ledger keeps it (money in integer cents)."""
+class TradeFields(BaseModel):
+    """One fill of a market transaction: where it happened in its step (``seq``, ``leg``), what changed
+    hands and at what price in integer cents. The market's own ``Trade`` is made of these fields, and a
+    :class:`LedgerRow` adds where and when the ledger saw it."""
 
     model_config = ConfigDict(frozen=True)
 
-    world: str = ""
     step: int
     seq: int
     leg: int
@@ -85,11 +86,17 @@ class LedgerRow(BaseModel):
     quantity: int
     price_cents: int
     order_id: str
-    sim_time: datetime | None = None
 
     @property
     def amount_cents(self) -> int:
         return self.quantity * self.price_cents
+
+
+class LedgerRow(TradeFields):
+    """One fill of a market transaction, as the ledger keeps it (money in integer cents)."""
+
+    world: str = ""
+    sim_time: datetime | None = None
 
 
 class MarketLedger(RunFileTables):
@@ -158,4 +165,4 @@ class MarketLedger(RunFileTables):
 
     # ------------------------------------------------------------------ internals
 
-__all__ = ["LedgerRow", "MarketLedger", "create_tables"]
+__all__ = ["LedgerRow", "MarketLedger", "TradeFields", "create_tables"]

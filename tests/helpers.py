@@ -1,4 +1,5 @@
-"""Shared test helpers: scripted backends that answer agent turns and extractions offline.
+"""Shared test helpers (unit and integration tests import them by name: tests/ is on the path through
+tests/conftest.py): scripted backends that answer agent turns and extractions offline.
 
 An agent's action prompt ends with ``Now act as <name>: ...``, so a responder can tell which agent
 is asking and tailor its reply (see :func:`agent_of`).
@@ -11,13 +12,17 @@ import contextlib
 import importlib
 import random
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tinytroupe.agent import TinyPerson
+from tinytroupe.agent.turn import Turn, TurnComponent
+from tinytroupe.embeddings.port import BaseEmbedder
 from tinytroupe.environment import TinyWorld
 from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend
 
@@ -162,6 +167,60 @@ class Lockstep:
         return self.reply(request)
 
 
+class TurnCounter(TurnComponent):
+    """A turn component with state: how many turns it saw (saved and restored with the agent)."""
+
+    name = "counter"
+
+    def __init__(self) -> None:
+        self.turns = 0
+
+    async def act(self, turn: Turn) -> None:
+        self.turns += 1
+
+    def get_state(self) -> dict[str, Any]:
+        return {"turns": self.turns}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.turns = int(state.get("turns", 0))
+
+
+class TableEmbedder(BaseEmbedder):
+    """Known vectors for known texts; ``unknown`` for any other text (default: the zero vector)."""
+
+    name = "table"
+
+    def __init__(self, table: dict[str, Sequence[float]], *, unknown: Sequence[float] | None = None) -> None:
+        self.table = table
+        self.unknown = list(unknown) if unknown is not None else [0.0] * self.dim
+
+    @property
+    def dim(self) -> int:
+        return len(next(iter(self.table.values())))
+
+    def _embed(self, texts: list[str]) -> Any:
+        return np.array([self.table.get(t, self.unknown) for t in texts], dtype=np.float32)
+
+
+def run_in_threads(work: Callable[[int], object], count: int) -> list[BaseException]:
+    """``work(0)`` ... ``work(count - 1)``, each in its own thread, all started before any is joined; what
+    they raised (a thread's exception would otherwise only be printed)."""
+    errors: list[BaseException] = []
+
+    def guarded(n: int) -> None:
+        try:
+            work(n)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def heard(agent: TinyPerson) -> list[tuple[str | None, str]]:
     """(source, content) of every CONVERSATION stimulus in ``agent``'s memory."""
     return [(i.source, i.content) for i in agent.memory.items()
@@ -172,6 +231,8 @@ __all__ = [
     "DONE_TURN",
     "START",
     "Lockstep",
+    "TableEmbedder",
+    "TurnCounter",
     "VirtualClock",
     "action_prompt",
     "agent_of",
@@ -182,6 +243,7 @@ __all__ = [
     "new_section",
     "policy_backend",
     "policy_client",
+    "run_in_threads",
     "state",
     "turn",
 ]
