@@ -268,7 +268,7 @@ def test_a_resumed_run_neither_duplicates_nor_shows_segments_of_the_crashed_one(
 _FIRST_PROCESS = """
 import sys
 from pathlib import Path
-sys.path.insert(0, {tests!r})
+sys.path[:0] = [{tests!r}, {shared!r}]  # test_memory_cold imports helpers, which lives in tests/
 import test_memory_cold as t
 from tinytroupe import control
 from tinytroupe.config import using_settings
@@ -283,7 +283,8 @@ with using_settings(t.SETTINGS):
 
 def test_a_reopened_run_file_lists_the_segments_an_earlier_process_wrote(tmp_path: Path) -> None:
     path = tmp_path / "run.sqlite"
-    code = textwrap.dedent(_FIRST_PROCESS).format(tests=str(Path(__file__).parent), path=str(path))
+    code = textwrap.dedent(_FIRST_PROCESS).format(tests=str(Path(__file__).parent),
+                                                   shared=str(Path(__file__).parents[1]), path=str(path))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=120)
     assert done.returncode == 0, done.stderr
