@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from helpers import DONE_TURN, action_prompt, agent_of
+from helpers import DONE_TURN, action_prompt, agent_of, turn
 
 from tinytroupe.agent import TinyPerson
 from tinytroupe.agent.memory import MemoryItem
@@ -146,6 +146,18 @@ def test_a_token_budget_still_cuts_the_larger_window_to_the_newest_events_that_f
         if step == 1:
             shown_with_one_step = shown
     assert shown >= shown_with_one_step  # never fewer than a window sliding by one event
+
+
+def test_whoever_the_larger_window_shows_speaking_can_be_answered() -> None:
+    # The recent events may reach step - 1 events further back than RECENT_WINDOW; a speaker they show
+    # must stay among the turn's allowed targets (the schema's enum), or the model could not answer them.
+    with using_settings(Settings(cognition={"recent_window": 2, "recent_window_step": 40})):
+        ana = TinyPerson("Ana", client=LLMClient(ScriptedBackend([turn(("THINK", "hm"))], cycle=True)))
+    ana.listen("Welcome, everyone", source="Host")
+    for _ in range(30):  # 30 turns of a thought and a DONE: 60 memories after the welcome
+        ana.act()
+    assert "Host" in _recent(ana.build_prompt()[1].content)
+    assert "Host" in (ana.target_choices() or ())
 
 
 # ------------------------------------------------------------------------------------------ resume
