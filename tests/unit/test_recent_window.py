@@ -9,18 +9,21 @@ import hashlib
 import itertools
 import json
 import random
+import re
 from datetime import datetime
 from typing import Any
 
 import pytest
-from helpers import DONE_TURN, action_prompt, agent_of
+from helpers import DONE_TURN, action_prompt, agent_of, turn
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinytroupe.agent import TinyPerson
 from tinytroupe.agent.memory import MemoryItem
 from tinytroupe.agent.person_prompt import slide_window
 from tinytroupe.config import Settings, using_settings
 from tinytroupe.environment import TinyWorld
-from tinytroupe.errors import InvalidArgument
+from tinytroupe.errors import InvalidArgument, LLMError
 from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend
 
 
@@ -93,6 +96,32 @@ def test_a_forgotten_or_too_new_start_falls_back_to_the_last_size_events() -> No
     assert slide_window([], 7, 4, 3) == []
 
 
+def _one_at_a_time(size: int, step: int, ids: list[int] | list[str]) -> list[Any]:
+    """The reference: the window as it would be were it moved on after each single event (from the first
+    event; when it holds ``size + step`` events its ``step`` oldest leave)."""
+    start = 0
+    for held in range(1, len(ids) + 1):
+        if held - start >= size + step:
+            start += step
+    return list(ids[start:])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 8), st.integers(1, 8), st.lists(st.integers(0, 15), max_size=25),
+       st.lists(st.integers(1, 3), min_size=400, max_size=400))
+def test_events_arriving_in_batches_give_the_windows_of_events_arriving_one_by_one(
+        size: int, step: int, arrivals: list[int], gaps: list[int]) -> None:
+    # Ids with gaps, as the DONE lines and new stimuli left out of the window leave them.
+    ids: list[int] = []
+    start, next_gap = 0, iter(gaps)
+    for n in arrivals:
+        for _ in range(n):
+            ids.append((ids[-1] if ids else 0) + next(next_gap))
+        shown = [e.id for e in slide_window(_events(ids), start, size, step)]
+        assert shown == _one_at_a_time(size, step, ids)
+        start = shown[0] if shown else start
+
+
 # ------------------------------------------------------------------------------------------ an agent
 
 
@@ -146,6 +175,55 @@ def test_a_token_budget_still_cuts_the_larger_window_to_the_newest_events_that_f
         if step == 1:
             shown_with_one_step = shown
     assert shown >= shown_with_one_step  # never fewer than a window sliding by one event
+
+
+def test_whoever_the_larger_window_shows_speaking_can_be_answered() -> None:
+    # The recent events may reach step - 1 events further back than RECENT_WINDOW; a speaker they show
+    # must stay among the turn's allowed targets (the schema's enum), or the model could not answer them.
+    with using_settings(Settings(cognition={"recent_window": 2, "recent_window_step": 40})):
+        ana = TinyPerson("Ana", client=LLMClient(ScriptedBackend([turn(("THINK", "hm"))], cycle=True)))
+    ana.listen("Welcome, everyone", source="Host")
+    for _ in range(30):  # 30 turns of a thought and a DONE: 60 memories after the welcome
+        ana.act()
+    assert "Host" in _recent(ana.build_prompt()[1].content)
+    assert "Host" in (ana.target_choices() or ())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 5),
+       st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2), st.sampled_from(["act", "fail", "preview"])),
+                max_size=15))
+def test_an_agent_s_prompts_show_the_reference_s_window_over_what_its_turns_saw(
+        size: int, step: int, plan: list[tuple[int, int, str]]) -> None:
+    # Through previews (build_prompt) and failed turns (no valid answer: nothing committed, their stimuli
+    # stay new), left out of the window: DONE lines and the new stimuli, shown in their own section.
+    made = itertools.count()
+    thoughts: list[str] = []
+    failing = [False]
+
+    def reply(request: LLMRequest) -> Any:
+        if failing[0]:
+            return "not an answer"
+        return turn(*[("THINK", text) for text in thoughts])
+
+    with using_settings(Settings(cognition={"recent_window": size, "recent_window_step": step})):
+        ana = TinyPerson("Ana", client=LLMClient(ScriptedBackend(reply)))
+    seen: list[str] = []  # what a prompt may show as recent events, oldest first
+    pending: list[str] = []  # heard, not yet seen by a committed turn (the prompt's new stimuli)
+    for heard, thinks, what in plan:
+        for _ in range(heard):
+            pending.append(f"ev{next(made)}")
+            ana.listen(pending[-1], source="Ben")
+        assert re.findall(r"ev\d+", _recent(ana.build_prompt()[1].content)) == _one_at_a_time(size, step, seen)
+        thoughts[:] = [f"ev{next(made)}" for _ in range(thinks)]
+        failing[0] = what == "fail"
+        if what == "fail":
+            with pytest.raises(LLMError):
+                ana.act()
+        elif what == "act":
+            ana.act()
+            seen += [*pending, *thoughts]
+            pending.clear()
 
 
 # ------------------------------------------------------------------------------------------ resume

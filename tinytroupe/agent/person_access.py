@@ -64,8 +64,10 @@ class AccessMethods(PersonCore):
             return None  # a crowd: free text, without sorting thousands of names every turn
         with self._lock:
             names = [*present, *self._accessible]
-            names += [i.source for i in self.memory.recent(self.recent_window + 50)
-                      if i.kind == "stimulus" and i.source]
+            # As far back as the prompt's recent events may reach (its window grows by up to step - 1
+            # events), so whoever they show speaking can be answered.
+            pool = self.recent_window + self.recent_window_step - 1 + 50
+            names += [i.source for i in self.memory.recent(pool) if i.kind == "stimulus" and i.source]
         return target_choices(names, exclude=self.name)
 
 

@@ -50,7 +50,7 @@ class AgentState(StateModel):
     index, counters; None in states that predate it). ``persona`` is the persona's specification
     (``Persona.to_spec()``). Accessible agents are kept by name with their descriptions. Faculties and a
     disabled repetition check appear in the dict only when present, as before the models (and
-    ``recent_from`` once the agent has taken a turn).
+    ``recent_from`` once a turn of the agent has shown recent events).
     """
 
     omit_when: ClassVar[dict[str, Any]] = {"long_term_memory": None, "mental_faculties": [],
