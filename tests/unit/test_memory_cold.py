@@ -283,8 +283,8 @@ with using_settings(t.SETTINGS):
 
 def test_a_reopened_run_file_lists_the_segments_an_earlier_process_wrote(tmp_path: Path) -> None:
     path = tmp_path / "run.sqlite"
-    code = textwrap.dedent(_FIRST_PROCESS).format(tests=str(Path(__file__).parent), support=str(Path(__file__).parents[1]),
-                                                  path=str(path))
+    here = Path(__file__)
+    code = textwrap.dedent(_FIRST_PROCESS).format(tests=str(here.parent), support=str(here.parents[1]), path=str(path))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -283,3 +283,13 @@ def test_a_resumed_run_builds_the_same_prompts_as_an_uninterrupted_one() -> None
     for agent in state["agents"]:
         agent.pop("recent_from")
     assert _resumed_prompts(state, 4) != expected
+
+
+def test_the_default_step_is_half_the_agents_window() -> None:
+    # A small window stays small: TinyPerson(recent_window=2) moves on one event at a time, as before.
+    assert TinyPerson("Small", recent_window=2).recent_window_step == 1
+    assert TinyPerson("Usual").recent_window_step == 10
+    assert TinyPerson("Odd", recent_window=7).recent_window_step == 3
+    assert TinyPerson("Set", recent_window=2, recent_window_step=4).recent_window_step == 4
+    with using_settings(Settings.model_validate({"cognition": {"recent_window_step": 6}})):
+        assert TinyPerson("Configured", recent_window=2).recent_window_step == 6

@@ -71,7 +71,8 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
         recent_window_step: how many past events the recent window drops at once when it is full
             (it then shows up to ``recent_window + recent_window_step - 1`` events); with 1 it moves on
             by one event with each new event. A larger step lets consecutive prompts share their recent
-            events, a prefix the provider's cache reuses.
+            events, a prefix the provider's cache reuses. Default: ``[Cognition] RECENT_WINDOW_STEP``,
+            else half of ``recent_window`` (at least 1).
         prompt_token_budget: estimated tokens for the variable prompt sections together.
         context: the :class:`~tinytroupe.context.RunContext` to act in (default: its world's once it
             joins one, else the current one: a running simulation's or the default).

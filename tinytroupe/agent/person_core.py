@@ -138,7 +138,9 @@ class PersonCore:
         settings = (context if context is not None else current_context()).settings
         self.max_actions_per_turn = max_actions_per_turn or settings.simulation.max_actions_per_turn
         self.recent_window = recent_window or settings.cognition.recent_window
-        self.recent_window_step = recent_window_step or settings.cognition.recent_window_step
+        # unset: half the window, so TinyPerson(recent_window=2) shows 2 events (step 1), not up to 11
+        self.recent_window_step = (recent_window_step or settings.cognition.recent_window_step
+                                   or max(1, self.recent_window // 2))
         self.prompt_token_budget = prompt_token_budget or settings.cognition.prompt_token_budget
         self.max_content_display_length = settings.cognition.max_content_display_length
         self._client = client

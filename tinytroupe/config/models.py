@@ -112,10 +112,11 @@ class CognitionSettings(_Section):
     """``[Cognition]``: prompt and memory sizes."""
 
     recent_window: int = Field(20, ge=1, description="episodic events shown in each prompt (at least)")
-    recent_window_step: int = Field(
-        10, ge=1, description="the recent window grows by one event up to RECENT_WINDOW + step - 1 events, then "
+    recent_window_step: int | None = Field(
+        None, ge=1, description="the recent window grows by one event up to RECENT_WINDOW + step - 1 events, then "
         "drops its step oldest at once, so consecutive prompts share their recent events (a prefix providers "
-        "cache); 1: it moves on by one event with each new event")
+        "cache); 1: it moves on by one event with each new event; unset: half the agent's recent window (10 "
+        "with the default 20), so a small window stays small")
     prompt_token_budget: int = Field(3000, ge=200)
     max_content_display_length: int = Field(1024, ge=16)
 
