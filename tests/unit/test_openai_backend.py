@@ -126,6 +126,22 @@ async def test_auto_falls_back_to_json_object_and_remembers(caplog: pytest.LogCa
     assert len(switches) == 1 and switches[0].levelno == logging.INFO
 
 
+async def test_auto_falls_back_on_openais_http_400_for_a_model_without_json_schema() -> None:
+    with MockOpenAIServer(reject_json_schema=True, format_refusal_status=400) as srv:
+        b = OpenAIBackend(model="m", base_url=srv.base_url, api_key=KEY)
+        result = await _client(b).acomplete(HI, response_model=Mood)
+        await b.aclose()
+        bodies = srv.chat_requests()
+        strict = OpenAIBackend(model="m", base_url=srv.base_url, api_key=KEY, structured_output="json_schema")
+        with pytest.raises(LLMTransportError) as info:
+            await strict.generate(LLMRequest(messages=(Message(role="user", content="x"),),
+                                             response_schema=Mood.model_json_schema()), CallContext())
+        await strict.aclose()
+    assert isinstance(result.value, Mood) and b.structured_mode == "json_object"
+    assert [body["response_format"]["type"] for body in bodies] == ["json_schema", "json_object"]
+    assert info.value.status_code == 400 and "not supported with this model" in str(info.value)
+
+
 async def test_auto_falls_back_to_tools_then_prompt() -> None:
     with MockOpenAIServer(rejected_formats={"json_schema", "json_object"}) as srv:
         b = OpenAIBackend(model="m", base_url=srv.base_url, api_key=KEY)

@@ -175,6 +175,10 @@ class _Endpoints:
     async def chat_answer(self, body: dict[str, Any], pre: _Prelude | None) -> tuple[int, dict[str, Any]]:
         """The status and JSON body answering one chat request (live, or a line of a batch when ``pre`` is None)."""
         fmt_type = (body.get("response_format") or {}).get("type")
+        if fmt_type in self.state.rejected_formats and self.state.format_refusal_status != 500:
+            # OpenAI's answer for a model without this form (400), live and in a batch line alike
+            return self.state.format_refusal_status, _error_body(
+                f"Invalid parameter: 'response_format' of type '{fmt_type}' is not supported with this model.")
         if fmt_type in self.state.rejected_formats:
             allowed = " or ".join(repr(t) for t in ("text", "json_schema", "json_object")
                                   if t not in self.state.rejected_formats)

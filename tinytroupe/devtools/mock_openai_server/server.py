@@ -69,6 +69,9 @@ class MockOpenAIServer:
         reject_json_schema: refuse ``response_format`` of type json_schema with HTTP 500, as
             llama-cpp-python's server does.
         rejected_formats: more response_format types to refuse (e.g. ``{"json_object"}``).
+        format_refusal_status: the HTTP status of those refusals, live and in batch lines alike: 500
+            (default) with llama-cpp-python's validation error, any other with OpenAI's ``Invalid
+            parameter: 'response_format' of type 'json_schema' is not supported with this model.``
         reject_tools: refuse requests with ``tools`` (HTTP 400).
         api_key: when set, requests without ``Authorization: Bearer <api_key>`` get HTTP 401.
         model: the model name reported by ``/v1/models`` and in answers without a model.
@@ -97,7 +100,8 @@ class MockOpenAIServer:
     def __init__(self, *, replies: Sequence[Reply] | None = None, reply_fn: ReplyFunction | None = None,
                  latency_s: float = 0.0, failures: Iterable[MockFailure] = (),
                  reject_json_schema: bool = False, rejected_formats: Iterable[str] = (),
-                 reject_tools: bool = False, api_key: str | None = None, model: str = "mock-model",
+                 format_refusal_status: int = 500, reject_tools: bool = False, api_key: str | None = None,
+                 model: str = "mock-model",
                  embedding_dim: int = 8, port: int = 0, fault_rate: float = 0.0,
                  fault_kinds: Iterable[str] | None = None, fault_seed: int | None = None,
                  fault_hang_s: float = DEFAULT_FAULT_HANG_S, fault_retry_after: float = DEFAULT_FAULT_RETRY_AFTER,
@@ -106,7 +110,8 @@ class MockOpenAIServer:
                  logprobs: bool = True) -> None:
         formats = set(rejected_formats) | ({"json_schema"} if reject_json_schema else set())
         self.state = _State(replies=replies, reply_fn=reply_fn, latency_s=latency_s, failures=failures,
-                            rejected_formats=formats, reject_tools=reject_tools, api_key=api_key,
+                            rejected_formats=formats, format_refusal_status=format_refusal_status,
+                            reject_tools=reject_tools, api_key=api_key,
                             model=model, embedding_dim=embedding_dim, fault_rate=fault_rate,
                             fault_kinds=fault_kinds, fault_seed=fault_seed, fault_hang_s=fault_hang_s,
                             fault_retry_after=fault_retry_after, fault_when=fault_when,

@@ -52,7 +52,7 @@ class _State:
                  fault_retry_after: float = DEFAULT_FAULT_RETRY_AFTER,
                  fault_when: FaultFilter | None = None, batch_latency_s: float = 0.0,
                  batch_expire_after: int | None = None, batch_fail_when: BatchFailFunction | None = None,
-                 logprobs: bool = True) -> None:
+                 logprobs: bool = True, format_refusal_status: int = 500) -> None:
         self.lock = threading.Lock()
         #: answer requests that ask for logprobs with them (False: ``"logprobs": null``, as many servers do)
         self.logprobs = logprobs
@@ -65,6 +65,8 @@ class _State:
         self.latency_s = latency_s
         self.failures: deque[MockFailure] = deque(failures)
         self.rejected_formats = set(rejected_formats)
+        #: 500: refused as llama-cpp-python's server does; any other status: as OpenAI does
+        self.format_refusal_status = format_refusal_status
         self.reject_tools = reject_tools
         self.api_key = api_key
         self.model = model
