@@ -15,7 +15,8 @@ Each request's ``custom_id`` is its cache key. With a :class:`~tinytroupe.storag
 on the batch: a re-run of a killed or interrupted run that builds the same requests polls the same
 batch instead of paying again. A batch that expires keeps its completed lines and sends only the rest
 again (up to ``max_resends`` times); so does a line that failed with a status a second try may mend
-(429, 5xx), as live calls are retried. Any other line in the error file (or one that kept failing)
+(429, 5xx), as live calls are retried. A line refused for its structured-output form goes out again
+in the form a live call falls back to (the backend remembers the downgrade). Any other line in the error file (or one that kept failing)
 fails that caller only, with a typed :class:`~tinytroupe.errors.LLMTransportError`; the other callers
 get their answers. While a batch
 waits, :class:`~tinytroupe.events.BatchEvent` s on the bus tell its progress.
@@ -52,6 +53,7 @@ from tinytroupe.llm.batch_api import TERMINAL_STATUSES, BatchAPI, completion_fro
 from tinytroupe.llm.batch_queue import MODE, BatchMode, Collector, QueuedCall, batch_active, fail_call
 from tinytroupe.llm.openai_backend import OpenAIBackend
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
+from tinytroupe.provider_errors import HttpStatusError
 
 if TYPE_CHECKING:
     from tinytroupe.llm.client import LLMClient
@@ -156,7 +158,7 @@ class BatchWrapper(BackendWrapper):
 
     # ------------------------------------------------------------------ one round of batches
 
-    async def _settle(self, items: list[QueuedCall], resends: int = 0) -> None:
+    async def _settle(self, items: list[QueuedCall]) -> None:
         """Answer every item: from the store, by following a recorded batch, or by a new batch."""
         try:
             groups: dict[str, list[QueuedCall]] = {}
@@ -192,15 +194,20 @@ class BatchWrapper(BackendWrapper):
                     for waiting in batch_group.values():
                         for item in waiting:
                             fail_call(item, outcome)
-                else:  # what an expired batch left, and lines that failed in a way a retry may mend
-                    again += outcome[1]
-            if again and resends < self.max_resends:
-                await self._settle(again, resends + 1)
-            else:
-                for item in again:
-                    fail_call(item, item.last_error or LLMTransportError(
-                        f"{self.backend._where()}: the batch expired {resends + 1} times before answering this "
-                        "request; run again to send it once more", retryable=True))
+                    continue
+                # Lines refused for their structured-output form go again in the fallback form: at most
+                # once per form, so they are not counted as resends.
+                again += outcome[2]
+                for item in outcome[1]:  # what an expired batch left, and lines a retry may mend
+                    item.resends += 1
+                    if item.resends <= self.max_resends:
+                        again.append(item)
+                    else:
+                        fail_call(item, item.last_error or LLMTransportError(
+                            f"{self.backend._where()}: the batch expired {item.resends} times before answering "
+                            "this request; run again to send it once more", retryable=True))
+            if again:
+                await self._settle(again)
         except BaseException as exc:  # every caller must hear of it: none may wait forever
             for item in items:
                 fail_call(item, exc)
@@ -228,6 +235,9 @@ class BatchWrapper(BackendWrapper):
 
     async def _submit(self, group: dict[str, list[QueuedCall]]) -> str | None:
         """Upload and create one batch of ``group`` and record it; on failure every item gets the error."""
+        for items in group.values():
+            for item in items[1:]:  # one line answers them all: parse its answer in the form it asked
+                item.mode = items[0].mode
         lines = [{"custom_id": key, "method": "POST", "url": self.api.chat_endpoint,
                   "body": self.backend._params(items[0].request, items[0].mode)} for key, items in group.items()]
         try:
@@ -248,9 +258,9 @@ class BatchWrapper(BackendWrapper):
         return batch_id
 
     async def _follow(self, batch_id: str, group: dict[str, list[QueuedCall]], *,
-                      resumed: bool) -> tuple[str, list[QueuedCall]]:
-        """Poll ``batch_id`` until it ends, answer ``group`` from its files; returns its status and the
-        items it left unanswered."""
+                      resumed: bool) -> tuple[str, list[QueuedCall], list[QueuedCall]]:
+        """Poll ``batch_id`` until it ends, answer ``group`` from its files; returns its status, the items
+        to send again as they were and those to send again in a fallback structured-output form."""
         if resumed:
             self.resumed.append(batch_id)
             self._publish(group, BatchEvent(batch_id=batch_id, phase="resumed", status="", total=len(group)))
@@ -283,10 +293,10 @@ class BatchWrapper(BackendWrapper):
             if status in TERMINAL_STATUSES:
                 break
             if all(item.future.done() for items in group.values() for item in items):
-                return "abandoned", []  # every caller gave up; the batch stays recorded for a re-run
+                return "abandoned", [], []  # every caller gave up; the batch stays recorded for a re-run
             await asyncio.sleep(wait)
             wait = min(wait * 1.5, self.max_poll_interval_s)
-        return status, await self._collect(batch_id, status, batch, group)
+        return (status, *await self._collect(batch_id, status, batch, group))
 
     async def _lines(self, file_id: str | None, attempts: int = 4) -> list[dict[str, Any]]:
         """A result file's lines, retrying transient failures (the batch is paid for: its answers must
@@ -303,14 +313,20 @@ class BatchWrapper(BackendWrapper):
         return []  # not reached: the last attempt returns or raises
 
     async def _collect(self, batch_id: str, status: str, batch: dict[str, Any],
-                       group: dict[str, list[QueuedCall]]) -> list[QueuedCall]:
-        """Answer ``group`` from the batch's output and error files; returns the unanswered items."""
+                       group: dict[str, list[QueuedCall]]) -> tuple[list[QueuedCall], list[QueuedCall]]:
+        """Answer ``group`` from the batch's output and error files; returns the items to send again as
+        they were (expired, or failed in a way a retry may mend) and those to send again in another form."""
         lines = (await self._lines(batch.get("output_file_id"))) + (await self._lines(batch.get("error_file_id")))
-        answers, retry = sort_lines(lines, group, self.api.endpoint)
+        refused = self._refused(lines, group)
+        answers, retry = sort_lines([x for x in lines if x["custom_id"] not in refused], group, self.api.endpoint)
         for key, error in retry.items():
             for item in group[key]:
                 item.last_error = error
-        unanswered = [key for key in group if key not in answers]
+        for key, form in refused.items():
+            for item in group[key]:
+                item.mode = form
+        again = [item for key in refused for item in group[key]]
+        unanswered = [key for key in group if key not in answers]  # a refused line is sent again: unanswered
         if self.store is not None:
             self.store.finish(batch_id, status, answers, unanswered)
         for key, (state, body) in answers.items():
@@ -320,12 +336,29 @@ class BatchWrapper(BackendWrapper):
                 else:
                     fail_call(item, error_from_line(body, self.api.endpoint))
         if status == "expired":
-            return [item for key in unanswered for item in group[key]]
+            return [item for key in unanswered if key not in refused for item in group[key]], again
         for key in unanswered:
-            if key not in retry:
+            if key not in retry and key not in refused:
                 for item in group[key]:
                     fail_call(item, self.api.unanswered_error(batch_id, status, batch))
-        return [item for key in unanswered if key in retry for item in group[key]]
+        return [item for key in unanswered if key in retry for item in group[key]], again
+
+    def _refused(self, lines: list[dict[str, Any]], group: dict[str, list[QueuedCall]]) -> dict[str, str]:
+        """The requests of ``group`` whose line the server refused for its structured-output form, each
+        with the form a live call falls back to (the backend's own choice: it remembers a downgrade for
+        later calls, and falls back for one request only when just that schema was refused)."""
+        found: dict[str, str] = {}
+        for line in lines:
+            key, response = line["custom_id"], line.get("response")
+            if key not in group or key in found or not isinstance(response, dict):
+                continue
+            status = response.get("status_code")
+            if not isinstance(status, int) or status == 200:
+                continue
+            form = self.backend._fallback(HttpStatusError(status, response.get("body")), group[key][0].mode)
+            if form is not None:
+                found[key] = form
+        return found
 
     def _resolve(self, item: QueuedCall, body: dict[str, Any], mode: str | None) -> None:
         if item.future.done():

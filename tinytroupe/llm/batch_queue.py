@@ -54,6 +54,8 @@ class QueuedCall:
     queued_at: float = field(default_factory=time.perf_counter)
     #: the retryable error of its last batch line, if that is why it is being sent again
     last_error: LLMTransportError | None = None
+    #: how often it was sent again because its batch expired or its line failed retryably
+    resends: int = 0
 
 
 class Settler(Protocol):
@@ -62,7 +64,7 @@ class Settler(Protocol):
     collect_window_s: float
     max_requests: int
 
-    def _settle(self, items: list[QueuedCall], resends: int = 0) -> Awaitable[None]: ...
+    def _settle(self, items: list[QueuedCall]) -> Awaitable[None]: ...
 
 
 class Collector:

@@ -1,0 +1,122 @@
+"""Batch mode across rounds and groups, against the mock server over real HTTP: a line refused for its
+structured-output form goes out again in the fallback form, batches of different models (deployments)
+are submitted and followed concurrently, and each input file stays under a byte cap."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from batch_support import fast, openai_settings, talk, world_of
+from helpers import turn
+from pydantic import BaseModel
+
+from tinytroupe.config import Settings
+from tinytroupe.devtools.mock_openai_server import MockOpenAIServer
+from tinytroupe.errors import LLMTransportError
+from tinytroupe.llm import LLMClient
+from tinytroupe.llm.batch import BatchWrapper
+from tinytroupe.llm.factory import build_client
+from tinytroupe.llm.openai_backend import OpenAIBackend
+from tinytroupe.storage.batches import BatchStore
+
+
+class Probe(BaseModel):
+    value: str
+
+
+@pytest.fixture
+def batch_client() -> Iterator[Any]:
+    made: list[LLMClient] = []
+
+    def make(server: MockOpenAIServer, **changes: Any) -> tuple[LLMClient, BatchWrapper]:
+        openai = {**openai_settings(server), "max_attempts": 1, **changes}
+        client = build_client(Settings.model_validate({"openai": openai}))
+        made.append(client)
+        return client, fast(client)
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def input_lines(server: MockOpenAIServer, batch_id: str) -> list[dict[str, Any]]:
+    batch = server.state.batch.batch(batch_id)
+    assert batch is not None
+    data = server.state.batch.content(batch["input_file_id"])
+    assert data is not None
+    return [json.loads(t) for t in data.decode().splitlines()]
+
+
+def forms(server: MockOpenAIServer, batch_id: str) -> set[str]:
+    """The structured-output forms the lines of a batch asked for."""
+    found = set()
+    for line in input_lines(server, batch_id):
+        body = line["body"]
+        found.add(body["response_format"]["type"] if "response_format" in body
+                  else "tools" if isinstance(body.get("tool_choice"), dict) else "prompt")
+    return found
+
+
+# ---------------------------------------------------------------- structured-output fallback
+
+@pytest.mark.parametrize(("refused", "status", "landing"), [
+    ({"json_schema"}, 400, "json_object"),  # OpenAI: a model without json_schema
+    ({"json_schema"}, 500, "json_object"),  # llama-cpp-python: a 500, which a retry would not mend
+    ({"json_schema", "json_object"}, 400, "tools"),
+])
+def test_a_line_refused_for_its_structured_form_goes_out_again_in_the_form_the_live_path_falls_back_to(
+        batch_client: Any, tmp_path: Path, refused: set[str], status: int, landing: str) -> None:
+    with MockOpenAIServer(reply_fn=talk, rejected_formats=refused, format_refusal_status=status) as server:
+        live = OpenAIBackend(model="m", base_url=server.base_url, api_key="sk-test")
+        probe = LLMClient(live)
+        assert probe.complete([{"role": "user", "content": "hi"}], response_model=Probe).value == Probe(value="x")
+        probe.close()
+        live_calls = len(server.chat_requests())
+        client, wrapper = batch_client(server)
+        wrapper.store = store = BatchStore(tmp_path / "run.sqlite")
+        world = world_of(client, 3)
+        actions = world.run(1, batch=True, return_actions=True)
+        assert world.errors == [] and actions is not None
+        assert all(acts[0].content == f"{name} answers" for name, acts in actions[0].items())
+        rounds = [forms(server, b) for b in wrapper.submitted]
+        # the run file has each answer in the form that was answered (a re-run parses it so)
+        keys = [line["custom_id"] for line in input_lines(server, wrapper.submitted[-1])]
+        assert len(keys) == 3 and all(store.result(k)[2] == landing for k in keys)  # type: ignore[index]
+        assert {b["status"] for b in store.batches()} == {"completed"}
+        # the backend remembers the downgrade, as a live call's does: the next step asks that way at once
+        assert wrapper.backend.structured_mode == live.structured_mode == landing
+        world.run(1, batch=True)
+        assert world.errors == [] and forms(server, wrapper.submitted[-1]) == {landing}
+        assert len(server.chat_requests()) == live_calls  # nothing in batch mode went live
+        store.close()
+    ladder = ["json_schema", "json_object", "tools"]
+    assert rounds == [{form} for form in ladder[:ladder.index(landing) + 1]]
+
+
+def test_a_refused_form_is_not_changed_when_the_form_was_chosen_and_other_400s_still_fail(
+        batch_client: Any) -> None:
+    # structured_output = json_schema (not auto): the live path does not fall back, nor does a batch line
+    with MockOpenAIServer(reply_fn=lambda body: turn(("TALK", "hi", "")), reject_json_schema=True,
+                          format_refusal_status=400) as server:
+        client, wrapper = batch_client(server, structured_output="json_schema")
+        world = world_of(client, 2)
+        world.run(1, batch=True)
+        assert len(wrapper.submitted) == 1 and wrapper.backend.structured_mode == "json_schema"
+    assert sorted(e.agent for e in world.errors) == ["Agent0", "Agent1"]
+    for error in world.errors:
+        assert isinstance(error.exception, LLMTransportError) and error.exception.status_code == 400
+        assert "not supported with this model" in str(error.exception)
+
+
+def test_a_400_that_is_no_refusal_of_the_form_fails_its_caller_without_a_fallback(batch_client: Any) -> None:
+    with MockOpenAIServer(reply_fn=talk, batch_fail_when=lambda body: 400) as server:
+        client, wrapper = batch_client(server)
+        world = world_of(client, 2)
+        world.run(1, batch=True)
+        assert len(wrapper.submitted) == 1 and wrapper.backend.structured_mode == "json_schema"
+    assert len(world.errors) == 2
+    assert all(isinstance(e.exception, LLMTransportError) and e.exception.status_code == 400 for e in world.errors)
