@@ -4,13 +4,14 @@ are submitted and followed concurrently, and each input file stays under a byte 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from batch_support import fast, openai_settings, talk, world_of
+from batch_support import azure_settings, fast, openai_settings, talk, world_of
 from helpers import turn
 from pydantic import BaseModel
 
@@ -18,7 +19,7 @@ from tinytroupe.config import Settings
 from tinytroupe.devtools.mock_openai_server import MockOpenAIServer
 from tinytroupe.errors import LLMTransportError
 from tinytroupe.llm import LLMClient
-from tinytroupe.llm.batch import BatchWrapper
+from tinytroupe.llm.batch import BatchWrapper, batch_mode
 from tinytroupe.llm.factory import build_client
 from tinytroupe.llm.openai_backend import OpenAIBackend
 from tinytroupe.storage.batches import BatchStore
@@ -120,3 +121,82 @@ def test_a_400_that_is_no_refusal_of_the_form_fails_its_caller_without_a_fallbac
         assert len(wrapper.submitted) == 1 and wrapper.backend.structured_mode == "json_schema"
     assert len(world.errors) == 2
     assert all(isinstance(e.exception, LLMTransportError) and e.exception.status_code == 400 for e in world.errors)
+
+
+# ---------------------------------------------------------------- groups submitted concurrently
+
+def _echo(body: dict[str, Any]) -> str:
+    return f"{body['model']}:{body['messages'][-1]['content']}"
+
+
+def _gate_uploads(wrapper: BatchWrapper, slow: str, gate: list[asyncio.Event]) -> None:
+    """Hold the uploads of deployment ``slow`` (as Azure keeps a file pending) until ``gate[0]`` is set,
+    for at most 5 s: then they fail, as an upload still pending after the file wait does."""
+    real_upload = wrapper.api.upload
+
+    async def upload(lines: list[Any], *args: Any, **kwargs: Any) -> str:
+        if json.loads(lines[0])["body"]["model"] == slow if isinstance(lines[0], bytes) \
+                else lines[0]["body"]["model"] == slow:
+            try:
+                await asyncio.wait_for(gate[0].wait(), 5)
+            except TimeoutError:
+                raise LLMTransportError("the upload was still pending", retryable=True) from None
+        return await real_upload(lines, *args, **kwargs)
+
+    wrapper.api.upload = upload  # type: ignore[method-assign]
+
+
+async def _ask_slow_then_fast(client: LLMClient, gate: list[asyncio.Event], fast_calls: int = 2) -> list[Any]:
+    """Ask deployment ``slow`` first, then ``fast``; the gate opens once every ``fast`` caller has its answer."""
+    gate.append(asyncio.Event())
+    with batch_mode(client):
+        slow = [asyncio.ensure_future(client.acomplete([{"role": "user", "content": f"s{i}"}], model="slow"))
+                for i in range(2)]
+        fast = [asyncio.ensure_future(client.acomplete([{"role": "user", "content": f"f{i}"}], model="fast"))
+                for i in range(fast_calls)]
+    answered = await asyncio.gather(*fast, return_exceptions=True)
+    gate[0].set()
+    return [*await asyncio.gather(*slow, return_exceptions=True), *answered]
+
+
+def test_a_deployment_whose_upload_waits_does_not_hold_back_another_deployments_batch(
+        batch_client: Any) -> None:
+    with MockOpenAIServer(reply_fn=_echo) as server:
+        client, wrapper = batch_client(server, **azure_settings(server))
+        gate: list[asyncio.Event] = []
+        _gate_uploads(wrapper, "slow", gate)
+        outcomes = asyncio.run(_ask_slow_then_fast(client, gate))
+    assert [getattr(o, "value", o) for o in outcomes] == ["slow:s0", "slow:s1", "fast:f0", "fast:f1"]
+    assert len(wrapper.submitted) == 2
+
+
+def test_a_resumed_batch_is_followed_while_a_new_batch_waits_for_its_upload(batch_client: Any,
+                                                                          tmp_path: Path) -> None:
+    store = BatchStore(tmp_path / "run.sqlite")
+    with MockOpenAIServer(reply_fn=_echo) as server:
+        # a first run submits the "fast" request and stops following it (its batch stays recorded)
+        first, first_wrapper = batch_client(server, **azure_settings(server))
+        first_wrapper.store = store
+
+        async def gone(batch_id: str) -> dict[str, Any]:
+            raise LLMTransportError("stopped", retryable=False)
+
+        first_wrapper.api.retrieve = gone  # type: ignore[method-assign]
+
+        async def ask_fast() -> Any:
+            with batch_mode(first):
+                return await asyncio.gather(first.acomplete([{"role": "user", "content": "f0"}], model="fast"),
+                                            return_exceptions=True)
+
+        assert isinstance(asyncio.run(ask_fast())[0], LLMTransportError) and len(store.batches()) == 1
+        # the re-run resumes it while the new "slow" batch's upload waits
+        client, wrapper = batch_client(server, **azure_settings(server))
+        wrapper.store = store
+        gate: list[asyncio.Event] = []
+        _gate_uploads(wrapper, "slow", gate)
+        outcomes = asyncio.run(_ask_slow_then_fast(client, gate, fast_calls=1))
+        stats = server.stats()
+    store.close()
+    assert [getattr(o, "value", o) for o in outcomes] == ["slow:s0", "slow:s1", "fast:f0"]
+    assert wrapper.resumed == first_wrapper.submitted and len(wrapper.submitted) == 1
+    assert stats["completed_twice"] == 0

@@ -15,13 +15,15 @@ Each request's ``custom_id`` is its cache key. With a :class:`~tinytroupe.storag
 on the batch: a re-run of a killed or interrupted run that builds the same requests polls the same
 batch instead of paying again. A batch that expires keeps its completed lines and sends only the rest
 again (up to ``max_resends`` times); so does a line that failed with a status a second try may mend
-(429, 5xx), as live calls are retried. A line refused for its structured-output form goes out again
-in the form a live call falls back to (the backend remembers the downgrade). Any other line in the error file (or one that kept failing)
-fails that caller only, with a typed :class:`~tinytroupe.errors.LLMTransportError`; the other callers
-get their answers. While a batch
+(429, 5xx), as live calls are retried. A line refused for its structured-output form goes out again in
+the form a live call falls back to (the backend remembers the downgrade). Any other line in the error
+file (or one that kept failing) fails that caller only, with a typed
+:class:`~tinytroupe.errors.LLMTransportError`; the other callers get their answers. While a batch
 waits, :class:`~tinytroupe.events.BatchEvent` s on the bus tell its progress.
 
-Requests for different models (Azure: deployments) go into separate batches, as Azure requires.
+Requests for different models (Azure: deployments) go into separate batches, as Azure requires; the
+batches of a round are submitted at once and each followed as soon as it exists, so one deployment's
+upload that Azure keeps pending holds back no other batch.
 Backends without a batch API (scripted, the embedded model, Ollama): :func:`batch_mode` raises
 :class:`~tinytroupe.errors.ConfigError` before any call is made; there is no silent fallback to live
 calls at full price. The queue itself (:class:`~tinytroupe.llm.batch_queue.Collector`) is in
@@ -50,16 +52,19 @@ from tinytroupe.events import BatchEvent, EventBus
 from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.backend import Backend, BackendWrapper
 from tinytroupe.llm.batch_api import TERMINAL_STATUSES, BatchAPI, completion_from_dict, error_from_line, sort_lines
+from tinytroupe.llm.batch_lines import refused_forms
 from tinytroupe.llm.batch_queue import MODE, BatchMode, Collector, QueuedCall, batch_active, fail_call
 from tinytroupe.llm.openai_backend import OpenAIBackend
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
-from tinytroupe.provider_errors import HttpStatusError
 
 if TYPE_CHECKING:
     from tinytroupe.llm.client import LLMClient
     from tinytroupe.storage.batches import BatchStore
 
 logger = logging.getLogger(__name__)
+
+#: how a batch ended: its status, the items to send again as they were, and those to send in another form
+Outcome = tuple[str, list[QueuedCall], list[QueuedCall]]
 
 
 def find_batch_wrapper(client: LLMClient | Backend) -> BatchWrapper:
@@ -164,7 +169,6 @@ class BatchWrapper(BackendWrapper):
             groups: dict[str, list[QueuedCall]] = {}
             for item in items:
                 groups.setdefault(item.key, []).append(item)
-            follows: list[tuple[str, dict[str, list[QueuedCall]], bool]] = []
             fresh: dict[str, list[QueuedCall]] = {}
             recorded: dict[str, dict[str, list[QueuedCall]]] = {}
             for key, group in groups.items():
@@ -177,35 +181,17 @@ class BatchWrapper(BackendWrapper):
                     recorded.setdefault(pending[0], {})[key] = group
                 else:
                     fresh[key] = group
-            follows += [(batch_id, group, True) for batch_id, group in recorded.items()]
-            for chunk in self._chunks(fresh):
-                batch_id = await self._submit(chunk)
-                if batch_id is not None:
-                    follows.append((batch_id, chunk, False))
-            # Each batch on its own: one batch's failure (a download that kept failing, a batch the
-            # server no longer knows) fails its own requests only, never the answers of the others.
-            outcomes = await asyncio.gather(*(self._follow(b, g, resumed=r) for b, g, r in follows),
-                                            return_exceptions=True)
+            # Every batch at once, each on its own: a recorded batch is followed, and a new one followed as
+            # soon as it is created, while another model's upload still waits (Azure keeps a file pending
+            # for up to 30 minutes). One batch's failure (a refused upload, a download that kept failing,
+            # a batch the server no longer knows) fails its own requests only.
+            runs: list[tuple[dict[str, list[QueuedCall]], str | None]] = [(g, b) for b, g in recorded.items()]
+            runs += [(chunk, None) for chunk in self._chunks(fresh)]
+            outcomes = await asyncio.gather(*(self._send(g) if b is None else self._follow(b, g, resumed=True)
+                                              for g, b in runs), return_exceptions=True)
             again: list[QueuedCall] = []
-            for (_, batch_group, _), outcome in zip(follows, outcomes, strict=True):
-                if isinstance(outcome, BaseException):
-                    if not isinstance(outcome, Exception):
-                        raise outcome
-                    for waiting in batch_group.values():
-                        for item in waiting:
-                            fail_call(item, outcome)
-                    continue
-                # Lines refused for their structured-output form go again in the fallback form: at most
-                # once per form, so they are not counted as resends.
-                again += outcome[2]
-                for item in outcome[1]:  # what an expired batch left, and lines a retry may mend
-                    item.resends += 1
-                    if item.resends <= self.max_resends:
-                        again.append(item)
-                    else:
-                        fail_call(item, item.last_error or LLMTransportError(
-                            f"{self.backend._where()}: the batch expired {item.resends} times before answering "
-                            "this request; run again to send it once more", retryable=True))
+            for (batch_group, _), outcome in zip(runs, outcomes, strict=True):
+                again += self._next_round(batch_group, outcome)
             if again:
                 await self._settle(again)
         except BaseException as exc:  # every caller must hear of it: none may wait forever
@@ -213,6 +199,35 @@ class BatchWrapper(BackendWrapper):
                 fail_call(item, exc)
             if not isinstance(exc, Exception):
                 raise
+
+    def _next_round(self, group: dict[str, list[QueuedCall]], outcome: Outcome | BaseException) -> list[QueuedCall]:
+        """What of one batch's ``group`` goes into the next round; fails the callers that are done for."""
+        if isinstance(outcome, BaseException):
+            if not isinstance(outcome, Exception):
+                raise outcome
+            for waiting in group.values():
+                for item in waiting:
+                    fail_call(item, outcome)
+            return []
+        # Lines refused for their structured-output form go again in the fallback form: at most once per
+        # form, so they are not counted as resends.
+        again = list(outcome[2])
+        for item in outcome[1]:  # what an expired batch left, and lines a retry may mend
+            item.resends += 1
+            if item.resends <= self.max_resends:
+                again.append(item)
+            else:
+                fail_call(item, item.last_error or LLMTransportError(
+                    f"{self.backend._where()}: the batch expired {item.resends} times before answering "
+                    "this request; run again to send it once more", retryable=True))
+        return again
+
+    async def _send(self, group: dict[str, list[QueuedCall]]) -> Outcome:
+        """Submit ``group`` as one batch and follow it (a failed submit has failed its callers already)."""
+        batch_id = await self._submit(group)
+        if batch_id is None:
+            return "unsent", [], []
+        return await self._follow(batch_id, group, resumed=False)
 
     def _chunks(self, fresh: dict[str, list[QueuedCall]]) -> Iterator[dict[str, list[QueuedCall]]]:
         """``fresh`` in batches of one model each (Azure refuses a file naming two deployments), each of
@@ -258,7 +273,7 @@ class BatchWrapper(BackendWrapper):
         return batch_id
 
     async def _follow(self, batch_id: str, group: dict[str, list[QueuedCall]], *,
-                      resumed: bool) -> tuple[str, list[QueuedCall], list[QueuedCall]]:
+                      resumed: bool) -> Outcome:
         """Poll ``batch_id`` until it ends, answer ``group`` from its files; returns its status, the items
         to send again as they were and those to send again in a fallback structured-output form."""
         if resumed:
@@ -317,7 +332,7 @@ class BatchWrapper(BackendWrapper):
         """Answer ``group`` from the batch's output and error files; returns the items to send again as
         they were (expired, or failed in a way a retry may mend) and those to send again in another form."""
         lines = (await self._lines(batch.get("output_file_id"))) + (await self._lines(batch.get("error_file_id")))
-        refused = self._refused(lines, group)
+        refused = refused_forms(lines, {key: items[0].mode for key, items in group.items()}, self.backend)
         answers, retry = sort_lines([x for x in lines if x["custom_id"] not in refused], group, self.api.endpoint)
         for key, error in retry.items():
             for item in group[key]:
@@ -342,23 +357,6 @@ class BatchWrapper(BackendWrapper):
                 for item in group[key]:
                     fail_call(item, self.api.unanswered_error(batch_id, status, batch))
         return [item for key in unanswered if key in retry for item in group[key]], again
-
-    def _refused(self, lines: list[dict[str, Any]], group: dict[str, list[QueuedCall]]) -> dict[str, str]:
-        """The requests of ``group`` whose line the server refused for its structured-output form, each
-        with the form a live call falls back to (the backend's own choice: it remembers a downgrade for
-        later calls, and falls back for one request only when just that schema was refused)."""
-        found: dict[str, str] = {}
-        for line in lines:
-            key, response = line["custom_id"], line.get("response")
-            if key not in group or key in found or not isinstance(response, dict):
-                continue
-            status = response.get("status_code")
-            if not isinstance(status, int) or status == 200:
-                continue
-            form = self.backend._fallback(HttpStatusError(status, response.get("body")), group[key][0].mode)
-            if form is not None:
-                found[key] = form
-        return found
 
     def _resolve(self, item: QueuedCall, body: dict[str, Any], mode: str | None) -> None:
         if item.future.done():
