@@ -21,7 +21,7 @@ from tinytroupe.errors import ConfigError, LLMTransportError
 from tinytroupe.events import BatchEvent, Event
 from tinytroupe.llm import LLMClient
 from tinytroupe.llm.batch import BatchWrapper, batch_mode, find_batch_wrapper
-from tinytroupe.llm.batch_api import BatchAPI
+from tinytroupe.llm.batch_api import BatchAPI, jsonl_line
 from tinytroupe.llm.factory import build_client
 from tinytroupe.llm.openai_backend import OpenAIBackend
 from tinytroupe.storage.batches import BatchStore
@@ -119,8 +119,8 @@ def test_each_caller_gets_its_own_answer_and_one_deployments_refused_upload_fail
         client, wrapper, _ = azure_client(server)
         real_upload = wrapper.api.upload
 
-        async def upload(lines: list[dict[str, Any]], *args: Any, **kwargs: Any) -> str:
-            if lines[0]["body"]["model"] == "deployment-1":
+        async def upload(lines: list[bytes], *args: Any, **kwargs: Any) -> str:
+            if json.loads(lines[0])["body"]["model"] == "deployment-1":
                 raise LLMTransportError("the azure server answered HTTP 400", status_code=400)
             return await real_upload(lines, *args, **kwargs)
 
@@ -142,7 +142,10 @@ def test_each_caller_gets_its_own_answer_and_one_deployments_refused_upload_fail
 def test_a_failed_azure_batch_says_which_deployment_type_it_needs(azure_client: Any) -> None:
     with MockOpenAIServer(replies=["fine"] * 2) as server:
         client, wrapper, _ = azure_client(server)
-        wrapper._chunks = lambda fresh: iter([fresh])  # type: ignore[method-assign]  # both deployments at once
+        def one_file(fresh: dict[str, Any]) -> list[Any]:  # both deployments in one file
+            return [(fresh, [wrapper._line(key, items) for key, items in fresh.items()])]
+
+        wrapper._chunks = one_file  # type: ignore[method-assign]
 
         async def ask() -> list[Any]:
             with batch_mode(client):
@@ -183,8 +186,8 @@ def test_a_wrong_azure_key_fails_the_upload_with_an_auth_error_that_hides_the_ke
 
         async def upload() -> str:
             try:
-                return await api.upload([{"custom_id": "a", "method": "POST", "url": "/chat/completions",
-                                          "body": {"model": "batch-deployment", "messages": []}}])
+                return await api.upload([jsonl_line({"custom_id": "a", "method": "POST", "url": "/chat/completions",
+                                                     "body": {"model": "batch-deployment", "messages": []}})])
             finally:
                 await api.aclose()
 

@@ -20,6 +20,7 @@ from tinytroupe.devtools.mock_openai_server import MockOpenAIServer
 from tinytroupe.errors import LLMTransportError
 from tinytroupe.llm import LLMClient
 from tinytroupe.llm.batch import BatchWrapper, batch_mode
+from tinytroupe.llm.batch_lines import BatchRequestTooLarge, plan_files
 from tinytroupe.llm.factory import build_client
 from tinytroupe.llm.openai_backend import OpenAIBackend
 from tinytroupe.storage.batches import BatchStore
@@ -134,9 +135,8 @@ def _gate_uploads(wrapper: BatchWrapper, slow: str, gate: list[asyncio.Event]) -
     for at most 5 s: then they fail, as an upload still pending after the file wait does."""
     real_upload = wrapper.api.upload
 
-    async def upload(lines: list[Any], *args: Any, **kwargs: Any) -> str:
-        if json.loads(lines[0])["body"]["model"] == slow if isinstance(lines[0], bytes) \
-                else lines[0]["body"]["model"] == slow:
+    async def upload(lines: list[bytes], *args: Any, **kwargs: Any) -> str:
+        if json.loads(lines[0])["body"]["model"] == slow:
             try:
                 await asyncio.wait_for(gate[0].wait(), 5)
             except TimeoutError:
@@ -159,15 +159,25 @@ async def _ask_slow_then_fast(client: LLMClient, gate: list[asyncio.Event], fast
     return [*await asyncio.gather(*slow, return_exceptions=True), *answered]
 
 
+@pytest.mark.parametrize("resend", [False, True])
 def test_a_deployment_whose_upload_waits_does_not_hold_back_another_deployments_batch(
-        batch_client: Any) -> None:
-    with MockOpenAIServer(reply_fn=_echo) as server:
+        batch_client: Any, resend: bool) -> None:
+    # with resend, one "fast" line fails once with a 503: its second round must not wait for "slow" either
+    failed: list[str] = []
+
+    def fail_once(body: dict[str, Any]) -> int | None:
+        if resend and body["messages"][-1]["content"] == "f1" and not failed:
+            failed.append("f1")
+            return 503
+        return None
+
+    with MockOpenAIServer(reply_fn=_echo, batch_fail_when=fail_once) as server:
         client, wrapper = batch_client(server, **azure_settings(server))
         gate: list[asyncio.Event] = []
         _gate_uploads(wrapper, "slow", gate)
         outcomes = asyncio.run(_ask_slow_then_fast(client, gate))
     assert [getattr(o, "value", o) for o in outcomes] == ["slow:s0", "slow:s1", "fast:f0", "fast:f1"]
-    assert len(wrapper.submitted) == 2
+    assert len(wrapper.submitted) == 2 + resend and failed == (["f1"] if resend else [])
 
 
 def test_a_resumed_batch_is_followed_while_a_new_batch_waits_for_its_upload(batch_client: Any,
@@ -200,3 +210,52 @@ def test_a_resumed_batch_is_followed_while_a_new_batch_waits_for_its_upload(batc
     assert [getattr(o, "value", o) for o in outcomes] == ["slow:s0", "slow:s1", "fast:f0"]
     assert wrapper.resumed == first_wrapper.submitted and len(wrapper.submitted) == 1
     assert stats["completed_twice"] == 0
+
+
+# ---------------------------------------------------------------- files under a byte cap
+
+def _ask(client: LLMClient, contents: list[str]) -> list[Any]:
+    async def ask() -> list[Any]:
+        with batch_mode(client):
+            return await asyncio.gather(*(client.acomplete([{"role": "user", "content": c}]) for c in contents),
+                                        return_exceptions=True)
+    return asyncio.run(ask())
+
+
+@pytest.mark.parametrize("dialect", ["openai", "azure"])
+def test_a_group_is_split_into_batches_whose_files_stay_under_max_file_bytes(batch_client: Any,
+                                                                             dialect: str) -> None:
+    # about 1,150 bytes a line: at most two in a file of 3,000 bytes
+    contents = [f"{i}" + "x" * 1000 for i in range(5)]
+    with MockOpenAIServer(reply_fn=lambda body: body["messages"][-1]["content"][:1]) as server:
+        client, wrapper = batch_client(server, **({} if dialect == "openai" else azure_settings(server)))
+        wrapper.max_file_bytes = 3000
+        outcomes = _ask(client, contents)
+        sizes = [len(server.state.batch.content(server.state.batch.batch(b)["input_file_id"]) or b"")
+                 for b in wrapper.submitted]
+        counts = [len(input_lines(server, b)) for b in wrapper.submitted]
+    assert [getattr(o, "value", o) for o in outcomes] == ["0", "1", "2", "3", "4"]
+    assert sorted(counts) == [1, 2, 2] and all(1000 < size <= 3000 for size in sizes), sizes
+
+
+def test_a_request_over_max_file_bytes_fails_its_caller_naming_its_size_and_is_never_sent(
+        batch_client: Any) -> None:
+    with MockOpenAIServer(reply_fn=lambda body: "fine") as server:
+        client, wrapper = batch_client(server)
+        wrapper.max_file_bytes = 3000
+        outcomes = _ask(client, ["short", "y" * 5000, "also short"])
+        sent = [line["body"]["messages"][-1]["content"] for b in wrapper.submitted for line in input_lines(server, b)]
+    assert [getattr(o, "value", None) for o in outcomes] == ["fine", None, "fine"]
+    error = outcomes[1]
+    assert isinstance(error, BatchRequestTooLarge) and isinstance(error, LLMTransportError)
+    assert not error.retryable and error.size_bytes > 5000 and error.max_file_bytes == 3000
+    assert f"{error.size_bytes:,} bytes" in str(error) and "3,000" in str(error)
+    assert sorted(sent) == ["also short", "short"]  # nothing of it was uploaded
+
+
+def test_plan_files_keeps_each_model_apart_and_each_file_under_both_caps() -> None:
+    lines = {"a": b"x" * 30, "b": b"x" * 30, "c": b"x" * 30, "d": b"x" * 30, "e": b"x" * 60, "f": b"x" * 61}
+    models = {"a": "m", "b": "n", "c": "m", "d": "m", "e": "n", "f": "m"}
+    assert plan_files(lines, models, max_requests=2, max_file_bytes=60) == ([["a", "c"], ["b"], ["d"], ["e"]], ["f"])
+    assert plan_files(lines, models, max_requests=3, max_file_bytes=1000) == ([["a", "c", "d"], ["f"], ["b", "e"]],
+                                                                            [])

@@ -21,9 +21,12 @@ file (or one that kept failing) fails that caller only, with a typed
 :class:`~tinytroupe.errors.LLMTransportError`; the other callers get their answers. While a batch
 waits, :class:`~tinytroupe.events.BatchEvent` s on the bus tell its progress.
 
-Requests for different models (Azure: deployments) go into separate batches, as Azure requires; the
-batches of a round are submitted at once and each followed as soon as it exists, so one deployment's
-upload that Azure keeps pending holds back no other batch.
+Requests for different models (Azure: deployments) go into separate batches, as Azure requires, and
+no input file holds more than ``max_requests`` lines or ``max_file_bytes`` bytes (a request larger on
+its own fails its caller unsent: :mod:`tinytroupe.llm.batch_lines`). The batches are submitted at once,
+each followed as soon as it exists and its leftovers sent on their own, so one deployment's upload
+that Azure keeps pending holds back no other batch.
+
 Backends without a batch API (scripted, the embedded model, Ollama): :func:`batch_mode` raises
 :class:`~tinytroupe.errors.ConfigError` before any call is made; there is no silent fallback to live
 calls at full price. The queue itself (:class:`~tinytroupe.llm.batch_queue.Collector`) is in
@@ -51,9 +54,16 @@ from tinytroupe.errors import ConfigError, LLMTransportError
 from tinytroupe.events import BatchEvent, EventBus
 from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.backend import Backend, BackendWrapper
-from tinytroupe.llm.batch_api import TERMINAL_STATUSES, BatchAPI, completion_from_dict, error_from_line, sort_lines
-from tinytroupe.llm.batch_lines import refused_forms
-from tinytroupe.llm.batch_queue import MODE, BatchMode, Collector, QueuedCall, batch_active, fail_call
+from tinytroupe.llm.batch_api import (
+    TERMINAL_STATUSES,
+    BatchAPI,
+    completion_from_dict,
+    error_from_line,
+    jsonl_line,
+    sort_lines,
+)
+from tinytroupe.llm.batch_lines import DEFAULT_MAX_FILE_BYTES, BatchRequestTooLarge, plan_files, refused_forms
+from tinytroupe.llm.batch_queue import MODE, BatchMode, Collector, QueuedCall, batch_active, fail_call, publish
 from tinytroupe.llm.openai_backend import OpenAIBackend
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
@@ -117,6 +127,8 @@ class BatchWrapper(BackendWrapper):
             ``max_poll_interval_s``.
         collect_window_s: a batch goes out when no new call came for this long.
         max_requests: most requests per batch (OpenAI's limit is 50,000, Azure's 100,000).
+        max_file_bytes: most bytes of a batch's input file, as uploaded (both providers refuse files over
+            200 MB); a larger group goes out as several batches.
         max_resends: how often the unanswered rest of an expired batch is sent again.
         max_unreachable_s: how long polling goes on through transient failures only (the server down,
             timeouts) before the batch's callers get the last one; the batch stays recorded, so a
@@ -125,6 +137,7 @@ class BatchWrapper(BackendWrapper):
 
     def __init__(self, inner: Backend, *, store: BatchStore | None = None, poll_interval_s: float = 2.0,
                  max_poll_interval_s: float = 60.0, collect_window_s: float = 0.25, max_requests: int = 50_000,
+                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
                  max_resends: int = 2, max_unreachable_s: float = 900.0) -> None:
         super().__init__(inner)
         found = inner.find(OpenAIBackend) if isinstance(inner, BackendWrapper) else inner
@@ -136,6 +149,7 @@ class BatchWrapper(BackendWrapper):
         self.max_poll_interval_s = max_poll_interval_s
         self.collect_window_s = collect_window_s
         self.max_requests = max_requests
+        self.max_file_bytes = max_file_bytes
         self.max_resends = max_resends
         self.max_unreachable_s = max_unreachable_s
         self._api: BatchAPI | None = None
@@ -183,28 +197,38 @@ class BatchWrapper(BackendWrapper):
                     fresh[key] = group
             # Every batch at once, each on its own: a recorded batch is followed, and a new one followed as
             # soon as it is created, while another model's upload still waits (Azure keeps a file pending
-            # for up to 30 minutes). One batch's failure (a refused upload, a download that kept failing,
-            # a batch the server no longer knows) fails its own requests only.
-            runs: list[tuple[dict[str, list[QueuedCall]], str | None]] = [(g, b) for b, g in recorded.items()]
-            runs += [(chunk, None) for chunk in self._chunks(fresh)]
-            outcomes = await asyncio.gather(*(self._send(g) if b is None else self._follow(b, g, resumed=True)
-                                              for g, b in runs), return_exceptions=True)
-            again: list[QueuedCall] = []
-            for (batch_group, _), outcome in zip(runs, outcomes, strict=True):
-                again += self._next_round(batch_group, outcome)
-            if again:
-                await self._settle(again)
+            # for up to 30 minutes); what a batch leaves goes out again without waiting for the others.
+            runs: list[tuple[dict[str, list[QueuedCall]], str | list[bytes]]] = [(g, b) for b, g in recorded.items()]
+            runs += self._chunks(fresh)
+            done = await asyncio.gather(*(self._run(g, b) for g, b in runs), return_exceptions=True)
+            for (batch_group, _), failure in zip(runs, done, strict=True):
+                if isinstance(failure, BaseException):  # not one of a batch's usual failures: a bug
+                    if not isinstance(failure, Exception):
+                        raise failure
+                    for item in (item for waiting in batch_group.values() for item in waiting):
+                        fail_call(item, failure)
         except BaseException as exc:  # every caller must hear of it: none may wait forever
             for item in items:
                 fail_call(item, exc)
             if not isinstance(exc, Exception):
                 raise
 
-    def _next_round(self, group: dict[str, list[QueuedCall]], outcome: Outcome | BaseException) -> list[QueuedCall]:
+    async def _run(self, group: dict[str, list[QueuedCall]], batch: str | list[bytes]) -> None:
+        """Follow one batch of ``group`` to its end (``batch``: the id of a recorded one, or the lines of one
+        to send now), then send what it left in a round of its own. One batch's failure (a refused
+        upload, a download that kept failing, a batch the server no longer knows) fails its callers only."""
+        try:
+            outcome: Outcome | Exception = await (self._follow(batch, group, resumed=True) if isinstance(batch, str)
+                                                   else self._send(group, batch))
+        except Exception as exc:
+            outcome = exc
+        again = self._next_round(group, outcome)
+        if again:
+            await self._settle(again)
+
+    def _next_round(self, group: dict[str, list[QueuedCall]], outcome: Outcome | Exception) -> list[QueuedCall]:
         """What of one batch's ``group`` goes into the next round; fails the callers that are done for."""
-        if isinstance(outcome, BaseException):
-            if not isinstance(outcome, Exception):
-                raise outcome
+        if isinstance(outcome, Exception):
             for waiting in group.values():
                 for item in waiting:
                     fail_call(item, outcome)
@@ -222,22 +246,33 @@ class BatchWrapper(BackendWrapper):
                     "this request; run again to send it once more", retryable=True))
         return again
 
-    async def _send(self, group: dict[str, list[QueuedCall]]) -> Outcome:
-        """Submit ``group`` as one batch and follow it (a failed submit has failed its callers already)."""
-        batch_id = await self._submit(group)
+    async def _send(self, group: dict[str, list[QueuedCall]], lines: list[bytes]) -> Outcome:
+        """Submit ``group`` (``lines``) as one batch and follow it (a failed submit failed its callers)."""
+        batch_id = await self._submit(group, lines)
         if batch_id is None:
             return "unsent", [], []
         return await self._follow(batch_id, group, resumed=False)
 
-    def _chunks(self, fresh: dict[str, list[QueuedCall]]) -> Iterator[dict[str, list[QueuedCall]]]:
-        """``fresh`` in batches of one model each (Azure refuses a file naming two deployments), each of
-        at most ``max_requests`` requests."""
-        by_model: dict[str, list[str]] = {}
-        for key, items in fresh.items():
-            by_model.setdefault(items[0].request.model or self.backend.model, []).append(key)
-        for keys in by_model.values():
-            for start in range(0, len(keys), self.max_requests):
-                yield {k: fresh[k] for k in keys[start:start + self.max_requests]}
+    def _chunks(self, fresh: dict[str, list[QueuedCall]]) -> list[tuple[dict[str, list[QueuedCall]], list[bytes]]]:
+        """``fresh`` in batch files, each with its JSONL lines: one model each, at most ``max_requests``
+        lines and ``max_file_bytes`` bytes (:func:`~tinytroupe.llm.batch_lines.plan_files`). A request too
+        large for any file fails its callers here, unsent."""
+        lines = {key: self._line(key, items) for key, items in fresh.items()}
+        files, too_large = plan_files(lines, {key: items[0].request.model or self.backend.model
+                                              for key, items in fresh.items()},
+                                      max_requests=self.max_requests, max_file_bytes=self.max_file_bytes)
+        for key in too_large:
+            error = BatchRequestTooLarge(self.backend._where(), len(lines[key]), self.max_file_bytes)
+            for item in fresh[key]:
+                fail_call(item, error)
+        return [({k: fresh[k] for k in keys}, [lines[k] for k in keys]) for keys in files]
+
+    def _line(self, key: str, items: list[QueuedCall]) -> bytes:
+        """The JSONL line of the request ``key`` asks (``items`` are its callers), as it is uploaded."""
+        for item in items[1:]:  # one line answers them all: parse its answer in the form it asked
+            item.mode = items[0].mode
+        return jsonl_line({"custom_id": key, "method": "POST", "url": self.api.chat_endpoint,
+                           "body": self.backend._params(items[0].request, items[0].mode)})
 
     def _answer_from_store(self, key: str, group: list[QueuedCall]) -> bool:
         """Answer ``group`` with the stored answer of ``key`` (a batch finished before a crash), if any."""
@@ -248,13 +283,8 @@ class BatchWrapper(BackendWrapper):
             self._resolve(item, found[1], found[2])
         return True
 
-    async def _submit(self, group: dict[str, list[QueuedCall]]) -> str | None:
-        """Upload and create one batch of ``group`` and record it; on failure every item gets the error."""
-        for items in group.values():
-            for item in items[1:]:  # one line answers them all: parse its answer in the form it asked
-                item.mode = items[0].mode
-        lines = [{"custom_id": key, "method": "POST", "url": self.api.chat_endpoint,
-                  "body": self.backend._params(items[0].request, items[0].mode)} for key, items in group.items()]
+    async def _submit(self, group: dict[str, list[QueuedCall]], lines: list[bytes]) -> str | None:
+        """Upload ``lines``, create a batch of ``group`` and record it; on failure every item gets the error."""
         try:
             file_id = await self.api.upload(lines, poll_s=self.poll_interval_s)
             batch = await self.api.create(file_id, metadata={"client": "tinytroupe"})
@@ -267,18 +297,17 @@ class BatchWrapper(BackendWrapper):
                     fail_call(item, exc)
             return None
         self.submitted.append(batch_id)
-        self._publish(group, BatchEvent(batch_id=batch_id, phase="submitted", status=str(batch.get("status", "")),
-                                        total=len(group)))
+        publish(group, BatchEvent(batch_id=batch_id, phase="submitted", status=str(batch.get("status", "")),
+                                  total=len(group)))
         logger.info("submitted batch %s of %d requests to %s", batch_id, len(group), self.backend.base_url)
         return batch_id
 
-    async def _follow(self, batch_id: str, group: dict[str, list[QueuedCall]], *,
-                      resumed: bool) -> Outcome:
+    async def _follow(self, batch_id: str, group: dict[str, list[QueuedCall]], *, resumed: bool) -> Outcome:
         """Poll ``batch_id`` until it ends, answer ``group`` from its files; returns its status, the items
         to send again as they were and those to send again in a fallback structured-output form."""
         if resumed:
             self.resumed.append(batch_id)
-            self._publish(group, BatchEvent(batch_id=batch_id, phase="resumed", status="", total=len(group)))
+            publish(group, BatchEvent(batch_id=batch_id, phase="resumed", status="", total=len(group)))
         wait, shown, failing_since = self.poll_interval_s, None, None
         while True:
             try:
@@ -301,7 +330,7 @@ class BatchWrapper(BackendWrapper):
             seen = (status, counts.get("completed"), counts.get("failed"))
             if seen != shown and status != "unknown":
                 shown = seen
-                self._publish(group, BatchEvent(
+                publish(group, BatchEvent(
                     batch_id=batch_id, phase="done" if status in TERMINAL_STATUSES else "progress", status=status,
                     completed=int(counts.get("completed") or 0), failed=int(counts.get("failed") or 0),
                     total=int(counts.get("total") or len(group))))
@@ -313,34 +342,22 @@ class BatchWrapper(BackendWrapper):
             wait = min(wait * 1.5, self.max_poll_interval_s)
         return (status, *await self._collect(batch_id, status, batch, group))
 
-    async def _lines(self, file_id: str | None, attempts: int = 4) -> list[dict[str, Any]]:
-        """A result file's lines, retrying transient failures (the batch is paid for: its answers must
-        not be dropped because one download failed)."""
-        wait = self.poll_interval_s
-        for attempt in range(1, attempts + 1):
-            try:
-                return await self.api.lines(file_id)
-            except LLMTransportError as exc:
-                if not exc.retryable or attempt == attempts:
-                    raise
-                await asyncio.sleep(wait)
-                wait = min(wait * 2, self.max_poll_interval_s)
-        return []  # not reached: the last attempt returns or raises
-
     async def _collect(self, batch_id: str, status: str, batch: dict[str, Any],
                        group: dict[str, list[QueuedCall]]) -> tuple[list[QueuedCall], list[QueuedCall]]:
         """Answer ``group`` from the batch's output and error files; returns the items to send again as
         they were (expired, or failed in a way a retry may mend) and those to send again in another form."""
-        lines = (await self._lines(batch.get("output_file_id"))) + (await self._lines(batch.get("error_file_id")))
+        # the batch is paid for: a download that fails transiently is tried again, not dropped
+        lines = [line for file_id in (batch.get("output_file_id"), batch.get("error_file_id"))
+                 for line in await self.api.download(file_id, wait_s=self.poll_interval_s,
+                                                     max_wait_s=self.max_poll_interval_s)]
         refused = refused_forms(lines, {key: items[0].mode for key, items in group.items()}, self.backend)
         answers, retry = sort_lines([x for x in lines if x["custom_id"] not in refused], group, self.api.endpoint)
         for key, error in retry.items():
             for item in group[key]:
                 item.last_error = error
-        for key, form in refused.items():
-            for item in group[key]:
-                item.mode = form
         again = [item for key in refused for item in group[key]]
+        for item in again:
+            item.mode = refused[item.key]
         unanswered = [key for key in group if key not in answers]  # a refused line is sent again: unanswered
         if self.store is not None:
             self.store.finish(batch_id, status, answers, unanswered)
@@ -368,16 +385,6 @@ class BatchWrapper(BackendWrapper):
             item.future.set_exception(exc)
         else:
             item.future.set_result(completion)
-
-    def _publish(self, group: dict[str, list[QueuedCall]], event: BatchEvent) -> None:
-        buses: dict[int, tuple[EventBus, str | None]] = {}
-        for items in group.values():
-            for item in items:
-                bus = item.batch_mode.bus
-                if bus is not None:
-                    buses.setdefault(id(bus), (bus, item.batch_mode.world))
-        for bus, world in buses.values():
-            bus.publish(event.model_copy(update={"world": world}))
 
     async def aclose(self) -> None:
         try:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -178,13 +178,13 @@ class BatchAPI:
                                     f"{self.endpoint.mask(str(data))[:200]}", retryable=False)
         return data
 
-    async def upload(self, lines: list[dict[str, Any]], filename: str = "tinytroupe-batch.jsonl",
+    async def upload(self, lines: Sequence[bytes], filename: str = "tinytroupe-batch.jsonl",
                      poll_s: float = 1.0) -> str:
-        """Upload ``lines`` as a JSONL file of purpose ``batch``; returns the file id once a batch may use it
-        (an Azure file is polled every ``poll_s`` seconds, growing, until it is ``processed``)."""
-        data = "".join(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines)
+        """Upload ``lines`` (each as :func:`jsonl_line` encodes it) as one JSONL file of purpose ``batch``,
+        byte for byte; returns the file id once a batch may use it (an Azure file is polled every
+        ``poll_s`` seconds, growing, until it is ``processed``)."""
         found = self._with_id(await self._json("POST", "/files", files={"file": (
-            filename, data.encode("utf-8"), "application/jsonl")}, data={"purpose": "batch"}), "/files")
+            filename, b"".join(lines), "application/jsonl")}, data={"purpose": "batch"}), "/files")
         if self.azure_api_version is not None:
             await self._until_processed(found, poll_s)
         return str(found["id"])
@@ -246,6 +246,32 @@ class BatchAPI:
             if isinstance(line, dict) and isinstance(line.get("custom_id"), str):
                 out.append(line)
         return out
+
+    async def download(self, file_id: str | None, *, attempts: int = 4, wait_s: float = 1.0,
+                       max_wait_s: float = 60.0) -> list[dict[str, Any]]:
+        """:meth:`lines`, trying a transient failure again up to ``attempts`` times in all (waiting
+        ``wait_s``, doubling up to ``max_wait_s``): a batch is paid for, its answers must not be dropped
+        because one download failed."""
+        for _ in range(1, attempts):
+            try:
+                return await self.lines(file_id)
+            except LLMTransportError as exc:
+                if not exc.retryable:
+                    raise
+                await asyncio.sleep(wait_s)
+                wait_s = min(wait_s * 2, max_wait_s)
+        return await self.lines(file_id)
+
+
+def jsonl_line(line: Mapping[str, Any]) -> bytes:
+    """One line of a batch input file, newline included, exactly as it is uploaded (so its size is what
+    counts against a provider's cap of an input file).
+
+    Example:
+        >>> jsonl_line({"custom_id": "a", "body": {"n": 1}})
+        b'{"custom_id":"a","body":{"n":1}}\\n'
+    """
+    return (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def _normalized(batch: dict[str, Any]) -> dict[str, Any]:
@@ -324,4 +350,4 @@ def sort_lines(lines: list[dict[str, Any]], wanted: Mapping[str, object],
 
 
 __all__ = ["AZURE_CHAT_ENDPOINT", "CHAT_ENDPOINT", "TERMINAL_STATUSES", "BatchAPI", "completion_from_dict",
-           "error_from_line", "sort_lines"]
+           "error_from_line", "jsonl_line", "sort_lines"]

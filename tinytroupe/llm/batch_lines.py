@@ -1,12 +1,20 @@
-"""The lines of a provider batch: which result lines refused their request's structured-output form, and
-the form each such request is sent again in.
+"""The lines of a provider batch: which requests go into which input file (one model each, under a count
+and a byte cap), and which result lines refused their request's structured-output form.
 
-:class:`~tinytroupe.llm.batch.BatchWrapper` reads a finished batch's lines through these functions; the
-choice of a fallback form is the backend's own (:class:`~tinytroupe.llm.openai_backend.OpenAIBackend`),
-so a batch line and a live call refused alike end in the same form, and the backend remembers the
-downgrade for later calls either way.
+Providers refuse an input file over 200 MB (OpenAI and Azure alike), so the files are cut at
+``max_file_bytes`` (190 MB by default), measured on the exact JSONL bytes that are uploaded
+(:func:`~tinytroupe.llm.batch_api.jsonl_line`); a request whose line alone is larger goes in no
+file: its caller gets a :class:`BatchRequestTooLarge` that names its size.
+
+:class:`~tinytroupe.llm.batch.BatchWrapper` reads a finished batch's lines through
+:func:`refused_forms`; the choice of a fallback form is the backend's own
+(:class:`~tinytroupe.llm.openai_backend.OpenAIBackend`), so a batch line and a live call refused alike
+end in the same form, and the backend remembers the downgrade for later calls either way.
 
 Example:
+    >>> plan_files({"a": b"x" * 40, "b": b"x" * 40, "c": b"x" * 90, "d": b"x" * 10},
+    ...            {"a": "m", "b": "m", "c": "m", "d": "other"}, max_requests=10, max_file_bytes=80)
+    ([['a', 'b'], ['d']], ['c'])
     >>> from tinytroupe.llm.openai_backend import OpenAIBackend
     >>> backend = OpenAIBackend(model="m", base_url="http://127.0.0.1:9/v1", api_key="k")
     >>> refused = {"custom_id": "a", "response": {"status_code": 400, "body": {"error": {
@@ -20,8 +28,54 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tinytroupe.errors import LLMTransportError
 from tinytroupe.llm.openai_backend import OpenAIBackend
 from tinytroupe.provider_errors import HttpStatusError
+
+#: the default cap of an input file: under the 200 MB that OpenAI and Azure take, with room to spare
+DEFAULT_MAX_FILE_BYTES = 190_000_000
+
+
+class BatchRequestTooLarge(LLMTransportError):
+    """A request whose batch line alone is over the cap of an input file: it was not sent.
+
+    ``size_bytes`` is the size of its JSONL line, ``max_file_bytes`` the cap. Not retryable: the same
+    request is as large next time.
+    """
+
+    def __init__(self, where: str, size_bytes: int, max_file_bytes: int) -> None:
+        super().__init__(f"{where}: this request is {size_bytes:,} bytes as a batch line, more than a batch "
+                         f"input file may hold (max_file_bytes {max_file_bytes:,}; providers refuse files over "
+                         "200 MB), so it was not sent: shorten its prompt, or make this call outside batch mode",
+                         retryable=False, kind="rejected")
+        self.size_bytes = size_bytes
+        self.max_file_bytes = max_file_bytes
+
+
+def plan_files(lines: Mapping[str, bytes], models: Mapping[str, str], *, max_requests: int,
+               max_file_bytes: int) -> tuple[list[list[str]], list[str]]:
+    """The keys of ``lines`` (``custom_id -> its JSONL line``) in input files, and the keys too large for any.
+
+    Each file holds one model's requests (Azure refuses a file naming two deployments), in their order,
+    at most ``max_requests`` of them and at most ``max_file_bytes`` bytes; a file is closed when the
+    next line would not fit. A line over ``max_file_bytes`` on its own goes in no file.
+    """
+    files: list[list[str]] = []
+    too_large: list[str] = []
+    filling: dict[str, tuple[list[str], int]] = {}  # per model: the file being filled and its bytes
+    for key, line in lines.items():
+        size = len(line)
+        if size > max_file_bytes:
+            too_large.append(key)
+            continue
+        keys, used = filling.get(models[key], ([], 0))
+        if keys and (len(keys) >= max_requests or used + size > max_file_bytes):
+            files.append(keys)
+            keys, used = [], 0
+        keys.append(key)
+        filling[models[key]] = (keys, used + size)
+    files += [keys for keys, _ in filling.values()]
+    return files, too_large
 
 
 def refused_forms(lines: list[dict[str, Any]], modes: Mapping[str, str | None],
@@ -47,4 +101,4 @@ def refused_forms(lines: list[dict[str, Any]], modes: Mapping[str, str | None],
     return found
 
 
-__all__ = ["refused_forms"]
+__all__ = ["DEFAULT_MAX_FILE_BYTES", "BatchRequestTooLarge", "plan_files", "refused_forms"]

@@ -16,12 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from tinytroupe.errors import LLMTransportError
-from tinytroupe.events import EventBus
+from tinytroupe.events import BatchEvent, EventBus
 from tinytroupe.llm.types import Completion, LLMRequest
 
 
@@ -107,4 +107,16 @@ def fail_call(item: QueuedCall, exc: BaseException) -> None:
         item.future.set_exception(exc)
 
 
-__all__ = ["MODE", "BatchMode", "Collector", "QueuedCall", "Settler", "batch_active", "fail_call"]
+def publish(group: Mapping[str, list[QueuedCall]], event: BatchEvent) -> None:
+    """Publish ``event`` once on each bus the callers of ``group`` asked for, naming the world each asked for."""
+    buses: dict[int, tuple[EventBus, str | None]] = {}
+    for items in group.values():
+        for item in items:
+            bus = item.batch_mode.bus
+            if bus is not None:
+                buses.setdefault(id(bus), (bus, item.batch_mode.world))
+    for bus, world in buses.values():
+        bus.publish(event.model_copy(update={"world": world}))
+
+
+__all__ = ["MODE", "BatchMode", "Collector", "QueuedCall", "Settler", "batch_active", "fail_call", "publish"]
