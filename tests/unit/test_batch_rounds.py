@@ -259,3 +259,71 @@ def test_plan_files_keeps_each_model_apart_and_each_file_under_both_caps() -> No
     assert plan_files(lines, models, max_requests=2, max_file_bytes=60) == ([["a", "c"], ["b"], ["d"], ["e"]], ["f"])
     assert plan_files(lines, models, max_requests=3, max_file_bytes=1000) == ([["a", "c", "d"], ["f"], ["b", "e"]],
                                                                             [])
+
+
+# ---------------------------------------------------------------- callers that gave up (Ctrl-C in world.run)
+
+async def _settled(wrapper: BatchWrapper) -> None:
+    """Wait for every round of batches of this loop to end (world.run's portal loop keeps them running
+    after the run was cancelled)."""
+    while wrapper._collectors.get().tasks:
+        await asyncio.gather(*wrapper._collectors.get().tasks, return_exceptions=True)
+
+
+def test_no_batch_is_created_for_callers_that_all_gave_up_while_its_upload_waited(batch_client: Any) -> None:
+    with MockOpenAIServer(reply_fn=_echo) as server:
+        client, wrapper = batch_client(server)
+        real_upload = wrapper.api.upload
+
+        async def scenario() -> list[Any]:
+            uploading, release = asyncio.Event(), asyncio.Event()
+
+            async def upload(lines: list[bytes], *args: Any, **kwargs: Any) -> str:
+                uploading.set()  # as Azure keeps a file pending, for minutes
+                await release.wait()
+                return await real_upload(lines, *args, **kwargs)
+
+            wrapper.api.upload = upload  # type: ignore[method-assign]
+            with batch_mode(client):
+                calls = [asyncio.ensure_future(client.acomplete([{"role": "user", "content": f"c{i}"}]))
+                         for i in range(2)]
+            await uploading.wait()
+            for call in calls:  # the run is interrupted: its turns are cancelled, the round goes on
+                call.cancel()
+            outcomes = await asyncio.gather(*calls, return_exceptions=True)
+            release.set()
+            await _settled(wrapper)
+            return outcomes
+
+        outcomes = asyncio.run(scenario())
+        stats = server.stats()
+    assert all(isinstance(o, asyncio.CancelledError) for o in outcomes)
+    assert wrapper.submitted == [] and stats["batches"] == {}  # nothing paid for nobody
+
+
+def test_what_an_expired_batch_left_is_not_sent_again_for_callers_that_gave_up(batch_client: Any) -> None:
+    with MockOpenAIServer(reply_fn=_echo, batch_expire_after=1) as server:
+        client, wrapper = batch_client(server)
+        real_retrieve = wrapper.api.retrieve
+        calls: list[asyncio.Future[Any]] = []
+
+        async def retrieve(batch_id: str) -> dict[str, Any]:
+            batch = await real_retrieve(batch_id)
+            if batch["status"] == "expired":  # the run is interrupted just as its batch ends
+                for call in calls:
+                    call.cancel()
+            return batch
+
+        wrapper.api.retrieve = retrieve  # type: ignore[method-assign]
+
+        async def scenario() -> list[Any]:
+            with batch_mode(client):
+                calls.extend(asyncio.ensure_future(client.acomplete([{"role": "user", "content": f"c{i}"}]))
+                             for i in range(3))
+            outcomes = await asyncio.gather(*calls, return_exceptions=True)
+            await _settled(wrapper)
+            return outcomes
+
+        outcomes = asyncio.run(scenario())
+    assert all(isinstance(o, asyncio.CancelledError) for o in outcomes)
+    assert len(wrapper.submitted) == 1  # the rest of the expired batch is not sent for nobody

@@ -182,7 +182,8 @@ class BatchWrapper(BackendWrapper):
         try:
             groups: dict[str, list[QueuedCall]] = {}
             for item in items:
-                groups.setdefault(item.key, []).append(item)
+                if not item.future.done():  # its caller gave up (a cancelled run): nothing is sent for it
+                    groups.setdefault(item.key, []).append(item)
             fresh: dict[str, list[QueuedCall]] = {}
             recorded: dict[str, dict[str, list[QueuedCall]]] = {}
             for key, group in groups.items():
@@ -284,9 +285,11 @@ class BatchWrapper(BackendWrapper):
         return True
 
     async def _submit(self, group: dict[str, list[QueuedCall]], lines: list[bytes]) -> str | None:
-        """Upload ``lines``, create a batch of ``group`` and record it; on failure every item gets the error."""
+        """Upload ``lines``, create a batch of ``group`` and record it (None: failed, each item has the error)."""
         try:
             file_id = await self.api.upload(lines, poll_s=self.poll_interval_s)
+            if all(item.future.done() for items in group.values() for item in items):
+                return None  # every caller gave up while the file uploaded (Azure: minutes): pay for nothing
             batch = await self.api.create(file_id, metadata={"client": "tinytroupe"})
             batch_id = str(batch["id"])
             if self.store is not None:
