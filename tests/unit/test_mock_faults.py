@@ -356,3 +356,14 @@ def test_spawned_server_injects_faults_and_reports_them() -> None:
     assert statuses == [503, 503, 503]
     assert stats["faults_injected"] == {"unavailable": 3}
     assert stats["requests"]["/v1/chat/completions"] == 3
+
+
+def test_a_refused_response_format_is_answered_as_openai_answers_a_model_without_it() -> None:
+    with MockOpenAIServer(rejected_formats={"json_schema"}, format_refusal_status=400) as srv:
+        answer = httpx.post(f"{srv.base_url}/chat/completions", json={
+            "model": "m", "messages": HI, "response_format": {"type": "json_schema", "json_schema": {
+                "name": "a", "schema": {"type": "object"}}}})
+    # OpenAI's body names the refused parameter in ``param`` too (clients read it, not only the message)
+    assert answer.status_code == 400 and answer.json() == {"error": {
+        "message": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.",
+        "type": "invalid_request_error", "param": "response_format", "code": None}}

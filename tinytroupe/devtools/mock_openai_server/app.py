@@ -31,8 +31,9 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError(MISSING_SERVER_DEPENDENCY) from exc
 
 
-def _error_body(message: str, kind: str = "invalid_request_error", code: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+def _error_body(message: str, kind: str = "invalid_request_error", code: str | None = None,
+                param: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
 def _error(status: int, message: str, *, kind: str = "invalid_request_error", code: str | None = None,
@@ -178,7 +179,8 @@ class _Endpoints:
         if fmt_type in self.state.rejected_formats and self.state.format_refusal_status != 500:
             # OpenAI's answer for a model without this form (400), live and in a batch line alike
             return self.state.format_refusal_status, _error_body(
-                f"Invalid parameter: 'response_format' of type '{fmt_type}' is not supported with this model.")
+                f"Invalid parameter: 'response_format' of type '{fmt_type}' is not supported with this model.",
+                param="response_format")
         if fmt_type in self.state.rejected_formats:
             allowed = " or ".join(repr(t) for t in ("text", "json_schema", "json_object")
                                   if t not in self.state.rejected_formats)
