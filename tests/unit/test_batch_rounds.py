@@ -124,6 +124,29 @@ def test_a_400_that_is_no_refusal_of_the_form_fails_its_caller_without_a_fallbac
     assert all(isinstance(e.exception, LLMTransportError) and e.exception.status_code == 400 for e in world.errors)
 
 
+def test_a_line_sent_again_after_a_5xx_asks_in_the_form_the_backend_fell_back_to_meanwhile(
+        batch_client: Any) -> None:
+    # one batch: Agent0's line is refused for json_schema (the backend falls back to json_object), Agent1's
+    # fails with a 503. A live retry asks in the backend's form of the moment; so must Agent1's resend,
+    # or it is refused in the next batch and answered only in a third (each batch may take hours)
+    failed: list[str] = []
+
+    def fail_once(body: dict[str, Any]) -> int | None:
+        if "Agent1" in json.dumps(body) and not failed:
+            failed.append("Agent1")
+            return 503
+        return None
+
+    with MockOpenAIServer(reply_fn=talk, reject_json_schema=True, format_refusal_status=400,
+                          batch_fail_when=fail_once) as server:
+        client, wrapper = batch_client(server)
+        world = world_of(client, 2)
+        actions = world.run(1, batch=True, return_actions=True)
+        rounds = [forms(server, b) for b in wrapper.submitted]
+    assert world.errors == [] and actions is not None and failed == ["Agent1"]
+    assert rounds == [{"json_schema"}, {"json_object"}]
+
+
 # ---------------------------------------------------------------- groups submitted concurrently
 
 def _echo(body: dict[str, Any]) -> str:

@@ -62,7 +62,7 @@ from tinytroupe.llm.batch_api import (
     jsonl_line,
     sort_lines,
 )
-from tinytroupe.llm.batch_lines import DEFAULT_MAX_FILE_BYTES, BatchRequestTooLarge, plan_files, refused_forms
+from tinytroupe.llm.batch_lines import DEFAULT_MAX_FILE_BYTES, BatchRequestTooLarge, form_now, plan_files, refused_forms
 from tinytroupe.llm.batch_queue import MODE, BatchMode, Collector, QueuedCall, batch_active, fail_call, publish
 from tinytroupe.llm.openai_backend import OpenAIBackend
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
@@ -270,8 +270,8 @@ class BatchWrapper(BackendWrapper):
 
     def _line(self, key: str, items: list[QueuedCall]) -> bytes:
         """The JSONL line of the request ``key`` asks (``items`` are its callers), as it is uploaded."""
-        for item in items[1:]:  # one line answers them all: parse its answer in the form it asked
-            item.mode = items[0].mode
+        for item in items:  # one line answers them all, in one form (a resend: the backend's latest, as live)
+            item.mode = form_now(items[0].mode, self.backend)
         return jsonl_line({"custom_id": key, "method": "POST", "url": self.api.chat_endpoint,
                            "body": self.backend._params(items[0].request, items[0].mode)})
 

@@ -9,7 +9,8 @@ file: its caller gets a :class:`BatchRequestTooLarge` that names its size.
 :class:`~tinytroupe.llm.batch.BatchWrapper` reads a finished batch's lines through
 :func:`refused_forms`; the choice of a fallback form is the backend's own
 (:class:`~tinytroupe.llm.openai_backend.OpenAIBackend`), so a batch line and a live call refused alike
-end in the same form, and the backend remembers the downgrade for later calls either way.
+end in the same form, and the backend remembers the downgrade for later calls either way. A line sent
+again for another reason (an expired rest, a 5xx) asks in :func:`form_now`, as a live retry would.
 
 Example:
     >>> plan_files({"a": b"x" * 40, "b": b"x" * 40, "c": b"x" * 90, "d": b"x" * 10},
@@ -29,7 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tinytroupe.errors import LLMTransportError
-from tinytroupe.llm.openai_backend import OpenAIBackend
+from tinytroupe.llm.openai_backend import FALLBACK_ORDER, OpenAIBackend
 from tinytroupe.provider_errors import HttpStatusError
 
 #: the default cap of an input file: under the 200 MB that OpenAI and Azure take, with room to spare
@@ -101,4 +102,24 @@ def refused_forms(lines: list[dict[str, Any]], modes: Mapping[str, str | None],
     return found
 
 
-__all__ = ["DEFAULT_MAX_FILE_BYTES", "BatchRequestTooLarge", "plan_files", "refused_forms"]
+def form_now(mode: str | None, backend: OpenAIBackend) -> str | None:
+    """The structured-output form to send a request in that was queued (or last sent) in ``mode``.
+
+    A live retry asks in the backend's form of the moment, so a line sent again (its batch expired, its
+    line failed with a 5xx) skips the forms the backend has since seen refused, instead of being refused
+    in one more batch (hours). A form further down than the backend's (a request whose own schema was
+    refused) is kept.
+
+    Example:
+        >>> backend = OpenAIBackend(model="m", base_url="http://127.0.0.1:9/v1", api_key="k")
+        >>> backend._auto_mode = "json_object"
+        >>> form_now("json_schema", backend), form_now("tools", backend), form_now(None, backend)
+        ('json_object', 'tools', None)
+    """
+    if mode not in FALLBACK_ORDER or backend.structured_output != "auto":
+        return mode
+    now = backend.structured_mode
+    return now if FALLBACK_ORDER.index(now) > FALLBACK_ORDER.index(mode) else mode
+
+
+__all__ = ["DEFAULT_MAX_FILE_BYTES", "BatchRequestTooLarge", "form_now", "plan_files", "refused_forms"]
