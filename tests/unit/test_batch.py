@@ -24,6 +24,7 @@ from batch_support import (
 )
 from helpers import turn
 
+from tinytroupe import control
 from tinytroupe.agent import TinyPerson
 from tinytroupe.config import Settings
 from tinytroupe.devtools.mock_openai_server import MockOpenAIServer
@@ -337,3 +338,45 @@ def test_polling_a_batch_through_transient_failures_ends_after_max_unreachable_s
         for error in world.errors:
             assert isinstance(error.exception, LLMTransportError) and error.exception.retryable
             assert "run again to resume it" in str(error.exception) and wrapper.submitted[0] in str(error.exception)
+
+
+def _batch_run(path: Path, server: MockOpenAIServer) -> tuple[BatchWrapper, Any]:
+
+    sim = control.begin(path, settings=settings(server), quiet=True)
+    try:
+        wrapper = fast(sim.client)
+        world = world_of(sim.client, 2)
+        world.run(1, batch=True)
+        return wrapper, world
+    finally:
+        control.end()
+
+
+def test_a_recorded_batch_the_server_no_longer_knows_is_sent_again_once(tmp_path: Path) -> None:
+    # The first run's batch is recorded, then its polling fails for good (its callers get the error).
+    # The re-run meets a server that never heard of that batch (a 404): its requests go out in a new
+    # batch and are answered, and the lost batch is marked so that a third run does not ask for it.
+    path = tmp_path / "run.sqlite"
+    with MockOpenAIServer(reply_fn=talk) as first:
+        sim = control.begin(path, settings=settings(first), quiet=True)
+        try:
+            wrapper = fast(sim.client)
+
+            async def gone(batch_id: str) -> dict[str, Any]:
+                raise LLMTransportError("the batch service is gone (HTTP 410)", status_code=410, retryable=False)
+
+            wrapper.api.retrieve = gone  # type: ignore[method-assign]
+            world = world_of(sim.client, 2)
+            world.run(1, batch=True)
+            lost = list(wrapper.submitted)
+            assert len(lost) == 1 and len(world.errors) == 2
+        finally:
+            control.end()
+        port = first.port
+    with MockOpenAIServer(reply_fn=talk, port=port) as second:  # the same address: the same requests
+        wrapper, world = _batch_run(path, second)
+        assert wrapper.resumed == lost and len(wrapper.submitted) == 1 and not world.errors
+        assert next(a.content for a in world.agents[0].memory.items() if a.kind == "action") == "Agent0 answers"
+        assert {b["batch_id"]: b["status"] for b in BatchStore(path).batches()}[lost[0]] == "lost"
+        wrapper, world = _batch_run(path, second)  # answered from the run file: nothing resumed, nothing sent
+        assert wrapper.resumed == [] and wrapper.submitted == [] and not world.errors

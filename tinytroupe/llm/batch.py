@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 from tinytroupe.errors import ConfigError, LLMTransportError
 from tinytroupe.events import BatchEvent, EventBus
 from tinytroupe.lazy import PerLoop
+from tinytroupe.llm import batch_lines
 from tinytroupe.llm.backend import Backend, BackendWrapper
 from tinytroupe.llm.batch_api import (
     TERMINAL_STATUSES,
@@ -222,7 +223,7 @@ class BatchWrapper(BackendWrapper):
             outcome: Outcome | Exception = await (self._follow(batch, group, resumed=True) if isinstance(batch, str)
                                                    else self._send(group, batch))
         except Exception as exc:
-            outcome = exc
+            outcome = batch_lines.lost_batch(exc, batch, group, self.store, self.backend.base_url) or exc
         again = self._next_round(group, outcome)
         if again:
             await self._settle(again)
@@ -230,9 +231,8 @@ class BatchWrapper(BackendWrapper):
     def _next_round(self, group: dict[str, list[QueuedCall]], outcome: Outcome | Exception) -> list[QueuedCall]:
         """What of one batch's ``group`` goes into the next round; fails the callers that are done for."""
         if isinstance(outcome, Exception):
-            for waiting in group.values():
-                for item in waiting:
-                    fail_call(item, outcome)
+            for item in (item for waiting in group.values() for item in waiting):
+                fail_call(item, outcome)
             return []
         # Lines refused for their structured-output form go again in the fallback form: at most once per
         # form, so they are not counted as resends.

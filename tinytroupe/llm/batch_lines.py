@@ -26,12 +26,19 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinytroupe.errors import LLMTransportError
 from tinytroupe.llm.openai_backend import FALLBACK_ORDER, OpenAIBackend
 from tinytroupe.provider_errors import HttpStatusError
+
+if TYPE_CHECKING:
+    from tinytroupe.llm.batch_queue import QueuedCall
+    from tinytroupe.storage.batches import BatchStore
+
+logger = logging.getLogger(__name__)
 
 #: the default cap of an input file: under the 200 MB that OpenAI and Azure take, with room to spare
 DEFAULT_MAX_FILE_BYTES = 190_000_000
@@ -123,3 +130,16 @@ def form_now(mode: str | None, backend: OpenAIBackend) -> str | None:
 
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "BatchRequestTooLarge", "form_now", "plan_files", "refused_forms"]
+
+
+def lost_batch(exc: Exception, batch: str | list[bytes], group: dict[str, list[QueuedCall]],
+               store: BatchStore | None, where: str) -> tuple[str, list[QueuedCall], list[QueuedCall]] | None:
+    """What a recorded batch the server answers 404 for comes to: its requests, to send again in a new
+    batch (marked ``unanswered`` in the run file, the batch ``lost``), so a re-run does not fail on it
+    forever; None for any other failure, or for a batch this run sent (``batch`` is then its lines)."""
+    if not (isinstance(batch, str) and isinstance(exc, LLMTransportError) and exc.status_code == 404):
+        return None
+    logger.warning("batch %s is unknown to %s; its %d requests are sent again", batch, where, len(group))
+    if store is not None:
+        store.finish(batch, "lost", {}, unanswered=list(group))
+    return "lost", [item for waiting in group.values() for item in waiting], []

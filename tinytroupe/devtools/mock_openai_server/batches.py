@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -70,13 +71,16 @@ class BatchFiles:
         self.files: dict[str, tuple[dict[str, Any], bytes]] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
+        # ids are unique across servers, as a provider's are: a run file that outlives one mock server
+        # must not find its old batch's id given to a new batch by the next
+        self._server_token = secrets.token_hex(3)
         #: how many times each request body was completed (live or in a batch)
         self.completed: dict[str, int] = {}
         self.batch_requests_completed = 0
 
     def new_id(self, prefix: str) -> str:
         with self.lock:
-            return f"{prefix}-mock-{next(self._ids)}"
+            return f"{prefix}-mock-{self._server_token}-{next(self._ids)}"
 
     def add_file(self, data: bytes, filename: str, purpose: str, status: str = "processed") -> dict[str, Any]:
         meta: dict[str, Any] = {"id": self.new_id("file"), "object": "file", "bytes": len(data),
