@@ -1,6 +1,7 @@
 """Relevance retrieval over cold memory segments: what a query costs, and what the prompt setting costs a turn.
 
-Run through ``benchmarks/memory.py --cold-query [--quick]`` (part (e)); the last line printed is one
+Run through ``benchmarks/memory.py --cold-query [--quick]`` (part (e)) or on its own (``benchmarks/memory_cold.py
+[--quick]``, as ``make bench`` does); the last line printed is one
 JSON object.
 
 (e1) a run file holding ``agents`` agents' cold segments, as the ring of part (d) leaves them (27
@@ -249,3 +250,18 @@ def run(quick: bool, cold_memory: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["bench_file", "bench_long_history", "bench_prompt", "run"]
+
+
+if __name__ == "__main__":  # the same as `benchmarks/memory.py --cold-query`, so the benchmark runner runs (e) too
+    import argparse
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from memory import COLD_MEMORY
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="400 agents' file and a 100-agent world (about a minute)")
+    args = parser.parse_args()
+    print(json.dumps({"quick": args.quick, **run(args.quick, COLD_MEMORY)}))
