@@ -380,3 +380,28 @@ def test_a_recorded_batch_the_server_no_longer_knows_is_sent_again_once(tmp_path
         assert {b["batch_id"]: b["status"] for b in BatchStore(path).batches()}[lost[0]] == "lost"
         wrapper, world = _batch_run(path, second)  # answered from the run file: nothing resumed, nothing sent
         assert wrapper.resumed == [] and wrapper.submitted == [] and not world.errors
+
+
+def test_a_request_that_last_failed_by_expiry_says_so_not_an_older_503(batch_client: Any) -> None:
+    # Agent0's line fails with a 503 in the first batch; the batches it is sent again in expire before
+    # answering it. Its error names the expiry (what happened last), not the 503 of the first batch.
+    calls: list[str] = []
+
+    def fail(body: dict[str, Any]) -> int | None:
+        calls.append(str(agent_in(body)))
+        return 503 if agent_in(body) == "Agent0" and calls.count("Agent0") == 1 else None
+
+    with MockOpenAIServer(reply_fn=talk, batch_fail_when=fail) as server:
+        client, wrapper, _ = batch_client(server)
+
+        def expire_later(event: Event) -> None:
+            if isinstance(event, BatchEvent) and event.phase == "done":
+                server.state.batch.expire_after = 0  # every batch after the first answers nothing
+
+        client.bus.subscribe(expire_later, kinds=["batch"])
+        world = world_of(client, 2)
+        world.run(1, batch=True)
+        assert [e.agent for e in world.errors] == ["Agent0"]
+        error = world.errors[0].exception
+        assert isinstance(error, LLMTransportError) and error.status_code != 503
+        assert "expired" in str(error) and len(wrapper.submitted) == 1 + wrapper.max_resends

@@ -355,9 +355,9 @@ class BatchWrapper(BackendWrapper):
                                                      max_wait_s=self.max_poll_interval_s)]
         refused = refused_forms(lines, {key: items[0].mode for key, items in group.items()}, self.backend)
         answers, retry = sort_lines([x for x in lines if x["custom_id"] not in refused], group, self.api.endpoint)
-        for key, error in retry.items():
+        for key in group:  # this batch's own failure, or none: an older 5xx must not name a later expiry
             for item in group[key]:
-                item.last_error = error
+                item.last_error = retry.get(key)
         again = [item for key in refused for item in group[key]]
         for item in again:
             item.mode = refused[item.key]
