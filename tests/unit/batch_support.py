@@ -10,16 +10,21 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from helpers import START, turn
 
 from tinytroupe.agent import TinyPerson
+from tinytroupe.config import Settings
 from tinytroupe.devtools.mock_openai_server import MockOpenAIServer
 from tinytroupe.environment import TinyWorld
+from tinytroupe.events import Event
 from tinytroupe.llm import LLMClient
 from tinytroupe.llm.batch import BatchWrapper, find_batch_wrapper
+from tinytroupe.llm.factory import build_client
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-test-0123456789abcdef"
@@ -54,6 +59,53 @@ def fast(client: LLMClient) -> BatchWrapper:
 def world_of(client: LLMClient, n: int) -> TinyWorld:
     return TinyWorld("Room", [TinyPerson(f"Agent{i}") for i in range(n)], initial_datetime=START, client=client,
                      communication_display=False)
+
+
+@contextmanager
+def batch_clients(settings_of: Callable[[MockOpenAIServer], dict[str, Any]]) -> Iterator[Callable[..., Any]]:
+    """``make(server, **changes)``: a client with the batch layer for ``server`` (``[OpenAI]`` settings from
+    ``settings_of``, one attempt per call, ``changes`` on top), its fast-polling wrapper and the batch
+    events it publishes; every client made is closed at the end."""
+    made: list[LLMClient] = []
+
+    def make(server: MockOpenAIServer, **changes: Any) -> tuple[LLMClient, BatchWrapper, list[Event]]:
+        openai = {**settings_of(server), "max_attempts": 1, **changes}
+        client = build_client(Settings.model_validate({"openai": openai}))
+        made.append(client)
+        seen: list[Event] = []
+        client.bus.subscribe(seen.append, kinds=["batch"])
+        return client, fast(client), seen
+
+    try:
+        yield make
+    finally:
+        for client in made:
+            client.close()
+
+
+def input_lines(server: MockOpenAIServer, batch_id: str) -> list[dict[str, Any]]:
+    """The JSONL lines the mock server received as ``batch_id``'s input file."""
+    batch = server.state.batch.batch(batch_id)
+    assert batch is not None
+    data = server.state.batch.content(batch["input_file_id"])
+    assert data is not None
+    return [json.loads(t) for t in data.decode().splitlines()]
+
+
+def check_expired_rest_sent_again(server: MockOpenAIServer, wrapper: BatchWrapper, world: TinyWorld,
+                                  actions: Any, store: Any, agents: int, kept: int) -> dict[str, Any]:
+    """What an expired first batch must leave, in either dialect: every agent answered, the ``kept``
+    completed lines kept, only the rest sent again, nothing completed twice, both batches in the run
+    file. Returns the second batch."""
+    assert world.errors == [] and actions is not None
+    assert all(acts[0].content == f"{name} answers" for name, acts in actions[0].items())
+    first, second = (server.state.batch.batch(b) for b in wrapper.submitted)
+    assert first is not None and second is not None
+    assert first["status"] == "expired" and first["request_counts"]["completed"] == kept
+    assert second["request_counts"]["total"] == agents - kept  # only the rest
+    assert server.stats()["completed_twice"] == 0 and server.stats()["batch_requests_completed"] == agents
+    assert [b["status"] for b in store.batches()] == ["expired", "completed"]
+    return second
 
 
 def openai_settings(server: MockOpenAIServer) -> dict[str, Any]:

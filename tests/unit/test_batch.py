@@ -15,6 +15,8 @@ from batch_support import (
     ROOT,
     agent_in,
     azure_settings,
+    batch_clients,
+    check_expired_rest_sent_again,
     fast,
     killed_then_run_again,
     openai_settings,
@@ -33,7 +35,6 @@ from tinytroupe.events import BatchEvent, Event
 from tinytroupe.extraction import ResultsExtractor
 from tinytroupe.llm import LLMClient, ScriptedBackend
 from tinytroupe.llm.batch import BatchWrapper, batch_mode
-from tinytroupe.llm.factory import build_client
 from tinytroupe.storage.batches import BatchStore
 
 
@@ -43,18 +44,8 @@ def settings(server: MockOpenAIServer) -> Settings:
 
 @pytest.fixture
 def batch_client() -> Iterator[Any]:
-    made: list[LLMClient] = []
-
-    def make(server: MockOpenAIServer) -> tuple[LLMClient, BatchWrapper, list[Event]]:
-        client = build_client(settings(server))
-        made.append(client)
-        seen: list[Event] = []
-        client.bus.subscribe(seen.append, kinds=["batch"])
-        return client, fast(client), seen
-
-    yield make
-    for client in made:
-        client.close()
+    with batch_clients(openai_settings) as make:
+        yield make
 
 
 def test_a_step_goes_out_as_one_batch_and_each_answer_reaches_its_agent(batch_client: Any) -> None:
@@ -177,14 +168,8 @@ def test_an_expired_batch_keeps_its_answers_and_sends_only_the_rest_again(batch_
         wrapper.store = store = BatchStore(tmp_path / "run.sqlite")
         world = world_of(client, 5)
         actions = world.run(1, batch=True, return_actions=True)
-        assert world.errors == [] and actions is not None
-        assert all(acts[0].content == f"{name} answers" for name, acts in actions[0].items())
-        first, second = (server.state.batch.batch(b) for b in wrapper.submitted)
-        assert first is not None and second is not None
-        assert first["status"] == "expired" and first["request_counts"]["completed"] == 3
-        assert second["status"] == "completed" and second["request_counts"]["total"] == 2  # only the rest
-        assert server.stats()["completed_twice"] == 0 and server.stats()["batch_requests_completed"] == 5
-        assert [b["status"] for b in store.batches()] == ["expired", "completed"]
+        second = check_expired_rest_sent_again(server, wrapper, world, actions, store, agents=5, kept=3)
+        assert second["status"] == "completed"
         store.close()
     assert "expired" in [e.status for e in seen if isinstance(e, BatchEvent)]
 

@@ -13,12 +13,20 @@ from typing import Any
 
 import httpx
 import pytest
-from batch_support import KEY, azure_settings, fast, talk, world_of
+from batch_support import (
+    KEY,
+    azure_settings,
+    batch_clients,
+    check_expired_rest_sent_again,
+    input_lines,
+    talk,
+    world_of,
+)
 
 from tinytroupe.config import Settings
 from tinytroupe.devtools.mock_openai_server import MockOpenAIServer
 from tinytroupe.errors import ConfigError, LLMTransportError
-from tinytroupe.events import BatchEvent, Event
+from tinytroupe.events import BatchEvent
 from tinytroupe.llm import LLMClient
 from tinytroupe.llm.batch import BatchWrapper, batch_mode, find_batch_wrapper
 from tinytroupe.llm.batch_api import BatchAPI, jsonl_line
@@ -29,27 +37,8 @@ from tinytroupe.storage.batches import BatchStore
 
 @pytest.fixture
 def azure_client() -> Iterator[Any]:
-    made: list[LLMClient] = []
-
-    def make(server: MockOpenAIServer, **changes: Any) -> tuple[LLMClient, BatchWrapper, list[Event]]:
-        openai = {**azure_settings(server), "max_attempts": 1, **changes}
-        client = build_client(Settings.model_validate({"openai": openai}))
-        made.append(client)
-        seen: list[Event] = []
-        client.bus.subscribe(seen.append, kinds=["batch"])
-        return client, fast(client), seen
-
-    yield make
-    for client in made:
-        client.close()
-
-
-def _input_lines(server: MockOpenAIServer, batch_id: str) -> list[dict[str, Any]]:
-    batch = server.state.batch.batch(batch_id)
-    assert batch is not None
-    data = server.state.batch.content(batch["input_file_id"])
-    assert data is not None
-    return [json.loads(t) for t in data.decode().splitlines()]
+    with batch_clients(azure_settings) as make:
+        yield make
 
 
 def test_a_step_goes_out_as_one_azure_batch_to_the_deployment(azure_client: Any) -> None:
@@ -60,7 +49,7 @@ def test_a_step_goes_out_as_one_azure_batch_to_the_deployment(azure_client: Any)
         assert world.errors == [] and actions is not None
         assert all(acts[0].content == f"{name} answers" for name, acts in actions[0].items())
         assert server.chat_requests() == [] and len(wrapper.submitted) == 1
-        lines = _input_lines(server, wrapper.submitted[0])
+        lines = input_lines(server, wrapper.submitted[0])
         batch = server.state.batch.batch(wrapper.submitted[0])
         paths = [r.path for r in server.requests]
         sent = [r for r in server.requests if r.path.startswith("/openai/")]
@@ -84,14 +73,7 @@ def test_an_expired_azure_batch_keeps_its_answers_and_sends_only_the_rest_again(
         wrapper.store = store = BatchStore(tmp_path / "run.sqlite")
         world = world_of(client, 4)
         actions = world.run(1, batch=True, return_actions=True)
-        assert world.errors == [] and actions is not None
-        assert all(acts[0].content == f"{name} answers" for name, acts in actions[0].items())
-        first, second = (server.state.batch.batch(b) for b in wrapper.submitted)
-        assert first is not None and second is not None
-        assert first["status"] == "expired" and first["request_counts"]["completed"] == 2
-        assert second["request_counts"]["total"] == 2  # only the rest
-        assert server.stats()["completed_twice"] == 0 and server.stats()["batch_requests_completed"] == 4
-        assert [b["status"] for b in store.batches()] == ["expired", "completed"]
+        check_expired_rest_sent_again(server, wrapper, world, actions, store, agents=4, kept=2)
         store.close()
 
 
@@ -106,7 +88,7 @@ def test_requests_for_two_deployments_go_into_two_batches(azure_client: Any) -> 
             return [str(r.value) for r in results]
 
         assert asyncio.run(ask()) == ["fine"] * 4
-        models = [{line["body"]["model"] for line in _input_lines(server, b)} for b in wrapper.submitted]
+        models = [{line["body"]["model"] for line in input_lines(server, b)} for b in wrapper.submitted]
     assert sorted(map(sorted, models)) == [["deployment-0"], ["deployment-1"]]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from batch_support import azure_settings, fast, openai_settings, talk, world_of
+from batch_support import azure_settings, fast, input_lines, openai_settings, talk, world_of
 from helpers import turn
 from pydantic import BaseModel
 
@@ -43,14 +43,6 @@ def batch_client() -> Iterator[Any]:
     yield make
     for client in made:
         client.close()
-
-
-def input_lines(server: MockOpenAIServer, batch_id: str) -> list[dict[str, Any]]:
-    batch = server.state.batch.batch(batch_id)
-    assert batch is not None
-    data = server.state.batch.content(batch["input_file_id"])
-    assert data is not None
-    return [json.loads(t) for t in data.decode().splitlines()]
 
 
 def forms(server: MockOpenAIServer, batch_id: str) -> set[str]:
