@@ -4,8 +4,9 @@ It serves ``/v1/chat/completions``, ``/v1/completions``, ``/v1/models`` and ``/v
 real HTTP (fastapi + uvicorn), with a fixed latency, scripted replies or a reply function, scripted
 failures (429 with ``Retry-After``, 500, 400, a hang), an option to refuse ``json_schema``
 response formats the way llama-cpp-python's server does (HTTP 500) or OpenAI does for a model without
-them (HTTP 400, ``format_refusal_status``), in live calls and batch lines alike, usage counts, and a
-record of every request.
+them (HTTP 400, ``format_refusal_status``), in live calls and batch lines alike, an option to refuse
+``logprobs`` as OpenAI does for a model without them (HTTP 400, ``reject_logprobs``; ``logprobs=False``
+answers ``"logprobs": null`` instead), usage counts, and a record of every request.
 
 Faults: every kind in :data:`FAULT_KINDS` can be queued for the next request
 (``server.add_failures(MockFailure.of("truncated_body"))``) or injected at random into a share of

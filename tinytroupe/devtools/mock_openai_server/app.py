@@ -175,6 +175,11 @@ class _Endpoints:
 
     async def chat_answer(self, body: dict[str, Any], pre: _Prelude | None) -> tuple[int, dict[str, Any]]:
         """The status and JSON body answering one chat request (live, or a line of a batch when ``pre`` is None)."""
+        if self.state.reject_logprobs and ("logprobs" in body or "top_logprobs" in body):
+            # OpenAI's answer for a model without them (400), live and in a batch line alike
+            field = "logprobs" if "logprobs" in body else "top_logprobs"
+            return 400, _error_body(f"Unsupported parameter: '{field}' is not supported with this model.",
+                                    code="unsupported_parameter", param=field)
         fmt_type = (body.get("response_format") or {}).get("type")
         if fmt_type in self.state.rejected_formats and self.state.format_refusal_status != 500:
             # OpenAI's answer for a model without this form (400), live and in a batch line alike

@@ -90,6 +90,8 @@ class MockOpenAIServer:
             that line an error-file line with that status.
         logprobs: answer requests asking for ``logprobs`` with plausible ones (see
             :mod:`~tinytroupe.devtools.mock_openai_server.logprobs`); False answers ``"logprobs": null``.
+        reject_logprobs: refuse requests with ``logprobs`` or ``top_logprobs`` with HTTP 400, as OpenAI
+            does for a model without them, live and in batch lines alike.
 
     Example:
         >>> with MockOpenAIServer(replies=["hi"], latency_s=0.01) as server:
@@ -107,7 +109,7 @@ class MockOpenAIServer:
                  fault_hang_s: float = DEFAULT_FAULT_HANG_S, fault_retry_after: float = DEFAULT_FAULT_RETRY_AFTER,
                  fault_when: FaultFilter | None = None, batch_latency_s: float = 0.0,
                  batch_expire_after: int | None = None, batch_fail_when: BatchFailFunction | None = None,
-                 logprobs: bool = True) -> None:
+                 logprobs: bool = True, reject_logprobs: bool = False) -> None:
         formats = set(rejected_formats) | ({"json_schema"} if reject_json_schema else set())
         self.state = _State(replies=replies, reply_fn=reply_fn, latency_s=latency_s, failures=failures,
                             rejected_formats=formats, format_refusal_status=format_refusal_status,
@@ -116,7 +118,7 @@ class MockOpenAIServer:
                             fault_kinds=fault_kinds, fault_seed=fault_seed, fault_hang_s=fault_hang_s,
                             fault_retry_after=fault_retry_after, fault_when=fault_when,
                             batch_latency_s=batch_latency_s, batch_expire_after=batch_expire_after,
-                            batch_fail_when=batch_fail_when, logprobs=logprobs)
+                            batch_fail_when=batch_fail_when, logprobs=logprobs, reject_logprobs=reject_logprobs)
         self._port = port
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -299,6 +301,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="delay before a batch's requests are answered, in ms")
     parser.add_argument("--no-logprobs", action="store_true",
                         help='answer requests for logprobs with "logprobs": null, as many servers do')
+    parser.add_argument("--reject-logprobs", action="store_true",
+                        help="refuse requests for logprobs with HTTP 400, as OpenAI does for a model without them")
     args = parser.parse_args(argv)
     if not 0.0 <= args.fault_rate <= 1.0:
         parser.error(f"--fault-rate must be between 0 and 1, got {args.fault_rate}")
@@ -307,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                    api_key=None, model=args.model, embedding_dim=8, fault_rate=args.fault_rate,
                    fault_kinds=args.faults, fault_seed=args.fault_seed, fault_hang_s=args.fault_hang_s,
                    fault_retry_after=args.fault_retry_after, batch_latency_s=args.batch_latency_ms / 1000.0,
-                   logprobs=not args.no_logprobs)
+                   logprobs=not args.no_logprobs, reject_logprobs=args.reject_logprobs)
     sock = _listening_socket(args.host, args.port)
     host, port = sock.getsockname()[:2]
     print(f"mock OpenAI server on http://{host}:{port}/v1", flush=True)

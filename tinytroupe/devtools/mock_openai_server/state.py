@@ -52,10 +52,12 @@ class _State:
                  fault_retry_after: float = DEFAULT_FAULT_RETRY_AFTER,
                  fault_when: FaultFilter | None = None, batch_latency_s: float = 0.0,
                  batch_expire_after: int | None = None, batch_fail_when: BatchFailFunction | None = None,
-                 logprobs: bool = True, format_refusal_status: int = 500) -> None:
+                 logprobs: bool = True, format_refusal_status: int = 500, reject_logprobs: bool = False) -> None:
         self.lock = threading.Lock()
         #: answer requests that ask for logprobs with them (False: ``"logprobs": null``, as many servers do)
         self.logprobs = logprobs
+        #: refuse requests that ask for logprobs (HTTP 400, OpenAI's answer for a model without them)
+        self.reject_logprobs = reject_logprobs
         #: uploaded files, batches, and the completions counted per request body (live and batched)
         self.batch = BatchFiles(latency_s=batch_latency_s, expire_after=batch_expire_after,
                                 fail_when=batch_fail_when)
