@@ -30,6 +30,7 @@ from tinytroupe.events import BatchEvent
 from tinytroupe.llm import LLMClient
 from tinytroupe.llm.batch import BatchWrapper, batch_mode, find_batch_wrapper
 from tinytroupe.llm.batch_api import BatchAPI, jsonl_line
+from tinytroupe.llm.batch_lines import batch_line
 from tinytroupe.llm.factory import build_client
 from tinytroupe.llm.openai_backend import OpenAIBackend
 from tinytroupe.storage.batches import BatchStore
@@ -125,7 +126,8 @@ def test_a_failed_azure_batch_says_which_deployment_type_it_needs(azure_client: 
     with MockOpenAIServer(replies=["fine"] * 2) as server:
         client, wrapper, _ = azure_client(server)
         def one_file(fresh: dict[str, Any]) -> list[Any]:  # both deployments in one file
-            return [(fresh, [wrapper._line(key, items) for key, items in fresh.items()])]
+            return [(fresh, [batch_line(key, items, wrapper.backend, wrapper.api.chat_endpoint)
+                             for key, items in fresh.items()])]
 
         wrapper._chunks = one_file  # type: ignore[method-assign]
 

@@ -15,9 +15,10 @@ Each request's ``custom_id`` is its cache key. With a :class:`~tinytroupe.storag
 on the batch: a re-run of a killed or interrupted run that builds the same requests polls the same
 batch instead of paying again. A batch that expires keeps its completed lines and sends only the rest
 again (up to ``max_resends`` times); so does a line that failed with a status a second try may mend
-(429, 5xx), as live calls are retried. A line refused for its structured-output form goes out again in
-the form a live call falls back to (the backend remembers the downgrade). Any other line in the error
-file (or one that kept failing) fails that caller only, with a typed
+(429, 5xx), as live calls are retried. A line refused for its logprobs fields goes out again without
+them, and one refused for its structured-output form in the form a live call falls back to; the backend
+remembers either (later lines and live calls ask so at once: :mod:`tinytroupe.llm.batch_lines`). Any
+other line in the error file (or one that kept failing) fails that caller only, with a typed
 :class:`~tinytroupe.errors.LLMTransportError`; the other callers get their answers. While a batch
 waits, :class:`~tinytroupe.events.BatchEvent` s on the bus tell its progress.
 
@@ -60,10 +61,9 @@ from tinytroupe.llm.batch_api import (
     BatchAPI,
     completion_from_dict,
     error_from_line,
-    jsonl_line,
     sort_lines,
 )
-from tinytroupe.llm.batch_lines import DEFAULT_MAX_FILE_BYTES, BatchRequestTooLarge, form_now, plan_files, refused_forms
+from tinytroupe.llm.batch_lines import DEFAULT_MAX_FILE_BYTES, BatchRequestTooLarge, batch_line, plan_files, refused_lines
 from tinytroupe.llm.batch_queue import MODE, BatchMode, Collector, QueuedCall, batch_active, fail_call, publish
 from tinytroupe.llm.openai_backend import OpenAIBackend
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
@@ -74,7 +74,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: how a batch ended: its status, the items to send again as they were, and those to send in another form
+#: how a batch ended: its status, the items to send again as they were, and those refused for a field (another
+#: form, no logprobs)
 Outcome = tuple[str, list[QueuedCall], list[QueuedCall]]
 
 
@@ -234,8 +235,8 @@ class BatchWrapper(BackendWrapper):
             for item in (item for waiting in group.values() for item in waiting):
                 fail_call(item, outcome)
             return []
-        # Lines refused for their structured-output form go again in the fallback form: at most once per
-        # form, so they are not counted as resends.
+        # Lines refused for their structured-output form go again in the fallback form (at most once per
+        # form), those refused for logprobs without them (once): they are not counted as resends.
         again = list(outcome[2])
         for item in outcome[1]:  # what an expired batch left, and lines a retry may mend
             item.resends += 1
@@ -258,7 +259,7 @@ class BatchWrapper(BackendWrapper):
         """``fresh`` in batch files, each with its JSONL lines: one model each, at most ``max_requests``
         lines and ``max_file_bytes`` bytes (:func:`~tinytroupe.llm.batch_lines.plan_files`). A request too
         large for any file fails its callers here, unsent."""
-        lines = {key: self._line(key, items) for key, items in fresh.items()}
+        lines = {key: batch_line(key, items, self.backend, self.api.chat_endpoint) for key, items in fresh.items()}
         files, too_large = plan_files(lines, {key: items[0].request.model or self.backend.model
                                               for key, items in fresh.items()},
                                       max_requests=self.max_requests, max_file_bytes=self.max_file_bytes)
@@ -267,13 +268,6 @@ class BatchWrapper(BackendWrapper):
             for item in fresh[key]:
                 fail_call(item, error)
         return [({k: fresh[k] for k in keys}, [lines[k] for k in keys]) for keys in files]
-
-    def _line(self, key: str, items: list[QueuedCall]) -> bytes:
-        """The JSONL line of the request ``key`` asks (``items`` are its callers), as it is uploaded."""
-        for item in items:  # one line answers them all, in one form (a resend: the backend's latest, as live)
-            item.mode = form_now(items[0].mode, self.backend)
-        return jsonl_line({"custom_id": key, "method": "POST", "url": self.api.chat_endpoint,
-                           "body": self.backend._params(items[0].request, items[0].mode)})
 
     def _answer_from_store(self, key: str, group: list[QueuedCall]) -> bool:
         """Answer ``group`` with the stored answer of ``key`` (a batch finished before a crash), if any."""
@@ -307,7 +301,7 @@ class BatchWrapper(BackendWrapper):
 
     async def _follow(self, batch_id: str, group: dict[str, list[QueuedCall]], *, resumed: bool) -> Outcome:
         """Poll ``batch_id`` until it ends, answer ``group`` from its files; returns its status, the items
-        to send again as they were and those to send again in a fallback structured-output form."""
+        to send again as they were and those to send again in a fallback form or without logprobs."""
         if resumed:
             self.resumed.append(batch_id)
             publish(group, BatchEvent(batch_id=batch_id, phase="resumed", status="", total=len(group)))
@@ -348,12 +342,13 @@ class BatchWrapper(BackendWrapper):
     async def _collect(self, batch_id: str, status: str, batch: dict[str, Any],
                        group: dict[str, list[QueuedCall]]) -> tuple[list[QueuedCall], list[QueuedCall]]:
         """Answer ``group`` from the batch's output and error files; returns the items to send again as
-        they were (expired, or failed in a way a retry may mend) and those to send again in another form."""
+        they were (expired, or failed in a way a retry may mend) and those refused for logprobs or their form
+        (:func:`~tinytroupe.llm.batch_lines.refused_lines`), to send again without them or in another form."""
         # the batch is paid for: a download that fails transiently is tried again, not dropped
         lines = [line for file_id in (batch.get("output_file_id"), batch.get("error_file_id"))
                  for line in await self.api.download(file_id, wait_s=self.poll_interval_s,
                                                      max_wait_s=self.max_poll_interval_s)]
-        refused = refused_forms(lines, {key: items[0].mode for key, items in group.items()}, self.backend)
+        refused = refused_lines(lines, group, self.backend)
         answers, retry = sort_lines([x for x in lines if x["custom_id"] not in refused], group, self.api.endpoint)
         for key in group:  # this batch's own failure, or none: an older 5xx must not name a later expiry
             for item in group[key]:

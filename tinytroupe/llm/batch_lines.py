@@ -1,16 +1,20 @@
-"""The lines of a provider batch: which requests go into which input file (one model each, under a count
-and a byte cap), and which result lines refused their request's structured-output form.
+"""The lines of a provider batch: each request's line, which lines go into which input file (one model each,
+under a count and a byte cap), and which result lines the server refused for a field a live call drops or
+changes (logprobs, the structured-output form).
 
 Providers refuse an input file over 200 MB (OpenAI and Azure alike), so the files are cut at
 ``max_file_bytes`` (190 MB by default), measured on the exact JSONL bytes that are uploaded
-(:func:`~tinytroupe.llm.batch_api.jsonl_line`); a request whose line alone is larger goes in no
-file: its caller gets a :class:`BatchRequestTooLarge` that names its size.
+(:func:`batch_line`); a request whose line alone is larger goes in no file: its caller gets a
+:class:`BatchRequestTooLarge` that names its size.
 
 :class:`~tinytroupe.llm.batch.BatchWrapper` reads a finished batch's lines through
-:func:`refused_forms`; the choice of a fallback form is the backend's own
+:func:`refused_lines`, and what to do about a refusal is the backend's own decision
 (:class:`~tinytroupe.llm.openai_backend.OpenAIBackend`), so a batch line and a live call refused alike
-end in the same form, and the backend remembers the downgrade for later calls either way. A line sent
-again for another reason (an expired rest, a 5xx) asks in :func:`form_now`, as a live retry would.
+end alike, and the backend remembers either way: a line refused for its logprobs fields goes again
+without them (:func:`refused_logprobs`; no later line or live call asks for them, and callers sample),
+one refused for its structured-output form goes again in the form a live call falls back to
+(:func:`refused_forms`). A line sent again for another reason (an expired rest, a 5xx) asks in
+:func:`form_now`, as a live retry would.
 
 Example:
     >>> plan_files({"a": b"x" * 40, "b": b"x" * 40, "c": b"x" * 90, "d": b"x" * 10},
@@ -27,10 +31,11 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Container, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tinytroupe.errors import LLMTransportError
+from tinytroupe.llm.batch_api import jsonl_line
 from tinytroupe.llm.openai_backend import FALLBACK_ORDER, OpenAIBackend
 from tinytroupe.provider_errors import HttpStatusError
 
@@ -86,6 +91,53 @@ def plan_files(lines: Mapping[str, bytes], models: Mapping[str, str], *, max_req
     return files, too_large
 
 
+def batch_line(key: str, items: list[QueuedCall], backend: OpenAIBackend, url: str) -> bytes:
+    """The JSONL line of the request ``key`` (``items`` are its callers), as it is uploaded to ``url``'s batch.
+
+    One line answers every caller, in one form: a line sent again asks in the backend's latest form
+    (:func:`form_now`) and, as a live retry, without logprobs once the backend has seen them refused.
+    Each item notes the form and whether its line asked for logprobs (:func:`refused_lines` reads it).
+    """
+    mode = form_now(items[0].mode, backend)
+    body = backend._params(items[0].request, mode)
+    for item in items:
+        item.mode, item.asked_logprobs = mode, "logprobs" in body
+    return jsonl_line({"custom_id": key, "method": "POST", "url": url, "body": body})
+
+
+def _refusals(lines: list[dict[str, Any]], wanted: Container[str]) -> Iterator[tuple[str, HttpStatusError]]:
+    """Each result line of a ``wanted`` request that the server answered with an error status, as the
+    error the same answer to a live call raises (so the backend reads both alike)."""
+    for line in lines:
+        key, response = line.get("custom_id"), line.get("response")
+        if isinstance(key, str) and key in wanted and isinstance(response, dict):
+            status = response.get("status_code")
+            if isinstance(status, int) and status != 200:
+                yield key, HttpStatusError(status, response.get("body"))
+
+
+def refused_logprobs(lines: list[dict[str, Any]], asked: Mapping[str, bool],
+                     backend: OpenAIBackend) -> set[str]:
+    """The requests (``custom_id -> whether its line asked for logprobs``) whose result line the server
+    refused for the logprobs fields.
+
+    The backend decides as for a live call (a refusal status whose message names logprobs) and
+    remembers: no later line or live call asks for them, and callers sample instead. Only a line that
+    asked counts, so a request goes again without logprobs at most once.
+
+    Example:
+        >>> backend = OpenAIBackend(model="m", base_url="http://127.0.0.1:9/v1", api_key="k")
+        >>> refused = {"custom_id": "a", "response": {"status_code": 400, "body": {"error": {
+        ...     "message": "Unsupported parameter: 'logprobs' is not supported with this model."}}}}
+        >>> refused_logprobs([refused], {"a": False}, backend), backend.gives_logprobs
+        (set(), None)
+        >>> refused_logprobs([refused], {"a": True}, backend), backend.gives_logprobs
+        ({'a'}, False)
+    """
+    return {key for key, exc in _refusals(lines, {k for k, yes in asked.items() if yes})
+            if backend._refused_logprobs(exc)}
+
+
 def refused_forms(lines: list[dict[str, Any]], modes: Mapping[str, str | None],
                   backend: OpenAIBackend) -> dict[str, str]:
     """The requests (``custom_id -> the structured-output form it was sent in``) whose result line the
@@ -96,17 +148,28 @@ def refused_forms(lines: list[dict[str, Any]], modes: Mapping[str, str | None],
     schema was refused (``invalid schema``).
     """
     found: dict[str, str] = {}
-    for line in lines:
-        key, response = line.get("custom_id"), line.get("response")
-        if not isinstance(key, str) or key not in modes or key in found or not isinstance(response, dict):
-            continue
-        status = response.get("status_code")
-        if not isinstance(status, int) or status == 200:
-            continue
-        form = backend._fallback(HttpStatusError(status, response.get("body")), modes[key])
-        if form is not None:
-            found[key] = form
+    for key, exc in _refusals(lines, modes):
+        if key not in found:
+            form = backend._fallback(exc, modes[key])
+            if form is not None:
+                found[key] = form
     return found
+
+
+def refused_lines(lines: list[dict[str, Any]], group: Mapping[str, list[QueuedCall]],
+                  backend: OpenAIBackend) -> dict[str, str | None]:
+    """The requests of ``group`` whose result line the server refused for a field a live call drops or
+    changes, each with the structured-output form to send it again in: refused for logprobs, its own form,
+    without them (:func:`refused_logprobs`); refused for its form, the fallback (:func:`refused_forms`).
+    As live, a refusal of logprobs is looked for first.
+
+    A line of a batch an earlier run recorded is taken to have asked for logprobs when its request wants them.
+    """
+    asked = {key: items[0].asked_logprobs if items[0].asked_logprobs is not None
+             else bool(items[0].request.logprob_labels) for key, items in group.items()}
+    dropped = refused_logprobs(lines, asked, backend)
+    modes = {key: items[0].mode for key, items in group.items() if key not in dropped}
+    return {**{key: group[key][0].mode for key in dropped}, **refused_forms(lines, modes, backend)}
 
 
 def form_now(mode: str | None, backend: OpenAIBackend) -> str | None:
@@ -129,7 +192,8 @@ def form_now(mode: str | None, backend: OpenAIBackend) -> str | None:
     return now if FALLBACK_ORDER.index(now) > FALLBACK_ORDER.index(mode) else mode
 
 
-__all__ = ["DEFAULT_MAX_FILE_BYTES", "BatchRequestTooLarge", "form_now", "plan_files", "refused_forms"]
+__all__ = ["DEFAULT_MAX_FILE_BYTES", "BatchRequestTooLarge", "batch_line", "form_now", "plan_files", "refused_forms",
+           "refused_lines", "refused_logprobs"]
 
 
 def lost_batch(exc: Exception, batch: str | list[bytes], group: dict[str, list[QueuedCall]],

@@ -56,6 +56,8 @@ class QueuedCall:
     last_error: LLMTransportError | None = None
     #: how often it was sent again because its batch expired or its line failed retryably
     resends: int = 0
+    #: whether its last line asked for logprobs (None: not known, a batch an earlier run recorded)
+    asked_logprobs: bool | None = None
 
 
 class Settler(Protocol):

@@ -20,8 +20,9 @@ refuses that form, moves down the list and remembers where it landed.
 
 A request with ``logprob_labels`` asks for ``logprobs`` with the ``top_logprobs`` of each token
 (:mod:`tinytroupe.llm.logprobs` reads the first one). A server that refuses those fields gets the
-request again without them; whether the first answer carried log-probabilities is remembered
-(:attr:`OpenAIBackend.gives_logprobs`: None until then), so callers of a server without them sample.
+request again without them (a batch line refused so is sent again without them too); whether the first
+answer carried log-probabilities is remembered (:attr:`OpenAIBackend.gives_logprobs`: None until then),
+so callers of a server without them sample.
 
 Example:
     >>> backend = OpenAIBackend(model="llama3.2", api_type="ollama")
@@ -79,14 +80,6 @@ def _schema_name(name: str | None) -> str:
 def _schema_instruction(schema: dict[str, Any]) -> str:
     return ("Reply with a single JSON object and nothing else (no prose, no markdown fences). "
             "The object must conform to this JSON schema:\n" + json.dumps(schema, separators=(",", ":")))
-
-
-def _refuses_logprobs(exc: HttpStatusError, where: str) -> bool:
-    """Whether ``exc`` is the server refusing the logprobs fields (the backend then never sends them again)."""
-    if exc.status_code not in _REFUSAL_STATUS or "logprob" not in f"{exc.message} {exc.body}".lower():
-        return False
-    logger.info("%s refused logprobs (HTTP %s); asking without them from now on", where, exc.status_code)
-    return True
 
 
 class OpenAIBackend(Backend):
@@ -292,9 +285,8 @@ class OpenAIBackend(Backend):
             try:
                 response = await self._pool.post_json(self._chat_path(params["model"]), params)
             except HttpStatusError as exc:
-                if "logprobs" in params and _refuses_logprobs(exc, self._where()):
-                    self._logprobs = False  # asked again without them: callers sample answers instead
-                    continue
+                if "logprobs" in params and self._refused_logprobs(exc):
+                    continue  # asked again without them: callers sample answers instead
                 fallback = self._fallback(exc, mode)
                 if fallback is None:
                     raise self._transport_error(exc) from None
@@ -307,6 +299,15 @@ class OpenAIBackend(Backend):
                 # in provider_errors says which are retried. ``from None``: ours says all that matters.
                 raise self._transport_error(exc) from None
             return self._completion(response, request, mode, time.perf_counter() - start)
+
+    def _refused_logprobs(self, exc: HttpStatusError) -> bool:
+        """Whether ``exc`` is the server refusing the logprobs fields; if so the backend never sends them
+        again (live calls and batch lines alike: :mod:`tinytroupe.llm.batch_lines`)."""
+        if exc.status_code not in _REFUSAL_STATUS or "logprob" not in f"{exc.message} {exc.body}".lower():
+            return False
+        logger.info("%s refused logprobs (HTTP %s); asking without them from now on", self._where(), exc.status_code)
+        self._logprobs = False
+        return True
 
     def _fallback(self, exc: Any, mode: str | None) -> str | None:
         """The next form to try when the server refused ``mode`` (remembered per backend), else None."""
