@@ -63,7 +63,7 @@ from tinytroupe.llm.batch_api import (
     error_from_line,
     sort_lines,
 )
-from tinytroupe.llm.batch_lines import DEFAULT_MAX_FILE_BYTES, BatchRequestTooLarge, batch_line, plan_files, refused_lines
+from tinytroupe.llm.batch_lines import DEFAULT_MAX_FILE_BYTES, BatchRequestTooLarge, plan_files
 from tinytroupe.llm.batch_queue import MODE, BatchMode, Collector, QueuedCall, batch_active, fail_call, publish
 from tinytroupe.llm.openai_backend import OpenAIBackend
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
@@ -259,7 +259,8 @@ class BatchWrapper(BackendWrapper):
         """``fresh`` in batch files, each with its JSONL lines: one model each, at most ``max_requests``
         lines and ``max_file_bytes`` bytes (:func:`~tinytroupe.llm.batch_lines.plan_files`). A request too
         large for any file fails its callers here, unsent."""
-        lines = {key: batch_line(key, items, self.backend, self.api.chat_endpoint) for key, items in fresh.items()}
+        lines = {key: batch_lines.batch_line(key, items, self.backend, self.api.chat_endpoint)
+                 for key, items in fresh.items()}
         files, too_large = plan_files(lines, {key: items[0].request.model or self.backend.model
                                               for key, items in fresh.items()},
                                       max_requests=self.max_requests, max_file_bytes=self.max_file_bytes)
@@ -348,7 +349,7 @@ class BatchWrapper(BackendWrapper):
         lines = [line for file_id in (batch.get("output_file_id"), batch.get("error_file_id"))
                  for line in await self.api.download(file_id, wait_s=self.poll_interval_s,
                                                      max_wait_s=self.max_poll_interval_s)]
-        refused = refused_lines(lines, group, self.backend)
+        refused = batch_lines.refused_lines(lines, group, self.backend)
         answers, retry = sort_lines([x for x in lines if x["custom_id"] not in refused], group, self.api.endpoint)
         for key in group:  # this batch's own failure, or none: an older 5xx must not name a later expiry
             for item in group[key]:

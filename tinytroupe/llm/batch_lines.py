@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from tinytroupe.errors import LLMTransportError
 from tinytroupe.llm.batch_api import jsonl_line
-from tinytroupe.llm.openai_backend import FALLBACK_ORDER, OpenAIBackend
+from tinytroupe.llm.openai_backend import FALLBACK_ORDER, OpenAIBackend, _refuses_logprobs
 from tinytroupe.provider_errors import HttpStatusError
 
 if TYPE_CHECKING:
@@ -96,7 +96,8 @@ def batch_line(key: str, items: list[QueuedCall], backend: OpenAIBackend, url: s
 
     One line answers every caller, in one form: a line sent again asks in the backend's latest form
     (:func:`form_now`) and, as a live retry, without logprobs once the backend has seen them refused.
-    Each item notes the form and whether its line asked for logprobs (:func:`refused_lines` reads it).
+    Each item notes the form and whether its line asked for logprobs (:func:`refused_lines` reads it,
+    and shows both at work).
     """
     mode = form_now(items[0].mode, backend)
     body = backend._params(items[0].request, mode)
@@ -135,7 +136,7 @@ def refused_logprobs(lines: list[dict[str, Any]], asked: Mapping[str, bool],
         ({'a'}, False)
     """
     return {key for key, exc in _refusals(lines, {k for k, yes in asked.items() if yes})
-            if backend._refused_logprobs(exc)}
+            if _refuses_logprobs(backend, exc)}
 
 
 def refused_forms(lines: list[dict[str, Any]], modes: Mapping[str, str | None],
@@ -164,6 +165,26 @@ def refused_lines(lines: list[dict[str, Any]], group: Mapping[str, list[QueuedCa
     As live, a refusal of logprobs is looked for first.
 
     A line of a batch an earlier run recorded is taken to have asked for logprobs when its request wants them.
+
+    Example:
+        >>> import asyncio
+        >>> from tinytroupe.llm.batch_queue import BatchMode, QueuedCall
+        >>> from tinytroupe.llm.types import LLMRequest, Message
+        >>> backend = OpenAIBackend(model="m", base_url="http://127.0.0.1:9/v1", api_key="k")
+        >>> ask = LLMRequest(messages=(Message(role="user", content="A or B?"),), logprob_labels=("A", "B"))
+        >>> loop = asyncio.new_event_loop()
+        >>> item = QueuedCall("k", ask, None, BatchMode(), loop.create_future())
+        >>> b"logprobs" in batch_line("k", [item], backend, "/v1/chat/completions"), item.asked_logprobs
+        (True, True)
+        >>> refused = {"custom_id": "k", "response": {"status_code": 400, "body": {"error": {
+        ...     "message": "Unsupported parameter: 'logprobs' is not supported with this model."}}}}
+        >>> refused_lines([refused], {"k": [item]}, backend)  # again in its own form (none), without logprobs
+        {'k': None}
+        >>> b"logprobs" in batch_line("k", [item], backend, "/v1/chat/completions"), item.asked_logprobs
+        (False, False)
+        >>> refused_lines([refused], {"k": [item]}, backend)  # that line asked for none: not sent a third time
+        {}
+        >>> loop.close()
     """
     asked = {key: items[0].asked_logprobs if items[0].asked_logprobs is not None
              else bool(items[0].request.logprob_labels) for key, items in group.items()}

@@ -82,6 +82,16 @@ def _schema_instruction(schema: dict[str, Any]) -> str:
             "The object must conform to this JSON schema:\n" + json.dumps(schema, separators=(",", ":")))
 
 
+def _refuses_logprobs(backend: OpenAIBackend, exc: HttpStatusError) -> bool:
+    """Whether ``exc`` is the server refusing the logprobs fields; if so ``backend`` never sends them again
+    (live calls and batch lines alike: :mod:`tinytroupe.llm.batch_lines`)."""
+    if exc.status_code not in _REFUSAL_STATUS or "logprob" not in f"{exc.message} {exc.body}".lower():
+        return False
+    logger.info("%s refused logprobs (HTTP %s); asking without them from now on", backend._where(), exc.status_code)
+    backend._logprobs = False
+    return True
+
+
 class OpenAIBackend(Backend):
     """Chat completions from an OpenAI-compatible server.
 
@@ -285,7 +295,7 @@ class OpenAIBackend(Backend):
             try:
                 response = await self._pool.post_json(self._chat_path(params["model"]), params)
             except HttpStatusError as exc:
-                if "logprobs" in params and self._refused_logprobs(exc):
+                if "logprobs" in params and _refuses_logprobs(self, exc):
                     continue  # asked again without them: callers sample answers instead
                 fallback = self._fallback(exc, mode)
                 if fallback is None:
@@ -299,15 +309,6 @@ class OpenAIBackend(Backend):
                 # in provider_errors says which are retried. ``from None``: ours says all that matters.
                 raise self._transport_error(exc) from None
             return self._completion(response, request, mode, time.perf_counter() - start)
-
-    def _refused_logprobs(self, exc: HttpStatusError) -> bool:
-        """Whether ``exc`` is the server refusing the logprobs fields; if so the backend never sends them
-        again (live calls and batch lines alike: :mod:`tinytroupe.llm.batch_lines`)."""
-        if exc.status_code not in _REFUSAL_STATUS or "logprob" not in f"{exc.message} {exc.body}".lower():
-            return False
-        logger.info("%s refused logprobs (HTTP %s); asking without them from now on", self._where(), exc.status_code)
-        self._logprobs = False
-        return True
 
     def _fallback(self, exc: Any, mode: str | None) -> str | None:
         """The next form to try when the server refused ``mode`` (remembered per backend), else None."""
