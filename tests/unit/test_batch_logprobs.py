@@ -7,6 +7,7 @@ run again), and a 400 that is no refusal of logprobs still fails only its caller
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,6 +122,16 @@ def test_only_the_lines_that_asked_for_logprobs_are_sent_again(batch_client: Any
         assert in_second == {key: False for key, asked in in_first.items() if asked}
         assert server.stats()["batch_requests_completed"] == 4 and server.stats()["completed_twice"] == 0
         assert client.gives_logprobs is False
+
+
+def test_a_batch_of_lines_refused_for_logprobs_logs_the_refusal_once(
+        batch_client: Any, caplog: pytest.LogCaptureFixture) -> None:
+    with MockOpenAIServer(reply_fn=echo, reject_logprobs=True) as server:
+        client, _, _ = batch_client(server)
+        with caplog.at_level(logging.INFO, logger="tinytroupe.llm.openai_backend"):
+            answered(asyncio.run(ask(client, [(i, True) for i in range(5)])), list(range(5)))
+    said = [r for r in caplog.records if "refused logprobs" in r.getMessage()]
+    assert len(said) == 1 and client.gives_logprobs is False
 
 
 @pytest.mark.parametrize("refuse_logprobs", [False, True])
