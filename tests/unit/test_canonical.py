@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tinytroupe.agent.actions import action_turn_spec
 from tinytroupe.llm import canonical
-from tinytroupe.llm.canonical import freeze_schema, frozen_text
+from tinytroupe.llm.canonical import SpliceMemo, freeze_schema, frozen_text
 from tinytroupe.llm.types import LLMRequest, Message
 
 
@@ -31,6 +31,8 @@ json_value = st.recursive(json_leaf, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)), max_leaves=25)
 schemas = st.dictionaries(st.text(max_size=10), json_value, max_size=6)
 texts = st.text(max_size=60)  # any characters: quotes, backslashes, NUL, non-ASCII
+#: shared by every example below, so a remembered remainder served for different values would show
+SHARED_MEMO = SpliceMemo(max_entries=10_000)
 
 
 @settings(max_examples=300, deadline=None)
@@ -53,8 +55,39 @@ def test_frozen_schema_gives_the_reference_text(schema: dict[str, Any], contents
     assert fast.response_schema is frozen  # kept by identity, so its text is found
     assert frozen_text(plain.response_schema) is None
     assert fast.canonical_json(backend) == reference_json(plain, backend) == plain.canonical_json(backend)
+    assert fast.canonical_json(backend, SHARED_MEMO) == reference_json(plain, backend)
+    assert plain.canonical_json(backend, SHARED_MEMO) == reference_json(plain, backend)
     expected_key = hashlib.sha256(reference_json(plain, backend).encode("utf-8")).hexdigest()
-    assert fast.cache_key(backend) == expected_key == plain.cache_key(backend)
+    assert fast.cache_key(backend) == expected_key == plain.cache_key(backend, SHARED_MEMO)
+
+
+def test_a_remembered_remainder_is_never_served_for_values_that_are_equal_but_written_differently() -> None:
+    memo = SpliceMemo()
+    msg = (Message(role="user", content="hi"),)
+    schema = freeze_schema({"type": "object"})
+    # 1 == 1.0 == True and 0.0 == -0.0 in Python, but each is written differently in JSON
+    for temperature, backend in ((1, {"v": 1}), (1.0, {"v": 1.0}), (0.0, {"v": True}), (-0.0, {"v": -0.0}),
+                                 (1, {"v": 1})):
+        request = LLMRequest(messages=msg, temperature=temperature, response_schema=schema)
+        assert request.canonical_json(backend, memo) == reference_json(request, backend)
+        assert request.cache_key(backend, memo) == LLMRequest(messages=msg, temperature=temperature,
+                                                              response_schema=schema).cache_key(backend)
+
+
+def test_a_request_keyed_for_another_backend_is_keyed_afresh() -> None:
+    request = LLMRequest(messages=(Message(role="user", content="hi"),))
+    first = request.cache_key({"v": 1})
+    # equal to the first identity in Python, written differently in JSON: another key
+    assert request.cache_key({"v": 1.0}) != first
+    assert request.cache_key({"v": 1}) == first
+
+
+def test_the_splice_memo_forgets_its_oldest_remainder_when_full() -> None:
+    memo = SpliceMemo(max_entries=2)
+    for model in ("a", "b", "c"):
+        request = LLMRequest(messages=(Message(role="user", content="hi"),), model=model)
+        assert request.canonical_json({}, memo) == reference_json(request, {})
+    assert len(memo._entries) == 2
 
 
 def test_a_callers_own_schema_changed_between_calls_changes_the_key() -> None:
@@ -105,3 +138,4 @@ def test_a_field_that_reads_like_a_splice_mark_keeps_the_reference_text() -> Non
         request = LLMRequest(messages=(Message(role="user", content=mark),), model=mark, schema_name=mark,
                              stop=(mark,), response_schema=freeze_schema({"enum": [mark]}))
         assert request.canonical_json({"m": mark}) == reference_json(request, {"m": mark})
+        assert request.canonical_json({"m": mark}, SpliceMemo()) == reference_json(request, {"m": mark})

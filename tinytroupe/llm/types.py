@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from tinytroupe.events import EventBus
-from tinytroupe.llm.canonical import encode, encode_floatless, frozen_text, splice
+from tinytroupe.llm.canonical import SpliceMemo, encode_floatless, frozen_text, splice
 
 
 class ToolCallRequest(BaseModel):
@@ -165,8 +165,11 @@ class LLMRequest(BaseModel):
         # computed once, is found again by identity (see tinytroupe.llm.canonical).
         return value if frozen_text(value) is not None else handler(value)
 
-    def canonical_json(self, backend_identity: dict[str, Any] | None = None) -> str:
-        """Deterministic JSON of the request (sorted keys, no whitespace), plus the backend identity."""
+    def canonical_json(self, backend_identity: dict[str, Any] | None = None, memo: SpliceMemo | None = None) -> str:
+        """Deterministic JSON of the request (sorted keys, no whitespace), plus the backend identity.
+
+        ``memo`` remembers the text of what surrounds the messages (see :class:`~tinytroupe.llm.canonical.SpliceMemo`):
+        the same text, built faster when many requests share their parameters."""
         # json, not orjson: orjson writes some floats differently ("0.00001" for 1e-05) and refuses
         # integers beyond 64 bits, and this text must stay exactly what earlier versions hashed.
         schema_text = frozen_text(self.response_schema) if self.response_schema is not None else None
@@ -178,19 +181,20 @@ class LLMRequest(BaseModel):
         if self.tools is not None:
             request["tools"] = list(self.tools)
         messages = "[" + ",".join(m.canonical_text() for m in self.messages) + "]"
-        return splice(request, schema_text, backend_identity or {}, {"messages": messages})
+        return splice(request, schema_text, backend_identity or {}, {"messages": messages}, memo)
 
-    def cache_key(self, backend_identity: dict[str, Any] | None = None) -> str:
+    def cache_key(self, backend_identity: dict[str, Any] | None = None, memo: SpliceMemo | None = None) -> str:
         """SHA-256 of :meth:`canonical_json` (remembered per backend identity: the replay recorder and
         the cache both ask for it, and hashing a long prompt twice costs more than the cache lookup)."""
-        ident = encode(backend_identity or {})
+        # repr, not the JSON text: as telling (equal reprs of JSON values are equal texts) and cheaper
+        ident = repr(backend_identity or {})
         # Through __pydantic_private__: a private attribute read goes through BaseModel.__getattr__,
         # slow enough to show on every turn.
         private = self.__pydantic_private__
-        memo = private.get("_key_memo") if private is not None else None
-        if memo is not None and memo[0] == ident:
-            return memo[1]
-        key = sha256_hex(self.canonical_json(backend_identity))
+        known = private.get("_key_memo") if private is not None else None
+        if known is not None and known[0] == ident:
+            return known[1]
+        key = sha256_hex(self.canonical_json(backend_identity, memo))
         if private is not None:
             private["_key_memo"] = (ident, key)
         return key

@@ -19,6 +19,7 @@ from tinytroupe.errors import ConfigError, StorageError
 from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.backend import Backend, BackendWrapper
 from tinytroupe.llm.cache.store import ResponseCache
+from tinytroupe.llm.canonical import SpliceMemo
 from tinytroupe.llm.structured import storable
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
@@ -68,6 +69,7 @@ class CacheWrapper(BackendWrapper):
         self._prefetch_keys: list[str] = []
         self._prefetched: dict[str, str] = {}
         self._prefetch_lock = threading.Lock()
+        self._splice_memo = SpliceMemo()
 
     @property
     def hits(self) -> int:
@@ -87,7 +89,7 @@ class CacheWrapper(BackendWrapper):
                 self._misses += 1
 
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
-        key = request.cache_key(self.inner.identity())
+        key = request.cache_key(self.inner.identity(), self._splice_memo)
         inflight = self._inflight.get()
         while True:
             start = time.perf_counter()
