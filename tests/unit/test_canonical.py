@@ -21,6 +21,8 @@ def reference_json(request: LLMRequest, backend: dict[str, Any]) -> str:
     dumped = request.model_dump(mode="json")
     if request.logprob_labels is not None:
         dumped["logprob_labels"] = list(request.logprob_labels)
+    if request.tools is not None:
+        dumped["tools"] = list(request.tools)
     payload = {"request": dumped, "backend": backend}
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -40,15 +42,18 @@ SHARED_MEMO = SpliceMemo(max_entries=10_000)
        temperature=st.none() | st.floats(0, 2), max_tokens=st.none() | st.integers(1, 10**6),
        stop=st.none() | st.lists(texts, max_size=2).map(tuple), seed=st.none() | st.integers(-(2**40), 2**40),
        schema_name=st.none() | texts, backend=st.dictionaries(st.text(max_size=8), json_value, max_size=3),
-       labels=st.none() | st.lists(st.sampled_from("ABCD"), min_size=2, max_size=4, unique=True).map(tuple))
+       labels=st.none() | st.lists(st.sampled_from("ABCD"), min_size=2, max_size=4, unique=True).map(tuple),
+       tools=st.none() | st.lists(st.dictionaries(st.text(max_size=6), json_value, max_size=3),
+                                  max_size=2).map(tuple))
 def test_frozen_schema_gives_the_reference_text(schema: dict[str, Any], contents: list[str], model: str | None,
                                                  temperature: float | None, max_tokens: int | None,
                                                  stop: tuple[str, ...] | None, seed: int | None,
                                                  schema_name: str | None, backend: dict[str, Any],
-                                                 labels: tuple[str, ...] | None) -> None:
+                                                 labels: tuple[str, ...] | None,
+                                                 tools: tuple[dict[str, Any], ...] | None) -> None:
     messages = tuple(Message(role="user", content=c) for c in contents)
     fields = dict(messages=messages, model=model, temperature=temperature, max_tokens=max_tokens, stop=stop,
-                  seed=seed, schema_name=schema_name, logprob_labels=labels)
+                  seed=seed, schema_name=schema_name, logprob_labels=labels, tools=tools)
     frozen = freeze_schema(copy.deepcopy(schema))
     fast = LLMRequest(**fields, response_schema=frozen)  # type: ignore[arg-type]
     plain = LLMRequest(**fields, response_schema=copy.deepcopy(schema))  # type: ignore[arg-type]
@@ -57,6 +62,8 @@ def test_frozen_schema_gives_the_reference_text(schema: dict[str, Any], contents
     assert fast.canonical_json(backend) == reference_json(plain, backend) == plain.canonical_json(backend)
     assert fast.canonical_json(backend, SHARED_MEMO) == reference_json(plain, backend)
     assert plain.canonical_json(backend, SHARED_MEMO) == reference_json(plain, backend)
+    schemaless = LLMRequest(**fields)  # type: ignore[arg-type]
+    assert schemaless.canonical_json(backend, SHARED_MEMO) == reference_json(schemaless, backend)
     expected_key = hashlib.sha256(reference_json(plain, backend).encode("utf-8")).hexdigest()
     assert fast.cache_key(backend) == expected_key == plain.cache_key(backend, SHARED_MEMO)
 

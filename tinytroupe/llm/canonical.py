@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -85,23 +86,30 @@ def frozen_text(schema: object) -> str | None:
     return entry[1] if entry is not None and entry[0] is schema else None
 
 
-def splice(fields: dict[str, Any], schema_text: str | None, backend: dict[str, Any],
-           texts: dict[str, str] | None = None, memo: SpliceMemo | None = None) -> str:
+Fields = dict[str, Any] | Callable[[], dict[str, Any]]
+
+
+def splice(fields: Fields, schema_text: str | None, backend: dict[str, Any],
+           texts: dict[str, str] | None = None, memo: SpliceMemo | None = None,
+           fields_key: str | None = None) -> str:
     """``encode({"backend": backend, "request": {**fields, "response_schema": <schema>}})``, given
     the schema's canonical text instead of the schema (None: the request has no schema field here),
     and ``texts``: fields given as their canonical text already (a request's messages).
 
     ``memo`` remembers the encoded remainder (everything but the given texts): every turn of a run
     sends the same model, parameters and backend, and encoding them with sorted keys cost more than
-    the rest of a cache key's text."""
+    the rest of a cache key's text. ``fields`` may then be a function that makes them, called only
+    when the remainder is not remembered, and ``fields_key`` a text that stands for them (see
+    :meth:`SpliceMemo.pieces`)."""
     given = dict(texts or {})
     if schema_text is not None:
         given[_SCHEMA_FIELD] = schema_text
     names = tuple(given)
-    pieces = memo.pieces(fields, backend, names) if memo is not None else _pieces(fields, backend, names)
+    pieces = (memo.pieces(fields, backend, names, fields_key) if memo is not None
+              else _pieces(_made(fields), backend, names))
     if pieces is None:
         # a field's own value happens to read like a mark: no shortcut
-        return _splice_by_parts(fields, given, backend)
+        return _splice_by_parts(_made(fields), given, backend)
     if len(pieces) == 1:
         return pieces[0]
     parts = list(pieces)
@@ -117,6 +125,10 @@ _MARKS = re.compile(r'"\\u0000tinytroupe-canonical:([a-z_]+)\\u0000"')
 
 def _mark(name: str) -> str:
     return _MARK_TEXT.format(name)
+
+
+def _made(fields: Fields) -> dict[str, Any]:
+    return fields() if callable(fields) else fields
 
 
 def _pieces(fields: dict[str, Any], backend: dict[str, Any], names: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -152,15 +164,19 @@ class SpliceMemo:
         self._entries: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...] | None] = {}
         self._lock = threading.Lock()
 
-    def pieces(self, fields: dict[str, Any], backend: dict[str, Any],
-               names: tuple[str, ...]) -> tuple[str, ...] | None:
-        """:func:`_pieces` of these values, remembered."""
-        key = (repr(fields), repr(backend), names)
+    def pieces(self, fields: Fields, backend: dict[str, Any], names: tuple[str, ...],
+               fields_key: str | None = None) -> tuple[str, ...] | None:
+        """:func:`_pieces` of these values, remembered.
+
+        ``fields_key``: a text that stands for the fields (``repr(fields)`` when None), one that
+        never stands for other fields' text: a request's own values, whose dump the fields are.
+        Whoever passes one keeps its keys apart from ``repr``'s (a tuple's repr, never a dict's)."""
+        key = (fields_key if fields_key is not None else repr(_made(fields)), repr(backend), names)
         try:
             return self._entries[key]
         except KeyError:
             pass
-        pieces = _pieces(fields, backend, names)
+        pieces = _pieces(_made(fields), backend, names)
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.pop(next(iter(self._entries)))
