@@ -90,12 +90,12 @@ class CacheWrapper(BackendWrapper):
 
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
         key = request.cache_key(self.inner.identity(), self._splice_memo)
-        inflight = self._inflight.get()
         while True:
             start = time.perf_counter()
             stored, fresh = self._lookup(key)
             if stored is not None:
                 return self._as_hit(stored, start, fresh=fresh)
+            inflight = self._inflight.get()  # after the lookup: a stored answer needs no table
             leader = inflight.get(key)
             if leader is None:
                 break
