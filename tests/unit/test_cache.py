@@ -463,3 +463,29 @@ def test_prefetch_is_bounded(new_cache: CacheFactory, monkeypatch: pytest.Monkey
     wrapper.prefetch(f"k{i}" for i in range(10))
     wrapper.prefetch(["more"])
     assert wrapper._prefetch_keys == ["k0", "k1", "k2", "k3"]
+
+
+async def test_hits_never_share_an_answer_object(new_cache: CacheFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # one answer from the file (read afresh each time, marked in place), one kept in memory because
+    # the file refused it (copied for each hit): no caller's result is another's, or the kept one
+    cache = new_cache(":memory:")
+    backend = ScriptedBackend(["stored", "kept"])
+    wrapper = CacheWrapper(backend, cache)
+    stored_request = _request("from the file")
+    paid = await wrapper.generate(stored_request, CTX)
+
+    def refuse(key: str, completion: Completion) -> None:
+        raise StorageError("database or disk is full", cause_kind="disk_full")
+
+    monkeypatch.setattr(cache, "put", refuse)
+    kept_request = _request("kept in memory")
+    kept_paid = await wrapper.generate(kept_request, CTX)
+    wrapper.prefetch([stored_request.cache_key(backend.identity())])
+    for request, first in ((stored_request, paid), (kept_request, kept_paid)):
+        hits = [await wrapper.generate(request, CTX) for _ in range(2)]
+        assert hits[0] is not hits[1] and all(h is not first for h in hits)
+        assert all(h.cached and h.attempts == 1 and h.latency_s >= 0 and h.text == first.text for h in hits)
+        assert all({"cached", "attempts", "latency_s"} <= h.model_fields_set for h in hits)
+        assert not first.cached  # the paid answer (the one kept in memory, too) is never marked
+    assert backend.calls == 2 and (wrapper.hits, wrapper.misses) == (4, 2)
+    assert not wrapper._unsaved[kept_request.cache_key(backend.identity())].cached

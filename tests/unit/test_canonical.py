@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tinytroupe.agent.actions import action_turn_spec
 from tinytroupe.llm import canonical
-from tinytroupe.llm.canonical import freeze_schema, frozen_text
+from tinytroupe.llm.canonical import SpliceMemo, freeze_schema, frozen_text
 from tinytroupe.llm.types import LLMRequest, Message
 
 
@@ -21,6 +21,8 @@ def reference_json(request: LLMRequest, backend: dict[str, Any]) -> str:
     dumped = request.model_dump(mode="json")
     if request.logprob_labels is not None:
         dumped["logprob_labels"] = list(request.logprob_labels)
+    if request.tools is not None:
+        dumped["tools"] = list(request.tools)
     payload = {"request": dumped, "backend": backend}
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -31,6 +33,8 @@ json_value = st.recursive(json_leaf, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)), max_leaves=25)
 schemas = st.dictionaries(st.text(max_size=10), json_value, max_size=6)
 texts = st.text(max_size=60)  # any characters: quotes, backslashes, NUL, non-ASCII
+#: shared by every example below, so a remembered remainder served for different values would show
+SHARED_MEMO = SpliceMemo(max_entries=10_000)
 
 
 @settings(max_examples=300, deadline=None)
@@ -38,23 +42,59 @@ texts = st.text(max_size=60)  # any characters: quotes, backslashes, NUL, non-AS
        temperature=st.none() | st.floats(0, 2), max_tokens=st.none() | st.integers(1, 10**6),
        stop=st.none() | st.lists(texts, max_size=2).map(tuple), seed=st.none() | st.integers(-(2**40), 2**40),
        schema_name=st.none() | texts, backend=st.dictionaries(st.text(max_size=8), json_value, max_size=3),
-       labels=st.none() | st.lists(st.sampled_from("ABCD"), min_size=2, max_size=4, unique=True).map(tuple))
+       labels=st.none() | st.lists(st.sampled_from("ABCD"), min_size=2, max_size=4, unique=True).map(tuple),
+       tools=st.none() | st.lists(st.dictionaries(st.text(max_size=6), json_value, max_size=3),
+                                  max_size=2).map(tuple))
 def test_frozen_schema_gives_the_reference_text(schema: dict[str, Any], contents: list[str], model: str | None,
                                                  temperature: float | None, max_tokens: int | None,
                                                  stop: tuple[str, ...] | None, seed: int | None,
                                                  schema_name: str | None, backend: dict[str, Any],
-                                                 labels: tuple[str, ...] | None) -> None:
+                                                 labels: tuple[str, ...] | None,
+                                                 tools: tuple[dict[str, Any], ...] | None) -> None:
     messages = tuple(Message(role="user", content=c) for c in contents)
     fields = dict(messages=messages, model=model, temperature=temperature, max_tokens=max_tokens, stop=stop,
-                  seed=seed, schema_name=schema_name, logprob_labels=labels)
+                  seed=seed, schema_name=schema_name, logprob_labels=labels, tools=tools)
     frozen = freeze_schema(copy.deepcopy(schema))
     fast = LLMRequest(**fields, response_schema=frozen)  # type: ignore[arg-type]
     plain = LLMRequest(**fields, response_schema=copy.deepcopy(schema))  # type: ignore[arg-type]
     assert fast.response_schema is frozen  # kept by identity, so its text is found
     assert frozen_text(plain.response_schema) is None
     assert fast.canonical_json(backend) == reference_json(plain, backend) == plain.canonical_json(backend)
+    assert fast.canonical_json(backend, SHARED_MEMO) == reference_json(plain, backend)
+    assert plain.canonical_json(backend, SHARED_MEMO) == reference_json(plain, backend)
+    schemaless = LLMRequest(**fields)  # type: ignore[arg-type]
+    assert schemaless.canonical_json(backend, SHARED_MEMO) == reference_json(schemaless, backend)
     expected_key = hashlib.sha256(reference_json(plain, backend).encode("utf-8")).hexdigest()
-    assert fast.cache_key(backend) == expected_key == plain.cache_key(backend)
+    assert fast.cache_key(backend) == expected_key == plain.cache_key(backend, SHARED_MEMO)
+
+
+def test_a_remembered_remainder_is_never_served_for_values_that_are_equal_but_written_differently() -> None:
+    memo = SpliceMemo()
+    msg = (Message(role="user", content="hi"),)
+    schema = freeze_schema({"type": "object"})
+    # 1 == 1.0 == True and 0.0 == -0.0 in Python, but each is written differently in JSON
+    for temperature, backend in ((1, {"v": 1}), (1.0, {"v": 1.0}), (0.0, {"v": True}), (-0.0, {"v": -0.0}),
+                                 (1, {"v": 1})):
+        request = LLMRequest(messages=msg, temperature=temperature, response_schema=schema)
+        assert request.canonical_json(backend, memo) == reference_json(request, backend)
+        assert request.cache_key(backend, memo) == LLMRequest(messages=msg, temperature=temperature,
+                                                              response_schema=schema).cache_key(backend)
+
+
+def test_a_request_keyed_for_another_backend_is_keyed_afresh() -> None:
+    request = LLMRequest(messages=(Message(role="user", content="hi"),))
+    first = request.cache_key({"v": 1})
+    # equal to the first identity in Python, written differently in JSON: another key
+    assert request.cache_key({"v": 1.0}) != first
+    assert request.cache_key({"v": 1}) == first
+
+
+def test_the_splice_memo_forgets_its_oldest_remainder_when_full() -> None:
+    memo = SpliceMemo(max_entries=2)
+    for model in ("a", "b", "c"):
+        request = LLMRequest(messages=(Message(role="user", content="hi"),), model=model)
+        assert request.canonical_json({}, memo) == reference_json(request, {})
+    assert len(memo._entries) == 2
 
 
 def test_a_callers_own_schema_changed_between_calls_changes_the_key() -> None:
@@ -105,3 +145,4 @@ def test_a_field_that_reads_like_a_splice_mark_keeps_the_reference_text() -> Non
         request = LLMRequest(messages=(Message(role="user", content=mark),), model=mark, schema_name=mark,
                              stop=(mark,), response_schema=freeze_schema({"enum": [mark]}))
         assert request.canonical_json({"m": mark}) == reference_json(request, {"m": mark})
+        assert request.canonical_json({"m": mark}, SpliceMemo()) == reference_json(request, {"m": mark})

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -86,38 +86,102 @@ def frozen_text(schema: object) -> str | None:
     return entry[1] if entry is not None and entry[0] is schema else None
 
 
-def splice(fields: dict[str, Any], schema_text: str | None, backend: dict[str, Any],
-           texts: dict[str, str] | None = None) -> str:
+Fields = dict[str, Any] | Callable[[], dict[str, Any]]
+
+
+def splice(fields: Fields, schema_text: str | None, backend: dict[str, Any],
+           texts: dict[str, str] | None = None, memo: SpliceMemo | None = None,
+           fields_key: str | None = None) -> str:
     """``encode({"backend": backend, "request": {**fields, "response_schema": <schema>}})``, given
     the schema's canonical text instead of the schema (None: the request has no schema field here),
-    and ``texts``: fields given as their canonical text already (a request's messages)."""
+    and ``texts``: fields given as their canonical text already (a request's messages).
+
+    ``memo`` remembers the encoded remainder (everything but the given texts): every turn of a run
+    sends the same model, parameters and backend, and encoding them with sorted keys cost more than
+    the rest of a cache key's text. ``fields`` may then be a function that makes them, called only
+    when the remainder is not remembered, and ``fields_key`` a text that stands for them (see
+    :meth:`SpliceMemo.pieces`)."""
     given = dict(texts or {})
     if schema_text is not None:
         given[_SCHEMA_FIELD] = schema_text
-    # The small remainder is encoded once, with a mark where each given text goes (sorted keys put
-    # the marks where the texts belong); the marks are then replaced in one pass over it.
-    small = encode({"backend": backend, "request": {**fields, **{name: _mark(name) for name in given}}})
-    quoted = {_quoted_mark(name): name for name in given}
-    if any(small.count(q) != 1 for q in quoted):
+    names = tuple(given)
+    pieces = (memo.pieces(fields, backend, names, fields_key) if memo is not None
+              else _pieces(_made(fields), backend, names))
+    if pieces is None:
         # a field's own value happens to read like a mark: no shortcut
-        return _splice_by_parts(fields, given, backend)
-    if not quoted:
-        return small
-    return _MARKS.sub(lambda m: given[quoted[m[0]]] if m[0] in quoted else m[0], small)
+        return _splice_by_parts(_made(fields), given, backend)
+    if len(pieces) == 1:
+        return pieces[0]
+    parts = list(pieces)
+    for i in range(1, len(parts), 2):
+        parts[i] = given[parts[i]]
+    return "".join(parts)
 
 
 #: what stands for a given text in the remainder: a string no request holds (NUL characters and our name)
 _MARK_TEXT = "\x00tinytroupe-canonical:{}\x00"
-_MARKS = re.compile(r'"\\u0000tinytroupe-canonical:[a-z_]+\\u0000"')
+_MARKS = re.compile(r'"\\u0000tinytroupe-canonical:([a-z_]+)\\u0000"')
 
 
 def _mark(name: str) -> str:
     return _MARK_TEXT.format(name)
 
 
-@lru_cache(maxsize=64)
-def _quoted_mark(name: str) -> str:
-    return encode(_mark(name))
+def _made(fields: Fields) -> dict[str, Any]:
+    return fields() if callable(fields) else fields
+
+
+def _pieces(fields: dict[str, Any], backend: dict[str, Any], names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The remainder's text cut at each given field's value: literal text, a field's name, literal text,
+    and so on; None when a field's own value reads like a mark (the text is then built by parts)."""
+    # The small remainder is encoded once, with a mark where each given text goes (sorted keys put
+    # the marks where the texts belong).
+    small = encode({"backend": backend, "request": {**fields, **{name: _mark(name) for name in names}}})
+    pieces = tuple(_MARKS.split(small))
+    found = pieces[1::2]
+    if len(found) != len(names) or set(found) != set(names):
+        return None
+    return pieces
+
+
+class SpliceMemo:
+    """Remembered remainders for :func:`splice`, by the fields' and backend's values (at most
+    ``max_entries``: the oldest is forgotten first, and a forgotten one is encoded afresh).
+
+    Values are told apart by their ``repr``: equal reprs of JSON values (the only values a request's
+    text holds) are equal texts, where ``==`` would take ``1`` for ``1.0`` and ``0.0`` for ``-0.0``.
+
+    Example:
+        >>> memo = SpliceMemo()
+        >>> memo.pieces({"model": "m"}, {}, ("messages",))
+        ('{"backend":{},"request":{"messages":', 'messages', ',"model":"m"}}')
+        >>> splice({"model": "m"}, None, {}, {"messages": "[]"}, memo)
+        '{"backend":{},"request":{"messages":[],"model":"m"}}'
+    """
+
+    def __init__(self, max_entries: int = 64) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...] | None] = {}
+        self._lock = threading.Lock()
+
+    def pieces(self, fields: Fields, backend: dict[str, Any], names: tuple[str, ...],
+               fields_key: str | None = None) -> tuple[str, ...] | None:
+        """:func:`_pieces` of these values, remembered.
+
+        ``fields_key``: a text that stands for the fields (``repr(fields)`` when None), one that
+        never stands for other fields' text: a request's own values, whose dump the fields are.
+        Whoever passes one keeps its keys apart from ``repr``'s (a tuple's repr, never a dict's)."""
+        key = (fields_key if fields_key is not None else repr(_made(fields)), repr(backend), names)
+        try:
+            return self._entries[key]
+        except KeyError:
+            pass
+        pieces = _pieces(_made(fields), backend, names)
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[key] = pieces
+        return pieces
 
 
 def _splice_by_parts(fields: dict[str, Any], given: dict[str, str], backend: dict[str, Any]) -> str:
@@ -136,4 +200,4 @@ def _splice_by_parts(fields: dict[str, Any], given: dict[str, str], backend: dic
     return '{"backend":' + encode(backend) + ',"request":{' + ",".join(parts) + "}}"
 
 
-__all__ = ["MAX_FROZEN", "encode", "encode_floatless", "freeze_schema", "frozen_text", "splice"]
+__all__ = ["MAX_FROZEN", "SpliceMemo", "encode", "encode_floatless", "freeze_schema", "frozen_text", "splice"]

@@ -13,7 +13,7 @@ import copy
 import itertools
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -92,19 +92,23 @@ def _as_messages(messages: Sequence[MessageLike]) -> tuple[Message, ...]:
 class _Tally:
     """What the answers to one call cost together, re-asks included."""
 
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage | None = None  # None until the first answer (a call has one; building an empty one cost a model)
     latency_s: float = 0.0
     attempts: int = 0
     cached: bool = True  # every answer came from a cache
 
     def add(self, completion: Completion, latency_s: float) -> None:
-        self.usage = self.usage + completion.usage
+        # always a new Usage: the completion's may be a cached answer's, shared with other callers
+        spent = completion.usage
+        self.usage = (Usage(prompt_tokens=spent.prompt_tokens, completion_tokens=spent.completion_tokens)
+                      if self.usage is None else self.usage + spent)
         self.latency_s += latency_s
         self.attempts += completion.attempts
         self.cached = self.cached and completion.cached
 
     def result(self, value: Any, completion: Completion) -> LLMResult[Any]:
-        return LLMResult(value=value, text=completion.text, model=completion.model, usage=self.usage,
+        return LLMResult(value=value, text=completion.text, model=completion.model,
+                         usage=self.usage if self.usage is not None else Usage(),
                          latency_s=self.latency_s, cached=self.cached, attempts=self.attempts,
                          logprobs=completion.logprobs, tool_calls=completion.tool_calls)
 
@@ -204,7 +208,8 @@ class LLMClient:
 
     def _backend_messages(self, messages: Sequence[MessageLike]) -> tuple[Message, ...]:
         msgs = _as_messages(messages)
-        if not self.backend.accepts_images and any(m.images for m in msgs):
+        # images first: accepts_images walks the whole backend chain, and most messages show none
+        if any(m.images for m in msgs) and not self.backend.accepts_images:
             raise InvalidArgument(f"the {self.backend.name} backend reads no images, and a message shows some: "
                                   "describe them in text, or use an OpenAI-compatible vision model")
         return msgs

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from tinytroupe.llm.backend import Backend, BackendWrapper
+from tinytroupe.llm.canonical import SpliceMemo
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 from tinytroupe.storage.call_log import CallLog
 
@@ -112,6 +113,7 @@ class ReplayRecorder(BackendWrapper):
         self.matched = 0
         self.new_calls = 0
         self._lock = threading.Lock()
+        self._splice_memo = SpliceMemo()
 
     def recorded_keys(self) -> list[str]:
         """The recording's request keys, earliest step first (what a faithful re-run will ask for)."""
@@ -121,7 +123,7 @@ class ReplayRecorder(BackendWrapper):
 
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
         identity = self.inner.identity()
-        key = request.cache_key(identity)  # remembered by the request: the cache below reuses it
+        key = request.cache_key(identity, self._splice_memo)  # remembered by the request: the cache below reuses it
         stream = stream_of(context)
         divergence: Divergence | None = None
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import operator
 from typing import Any, Literal
 
 import orjson
@@ -20,7 +21,7 @@ from pydantic import (
 )
 
 from tinytroupe.events import EventBus
-from tinytroupe.llm.canonical import encode, encode_floatless, frozen_text, splice
+from tinytroupe.llm.canonical import SpliceMemo, encode_floatless, frozen_text, splice
 
 
 class ToolCallRequest(BaseModel):
@@ -165,11 +166,29 @@ class LLMRequest(BaseModel):
         # computed once, is found again by identity (see tinytroupe.llm.canonical).
         return value if frozen_text(value) is not None else handler(value)
 
-    def canonical_json(self, backend_identity: dict[str, Any] | None = None) -> str:
-        """Deterministic JSON of the request (sorted keys, no whitespace), plus the backend identity."""
+    def canonical_json(self, backend_identity: dict[str, Any] | None = None, memo: SpliceMemo | None = None) -> str:
+        """Deterministic JSON of the request (sorted keys, no whitespace), plus the backend identity.
+
+        ``memo`` remembers the text of what surrounds the messages (see :class:`~tinytroupe.llm.canonical.SpliceMemo`):
+        the same text, built faster when many requests share their parameters."""
         # json, not orjson: orjson writes some floats differently ("0.00001" for 1e-05) and refuses
         # integers beyond 64 bits, and this text must stay exactly what earlier versions hashed.
-        schema_text = frozen_text(self.response_schema) if self.response_schema is not None else None
+        schema = self.response_schema
+        schema_text = frozen_text(schema) if schema is not None else None
+        messages = "[" + ",".join(m.canonical_text() for m in self.messages) + "]"
+        backend = backend_identity or {}
+        if memo is not None and (schema is None or schema_text is not None):
+            # The remainder is remembered by the request's own values (their repr tells them apart as
+            # their dump does), so a remembered one costs no dump; a caller's own schema is dumped as
+            # before (it may hold values the dump converts).
+            values = repr(_text_values(self.__dict__))
+            return splice(lambda: self._text_fields(schema_text), schema_text, backend, {"messages": messages},
+                          memo, values)
+        return splice(self._text_fields(schema_text), schema_text, backend, {"messages": messages}, memo)
+
+    def _text_fields(self, schema_text: str | None) -> dict[str, Any]:
+        """The request's fields as its canonical text holds them, but the messages (and the schema,
+        when its text is given)."""
         request = self.model_dump(mode="json", exclude={"messages", "response_schema"} if schema_text is not None
                                   else {"messages"})
         if self.logprob_labels is not None:
@@ -177,23 +196,30 @@ class LLMRequest(BaseModel):
             request["logprob_labels"] = list(self.logprob_labels)
         if self.tools is not None:
             request["tools"] = list(self.tools)
-        messages = "[" + ",".join(m.canonical_text() for m in self.messages) + "]"
-        return splice(request, schema_text, backend_identity or {}, {"messages": messages})
+        return request
 
-    def cache_key(self, backend_identity: dict[str, Any] | None = None) -> str:
+    def cache_key(self, backend_identity: dict[str, Any] | None = None, memo: SpliceMemo | None = None) -> str:
         """SHA-256 of :meth:`canonical_json` (remembered per backend identity: the replay recorder and
         the cache both ask for it, and hashing a long prompt twice costs more than the cache lookup)."""
-        ident = encode(backend_identity or {})
+        # repr, not the JSON text: as telling (equal reprs of JSON values are equal texts) and cheaper
+        ident = repr(backend_identity or {})
         # Through __pydantic_private__: a private attribute read goes through BaseModel.__getattr__,
         # slow enough to show on every turn.
         private = self.__pydantic_private__
-        memo = private.get("_key_memo") if private is not None else None
-        if memo is not None and memo[0] == ident:
-            return memo[1]
-        key = sha256_hex(self.canonical_json(backend_identity))
+        known = private.get("_key_memo") if private is not None else None
+        if known is not None and known[0] == ident:
+            return known[1]
+        key = sha256_hex(self.canonical_json(backend_identity, memo))
         if private is not None:
             private["_key_memo"] = (ident, key)
         return key
+
+
+#: the values :meth:`LLMRequest._text_fields` is made of (the dumped fields but the messages and the
+#: schema, and the two written only when set): equal values, equal fields
+_text_values = operator.itemgetter(*(
+    [name for name, info in LLMRequest.model_fields.items()
+     if not info.exclude and name not in ("messages", "response_schema")] + ["logprob_labels", "tools"]))
 
 
 #: hashlib lets go of the GIL to hash this many bytes or more (CPython's HASHLIB_GIL_MINSIZE)

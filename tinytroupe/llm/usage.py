@@ -71,9 +71,12 @@ class UsageLedger:
     def record(self, *, model: str, agent: str | None, world: str | None, purpose: str,
                prompt_tokens: int, completion_tokens: int, latency_s: float, cached: bool,
                error: bool) -> None:
-        keys = {"model": model, "agent": agent, "world": world, "purpose": purpose}
+        by = self._by
         with self._lock:
-            counters = [self._total] + [self._by[d][str(k)] for d, k in keys.items() if k is not None]
+            counters = [self._total]  # and one row per dimension the call names
+            for d, k in (("model", model), ("agent", agent), ("world", world), ("purpose", purpose)):
+                if k is not None:
+                    counters.append(by[d][str(k)])
             for c in counters:
                 c.calls += 1
                 c.latency_s += latency_s
@@ -222,8 +225,8 @@ class UsageWrapper(BackendWrapper):
 
     def _publish(self, context: CallContext, *, model: str, latency: float,
                  completion: Completion | None = None, error: str | None = None) -> None:
-        buses = [b for b in (self.bus, context.bus) if b is not None]
-        if not buses:
+        own, caller = self.bus, context.bus
+        if own is None and caller is None:
             return
         event = LLMCallEvent(
             model=model,
@@ -241,9 +244,10 @@ class UsageWrapper(BackendWrapper):
             error=error,
             client=self.client,
         )
-        buses[0].publish(event)
-        if len(buses) == 2 and buses[1] is not buses[0]:
-            buses[1].publish(event)
+        if own is not None:
+            own.publish(event)
+        if caller is not None and caller is not own:
+            caller.publish(event)
 
 
 #: TinyTroupe's usage figures (what its cost statistics divide per agent, per world and per step)

@@ -19,6 +19,7 @@ from tinytroupe.errors import ConfigError, StorageError
 from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.backend import Backend, BackendWrapper
 from tinytroupe.llm.cache.store import ResponseCache
+from tinytroupe.llm.canonical import SpliceMemo
 from tinytroupe.llm.structured import storable
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
@@ -68,6 +69,7 @@ class CacheWrapper(BackendWrapper):
         self._prefetch_keys: list[str] = []
         self._prefetched: dict[str, str] = {}
         self._prefetch_lock = threading.Lock()
+        self._splice_memo = SpliceMemo()
 
     @property
     def hits(self) -> int:
@@ -87,13 +89,13 @@ class CacheWrapper(BackendWrapper):
                 self._misses += 1
 
     async def generate(self, request: LLMRequest, context: CallContext) -> Completion:
-        key = request.cache_key(self.inner.identity())
-        inflight = self._inflight.get()
+        key = request.cache_key(self.inner.identity(), self._splice_memo)
         while True:
             start = time.perf_counter()
-            stored = self._lookup(key)
+            stored, fresh = self._lookup(key)
             if stored is not None:
-                return self._as_hit(stored, start)
+                return self._as_hit(stored, start, fresh=fresh)
+            inflight = self._inflight.get()  # after the lookup: a stored answer needs no table
             leader = inflight.get(key)
             if leader is None:
                 break
@@ -155,26 +157,27 @@ class CacheWrapper(BackendWrapper):
         self.cache.hit(key)
         return completion
 
-    def _lookup(self, key: str) -> Completion | None:
-        """The stored answer for ``key``: from the file, else from the answers it could not take."""
+    def _lookup(self, key: str) -> tuple[Completion | None, bool]:
+        """The stored answer for ``key`` (from the file, else from the answers it could not take), and
+        whether it is a fresh object (read just now, so no one else holds it)."""
         if self._unsaved:
             kept = self._unsaved.get(key)
             if kept is not None:
-                return kept
+                return kept, False
         try:
             if self._prefetched or self._prefetch_keys:
                 ahead = self._read_ahead(key)
                 if ahead is not None:
-                    return ahead
+                    return ahead, True
             # A SQLite lookup takes microseconds: cheaper inline than a hop to a worker thread.
-            return self.cache.get(key)
+            return self.cache.get(key), True
         except (StorageError, ConfigError, sqlite3.Error) as exc:
             # An unreadable cache costs a paid call, never the turn: answer live and say so once.
             if not self._read_failed:
                 self._read_failed = True
                 logger.warning("the LLM response cache %s could not be read (%s); calls it cannot answer "
                                "go to the model", self.cache.path, exc)
-            return None
+            return None, False
 
     def _store(self, key: str, completion: Completion) -> None:
         """Keep a paid answer: in the file, or, when the file refuses it, in memory for this run."""
@@ -189,10 +192,16 @@ class CacheWrapper(BackendWrapper):
                                "memory for this run (up to %d), but a re-run will pay for them again",
                                self.cache.path, exc, MAX_UNSAVED)
 
-    def _as_hit(self, completion: Completion, start: float) -> Completion:
+    def _as_hit(self, completion: Completion, start: float, *, fresh: bool = False) -> Completion:
         self._count(hit=True)
-        return completion.model_copy(update={"cached": True, "latency_s": time.perf_counter() - start,
-                                             "attempts": 1})
+        update = {"cached": True, "latency_s": time.perf_counter() - start, "attempts": 1}
+        if not fresh:
+            return completion.model_copy(update=update)  # shared (an in-flight or unsaved answer): a copy
+        # Read just now for this caller alone: marked in place, as model_copy marks its copy (without
+        # copying the rest, a few microseconds on every replayed call).
+        completion.__dict__.update(update)
+        completion.__pydantic_fields_set__.update(update)
+        return completion
 
     async def aclose(self) -> None:
         try:
