@@ -116,7 +116,9 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
         limit = n if n is not None else (self.max_actions_per_turn if until_done else 1)
         with self._displaying(communication_display, max_content_length):
             async with self._turn_lock():
-                turn = await self._aprepare_turn(self.caller_client)  # perceive, retrieve
+                context = self.context  # looked up once: it walks the world's and the current context
+                turn = await self._aprepare_turn(context.client.for_caller(context.bus),  # as caller_client
+                                                 context=context)  # perceive, retrieve
                 spec = turn.spec = action_turn_spec(self.actions_registry.types, self.max_actions_per_turn,
                                                     self._content_chars(), targets=self.target_choices(),
                                                     typed_arguments=self._typed_arguments(),

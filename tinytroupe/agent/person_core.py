@@ -261,8 +261,10 @@ class PersonCore:
         with self._lock:
             events, self._deferred = self._deferred or [], None
             self._event_sink = None
-        for event in events:
-            self.bus.publish(event)
+        if events:
+            publish = self.bus.publish  # one context lookup for the lot
+            for event in events:
+                publish(event)
 
     def _world_name(self) -> str | None:
         return self.environment.name if self.environment is not None else None

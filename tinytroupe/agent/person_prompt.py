@@ -18,6 +18,7 @@ from tinytroupe.agent.person_core import PersonCore
 from tinytroupe.agent.turn import Turn, TurnPhase, run_hooks
 from tinytroupe.agent.vision import turn_images
 from tinytroupe.aio import run_sync
+from tinytroupe.context import RunContext
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.types import Message
 
@@ -40,18 +41,23 @@ class PromptMethods(PersonCore):
         """Async twin of :meth:`build_prompt` (for faculties and components, which run inside a turn)."""
         return (await self._aprepare_turn(self.client, preview=True)).messages
 
-    async def _aprepare_turn(self, client: LLMClient, *, preview: bool = False) -> Turn:
-        """A new turn through ``perceive`` and ``retrieve``, with the prompt built."""
+    async def _aprepare_turn(self, client: LLMClient, *, preview: bool = False,
+                             context: RunContext | None = None) -> Turn:
+        """A new turn through ``perceive`` and ``retrieve``, with the prompt built.
+
+        ``context``: the agent's run context, when the caller has it at hand (one lookup per turn).
+        """
         env = self.environment
         turn = Turn(agent=self, client=client, world=env.name if env is not None else None,  # type: ignore[arg-type]
-                    step=self._step(), preview=preview)
+                    step=self._step(), preview=preview, context=context if context is not None else self.context,
+                    budget=self.prompt_budget)
         turn.view, turn.seen_upto, turn.recent_from = self._turn_view()
         components = self.components
         if not preview:
             await run_hooks(components, TurnPhase.PERCEIVE, turn)
         await run_hooks(components, TurnPhase.RETRIEVE, turn)
-        turn.messages = build_action_messages(turn.view, self.prompt_budget)
-        turn_images(turn, self.context.settings)  # a vision model sees the new images themselves
+        turn.messages = build_action_messages(turn.view, turn.budget)
+        turn_images(turn, turn.context.settings)  # a vision model sees the new images themselves
         return turn
 
     def _memory_query(self, new: Iterable[MemoryItem] = ()) -> str:
