@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 
 from tinytroupe.agent.cognition import TurnView, build_action_messages
 from tinytroupe.agent.memory import MemoryItem
@@ -21,6 +22,10 @@ from tinytroupe.aio import run_sync
 from tinytroupe.context import RunContext
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.types import Message
+
+
+#: an item's id (the order of a memory's items), without a Python call per item compared
+_ID = attrgetter("id")
 
 
 class PromptMethods(PersonCore):
@@ -72,13 +77,19 @@ class PromptMethods(PersonCore):
     def _turn_view(self) -> tuple[TurnView, int, int]:
         """The turn's view, the newest memory id it includes, and the id its recent window starts at."""
         with self._lock:
-            seen = self._seen_upto
-            last_id = self.memory.last_id
-            recent_pool = self.memory.recent(self.recent_window + 50)
-            new = [i for i in recent_pool if i.id > seen and i.kind == "stimulus"]
-            if new and new[0].id == recent_pool[0].id and seen < new[0].id - 1:
-                # more new stimuli than the pool holds: fetch them all
-                new = [i for i in self.memory.after(seen) if i.kind == "stimulus"]
+            seen, memory = self._seen_upto, self.memory
+            last_id = memory.last_id
+            # The new stimuli among the last `pool` items (all of them when more than those are new and
+            # the oldest of those is one): what is unseen, when it fits the pool, as it mostly does.
+            pool, unseen = self.recent_window + 50, memory.after(seen)
+            if len(unseen) > pool:
+                unseen = unseen[-pool:]
+                new = [i for i in unseen if i.kind == "stimulus"]
+                if new and new[0].id == unseen[0].id and seen < new[0].id - 1:
+                    # more new stimuli than the pool holds: fetch them all
+                    new = [i for i in memory.after(seen) if i.kind == "stimulus"]
+            else:
+                new = [i for i in unseen if i.kind == "stimulus"]
             new_ids = {i.id for i in new}
             recent = self._recent_events(new_ids)
             view = TurnView(
@@ -128,7 +139,7 @@ def slide_window(events: Sequence[MemoryItem], start_id: int, size: int, step: i
         >>> [e.id for e in slide_window(events[:9], 4, 4, 1)]   # step 1: the last 4
         [6, 7, 8, 9]
     """
-    first = bisect.bisect_left(events, start_id, key=lambda e: e.id)
+    first = bisect.bisect_left(events, start_id, key=_ID)
     following = len(events) - first
     if following < size:
         first = max(0, len(events) - size)
