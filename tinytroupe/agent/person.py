@@ -130,7 +130,7 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
                                                      purpose="action", agent=self.name, world=turn.world,
                                                      step=turn.step, **turn.params)
                 turn.batch = _batch_of(result.value)
-                components = self.components
+                components = self._components  # never changed in place (add/remove assign a new list): no copy
                 await run_hooks(components, TurnPhase.DECIDE, turn)
                 turn.actions = self._commit(turn.batch.normalised(limit), turn.seen_upto, turn.recent_from)
                 await run_hooks(components, TurnPhase.ACT, turn)

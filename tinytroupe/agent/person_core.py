@@ -14,6 +14,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 from tinytroupe import scope
@@ -91,6 +92,12 @@ def _check_arguments(name: object, action_generator: object, episodic_memory: ob
         raise InvalidArgument(f"recent_window_step must be an integer >= 1, got {recent_window_step!r}")
 
 
+@lru_cache(maxsize=256)
+def _budget(total: int, max_item_chars: int) -> PromptBudget:
+    # Asked on every turn, with the same few totals: the budget is frozen, so one object serves them all.
+    return PromptBudget.from_total(total, max_item_chars)
+
+
 def _initial_components(emotions: bool) -> list[TurnComponent]:
     """The built-in components, with an emotions component first under ``[Emotions] ENABLED`` (first, so
     that recall, in the same phase, weighs the mood it leaves)."""
@@ -153,7 +160,8 @@ class PersonCore:
         self._deferred: list[Event] | None = None
         self.turns = 0
         self._mental_faculties: list[MentalFaculty] = []
-        #: the parts taking part in each turn's phases (see tinytroupe.agent.turn)
+        #: the parts taking part in each turn's phases (see tinytroupe.agent.turn); always replaced by a new
+        #: list, never changed in place, so a turn iterates it without a copy
         self._components: list[TurnComponent] = _initial_components(settings.emotions.enabled)
         self.add_mental_faculties(mental_faculties or [])
         # An active simulation (control.begin) learns about the agent, to checkpoint it; outside one,
@@ -215,7 +223,7 @@ class PersonCore:
         hint = self.client.prompt_token_hint
         if hint is not None:
             total = min(total, hint)
-        return PromptBudget.from_total(total, self.max_content_display_length)
+        return _budget(total, self.max_content_display_length)
 
     @property
     def bus(self) -> EventBus:
@@ -371,7 +379,10 @@ class PersonCore:
 
     def _content_chars(self) -> int:
         """The longest action content a turn allows: 600 characters, or more if a faculty needs it."""
-        return max([DEFAULT_CONTENT_CHARS, *(f.content_chars or 0 for f in self._mental_faculties)])
+        faculties = self._mental_faculties
+        if not faculties:  # most agents: no generator to run on every turn
+            return DEFAULT_CONTENT_CHARS
+        return max([DEFAULT_CONTENT_CHARS, *(f.content_chars or 0 for f in faculties)])
 
     def _typed_arguments(self) -> TypedArguments:
         """The faculties' typed action arguments, as a turn spec takes them (empty without any)."""
@@ -382,6 +393,8 @@ class PersonCore:
 
     def _citable_ids(self) -> tuple[str, ...]:
         """The passage ids the agent's faculties let it cite this turn, sorted (one schema per set)."""
+        if not self._mental_faculties:
+            return ()
         ids = {i for faculty in self._mental_faculties for i in faculty.citable_ids(self)}  # type: ignore[arg-type]
         return tuple(sorted(ids))
 

@@ -57,7 +57,7 @@ class PromptMethods(PersonCore):
                     step=self._step(), preview=preview, context=context if context is not None else self.context,
                     budget=self.prompt_budget)
         turn.view, turn.seen_upto, turn.recent_from = self._turn_view()
-        components = self.components
+        components = self._components  # never changed in place (add/remove assign a new list): no copy
         if not preview:
             await run_hooks(components, TurnPhase.PERCEIVE, turn)
         await run_hooks(components, TurnPhase.RETRIEVE, turn)
@@ -70,9 +70,10 @@ class PromptMethods(PersonCore):
         state = self.cognitive_state
         parts = [state.goals, state.attention, *state.context, state.emotions or ""]
         parts += [i.content for i in new][-5:]
-        if not any(p.strip() for p in parts):
-            parts += [i.content for i in self.memory.recent(3)]
-        return "\n".join(p for p in parts if p and p.strip())
+        kept = [p for p in parts if p and p.strip()]  # a list, not generators: this runs on every turn
+        if not kept:
+            kept = [p for p in (i.content for i in self.memory.recent(3)) if p and p.strip()]
+        return "\n".join(kept)
 
     def _turn_view(self) -> tuple[TurnView, int, int]:
         """The turn's view, the newest memory id it includes, and the id its recent window starts at."""
