@@ -39,6 +39,7 @@ class PromptBudget:
     max_item_chars: int = 600
 
     @classmethod
+    @lru_cache(maxsize=256)  # asked on every turn with the same few totals; the budget is frozen, so shared
     def from_total(cls, total: int, max_item_chars: int = 600) -> PromptBudget:
         """Split ``total`` tokens across the sections (instructions take the rest)."""
         return cls(persona=int(total * 0.3), long_term_memory=int(total * 0.15), recent=int(total * 0.33),
@@ -136,7 +137,7 @@ def _render(found: tuple[Template, dict[str, Any]], values: dict[str, Any]) -> s
     tpl, globals_ = found
     context = tpl.new_context({**globals_, **values}, shared=True)
     try:
-        return tpl.environment.concat(tpl.root_render_func(context))  # type: ignore[attr-defined]
+        return tpl.environment.concat(tpl.root_render_func(context))
     except Exception:
         tpl.environment.handle_exception()  # as render does: the error points into the template
         raise  # not reached: handle_exception raises

@@ -14,7 +14,6 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 from tinytroupe import scope
@@ -90,12 +89,6 @@ def _check_arguments(name: object, action_generator: object, episodic_memory: ob
                                   f"{type(semantic_memory).__name__}")
     if recent_window_step is not None and (type(recent_window_step) is not int or recent_window_step < 1):
         raise InvalidArgument(f"recent_window_step must be an integer >= 1, got {recent_window_step!r}")
-
-
-@lru_cache(maxsize=256)
-def _budget(total: int, max_item_chars: int) -> PromptBudget:
-    # Asked on every turn, with the same few totals: the budget is frozen, so one object serves them all.
-    return PromptBudget.from_total(total, max_item_chars)
 
 
 def _initial_components(emotions: bool) -> list[TurnComponent]:
@@ -223,7 +216,7 @@ class PersonCore:
         hint = self.client.prompt_token_hint
         if hint is not None:
             total = min(total, hint)
-        return _budget(total, self.max_content_display_length)
+        return PromptBudget.from_total(total, self.max_content_display_length)
 
     @property
     def bus(self) -> EventBus:
@@ -379,10 +372,9 @@ class PersonCore:
 
     def _content_chars(self) -> int:
         """The longest action content a turn allows: 600 characters, or more if a faculty needs it."""
-        faculties = self._mental_faculties
-        if not faculties:  # most agents: no generator to run on every turn
-            return DEFAULT_CONTENT_CHARS
-        return max([DEFAULT_CONTENT_CHARS, *(f.content_chars or 0 for f in faculties)])
+        faculties = self._mental_faculties  # most agents have none: no generator to run on each turn then
+        return (max([DEFAULT_CONTENT_CHARS, *(f.content_chars or 0 for f in faculties)]) if faculties
+                else DEFAULT_CONTENT_CHARS)
 
     def _typed_arguments(self) -> TypedArguments:
         """The faculties' typed action arguments, as a turn spec takes them (empty without any)."""

@@ -23,7 +23,6 @@ from tinytroupe.context import RunContext
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.types import Message
 
-
 #: an item's id (the order of a memory's items), without a Python call per item compared
 _ID = attrgetter("id")
 
@@ -52,17 +51,16 @@ class PromptMethods(PersonCore):
 
         ``context``: the agent's run context, when the caller has it at hand (one lookup per turn).
         """
-        env = self.environment
+        env, context, budget = self.environment, context if context is not None else self.context, self.prompt_budget
         turn = Turn(agent=self, client=client, world=env.name if env is not None else None,  # type: ignore[arg-type]
-                    step=self._step(), preview=preview, context=context if context is not None else self.context,
-                    budget=self.prompt_budget)
+                    step=self._step(), preview=preview, context=context, budget=budget)
         turn.view, turn.seen_upto, turn.recent_from = self._turn_view()
         components = self._components  # never changed in place (add/remove assign a new list): no copy
         if not preview:
             await run_hooks(components, TurnPhase.PERCEIVE, turn)
         await run_hooks(components, TurnPhase.RETRIEVE, turn)
-        turn.messages = build_action_messages(turn.view, turn.budget)
-        turn_images(turn, turn.context.settings)  # a vision model sees the new images themselves
+        turn.messages = build_action_messages(turn.view, budget)
+        turn_images(turn, context.settings)  # a vision model sees the new images themselves
         return turn
 
     def _memory_query(self, new: Iterable[MemoryItem] = ()) -> str:

@@ -45,7 +45,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
@@ -195,10 +195,12 @@ def takes_part(component: TurnComponent, phase: TurnPhase) -> bool:
 _HOOK_NAMES = {phase: str(phase.value) for phase in TurnPhase}
 
 
-@lru_cache(maxsize=1024)
-def _own_hooks(cls: type) -> frozenset[str]:
-    # The hooks ``cls`` overrides, asked once per class: a turn asks for each phase and component.
+def _hooks_of(cls: type) -> frozenset[str]:
+    # The hooks ``cls`` overrides, asked once per class (below): a turn asks for each phase and component.
     return frozenset(name for name in _HOOK_NAMES.values() if getattr(cls, name) is not getattr(TurnComponent, name))
+
+
+_own_hooks: Callable[[type], frozenset[str]] = lru_cache(maxsize=1024)(_hooks_of)
 
 
 async def run_hooks(components: list[TurnComponent], phase: TurnPhase, turn: Turn) -> None:

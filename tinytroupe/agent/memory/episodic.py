@@ -38,10 +38,6 @@ def _time_prefix(sim_time: datetime) -> str:
     return f"[{sim_time:%Y-%m-%d %H:%M}] "
 
 
-#: an item's id (the sort key of a memory's items), without a Python call per item compared
-_ID = attrgetter("id")
-
-
 @lru_cache(maxsize=1024)
 def _naive_time_prefix(sim_time: datetime) -> str:
     # strftime is most of the cost of a prompt line, and the items of a step share their time.
@@ -269,7 +265,7 @@ class EpisodicMemory:
     def after(self, item_id: int) -> list[MemoryItem]:
         """Items newer than ``item_id``."""
         with self._lock:
-            return self._items[self._index_after_locked(item_id):]
+            return self._items[bisect.bisect_right(self._items, item_id, key=attrgetter("id")):]  # ids increase
 
     def get(self, item_id: int) -> MemoryItem | None:
         """The item with ``item_id`` if it is still held."""
@@ -277,28 +273,10 @@ class EpisodicMemory:
             return self._find_locked(item_id)
 
     def _find_locked(self, item_id: int) -> MemoryItem | None:
-        lo = self._index_after_locked(item_id - 1)
+        lo = bisect.bisect_left(self._items, item_id, key=attrgetter("id"))  # ids increase; no lambda call per item
         if lo < len(self._items) and self._items[lo].id == item_id:
             return self._items[lo]
         return None
-
-    def _index_after_locked(self, item_id: int) -> int:
-        """The index of the first item with an id above ``item_id`` (ids increase along the list)."""
-        items = self._items
-        n = len(items)
-        if not n:
-            return 0
-        # Where it is when the ids from the first item on have no gaps (first-in-first-out eviction keeps
-        # them so): checked, and searched for only when a gap moved it. Asked several times a turn.
-        guess = item_id - items[0].id + 1
-        if guess <= 0:
-            return 0
-        if guess >= n:
-            if items[-1].id <= item_id:
-                return n
-        elif items[guess - 1].id <= item_id < items[guess].id:
-            return guess
-        return bisect.bisect_right(items, item_id, key=_ID)
 
     @property
     def last_id(self) -> int:

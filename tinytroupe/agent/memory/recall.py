@@ -137,10 +137,7 @@ class MemoryRecall(MemoryColdRecall):
         window = len(shown) + 64
         if len(ep) > window:
             return True
-        for i in ep.recent(window):  # a loop, not any() over a generator: this runs on every turn
-            if i.id not in shown and i.type not in TRIVIAL_TYPES:
-                return True
-        return False
+        return any(i.id not in shown and i.type not in TRIVIAL_TYPES for i in ep.recent(window))
 
     def recall_text(self, query: str, shown_ids: Iterable[int], budget_tokens: int, *,
                     rehearse: bool = True, mood: Mood | None = None) -> str:
