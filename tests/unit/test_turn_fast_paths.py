@@ -1,8 +1,10 @@
-"""Shortcuts on the per-agent-turn path: caches that follow changes, and a ledger row read on its own."""
+"""Shortcuts on the per-agent-turn path: caches that follow changes, a ledger row read on its own, and
+the turn's fast paths giving what the plain ones give (batch, prompt render, new stimuli, hooks)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, Literal
 
 import pytest
 
@@ -48,3 +50,121 @@ def test_ledger_counts_is_one_row_of_stats_and_adds_no_rows() -> None:
     assert "Ben" not in ledger.stats()["by_agent"]
     with pytest.raises(ValueError, match="planet"):
         ledger.counts("planet", "Earth")
+
+
+def test_an_answer_becomes_the_batch_a_dump_and_validation_gives() -> None:
+    # The turn turns its validated answer into an ActionBatch from the parts' fields, without a dump:
+    # same values, same fields set (cites and appraisal included), and no list shared with the answer.
+    from tinytroupe.agent.actions import ActionBatch, action_turn_spec
+    from tinytroupe.agent.person import _batch_of
+
+    spec = action_turn_spec(("TALK", "THINK", "DONE"), 3, targets=("", "Ana"), appraisal=True, citable=("menu#1",))
+    answer = spec.model.model_validate(
+        {"actions": [{"type": "TALK", "content": "hi", "target": "ana", "cites": ["[menu#1]"]},
+                     {"type": "THINK"}, {"type": "DONE", "content": "bye"}],
+         "cognitive_state": {"goals": "eat", "context": ["a café"], "pleasure_change": 5}}, context=spec.context)
+    direct, dumped = _batch_of(answer), ActionBatch.model_validate(answer.model_dump())
+    assert direct == dumped and direct.model_dump() == dumped.model_dump()
+    assert direct.actions[0].cites == ["menu#1"] and direct.cognitive_state.pleasure_change == 3
+    assert [a.model_fields_set for a in direct.actions] == [a.model_fields_set for a in dumped.actions]
+    assert direct.cognitive_state.model_fields_set == dumped.cognitive_state.model_fields_set
+    parts: Any = answer
+    assert direct.actions[0].cites is not parts.actions[0].cites
+    assert direct.cognitive_state.context is not parts.cognitive_state.context
+
+    plain = action_turn_spec(("TALK", "DONE"), 2)
+    bare = plain.model.model_validate({"actions": [{"type": "TALK", "content": "x" * 40}]}, context=plain.context)
+    assert _batch_of(bare) == ActionBatch.model_validate(bare.model_dump())
+    assert _batch_of(bare).cognitive_state.emotions == ""  # the answer's default, as a dump gives it
+
+
+@pytest.mark.parametrize("values", [
+    {"recent": "", "long_term_memory": "", "sections": {}, "now": None, "location": None, "accessible": "",
+     "stimuli": "", "context": []},
+    {"recent": "a\nb", "long_term_memory": "[E1] x", "sections": {"Tools": "t1", "Notes": "n"},
+     "now": "2025-01-06 09:00", "location": "the café", "accessible": "Ben, Cai (and 2 more)",
+     "stimuli": "Ben said: hi", "context": ["raining", "late"]},
+])
+def test_the_turn_prompt_renders_as_jinja_renders_it(values: dict[str, Any]) -> None:
+    from tinytroupe.agent import cognition
+    from tinytroupe.agent.actions import CognitiveState
+    from tinytroupe.agent.prompts import template
+
+    state = CognitiveState(goals="", context=values.pop("context"), attention="Ben", emotions="")
+    full = {"name": "Ana", "state": state, **values}
+    assert cognition._render(cognition._user_template(), full) == template("action_user.j2").render(**full)
+
+
+def test_the_prompt_clock_keeps_each_zone_reading() -> None:
+    from tinytroupe.agent.cognition import _clock_text
+
+    naive = datetime(2025, 1, 6, 9)
+    assert _clock_text(naive) == _clock_text(naive) == "2025-01-06 09:00"
+    assert _clock_text(datetime(2025, 1, 6, 9, tzinfo=UTC)) == "2025-01-06 09:00"
+    assert _clock_text(datetime(2025, 1, 6, 10, tzinfo=timezone(timedelta(hours=1)))) == "2025-01-06 10:00"
+
+
+def _new_stimuli_by_the_pool(agent: TinyPerson, seen: int) -> list[MemoryItem]:
+    # The rule as it was written first: the new stimuli among the last `recent_window + 50` items,
+    # all of them when the pool starts with a new one and more came before it.
+    pool = agent.memory.recent(agent.recent_window + 50)
+    new = [i for i in pool if i.id > seen and i.kind == "stimulus"]
+    if new and new[0].id == pool[0].id and seen < new[0].id - 1:
+        new = [i for i in agent.memory.after(seen) if i.kind == "stimulus"]
+    return new
+
+
+@pytest.mark.parametrize("strategy", ["fifo", "relevance"])
+def test_new_stimuli_are_the_ones_the_pool_rule_picks(strategy: str) -> None:
+    import random
+
+    from tinytroupe.agent.memory import EpisodicMemory
+
+    rng = random.Random(7)
+    for _ in range(25):
+        ana = offline_agent()
+        ana.recent_window = rng.choice([1, 4, 10])
+        ana.memory = EpisodicMemory(max_size=rng.randint(5, 200), cleanup_strategy=strategy)  # type: ignore[arg-type]
+        for k in range(rng.randint(0, 260)):
+            kind: Literal["stimulus", "action"] = "stimulus" if rng.random() < 0.67 else "action"
+            ana.memory.add(kind=kind, type="CONVERSATION" if kind == "stimulus" else "TALK", content=f"m{k}")
+            if strategy == "relevance" and rng.random() < 0.2:
+                ana.memory.set_importance({i.id: rng.uniform(1, 10) for i in ana.memory.recent(5)})
+        for seen in sorted({0, 1, ana.memory.last_id, *(rng.randint(0, ana.memory.last_id + 2) for _ in range(6))}):
+            ana._seen_upto = seen
+            view, _, _ = ana._turn_view()
+            assert [i.id for i in view.new] == [i.id for i in _new_stimuli_by_the_pool(ana, seen)]
+
+
+def test_a_hook_set_on_a_component_instance_still_runs() -> None:
+    import asyncio
+
+    from tinytroupe.agent.turn import Turn, TurnComponent, TurnPhase, run_hooks, takes_part
+
+    class Quiet(TurnComponent):
+        name = "quiet"
+
+    calls: list[str] = []
+    quiet, ana = Quiet(), offline_agent()
+    turn = Turn(agent=ana, client=ana.client)
+    asyncio.run(run_hooks([quiet], TurnPhase.DECIDE, turn))
+    assert calls == [] and not takes_part(quiet, TurnPhase.DECIDE)
+
+    async def decide(turn: Turn) -> None:
+        calls.append("decide")
+
+    quiet.decide = decide  # type: ignore[method-assign]
+    asyncio.run(run_hooks([quiet, Quiet()], TurnPhase.DECIDE, turn))
+    assert calls == ["decide"] and takes_part(quiet, TurnPhase.DECIDE) and not takes_part(Quiet(), TurnPhase.DECIDE)
+
+
+def test_the_prompt_render_keeps_the_template_globals_and_its_errors() -> None:
+    import jinja2
+
+    from tinytroupe.agent import cognition
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    uses_globals = env.from_string("{{ range(3) | list }} {{ who }}")
+    assert cognition._render((uses_globals, dict(uses_globals.globals)), {"who": "Ana"}) == "[0, 1, 2] Ana"
+    with pytest.raises(jinja2.UndefinedError, match="'who' is undefined"):
+        cognition._render((uses_globals, dict(uses_globals.globals)), {})

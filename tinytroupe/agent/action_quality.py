@@ -168,9 +168,10 @@ class ActionQualityCheck(TurnComponent):
         self._overrides = merged
         return self
 
-    def settings_for(self, agent: TinyPerson) -> ActionGeneratorSettings:
-        """The settings a turn of ``agent`` uses: its run context's, with this agent's overrides."""
-        base = agent.context.settings.actiongenerator
+    def settings_for(self, agent: TinyPerson, base: ActionGeneratorSettings | None = None) -> ActionGeneratorSettings:
+        """The settings a turn of ``agent`` uses: its run context's (or ``base``), with this agent's overrides."""
+        if base is None:
+            base = agent.context.settings.actiongenerator
         return base.model_copy(update=self._overrides) if self._overrides else base
 
     # ------------------------------------------------------------------ the turn
@@ -178,9 +179,12 @@ class ActionQualityCheck(TurnComponent):
     async def decide(self, turn: Turn) -> None:
         if turn.batch is None or turn.preview:
             return
-        settings = self.settings_for(turn.agent)
+        base = turn.context.settings.actiongenerator if turn.context is not None else None
+        settings = self.settings_for(turn.agent, base)
+        if not settings.enable_quality_checks:  # off by default: nothing more to look at
+            return
         checks = [c for c in ACTION_CHECKS if getattr(settings, c.setting)]
-        if not settings.enable_quality_checks or not checks:
+        if not checks:
             return
         attempts = [await self._assess(turn, turn.batch, checks, settings.quality_threshold)]
         while not attempts[-1].passed and settings.enable_regeneration and len(attempts) <= settings.max_attempts:

@@ -309,7 +309,7 @@ def action_turn_spec(action_types: tuple[str, ...], max_actions: int, max_conten
     """
     if targets is not None and "" not in targets:
         raise InvalidArgument(f"targets must include '' (nobody in particular), got {targets!r}")
-    unknown = [a for a, _ in typed_arguments if a not in action_types]
+    unknown = [a for a, _ in typed_arguments if a not in action_types] if typed_arguments else None
     if unknown:
         raise InvalidArgument(f"typed_arguments name actions the agent cannot perform: {', '.join(unknown)}")
     model = _context_turn_model(action_types, max_actions, max_content_chars, appraisal, bool(citable))

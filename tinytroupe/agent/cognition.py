@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import Any
+
+from jinja2 import Template
 
 from tinytroupe.agent.actions import CognitiveState
 from tinytroupe.agent.memory.episodic import MemoryItem
@@ -36,6 +39,7 @@ class PromptBudget:
     max_item_chars: int = 600
 
     @classmethod
+    @lru_cache(maxsize=256)  # asked on every turn with the same few totals; the budget is frozen, so shared
     def from_total(cls, total: int, max_item_chars: int = 600) -> PromptBudget:
         """Split ``total`` tokens across the sections (instructions take the rest)."""
         return cls(persona=int(total * 0.3), long_term_memory=int(total * 0.15), recent=int(total * 0.33),
@@ -104,20 +108,53 @@ def build_action_messages(view: TurnView, budget: PromptBudget) -> list[Message]
     """The chat messages for one turn: a stable system message, then a volatile user message."""
     system = _system_message(view.max_actions, tuple(view.action_types.items()), tuple(view.extra_rules),
                              fit_text(view.persona_text, budget.persona))
-    recent_lines = [item.describe(view.name, budget.max_item_chars) for item in view.recent]
-    new_lines = [item.describe(view.name, budget.max_item_chars) for item in view.new]
-    user = template("action_user.j2").render(
-        name=view.name,
-        long_term_memory=fit_text(view.long_term_memory, budget.long_term_memory),
-        sections={title: fit_text(text, budget.long_term_memory) for title, text in view.sections.items() if text},
-        recent=fit_lines(recent_lines, budget.recent),
-        now=f"{view.now:%Y-%m-%d %H:%M}" if view.now else None,
-        location=view.location,
-        accessible=fit_names(view.accessible, budget.accessible),
-        state=view.state,
-        stimuli=fit_lines(new_lines, budget.stimuli),
-    )
+    name, max_chars = view.name, budget.max_item_chars
+    user = _render(_user_template(), {
+        "name": name,
+        "long_term_memory": fit_text(view.long_term_memory, budget.long_term_memory),
+        "sections": {title: fit_text(text, budget.long_term_memory) for title, text in view.sections.items() if text}
+        if view.sections else {},
+        "recent": fit_lines([item.describe(name, max_chars) for item in view.recent], budget.recent),
+        "now": _clock_text(view.now) if view.now else None,
+        "location": view.location,
+        "accessible": fit_names(view.accessible, budget.accessible),
+        "state": view.state,
+        "stimuli": fit_lines([item.describe(name, max_chars) for item in view.new], budget.stimuli),
+    })
     return [system, Message(role="user", content=user)]
+
+
+@cache
+def _user_template() -> tuple[Template, dict[str, Any]]:
+    # The turn's template and its globals, looked up once: every turn of every agent renders it.
+    tpl = template("action_user.j2")
+    return tpl, dict(tpl.globals)
+
+
+def _render(found: tuple[Template, dict[str, Any]], values: dict[str, Any]) -> str:
+    """What ``Template.render(**values)`` gives, without merging the template's globals (a chain of
+    mappings) anew on each turn: the same context, from a merged copy of them made once."""
+    tpl, globals_ = found
+    context = tpl.new_context({**globals_, **values}, shared=True)
+    try:
+        return tpl.environment.concat(tpl.root_render_func(context))
+    except Exception:
+        tpl.environment.handle_exception()  # as render does: the error points into the template
+        raise  # not reached: handle_exception raises
+
+
+def _clock_text(now: datetime) -> str:
+    """``YYYY-MM-DD HH:MM`` for the prompt's clock."""
+    if now.tzinfo is None:
+        return _naive_clock_text(now)
+    # Not cached: aware times of one instant in different zones are equal but read differently.
+    return f"{now:%Y-%m-%d %H:%M}"
+
+
+@lru_cache(maxsize=256)
+def _naive_clock_text(now: datetime) -> str:
+    # strftime costs about as much as the rest of the clock line, and the agents of a step share their time.
+    return f"{now:%Y-%m-%d %H:%M}"
 
 
 def fit_names(names: Sequence[str], budget_tokens: int) -> str:

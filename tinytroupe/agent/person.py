@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 
+from pydantic import BaseModel
+
 from tinytroupe.agent.actions import Action, ActionBatch, action_turn_spec
 from tinytroupe.agent.memory import MemoryItem
 from tinytroupe.agent.person_access import AccessMethods
@@ -116,7 +118,9 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
         limit = n if n is not None else (self.max_actions_per_turn if until_done else 1)
         with self._displaying(communication_display, max_content_length):
             async with self._turn_lock():
-                turn = await self._aprepare_turn(self.caller_client)  # perceive, retrieve
+                context = self.context  # looked up once: it walks the world's and the current context
+                turn = await self._aprepare_turn(context.client.for_caller(context.bus),  # as caller_client
+                                                 context=context)  # perceive, retrieve
                 spec = turn.spec = action_turn_spec(self.actions_registry.types, self.max_actions_per_turn,
                                                     self._content_chars(), targets=self.target_choices(),
                                                     typed_arguments=self._typed_arguments(),
@@ -125,8 +129,8 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
                                                      response_schema=spec.schema, validation_context=spec.context,
                                                      purpose="action", agent=self.name, world=turn.world,
                                                      step=turn.step, **turn.params)
-                turn.batch = ActionBatch.model_validate(result.value.model_dump())
-                components = self.components
+                turn.batch = _batch_of(result.value)
+                components = self._components  # never changed in place (add/remove assign a new list): no copy
                 await run_hooks(components, TurnPhase.DECIDE, turn)
                 turn.actions = self._commit(turn.batch.normalised(limit), turn.seen_upto, turn.recent_from)
                 await run_hooks(components, TurnPhase.ACT, turn)
@@ -149,19 +153,20 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
 
     def _commit(self, batch: ActionBatch, seen_upto: int, recent_from: int) -> list[Action]:
         now, step, world = self._now(), self._step(), self._world_name()
+        sim_time, name = now.isoformat() if now else None, self.name
         with self._lock:
             self._seen_upto = max(self._seen_upto, seen_upto)
             self._recent_from = recent_from  # where the next prompt's recent window slides from
             # aact hands over a batch it just built and keeps no reference to: take its state as is.
             self.cognitive_state = batch.cognitive_state
+            memory, buffer, publish = self.memory, self._actions_buffer, self._publish  # the same for each action
             for action in batch.actions:
                 target = action.target.strip() or None
-                self.memory.add(kind="action", type=action.type, content=action.content, target=target,
-                                sim_time=now, step=step)
-                self._actions_buffer.append(action)
-                self._publish(ActionEvent(action_type=action.type, content=action.content, target=target,
-                                          agent=self.name, world=world, step=step,
-                                          sim_time=now.isoformat() if now else None))
+                memory.add(kind="action", type=action.type, content=action.content, target=target,
+                           sim_time=now, step=step)
+                buffer.append(action)
+                publish(ActionEvent(action_type=action.type, content=action.content, target=target,
+                                    agent=name, world=world, step=step, sim_time=sim_time))
             self.turns += 1
             return list(batch.actions)
 
@@ -234,6 +239,14 @@ class TinyPerson(PersonaMethods, AccessMethods, MemoryToolMethods, StateMethods,
             if item.kind == "action" and not (ignore_done and item.type == "DONE"):
                 return item
         return None
+
+
+def _batch_of(answer: BaseModel) -> ActionBatch:
+    """The :class:`ActionBatch` of a turn's validated answer (an instance of its spec's model), validated
+    again as one: the fields of each part as they are (the validation copies them), not dumped first."""
+    actions = [a.__dict__ for a in answer.actions]  # type: ignore[attr-defined]
+    return ActionBatch.model_validate({"actions": actions,
+                                       "cognitive_state": answer.cognitive_state.__dict__})  # type: ignore[attr-defined]
 
 
 __all__ = ["AgentEnvironment", "TinyPerson"]

@@ -153,7 +153,8 @@ class PersonCore:
         self._deferred: list[Event] | None = None
         self.turns = 0
         self._mental_faculties: list[MentalFaculty] = []
-        #: the parts taking part in each turn's phases (see tinytroupe.agent.turn)
+        #: the parts taking part in each turn's phases (see tinytroupe.agent.turn); always replaced by a new
+        #: list, never changed in place, so a turn iterates it without a copy
         self._components: list[TurnComponent] = _initial_components(settings.emotions.enabled)
         self.add_mental_faculties(mental_faculties or [])
         # An active simulation (control.begin) learns about the agent, to checkpoint it; outside one,
@@ -261,8 +262,10 @@ class PersonCore:
         with self._lock:
             events, self._deferred = self._deferred or [], None
             self._event_sink = None
-        for event in events:
-            self.bus.publish(event)
+        if events:
+            publish = self.bus.publish  # one context lookup for the lot
+            for event in events:
+                publish(event)
 
     def _world_name(self) -> str | None:
         return self.environment.name if self.environment is not None else None
@@ -369,7 +372,9 @@ class PersonCore:
 
     def _content_chars(self) -> int:
         """The longest action content a turn allows: 600 characters, or more if a faculty needs it."""
-        return max([DEFAULT_CONTENT_CHARS, *(f.content_chars or 0 for f in self._mental_faculties)])
+        faculties = self._mental_faculties  # most agents have none: no generator to run on each turn then
+        return (max([DEFAULT_CONTENT_CHARS, *(f.content_chars or 0 for f in faculties)]) if faculties
+                else DEFAULT_CONTENT_CHARS)
 
     def _typed_arguments(self) -> TypedArguments:
         """The faculties' typed action arguments, as a turn spec takes them (empty without any)."""
@@ -380,6 +385,8 @@ class PersonCore:
 
     def _citable_ids(self) -> tuple[str, ...]:
         """The passage ids the agent's faculties let it cite this turn, sorted (one schema per set)."""
+        if not self._mental_faculties:
+            return ()
         ids = {i for faculty in self._mental_faculties for i in faculty.citable_ids(self)}  # type: ignore[arg-type]
         return tuple(sorted(ids))
 

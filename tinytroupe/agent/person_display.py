@@ -12,7 +12,7 @@ nothing else in the agent knows about the console.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from rich.console import Console
 
@@ -67,6 +67,19 @@ class AgentDisplay(ConsoleDisplay):
         super().__call__(event)
 
 
+class _NoDisplay:
+    """A context that does nothing (``contextlib.nullcontext`` makes one per use; this one is shared)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_DISPLAY = _NoDisplay()
+
+
 class DisplayMethods(PersonCore):
     """The display part of :class:`~tinytroupe.agent.person.TinyPerson`."""
 
@@ -80,13 +93,16 @@ class DisplayMethods(PersonCore):
         # In a world, the world's display shows the agent's events (once, in the world's order).
         return bool(flag) and self.environment is None
 
-    @contextmanager
-    def _displaying(self, communication_display: bool | None, max_content_length: int | None) -> Iterator[None]:
+    def _displaying(self, communication_display: bool | None,
+                    max_content_length: int | None) -> AbstractContextManager[None]:
         """Print this agent's events while the body runs, when :meth:`_shows` says so and no display
         on the bus shows them already."""
         if not self._shows(communication_display):
-            yield
-            return
+            return _NO_DISPLAY  # the usual case (agents in a world): no generator to start and finish
+        return self._display_attached(max_content_length)
+
+    @contextmanager
+    def _display_attached(self, max_content_length: int | None) -> Iterator[None]:
         bus = self.bus
         # A display of every event is there already (tinytroupe run's, a user's): it shows the actions.
         # Another agent's AgentDisplay does not count: it shows that agent only.

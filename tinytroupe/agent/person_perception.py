@@ -66,11 +66,11 @@ class PerceptionMethods(DisplayMethods):
             raise InvalidArgumentType(f"{stimulus_type.value.lower()} content for {self.name} must be text, "
                                       f"got {type(content).__name__}")
         src = _name_of(source)
-        now, step = self._now(), self._step()
+        now, step, kind = self._now(), self._step(), stimulus_type.value
         with self._displaying(communication_display, max_content_length), self._lock:
-            self.memory.add(kind="stimulus", type=stimulus_type.value, content=content, source=src,
+            self.memory.add(kind="stimulus", type=kind, content=content, source=src,
                             sim_time=now, step=step, attachment=attachment)
-            self._publish(StimulusEvent(stimulus_type=stimulus_type.value, content=content, source=src,
+            self._publish(StimulusEvent(stimulus_type=kind, content=content, source=src,
                                         agent=self.name, world=self._world_name(), step=step,
                                         sim_time=now.isoformat() if now else None))
         return self

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 
 from tinytroupe.agent.cognition import TurnView, build_action_messages
 from tinytroupe.agent.memory import MemoryItem
@@ -18,8 +19,12 @@ from tinytroupe.agent.person_core import PersonCore
 from tinytroupe.agent.turn import Turn, TurnPhase, run_hooks
 from tinytroupe.agent.vision import turn_images
 from tinytroupe.aio import run_sync
+from tinytroupe.context import RunContext
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.types import Message
+
+#: an item's id (the order of a memory's items), without a Python call per item compared
+_ID = attrgetter("id")
 
 
 class PromptMethods(PersonCore):
@@ -40,18 +45,22 @@ class PromptMethods(PersonCore):
         """Async twin of :meth:`build_prompt` (for faculties and components, which run inside a turn)."""
         return (await self._aprepare_turn(self.client, preview=True)).messages
 
-    async def _aprepare_turn(self, client: LLMClient, *, preview: bool = False) -> Turn:
-        """A new turn through ``perceive`` and ``retrieve``, with the prompt built."""
-        env = self.environment
+    async def _aprepare_turn(self, client: LLMClient, *, preview: bool = False,
+                             context: RunContext | None = None) -> Turn:
+        """A new turn through ``perceive`` and ``retrieve``, with the prompt built.
+
+        ``context``: the agent's run context, when the caller has it at hand (one lookup per turn).
+        """
+        env, context, budget = self.environment, context if context is not None else self.context, self.prompt_budget
         turn = Turn(agent=self, client=client, world=env.name if env is not None else None,  # type: ignore[arg-type]
-                    step=self._step(), preview=preview)
+                    step=self._step(), preview=preview, context=context, budget=budget)
         turn.view, turn.seen_upto, turn.recent_from = self._turn_view()
-        components = self.components
+        components = self._components  # never changed in place (add/remove assign a new list): no copy
         if not preview:
             await run_hooks(components, TurnPhase.PERCEIVE, turn)
         await run_hooks(components, TurnPhase.RETRIEVE, turn)
-        turn.messages = build_action_messages(turn.view, self.prompt_budget)
-        turn_images(turn, self.context.settings)  # a vision model sees the new images themselves
+        turn.messages = build_action_messages(turn.view, budget)
+        turn_images(turn, context.settings)  # a vision model sees the new images themselves
         return turn
 
     def _memory_query(self, new: Iterable[MemoryItem] = ()) -> str:
@@ -59,20 +68,27 @@ class PromptMethods(PersonCore):
         state = self.cognitive_state
         parts = [state.goals, state.attention, *state.context, state.emotions or ""]
         parts += [i.content for i in new][-5:]
-        if not any(p.strip() for p in parts):
-            parts += [i.content for i in self.memory.recent(3)]
-        return "\n".join(p for p in parts if p and p.strip())
+        kept = [p for p in parts if p and p.strip()]  # a list, not generators: this runs on every turn
+        if not kept:
+            kept = [p for p in (i.content for i in self.memory.recent(3)) if p and p.strip()]
+        return "\n".join(kept)
 
     def _turn_view(self) -> tuple[TurnView, int, int]:
         """The turn's view, the newest memory id it includes, and the id its recent window starts at."""
         with self._lock:
-            seen = self._seen_upto
-            last_id = self.memory.last_id
-            recent_pool = self.memory.recent(self.recent_window + 50)
-            new = [i for i in recent_pool if i.id > seen and i.kind == "stimulus"]
-            if new and new[0].id == recent_pool[0].id and seen < new[0].id - 1:
-                # more new stimuli than the pool holds: fetch them all
-                new = [i for i in self.memory.after(seen) if i.kind == "stimulus"]
+            seen, memory = self._seen_upto, self.memory
+            last_id = memory.last_id
+            # The new stimuli among the last `pool` items (all of them when more than those are new and
+            # the oldest of those is one): what is unseen, when it fits the pool, as it mostly does.
+            pool, unseen = self.recent_window + 50, memory.after(seen)
+            if len(unseen) > pool:
+                unseen = unseen[-pool:]
+                new = [i for i in unseen if i.kind == "stimulus"]
+                if new and new[0].id == unseen[0].id and seen < new[0].id - 1:
+                    # more new stimuli than the pool holds: fetch them all
+                    new = [i for i in memory.after(seen) if i.kind == "stimulus"]
+            else:
+                new = [i for i in unseen if i.kind == "stimulus"]
             new_ids = {i.id for i in new}
             recent = self._recent_events(new_ids)
             view = TurnView(
@@ -122,7 +138,7 @@ def slide_window(events: Sequence[MemoryItem], start_id: int, size: int, step: i
         >>> [e.id for e in slide_window(events[:9], 4, 4, 1)]   # step 1: the last 4
         [6, 7, 8, 9]
     """
-    first = bisect.bisect_left(events, start_id, key=lambda e: e.id)
+    first = bisect.bisect_left(events, start_id, key=_ID)
     following = len(events) - first
     if following < size:
         first = max(0, len(events) - size)

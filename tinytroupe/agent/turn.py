@@ -45,14 +45,15 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tinytroupe.agent.actions import Action, ActionBatch, ActionTurnSpec
-from tinytroupe.agent.cognition import TurnView
+from tinytroupe.agent.cognition import PromptBudget, TurnView
+from tinytroupe.context import RunContext
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.types import Message
 
@@ -103,6 +104,10 @@ class Turn:
     actions: list[Action] = field(default_factory=list)
     #: scratch space for components that talk to each other within a turn
     notes: dict[str, Any] = field(default_factory=dict)
+    #: the agent's run context for this turn (set when the turn starts; None: ask the agent)
+    context: RunContext | None = None
+    #: the agent's prompt budget for this turn (set when the turn starts; None: ask the agent)
+    budget: PromptBudget | None = None
 
 
 class TurnComponent:
@@ -182,26 +187,28 @@ def takes_part(component: TurnComponent, phase: TurnPhase) -> bool:
         (True, False)
     """
     name = _HOOK_NAMES[phase]
-    if name in getattr(component, "__dict__", ()):  # a hook set on the instance itself
-        return True
-    cls: type = type(component)
-    return _overrides(cls, name)
+    # the class's own hooks first (a set lookup), then a hook set on the instance itself
+    return name in _own_hooks(type(component)) or name in getattr(component, "__dict__", ())
 
 
 #: each phase's hook name (a StrEnum's ``value`` is a descriptor, slow enough to notice on every turn)
 _HOOK_NAMES = {phase: str(phase.value) for phase in TurnPhase}
 
 
-@lru_cache(maxsize=1024)
-def _overrides(cls: type, name: str) -> bool:
-    return getattr(cls, name) is not getattr(TurnComponent, name)
+def _hooks_of(cls: type) -> frozenset[str]:
+    # The hooks ``cls`` overrides, asked once per class (below): a turn asks for each phase and component.
+    return frozenset(name for name in _HOOK_NAMES.values() if getattr(cls, name) is not getattr(TurnComponent, name))
+
+
+_own_hooks: Callable[[type], frozenset[str]] = lru_cache(maxsize=1024)(_hooks_of)
 
 
 async def run_hooks(components: list[TurnComponent], phase: TurnPhase, turn: Turn) -> None:
     """Call ``phase``'s hook on each component that has one (:func:`takes_part`), in order."""
     name = _HOOK_NAMES[phase]
     for component in components:
-        if takes_part(component, phase):
+        # takes_part, inline: five phases times every component, on every turn
+        if name in _own_hooks(type(component)) or name in getattr(component, "__dict__", ()):
             await getattr(component, name)(turn)
 
 

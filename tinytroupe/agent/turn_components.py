@@ -38,9 +38,10 @@ class MemoryComponent(TurnComponent):
     async def retrieve(self, turn: Turn) -> None:
         agent, view = turn.agent, turn.view
         assert view is not None  # set in perceive
-        shown = {i.id for i in view.recent} | {i.id for i in view.new}
+        shown = {i.id for items in (view.recent, view.new) for i in items}
+        budget = turn.budget if turn.budget is not None else agent.prompt_budget
         view.long_term_memory = await agent.memories.arecall_text(
-            agent._memory_query(view.new), shown, agent.prompt_budget.long_term_memory, rehearse=not turn.preview,
+            agent._memory_query(view.new), shown, budget.long_term_memory, rehearse=not turn.preview,
             mood=turn.notes.get(MOOD_NOTE))
 
     async def maintain(self, turn: Turn) -> None:

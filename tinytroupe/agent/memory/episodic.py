@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -264,7 +265,7 @@ class EpisodicMemory:
     def after(self, item_id: int) -> list[MemoryItem]:
         """Items newer than ``item_id``."""
         with self._lock:
-            return self._items[bisect.bisect_right(self._items, item_id, key=lambda i: i.id):]  # ids increase
+            return self._items[bisect.bisect_right(self._items, item_id, key=attrgetter("id")):]  # ids increase
 
     def get(self, item_id: int) -> MemoryItem | None:
         """The item with ``item_id`` if it is still held."""
@@ -272,7 +273,7 @@ class EpisodicMemory:
             return self._find_locked(item_id)
 
     def _find_locked(self, item_id: int) -> MemoryItem | None:
-        lo = bisect.bisect_left(self._items, item_id, key=lambda i: i.id)  # ids are increasing along the list
+        lo = bisect.bisect_left(self._items, item_id, key=attrgetter("id"))  # ids increase; no lambda call per item
         if lo < len(self._items) and self._items[lo].id == item_id:
             return self._items[lo]
         return None

@@ -243,11 +243,15 @@ class Persona(PersonaFields):
         """
         if max_chars is not None and max_chars < 1:
             raise InvalidArgument(f"max_chars must be at least 1 (or None for no limit), got {max_chars}")
-        cached = self._render_cache.get(max_chars)
+        # Through __pydantic_private__: a private attribute read goes through BaseModel.__getattr__,
+        # slow enough to show on every turn.
+        private = self.__pydantic_private__
+        render_cache = private["_render_cache"] if private is not None else self._render_cache
+        cached = render_cache.get(max_chars)
         if cached is None:
             cached = render_text(self, max_chars)
-            if len(self._render_cache) < _MAX_RENDER_CACHE:
-                self._render_cache[max_chars] = cached
+            if len(render_cache) < _MAX_RENDER_CACHE:
+                render_cache[max_chars] = cached
         return cached
 
     # ------------------------------------------------------------------ pydantic plumbing
