@@ -129,6 +129,12 @@ class TurnDeadlines:
             limit.reschedule(when)  # due: asyncio cancels the turn at once and raises TimeoutError in it
 
 
+async def _within(timeout: float, agent: TinyPerson) -> None:
+    # asyncio.timeout, not wait_for: the turn runs in this task instead of one more task per turn
+    async with asyncio.timeout(timeout):
+        await agent.aact()
+
+
 async def run_turn(agent: TinyPerson, *, step: int, world: str, timeout: float | None,
                    semaphore: asyncio.Semaphore | None,
                    publish: Callable[[Event], None] | None = None,
@@ -141,15 +147,12 @@ async def run_turn(agent: TinyPerson, *, step: int, world: str, timeout: float |
     instead of a timer each.
     """
 
-    async def body() -> None:
+    def body() -> Awaitable[Any]:  # the turn itself, with no coroutine of its own around it
         if deadlines is not None:
-            await deadlines.run(agent.aact)
-        elif timeout is not None:
-            # asyncio.timeout, not wait_for: the turn runs in this task instead of one more task per turn
-            async with asyncio.timeout(timeout):
-                await agent.aact()
-        else:
-            await agent.aact()
+            return deadlines.run(agent.aact)
+        if timeout is not None:
+            return _within(timeout, agent)
+        return agent.aact()
 
     start = time.perf_counter()
     error: AgentTurnError | None = None
