@@ -84,6 +84,22 @@ class TurnDeadlines:
     turn costs a heap entry, its comparisons and its cancellation: a good part of a replayed turn's
     work. The turns share one timeout and start in order, so their deadlines come in order and the
     timer waits for the earliest. :meth:`close` when the turns are done.
+
+    Example:
+        >>> async def two_turns() -> list[str]:
+        ...     deadlines = TurnDeadlines(0.05)
+        ...     async def turn(seconds: float) -> str:
+        ...         try:
+        ...             await deadlines.run(lambda: asyncio.sleep(seconds))
+        ...             return "done"
+        ...         except TimeoutError:
+        ...             return "timed out"
+        ...     try:
+        ...         return await asyncio.gather(turn(0), turn(10))
+        ...     finally:
+        ...         deadlines.close()
+        >>> asyncio.run(two_turns())
+        ['done', 'timed out']
     """
 
     def __init__(self, timeout: float) -> None:
@@ -107,6 +123,7 @@ class TurnDeadlines:
             self._due.pop(limit, None)
 
     def close(self) -> None:
+        """Stop the timer (the turns are over)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
