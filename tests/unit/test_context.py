@@ -47,6 +47,32 @@ def test_a_simulation_lends_its_context_without_touching_process_defaults(tmp_pa
         set_default_client(previous)
 
 
+def test_a_world_follows_the_current_context_as_scopes_and_its_client_change() -> None:
+    # world.context is kept between lookups while nothing it depends on changed: each change must show
+    world = TinyWorld("Room", [TinyPerson("Ana")])
+    outer = RunContext.for_client(LLMClient(ScriptedBackend([])))
+    inner = RunContext(client=LLMClient(ScriptedBackend([])), bus=EventBus(), settings=Settings())
+    with using_context(outer):
+        assert world.context is outer and world.context is outer
+        with using_context(inner):
+            assert world.context is inner and world.bus is inner.bus
+        assert world.context is outer
+        own = LLMClient(ScriptedBackend([]))
+        world.client = own
+        assert world.context.client is own and world.bus is own.bus  # the default-style context follows it
+        world.client = None
+        assert world.context is outer
+    first, _ = policy_client(lambda n, r: DONE_TURN)
+    previous = set_default_client(first)
+    try:
+        assert world.context.client is first  # no scope: the process default, whichever it is now
+        second, _ = policy_client(lambda n, r: DONE_TURN)
+        set_default_client(second)
+        assert world.context.client is second
+    finally:
+        set_default_client(previous)
+
+
 def test_an_agent_with_its_own_client_publishes_where_its_world_does_under_a_simulation(tmp_path: Path) -> None:
     own, _ = policy_client(talk_to_the_other)
     sim = control.begin(tmp_path / "run.sqlite", backend=policy_client(talk_to_the_other)[1], quiet=True)

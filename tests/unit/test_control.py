@@ -23,7 +23,16 @@ from tinytroupe.cli import app
 from tinytroupe.environment import TinyWorld
 from tinytroupe.environment import world as world_module
 from tinytroupe.errors import SimulationError
-from tinytroupe.events import EventBus, WarningEvent
+from tinytroupe.events import (
+    ActionEvent,
+    Event,
+    EventBus,
+    LLMCallEvent,
+    MemoryEvent,
+    StepEvent,
+    StimulusEvent,
+    WarningEvent,
+)
 from tinytroupe.llm import LLMRequest, ScriptedBackend
 from tinytroupe.llm.cache import ResponseCache
 from tinytroupe.llm.default import get_default_client, set_default_client
@@ -273,6 +282,35 @@ def test_trace_store_batches_in_order_and_exports(tmp_path: Path) -> None:
     assert trace.to_parquet(tmp_path / "t.parquet") == 2000
     back = pd.read_parquet(tmp_path / "t.parquet")
     assert list(back["code"][:3]) == ["c0", "c1", "c2"] and json.loads(back["data"][7]) == {"i": 7}
+
+
+def test_a_trace_row_holds_exactly_the_event_s_model_dump_json(tmp_path: Path) -> None:
+    # Run files written before keep reading the same: the row is the event's JSON as pydantic dumps it
+    # (excluded fields left out, text kept as UTF-8, floats and nested values as they were).
+    events: list[Event] = [
+        LLMCallEvent(model="m", purpose="action", agent="Zoë", world="Café", step=2, latency_s=0.0000969940010691,
+                     cache_hit=True, prompt_tokens=401, client="local-client"),
+        ActionEvent(action_type="TALK", content='Say "hi" \u2014 naïve\n\ttab <b>/</b> 日本', target="Ben"),
+        StimulusEvent(stimulus_type="SOCIAL", content="x" * 3000, source=None, sim_time="2025-01-06T09:00:00"),
+        MemoryEvent(operation="evict", usage_ratio=1e-7, items=[{"a": [1, 2.5, None, True], "b": {"c": "é"}}]),
+        WarningEvent(code="w", message="m", data={"big": 10**20, "neg": -0.0, "inf": 1e300, "list": ["é", 1]}),
+        StepEvent(phase="end", agents=3, wall_s=12345.678901234567),
+    ]
+    path = tmp_path / "run.sqlite"
+    store = TraceStore(path)
+    run_id = store.start_run("t")
+    bus = EventBus()
+    bus.subscribe(store)
+    for event in events:
+        bus.publish(event)
+    store.end_run()
+    store.close()
+    with Trace(path) as trace:
+        rows = trace._conn.execute("SELECT pos, kind, data, typeof(data) FROM trace WHERE run_id = ? ORDER BY pos",
+                                   (run_id,)).fetchall()
+    assert [(pos, kind) for pos, kind, _, _ in rows] == [(i, e.kind) for i, e in enumerate(events)]
+    assert [data for _, _, data, _ in rows] == [e.model_dump_json() for e in events]
+    assert {kind for _, _, _, kind in rows} == {"text"} and '"client"' not in rows[0][2]
 
 
 def test_cli_trace_prints_a_summary(tmp_path: Path) -> None:

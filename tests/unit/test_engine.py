@@ -7,15 +7,17 @@ import copy
 import hashlib
 import pickle
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from helpers import DONE_TURN, START, Lockstep, VirtualClock, agent_of, heard, make_world, new_section, turn
 
 from tinytroupe.agent import TinyPerson
 from tinytroupe.environment import AgentTurnError, TinyWorld
+from tinytroupe.environment.engine import TurnDeadlines
+from tinytroupe.environment.executors import LocalExecutor
 from tinytroupe.errors import LLMOutputError, LLMTransportError, SimulationError
-from tinytroupe.events import ActionEvent, AgentErrorEvent, Event, StepEvent, StimulusEvent
+from tinytroupe.events import ActionEvent, AgentErrorEvent, Event, EventBus, StepEvent, StimulusEvent
 from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend
 
 NAMES = ["Ana", "Ben", "Cid", "Dee"]
@@ -313,3 +315,74 @@ def test_turn_counts_per_agent_match_steps() -> None:
     world.run(4)
     assert dict(counts) == {n: 4 for n in NAMES}
     assert all(a.turns == 4 for a in world.agents)
+
+
+# ------------------------------------------------------------------------------------ shared deadlines
+
+
+class _TimedAgent:
+    """Stands in for an agent: its turn sleeps ``seconds``; ``swallow``: it catches a cancellation and ends."""
+
+    def __init__(self, name: str, seconds: float, *, swallow: bool = False) -> None:
+        self.name = name
+        self.seconds = seconds
+        self.swallow = swallow
+        self.bus = EventBus()
+        self.cancelled = False
+
+    async def aact(self) -> None:
+        try:
+            await asyncio.sleep(self.seconds)
+        except asyncio.CancelledError:
+            self.cancelled = True
+            if not self.swallow:
+                raise
+
+
+async def _run_turns(agents: list[_TimedAgent], timeout: float, max_workers: int | None) -> list[Any]:
+    outcomes = await LocalExecutor().run_turns(cast(Any, agents), step=1, world="Room", timeout=timeout,
+                                               max_workers=max_workers)
+    return [(o.agent.name, o.error.error_type if o.error else None) for o in outcomes]
+
+
+async def test_turns_sharing_one_timer_each_get_their_whole_timeout() -> None:
+    # One at a time, each taking 3/4 of the timeout: a deadline counted from the first turn's start
+    # would cut the later ones; each has its own, from when it got its worker.
+    agents = [_TimedAgent(n, 0.15) for n in ("Ana", "Ben", "Cid")]
+    assert await _run_turns(agents, 0.2, 1) == [("Ana", None), ("Ben", None), ("Cid", None)]
+    assert not any(a.cancelled for a in agents)
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+async def test_only_the_turn_whose_time_is_up_times_out_and_at_its_own_deadline() -> None:
+    loop = asyncio.get_running_loop()
+    agents = [_TimedAgent("Ana", 0.1), _TimedAgent("Ben", 30), _TimedAgent("Cid", 0.1)]
+    started = loop.time()
+    result = await _run_turns(agents, 0.25, 1)
+    took = loop.time() - started
+    assert result == [("Ana", None), ("Ben", "TimeoutError"), ("Cid", None)]
+    assert [a.cancelled for a in agents] == [False, True, False]
+    assert 0.1 + 0.25 <= took < 0.1 + 0.25 + 0.1 + 1.0  # Ben's deadline counts from his start, not Ana's
+
+
+async def test_a_turn_that_swallows_its_timeout_ends_normally_and_leaves_no_cancellation_behind() -> None:
+    agents = [_TimedAgent("Ana", 30, swallow=True), _TimedAgent("Ben", 0)]
+    assert await _run_turns(agents, 0.05, None) == [("Ana", None), ("Ben", None)]  # as asyncio.timeout does
+    assert agents[0].cancelled
+    deadlines = TurnDeadlines(0.05)
+    lone = _TimedAgent("Dee", 30, swallow=True)
+    await deadlines.run(lone.aact)
+    deadlines.close()
+    # the task's cancellation was taken back: it goes on (and a later timeout in it works) as after asyncio.timeout
+    assert lone.cancelled and asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+    await asyncio.sleep(0)
+
+
+async def test_cancelling_the_step_is_a_cancellation_not_a_timeout() -> None:
+    agents = [_TimedAgent("Ana", 30), _TimedAgent("Ben", 30)]
+    step = asyncio.ensure_future(_run_turns(agents, 10, None))
+    await asyncio.sleep(0.05)
+    step.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await step
+    assert all(a.cancelled for a in agents)

@@ -76,6 +76,38 @@ def test_unsubscribe() -> None:
     assert bus.subscriber_count == 0
 
 
+def test_subscriptions_made_or_dropped_after_a_kind_was_published_count() -> None:
+    # publish works out each kind's subscribers once: a later (un)subscribe must still be seen
+    bus = EventBus()
+    first: list[str] = []
+    later: list[str] = []
+    bus.subscribe(lambda e: first.append(e.kind), kinds=["action"])
+    bus.publish(_action())
+    bus.publish(_llm())
+    token = bus.subscribe(lambda e: later.append(e.kind))
+    bus.publish(_action())
+    bus.publish(_llm())
+    bus.unsubscribe(token)
+    bus.publish(_action())
+    assert first == ["action", "action", "action"]
+    assert later == ["action", "llm_call"]
+
+
+def test_sync_and_async_subscribers_of_a_kind_keep_subscription_order() -> None:
+    bus = EventBus()
+    seen: list[str] = []
+
+    async def handler(event: Event) -> None:
+        seen.append("async")
+
+    bus.subscribe(lambda e: seen.append("first"))
+    bus.subscribe(handler, kinds=["action"])
+    bus.subscribe(lambda e: seen.append("last"))
+    bus.publish(_action())  # no running loop: the async one runs inline, in its place
+    bus.publish(_llm())
+    assert seen == ["first", "async", "last", "first", "last"]
+
+
 def test_sync_subscriber_exception_propagates_to_publisher() -> None:
     bus = EventBus()
     after: list[Event] = []

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from helpers import DONE_TURN, START, done_client, heard, make_world, new_section, turn
+from rich.console import Console
 
 from tinytroupe.agent import TinyPerson
 from tinytroupe.environment import TinyWorld
@@ -183,6 +185,27 @@ def test_interventions_run_at_the_start_of_each_step_before_agents_act() -> None
     news = [new_section(r) for r in backend.requests]
     assert "announcement 1" in news[0] and "announcement 2" in news[1] and "announcement 3" in news[2]
     assert "even step 2" in news[1] and "even step" not in news[0] + news[2]
+
+
+def test_a_full_communications_buffer_keeps_the_renderings_its_messages_had(caplog: pytest.LogCaptureFixture) -> None:
+    # The buffer drops its oldest communications; a repeat whose first line was dropped still reads as
+    # a repeat ("+ --> name"), as it did when it arrived.
+    class SmallBuffer(TinyWorld):
+        MAX_COMMUNICATIONS = 5
+
+    world, _ = make_world(["Ana", "Ben", "Cai", "Dan"], scripted({"Ana": [turn(("TALK", "All of you", ""))]}),
+                          world_cls=SmallBuffer, max_additional_targets_to_display=2, communication_display=False)
+    world.run(1)  # the step, Ana's TALK, and Ben, Cai and Dan hearing it
+    world.broadcast("Bye")
+    kept = world.pop_and_display_latest_communications(Console(file=io.StringIO()))
+    assert [(c["target"], c["rendering"]) for c in kept] == [
+        ("Dan", "    + --> Dan"), ("Ana", "someone --> Ana: [CONVERSATION] Bye"), ("Ben", "        + --> Ben"),
+        ("Cai", "        + --> Cai"), ("Dan", "        + --> (and more)")]
+    assert kept[0] == {"kind": "stimuli", "rendering": "    + --> Dan", "source": "Ana", "target": "Dan", "step": 1,
+                       "content": {"stimuli": [{"type": "CONVERSATION", "content": "All of you", "source": "Ana"}]}}
+    assert sum("keeps the last 5 communications" in r.getMessage() for r in caplog.records) == 1
+    world.clear_communications_buffer()
+    assert world.pop_and_display_latest_communications(Console(file=io.StringIO())) == []
 
 
 def test_a_bad_intervention_is_a_type_error() -> None:

@@ -22,6 +22,11 @@ from tinytroupe.terminal import print_plain, printable
 # The world's logger: the buffer's warning is about the world.
 logger = logging.getLogger("tinytroupe.environment.world")
 
+#: a buffered communication: its dict, or the action or stimulus event it is made of
+_Entry = dict[str, Any] | ActionEvent | StimulusEvent
+#: its rendering when it repeats the one before (a one-item tuple; None: its own)
+_Rendering = tuple[str | None] | None
+
 
 class WorldCommunications:
     """Mixin of :class:`~tinytroupe.environment.TinyWorld`: the live display and the communications buffer.
@@ -46,7 +51,7 @@ class WorldCommunications:
 
     def _init_communications(self) -> None:
         # What pop_and_display_latest_communications returns: bounded, oldest dropped first.
-        self._communications: deque[dict[str, Any]] = deque(maxlen=self.MAX_COMMUNICATIONS)
+        self._communications: deque[tuple[_Entry, _Rendering]] = deque(maxlen=self.MAX_COMMUNICATIONS)
         self._comm_lock = threading.Lock()
         self._comm_last: tuple[Any, ...] | None = None
         self._comm_repeats = 0
@@ -109,24 +114,19 @@ class WorldCommunications:
     def _on_communication(self, event: Event) -> None:
         if event.world != self.name:
             return
-        if isinstance(event, StepEvent):
-            if event.phase == "start":
-                when = f" ({event.sim_time.replace('T', ' ')})" if event.sim_time else ""
-                self._push_communication({"kind": "step", "rendering": f"{self.name} step {event.step}{when}",
-                                          "content": None, "source": None, "target": None, "step": event.step})
-        elif isinstance(event, ActionEvent):
-            if event.action_type == "DONE":
-                return
-            to = f" -> {event.target}" if event.target else ""
-            action = {"type": event.action_type, "content": event.content, "target": event.target or ""}
-            self._push_communication({"kind": "action", "rendering": f"{event.agent} acts: [{event.action_type}]"
-                                      f"{to} {event.content}", "content": {"action": action},
-                                      "source": event.agent, "target": event.target, "step": event.step})
+        # Actions and stimuli (most of a run's events) are buffered as the events themselves, their
+        # dicts built when the buffer is read: a run pays for none nobody pops.
+        if isinstance(event, ActionEvent):
+            if event.action_type != "DONE":
+                self._buffer(event, ("action", event.agent, event.action_type, event.content), event.target,
+                             event.agent, collapsible=True)
         elif isinstance(event, StimulusEvent):
-            stimulus = {"type": event.stimulus_type, "content": event.content, "source": event.source or ""}
-            self._push_communication({"kind": "stimuli", "rendering": f"{event.source or 'someone'} --> {event.agent}:"
-                                      f" [{event.stimulus_type}] {event.content}", "content": {"stimuli": [stimulus]},
-                                      "source": event.source, "target": event.agent, "step": event.step})
+            self._buffer(event, ("stimuli", event.source, event.stimulus_type, event.content), event.agent,
+                         event.source, collapsible=True)
+        elif isinstance(event, StepEvent) and event.phase == "start":
+            when = f" ({event.sim_time.replace('T', ' ')})" if event.sim_time else ""
+            self._push_communication({"kind": "step", "rendering": f"{self.name} step {event.step}{when}",
+                                      "content": None, "source": None, "target": None, "step": event.step})
 
     def _record_intervention(self, intervention: object) -> None:
         name = getattr(intervention, "name", None) or type(intervention).__name__
@@ -138,24 +138,30 @@ class WorldCommunications:
                                   "target": None, "step": self._step})
 
     def _push_communication(self, communication: dict[str, Any]) -> None:
-        # The same message reaching several listeners in a row collapses to "+ --> name" lines.
         content = communication["content"] or {}
         body = content.get("action") or (content.get("stimuli") or [{}])[0]
         key = (communication["kind"], communication["source"], body.get("type"), body.get("content"))
+        self._buffer(communication, key, communication["target"], communication["source"],
+                     collapsible=communication["kind"] in ("action", "stimuli"))
+
+    def _buffer(self, entry: _Entry, key: tuple[Any, ...], target: str | None, source: str | None,
+                *, collapsible: bool) -> None:
+        """Keep a communication (its dict, or the event it is made of) for the next pop."""
+        # The same message reaching several listeners in a row collapses to "+ --> name" lines.
         with self._comm_lock:
-            repeated = (key == self._comm_last and communication["target"] is not None
-                        and communication["kind"] in ("action", "stimuli"))
+            repeated = key == self._comm_last and target is not None and collapsible
             self._comm_last = key
+            rendering: _Rendering = None
             if repeated:
                 self._comm_repeats += 1
                 limit = self.max_additional_targets_to_display
-                indent = " " * len(str(communication["source"] or "someone"))
+                indent = " " * len(str(source or "someone"))
                 if limit is None or self._comm_repeats <= limit:
-                    communication["rendering"] = f"{indent} + --> {communication['target']}"
+                    rendering = (f"{indent} + --> {target}",)
                 elif self._comm_repeats == limit + 1:
-                    communication["rendering"] = f"{indent} + --> (and more)"
+                    rendering = (f"{indent} + --> (and more)",)
                 else:
-                    communication["rendering"] = None
+                    rendering = (None,)
             else:
                 self._comm_repeats = 0
             if len(self._communications) == self._communications.maxlen and not self._comm_overflow_warned:
@@ -163,7 +169,7 @@ class WorldCommunications:
                 logger.warning("world %r keeps the last %d communications for pop_and_display_latest_communications; "
                                "older ones are dropped (pop them more often, or raise TinyWorld.MAX_COMMUNICATIONS)",
                                self.name, self._communications.maxlen)
-            self._communications.append(communication)
+            self._communications.append((entry, rendering))
 
     def pop_and_display_latest_communications(self, console: Console | None = None) -> list[dict[str, Any]]:
         """Print the communications recorded since the last pop, and return them (TinyTroupe's buffer).
@@ -187,9 +193,10 @@ class WorldCommunications:
             ['Ana', 'Ben']
         """
         with self._comm_lock:
-            communications = list(self._communications)
+            buffered = list(self._communications)
             self._communications.clear()
             self._comm_last, self._comm_repeats = None, 0
+        communications = [_communication(entry, rendering) for entry, rendering in buffered]
         console = console or Console()
         for communication in communications:
             rendering = communication["rendering"]
@@ -222,6 +229,27 @@ class WorldCommunications:
         text = self.pretty_current_interactions(simplified, skip_system, max_content_length, first_n, last_n,
                                                 include_omission_info)
         print_plain(text, console)
+
+
+def _communication(entry: _Entry, rendering: _Rendering) -> dict[str, Any]:
+    """The dict of a buffered communication (TinyTroupe's shape)."""
+    communication: dict[str, Any]
+    if isinstance(entry, ActionEvent):
+        to = f" -> {entry.target}" if entry.target else ""
+        action = {"type": entry.action_type, "content": entry.content, "target": entry.target or ""}
+        communication = {"kind": "action", "rendering": f"{entry.agent} acts: [{entry.action_type}]{to} "
+                         f"{entry.content}", "content": {"action": action}, "source": entry.agent,
+                         "target": entry.target, "step": entry.step}
+    elif isinstance(entry, StimulusEvent):
+        stimulus = {"type": entry.stimulus_type, "content": entry.content, "source": entry.source or ""}
+        communication = {"kind": "stimuli", "rendering": f"{entry.source or 'someone'} --> {entry.agent}:"
+                         f" [{entry.stimulus_type}] {entry.content}", "content": {"stimuli": [stimulus]},
+                         "source": entry.source, "target": entry.agent, "step": entry.step}
+    else:
+        communication = entry
+    if rendering is not None:
+        communication["rendering"] = rendering[0]
+    return communication
 
 
 __all__ = ["WorldCommunications"]

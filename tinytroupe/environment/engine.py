@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -75,22 +75,101 @@ class StepMetrics:
         return {**asdict(self), "speedup": round(self.speedup, 3)}
 
 
+class TurnDeadlines:
+    """The timeouts of turns run together on one timer of the event loop, instead of one timer each.
+
+    Each turn still runs under its own ``asyncio.Timeout`` (asyncio cancels the turn when its time is
+    up and turns that cancellation into :class:`TimeoutError`), made without a deadline; the deadline
+    is kept here, and a single timer hands the timeouts whose time has come to asyncio. A timer per
+    turn costs a heap entry, its comparisons and its cancellation: a good part of a replayed turn's
+    work. The turns share one timeout and start in order, so their deadlines come in order and the
+    timer waits for the earliest. :meth:`close` when the turns are done.
+
+    Example:
+        >>> async def two_turns() -> list[str]:
+        ...     deadlines = TurnDeadlines(0.05)
+        ...     async def turn(seconds: float) -> str:
+        ...         try:
+        ...             await deadlines.run(lambda: asyncio.sleep(seconds))
+        ...             return "done"
+        ...         except TimeoutError:
+        ...             return "timed out"
+        ...     try:
+        ...         return await asyncio.gather(turn(0), turn(10))
+        ...     finally:
+        ...         deadlines.close()
+        >>> asyncio.run(two_turns())
+        ['done', 'timed out']
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._loop = asyncio.get_running_loop()
+        self._due: dict[asyncio.Timeout, float] = {}  # in deadline order
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+
+    async def run(self, turn: Callable[[], Awaitable[Any]]) -> None:
+        """Await ``turn()`` in the current task; :class:`TimeoutError` when ``timeout`` s from now pass first."""
+        limit = asyncio.timeout_at(None)
+        when = self._loop.time() + self.timeout
+        self._due[limit] = when
+        if self._timer is None:
+            self._set_timer(when)
+        try:
+            async with limit:  # entered before the loop runs again: the timer cannot find it unentered
+                await turn()
+        finally:
+            self._due.pop(limit, None)
+
+    def close(self) -> None:
+        """Stop the timer (the turns are over)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _set_timer(self, when: float) -> None:
+        self._timer_at = when
+        self._timer = self._loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        now = max(self._timer_at, self._loop.time())
+        expired = []
+        for limit, when in self._due.items():
+            if when > now:
+                self._set_timer(when)
+                break
+            expired.append((limit, when))
+        for limit, when in expired:  # in deadline order, as their own timers would have fired
+            del self._due[limit]
+            limit.reschedule(when)  # due: asyncio cancels the turn at once and raises TimeoutError in it
+
+
+async def _within(timeout: float, agent: TinyPerson) -> None:
+    # asyncio.timeout, not wait_for: the turn runs in this task instead of one more task per turn
+    async with asyncio.timeout(timeout):
+        await agent.aact()
+
+
 async def run_turn(agent: TinyPerson, *, step: int, world: str, timeout: float | None,
                    semaphore: asyncio.Semaphore | None,
-                   publish: Callable[[Event], None] | None = None) -> TurnOutcome:
+                   publish: Callable[[Event], None] | None = None,
+                   deadlines: TurnDeadlines | None = None) -> TurnOutcome:
     """Run one agent turn under the semaphore and timeout; failures come back as a record.
 
     A failure's :class:`~tinytroupe.events.AgentErrorEvent` goes to ``publish`` (default: the agent's
-    bus, at once; a world stepping agents ahead publishes it later, in the step's order).
+    bus, at once; a world stepping agents ahead publishes it later, in the step's order). Turns run
+    together in their own tasks may share ``deadlines`` (a :class:`TurnDeadlines` of ``timeout``)
+    instead of a timer each.
     """
 
-    async def body() -> None:
+    def body() -> Awaitable[Any]:  # the turn itself, with no coroutine of its own around it
+        if deadlines is not None:
+            return deadlines.run(agent.aact)
         if timeout is not None:
-            # asyncio.timeout, not wait_for: the turn runs in this task instead of one more task per turn
-            async with asyncio.timeout(timeout):
-                await agent.aact()
-        else:
-            await agent.aact()
+            return _within(timeout, agent)
+        return agent.aact()
 
     start = time.perf_counter()
     error: AgentTurnError | None = None
@@ -119,4 +198,4 @@ async def run_turn(agent: TinyPerson, *, step: int, world: str, timeout: float |
     return TurnOutcome(agent=agent, wall_s=wall, error=error)
 
 
-__all__ = ["AgentTurnError", "StepMetrics", "TurnOutcome", "run_turn"]
+__all__ = ["AgentTurnError", "StepMetrics", "TurnDeadlines", "TurnOutcome", "run_turn"]

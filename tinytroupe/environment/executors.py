@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from tinytroupe.agent.person import TinyPerson
-from tinytroupe.environment.engine import TurnOutcome, run_turn
+from tinytroupe.environment.engine import TurnDeadlines, TurnOutcome, run_turn
 from tinytroupe.llm.batch import batch_active
 
 
@@ -56,8 +56,15 @@ class LocalExecutor(Executor):
         if len(agents) == 1:
             return [await run_turn(agents[0], step=step, world=world, timeout=timeout, semaphore=None)]
         semaphore = asyncio.Semaphore(max_workers) if max_workers else None
-        return list(await asyncio.gather(*(
-            run_turn(a, step=step, world=world, timeout=timeout, semaphore=semaphore) for a in agents)))
+        # one timer for the turns' timeouts, not one each (gather runs each turn in its own task)
+        deadlines = TurnDeadlines(timeout) if timeout is not None else None
+        try:
+            return list(await asyncio.gather(*(
+                run_turn(a, step=step, world=world, timeout=timeout, semaphore=semaphore, deadlines=deadlines)
+                for a in agents)))
+        finally:
+            if deadlines is not None:
+                deadlines.close()
 
 
 __all__ = ["Executor", "LocalExecutor"]

@@ -30,7 +30,7 @@ from tinytroupe import html_views, scope
 from tinytroupe.agent.actions import Action
 from tinytroupe.agent.person import TinyPerson
 from tinytroupe.aio import run_sync
-from tinytroupe.context import RunContext, current_context
+from tinytroupe.context import RunContext, current_context, scoped_context
 from tinytroupe.environment.calendar import WorldCalendar
 from tinytroupe.environment.communications import WorldCommunications
 from tinytroupe.environment.dependency import AheadScheduler, dependency_plan, step_view
@@ -181,12 +181,27 @@ class TinyWorld(WorldMembership, ActionRouting, WorldStepping, WorldCommunicatio
 
     # ------------------------------------------------------------------ wiring
 
+    #: the scoped context last found: (the active scopes then, this world's client then, the context)
+    _scoped_seen: tuple[tuple[object, ...], LLMClient | None, RunContext] | None = None
+
     @property
     def context(self) -> RunContext:
         """The run context of this world and its agents: the one it was given, else the current one
         (a running simulation's, else the default), with this world's own client if it has one."""
-        base = self._context if self._context is not None else current_context()
-        return base.with_client(self._client)
+        if self._context is not None:
+            return self._context.with_client(self._client)
+        # Asked several times per agent turn: a simulation's context is kept while the same scopes are
+        # active (entering or leaving one makes a new tuple; never the empty one, which is shared) and
+        # the client is the same.
+        scopes, client, seen = scope.active_scopes(), self._client, self._scoped_seen
+        if seen is not None and seen[0] is scopes and seen[1] is client:
+            return seen[2]
+        found = scoped_context() if scopes else None
+        if found is None:  # the default context: built on each call, so it follows set_default_client
+            return current_context().with_client(client)
+        context = found.with_client(client)
+        self._scoped_seen = (scopes, client, context)
+        return context
 
     @property
     def client(self) -> LLMClient:

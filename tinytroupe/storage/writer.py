@@ -78,8 +78,15 @@ class BatchWriter:
         """Queue one statement (returns at once unless the queue is full).
 
         ``params`` may be a function returning them, called on the writer thread."""
-        self._check()
-        self._enqueue((sql, params))
+        # _check and _enqueue inlined: every traced event comes through here, several per agent turn
+        if self.error is not None:
+            self._check()
+        items = self._items
+        if len(items) >= self._max_queue:
+            self._wait_for_room()
+        items.append((sql, params))
+        if self._sleeping:  # read after the append: a writer about to sleep looks at the queue again
+            self._wake.set()
 
     def call(self, fn: Callable[[sqlite3.Connection], Any]) -> None:
         """Queue ``fn(conn)``, run on the writer thread inside the batch's transaction."""
