@@ -16,7 +16,7 @@ from tinytroupe.agent import TinyPerson
 from tinytroupe.environment import AgentTurnError, TinyWorld
 from tinytroupe.environment.engine import TurnDeadlines
 from tinytroupe.environment.executors import LocalExecutor
-from tinytroupe.errors import LLMOutputError, LLMTransportError, SimulationError
+from tinytroupe.errors import LLMOutputError, LLMTransportError, SimulationError, StorageError
 from tinytroupe.events import ActionEvent, AgentErrorEvent, Event, EventBus, StepEvent, StimulusEvent
 from tinytroupe.llm import LLMClient, LLMRequest, ScriptedBackend
 
@@ -386,3 +386,27 @@ async def test_cancelling_the_step_is_a_cancellation_not_a_timeout() -> None:
     with pytest.raises(asyncio.CancelledError):
         await step
     assert all(a.cancelled for a in agents)
+
+
+async def test_a_turn_left_running_when_the_step_fails_still_times_out() -> None:
+    # A failure the step cannot record (here the bus refuses the error event, as a trace store whose
+    # run file broke does) ends run_turns at once, while the other turns go on in their tasks; each
+    # must still end at its own deadline, as it did with a timer of its own.
+    failing, hanging = _TimedAgent("Ana", 0), _TimedAgent("Ben", 30)
+
+    def refuse(event: Event) -> None:
+        raise StorageError("the run file is full", cause_kind="disk_full")
+
+    failing.bus.subscribe(refuse, kinds=["agent_error"])
+
+    async def fail() -> None:
+        raise LLMTransportError("boom")
+
+    failing.aact = fail  # type: ignore[method-assign]
+    with pytest.raises(StorageError):
+        await _run_turns([failing, hanging], 0.1, None)
+    for _ in range(100):  # Ben's turn is still running: its deadline passes within 0.1 s
+        if hanging.cancelled:
+            break
+        await asyncio.sleep(0.02)
+    assert hanging.cancelled

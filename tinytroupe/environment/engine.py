@@ -123,10 +123,14 @@ class TurnDeadlines:
             self._due.pop(limit, None)
 
     def close(self) -> None:
-        """Stop the timer (the turns are over)."""
+        """Stop the timer; a turn still running (the step ended without it: another turn raised what
+        could not be recorded) gets a timer of its own for its deadline, so it still ends on time."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        left, self._due = self._due, {}
+        for limit, when in left.items():
+            limit.reschedule(when)  # asyncio's own timer now; the turn's Timeout cancels it when it ends
 
     def _set_timer(self, when: float) -> None:
         self._timer_at = when
