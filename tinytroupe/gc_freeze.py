@@ -52,7 +52,7 @@ def hold() -> None:
             if _froze:
                 gc.freeze()
             _thresholds = gc.get_threshold()
-            if _thresholds[0] < RUN_GEN0_THRESHOLD:
+            if 0 < _thresholds[0] < RUN_GEN0_THRESHOLD:  # 0: automatic collection is off; left off
                 gc.set_threshold(RUN_GEN0_THRESHOLD, *_thresholds[1:])
 
 

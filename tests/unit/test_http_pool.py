@@ -95,6 +95,21 @@ def test_gc_holds_nest_and_leave_an_existing_freeze_alone() -> None:
         assert gc.get_freeze_count() == 0
 
 
+def test_a_run_raises_the_collector_threshold_but_never_turns_collection_back_on() -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        with gc_freeze.frozen_gc():
+            assert gc.get_threshold() == (gc_freeze.RUN_GEN0_THRESHOLD, 10, 10)
+        assert gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(0)  # automatic collection off (Python's way to say so): a run keeps it off
+        with gc_freeze.frozen_gc():
+            assert gc.get_threshold()[0] == 0
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
+
+
 def test_the_environment_is_read_once_per_session_and_still_honoured(monkeypatch: pytest.MonkeyPatch,
                                                                         tmp_path: Path) -> None:
     """The proxy (with NO_PROXY) and a netrc login apply as with aiohttp's trust_env, read once per session."""
