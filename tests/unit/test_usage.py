@@ -158,3 +158,26 @@ def test_reasks_are_separate_events() -> None:
     assert result.value.n == 1 and len(events) == 2
     assert client.get_cost_stats()["by_purpose"]["count"]["calls"] == 2
     assert result.usage.total_tokens == client.get_cost_stats()["total"]["total_tokens"]
+
+
+def test_a_call_recorded_across_a_reset_counts_in_one_ledger_only() -> None:
+    # A worker thread records while another resets: the call lands wholly on one side of the reset
+    # (its total and its per-model row together), never in the new total with its rows in the old.
+    ledger = UsageLedger()
+    real = ledger._lock
+
+    class ResetFirst:  # the lock, reached by the recording thread just after a reset got it first
+        def __enter__(self) -> None:
+            ledger._lock = real
+            ledger.reset()
+            real.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            real.release()
+
+    ledger._lock = ResetFirst()  # type: ignore[assignment]
+    ledger.record(model="m", agent="Ana", world=None, purpose="action", prompt_tokens=3, completion_tokens=1,
+                  latency_s=0.1, cached=False, error=False)
+    stats = ledger.stats()
+    assert stats["total"]["calls"] == 1
+    assert stats["by_model"]["m"]["calls"] == 1 and stats["by_agent"]["Ana"]["calls"] == 1

@@ -71,8 +71,8 @@ class UsageLedger:
     def record(self, *, model: str, agent: str | None, world: str | None, purpose: str,
                prompt_tokens: int, completion_tokens: int, latency_s: float, cached: bool,
                error: bool) -> None:
-        by = self._by
         with self._lock:
+            by = self._by  # read under the lock, as _total is: reset replaces both together
             counters = [self._total]  # and one row per dimension the call names
             for d, k in (("model", model), ("agent", agent), ("world", world), ("purpose", purpose)):
                 if k is not None:
