@@ -19,7 +19,7 @@ from typing import Any
 from jinja2 import Template
 
 from tinytroupe.agent.actions import CognitiveState
-from tinytroupe.agent.memory.episodic import MemoryItem
+from tinytroupe.agent.memory.episodic import MemoryItem, clock_text
 from tinytroupe.agent.prompts import template
 from tinytroupe.llm.tokens import CHARS_PER_TOKEN, estimate_tokens
 from tinytroupe.llm.types import Message
@@ -115,7 +115,7 @@ def build_action_messages(view: TurnView, budget: PromptBudget) -> list[Message]
         "sections": {title: fit_text(text, budget.long_term_memory) for title, text in view.sections.items() if text}
         if view.sections else {},
         "recent": fit_lines([item.describe(name, max_chars) for item in view.recent], budget.recent),
-        "now": _clock_text(view.now) if view.now else None,
+        "now": clock_text(view.now) if view.now else None,
         "location": view.location,
         "accessible": fit_names(view.accessible, budget.accessible),
         "state": view.state,
@@ -141,20 +141,6 @@ def _render(found: tuple[Template, dict[str, Any]], values: dict[str, Any]) -> s
     except Exception:
         tpl.environment.handle_exception()  # as render does: the error points into the template
         raise  # not reached: handle_exception raises
-
-
-def _clock_text(now: datetime) -> str:
-    """``YYYY-MM-DD HH:MM`` for the prompt's clock."""
-    if now.tzinfo is None:
-        return _naive_clock_text(now)
-    # Not cached: aware times of one instant in different zones are equal but read differently.
-    return f"{now:%Y-%m-%d %H:%M}"
-
-
-@lru_cache(maxsize=256)
-def _naive_clock_text(now: datetime) -> str:
-    # strftime costs about as much as the rest of the clock line, and the agents of a step share their time.
-    return f"{now:%Y-%m-%d %H:%M}"
 
 
 def fit_names(names: Sequence[str], budget_tokens: int) -> str:

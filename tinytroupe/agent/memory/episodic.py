@@ -30,18 +30,18 @@ _STIMULUS_PREFIXES: dict[str, str] = {
     "SOCIAL": "social:", "LOCATION": "you are now at:", "DOCUMENT": "you read:", "TOOL_RESULT": "a tool answered you:"}
 
 
-def _time_prefix(sim_time: datetime) -> str:
-    """``[YYYY-MM-DD HH:MM] `` for a prompt line."""
+def clock_text(sim_time: datetime) -> str:
+    """``YYYY-MM-DD HH:MM``: how prompts show a simulated time (a memory line's prefix, the turn's clock)."""
     if sim_time.tzinfo is None:
-        return _naive_time_prefix(sim_time)
+        return _naive_clock_text(sim_time)
     # Not cached: aware times of one instant in different zones are equal but read differently.
-    return f"[{sim_time:%Y-%m-%d %H:%M}] "
+    return f"{sim_time:%Y-%m-%d %H:%M}"
 
 
 @lru_cache(maxsize=1024)
-def _naive_time_prefix(sim_time: datetime) -> str:
-    # strftime is most of the cost of a prompt line, and the items of a step share their time.
-    return f"[{sim_time:%Y-%m-%d %H:%M}] "
+def _naive_clock_text(sim_time: datetime) -> str:
+    # strftime is most of the cost of a prompt line, and the items and agents of a step share their time.
+    return f"{sim_time:%Y-%m-%d %H:%M}"
 
 
 class MemoryItem(BaseModel):
@@ -65,7 +65,7 @@ class MemoryItem(BaseModel):
         content = self.content
         if max_chars is not None and len(content) > max_chars:
             content = content[: max(0, max_chars - 1)] + "…"
-        when = _time_prefix(self.sim_time) if self.sim_time else ""
+        when = f"[{clock_text(self.sim_time)}] " if self.sim_time else ""
         # Prompts describe a dozen items per agent turn: build only the phrase that is needed.
         kind = self.type
         if self.kind == "stimulus":
