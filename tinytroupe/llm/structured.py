@@ -221,7 +221,7 @@ def storable(request: LLMRequest, completion: Completion) -> bool:
     value = strict_value(completion.text, model, context=request.validation_context)
     if value is None:
         return False
-    completion._checked = (model, request.validation_context, value)
+    completion.mark_checked(model, request.validation_context, value)
     return True
 
 

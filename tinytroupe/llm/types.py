@@ -12,7 +12,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     SerializerFunctionWrapHandler,
     ValidatorFunctionWrapHandler,
     field_validator,
@@ -156,8 +155,8 @@ class LLMRequest(BaseModel):
     #: functions the model may call instead of answering (OpenAI's ``tools``: ``{"type": "function",
     #: "function": {name, description, parameters}}`` each); like ``logprob_labels``, only in the key when set
     tools: tuple[dict[str, Any], ...] | None = Field(default=None, exclude=True)
-    # the last cache key computed and the backend identity it was for (not a field: never serialised)
-    _key_memo: tuple[str, str] | None = PrivateAttr(default=None)
+    # The last cache key computed and the backend identity it was for are kept as "_key_memo" in
+    # the private storage (see _remember): not a field, never serialised.
 
     @field_validator("response_schema", mode="wrap")
     @classmethod
@@ -203,16 +202,29 @@ class LLMRequest(BaseModel):
         the cache both ask for it, and hashing a long prompt twice costs more than the cache lookup)."""
         # repr, not the JSON text: as telling (equal reprs of JSON values are equal texts) and cheaper
         ident = repr(backend_identity or {})
-        # Through __pydantic_private__: a private attribute read goes through BaseModel.__getattr__,
-        # slow enough to show on every turn.
         private = self.__pydantic_private__
         known = private.get("_key_memo") if private is not None else None
         if known is not None and known[0] == ident:
             return known[1]
         key = sha256_hex(self.canonical_json(backend_identity, memo))
-        if private is not None:
-            private["_key_memo"] = (ident, key)
+        _remember(self, "_key_memo", (ident, key))
         return key
+
+
+def _remember(model: BaseModel, name: str, value: Any) -> None:
+    """Keep ``value`` as ``name`` in ``model``'s private-attribute storage (``__pydantic_private__``).
+
+    :class:`LLMRequest` and :class:`Completion` keep their memos there without declaring them with
+    ``PrivateAttr``: a declared private attribute makes pydantic run a Python hook on every new
+    instance (about a microsecond; a call makes one of each), and is read through the slow
+    ``BaseModel.__getattr__``. The storage is what a declared one uses: copied by ``model_copy``,
+    pickled, compared by ``==``, never dumped.
+    """
+    private = model.__pydantic_private__
+    if private is None:
+        object.__setattr__(model, "__pydantic_private__", {name: value})
+    else:
+        private[name] = value
 
 
 #: the values :meth:`LLMRequest._text_fields` is made of (the dumped fields but the messages and the
@@ -312,9 +324,8 @@ class Completion(BaseModel):
     logprobs: FirstTokenLogprobs | None = None
     #: the functions the model asked to call (a request with ``tools``); ``text`` may then be empty
     tool_calls: tuple[ToolCallRequest, ...] | None = None
-    # (response model, validated answer) when a wrapper already checked the text strictly, so the
-    # client need not parse it again; never serialised
-    _checked: tuple[type[BaseModel], dict[str, Any] | None, BaseModel] | None = PrivateAttr(default=None)
+    # (response model, context, validated answer) when a wrapper already checked the text strictly, so
+    # the client need not parse it again: "_checked" in the private storage (see mark_checked)
 
     @property
     def cut_off(self) -> bool:
@@ -330,6 +341,18 @@ class Completion(BaseModel):
         if checked is None or checked[0] is not model or checked[1] != context:
             return None
         return checked[2]
+
+    def mark_checked(self, model: type[BaseModel], context: dict[str, Any] | None, value: BaseModel) -> None:
+        """Remember that the text is ``value``, validated strictly as ``model`` with ``context`` (see
+        :meth:`checked_value`); never serialised.
+
+        Example:
+            >>> answer = Completion(text='{"text": "hi", "model": "m"}', model="m")
+            >>> answer.mark_checked(Completion, None, Completion(text="hi", model="m"))
+            >>> answer.checked_value(Completion).text, answer.checked_value(Completion, {"other": 1})
+            ('hi', None)
+        """
+        _remember(self, "_checked", (model, context, value))
 
 
 class CallContext(BaseModel):
