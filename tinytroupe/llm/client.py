@@ -261,7 +261,8 @@ class LLMClient:
                               simulation_id=simulation_id,
                               bus=caller if (caller := bus if bus is not None else self._caller_bus) is not self.bus
                               else None)
-        params.update({k: tuple(v) for k, v in params.items() if k in ("stop", "logprob_labels", "tools") and v})
+        if params:  # most calls pass none
+            params.update({k: tuple(v) for k, v in params.items() if k in ("stop", "logprob_labels", "tools") and v})
         schema = response_schema if response_schema is not None else (
             schema_for(response_model) if response_model is not None else None)
         tally = _Tally()

@@ -47,6 +47,8 @@ def _depth(value: Any, limit: int, level: int = 0) -> int:
 def _json_slice(text: str) -> str:
     """The part of ``text`` from the first ``{`` or ``[`` on, without markdown fences around it."""
     stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        return stripped  # the usual answer: the JSON itself (what the search below would find)
     if stripped.startswith("```"):
         stripped = stripped.split("\n", 1)[1] if "\n" in stripped else ""
         if stripped.rstrip().endswith("```"):
