@@ -170,19 +170,25 @@ class LLMRequest(BaseModel):
 
         ``memo`` remembers the text of what surrounds the messages (see :class:`~tinytroupe.llm.canonical.SpliceMemo`):
         the same text, built faster when many requests share their parameters."""
+        return self._canonical(backend_identity or {}, memo)
+
+    def _canonical(self, backend: dict[str, Any], memo: SpliceMemo | None, backend_key: str | None = None) -> str:
+        """:meth:`canonical_json`; ``backend_key`` is ``repr(backend)`` when the caller has it."""
         # json, not orjson: orjson writes some floats differently ("0.00001" for 1e-05) and refuses
         # integers beyond 64 bits, and this text must stay exactly what earlier versions hashed.
         schema = self.response_schema
         schema_text = frozen_text(schema) if schema is not None else None
-        messages = "[" + ",".join(m.canonical_text() for m in self.messages) + "]"
-        backend = backend_identity or {}
+        messages = "[" + ",".join(
+            # an agent's system message is one shared object, sent with each of its turns
+            memo.text_of(m, m.canonical_text) if memo is not None and m.role == "system" else m.canonical_text()
+            for m in self.messages) + "]"
         if memo is not None and (schema is None or schema_text is not None):
             # The remainder is remembered by the request's own values (their repr tells them apart as
             # their dump does), so a remembered one costs no dump; a caller's own schema is dumped as
             # before (it may hold values the dump converts).
             values = repr(_text_values(self.__dict__))
             return splice(lambda: self._text_fields(schema_text), schema_text, backend, {"messages": messages},
-                          memo, values)
+                          memo, values, backend_key)
         return splice(self._text_fields(schema_text), schema_text, backend, {"messages": messages}, memo)
 
     def _text_fields(self, schema_text: str | None) -> dict[str, Any]:
@@ -201,12 +207,13 @@ class LLMRequest(BaseModel):
         """SHA-256 of :meth:`canonical_json` (remembered per backend identity: the replay recorder and
         the cache both ask for it, and hashing a long prompt twice costs more than the cache lookup)."""
         # repr, not the JSON text: as telling (equal reprs of JSON values are equal texts) and cheaper
-        ident = repr(backend_identity or {})
+        backend = backend_identity or {}
+        ident = repr(backend)
         private = self.__pydantic_private__
         known = private.get("_key_memo") if private is not None else None
         if known is not None and known[0] == ident:
             return known[1]
-        key = sha256_hex(self.canonical_json(backend_identity, memo))
+        key = sha256_hex(self._canonical(backend, memo, ident))
         _remember(self, "_key_memo", (ident, key))
         return key
 
