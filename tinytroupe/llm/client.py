@@ -208,10 +208,13 @@ class LLMClient:
 
     def _backend_messages(self, messages: Sequence[MessageLike]) -> tuple[Message, ...]:
         msgs = _as_messages(messages)
-        # images first: accepts_images walks the whole backend chain, and most messages show none
-        if any(m.images for m in msgs) and not self.backend.accepts_images:
-            raise InvalidArgument(f"the {self.backend.name} backend reads no images, and a message shows some: "
-                                  "describe them in text, or use an OpenAI-compatible vision model")
+        for m in msgs:  # a loop, not any(): cheaper for the usual two messages
+            if m.images:
+                # only now: accepts_images walks the whole backend chain, and most messages show none
+                if not self.backend.accepts_images:
+                    raise InvalidArgument(f"the {self.backend.name} backend reads no images, and a message shows "
+                                          "some: describe them in text, or use an OpenAI-compatible vision model")
+                break
         return msgs
 
     def describe(self) -> dict[str, Any]:

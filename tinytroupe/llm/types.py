@@ -178,10 +178,10 @@ class LLMRequest(BaseModel):
         # integers beyond 64 bits, and this text must stay exactly what earlier versions hashed.
         schema = self.response_schema
         schema_text = frozen_text(schema) if schema is not None else None
-        messages = "[" + ",".join(
+        messages = "[" + ",".join([
             # an agent's system message is one shared object, sent with each of its turns
             memo.text_of(m, m.canonical_text) if memo is not None and m.role == "system" else m.canonical_text()
-            for m in self.messages) + "]"
+            for m in self.messages]) + "]"
         if memo is not None and (schema is None or schema_text is not None):
             # The remainder is remembered by the request's own values (their repr tells them apart as
             # their dump does), so a remembered one costs no dump; a caller's own schema is dumped as
