@@ -92,23 +92,25 @@ def _as_messages(messages: Sequence[MessageLike]) -> tuple[Message, ...]:
 class _Tally:
     """What the answers to one call cost together, re-asks included."""
 
-    usage: Usage | None = None  # None until the first answer (a call has one; building an empty one cost a model)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     latency_s: float = 0.0
     attempts: int = 0
     cached: bool = True  # every answer came from a cache
 
     def add(self, completion: Completion, latency_s: float) -> None:
-        # always a new Usage: the completion's may be a cached answer's, shared with other callers
         spent = completion.usage
-        self.usage = (Usage(prompt_tokens=spent.prompt_tokens, completion_tokens=spent.completion_tokens)
-                      if self.usage is None else self.usage + spent)
+        self.prompt_tokens += spent.prompt_tokens
+        self.completion_tokens += spent.completion_tokens
         self.latency_s += latency_s
         self.attempts += completion.attempts
         self.cached = self.cached and completion.cached
 
     def result(self, value: Any, completion: Completion) -> LLMResult[Any]:
+        # The usage as a dict, which pydantic makes into the result's own Usage (never the completion's:
+        # that may be a cached answer's, shared with other callers), cheaper than a Usage built here.
         return LLMResult(value=value, text=completion.text, model=completion.model,
-                         usage=self.usage if self.usage is not None else Usage(),
+                         usage={"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens},
                          latency_s=self.latency_s, cached=self.cached, attempts=self.attempts,
                          logprobs=completion.logprobs, tool_calls=completion.tool_calls)
 
