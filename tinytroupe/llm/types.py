@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from tinytroupe.events import EventBus
-from tinytroupe.llm.canonical import SpliceMemo, encode_floatless, frozen_text, splice
+from tinytroupe.llm.canonical import SpliceMemo, encode_floatless, frozen_text, splice, value_key
 
 
 class ToolCallRequest(BaseModel):
@@ -172,8 +172,10 @@ class LLMRequest(BaseModel):
         the same text, built faster when many requests share their parameters."""
         return self._canonical(backend_identity or {}, memo)
 
-    def _canonical(self, backend: dict[str, Any], memo: SpliceMemo | None, backend_key: str | None = None) -> str:
-        """:meth:`canonical_json`; ``backend_key`` is ``repr(backend)`` when the caller has it."""
+    def _canonical(self, backend: dict[str, Any], memo: SpliceMemo | None,
+                   backend_key: str | bytes | None = None) -> str:
+        """:meth:`canonical_json`; ``backend_key`` is :func:`~tinytroupe.llm.canonical.value_key` of
+        the backend, when the caller has it."""
         # json, not orjson: orjson writes some floats differently ("0.00001" for 1e-05) and refuses
         # integers beyond 64 bits, and this text must stay exactly what earlier versions hashed.
         schema = self.response_schema
@@ -206,9 +208,9 @@ class LLMRequest(BaseModel):
     def cache_key(self, backend_identity: dict[str, Any] | None = None, memo: SpliceMemo | None = None) -> str:
         """SHA-256 of :meth:`canonical_json` (remembered per backend identity: the replay recorder and
         the cache both ask for it, and hashing a long prompt twice costs more than the cache lookup)."""
-        # repr, not the JSON text: as telling (equal reprs of JSON values are equal texts) and cheaper
+        # value_key, not the JSON text: as telling (equal keys, equal texts) and cheaper
         backend = backend_identity or {}
-        ident = repr(backend)
+        ident = value_key(backend)
         private = self.__pydantic_private__
         known = private.get("_key_memo") if private is not None else None
         if known is not None and known[0] == ident:
