@@ -112,7 +112,7 @@ Fields = dict[str, Any] | Callable[[], dict[str, Any]]
 
 def splice(fields: Fields, schema_text: str | None, backend: dict[str, Any],
            texts: dict[str, str] | None = None, memo: SpliceMemo | None = None,
-           fields_key: str | None = None, backend_key: str | bytes | None = None) -> str:
+           fields_key: str | bytes | None = None, backend_key: str | bytes | None = None) -> str:
     """``encode({"backend": backend, "request": {**fields, "response_schema": <schema>}})``, given
     the schema's canonical text instead of the schema (None: the request has no schema field here),
     and ``texts``: fields given as their canonical text already (a request's messages).
@@ -183,17 +183,18 @@ class SpliceMemo:
     def __init__(self, max_entries: int = 64, max_texts: int = 2048) -> None:
         self.max_entries = max_entries
         self.max_texts = max_texts
-        self._entries: dict[tuple[str, str | bytes, tuple[str, ...]], tuple[str, ...] | None] = {}
+        self._entries: dict[tuple[str | bytes, str | bytes, tuple[str, ...]], tuple[str, ...] | None] = {}
         self._texts: dict[int, tuple[object, str]] = {}
         self._lock = threading.Lock()
 
     def pieces(self, fields: Fields, backend: dict[str, Any], names: tuple[str, ...],
-               fields_key: str | None = None, backend_key: str | bytes | None = None) -> tuple[str, ...] | None:
+               fields_key: str | bytes | None = None,
+               backend_key: str | bytes | None = None) -> tuple[str, ...] | None:
         """:func:`_pieces` of these values, remembered.
 
         ``fields_key``: a text that stands for the fields (``repr(fields)`` when None), one that
         never stands for other fields' text: a request's own values, whose dump the fields are.
-        Whoever passes one keeps its keys apart from ``repr``'s (a tuple's repr, never a dict's).
+        Whoever passes one keeps its keys apart from ``repr``'s (bytes, or a tuple's repr, never a dict's).
         ``backend_key``: :func:`value_key` of the backend, when the caller has it already."""
         key = (fields_key if fields_key is not None else repr(_made(fields)),
                backend_key if backend_key is not None else value_key(backend), names)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import marshal
 import math
 import operator
 from typing import Any, Literal
@@ -185,10 +186,10 @@ class LLMRequest(BaseModel):
             memo.text_of(m, m.canonical_text) if memo is not None and m.role == "system" else m.canonical_text()
             for m in self.messages]) + "]"
         if memo is not None and (schema is None or schema_text is not None):
-            # The remainder is remembered by the request's own values (their repr tells them apart as
-            # their dump does), so a remembered one costs no dump; a caller's own schema is dumped as
-            # before (it may hold values the dump converts).
-            values = repr(_text_values(self.__dict__))
+            # The remainder is remembered by the request's own values (told apart as their dump does),
+            # so a remembered one costs no dump; a caller's own schema is dumped as before (it may hold
+            # values the dump converts).
+            values = _values_key(_text_values(self.__dict__))
             return splice(lambda: self._text_fields(schema_text), schema_text, backend, {"messages": messages},
                           memo, values, backend_key)
         return splice(self._text_fields(schema_text), schema_text, backend, {"messages": messages}, memo)
@@ -241,6 +242,24 @@ def _remember(model: BaseModel, name: str, value: Any) -> None:
 _text_values = operator.itemgetter(*(
     [name for name, info in LLMRequest.model_fields.items()
      if not info.exclude and name not in ("messages", "response_schema")] + ["logprob_labels", "tools"]))
+
+
+def _values_key(values: tuple[Any, ...]) -> str | bytes:
+    """A key for a request's field values: equal keys, equal values written alike in JSON.
+
+    marshal's typed bytes, as exact as ``repr`` (None and NaN, 1 and 1.0 and True, -0.0 and 0.0 all
+    differ) at a third of its cost; equal values may still get two keys (a string interned or not),
+    which costs only a remainder made once more. What marshal refuses stands as its ``repr`` (a
+    ``str``, never equal to bytes).
+
+    Example:
+        >>> _values_key(("m", 1, None)) != _values_key(("m", 1.0, None)) != _values_key(("m", True, None))
+        True
+    """
+    try:
+        return marshal.dumps(values)
+    except ValueError:  # a value marshal does not take (a subclass of str, say)
+        return repr(values)
 
 
 #: hashlib lets go of the GIL to hash this many bytes or more (CPython's HASHLIB_GIL_MINSIZE)
