@@ -105,7 +105,7 @@ class Message(BaseModel):
         """
         if self.tool_calls is None and self.tool_call_id is None and self.images is None:
             try:
-                return '{"content":' + orjson.dumps(self.content).decode() + ',"role":"' + self.role + '"}'
+                return orjson.dumps({"content": self.content, "role": self.role}).decode()  # keys in order
             except TypeError:  # a lone surrogate: the standard encoder writes it as it always did
                 pass
         return encode_floatless(self.model_dump(mode="json"))
