@@ -262,10 +262,9 @@ class LLMClient:
             LLMError: any of these carries the call's ``agent``, ``world`` and ``purpose``.
         """
         msgs = self._backend_messages(messages)
-        context = CallContext(purpose=purpose, agent=agent, world=world, step=step,
-                              simulation_id=simulation_id,
-                              bus=caller if (caller := bus if bus is not None else self._caller_bus) is not self.bus
-                              else None)
+        caller = bus if bus is not None else self._caller_bus
+        context = CallContext(purpose=purpose, agent=agent, world=world, step=step, simulation_id=simulation_id,
+                              bus=caller if caller is not self.bus else None)
         if params:  # most calls pass none
             params.update({k: tuple(v) for k, v in params.items() if k in ("stop", "logprob_labels", "tools") and v})
         schema = response_schema if response_schema is not None else (

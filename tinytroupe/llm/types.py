@@ -225,10 +225,9 @@ def _remember(model: BaseModel, name: str, value: Any) -> None:
     """Keep ``value`` as ``name`` in ``model``'s private-attribute storage (``__pydantic_private__``).
 
     :class:`LLMRequest` and :class:`Completion` keep their memos there without declaring them with
-    ``PrivateAttr``: a declared private attribute makes pydantic run a Python hook on every new
-    instance (about a microsecond; a call makes one of each), and is read through the slow
-    ``BaseModel.__getattr__``. The storage is what a declared one uses: copied by ``model_copy``,
-    pickled, compared by ``==``, never dumped.
+    ``PrivateAttr``: a declared one makes pydantic run a Python hook on every new instance (about a
+    microsecond; a call makes one of each). The storage is the one a declared attribute uses: copied
+    by ``model_copy``, pickled, compared by ``==``, never dumped.
     """
     private = model.__pydantic_private__
     if private is None:
