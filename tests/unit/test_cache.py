@@ -489,3 +489,27 @@ async def test_hits_never_share_an_answer_object(new_cache: CacheFactory, monkey
         assert not first.cached  # the paid answer (the one kept in memory, too) is never marked
     assert backend.calls == 2 and (wrapper.hits, wrapper.misses) == (4, 2)
     assert not wrapper._unsaved[kept_request.cache_key(backend.identity())].cached
+
+
+class _Count(BaseModel):
+    n: int
+
+
+def test_requests_and_completions_keep_their_memos_without_declared_private_attributes() -> None:
+    request = LLMRequest(messages=(Message(role="user", content="hi"),))
+    answer = Completion(text='{"n": 1}', model="m")
+    # nothing declared: pydantic runs no private-attribute hook for each (a request and an answer per call)
+    assert request.__pydantic_private__ is None
+    assert Completion.model_validate_json(answer.model_dump_json()).__pydantic_private__ is None
+    key = request.cache_key({"backend": "x"})
+    fresh = LLMRequest(messages=request.messages)
+    assert request.cache_key({"backend": "x"}) == key == fresh.cache_key({"backend": "x"})
+    assert request.cache_key({"backend": "y"}) != key  # remembered for one identity only
+    assert request.model_dump() == LLMRequest(messages=request.messages).model_dump()
+    value = _Count(n=1)
+    answer.mark_checked(_Count, None, value)
+    # as a declared private attribute: copied with the answer, never dumped, checked per context
+    assert answer.model_copy(update={"cached": True}).checked_value(_Count) is value
+    assert answer.checked_value(_Count, {"other": 1}) is None and answer.checked_value(Usage) is None
+    assert "_checked" not in answer.model_dump_json()
+    assert answer.model_dump() == Completion(**answer.model_dump()).model_dump()

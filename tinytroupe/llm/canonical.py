@@ -64,6 +64,27 @@ def encode_floatless(value: Any) -> str:
         return encode(value)
 
 
+def value_key(value: Any) -> str | bytes:
+    """A text that stands for ``value``'s canonical JSON in a memo's keys: equal keys, equal JSON texts.
+
+    orjson's bytes, several times cheaper than ``repr``: they tell apart what JSON writes differently
+    (``1``, ``1.0`` and ``true``; ``-0.0`` and ``0.0``), and bytes never equal a ``str``. orjson writes
+    NaN and the infinities as ``null``, so a value whose bytes hold a ``null``, and one orjson refuses
+    (an integer beyond 64 bits, a key that is not a string), stands as its ``repr`` instead.
+
+    Example:
+        >>> value_key({"model": "m", "t": 1}), value_key({"model": "m", "t": 1.0})
+        (b'{"model":"m","t":1}', b'{"model":"m","t":1.0}')
+        >>> value_key({"t": float("nan")}), value_key({"t": None})
+        ("{'t': nan}", "{'t': None}")
+    """
+    try:
+        text = orjson.dumps(value)
+    except TypeError:
+        return repr(value)
+    return repr(value) if b"null" in text else text
+
+
 def freeze_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """Promise that ``schema`` (and everything in it) never changes again; returns it.
 
@@ -91,7 +112,7 @@ Fields = dict[str, Any] | Callable[[], dict[str, Any]]
 
 def splice(fields: Fields, schema_text: str | None, backend: dict[str, Any],
            texts: dict[str, str] | None = None, memo: SpliceMemo | None = None,
-           fields_key: str | None = None) -> str:
+           fields_key: str | bytes | None = None, backend_key: str | bytes | None = None) -> str:
     """``encode({"backend": backend, "request": {**fields, "response_schema": <schema>}})``, given
     the schema's canonical text instead of the schema (None: the request has no schema field here),
     and ``texts``: fields given as their canonical text already (a request's messages).
@@ -99,13 +120,13 @@ def splice(fields: Fields, schema_text: str | None, backend: dict[str, Any],
     ``memo`` remembers the encoded remainder (everything but the given texts): every turn of a run
     sends the same model, parameters and backend, and encoding them with sorted keys cost more than
     the rest of a cache key's text. ``fields`` may then be a function that makes them, called only
-    when the remainder is not remembered, and ``fields_key`` a text that stands for them (see
-    :meth:`SpliceMemo.pieces`)."""
+    when the remainder is not remembered, and ``fields_key`` and ``backend_key`` texts that stand for
+    them and for the backend (see :meth:`SpliceMemo.pieces`)."""
     given = dict(texts or {})
     if schema_text is not None:
         given[_SCHEMA_FIELD] = schema_text
     names = tuple(given)
-    pieces = (memo.pieces(fields, backend, names, fields_key) if memo is not None
+    pieces = (memo.pieces(fields, backend, names, fields_key, backend_key) if memo is not None
               else _pieces(_made(fields), backend, names))
     if pieces is None:
         # a field's own value happens to read like a mark: no shortcut
@@ -159,19 +180,24 @@ class SpliceMemo:
         '{"backend":{},"request":{"messages":[],"model":"m"}}'
     """
 
-    def __init__(self, max_entries: int = 64) -> None:
+    def __init__(self, max_entries: int = 64, max_texts: int = 2048) -> None:
         self.max_entries = max_entries
-        self._entries: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...] | None] = {}
+        self.max_texts = max_texts
+        self._entries: dict[tuple[str | bytes, str | bytes, tuple[str, ...]], tuple[str, ...] | None] = {}
+        self._texts: dict[int, tuple[object, str]] = {}
         self._lock = threading.Lock()
 
     def pieces(self, fields: Fields, backend: dict[str, Any], names: tuple[str, ...],
-               fields_key: str | None = None) -> tuple[str, ...] | None:
+               fields_key: str | bytes | None = None,
+               backend_key: str | bytes | None = None) -> tuple[str, ...] | None:
         """:func:`_pieces` of these values, remembered.
 
         ``fields_key``: a text that stands for the fields (``repr(fields)`` when None), one that
         never stands for other fields' text: a request's own values, whose dump the fields are.
-        Whoever passes one keeps its keys apart from ``repr``'s (a tuple's repr, never a dict's)."""
-        key = (fields_key if fields_key is not None else repr(_made(fields)), repr(backend), names)
+        Whoever passes one keeps its keys apart from ``repr``'s (bytes, or a tuple's repr, never a dict's).
+        ``backend_key``: :func:`value_key` of the backend, when the caller has it already."""
+        key = (fields_key if fields_key is not None else repr(_made(fields)),
+               backend_key if backend_key is not None else value_key(backend), names)
         try:
             return self._entries[key]
         except KeyError:
@@ -182,6 +208,29 @@ class SpliceMemo:
                 self._entries.pop(next(iter(self._entries)))
             self._entries[key] = pieces
         return pieces
+
+    def text_of(self, value: object, make: Callable[[], str]) -> str:
+        """``make()``, the canonical text of ``value``, remembered for this very object (at most
+        ``max_texts``: the oldest is forgotten first).
+
+        Only for values that never change and come back again and again (an agent's system message
+        is rendered once and sent with each of its turns): the entry keeps the object, so its id is
+        not reused while remembered.
+
+        Example:
+            >>> memo, shared = SpliceMemo(), ("a", "b")
+            >>> memo.text_of(shared, lambda: encode(shared)), memo.text_of(shared, lambda: "not asked")
+            ('["a","b"]', '["a","b"]')
+        """
+        entry = self._texts.get(id(value))
+        if entry is not None and entry[0] is value:
+            return entry[1]
+        text = make()
+        with self._lock:
+            if len(self._texts) >= self.max_texts:
+                self._texts.pop(next(iter(self._texts)))
+            self._texts[id(value)] = (value, text)
+        return text
 
 
 def _splice_by_parts(fields: dict[str, Any], given: dict[str, str], backend: dict[str, Any]) -> str:
@@ -200,4 +249,5 @@ def _splice_by_parts(fields: dict[str, Any], given: dict[str, str], backend: dic
     return '{"backend":' + encode(backend) + ',"request":{' + ",".join(parts) + "}}"
 
 
-__all__ = ["MAX_FROZEN", "SpliceMemo", "encode", "encode_floatless", "freeze_schema", "frozen_text", "splice"]
+__all__ = ["MAX_FROZEN", "SpliceMemo", "encode", "encode_floatless", "freeze_schema", "frozen_text", "splice",
+           "value_key"]

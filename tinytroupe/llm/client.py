@@ -92,23 +92,25 @@ def _as_messages(messages: Sequence[MessageLike]) -> tuple[Message, ...]:
 class _Tally:
     """What the answers to one call cost together, re-asks included."""
 
-    usage: Usage | None = None  # None until the first answer (a call has one; building an empty one cost a model)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     latency_s: float = 0.0
     attempts: int = 0
     cached: bool = True  # every answer came from a cache
 
     def add(self, completion: Completion, latency_s: float) -> None:
-        # always a new Usage: the completion's may be a cached answer's, shared with other callers
         spent = completion.usage
-        self.usage = (Usage(prompt_tokens=spent.prompt_tokens, completion_tokens=spent.completion_tokens)
-                      if self.usage is None else self.usage + spent)
+        self.prompt_tokens += spent.prompt_tokens
+        self.completion_tokens += spent.completion_tokens
         self.latency_s += latency_s
         self.attempts += completion.attempts
         self.cached = self.cached and completion.cached
 
     def result(self, value: Any, completion: Completion) -> LLMResult[Any]:
+        # The usage as a dict, which pydantic makes into the result's own Usage (never the completion's:
+        # that may be a cached answer's, shared with other callers), cheaper than a Usage built here.
         return LLMResult(value=value, text=completion.text, model=completion.model,
-                         usage=self.usage if self.usage is not None else Usage(),
+                         usage={"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens},
                          latency_s=self.latency_s, cached=self.cached, attempts=self.attempts,
                          logprobs=completion.logprobs, tool_calls=completion.tool_calls)
 
@@ -208,10 +210,13 @@ class LLMClient:
 
     def _backend_messages(self, messages: Sequence[MessageLike]) -> tuple[Message, ...]:
         msgs = _as_messages(messages)
-        # images first: accepts_images walks the whole backend chain, and most messages show none
-        if any(m.images for m in msgs) and not self.backend.accepts_images:
-            raise InvalidArgument(f"the {self.backend.name} backend reads no images, and a message shows some: "
-                                  "describe them in text, or use an OpenAI-compatible vision model")
+        for m in msgs:  # a loop, not any(): cheaper for the usual two messages
+            if m.images:
+                # only now: accepts_images walks the whole backend chain, and most messages show none
+                if not self.backend.accepts_images:
+                    raise InvalidArgument(f"the {self.backend.name} backend reads no images, and a message shows "
+                                          "some: describe them in text, or use an OpenAI-compatible vision model")
+                break
         return msgs
 
     def describe(self) -> dict[str, Any]:
@@ -257,11 +262,11 @@ class LLMClient:
             LLMError: any of these carries the call's ``agent``, ``world`` and ``purpose``.
         """
         msgs = self._backend_messages(messages)
-        context = CallContext(purpose=purpose, agent=agent, world=world, step=step,
-                              simulation_id=simulation_id,
-                              bus=caller if (caller := bus if bus is not None else self._caller_bus) is not self.bus
-                              else None)
-        params.update({k: tuple(v) for k, v in params.items() if k in ("stop", "logprob_labels", "tools") and v})
+        caller = bus if bus is not None else self._caller_bus
+        context = CallContext(purpose=purpose, agent=agent, world=world, step=step, simulation_id=simulation_id,
+                              bus=caller if caller is not self.bus else None)
+        if params:  # most calls pass none
+            params.update({k: tuple(v) for k, v in params.items() if k in ("stop", "logprob_labels", "tools") and v})
         schema = response_schema if response_schema is not None else (
             schema_for(response_model) if response_model is not None else None)
         tally = _Tally()

@@ -47,6 +47,8 @@ def _depth(value: Any, limit: int, level: int = 0) -> int:
 def _json_slice(text: str) -> str:
     """The part of ``text`` from the first ``{`` or ``[`` on, without markdown fences around it."""
     stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        return stripped  # the usual answer: the JSON itself (what the search below would find)
     if stripped.startswith("```"):
         stripped = stripped.split("\n", 1)[1] if "\n" in stripped else ""
         if stripped.rstrip().endswith("```"):
@@ -221,7 +223,7 @@ def storable(request: LLMRequest, completion: Completion) -> bool:
     value = strict_value(completion.text, model, context=request.validation_context)
     if value is None:
         return False
-    completion._checked = (model, request.validation_context, value)
+    completion.mark_checked(model, request.validation_context, value)
     return True
 
 

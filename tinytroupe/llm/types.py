@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import marshal
 import math
 import operator
 from typing import Any, Literal
@@ -12,7 +13,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     SerializerFunctionWrapHandler,
     ValidatorFunctionWrapHandler,
     field_validator,
@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from tinytroupe.events import EventBus
-from tinytroupe.llm.canonical import SpliceMemo, encode_floatless, frozen_text, splice
+from tinytroupe.llm.canonical import SpliceMemo, encode_floatless, frozen_text, splice, value_key
 
 
 class ToolCallRequest(BaseModel):
@@ -105,7 +105,7 @@ class Message(BaseModel):
         """
         if self.tool_calls is None and self.tool_call_id is None and self.images is None:
             try:
-                return '{"content":' + orjson.dumps(self.content).decode() + ',"role":"' + self.role + '"}'
+                return orjson.dumps({"content": self.content, "role": self.role}).decode()  # keys in order
             except TypeError:  # a lone surrogate: the standard encoder writes it as it always did
                 pass
         return encode_floatless(self.model_dump(mode="json"))
@@ -156,8 +156,8 @@ class LLMRequest(BaseModel):
     #: functions the model may call instead of answering (OpenAI's ``tools``: ``{"type": "function",
     #: "function": {name, description, parameters}}`` each); like ``logprob_labels``, only in the key when set
     tools: tuple[dict[str, Any], ...] | None = Field(default=None, exclude=True)
-    # the last cache key computed and the backend identity it was for (not a field: never serialised)
-    _key_memo: tuple[str, str] | None = PrivateAttr(default=None)
+    # The last cache key computed and the backend identity it was for are kept as "_key_memo" in
+    # the private storage (see _remember): not a field, never serialised.
 
     @field_validator("response_schema", mode="wrap")
     @classmethod
@@ -171,19 +171,27 @@ class LLMRequest(BaseModel):
 
         ``memo`` remembers the text of what surrounds the messages (see :class:`~tinytroupe.llm.canonical.SpliceMemo`):
         the same text, built faster when many requests share their parameters."""
+        return self._canonical(backend_identity or {}, memo)
+
+    def _canonical(self, backend: dict[str, Any], memo: SpliceMemo | None,
+                   backend_key: str | bytes | None = None) -> str:
+        """:meth:`canonical_json`; ``backend_key`` is :func:`~tinytroupe.llm.canonical.value_key` of
+        the backend, when the caller has it."""
         # json, not orjson: orjson writes some floats differently ("0.00001" for 1e-05) and refuses
         # integers beyond 64 bits, and this text must stay exactly what earlier versions hashed.
         schema = self.response_schema
         schema_text = frozen_text(schema) if schema is not None else None
-        messages = "[" + ",".join(m.canonical_text() for m in self.messages) + "]"
-        backend = backend_identity or {}
+        messages = "[" + ",".join([
+            # an agent's system message is one shared object, sent with each of its turns
+            memo.text_of(m, m.canonical_text) if memo is not None and m.role == "system" else m.canonical_text()
+            for m in self.messages]) + "]"
         if memo is not None and (schema is None or schema_text is not None):
-            # The remainder is remembered by the request's own values (their repr tells them apart as
-            # their dump does), so a remembered one costs no dump; a caller's own schema is dumped as
-            # before (it may hold values the dump converts).
-            values = repr(_text_values(self.__dict__))
+            # The remainder is remembered by the request's own values (told apart as their dump does),
+            # so a remembered one costs no dump; a caller's own schema is dumped as before (it may hold
+            # values the dump converts).
+            values = _values_key(_text_values(self.__dict__))
             return splice(lambda: self._text_fields(schema_text), schema_text, backend, {"messages": messages},
-                          memo, values)
+                          memo, values, backend_key)
         return splice(self._text_fields(schema_text), schema_text, backend, {"messages": messages}, memo)
 
     def _text_fields(self, schema_text: str | None) -> dict[str, Any]:
@@ -201,18 +209,31 @@ class LLMRequest(BaseModel):
     def cache_key(self, backend_identity: dict[str, Any] | None = None, memo: SpliceMemo | None = None) -> str:
         """SHA-256 of :meth:`canonical_json` (remembered per backend identity: the replay recorder and
         the cache both ask for it, and hashing a long prompt twice costs more than the cache lookup)."""
-        # repr, not the JSON text: as telling (equal reprs of JSON values are equal texts) and cheaper
-        ident = repr(backend_identity or {})
-        # Through __pydantic_private__: a private attribute read goes through BaseModel.__getattr__,
-        # slow enough to show on every turn.
+        # value_key, not the JSON text: as telling (equal keys, equal texts) and cheaper
+        backend = backend_identity or {}
+        ident = value_key(backend)
         private = self.__pydantic_private__
         known = private.get("_key_memo") if private is not None else None
         if known is not None and known[0] == ident:
             return known[1]
-        key = sha256_hex(self.canonical_json(backend_identity, memo))
-        if private is not None:
-            private["_key_memo"] = (ident, key)
+        key = sha256_hex(self._canonical(backend, memo, ident))
+        _remember(self, "_key_memo", (ident, key))
         return key
+
+
+def _remember(model: BaseModel, name: str, value: Any) -> None:
+    """Keep ``value`` as ``name`` in ``model``'s private-attribute storage (``__pydantic_private__``).
+
+    :class:`LLMRequest` and :class:`Completion` keep their memos there without declaring them with
+    ``PrivateAttr``: a declared one makes pydantic run a Python hook on every new instance (about a
+    microsecond; a call makes one of each). The storage is the one a declared attribute uses: copied
+    by ``model_copy``, pickled, compared by ``==``, never dumped.
+    """
+    private = model.__pydantic_private__
+    if private is None:
+        object.__setattr__(model, "__pydantic_private__", {name: value})
+    else:
+        private[name] = value
 
 
 #: the values :meth:`LLMRequest._text_fields` is made of (the dumped fields but the messages and the
@@ -220,6 +241,24 @@ class LLMRequest(BaseModel):
 _text_values = operator.itemgetter(*(
     [name for name, info in LLMRequest.model_fields.items()
      if not info.exclude and name not in ("messages", "response_schema")] + ["logprob_labels", "tools"]))
+
+
+def _values_key(values: tuple[Any, ...]) -> str | bytes:
+    """A key for a request's field values: equal keys, equal values written alike in JSON.
+
+    marshal's typed bytes, as exact as ``repr`` (None and NaN, 1 and 1.0 and True, -0.0 and 0.0 all
+    differ) at a third of its cost; equal values may still get two keys (a string interned or not),
+    which costs only a remainder made once more. What marshal refuses stands as its ``repr`` (a
+    ``str``, never equal to bytes).
+
+    Example:
+        >>> _values_key(("m", 1, None)) != _values_key(("m", 1.0, None)) != _values_key(("m", True, None))
+        True
+    """
+    try:
+        return marshal.dumps(values)
+    except ValueError:  # a value marshal does not take (a subclass of str, say)
+        return repr(values)
 
 
 #: hashlib lets go of the GIL to hash this many bytes or more (CPython's HASHLIB_GIL_MINSIZE)
@@ -312,9 +351,8 @@ class Completion(BaseModel):
     logprobs: FirstTokenLogprobs | None = None
     #: the functions the model asked to call (a request with ``tools``); ``text`` may then be empty
     tool_calls: tuple[ToolCallRequest, ...] | None = None
-    # (response model, validated answer) when a wrapper already checked the text strictly, so the
-    # client need not parse it again; never serialised
-    _checked: tuple[type[BaseModel], dict[str, Any] | None, BaseModel] | None = PrivateAttr(default=None)
+    # (response model, context, validated answer) when a wrapper already checked the text strictly, so
+    # the client need not parse it again: "_checked" in the private storage (see mark_checked)
 
     @property
     def cut_off(self) -> bool:
@@ -330,6 +368,18 @@ class Completion(BaseModel):
         if checked is None or checked[0] is not model or checked[1] != context:
             return None
         return checked[2]
+
+    def mark_checked(self, model: type[BaseModel], context: dict[str, Any] | None, value: BaseModel) -> None:
+        """Remember that the text is ``value``, validated strictly as ``model`` with ``context`` (see
+        :meth:`checked_value`); never serialised.
+
+        Example:
+            >>> answer = Completion(text='{"text": "hi", "model": "m"}', model="m")
+            >>> answer.mark_checked(Completion, None, Completion(text="hi", model="m"))
+            >>> answer.checked_value(Completion).text, answer.checked_value(Completion, {"other": 1})
+            ('hi', None)
+        """
+        _remember(self, "_checked", (model, context, value))
 
 
 class CallContext(BaseModel):
