@@ -156,6 +156,15 @@ async def _within(timeout: float, agent: TinyPerson) -> None:
         await agent.aact()
 
 
+def _turn(agent: TinyPerson, timeout: float | None, deadlines: TurnDeadlines | None) -> Awaitable[Any]:
+    """The turn itself, under its timeout, with no coroutine of its own around it."""
+    if deadlines is not None:
+        return deadlines.run(agent.aact)
+    if timeout is not None:
+        return _within(timeout, agent)
+    return agent.aact()
+
+
 async def run_turn(agent: TinyPerson, *, step: int, world: str, timeout: float | None,
                    semaphore: asyncio.Semaphore | None,
                    publish: Callable[[Event], None] | None = None,
@@ -167,23 +176,15 @@ async def run_turn(agent: TinyPerson, *, step: int, world: str, timeout: float |
     together in their own tasks may share ``deadlines`` (a :class:`TurnDeadlines` of ``timeout``)
     instead of a timer each.
     """
-
-    def body() -> Awaitable[Any]:  # the turn itself, with no coroutine of its own around it
-        if deadlines is not None:
-            return deadlines.run(agent.aact)
-        if timeout is not None:
-            return _within(timeout, agent)
-        return agent.aact()
-
     start = time.perf_counter()
     error: AgentTurnError | None = None
     try:
         if semaphore is not None:
             async with semaphore:
                 start = time.perf_counter()
-                await body()
+                await _turn(agent, timeout, deadlines)
         else:
-            await body()
+            await _turn(agent, timeout, deadlines)
     except TimeoutError as exc:
         error = AgentTurnError(agent.name, step, "TimeoutError",
                                f"no answer within {timeout} s (PARALLEL_EXECUTION_TIMEOUT)", True, exc)
@@ -199,7 +200,7 @@ async def run_turn(agent: TinyPerson, *, step: int, world: str, timeout: float |
         (publish or agent.bus.publish)(AgentErrorEvent(agent=agent.name, world=world, step=step,
                                                        error_type=error.error_type, message=error.message,
                                                        timed_out=error.timed_out))
-    return TurnOutcome(agent=agent, wall_s=wall, error=error)
+    return TurnOutcome(agent, wall, error)
 
 
 __all__ = ["AgentTurnError", "StepMetrics", "TurnDeadlines", "TurnOutcome", "run_turn"]
