@@ -102,9 +102,10 @@ class CacheWrapper(BackendWrapper):
             try:
                 shared = await asyncio.shield(leader)
             except asyncio.CancelledError:
-                if leader.cancelled():
-                    continue  # the first caller gave up; look again and maybe call ourselves
-                raise
+                task = asyncio.current_task()
+                if leader.cancelled() and (task is None or not task.cancelling()):
+                    continue  # only the first caller gave up: look again and maybe call ourselves
+                raise  # this caller was cancelled too (perhaps with the leader): it must not call on
             return self._as_hit(shared, start)
 
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
