@@ -168,3 +168,20 @@ def test_the_prompt_render_keeps_the_template_globals_and_its_errors() -> None:
     assert cognition._render((uses_globals, dict(uses_globals.globals)), {"who": "Ana"}) == "[0, 1, 2] Ana"
     with pytest.raises(jinja2.UndefinedError, match="'who' is undefined"):
         cognition._render((uses_globals, dict(uses_globals.globals)), {})
+
+
+def test_rule_importance_remembered_is_the_rule_and_rule_mode_rates_as_the_loop_did() -> None:
+    import asyncio
+
+    from tinytroupe.agent.memory import importance
+
+    texts = ["", "  ", "hello!", "Good morning, everyone", "I think the price is too high", "x" * 250, "y" * 2_500]
+    for kind, type_ in [("stimulus", "CONVERSATION"), ("action", "DONE"), ("stimulus", "SOCIAL"), ("action", "X")]:
+        for text in texts:
+            assert importance.rule_importance(kind, type_, text) == importance._rule_importance(type_, text)
+    assert importance.rule_importance("stimulus", "VISUAL", "y" * 2_500) == 4.0  # long: not remembered, still scored
+
+    items = [MemoryItem(id=i + 1, kind="stimulus", type="CONVERSATION", content=t) for i, t in enumerate(texts)]
+    rated = asyncio.run(importance.ImportanceScorer("rule").arate(items, "Ana", None))  # type: ignore[arg-type]
+    assert rated == {i.id: importance.rule_importance(i.kind, i.type, i.content) for i in items}
+    assert list(rated) == [i.id for i in items]

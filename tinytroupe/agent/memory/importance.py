@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
@@ -39,10 +40,24 @@ def is_trivial(kind: str, type: str, content: str) -> bool:
 
 def rule_importance(kind: str, type: str, content: str) -> float:
     """A free estimate: 1 for trivial events, else a base by type plus one for long content."""
-    if is_trivial(kind, type, content):
+    if len(content) <= _REMEMBERED_CHARS:
+        return _remembered_rule_importance(type, content)
+    return _rule_importance(type, content)
+
+
+def _rule_importance(type: str, content: str) -> float:
+    if is_trivial("", type, content):
         return 1.0
     base = _TYPE_BASE.get(type, 3.0)
     return min(10.0, base + (1.0 if len(content) > 200 else 0.0))
+
+
+#: the longest content whose score is remembered (longer texts rarely repeat, and would be kept alive)
+_REMEMBERED_CHARS = 2_000
+# Every turn rates its new memories, and they repeat: a broadcast in each listener's memory, an agent's
+# own words and the world's notices turn after turn. Remembered, a score is a lookup instead of the
+# greeting pattern tried again (the kind does not change a score).
+_remembered_rule_importance = lru_cache(maxsize=4096)(_rule_importance)
 
 
 def ratings_model(count: int) -> type[BaseModel]:
@@ -69,6 +84,8 @@ class ImportanceScorer:
     async def arate(self, items: Sequence[MemoryItem], agent_name: str, client: LLMClient, *,
                     world: str | None = None, step: int | None = None) -> dict[int, float]:
         """Importance for each item, by id. At most one LLM call; its failures propagate."""
+        if self.mode == "rule":  # no model to ask: what the loop below gives each item, without its tests
+            return {item.id: rule_importance(item.kind, item.type, item.content) for item in items}
         scores: dict[int, float] = {}
         ask: list[MemoryItem] = []
         for item in items:
