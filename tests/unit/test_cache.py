@@ -372,13 +372,19 @@ async def test_concurrent_identical_requests_share_a_failure(new_cache: CacheFac
     assert (await wrapper.generate(_request(), CTX)).text == "ok"
 
 
-async def test_a_cancelled_leader_does_not_cancel_the_followers(new_cache: CacheFactory) -> None:
-    backend = ScriptedBackend(["slow"], latency_s=0.05)
-    wrapper = CacheWrapper(backend, new_cache(":memory:"))
+async def _leader_and_follower(wrapper: CacheWrapper) -> tuple[asyncio.Task[Completion], asyncio.Task[Completion]]:
+    """Two identical calls: the second waits for the first's answer (the first still in flight)."""
     leader = asyncio.create_task(wrapper.generate(_request(), CTX))
     await asyncio.sleep(0.01)
     follower = asyncio.create_task(wrapper.generate(_request(), CTX))
     await asyncio.sleep(0.01)
+    return leader, follower
+
+
+async def test_a_cancelled_leader_does_not_cancel_the_followers(new_cache: CacheFactory) -> None:
+    backend = ScriptedBackend(["slow"], latency_s=0.05)
+    wrapper = CacheWrapper(backend, new_cache(":memory:"))
+    leader, follower = await _leader_and_follower(wrapper)
     leader.cancel()
     got = await follower
     assert leader.cancelled()
@@ -386,21 +392,18 @@ async def test_a_cancelled_leader_does_not_cancel_the_followers(new_cache: Cache
     assert got.text == "slow" and not got.cached and backend.calls == 2
 
 
-
 async def test_a_follower_cancelled_with_its_leader_stays_cancelled(new_cache: CacheFactory) -> None:
     # Cancelled together (a step or a run stopped): the follower must not take its leader's place and
     # pay for a call whose answer nobody waits for.
     backend = ScriptedBackend(["slow", "again"], latency_s=0.05)
     wrapper = CacheWrapper(backend, new_cache(":memory:"))
-    leader = asyncio.create_task(wrapper.generate(_request(), CTX))
-    await asyncio.sleep(0.01)
-    follower = asyncio.create_task(wrapper.generate(_request(), CTX))
-    await asyncio.sleep(0.01)
+    leader, follower = await _leader_and_follower(wrapper)
     leader.cancel()
     follower.cancel()
     await asyncio.gather(leader, follower, return_exceptions=True)
     assert leader.cancelled() and follower.cancelled()
     assert backend.calls == 1 and wrapper.misses == 1
+
 
 def test_client_over_cache_reports_cached_and_charges_nothing(tmp_path: Path) -> None:
     backend = ScriptedBackend(['{"score": 3}'])
