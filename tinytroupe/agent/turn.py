@@ -188,19 +188,23 @@ def takes_part(component: TurnComponent, phase: TurnPhase) -> bool:
     """
     name = _HOOK_NAMES[phase]
     # the class's own hooks first (a set lookup), then a hook set on the instance itself
-    return name in _own_hooks(type(component)) or name in getattr(component, "__dict__", ())
+    own, has_dict = _hook_table(type(component))
+    return name in own or (has_dict and name in component.__dict__)
 
 
 #: each phase's hook name (a StrEnum's ``value`` is a descriptor, slow enough to notice on every turn)
 _HOOK_NAMES = {phase: str(phase.value) for phase in TurnPhase}
 
 
-def _hooks_of(cls: type) -> frozenset[str]:
-    # The hooks ``cls`` overrides, asked once per class (below): a turn asks for each phase and component.
-    return frozenset(name for name in _HOOK_NAMES.values() if getattr(cls, name) is not getattr(TurnComponent, name))
+def _hooks_of(cls: type) -> tuple[frozenset[str], bool]:
+    # The hooks ``cls`` overrides, and whether its instances have a ``__dict__`` (where a hook may be set
+    # on one instance), asked once per class (below): a turn asks for each phase and component, and
+    # reading ``__dict__`` directly spares a getattr call with a default each time.
+    own = frozenset(name for name in _HOOK_NAMES.values() if getattr(cls, name) is not getattr(TurnComponent, name))
+    return own, getattr(cls, "__dictoffset__", 0) != 0
 
 
-_own_hooks: Callable[[type], frozenset[str]] = lru_cache(maxsize=1024)(_hooks_of)
+_hook_table: Callable[[type], tuple[frozenset[str], bool]] = lru_cache(maxsize=1024)(_hooks_of)
 
 
 async def run_hooks(components: list[TurnComponent], phase: TurnPhase, turn: Turn) -> None:
@@ -208,7 +212,8 @@ async def run_hooks(components: list[TurnComponent], phase: TurnPhase, turn: Tur
     name = _HOOK_NAMES[phase]
     for component in components:
         # takes_part, inline: five phases times every component, on every turn
-        if name in _own_hooks(type(component)) or name in getattr(component, "__dict__", ()):
+        own, has_dict = _hook_table(type(component))
+        if name in own or (has_dict and name in component.__dict__):
             await getattr(component, name)(turn)
 
 
