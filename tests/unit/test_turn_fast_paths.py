@@ -185,3 +185,36 @@ def test_rule_importance_remembered_is_the_rule_and_rule_mode_rates_as_the_loop_
     rated = asyncio.run(importance.ImportanceScorer("rule").arate(items, "Ana", None))  # type: ignore[arg-type]
     assert rated == {i.id: importance.rule_importance(i.kind, i.type, i.content) for i in items}
     assert list(rated) == [i.id for i in items]
+
+
+def test_the_memory_query_is_built_only_when_there_is_something_to_recall(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinytroupe.config import Settings, using_settings
+
+    settings = Settings(memory={"embedder": "hash"}, cognition={"recent_window": 3, "recent_window_step": 1})
+    with using_settings(settings):
+        ana = offline_agent()
+    built: list[str] = []
+    plain = type(ana)._memory_query
+
+    def counted(self: TinyPerson, new: Any = ()) -> str:
+        built.append(plain(self, new))
+        return built[-1]
+
+    monkeypatch.setattr(type(ana), "_memory_query", counted)
+    ana.listen("hello there, nice day", source="Ben")
+    assert "# What you remember" not in ana.build_prompt()[1].content and built == []  # all on screen
+
+    ana.listen("Oscar's secret recipe uses cardamom and orange", source="Oscar")
+    for n in range(10):
+        ana.listen(f"small talk {n} about the weather today", source="Ben")
+    ana._seen_upto = ana.memory.last_id  # all seen: only the recent window (3) stays on screen
+    ana.internalize_goal("bake Oscar's secret recipe")
+    section = ana.build_prompt()[1].content.split("# What you remember", 1)[1]
+    assert "cardamom" in section and len(built) == 1
+    shown = {i.id for i in ana.memory.recent(3)}
+    # the text and a function giving it recall the same; the function is not called with nothing to recall
+    assert ana.memories.recall_text(built[0], shown, 500, rehearse=False) == ana.memories.recall_text(
+        lambda: built[0], shown, 500, rehearse=False) != ""
+    everything = {i.id for i in ana.memory.items()}
+    assert ana.memories.recall_text(lambda: pytest.fail("built"), everything, 500) == ""  # type: ignore[arg-type,return-value]
+    assert ana.memories.recall_text(lambda: "   ", shown, 500) == ana.memories.recall_text("   ", shown, 500) == ""

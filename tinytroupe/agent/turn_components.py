@@ -40,8 +40,10 @@ class MemoryComponent(TurnComponent):
         assert view is not None  # set in perceive
         shown = {i.id for items in (view.recent, view.new) for i in items}
         budget = turn.budget if turn.budget is not None else agent.prompt_budget
+        new = view.new
+        # the query is built only when there is something to recall (mostly not, in a short history)
         view.long_term_memory = await agent.memories.arecall_text(
-            agent._memory_query(view.new), shown, budget.long_term_memory, rehearse=not turn.preview,
+            lambda: agent._memory_query(new), shown, budget.long_term_memory, rehearse=not turn.preview,
             mood=turn.notes.get(MOOD_NOTE))
 
     async def maintain(self, turn: Turn) -> None:

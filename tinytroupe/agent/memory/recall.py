@@ -9,7 +9,7 @@ and fits the hits into a token budget. With ``include_cold`` the cold tier's can
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -137,29 +137,52 @@ class MemoryRecall(MemoryColdRecall):
         window = len(shown) + 64
         if len(ep) > window:
             return True
-        return any(i.id not in shown and i.type not in TRIVIAL_TYPES for i in ep.recent(window))
+        for i in ep.recent(window):  # noqa: SIM110 - a loop, not any() over a generator: no call per item
+            if i.id not in shown and i.type not in TRIVIAL_TYPES:
+                return True
+        return False
 
-    def recall_text(self, query: str, shown_ids: Iterable[int], budget_tokens: int, *,
+    def _recall_query(self, query: str | Callable[[], str], shown: set[int], cold: bool) -> str:
+        """The query to recall with, or "" when there is nothing to recall (then no embedding at all).
+
+        A function giving the query is called only once the cheaper checks pass: on most turns of a
+        short history everything the agent remembers is on screen already, and building the query
+        (the agent's state and new stimuli joined) would be wasted.
+        """
+        if not self.settings.relevance_retrieval:
+            return ""
+        if isinstance(query, str):
+            return query if query.strip() and self._has_unshown(shown, cold) else ""
+        if not self._has_unshown(shown, cold):
+            return ""  # everything the agent remembers is on screen already
+        text = query()
+        return text if text.strip() else ""
+
+    def recall_text(self, query: str | Callable[[], str], shown_ids: Iterable[int], budget_tokens: int, *,
                     rehearse: bool = True, mood: Mood | None = None) -> str:
         """The prompt's memory section: retrieved memories not already shown, within ``budget_tokens``.
 
-        ``rehearse``: retrieving counts as remembering (as in :meth:`retrieve`); pass False to look
-        without touching (a prompt preview). Cold items count with ``[Memory] COLD_RECALL_IN_PROMPT``.
+        ``query``: the text to recall with, or a function giving it, called only when there is
+        something to recall. ``rehearse``: retrieving counts as remembering (as in :meth:`retrieve`);
+        pass False to look without touching (a prompt preview). Cold items count with
+        ``[Memory] COLD_RECALL_IN_PROMPT``.
         """
         shown, cold = set(shown_ids), self.settings.cold_recall_in_prompt
-        if not self.settings.relevance_retrieval or not query.strip() or not self._has_unshown(shown, cold):
-            return ""  # everything the agent remembers is on screen already: no embedding at all
-        hits = self.retrieve(query, exclude=[f"E{i}" for i in shown], rehearse=rehearse, mood=mood,
+        text = self._recall_query(query, shown, cold)
+        if not text:
+            return ""
+        hits = self.retrieve(text, exclude=[f"E{i}" for i in shown], rehearse=rehearse, mood=mood,
                              include_cold=cold)
         return self._fit(hits, budget_tokens)
 
-    async def arecall_text(self, query: str, shown_ids: Iterable[int], budget_tokens: int, *,
+    async def arecall_text(self, query: str | Callable[[], str], shown_ids: Iterable[int], budget_tokens: int, *,
                            rehearse: bool = True, mood: Mood | None = None) -> str:
         """Async twin of :meth:`recall_text` (used by the agent's turn; retrieval counts as rehearsal)."""
         shown, cold = set(shown_ids), self.settings.cold_recall_in_prompt
-        if not self.settings.relevance_retrieval or not query.strip() or not self._has_unshown(shown, cold):
+        text = self._recall_query(query, shown, cold)
+        if not text:
             return ""
-        hits = await self.aretrieve(query, exclude=[f"E{i}" for i in shown], rehearse=rehearse, mood=mood,
+        hits = await self.aretrieve(text, exclude=[f"E{i}" for i in shown], rehearse=rehearse, mood=mood,
                                     include_cold=cold)
         return self._fit(hits, budget_tokens)
 
