@@ -218,3 +218,35 @@ def test_the_memory_query_is_built_only_when_there_is_something_to_recall(monkey
     everything = {i.id for i in ana.memory.items()}
     assert ana.memories.recall_text(lambda: pytest.fail("built"), everything, 500) == ""  # type: ignore[arg-type,return-value]
     assert ana.memories.recall_text(lambda: "   ", shown, 500) == ana.memories.recall_text("   ", shown, 500) == ""
+
+
+def _plain_fit(items: list[str], budget_chars: int, separator: int) -> int:
+    used, kept = 0, 0
+    for item in items:
+        if used + len(item) + separator > budget_chars:
+            break
+        used, kept = used + len(item) + separator, kept + 1
+    return kept
+
+
+def test_fit_lines_and_fit_names_keep_what_a_plain_loop_keeps() -> None:
+    import random
+
+    from tinytroupe.agent.cognition import fit_lines, fit_names
+
+    rng = random.Random(7)
+    for _ in range(3000):
+        lines = ["x" * rng.randint(0, 30) for _ in range(rng.randint(0, 12))]
+        budget = rng.randint(-1, 40)  # tokens: 4 characters each
+        newest = _plain_fit(lines[::-1], budget * 4, 1)
+        shown = lines[len(lines) - newest:]
+        omitted = len(lines) - newest
+        assert fit_lines(lines, budget) == "\n".join(
+            [f"({omitted} earlier events not shown)"] * bool(omitted) + shown)
+        oldest = _plain_fit(lines, budget * 4, 1)
+        assert fit_lines(tuple(lines), budget, keep="oldest") == "\n".join(
+            lines[:oldest] + [f"({len(lines) - oldest} more not shown)"] * (oldest < len(lines)))
+        names = _plain_fit(lines, budget * 4, 2)
+        rest = len(lines) - names
+        assert fit_names(lines, budget) == ", ".join(lines[:names]) + (
+            f"{' ' if names else ''}(and {rest} more)" if rest else "")

@@ -10,10 +10,13 @@ events first) when it would exceed it, so a prompt never grows without bound.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, lru_cache
+from itertools import accumulate, count
+from operator import add
 from typing import Any
 
 from jinja2 import Template
@@ -52,23 +55,22 @@ def fit_lines(lines: Sequence[str], budget_tokens: int, *, keep: str = "newest")
 
     A note says how many were left out, so the model knows the window is partial.
     """
-    budget_chars = budget_tokens * CHARS_PER_TOKEN
-    chosen: list[str] = []
-    used = 0
-    ordered = list(reversed(lines)) if keep == "newest" else list(lines)
-    for line in ordered:
-        if used + len(line) + 1 > budget_chars:
-            break
-        chosen.append(line)
-        used += len(line) + 1
-    omitted = len(lines) - len(chosen)
+    # each line takes its length and a newline; the lines kept are the newest (or oldest) that fit
+    fits = _fitting(map(len, reversed(lines) if keep == "newest" else lines), 1, budget_tokens * CHARS_PER_TOKEN)
+    omitted = len(lines) - fits
     if keep == "newest":
-        chosen.reverse()
-        if omitted:
-            chosen.insert(0, f"({omitted} earlier events not shown)")
-    elif omitted:
-        chosen.append(f"({omitted} more not shown)")
-    return "\n".join(chosen)
+        return "\n".join([f"({omitted} earlier events not shown)", *lines[omitted:]]) if omitted else "\n".join(
+            lines[omitted:])
+    return "\n".join([*lines[:fits], f"({omitted} more not shown)"]) if omitted else "\n".join(lines[:fits])
+
+
+def _fitting(lengths: Iterable[int], separator: int, budget_chars: int) -> int:
+    """How many leading items fit ``budget_chars``, each taking its length and ``separator`` characters.
+
+    Their running totals, in C (no Python call per item: every turn fits its recent events, stimuli and
+    people this way), and the longest run within the budget: the totals only grow.
+    """
+    return bisect_right(list(map(add, accumulate(lengths), count(separator, separator))), budget_chars)
 
 
 @dataclass
@@ -145,16 +147,9 @@ def _render(found: tuple[Template, dict[str, Any]], values: dict[str, Any]) -> s
 
 def fit_names(names: Sequence[str], budget_tokens: int) -> str:
     """``names`` joined with commas, as many as fit the budget, then ``(and N more)``."""
-    budget_chars = budget_tokens * CHARS_PER_TOKEN
-    shown: list[str] = []
-    used = 0
-    for name in names:
-        if used + len(name) + 2 > budget_chars:
-            break
-        shown.append(name)
-        used += len(name) + 2
-    rest = len(names) - len(shown)
-    return ", ".join(shown) + (f"{' ' if shown else ''}(and {rest} more)" if rest else "")
+    fits = _fitting(map(len, names), 2, budget_tokens * CHARS_PER_TOKEN)  # each name and its ", "
+    rest = len(names) - fits
+    return ", ".join(names[:fits]) + (f"{' ' if fits else ''}(and {rest} more)" if rest else "")
 
 
 def fit_text(text: str, budget_tokens: int) -> str:
