@@ -250,3 +250,38 @@ def test_fit_lines_and_fit_names_keep_what_a_plain_loop_keeps() -> None:
         rest = len(lines) - names
         assert fit_names(lines, budget) == ", ".join(lines[:names]) + (
             f"{' ' if names else ''}(and {rest} more)" if rest else "")
+
+
+def _recent_by_two_scans(agent: TinyPerson, new_ids: set[int]) -> list[MemoryItem]:
+    # The rule as it was written first: from the anchor on, else the last `size + 50 + new` items.
+    from tinytroupe.agent.person_prompt import slide_window
+
+    size, anchor = agent.recent_window, agent._recent_from
+    events = [i for i in agent.memory.after(anchor - 1) if i.id not in new_ids and i.type != "DONE"]
+    if len(events) < size:
+        pool = agent.memory.recent(size + 50 + len(new_ids))
+        events = [i for i in pool if i.id not in new_ids and i.type != "DONE"]
+    return slide_window(events, anchor, size, agent.recent_window_step)
+
+
+@pytest.mark.parametrize("strategy", ["fifo", "relevance"])
+def test_recent_events_are_the_ones_two_scans_pick(strategy: str) -> None:
+    import random
+
+    from tinytroupe.agent.memory import EpisodicMemory
+
+    rng = random.Random(11)
+    for _ in range(40):
+        ana = offline_agent()
+        ana.recent_window, ana.recent_window_step = rng.choice([(1, 1), (4, 2), (10, 5), (60, 1)])
+        ana.memory = EpisodicMemory(max_size=rng.randint(5, 200), cleanup_strategy=strategy)  # type: ignore[arg-type]
+        done = rng.choice([0.5, 0.9])  # mostly DONE: a long memory with few events to show
+        for k in range(rng.randint(0, 260)):
+            kind: Literal["stimulus", "action"] = "stimulus" if rng.random() < 0.3 else "action"
+            kind_type = "CONVERSATION" if kind == "stimulus" else "DONE" if rng.random() < done else "TALK"
+            ana.memory.add(kind=kind, type=kind_type, content=f"m{k}")
+        for anchor in sorted({0, 1, ana.memory.last_id, *(rng.randint(0, ana.memory.last_id + 2) for _ in range(5))}):
+            ana._recent_from = anchor
+            new_ids = {i.id for i in ana.memory.recent(rng.randint(0, 8)) if i.kind == "stimulus"}
+            got = ana._recent_events(new_ids, ana.memory)
+            assert [i.id for i in got] == [i.id for i in _recent_by_two_scans(ana, new_ids)]

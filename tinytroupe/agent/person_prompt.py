@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from operator import attrgetter
 
 from tinytroupe.agent.cognition import TurnView, build_action_messages
-from tinytroupe.agent.memory import MemoryItem
+from tinytroupe.agent.memory import EpisodicMemory, MemoryItem
 from tinytroupe.agent.person_core import PersonCore
 from tinytroupe.agent.turn import Turn, TurnPhase, run_hooks
 from tinytroupe.agent.vision import turn_images
@@ -90,7 +90,7 @@ class PromptMethods(PersonCore):
             else:
                 new = [i for i in unseen if i.kind == "stimulus"]
             new_ids = {i.id for i in new}
-            recent = self._recent_events(new_ids)
+            recent = self._recent_events(new_ids, memory)
             view = TurnView(
                 name=self.name,
                 persona_text=self.persona.render(),
@@ -105,17 +105,18 @@ class PromptMethods(PersonCore):
             )
         return view, last_id, recent[0].id if recent else self._recent_from
 
-    def _recent_events(self, new_ids: set[int]) -> list[MemoryItem]:
-        # Called under the lock. DONE lines carry no information for the model; leaving them out saves
-        # prompt tokens. New stimuli are shown once, in their own section.
+    def _recent_events(self, new_ids: set[int], memory: EpisodicMemory) -> list[MemoryItem]:
+        # Called under the lock, with the agent's memory. DONE lines carry no information for the model;
+        # leaving them out saves prompt tokens. New stimuli are shown once, in their own section.
         size, anchor = self.recent_window, self._recent_from
-
-        def shown(items: Iterable[MemoryItem]) -> list[MemoryItem]:
-            return [i for i in items if i.id not in new_ids and i.type != "DONE"]
-
-        events = shown(self.memory.after(anchor - 1))  # ids only grow: everything from the anchor on
+        items = memory.after(anchor - 1)  # ids only grow: everything from the anchor on
+        events = [i for i in items if i.id not in new_ids and i.type != "DONE"]
         if len(events) < size:  # a short history, or the anchor was forgotten: the last `size` events
-            events = shown(self.memory.recent(size + 50 + len(new_ids)))
+            pool = size + 50 + len(new_ids)
+            # The last `pool` items are those just scanned when that was the whole memory, no longer
+            # than the pool (a short history): no second scan then.
+            if len(items) > pool or len(items) != len(memory):
+                events = [i for i in memory.recent(pool) if i.id not in new_ids and i.type != "DONE"]
         return slide_window(events, anchor, size, self.recent_window_step)
 
 
