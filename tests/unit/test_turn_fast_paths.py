@@ -285,3 +285,21 @@ def test_recent_events_are_the_ones_two_scans_pick(strategy: str) -> None:
             new_ids = {i.id for i in ana.memory.recent(rng.randint(0, 8)) if i.kind == "stimulus"}
             got = ana._recent_events(new_ids, ana.memory)
             assert [i.id for i in got] == [i.id for i in _recent_by_two_scans(ana, new_ids)]
+
+
+def test_target_choices_and_their_spelling_fix_are_the_plain_rules() -> None:
+    import random
+
+    from tinytroupe.agent.targets import _all_text, _target_choices, canonical_target
+
+    rng = random.Random(5)
+    pool = ["", " ", "Ana", "ana", " Ana ", "Ben", "BEN", "Cai (x)", "ß", "SS", "ss", "\tDan\n"]
+    for _ in range(2000):
+        names = tuple(rng.choice(pool) for _ in range(rng.randint(0, 8)))
+        exclude = rng.choice([None, "Ana", "", "Ben"])
+        plain = sorted({n.strip() for n in names if n.strip() and n.strip() != exclude})
+        assert _target_choices.__wrapped__(names, exclude) == ("", *plain)
+        folded = {c.casefold(): c for c in names}
+        fix = canonical_target.__wrapped__(names)
+        assert all(fix(v) == folded.get(v.strip().casefold(), v.strip()) for v in pool)
+    assert _all_text(("", "Ana")) and not _all_text(("", 1)) and not _all_text(("", ["Ana"]))
