@@ -114,6 +114,18 @@ def test_bad_messages_are_refused_clearly() -> None:
         client.complete([])
 
 
+def test_message_objects_go_as_given_and_a_list_mixing_them_with_others_is_still_checked() -> None:
+    backend = ScriptedBackend(["x"], cycle=True)
+    client = LLMClient(backend)
+    given = [Message(role="system", content="s"), Message(role="user", content="u")]
+    client.complete(given)
+    assert backend.requests[-1].messages == tuple(given)
+    client.complete([given[0], {"role": "user", "content": "u"}])
+    assert backend.requests[-1].messages == tuple(given)
+    with pytest.raises(TypeError, match="message 1 must be"):
+        client.complete([given[0], "hello"])  # type: ignore[list-item]
+
+
 def test_reuses_an_existing_usage_wrapper_and_its_bus() -> None:
     ledger, bus = UsageLedger(), EventBus()
     chain = UsageWrapper(ScriptedBackend(["x"]), bus=bus)

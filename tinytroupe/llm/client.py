@@ -70,8 +70,17 @@ class LLMResult(BaseModel, Generic[T]):
 
 
 def _as_messages(messages: Sequence[MessageLike]) -> tuple[Message, ...]:
+    given = tuple(messages)
+    for m in given:
+        if type(m) is not Message:
+            break
+    else:
+        if given:
+            # The usual call (an agent's turn): Message objects only, nothing to convert or check, so
+            # no isinstance and append calls per message on every call.
+            return given  # type: ignore[return-value]  # every item was just seen to be a Message
     out = []
-    for i, m in enumerate(messages):
+    for i, m in enumerate(given):
         if isinstance(m, Message):
             out.append(m)
         elif isinstance(m, dict) and ("tool_calls" in m or "tool_call_id" in m):
