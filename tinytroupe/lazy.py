@@ -125,8 +125,9 @@ class PerLoop(Generic[T]):
             value = self._values.get(loop)
             if value is None:
                 value = self._values[loop] = self._factory()
-            # the callback holds this object weakly: a bound method would make a reference cycle
-            self._last = (weakref.ref(loop, functools.partial(_forget_loop, weakref.ref(self))), value)
+            if value is not None:  # a factory's None is made again on each get, as the dictionary does
+                # the callback holds this object weakly: a bound method would make a reference cycle
+                self._last = (weakref.ref(loop, functools.partial(_forget_loop, weakref.ref(self))), value)
             return value
 
     def pop(self) -> T | None:

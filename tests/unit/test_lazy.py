@@ -102,3 +102,15 @@ def test_per_loop_threads_with_their_own_loops_get_their_own_values() -> None:
 
     with ThreadPoolExecutor(4) as pool:
         assert all(pool.map(lambda _: run(), range(4)))
+
+
+def test_per_loop_factory_returning_none_is_asked_again() -> None:
+    asked: list[int] = []
+    values: PerLoop[None] = PerLoop(lambda: asked.append(1))
+
+    async def twice() -> None:
+        values.get()
+        values.get()
+
+    asyncio.run(twice())
+    assert len(asked) == 2
