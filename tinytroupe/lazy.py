@@ -24,11 +24,12 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from tinytroupe.errors import InvalidState
 
@@ -108,25 +109,44 @@ class PerLoop(Generic[T]):
         self._factory = factory
         self._values: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
+        # The loop last asked for (weakly) and its value: callers ask several times per agent turn, nearly
+        # always on the same loop, and the dictionary lookup makes a weak reference and takes the lock
+        # each time. Only the loop's own thread gets or pops its value, so a hit here is never stale;
+        # pop clears it, and the loop's death does (its value is not kept past the loop).
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], T] | None = None
 
     def get(self) -> T:
         """The running loop's value (made now if it has none). Must be called from a coroutine."""
         loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last[0]() is loop:
+            return last[1]
         with self._lock:
             value = self._values.get(loop)
             if value is None:
                 value = self._values[loop] = self._factory()
+            if value is not None:  # a factory's None is made again on each get, as the dictionary does
+                # the callback holds this object weakly: a bound method would make a reference cycle
+                self._last = (weakref.ref(loop, functools.partial(_forget_loop, weakref.ref(self))), value)
             return value
 
     def pop(self) -> T | None:
         """Remove and return the running loop's value, or None if it has none."""
         loop = asyncio.get_running_loop()
         with self._lock:
+            self._last = None
             return self._values.pop(loop, None)
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._values)
+
+
+def _forget_loop(owner: weakref.ref[PerLoop[Any]], dead: weakref.ref[asyncio.AbstractEventLoop]) -> None:
+    per_loop = owner()
+    last = per_loop._last if per_loop is not None else None
+    if per_loop is not None and last is not None and last[0] is dead:
+        per_loop._last = None
 
 
 __all__ = ["Lazy", "PerLoop"]

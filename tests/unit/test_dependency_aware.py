@@ -297,3 +297,18 @@ def test_a_plain_world_and_stop_on_error_stay_synchronous_with_the_same_outcome(
     for kwargs in ({"world_cls": TinyWorld}, {"on_agent_error": "stop"}, {"interventions": [lambda w: None]}):
         assert outcome(True, **kwargs) == outcome(False, **kwargs)
     assert outcome(True, on_agent_error="stop")[3] == 2
+
+
+def test_a_step_view_shows_its_own_world_the_step_and_clock_and_no_other_world() -> None:
+    # TinyWorld's clock properties read the view themselves (not through step_view): the same answers.
+    from tinytroupe.environment.dependency import at_step, step_view
+
+    room = TinyWorld("Room", [TinyPerson("Ana")], initial_datetime=START, communication_display=False)
+    other = TinyWorld("Other", [TinyPerson("Ben")], initial_datetime=START, communication_display=False)
+    ahead = START + timedelta(minutes=5)
+    with at_step(room, 5, ahead):
+        assert (room.current_step, room.current_datetime) == step_view(room) == (5, ahead)
+        assert (other.current_step, other.current_datetime) == (0, START) and step_view(other) is None
+        ana = room.agents[0].listen("hi", "Ben").memory.items()[-1]
+        assert (ana.step, ana.sim_time) == (5, ahead)
+    assert (room.current_step, room.current_datetime) == (0, START)

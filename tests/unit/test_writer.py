@@ -61,3 +61,23 @@ def test_an_idle_writer_wakes_for_new_work(tmp_path: Path) -> None:
         time.sleep(0.01)
     assert len(rows(path)) == 2  # committed without a flush: the put woke it
     writer.close()
+
+
+def test_bursts_from_several_threads_each_wake_the_idle_writer(tmp_path: Path) -> None:
+    # A put skips setting a wake that is already set: every burst must still be committed without a
+    # flush, however the producers' puts and the writer's clearing of the wake interleave.
+    path = tmp_path / "w.sqlite"
+    writer = BatchWriter(path, setup="CREATE TABLE r (t INTEGER, i INTEGER)")
+    for burst in range(15):
+        threads = [threading.Thread(target=lambda t=t: [writer.put("INSERT INTO r VALUES (?, ?)", (t, i))
+                                                       for i in range(25)]) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        deadline = time.monotonic() + 5
+        while writer.written < 100 * (burst + 1) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert writer.written == 100 * (burst + 1)
+    writer.close()
+    assert len(rows(path)) == 1500

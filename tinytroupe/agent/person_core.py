@@ -183,9 +183,9 @@ class PersonCore:
         """
         if self._context is not None:
             return self._context.with_client(self._client)
-        if self.environment is not None:
-            # its world's bus, whatever client it has: the world's trace and display see its turns
-            return self.environment.context.with_client(self._client, keep_bus=True)
+        if self.environment is not None:  # its world's bus, whatever client it has: the world's trace sees its turns
+            context = self.environment.context  # no client of its own (usual): that context, as with_client(None)
+            return context if self._client is None else context.with_client(self._client, keep_bus=True)
         return current_context().with_client(self._client)
 
     @property

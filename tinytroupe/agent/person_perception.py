@@ -47,12 +47,6 @@ logger = logging.getLogger(__name__)
 DOCUMENT_PREVIEW_CHARS = 300
 
 
-def _name_of(source: TinyPerson | str | None) -> str | None:
-    if source is None or isinstance(source, str):
-        return source
-    return source.name
-
-
 class PerceptionMethods(DisplayMethods):
     """The perception part of :class:`~tinytroupe.agent.person.TinyPerson`."""
 
@@ -65,13 +59,20 @@ class PerceptionMethods(DisplayMethods):
         if not isinstance(content, str):
             raise InvalidArgumentType(f"{stimulus_type.value.lower()} content for {self.name} must be text, "
                                       f"got {type(content).__name__}")
-        src = _name_of(source)
-        now, step, kind = self._now(), self._step(), stimulus_type.value
+        # What _now, _step, _world_name and StimulusType.value give, read here directly: each
+        # replayed ring turn perceives a stimulus, and those helpers were a third of its calls.
+        src = source if source is None or isinstance(source, str) else source.name
+        world = self.environment
+        if world is None:
+            now = step = world_name = None
+        else:
+            now, step, world_name = world.current_datetime, world.current_step, world.name
+        kind = stimulus_type._value_  # the enum's attribute behind .value (a property), the same str object
         with self._displaying(communication_display, max_content_length), self._lock:
             self.memory.add(kind="stimulus", type=kind, content=content, source=src,
                             sim_time=now, step=step, attachment=attachment)
             self._publish(StimulusEvent(stimulus_type=kind, content=content, source=src,
-                                        agent=self.name, world=self._world_name(), step=step,
+                                        agent=self.name, world=world_name, step=step,
                                         sim_time=now.isoformat() if now else None))
         return self
 

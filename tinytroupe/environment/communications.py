@@ -115,12 +115,13 @@ class WorldCommunications:
         if event.world != self.name:
             return
         # Actions and stimuli (most of a run's events) are buffered as the events themselves, their
-        # dicts built when the buffer is read: a run pays for none nobody pops.
-        if isinstance(event, ActionEvent):
+        # dicts built when the buffer is read: a run pays for none nobody pops. The exact classes are
+        # compared first (several events per turn): isinstance, a call, only for a subclass.
+        if type(event) is ActionEvent or (type(event) is not StimulusEvent and isinstance(event, ActionEvent)):
             if event.action_type != "DONE":
                 self._buffer(event, ("action", event.agent, event.action_type, event.content), event.target,
                              event.agent, collapsible=True)
-        elif isinstance(event, StimulusEvent):
+        elif type(event) is StimulusEvent or isinstance(event, StimulusEvent):
             self._buffer(event, ("stimuli", event.source, event.stimulus_type, event.content), event.agent,
                          event.source, collapsible=True)
         elif isinstance(event, StepEvent) and event.phase == "start":

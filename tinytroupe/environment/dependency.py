@@ -71,8 +71,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # The step a running-ahead turn or routing belongs to: (world, step, clock). Task-local (each turn is
-# its own asyncio task), so the world's own clock stays that of the last complete step.
-_STEP_VIEW: ContextVar[tuple[object, int, datetime] | None] = ContextVar("tinytroupe_step_view", default=None)
+# its own asyncio task), so the world's own clock stays that of the last complete step. TinyWorld's
+# clock properties read it themselves (as step_view does), without a call per read.
+STEP_VIEW: ContextVar[tuple[object, int, datetime] | None] = ContextVar("tinytroupe_step_view", default=None)
 
 # What routing may call on a world: a class that overrides any of these below the one that declared
 # routing_reach has routes the declaration does not cover.
@@ -82,18 +83,18 @@ _ROUTING = ("_handle_actions", "_handle_talk", "_handle_reach_out", "_can_reach"
 
 def step_view(world: object) -> tuple[int, datetime] | None:
     """The (step, clock) this task sees of ``world`` while it runs ahead; None: the world's own."""
-    view = _STEP_VIEW.get()
+    view = STEP_VIEW.get()
     return (view[1], view[2]) if view is not None and view[0] is world else None
 
 
 @contextlib.contextmanager
 def at_step(world: object, step: int, clock: datetime) -> Iterator[None]:
     """Show ``world``'s clock at ``step`` to the code run in this task meanwhile."""
-    token = _STEP_VIEW.set((world, step, clock))
+    token = STEP_VIEW.set((world, step, clock))
     try:
         yield
     finally:
-        _STEP_VIEW.reset(token)
+        STEP_VIEW.reset(token)
 
 
 def _routing_declared(cls: type) -> bool:
@@ -326,4 +327,4 @@ class AheadScheduler:
         self.calls_at_commit = world._world_calls() if world.collect_parallel_metrics else 0
 
 
-__all__ = ["AheadScheduler", "at_step", "dependency_plan", "step_view"]
+__all__ = ["STEP_VIEW", "AheadScheduler", "at_step", "dependency_plan", "step_view"]

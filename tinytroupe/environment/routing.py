@@ -76,13 +76,14 @@ class ActionRouting:
         """A TALK that reached nobody: the speaker learns it (a SOCIAL stimulus, so the next turn can
         react), and the log and the bus (``talk_not_delivered``, shown by the live display) say so.
         ``why`` is one clause that reads well after "nobody heard it:"."""
-        to = f" to {action.target.strip()}" if action.target.strip() else ""
+        target = action.target.strip()
+        to = f" to {target}" if target else ""
         source.socialize(f"Nobody heard what you just said{to}: {why}.")
         message = f"{source.name}'s message{to} was not delivered: {why}"
         logger.info("world %r: %s", self.name, message)
         self._emit(WarningEvent(code="talk_not_delivered", message=message, world=self.name,
                                 agent=source.name, step=self.current_step,
-                                data={"target": action.target.strip(), "content": action.content}))
+                                data={"target": target, "content": action.content}))
 
     def _handle_reach_out(self, source: TinyPerson, action: Action) -> None:
         target = self.name_to_agent.get(action.target.strip())

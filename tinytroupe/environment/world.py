@@ -33,7 +33,7 @@ from tinytroupe.aio import run_sync
 from tinytroupe.context import RunContext, current_context, scoped_context
 from tinytroupe.environment.calendar import WorldCalendar
 from tinytroupe.environment.communications import WorldCommunications
-from tinytroupe.environment.dependency import AheadScheduler, dependency_plan, step_view
+from tinytroupe.environment.dependency import STEP_VIEW, AheadScheduler, dependency_plan
 from tinytroupe.environment.engine import AgentTurnError, StepMetrics
 from tinytroupe.environment.executors import Executor, LocalExecutor
 from tinytroupe.environment.interventions import ArgumentlessIntervention, Intervention, InterventionLike
@@ -218,16 +218,18 @@ class TinyWorld(WorldMembership, ActionRouting, WorldStepping, WorldCommunicatio
         """Where this world's events go: its run context's bus."""
         return self.context.bus
 
+    # An agent running ahead (dependency-aware stepping) sees the clock of its own step: step_view's
+    # lookup, inlined here (a turn reads the clock about seven times).
+
     @property
     def current_datetime(self) -> datetime:
-        # An agent running ahead (dependency-aware stepping) sees the clock of its own step.
-        view = step_view(self)
-        return self._datetime if view is None else view[1]
+        view = STEP_VIEW.get()
+        return self._datetime if view is None or view[0] is not self else view[2]
 
     @property
     def current_step(self) -> int:
-        view = step_view(self)
-        return self._step if view is None else view[0]
+        view = STEP_VIEW.get()
+        return self._step if view is None or view[0] is not self else view[1]
 
     # ------------------------------------------------------------------ routing
 

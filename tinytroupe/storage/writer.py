@@ -85,7 +85,10 @@ class BatchWriter:
         if len(items) >= self._max_queue:
             self._wait_for_room()
         items.append((sql, params))
-        if self._sleeping:  # read after the append: a writer about to sleep looks at the queue again
+        # _sleeping is read after the append: a writer about to sleep looks at the queue again. A wake
+        # already set is not set again (the puts made before the writer thread gets the GIL each did):
+        # the writer clears it before it looks at the queue, so the item appended above is seen.
+        if self._sleeping and not self._wake.is_set():
             self._wake.set()
 
     def call(self, fn: Callable[[sqlite3.Connection], Any]) -> None:
