@@ -116,7 +116,13 @@ def test_ctrl_c_stops_a_run_cleanly(tmp_path: Path) -> None:
         proc = subprocess.Popen([sys.executable, "-c", cli, "run", str(EXAMPLES / "focus_group.yaml"), "-b", "openai",
                                  "--out", str(tmp_path / "out")], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        time.sleep(4)  # the first turns are waiting on the slow server
+        # Interrupt once the run has begun (its output folder exists: it is made just before the run
+        # starts, inside the part that handles Ctrl-C), not after a fixed delay that a loaded machine's
+        # slow start can outlast; then the first turns are waiting on the slow server.
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "out").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
