@@ -19,15 +19,20 @@ def rows(path: Path) -> list[tuple[int, int]]:
         conn.close()
 
 
+def _put_from_threads(writer: BatchWriter, *, threads: int, rows_each: int) -> None:
+    """Each of ``threads`` threads puts rows (its number, 0 .. rows_each - 1) into table r at once."""
+    started = [threading.Thread(target=lambda t=t: [writer.put("INSERT INTO r VALUES (?, ?)", (t, i))
+                                                   for i in range(rows_each)]) for t in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+
+
 def test_many_producer_threads_lose_nothing_and_keep_each_threads_order(tmp_path: Path) -> None:
     path = tmp_path / "w.sqlite"
     writer = BatchWriter(path, setup="CREATE TABLE r (t INTEGER, i INTEGER)")
-    threads = [threading.Thread(target=lambda t=t: [writer.put("INSERT INTO r VALUES (?, ?)", (t, i))
-                                                   for i in range(2000)]) for t in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _put_from_threads(writer, threads=8, rows_each=2000)
     writer.flush()
     writer.close()
     got = rows(path)
@@ -69,12 +74,7 @@ def test_bursts_from_several_threads_each_wake_the_idle_writer(tmp_path: Path) -
     path = tmp_path / "w.sqlite"
     writer = BatchWriter(path, setup="CREATE TABLE r (t INTEGER, i INTEGER)")
     for burst in range(15):
-        threads = [threading.Thread(target=lambda t=t: [writer.put("INSERT INTO r VALUES (?, ?)", (t, i))
-                                                       for i in range(25)]) for t in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        _put_from_threads(writer, threads=4, rows_each=25)
         deadline = time.monotonic() + 5
         while writer.written < 100 * (burst + 1) and time.monotonic() < deadline:
             time.sleep(0.005)
