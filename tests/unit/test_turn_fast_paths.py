@@ -303,3 +303,40 @@ def test_target_choices_and_their_spelling_fix_are_the_plain_rules() -> None:
         fix = canonical_target.__wrapped__(names)
         assert all(fix(v) == folded.get(v.strip().casefold(), v.strip()) for v in pool)
     assert _all_text(("", "Ana")) and not _all_text(("", 1)) and not _all_text(("", ["Ana"]))
+
+
+def _fields(action: Any) -> tuple[str, str, str, list[str]]:
+    return action.type, action.content, action.target, action.cites  # cites: left out of dumps
+
+
+def _plain_normalised(batch: Any, max_actions: int) -> list[tuple[str, str, str, list[str]]]:
+    """The rule `normalised` keeps, spelled out: cut at the first DONE, at most ``max_actions`` before
+    it, then one empty DONE."""
+    kept = []
+    for action in batch.actions:
+        if action.type == "DONE" or len(kept) >= max_actions:
+            break
+        kept.append(_fields(action))
+    return [*kept, ("DONE", "", "", [])]
+
+
+def test_a_batch_already_normal_is_kept_and_any_other_is_rebuilt_by_the_plain_rule() -> None:
+    import random
+
+    from tinytroupe.agent.actions import Action, ActionBatch, CognitiveState
+
+    rng = random.Random(12)
+    state = CognitiveState(goals="tea")
+    shapes = [Action(type="TALK", content="hi", target="Ben"), Action(type="THINK", content="hm"),
+              Action(type="DONE"), Action(type="DONE", content="bye"), Action(type="DONE", target="Ben"),
+              Action(type="DONE", cites=["c1"])]
+    kept_as_is = 0
+    for _ in range(400):
+        batch = ActionBatch(actions=rng.choices(shapes, k=rng.randint(0, 5)), cognitive_state=state)
+        limit = rng.randint(1, 4)
+        result = batch.normalised(limit)
+        assert [_fields(a) for a in result.actions] == _plain_normalised(batch, limit)
+        assert result.cognitive_state is state
+        if result is batch:
+            kept_as_is += 1
+    assert kept_as_is >= 10  # the shortcut was taken, and checked against the rule each time

@@ -117,7 +117,18 @@ class ActionBatch(BaseModel):
     cognitive_state: CognitiveState = Field(default_factory=CognitiveState)
 
     def normalised(self, max_actions: int) -> ActionBatch:
-        """Actions cut at the first DONE, at most ``max_actions`` before it, always ending in DONE."""
+        """Actions cut at the first DONE, at most ``max_actions`` before it, always ending in DONE.
+
+        A batch that already is so (its only DONE last and empty, as nearly every model answer is) is
+        returned as it is: building it again cost two validations on every turn.
+        """
+        actions = self.actions
+        last = len(actions) - 1
+        if 0 <= last <= max_actions:
+            done = actions[last]
+            if (done.type == "DONE" and not done.content and not done.target and not done.cites
+                    and all(action.type != "DONE" for action in actions[:last])):
+                return self
         kept: list[Action] = []
         for action in self.actions:
             if action.type == "DONE":
