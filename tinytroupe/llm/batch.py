@@ -17,10 +17,11 @@ batch instead of paying again. A batch that expires keeps its completed lines an
 again (up to ``max_resends`` times); so does a line that failed with a status a second try may mend
 (429, 5xx), as live calls are retried. A line refused for its logprobs fields goes out again without
 them, and one refused for its structured-output form in the form a live call falls back to; the backend
-remembers either (later lines and live calls ask so at once: :mod:`tinytroupe.llm.batch_lines`). Any
-other line in the error file (or one that kept failing) fails that caller only, with a typed
-:class:`~tinytroupe.errors.LLMTransportError`; the other callers get their answers. While a batch
-waits, :class:`~tinytroupe.events.BatchEvent` s on the bus tell its progress.
+remembers either (later lines and live calls ask so at once: :mod:`tinytroupe.llm.batch_lines`), as does
+the run file for a re-run (:mod:`tinytroupe.llm.server_facts`). Any other line in the error file (or one
+that kept failing) fails that caller only, with a typed :class:`~tinytroupe.errors.LLMTransportError`;
+the other callers get their answers. While a batch waits, :class:`~tinytroupe.events.BatchEvent` s tell
+its progress on the bus.
 
 Requests for different models (Azure: deployments) go into separate batches, as Azure requires, and
 no input file holds more than ``max_requests`` lines or ``max_file_bytes`` bytes (a request larger on
@@ -66,6 +67,7 @@ from tinytroupe.llm.batch_api import (
 from tinytroupe.llm.batch_lines import DEFAULT_MAX_FILE_BYTES, BatchRequestTooLarge, plan_files
 from tinytroupe.llm.batch_queue import MODE, BatchMode, Collector, QueuedCall, batch_active, fail_call, publish
 from tinytroupe.llm.openai_backend import OpenAIBackend
+from tinytroupe.llm.server_facts import FactKeeper
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
 if TYPE_CHECKING:
@@ -74,8 +76,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: how a batch ended: its status, the items to send again as they were, and those refused for a field (another
-#: form, no logprobs)
+#: how a batch ended: its status, the items to send again as they were, and those refused for a field
 Outcome = tuple[str, list[QueuedCall], list[QueuedCall]]
 
 
@@ -109,9 +110,7 @@ def batch_mode(client: LLMClient | Backend, *, bus: EventBus | None = None,
         ConfigError: ``client``'s backend has no supported batch API (checked before any call).
     """
     find_batch_wrapper(client)
-    if bus is None and not isinstance(client, Backend):
-        bus = client.bus
-    mode = BatchMode(bus=bus, world=world)
+    mode = BatchMode(bus=client.bus if bus is None and not isinstance(client, Backend) else bus, world=world)
     token = MODE.set(mode)
     try:
         yield mode
@@ -159,6 +158,7 @@ class BatchWrapper(BackendWrapper):
         #: batches this wrapper submitted, and those it resumed from the store
         self.submitted: list[str] = []
         self.resumed: list[str] = []
+        self._facts = FactKeeper()  # what the server refuses, read from and kept in the store
 
     @property
     def api(self) -> BatchAPI:
@@ -182,6 +182,8 @@ class BatchWrapper(BackendWrapper):
     async def _settle(self, items: list[QueuedCall]) -> None:
         """Answer every item: from the store, by following a recorded batch, or by a new batch."""
         try:
+            if self.store is not None:  # what an earlier run found the server to refuse, before any line
+                self._facts.restore(self.store, self.backend)
             groups: dict[str, list[QueuedCall]] = {}
             for item in items:
                 if not item.future.done():  # its caller gave up (a cancelled run): nothing is sent for it
@@ -359,6 +361,7 @@ class BatchWrapper(BackendWrapper):
             item.mode = refused[item.key]
         unanswered = [key for key in group if key not in answers]  # a refused line is sent again: unanswered
         if self.store is not None:
+            self._facts.keep(self.store, self.backend)
             self.store.finish(batch_id, status, answers, unanswered)
         for key, (state, body) in answers.items():
             for item in group[key]:

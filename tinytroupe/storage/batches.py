@@ -6,6 +6,10 @@ requests are committed here, so a run killed while the batch waits finds them on
 polls the same batch instead of paying again. Each answered request's body is kept too: the lines an
 expired batch did complete are never sent again.
 
+The file also keeps what each server was found to refuse (``llm_server_facts``: a structured-output
+form, the logprobs fields), so that a re-run asks the way that works from its first batch
+(:mod:`tinytroupe.llm.server_facts`).
+
 Request states: ``submitted`` (in a batch, no answer yet), ``completed`` (``result`` holds the
 chat-completion body), ``failed`` (the provider's error line is in ``result``), ``unanswered`` (the
 batch ended without it: expired or cancelled; it may be sent again).
@@ -52,6 +56,12 @@ CREATE TABLE IF NOT EXISTS llm_batch_requests (
     PRIMARY KEY (custom_id, batch_id)
 );
 CREATE INDEX IF NOT EXISTS llm_batch_requests_state ON llm_batch_requests (custom_id, state);
+-- added without a version bump: a new table that older readers never look at
+CREATE TABLE IF NOT EXISTS llm_server_facts (
+    server      TEXT PRIMARY KEY,
+    facts       TEXT NOT NULL,
+    updated_at  REAL NOT NULL
+);
 """
 
 
@@ -133,6 +143,21 @@ class BatchStore:
             self._conn.executemany(
                 "UPDATE llm_batch_requests SET state = 'unanswered' WHERE custom_id = ? AND batch_id = ? "
                 "AND state = 'submitted'", [(key, batch_id) for key in unanswered])
+
+    def server_facts(self, server: str) -> str | None:
+        """The facts (JSON text) last kept for ``server`` (a backend's identity as JSON), or None."""
+        row = self._read("SELECT facts FROM llm_server_facts WHERE server = ?", (server,))
+        return str(row[0]) if row is not None else None
+
+    def keep_server_facts(self, server: str, facts: str) -> None:
+        """Keep ``facts`` (JSON text) for ``server``, replacing what was kept before.
+
+        Raises:
+            StorageError: the run file cannot be written.
+        """
+        with self._lock, transaction(self._conn, self.path, "keeping what a server refuses in"):
+            self._conn.execute("INSERT OR REPLACE INTO llm_server_facts (server, facts, updated_at) VALUES (?, ?, ?)",
+                               (server, facts, time.time()))
 
     def batches(self) -> list[dict[str, Any]]:
         """Every recorded batch, oldest first: id, simulation, input file, status, request count."""
