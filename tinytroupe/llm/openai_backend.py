@@ -87,9 +87,10 @@ def _refuses_logprobs(backend: OpenAIBackend, exc: HttpStatusError) -> bool:
     (live calls and batch lines alike: :mod:`tinytroupe.llm.batch_lines`)."""
     if exc.status_code not in _REFUSAL_STATUS or "logprob" not in f"{exc.message} {exc.body}".lower():
         return False
-    if backend._logprobs is not False:  # once: a batch may hold thousands of lines refused alike
+    with backend._lock:  # said once, also when clients on several threads share the backend
+        said, backend._logprobs = backend._logprobs is False, False
+    if not said:  # a batch may hold thousands of lines refused alike
         logger.info("%s refused logprobs (HTTP %s); asking without them from now on", backend._where(), exc.status_code)
-    backend._logprobs = False
     return True
 
 
