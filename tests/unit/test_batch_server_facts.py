@@ -90,28 +90,54 @@ def test_a_rerun_asks_without_logprobs_from_its_first_batch_when_the_server_refu
         rerun.store.close()
 
 
-def test_facts_are_kept_per_server_only_once_something_was_learned(batch_client: Any, tmp_path: Path) -> None:
+def test_facts_are_kept_per_server_only_once_something_was_refused(batch_client: Any, tmp_path: Path) -> None:
     run_file = tmp_path / "run.sqlite"
     with MockOpenAIServer(reply_fn=talk) as server:
         client, wrapper, _ = batch_client(server)
         wrapper.store = store = BatchStore(run_file)
         world_of(client, 2).run(1, batch=True)
         assert store.server_facts(server_key(wrapper.backend)) is None  # nothing refused: nothing kept
+        # another model's (or server's) refusal is not this one's
+        url = server.base_url
+        other = OpenAIBackend(model="another", base_url=url, api_key="k")
+        store.keep_server_facts(server_key(other), ServerFacts(structured_mode="prompt").model_dump_json())
         store.close()
-    other = OpenAIBackend(model="another", base_url="http://127.0.0.1:9/v1", api_key="k")
-    assert server_key(other) != server_key(wrapper.backend)
+    mine = OpenAIBackend(model="m", base_url=url, api_key="k")
+    store = BatchStore(run_file)
+    FactKeeper().restore(store, mine)
+    assert mine.structured_mode == "json_schema"
+    store.close()
 
 
-def test_a_form_the_user_chose_is_never_changed_and_facts_only_narrow() -> None:
+def test_a_form_the_user_chose_is_never_changed_and_a_run_with_one_leaves_the_facts_as_they_were(
+        tmp_path: Path) -> None:
+    store = BatchStore(tmp_path / "run.sqlite")
+    auto = OpenAIBackend(model="m", base_url="http://127.0.0.1:9/v1", api_key="k")
+    auto._auto_mode = "json_object"
+    FactKeeper().keep(store, auto)
     chosen = OpenAIBackend(model="m", base_url="http://127.0.0.1:9/v1", api_key="k", structured_output="json_schema")
-    adopt(chosen, ServerFacts(structured_mode="tools", gives_logprobs=False))
-    assert chosen.structured_mode == "json_schema" and chosen.gives_logprobs is False
+    keeper = FactKeeper()
+    keeper.restore(store, chosen)
+    assert learned(chosen).structured_mode is None and chosen.structured_mode == "json_schema"
+    keeper.keep(store, chosen)  # this run learned no form: the stored one stays
+    kept = ServerFacts.model_validate_json(store.server_facts(server_key(chosen)) or "")
+    assert kept.structured_mode == "json_object"
+    store.close()
+
+
+def test_facts_only_narrow() -> None:
     auto = OpenAIBackend(model="m", base_url="http://127.0.0.1:9/v1", api_key="k")
     auto._auto_mode = "tools"  # found out in this run already: an older fact does not widen it again
-    auto._logprobs = True
-    adopt(auto, ServerFacts(structured_mode="json_object", gives_logprobs=False))
-    assert auto.structured_mode == "tools" and auto.gives_logprobs is True
-    assert learned(auto) == ServerFacts(structured_mode="tools", gives_logprobs=True)
+    adopt(auto, ServerFacts(structured_mode="json_object"))
+    assert auto.structured_mode == "tools"
+    # logprobs: a refusal is adopted only where this run does not know yet; being given is never kept,
+    # so a later run still notices a server that stopped giving them
+    fresh = OpenAIBackend(model="m", base_url="http://127.0.0.1:9/v1", api_key="k")
+    fresh._logprobs = True
+    adopt(fresh, ServerFacts(logprobs_refused=True))
+    assert fresh.gives_logprobs is True
+    assert learned(fresh) == ServerFacts()
+    assert learned(fresh, ServerFacts(logprobs_refused=True)) == ServerFacts()  # given now: the refusal is old
 
 
 def test_unreadable_facts_are_logged_once_and_the_run_asks_as_a_new_one(
@@ -134,3 +160,9 @@ def test_unreadable_facts_are_logged_once_and_the_run_asks_as_a_new_one(
     store.close()
     with sqlite3.connect(run_file) as conn:
         assert conn.execute("SELECT COUNT(*) FROM llm_server_facts").fetchone() == (1,)
+    # a store that can no longer be written: warned, never raised into the run
+    keeper = FactKeeper()
+    backend._auto_mode = "tools"
+    with caplog.at_level(logging.WARNING, logger="tinytroupe.llm.server_facts"):
+        keeper.keep(store, backend)  # the store is closed
+    assert any("could not be kept" in r.getMessage() for r in caplog.records)

@@ -57,13 +57,7 @@ from tinytroupe.events import BatchEvent, EventBus
 from tinytroupe.lazy import PerLoop
 from tinytroupe.llm import batch_lines
 from tinytroupe.llm.backend import Backend, BackendWrapper
-from tinytroupe.llm.batch_api import (
-    TERMINAL_STATUSES,
-    BatchAPI,
-    completion_from_dict,
-    error_from_line,
-    sort_lines,
-)
+from tinytroupe.llm.batch_api import TERMINAL_STATUSES, BatchAPI, completion_from_dict, error_from_line, sort_lines
 from tinytroupe.llm.batch_lines import DEFAULT_MAX_FILE_BYTES, BatchRequestTooLarge, plan_files
 from tinytroupe.llm.batch_queue import MODE, BatchMode, Collector, QueuedCall, batch_active, fail_call, publish
 from tinytroupe.llm.openai_backend import OpenAIBackend
@@ -227,6 +221,8 @@ class BatchWrapper(BackendWrapper):
                                                    else self._send(group, batch))
         except Exception as exc:
             outcome = batch_lines.lost_batch(exc, batch, group, self.store, self.backend.base_url) or exc
+        if self.store is not None:  # and what its answers showed (logprobs left out), once they are read
+            self._facts.keep(self.store, self.backend)
         again = self._next_round(group, outcome)
         if again:
             await self._settle(again)
