@@ -96,7 +96,7 @@ def test_the_turn_prompt_renders_as_jinja_renders_it(values: dict[str, Any]) -> 
 
 
 def test_the_prompt_clock_keeps_each_zone_reading() -> None:
-    from tinytroupe.agent.memory.episodic import clock_text as _clock_text
+    from tinytroupe.agent.memory.clock import clock_text as _clock_text
 
     naive = datetime(2025, 1, 6, 9)
     assert _clock_text(naive) == _clock_text(naive) == "2025-01-06 09:00"

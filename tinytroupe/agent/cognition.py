@@ -22,7 +22,8 @@ from typing import Any
 from jinja2 import Template
 
 from tinytroupe.agent.actions import CognitiveState
-from tinytroupe.agent.memory.episodic import MemoryItem, clock_text
+from tinytroupe.agent.memory.clock import clock_text
+from tinytroupe.agent.memory.episodic import MemoryItem
 from tinytroupe.agent.prompts import template
 from tinytroupe.llm.tokens import CHARS_PER_TOKEN, estimate_tokens
 from tinytroupe.llm.types import Message

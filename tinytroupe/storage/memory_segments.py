@@ -1,7 +1,8 @@
 """Cold memory segments in the run file: episodic items that left an agent's RAM, kept to be read on demand.
 
 When an agent's bounded episodic memory evicts a batch of items, the batch becomes one *segment*
-of the ``memory_segments`` table, keyed by ``(simulation_id, agent, segment)``: the segment number
+of the ``memory_segments`` table, keyed by ``(simulation_id, agent, segment)`` (``agent``: the key the
+memory claimed, its owner's name, or ``name#2``... for a later same-named one): the segment number
 is the memory's eviction-batch count, which checkpoints hold, so a replay or a resumed run writes
 the same number for the same batch and replaces the row instead of adding a second one. Each row
 keeps the id range, the simulated-time range and the item count beside the items themselves, as
@@ -105,6 +106,7 @@ class MemorySegment(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    #: the key the memory writes under: its agent's name (``name#2``... for later same-named agents of a run)
     agent: str
     segment: int
     first_id: int
@@ -165,6 +167,32 @@ class MemorySegmentStore:
         #: segment payloads read (load, load_many, iter_payloads), and segment descriptors scanned for relevance
         self.loaded = 0
         self.scanned = 0
+        self._keys: set[str] = set()  # the keys memories write under in this run (claim, hold)
+
+    def claim(self, name: str) -> str:
+        """A key no other memory of this run writes under: ``name`` for the first memory to ask,
+        then ``name#2``, ``name#3``... (same-named agents, in two worlds or two replications, keep
+        their segments apart). The order of asking decides, so a re-run of the same script gets
+        the same keys; a memory keeps its key in its checkpointed state.
+
+        Example:
+            >>> store = MemorySegmentStore(":memory:", "demo")
+            >>> store.claim("Ana"), store.claim("Ana"), store.claim("Ben")
+            ('Ana', 'Ana#2', 'Ben')
+        """
+        with self._lock:
+            key, n = name, 1
+            while key in self._keys:
+                n += 1
+                key = f"{name}#{n}"
+            self._keys.add(key)
+            return key
+
+    def hold(self, key: str) -> None:
+        """Mark ``key`` as used in this run (a memory restored with it), so :meth:`claim` never hands it out."""
+        if key not in self._keys:
+            with self._lock:
+                self._keys.add(key)
 
     @property
     def accepting(self) -> bool:

@@ -135,6 +135,8 @@ class MemoryColdTier(MemoryCore):
         store = self.cold_store() if self.settings.cold_segments and items else None
         if store is not None and not store.accepting:
             store = None
+        if store is None and items and self._episodic.cold_key is None:
+            self._episodic.cold_key = ""  # evicted, nothing spilled: a later spill claims a key (not legacy)
         # The index's vectors of what leaves, taken before the index lets them go (below).
         held = self._held_vectors(items) if store is not None and self.settings.cold_vectors else None
         super()._on_evict(items)  # index, consolidation and the evict event, as without a cold tier
@@ -158,15 +160,22 @@ class MemoryColdTier(MemoryCore):
 
     def _spill(self, store: MemorySegmentStore, items: list[MemoryItem], held: _Held | None = None) -> None:
         number = getattr(items, "number", None) or self._episodic.cleanups
+        episodic = self._episodic
+        key = episodic.cold_key or (self.owner if episodic.cold_legacy else None)
+        if key is None:  # its first spill: a key of its own, kept in its state
+            key = episodic.cold_key = store.claim(self.owner)
+        else:
+            episodic.cold_key = key
+            store.hold(key)
         batch = list(items)  # the hook's list is the memory's; the items themselves are frozen
         first_time, last_time = _time_range(batch)
         first_id, last_id = min(i.id for i in batch), max(i.id for i in batch)
         # Encoding and compression run on the writer thread: the turn only queues the row.
-        store.write(self.owner, number, first_id=first_id, last_id=last_id,
+        store.write(key, number, first_id=first_id, last_id=last_id,
                     first_time=first_time, last_time=last_time, count=len(batch),
                     payload=lambda: encode_items(batch))
         if held is not None:  # the vectors too, embedding what the index did not hold on that thread
-            store.write_vectors(self.owner, number, first_id=first_id, last_id=last_id,
+            store.write_vectors(key, number, first_id=first_id, last_id=last_id,
                                 make=lambda: held.vectors_of(batch, self.owner))
 
     def _visible_upto(self) -> int:
@@ -181,7 +190,7 @@ class MemoryColdTier(MemoryCore):
             StorageError: the run file cannot be read.
         """
         store = self.cold_store()
-        return [] if store is None else store.segments(self.owner, upto=self._visible_upto())
+        return [] if store is None else store.segments(self._cold_key(), upto=self._visible_upto())
 
     def load_cold_segment(self, segment: int) -> list[MemoryItem]:
         """The items of cold segment ``segment`` (a number from :meth:`cold_segments`), oldest first,
@@ -194,7 +203,7 @@ class MemoryColdTier(MemoryCore):
         store = self.cold_store()
         data = None
         if store is not None and 0 < segment <= self._visible_upto():
-            data = store.load(self.owner, segment)
+            data = store.load(self._cold_key(), segment)
         if data is None:
             where = "there is no run file" if store is None else f"it has {len(self.cold_segments())}"
             raise NotFound(f"{self.owner}'s memory has no cold segment {segment} ({where}); "
@@ -206,7 +215,7 @@ class MemoryColdTier(MemoryCore):
         store = self.cold_store()
         if store is None:
             return
-        for _, data in store.iter_payloads(self.owner, upto=self._visible_upto()):
+        for _, data in store.iter_payloads(self._cold_key(), upto=self._visible_upto()):
             yield from decode_items(data)
 
     def retrieve_all(self, include_cold: bool = False) -> list[MemoryItem]:

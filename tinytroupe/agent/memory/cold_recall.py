@@ -126,14 +126,15 @@ class MemoryColdRecall(MemoryIndexing):
         s, tag, dim = self.settings, embedder_tag(self.embedder), self.embedder.dim
         skip = {int(i.id) for i in self._episodic.items()}  # RAM wins; what the prompt shows is out too
         skip |= {int(k[1:]) for k in exclude if k.startswith("E") and k[1:].isdigit()}
-        scanned = store.scan(self.owner, tag, upto=upto, limit=s.cold_scan_segments)
+        scanned = store.scan(self._cold_key(), tag, upto=upto, limit=s.cold_scan_segments)
         shortlist = _best_segments(scanned, query_vec, SHORTLIST * s.cold_load_segments)
-        stored = {n: ColdVectors.decode(row, dim) for n, row in store.load_vectors(self.owner, shortlist, tag).items()}
+        rows = store.load_vectors(self._cold_key(), shortlist, tag)
+        stored = {n: ColdVectors.decode(row, dim) for n, row in rows.items()}
         best = {n: _best_match(cold, query_vec, skip) for n, cold in stored.items() if cold is not None}
         order = sorted(best, key=lambda n: (-best[n], -n))[: s.cold_load_segments]
         ranked = {n: cold for n in order if (cold := stored[n]) is not None}
         lacking = [x.segment for x in scanned if x.items is None][: s.cold_backfill_segments]
-        decoded = {n: decode_items(data) for n, data in store.load_many(self.owner, lacking).items()}
+        decoded = {n: decode_items(data) for n, data in store.load_many(self._cold_key(), lacking).items()}
         ranked.update((n, self._backfill(store, n, batch, tag)) for n, batch in decoded.items())
         keys: list[str] = []
         segment_of: dict[str, int] = {}
@@ -160,7 +161,8 @@ class MemoryColdRecall(MemoryIndexing):
         missing = sorted(n for n in wanted if n not in cold.decoded)
         store = self.cold_store()
         if missing and store is not None:
-            cold.decoded.update((n, decode_items(data)) for n, data in store.load_many(self.owner, missing).items())
+            loaded = store.load_many(self._cold_key(), missing)
+            cold.decoded.update((n, decode_items(data)) for n, data in loaded.items())
             stats = self.last_cold_recall
             if stats is not None:
                 self.last_cold_recall = replace(stats, loaded=stats.loaded + len(missing))
@@ -187,7 +189,7 @@ class MemoryColdRecall(MemoryIndexing):
         cold = ColdVectors.of([i.id for i in items], vectors, importance=np.full(len(items), UNRATED_IMPORTANCE),
                               access_h=[hours(i.sim_time) for i in items])
         if store.accepting:
-            store.write_vectors(self.owner, number, first_id=min(i.id for i in batch),
+            store.write_vectors(self._cold_key(), number, first_id=min(i.id for i in batch),
                                 last_id=max(i.id for i in batch), make=cold.encode(tag))
         return cold
 
@@ -203,10 +205,10 @@ class MemoryColdRecall(MemoryIndexing):
         if store is None or upto <= 0 or not store.accepting:
             return 0
         tag = embedder_tag(self.embedder)
-        lacking = [x.segment for x in store.scan(self.owner, tag, upto=upto) if x.items is None]
+        lacking = [x.segment for x in store.scan(self._cold_key(), tag, upto=upto) if x.items is None]
         done = 0
         for number in lacking[:limit]:
-            data = store.load_many(self.owner, [number]).get(number)
+            data = store.load_many(self._cold_key(), [number]).get(number)
             if data is not None:
                 self._backfill(store, number, decode_items(data), tag)
                 done += 1

@@ -104,6 +104,10 @@ class MemoryCore:
             self._episodic = value
             value.on_evict = self._on_evict
             value.on_warning = self._on_warning
+            key = value.cold_key or (self.owner if value.cold_legacy else None)
+            store = self.cold_store() if key else None
+            if key and store is not None:  # a restored memory's key: no other memory of this run may claim it
+                store.hold(key)
             # A replaced store starts over: its items are indexed, rated and consolidated afresh.
             if self.index is not None:
                 for key in [k for k in self.index.keys_live() if k.startswith("E")]:
@@ -111,6 +115,12 @@ class MemoryCore:
             self._indexed_upto = self._rated_upto = self._consolidated_upto = 0
             self._awaiting = []
             self.affect.clear()
+
+    def _cold_key(self) -> str:
+        # The key of this memory's cold segments in the run file (cold.py claims it at the first spill;
+        # "" finds none): the owner's name alone let same-named agents of one run read each other's.
+        ep = self._episodic
+        return ep.cold_key or (self.owner if ep.cold_legacy else "")
 
     def _event(self, operation: str, **fields: Any) -> MemoryEvent:
         ep = self._episodic

@@ -12,12 +12,12 @@ import bisect
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from functools import lru_cache
 from operator import attrgetter
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tinytroupe.agent.memory.clock import clock_text
 from tinytroupe.agent.memory.sharing import compact_item
 from tinytroupe.config import current_settings
 from tinytroupe.errors import InvalidArgument
@@ -28,20 +28,6 @@ from tinytroupe.vision.attachment import ImageAttachment
 _STIMULUS_PREFIXES: dict[str, str] = {
     "VISUAL": "you saw:", "THOUGHT": "a thought came to you:", "INTERNAL_GOAL_FORMULATION": "you set yourself a goal:",
     "SOCIAL": "social:", "LOCATION": "you are now at:", "DOCUMENT": "you read:", "TOOL_RESULT": "a tool answered you:"}
-
-
-def clock_text(sim_time: datetime) -> str:
-    """``YYYY-MM-DD HH:MM``: how prompts show a simulated time (a memory line's prefix, the turn's clock)."""
-    if sim_time.tzinfo is None:
-        return _naive_clock_text(sim_time)
-    # Not cached: aware times of one instant in different zones are equal but read differently.
-    return f"{sim_time:%Y-%m-%d %H:%M}"
-
-
-@lru_cache(maxsize=1024)
-def _naive_clock_text(sim_time: datetime) -> str:
-    # strftime is most of the cost of a prompt line, and the items and agents of a step share their time.
-    return f"{sim_time:%Y-%m-%d %H:%M}"
 
 
 class MemoryItem(BaseModel):
@@ -169,6 +155,10 @@ class EpisodicMemory:
         self._retrievals: dict[int, int] = {}
         self.evictions = 0  # items evicted so far
         self.cleanups = 0  # eviction batches so far
+        #: the key of this memory's cold segments in a run file, set by the cold tier ("": it evicted
+        #: without spilling); ``cold_legacy``: restored from a state saved before keys, under its owner's name
+        self.cold_key: str | None = None
+        self.cold_legacy = False
         self._warned = False
         #: called with the items about to leave (an :class:`EvictedBatch`), before they are dropped
         self.on_evict: Callable[[list[MemoryItem]], None] | None = None
@@ -337,7 +327,7 @@ class EpisodicMemory:
                 cleanup_strategy=self.cleanup_strategy, warning_threshold=self.warning_threshold,
                 eviction_batch=self.eviction_batch, protect_recent=self.protect_recent,
                 importance=dict(self._importance), retrievals=dict(self._retrievals), evictions=self.evictions,
-                cleanups=self.cleanups, warned=self._warned)
+                cleanups=self.cleanups, warned=self._warned, cold_key=self.cold_key)
 
     @classmethod
     def from_model(cls, state: EpisodicState) -> EpisodicMemory:
@@ -353,6 +343,7 @@ class EpisodicMemory:
         mem._importance = dict(state.importance)
         mem._retrievals = dict(state.retrievals)
         mem.evictions, mem.cleanups, mem._warned = state.evictions, state.cleanups, state.warned
+        mem.cold_key, mem.cold_legacy = state.cold_key, state.cold_key is None and state.cleanups > 0
         return mem
 
     def to_state(self) -> dict[str, Any]:
@@ -382,6 +373,8 @@ class EpisodicState(StateModel):
     settings' defaults (and a bound below the number of items grows to hold them all).
     """
 
+    omit_when: ClassVar[dict[str, Any]] = {"cold_key": None}
+
     next_id: int | None = None
     items: list[MemoryItem] = Field(default_factory=list)
     max_size: int | None = None
@@ -394,6 +387,7 @@ class EpisodicState(StateModel):
     evictions: int = 0
     cleanups: int = 0
     warned: bool = False
+    cold_key: str | None = None
 
 
 __all__ = ["TRIVIAL_TYPES", "UNRATED_IMPORTANCE", "CleanupStrategy", "EpisodicMemory", "EpisodicState", "EvictedBatch",
