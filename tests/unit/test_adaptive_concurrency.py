@@ -14,7 +14,7 @@ from tinytroupe.errors import LLMTransportError
 from tinytroupe.events import ConcurrencyEvent, Event
 from tinytroupe.llm import CallContext, LLMClient, LLMRequest, Message, ScriptedBackend
 from tinytroupe.llm.factory import build_client
-from tinytroupe.llm.limits import ConcurrencyLimit
+from tinytroupe.llm.limits import ConcurrencyLimit, LimitChange
 from tinytroupe.llm.retry import RetryWrapper
 
 CTX = CallContext()
@@ -86,6 +86,24 @@ async def test_the_limit_never_falls_below_the_minimum_and_grows_back_to_the_max
         await limited.generate(_request(i), CTX)
     assert limited.limit == 8  # never beyond the maximum
     assert limited.metrics()["increases"] == 6
+
+
+async def test_an_overload_at_the_floor_is_no_change_of_the_limit() -> None:
+    # At the minimum a 429 cannot lower the limit: no LimitChange "1 -> 1", no decrease counted.
+    model = Burst()
+    limited = ConcurrencyLimit(ScriptedBackend(model), 4, adaptive=True)
+    changes: list[LimitChange] = []
+    limited.add_listener(lambda change, _: changes.append(change))
+    model.overloaded = True
+    for _ in range(6):
+        await asyncio.gather(*(limited.generate(_request(i), CTX) for i in range(4)), return_exceptions=True)
+    assert limited.limit == 1
+    assert [(c.previous, c.limit) for c in changes] == [(4, 2), (2, 1)]
+    assert limited.metrics()["decreases"] == 2 and limited.metrics()["min_limit_seen"] == 1
+    # growth still restarts from the floor once the server takes calls again
+    model.overloaded = False
+    await limited.generate(_request(0), CTX)
+    assert limited.limit == 2 and [(c.previous, c.limit) for c in changes][-1] == (1, 2)
 
 
 async def test_retry_after_pauses_every_new_call() -> None:

@@ -234,6 +234,8 @@ class ConcurrencyLimit(BackendWrapper):
             self._window = max(self.min_concurrent, int(self._window * self.decrease_factor))
             self._successes = 0
             now = self.limit
+            if now == previous:  # already at the floor: the limit did not move, so nothing to tell or count
+                return
             self._changes["decreases"] += 1
             self._min_limit_seen = min(self._min_limit_seen, now)
             change = LimitChange(limit=now, previous=previous, reason=reason, in_flight=self._in_flight,
