@@ -134,6 +134,66 @@ def test_a_line_that_keeps_failing_with_a_retryable_status_ends_as_that_error(ba
         assert actions is not None and actions[0]["Agent0"] == [] and actions[0]["Agent1"]
 
 
+def _spoil(line: str, how: str) -> str:
+    """Agent1's line of an output file, spoiled ``how``."""
+    if how == "cut":
+        return line[: len(line) // 2]  # a line cut off: not JSON
+    data = json.loads(line)
+    data["response"]["body"] = {"id": "x", "object": "chat.completion"} if how == "no_choices" else "oops"
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize("how", ["cut", "no_choices", "not_an_object", "file_emptied"])
+def test_an_output_line_that_is_cut_off_or_no_chat_completion_is_sent_again_not_kept(batch_client: Any,
+                                                                                   tmp_path: Path, how: str) -> None:
+    # A line of the output file that cannot be read (cut off), or a 200 line that is no chat completion,
+    # or an output file that came back empty: as a live call whose body was cut off or malformed is retried,
+    # the request is sent again and answered; the unusable line is never stored as the request's answer.
+    with MockOpenAIServer(reply_fn=talk) as server:
+        client, wrapper, _ = batch_client(server)
+        wrapper.store = store = BatchStore(tmp_path / "run.sqlite")
+        add_file, spoiled = server.state.batch.add_file, []
+
+        def spoiling(data: bytes, filename: str, purpose: str, status: str = "processed") -> dict[str, Any]:
+            if purpose == "batch_output" and "output_file" in filename and not spoiled:
+                spoiled.append(filename)
+                lines = data.decode().splitlines()
+                data = b"" if how == "file_emptied" else "".join(
+                    (_spoil(t, how) if "Agent1 answers" in t else t) + "\n" for t in lines).encode()
+            return add_file(data, filename, purpose, status)
+
+        server.state.batch.add_file = spoiling  # type: ignore[method-assign]
+        world = world_of(client, 3)
+        actions = world.run(1, batch=True, return_actions=True)
+        assert world.errors == [] and actions is not None
+        assert all(actions[0][f"Agent{i}"][0].content == f"Agent{i} answers" for i in range(3))
+        assert len(wrapper.submitted) == 2
+        kept = store._conn.execute("SELECT result FROM llm_batch_requests WHERE state = 'completed'").fetchall()
+        assert len(kept) == 3 and all("choices" in json.loads(r[0]) for r in kept)
+        store.close()
+
+
+def test_an_output_line_that_stays_unusable_fails_its_agent_only_after_the_resends(batch_client: Any) -> None:
+    with MockOpenAIServer(reply_fn=talk) as server:
+        client, wrapper, _ = batch_client(server)
+        add_file = server.state.batch.add_file
+
+        def spoiling(data: bytes, filename: str, purpose: str, status: str = "processed") -> dict[str, Any]:
+            if purpose == "batch_output":
+                data = "".join((_spoil(t, "no_choices") if "Agent1 answers" in t else t) + "\n"
+                               for t in data.decode().splitlines()).encode()
+            return add_file(data, filename, purpose, status)
+
+        server.state.batch.add_file = spoiling  # type: ignore[method-assign]
+        world = world_of(client, 3)
+        actions = world.run(1, batch=True, return_actions=True)
+        assert [e.agent for e in world.errors] == ["Agent1"] and actions is not None
+        error = world.errors[0].exception
+        assert isinstance(error, LLMTransportError) and "usable chat completion" in str(error)
+        assert len(wrapper.submitted) == 1 + wrapper.max_resends
+        assert actions[0]["Agent1"] == [] and actions[0]["Agent0"][0].content == "Agent0 answers"
+
+
 def test_one_batch_whose_results_cannot_be_fetched_fails_only_its_own_agents(batch_client: Any) -> None:
     # Two batches in one step (at most 2 requests each); the first batch's output file cannot be
     # downloaded (a 404 that retrying does not mend), the other answers. Its agents keep their answers.

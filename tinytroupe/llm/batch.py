@@ -15,13 +15,13 @@ Each request's ``custom_id`` is its cache key. With a :class:`~tinytroupe.storag
 on the batch: a re-run of a killed or interrupted run that builds the same requests polls the same
 batch instead of paying again. A batch that expires keeps its completed lines and sends only the rest
 again (up to ``max_resends`` times); so does a line that failed with a status a second try may mend
-(429, 5xx), as live calls are retried. A line refused for its logprobs fields goes out again without
-them, and one refused for its structured-output form in the form a live call falls back to; the backend
-remembers either (later lines and live calls ask so at once: :mod:`tinytroupe.llm.batch_lines`), as does
-the run file for a re-run (:mod:`tinytroupe.llm.server_facts`). Any other line in the error file (or one
-that kept failing) fails that caller only, with a typed :class:`~tinytroupe.errors.LLMTransportError`;
-the other callers get their answers. While a batch waits, :class:`~tinytroupe.events.BatchEvent` s tell
-its progress on the bus.
+(429, 5xx) or came back unusable (:func:`~tinytroupe.llm.batch_lines.unusable_lines`), as live calls are
+retried. A line refused for its logprobs fields goes out again without them, and one refused for its
+structured-output form in the form a live call falls back to; the backend remembers either (later lines
+and live calls ask so at once: :mod:`tinytroupe.llm.batch_lines`), as does the run file for a re-run
+(:mod:`tinytroupe.llm.server_facts`). Any other line in the error file (or one that kept failing) fails
+that caller only, with a typed :class:`~tinytroupe.errors.LLMTransportError`; the other callers get their
+answers. While a batch waits, :class:`~tinytroupe.events.BatchEvent` s tell its progress on the bus.
 
 Requests for different models (Azure: deployments) go into separate batches, as Azure requires, and
 no input file holds more than ``max_requests`` lines or ``max_file_bytes`` bytes (a request larger on
@@ -349,6 +349,8 @@ class BatchWrapper(BackendWrapper):
                                                      max_wait_s=self.max_poll_interval_s)]
         refused = batch_lines.refused_lines(lines, group, self.backend)
         answers, retry = sort_lines([x for x in lines if x["custom_id"] not in refused], group, self.api.endpoint)
+        lost = batch_lines.unusable_lines(answers, {**retry, **refused}, group, self.backend, batch_id, status)
+        answers, retry = {k: v for k, v in answers.items() if k not in lost}, {**retry, **lost}
         for key in group:  # this batch's own failure, or none: an older 5xx must not name a later expiry
             for item in group[key]:
                 item.last_error = retry.get(key)

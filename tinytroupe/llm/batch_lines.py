@@ -214,7 +214,7 @@ def form_now(mode: str | None, backend: OpenAIBackend) -> str | None:
 
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "BatchRequestTooLarge", "batch_line", "form_now", "plan_files", "refused_forms",
-           "refused_lines", "refused_logprobs"]
+           "refused_lines", "refused_logprobs", "unusable_lines"]
 
 
 def lost_batch(exc: Exception, batch: str | list[bytes], group: dict[str, list[QueuedCall]],
@@ -228,3 +228,32 @@ def lost_batch(exc: Exception, batch: str | list[bytes], group: dict[str, list[Q
     if store is not None:
         store.finish(batch, "lost", {}, unanswered=list(group))
     return "lost", [item for waiting in group.values() for item in waiting], []
+
+
+def unusable_lines(answers: Mapping[str, tuple[str, dict[str, Any]]], handled: Container[str],
+                   group: Mapping[str, list[QueuedCall]], backend: OpenAIBackend, batch_id: str,
+                   status: str) -> dict[str, LLMTransportError]:
+    """The requests of a batch that ended ``status`` whose answer came back unusable, each with the retryable
+    error a live call gets for the same answer (and retries): a 200 line that is no chat completion, as the
+    backend reads it (no choices, no message, a body that is no object) and, in a completed batch, a request
+    with no readable line at all (``handled``: those with one, or refused), because its line was cut off or
+    malformed in the output file, or the file came back empty. Such a request is sent again like a line that
+    failed with a 5xx (up to ``max_resends`` times), and its unusable line is never kept as its answer."""
+    found: dict[str, LLMTransportError] = {}
+    for key, (state, body) in answers.items():
+        item = group[key][0]
+        if state == "completed":
+            try:
+                backend._completion(body, item.request, item.mode, 0.0)
+            except LLMTransportError as exc:
+                if exc.retryable:
+                    found[key] = exc
+        elif isinstance(response := body.get("response"), dict) and response.get("status_code") == 200:
+            found[key] = backend._bad_envelope(response.get("body"), None)  # a 200 whose body is no object
+    if status == "completed":
+        for key in group:
+            if key not in answers and key not in handled:
+                found[key] = LLMTransportError(
+                    f"{backend._where()}: batch {batch_id} completed, but its output held no readable line for this "
+                    "request (cut off or malformed, or the file came back empty)", retryable=True, kind="garbled")
+    return found
