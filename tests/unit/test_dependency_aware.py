@@ -312,3 +312,47 @@ def test_a_step_view_shows_its_own_world_the_step_and_clock_and_no_other_world()
         ana = room.agents[0].listen("hi", "Ben").memory.items()[-1]
         assert (ana.step, ana.sim_time) == (5, ahead)
     assert (room.current_step, room.current_datetime) == (0, START)
+
+
+# ------------------------------------------------------------------------------------ step barriers
+
+def test_auto_checkpoints_hold_every_agent_at_the_checkpoint_step(tmp_path: Any) -> None:
+    """A checkpoint taken at a step's end must not hold agents that already ran ahead to later steps:
+    restored, they would take those steps again with memories of them."""
+    from tinytroupe import control
+
+    def turns_per_checkpoint(aware: bool) -> list[tuple[int | None, list[int]]]:
+        script = Script({}, lambda name, k: 0.05 if name == "P0" and k <= 2 else 0.0)
+        sim = control.begin(tmp_path / f"run-{aware}.sqlite", seed=7, backend=ScriptedBackend(script), quiet=True,
+                            auto_checkpoint=True)
+        seen: list[tuple[int | None, list[int]]] = []
+        sim.bus.subscribe(lambda e: seen.append((
+            e.step, [a["turns"] for a in sim.last_checkpoint.state["worlds"][0]["agents"]]
+        )) if sim.last_checkpoint is not None else None, kinds=["checkpoint"])
+        try:
+            world = TinySocialNetwork("Net", initial_datetime=START, seed=7, communication_display=False)
+            people = [TinyPerson(n) for n in NAMES[:6]]
+            for a, b in zip(people[::2], people[1::2], strict=True):
+                world.add_relation(a, b)
+            world.run(3, dependency_aware=aware)
+        finally:
+            control.end()
+        return seen
+
+    aware = turns_per_checkpoint(True)
+    assert aware == turns_per_checkpoint(False)
+    assert [step for step, _ in aware[:3]] == [1, 2, 3]
+    assert all(turns == [step] * 6 for step, turns in aware)
+
+
+def test_step_end_hooks_are_awaited_after_every_step() -> None:
+    ended: list[int] = []
+
+    async def hook(world: Any, step: int) -> None:
+        ended.append(step)
+
+    script = Script({}, lambda name, k: 0.05 if name == "P0" and k == 1 else 0.0)
+    world = network(NAMES, SPARSE, script)
+    world.step_end_hooks = (hook,)
+    world.run(3, dependency_aware=True)
+    assert ended == [1, 2, 3]

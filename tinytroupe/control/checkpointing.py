@@ -122,6 +122,15 @@ class SimulationCheckpoints:
         self.random.setstate((version, tuple(internal), gauss))
         return cp
 
+    def step_barrier(self, world: TinyWorld) -> str | None:
+        """Scope hook of dependency-aware stepping: why ``world``'s steps must stay synchronous while this
+        simulation runs (an automatic checkpoint at a step's end must hold every agent at that step, not
+        ahead of it), or None."""
+        if self._active and self.checkpoint_every:
+            return (f"simulation {self.id!r} checkpoints every {self.checkpoint_every} step(s), "
+                    "with every agent at the step's end")
+        return None
+
     def _on_step(self, event: Event) -> None:
         if not isinstance(event, StepEvent) or event.phase != "end" or not self.checkpoint_every:
             return

@@ -30,6 +30,9 @@ before the turns run, or would change what a synchronous run does:
   barrier too: each run starts from one);
 * ``on_agent_error="stop"`` or a budget on the client: the run must end at the failing step, before
   any turn of the next one has run;
+* something must see the whole world at each step's end: the world's ``step_end_hooks`` (a debugger),
+  or an active scope whose ``step_barrier(world)`` gives a reason (a simulation that checkpoints every
+  N steps: its checkpoint must not hold agents that already took later turns);
 * sequential steps, batch mode, or an executor other than the local one.
 
 Example:
@@ -58,6 +61,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from tinytroupe import scope
 from tinytroupe.agent.actions import Action
 from tinytroupe.environment.engine import TurnOutcome, run_turn
 from tinytroupe.environment.executors import LocalExecutor
@@ -125,6 +129,18 @@ def _fallback(world: TinyWorld, parallel: bool, batch: bool) -> str | None:
         return "a budget ends the run at the step where it is spent, before any later turn"
     if not _routing_declared(type(world)):
         return f"{type(world).__name__} changes routing without declaring routing_reach"
+    if world.step_end_hooks:
+        return "step_end_hooks are awaited at the end of every step, with every agent at that step"
+    return _scope_barrier(world)
+
+
+def _scope_barrier(world: TinyWorld) -> str | None:
+    """Why an active scope needs every step of ``world`` to be a barrier (its ``step_barrier``), or None."""
+    for active in scope.active_scopes():
+        barrier = getattr(active, "step_barrier", None)
+        why = barrier(world) if barrier is not None else None
+        if why:
+            return str(why)
     return None
 
 
