@@ -58,9 +58,11 @@ class Script:
 
 def network(names: Sequence[str], groups: Sequence[Sequence[str]], script: Script, *,
             bus: EventBus | None = None, world_cls: type[TinyWorld] = TinySocialNetwork,
-            settings: Settings | None = None, **kwargs: Any) -> TinyWorld:
-    """A network (each group fully related inside), its agents' partners told to ``script``."""
-    client = LLMClient(ScriptedBackend(script))
+            settings: Settings | None = None, context_client: Callable[[LLMRequest], Any] | None = None,
+            **kwargs: Any) -> TinyWorld:
+    """A network (each group fully related inside), its agents' partners told to ``script`` (which
+    ``context_client``, when given, replaces as the model)."""
+    client = LLMClient(ScriptedBackend(context_client or script))
     context = RunContext(client=client, bus=bus or EventBus(), settings=settings or Settings(), seed=7)
     world = world_cls("Net", initial_datetime=START, client=client, seed=7, communication_display=False,
                       context=context, **kwargs)
@@ -356,3 +358,30 @@ def test_step_end_hooks_are_awaited_after_every_step() -> None:
     world.step_end_hooks = (hook,)
     world.run(3, dependency_aware=True)
     assert ended == [1, 2, 3]
+
+
+def test_a_tool_that_reaches_other_agents_keeps_the_run_synchronous(caplog: pytest.LogCaptureFixture) -> None:
+    """A's email reaches C during A's turn, outside routing (A and C are not related): C must not have
+    run ahead of A's slow first turn, or it hears the mail two steps late."""
+    from tinytroupe.tools import TinyEmail, TinyToolUse
+
+    def outcome(aware: bool) -> dict[str, list[tuple[Any, ...]]]:
+        turns = Counter[str]()
+
+        async def respond(request: LLMRequest) -> Any:
+            name = agent_of(request)
+            turns[name] += 1
+            if (name, turns[name]) == ("A", 1):
+                await asyncio.sleep(0.1)
+                mail = {"to": ["C"], "subject": "Lunch?", "body": "Noon?"}
+                return {**turn(), "actions": [{"type": "SEND_EMAIL", "content": mail}, {"type": "DONE"}]}
+            return turn(("THINK", f"{name} #{hashlib.sha256(action_prompt(request).encode()).hexdigest()[:8]}"))
+
+        world = network("ABCD", [("A", "B"), ("C", "D")], Script({}), context_client=respond)
+        world.agents[0].add_mental_faculty(TinyToolUse([TinyEmail()]))
+        if aware:
+            assert _plan(world, caplog) is None and "'A' may reach other agents" in caplog.text
+        world.run(3, dependency_aware=aware)
+        return memories(world)
+
+    assert outcome(True) == outcome(False)

@@ -25,6 +25,9 @@ before the turns run, or would change what a synchronous run does:
 
 * routing may reach anyone (a plain :class:`~tinytroupe.environment.TinyWorld`: a named TALK reaches
   any agent of the world), or a subclass changes routing without declaring ``routing_reach``;
+* an agent has a turn component that is not declared portable (``portable = True``, which says its
+  calls reach no other agent): it may reach other agents or read the world during the turn, outside
+  routing (``TinyEmail`` delivers mail, a knowledge graph is shared);
 * the world has interventions, an event scheduler or an activity schedule: they act at the start of
   every step on the whole world, so every step is a barrier (a world-level broadcast between runs is a
   barrier too: each run starts from one);
@@ -63,6 +66,7 @@ from typing import TYPE_CHECKING
 
 from tinytroupe import scope
 from tinytroupe.agent.actions import Action
+from tinytroupe.agent.portable import portability_problems
 from tinytroupe.environment.engine import TurnOutcome, run_turn
 from tinytroupe.environment.executors import LocalExecutor
 from tinytroupe.errors import InvalidState
@@ -129,6 +133,10 @@ def _fallback(world: TinyWorld, parallel: bool, batch: bool) -> str | None:
         return "a budget ends the run at the step where it is spent, before any later turn"
     if not _routing_declared(type(world)):
         return f"{type(world).__name__} changes routing without declaring routing_reach"
+    for agent in world.agents:
+        for component, problem in portability_problems(agent).items():
+            return (f"a turn of {agent.name!r} may reach other agents or read the world outside routing: "
+                    f"{component!r} is not declared portable ({problem})")
     if world.step_end_hooks:
         return "step_end_hooks are awaited at the end of every step, with every agent at that step"
     return _scope_barrier(world)
