@@ -140,6 +140,19 @@ def test_strict_schema_closes_every_object() -> None:
     assert "title" in schema_for(Order)  # the original is untouched
 
 
+class Job(BaseModel):
+    title: str = Field(title="Job title")
+    default: bool = False
+
+
+def test_strict_schema_keeps_fields_named_title_or_default() -> None:
+    # a persona's occupation has a "title" field: dropping it as if it were the schema's annotation made the
+    # model unable to answer it, and every answer then failed validation
+    schema = strict_schema(schema_for(Job))
+    assert set(schema["properties"]) == {"title", "default"} and schema["required"] == ["title", "default"]
+    assert "title" not in schema["properties"]["title"] and "default" not in schema["properties"]["default"]
+
+
 _leaf = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=20)
 _json: Any = st.recursive(
     _leaf, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),

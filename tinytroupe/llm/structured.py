@@ -254,9 +254,12 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
         {'type': 'object', 'properties': {'x': {'type': 'integer'}}, 'additionalProperties': False, 'required': ['x']}
     """
 
-    def fix(node: Any) -> Any:
+    def fix(node: Any, names: bool = False) -> Any:
         if isinstance(node, dict):
-            out = {k: fix(v) for k, v in node.items() if k not in ("default", "title")}
+            if names:  # a "properties" mapping: its keys are field names (a field may be called "title")
+                return {k: fix(v) for k, v in node.items()}
+            out = {k: fix(v, names=k in ("properties", "$defs")) for k, v in node.items()
+                   if k not in ("default", "title")}
             if out.get("type") == "object" and "properties" in out:
                 out["additionalProperties"] = False
                 out["required"] = list(out["properties"].keys())
