@@ -68,6 +68,27 @@ def test_price_file_is_laid_over_the_default_table(tmp_path: Path) -> None:
         load_price_table(tmp_path / "missing.toml")
 
 
+@pytest.mark.parametrize("value", ["true", '"1.5"'])
+def test_a_price_of_the_wrong_type_is_refused_not_coerced(value: str, tmp_path: Path) -> None:
+    # true would be priced $1 and "1.5" $1.5: a price the file does not state is an invented one
+    toml = tmp_path / "prices.toml"
+    toml.write_text(f'as_of = "2030-01-01"\n[models."gpt-4.1-mini"]\ninput = {value}\noutput = 2.0\n')
+    with pytest.raises(ConfigError, match=r"prices.toml:3: models.gpt-4.1-mini.input: .*number"):
+        load_price_table(toml)
+
+
+def test_a_toml_price_error_names_the_line_of_its_field(tmp_path: Path) -> None:
+    toml = tmp_path / "prices.toml"
+    toml.write_text('as_of = "2030-01-01"\n# gpt-4.1 is dearer\n[models."gpt-4.1-mini"]\ninput = 1.0\n'
+                    'output = 2.0\n\n[models."gpt-4.1"]\ninput = 3.0\noutput = -8.0\n')
+    with pytest.raises(ConfigError, match=r"prices.toml:9: models.gpt-4.1.output: .*greater than") as err:
+        load_price_table(toml)
+    assert err.value.line == 9
+    toml.write_text('as_of = "2030-01-01"\n[models."gpt-4.1"]\ninput = 3.0\n')
+    with pytest.raises(ConfigError, match=r"prices.toml:2: models.gpt-4.1.output: Field required"):
+        load_price_table(toml)  # a missing field: the line of its model
+
+
 def test_budget_section_in_settings(tmp_path: Path) -> None:
     ini = tmp_path / "config.ini"
     ini.write_text("[Budget]\nMAX_COST_USD = 0.25\nMAX_CALLS = 40\n")

@@ -44,8 +44,9 @@ class ModelPrice(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    input: float = Field(ge=0, description="$ per 1M prompt tokens")
-    output: float = Field(ge=0, description="$ per 1M completion tokens")
+    # strict: a true or a "1.5" in a price file is a mistake, not a price of $1 or $1.5
+    input: float = Field(ge=0, strict=True, description="$ per 1M prompt tokens")
+    output: float = Field(ge=0, strict=True, description="$ per 1M completion tokens")
 
 
 class PriceTable(BaseModel):
@@ -170,14 +171,28 @@ def load_price_table(path: str | Path, *, base: PriceTable | None = DEFAULT_PRIC
 
 
 def _line_of(text: str, loc: tuple[int | str, ...], *, json: bool) -> int | None:
-    """The line of a field for messages: exact in JSON; in TOML the line naming its model (best effort)."""
+    """The line of a field for messages: exact in JSON; in TOML the field's line in its model's table, else
+    the line naming the model (best effort)."""
     if json:
         return json_key_lines(text, [loc]).get(loc)
     names = [str(part) for part in loc if part != "models"]
-    for number, line in enumerate(text.splitlines(), 1):
-        if names and names[0] in line:
-            return number
-    return None
+    if not names:
+        return None
+    lines = text.splitlines()
+    key = r'(?:"{0}"|\'{0}\'|{0})'.format(re.escape(names[0]))
+    header = re.compile(rf"^\s*\[\s*models\s*\.\s*{key}\s*\]")
+    start = next((n for n, line in enumerate(lines, 1) if header.match(line)), None)
+    if start is None:  # an inline table, a dotted key or a top-level field: the first line that names it
+        named = re.compile(rf"^\s*(?:models\s*\.\s*)?{key}\s*[=.]")
+        return next((n for n, line in enumerate(lines, 1) if named.match(line)), None)
+    if len(names) > 1:
+        field = re.compile(rf"^\s*{re.escape(names[1])}\s*=")
+        for number in range(start + 1, len(lines) + 1):
+            if lines[number - 1].lstrip().startswith("["):
+                break  # the next table: the field is not in this one
+            if field.match(lines[number - 1]):
+                return number
+    return start
 
 
 __all__ = ["DEFAULT_PRICES", "ModelPrice", "PriceTable", "load_price_table", "usage_cost"]
