@@ -231,6 +231,15 @@ def test_cli_budget_stops_cleanly_with_everything_so_far_written(tmp_path: Path)
     assert kinds.count("llm_call") == 4 and "warning" in kinds
 
 
+@pytest.mark.parametrize("limit", ["inf", "1e400"])
+def test_cli_refuses_an_infinite_budget_with_a_message(limit: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", str(EXAMPLES / "focus_group.yaml"), "-b", "scripted", "-q",
+                                 "-o", str(tmp_path / "o"), "--budget", limit])
+    assert result.exit_code == 1 and "Error:" in result.output and "max_cost_usd" in result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert not (tmp_path / "o" / "results.json").exists()
+
+
 def test_budget_from_settings_stops_a_study(tmp_path: Path) -> None:
     config = tmp_path / "tinytroupe.toml"
     config.write_text("[budget]\nmax_tokens = 3000\n")

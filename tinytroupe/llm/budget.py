@@ -41,7 +41,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tinytroupe.errors import BudgetExceeded, ConfigError
 from tinytroupe.llm.backend import Backend, BackendWrapper
@@ -72,13 +72,22 @@ class Budget(BaseModel):
            max_tokens: int | None = None) -> Budget | None:
         """A budget with these limits, or None when none is given (then a default one applies).
 
+        Raises:
+            ConfigError: a limit is not a finite number above 0 (the limit is named).
+
         Example:
             >>> Budget.of(None, None, None) is None, Budget.of(max_calls=3).max_calls
             (True, 3)
         """
         if max_cost_usd is None and max_calls is None and max_tokens is None:
             return None
-        return cls(max_cost_usd=max_cost_usd, max_calls=max_calls, max_tokens=max_tokens)
+        try:
+            return cls(max_cost_usd=max_cost_usd, max_calls=max_calls, max_tokens=max_tokens)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = ".".join(map(str, err["loc"]))
+            raise ConfigError(f"budget: {key}: {err['msg']} (got {err.get('input')!r})", section="Budget",
+                              key=key) from None
 
     @property
     def limited(self) -> bool:
