@@ -231,6 +231,19 @@ def test_cli_budget_stops_cleanly_with_everything_so_far_written(tmp_path: Path)
     assert kinds.count("llm_call") == 4 and "warning" in kinds
 
 
+def test_a_run_stopped_before_its_extraction_has_a_failed_row_per_agent(tmp_path: Path) -> None:
+    # the budget refuses Oscar's step-2 turn: Lisa's turn stands but nobody is asked the extraction, so every
+    # agent has no result, and its row says so (none is invented, none is left out)
+    result = runner.invoke(app, ["run", str(EXAMPLES / "focus_group.yaml"), "-b", "scripted", "-q",
+                                 "-o", str(tmp_path), "--max-calls", "4"])
+    assert result.exit_code == EXIT_BUDGET, result.output
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert list(data["results"]) == ["Lisa Brennan", "Oscar Villanueva", "Marcos Ferreira"]
+    assert all(row["status"] == "failed" and "BudgetExceeded" in row["error"] for row in data["results"].values())
+    assert data["failed"] == 3 and data["result_count"] == 0
+    assert len((tmp_path / "results.csv").read_text().splitlines()) == 4
+
+
 @pytest.mark.parametrize("limit", ["inf", "1e400"])
 def test_cli_refuses_an_infinite_budget_with_a_message(limit: str, tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", str(EXAMPLES / "focus_group.yaml"), "-b", "scripted", "-q",

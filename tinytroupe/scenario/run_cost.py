@@ -1,4 +1,5 @@
-"""What a scenario run's model calls cost in dollars, from its client's usage and a price table.
+"""What a scenario run's model calls cost in dollars, from its client's usage and a price table; where its
+budget stopped it.
 
 Example:
     >>> from tinytroupe.llm import LLMClient, ScriptedBackend
@@ -13,8 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinytroupe.environment.world import TinyWorld
+from tinytroupe.errors import BudgetExceeded
+from tinytroupe.llm.backend import BackendWrapper
+from tinytroupe.llm.budget import BudgetWrapper
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, usage_cost
+from tinytroupe.scenario.model import Scenario
 
 
 def run_cost(client: LLMClient, stats: dict[str, Any], prices: PriceTable | None) -> tuple[float | None, str]:
@@ -33,4 +39,18 @@ def run_cost(client: LLMClient, stats: dict[str, Any], prices: PriceTable | None
     return cost, f"prices of {table.source}, as of {table.as_of}"
 
 
-__all__ = ["run_cost"]
+def budget_stop(world: TinyWorld, scenario: Scenario, results: dict[str, dict[str, Any]],
+                stopped: BudgetExceeded | None) -> tuple[BudgetExceeded | None, dict[str, dict[str, Any]]]:
+    """Why the budget stopped the run (None: it did not), and the rows. Refused during the extraction, those
+    agents' rows say so already; stopped before it, every agent gets a failed row saying that no answer was
+    asked for (none is made up, none is left out)."""
+    budget = world.client.backend.find(BudgetWrapper) if isinstance(world.client.backend, BackendWrapper) else None
+    if stopped is None and isinstance(budget, BudgetWrapper):
+        stopped = budget.exceeded
+    if stopped is not None and scenario.extraction is not None and not results:
+        results = {a.name: {"status": "failed", "error": f"BudgetExceeded: {stopped} (before the extraction: "
+                            "no answer was asked for)"} for a in world.agents}
+    return stopped, results
+
+
+__all__ = ["budget_stop", "run_cost"]

@@ -26,7 +26,6 @@ from tinytroupe.examples import load_example_fragment, load_example_persona
 from tinytroupe.extraction.results_extractor import ResultsExtractor
 from tinytroupe.llm.backend import BackendWrapper
 from tinytroupe.llm.batch import find_batch_wrapper
-from tinytroupe.llm.budget import BudgetWrapper
 from tinytroupe.llm.client import LLMClient
 from tinytroupe.llm.prefix import PrefixMeter, PrefixReport
 from tinytroupe.llm.prices import PriceTable
@@ -35,7 +34,7 @@ from tinytroupe.scenario.grounding import check_grounding, consult, give_documen
 from tinytroupe.scenario.loader import check_agent_references
 from tinytroupe.scenario.model import ExtractionSpec, Scenario, ScriptItem, StoryStep
 from tinytroupe.scenario.populations import agenerate_personas
-from tinytroupe.scenario.run_cost import run_cost
+from tinytroupe.scenario.run_cost import budget_stop, run_cost
 from tinytroupe.scenario.schedule import apply_schedule, everyone_acts
 from tinytroupe.scenario.tools import give_tools
 from tinytroupe.scenario.workplace_classroom import apply_classroom_item, grade_quizzes
@@ -254,9 +253,7 @@ async def arun_scenario(scenario: Scenario, *, client: LLMClient | None = None, 
         results = await _play(world, scenario, client, step_delta, progress, on_step, batch, story)
     except BudgetExceeded as exc:
         stopped = exc
-    budget = world.client.backend.find(BudgetWrapper) if isinstance(world.client.backend, BackendWrapper) else None
-    if stopped is None and isinstance(budget, BudgetWrapper):
-        stopped = budget.exceeded  # refused during extraction: those agents' rows say so
+    stopped, results = budget_stop(world, scenario, results, stopped)
     count, failed = _counts(scenario, world, results)
     stats = world.client.get_cost_stats()
     cost_usd, note = run_cost(world.client, stats, prices)
