@@ -31,6 +31,7 @@ from tinytroupe.llm import (
 )
 from tinytroupe.llm.demo import demo_backend
 from tinytroupe.llm.prefix import common_prefix_length
+from tinytroupe.llm.types import Completion, Usage
 from tinytroupe.scenario.estimate import estimate_scenario
 from tinytroupe.scenario.loader import load_scenario
 from tinytroupe.scenario.study import run_study, study_settings
@@ -145,6 +146,20 @@ def test_a_cost_budget_for_an_unpriced_model_is_refused_up_front() -> None:
     with pytest.raises(ConfigError, match="needs the price of model 'mystery'"):
         BudgetWrapper(ScriptedBackend(["ok"], model="mystery"), Budget(max_cost_usd=1.0))
     BudgetWrapper(ScriptedBackend(["ok"], model="mystery"), Budget(max_calls=1))  # calls need no price
+
+
+def test_a_cost_budget_stops_once_an_answer_comes_from_a_model_it_cannot_price() -> None:
+    # the server bills the deployment asked for but names another model in its answers: the calls' cost is
+    # unknown from then on, and counting it as $0 let a $10 budget pay for any number of $2 calls
+    prices = PriceTable(as_of="test", models={"my-deploy": ModelPrice(input=1_000_000.0, output=1_000_000.0)})
+    answer = Completion(text="ok", model="Qwen/Qwen2.5-7B", backend="scripted",
+                        usage=Usage(prompt_tokens=1, completion_tokens=1))
+    backend = ScriptedBackend([answer], cycle=True, model="my-deploy")
+    client = LLMClient(BudgetWrapper(backend, Budget(max_cost_usd=10), prices=prices))
+    client.complete(HI, max_tokens=2)
+    with pytest.raises(BudgetExceeded, match=r"Qwen/Qwen2\.5-7B") as err:
+        client.complete(HI, max_tokens=2)
+    assert err.value.limit == "cost" and err.value.spent["cost_usd"] is None and len(backend.requests) == 1
 
 
 # -- the estimate -------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ driver then charges what the worker used (:meth:`BudgetWrapper.settle`). The sha
 than was left, so no worker can take the run past its budget.
 
 A cost limit needs the model's price: a wrapper asked to enforce dollars for a model its table does
-not price refuses to start (:class:`~tinytroupe.errors.ConfigError`), since any figure would be invented.
+not price refuses to start (:class:`~tinytroupe.errors.ConfigError`), since any figure would be invented,
+and once an answer names a model it cannot price (what was spent is then unknown) it refuses the next call.
 
 Example:
     >>> from tinytroupe.llm import LLMClient, ScriptedBackend
@@ -213,6 +214,7 @@ class BudgetWrapper(BackendWrapper):
         self._held = _Spent()
         #: the refusal that stopped this budget (None while it has not been reached)
         self.exceeded: BudgetExceeded | None = None
+        self._unpriced: str | None = None  # a model that answered without a price: the cost is unknown
         self._priced(inner.default_model)
 
     def _priced(self, model: str) -> None:
@@ -341,6 +343,8 @@ class BudgetWrapper(BackendWrapper):
         real = self.prices.cost(answer.model, used.prompt_tokens, used.completion_tokens)
         # NaN keeps "unknown" sticky: once a call had no price, the total cost is not known
         self._spent.add(1, used.prompt_tokens, used.completion_tokens, real if real is not None else float("nan"))
+        if real is None and self._unpriced is None:
+            self._unpriced = answer.model
 
     def _check(self, tokens: int, cost: float, context: CallContext) -> None:
         """Raise BudgetExceeded when this call's worst case could pass a limit (the lock is held)."""
@@ -356,8 +360,11 @@ class BudgetWrapper(BackendWrapper):
                                            + r.completion_tokens) + tokens > b.max_tokens:
             why = ("tokens", f"the budget of {b.max_tokens:,} tokens would be passed ({used:,} used or reserved, "
                              f"this call up to {tokens:,})")
-        elif b.max_cost_usd is not None and (spent := (0.0 if s.cost != s.cost else s.cost) + r.cost) + cost \
-                > b.max_cost_usd:
+        elif b.max_cost_usd is not None and s.cost != s.cost:  # counting an unknown cost as $0 would never stop
+            why = ("cost", f"the budget of ${b.max_cost_usd:g} cannot be kept: model {self._unpriced or '?'!r} "
+                           f"answered, which the price table ({self.prices.source}) does not price, so what was "
+                           "spent is unknown; give its price with --prices FILE")
+        elif b.max_cost_usd is not None and (spent := s.cost + r.cost) + cost > b.max_cost_usd:
             why = ("cost", f"the budget of ${b.max_cost_usd:g} would be passed (${spent:.4f} spent or reserved, "
                            f"this call up to ${cost:.4f})")
         if why is not None:
