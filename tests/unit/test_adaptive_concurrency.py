@@ -121,6 +121,32 @@ async def test_retry_after_pauses_every_new_call() -> None:
     assert limited.metrics()["cooldown_s"] == pytest.approx(0.2, abs=0.02)
 
 
+async def test_a_retry_after_longer_than_the_longest_wait_pauses_only_that_long() -> None:
+    # A server asking for an hour must not stall the whole run for an hour: the pause is capped at
+    # max_pause, the retry wrapper's longest wait (the call that got it waits no longer either).
+    model = Burst(retry_after=3600.0)
+    limited = ConcurrencyLimit(ScriptedBackend(model), 4, adaptive=True, max_pause=0.2)
+    changes: list[LimitChange] = []
+    limited.add_listener(lambda change, _: changes.append(change))
+    model.overloaded = True
+    with pytest.raises(LLMTransportError):
+        await limited.generate(_request(0), CTX)
+    assert 0.15 < limited.cooldown_left() <= 0.2
+    assert [c.cooldown_s for c in changes] == [0.2]
+    model.overloaded = False
+    await asyncio.wait_for(limited.generate(_request(1), CTX), timeout=5)
+    assert limited.metrics()["cooldown_s"] == pytest.approx(0.2, abs=0.02)
+    with pytest.raises(ValueError, match="max_pause"):
+        ConcurrencyLimit(ScriptedBackend(model), 4, adaptive=True, max_pause=-1)
+
+
+def test_the_clients_pause_is_capped_at_the_retry_wrappers_longest_wait() -> None:
+    client = build_client(Settings.model_validate({"openai": {"api_type": "openai", "model": "m", "api_key": "k",
+                                                              "base_url": "http://127.0.0.1:9/v1"}}))
+    limited, retry = client.backend.find(ConcurrencyLimit), client.backend.find(RetryWrapper)
+    assert limited is not None and retry is not None and limited.max_pause == retry.max_delay == 30.0
+
+
 async def test_other_failures_do_not_move_the_limit() -> None:
     limited = ConcurrencyLimit(ScriptedBackend([LLMTransportError("bad request", status_code=400), "ok"]), 8,
                                adaptive=True)

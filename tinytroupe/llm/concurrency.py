@@ -29,6 +29,7 @@ from typing import Any
 from tinytroupe.errors import InvalidArgument, LLMTransportError
 from tinytroupe.lazy import PerLoop
 from tinytroupe.llm.backend import Backend, BackendWrapper
+from tinytroupe.llm.retry import MAX_DELAY
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
 logger = logging.getLogger(__name__)
@@ -103,9 +104,10 @@ class ConcurrencyLimit(BackendWrapper):
     congestion control does): it starts at ``max_concurrent``, is halved (at most once per round of
     calls in flight, never below ``min_concurrent``) when the server answers HTTP 429 or 503 or a
     call times out, and grows back by one for every ``limit`` successful calls, up to
-    ``max_concurrent``. A ``Retry-After`` on a 429 or 503 pauses new calls for that long (the call that
-    got it is retried by :class:`~tinytroupe.llm.retry.RetryWrapper`). Listeners added with
-    :meth:`add_listener` hear of every change (the client publishes them as
+    ``max_concurrent``. A ``Retry-After`` on a 429 or 503 pauses new calls for that long, at most
+    ``max_pause`` seconds (the retry wrapper's longest wait: a server asking for an hour must not stall
+    a run for an hour; the call that got it is retried by :class:`~tinytroupe.llm.retry.RetryWrapper`).
+    Listeners added with :meth:`add_listener` hear of every change (the client publishes them as
     :class:`~tinytroupe.events.ConcurrencyEvent`); :meth:`metrics` sums them up.
 
     Waiting rooms belong to one event loop each, so the limit holds per loop (the sync portal's, a
@@ -119,7 +121,7 @@ class ConcurrencyLimit(BackendWrapper):
     """
 
     def __init__(self, inner: Backend, max_concurrent: int, *, adaptive: bool = False,
-                 min_concurrent: int = 1, decrease_factor: float = 0.5,
+                 min_concurrent: int = 1, decrease_factor: float = 0.5, max_pause: float = MAX_DELAY,
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(inner)
         if max_concurrent < 0:
@@ -128,6 +130,9 @@ class ConcurrencyLimit(BackendWrapper):
             raise InvalidArgument(f"min_concurrent must be at least 1, got {min_concurrent}")
         if not 0 < decrease_factor < 1:
             raise InvalidArgument(f"decrease_factor must be between 0 and 1, got {decrease_factor}")
+        if not max_pause >= 0:
+            raise InvalidArgument(f"max_pause must be 0 seconds or more, got {max_pause}")
+        self.max_pause = max_pause
         self.max_concurrent = max_concurrent
         # Without a maximum there is nothing to grow towards or shrink from.
         self.adaptive = adaptive and max_concurrent > 0
@@ -220,7 +225,7 @@ class ConcurrencyLimit(BackendWrapper):
         if reason is None:
             return
         with self._lock:
-            pause = float(exc.retry_after or 0.0) if reason != "timeout" else 0.0
+            pause = min(float(exc.retry_after or 0.0), self.max_pause) if reason != "timeout" else 0.0
             if pause > 0:
                 until = self._clock() + pause
                 if until > self._cooldown_until:

@@ -18,6 +18,9 @@ from tinytroupe.errors import InvalidArgument, LLMRateLimitError, LLMTransportEr
 from tinytroupe.llm.backend import Backend, BackendWrapper
 from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
+#: the longest single wait before a retry, in seconds (a server's ``Retry-After`` included)
+MAX_DELAY = 30.0
+
 logger = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -52,7 +55,7 @@ class RetryWrapper(BackendWrapper):
     """
 
     def __init__(self, inner: Backend, *, max_attempts: int = 5, base_delay: float = 0.5,
-                 max_delay: float = 30.0, jitter: bool = True, sleep: Sleep | None = None,
+                 max_delay: float = MAX_DELAY, jitter: bool = True, sleep: Sleep | None = None,
                  rng: random.Random | None = None) -> None:
         if max_attempts < 1:
             raise InvalidArgument(f"max_attempts must be at least 1, got {max_attempts}")
@@ -133,4 +136,4 @@ class RetryWrapper(BackendWrapper):
                     retry_after=exc.retry_after, kind=exc.kind)
 
 
-__all__ = ["RetryWrapper", "Sleep"]
+__all__ = ["MAX_DELAY", "RetryWrapper", "Sleep"]
