@@ -42,7 +42,7 @@ def _cost(calls: list[dict[str, Any]], prices: PriceTable) -> dict[int, float]:
             out[call["id"]] = 0.0
             continue
         value = prices.cost(call.get("model"), int(call.get("prompt_tokens") or 0),
-                            int(call.get("completion_tokens") or 0))
+                            int(call.get("completion_tokens") or 0), batched=bool(call.get("batched")))
         if value is not None:
             out[call["id"]] = value
     return out

@@ -156,7 +156,8 @@ class EventHub:
             data["_i"], data["_t"] = item.index, round(item.published * 1000.0, 3)
             if self._prices is not None and data.get("kind") == "llm_call":
                 cost = 0.0 if data.get("cache_hit") else self._prices.cost(
-                    data.get("model"), int(data.get("prompt_tokens") or 0), int(data.get("completion_tokens") or 0))
+                    data.get("model"), int(data.get("prompt_tokens") or 0), int(data.get("completion_tokens") or 0),
+                    batched=bool(data.get("batched")))
                 if cost is not None:
                     data["_cost"] = cost
             item.data = data

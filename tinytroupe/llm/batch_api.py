@@ -297,7 +297,8 @@ def completion_from_dict(body: dict[str, Any], request: LLMRequest, mode: str | 
         LLMTransportError: the body is not a chat completion (no choices, no message).
         LLMOutputError: the model gave no text (a refusal).
     """
-    return backend._completion(body, request, mode, latency_s)
+    completion = backend._completion(body, request, mode, latency_s)
+    return completion.model_copy(update={"batched": True})  # billed at batch prices (PriceTable.batch_discount)
 
 
 def error_from_line(line: dict[str, Any], endpoint: Endpoint) -> LLMTransportError:

@@ -340,7 +340,7 @@ class BudgetWrapper(BackendWrapper):
     def _charge(self, answer: Completion) -> None:
         """Count ``answer``'s real usage as spent (the lock is held)."""
         used = answer.usage
-        real = self.prices.cost(answer.model, used.prompt_tokens, used.completion_tokens)
+        real = self.prices.cost(answer.model, used.prompt_tokens, used.completion_tokens, batched=answer.batched)
         # NaN keeps "unknown" sticky: once a call had no price, the total cost is not known
         self._spent.add(1, used.prompt_tokens, used.completion_tokens, real if real is not None else float("nan"))
         if real is None and self._unpriced is None:

@@ -63,6 +63,9 @@ class PriceTable(BaseModel):
     as_of: str = Field(description="when these prices were read off the providers' pages")
     source: str = "built-in table"
     models: dict[str, ModelPrice] = Field(default_factory=dict)
+    #: what a call answered through a batch API costs, as a share of the list price (OpenAI's and Azure's
+    #: Batch API: half)
+    batch_discount: float = Field(default=0.5, ge=0, le=1, strict=True, allow_inf_nan=False)
 
     def price(self, model: str | None) -> ModelPrice | None:
         """The price of ``model`` (a dated snapshot falls back to its model's name), or None."""
@@ -73,16 +76,27 @@ class PriceTable(BaseModel):
             found = self.models.get(_DATED.sub("", model))
         return found
 
-    def cost(self, model: str | None, prompt_tokens: int, completion_tokens: int) -> float | None:
-        """What the tokens cost in US dollars with ``model``'s price; None when the model has none."""
+    def cost(self, model: str | None, prompt_tokens: int, completion_tokens: int, *,
+             batched: bool = False) -> float | None:
+        """What the tokens cost in US dollars with ``model``'s price (``batched``: answered through a batch
+        API, at ``batch_discount`` of it); None when the model has none.
+
+        Example:
+            >>> t = PriceTable(as_of="2025-01-01", models={"m": ModelPrice(input=1.0, output=2.0)})
+            >>> t.cost("m", 1_000_000, 0), t.cost("m", 1_000_000, 0, batched=True)
+            (1.0, 0.5)
+        """
         p = self.price(model)
         if p is None:
             return None
-        return (prompt_tokens * p.input + completion_tokens * p.output) / 1_000_000
+        cost = (prompt_tokens * p.input + completion_tokens * p.output) / 1_000_000
+        return cost * self.batch_discount if batched else cost
 
     def merged(self, other: PriceTable) -> PriceTable:
         """This table with ``other``'s prices laid over it (``other``'s date and source win)."""
-        return PriceTable(as_of=other.as_of, source=other.source, models={**self.models, **other.models})
+        discount = other.batch_discount if "batch_discount" in other.model_fields_set else self.batch_discount
+        return PriceTable(as_of=other.as_of, source=other.source, models={**self.models, **other.models},
+                          batch_discount=discount)
 
 
 #: OpenAI's list prices (standard tier, no cached-input discount) as published on 2025-06-01, plus the
@@ -118,10 +132,14 @@ def usage_cost(by_model: dict[str, dict[str, int]], prices: PriceTable) -> float
         prompt, completion = int(row.get("prompt_tokens", 0)), int(row.get("completion_tokens", 0))
         if not prompt and not completion:
             continue  # only cache hits or failures: nothing was paid
-        cost = prices.cost(model, prompt, completion)
-        if cost is None:
+        # the part answered through a batch API is billed at the table's batch_discount
+        batch_prompt = int(row.get("batch_prompt_tokens", 0))
+        batch_completion = int(row.get("batch_completion_tokens", 0))
+        live = prices.cost(model, prompt - batch_prompt, completion - batch_completion)
+        batch = prices.cost(model, batch_prompt, batch_completion, batched=True)
+        if live is None or batch is None:
             return None
-        total += cost
+        total += live + batch
     return round(total, 6)
 
 

@@ -351,6 +351,9 @@ class Completion(BaseModel):
     logprobs: FirstTokenLogprobs | None = None
     #: the functions the model asked to call (a request with ``tools``); ``text`` may then be empty
     tool_calls: tuple[ToolCallRequest, ...] | None = None
+    #: answered through a provider's batch API (billed at the price table's ``batch_discount``); not stored
+    #: with a cached answer, whose hits nobody pays for
+    batched: bool = Field(default=False, exclude=True)
     # (response model, context, validated answer) when a wrapper already checked the text strictly, so
     # the client need not parse it again: "_checked" in the private storage (see mark_checked)
 

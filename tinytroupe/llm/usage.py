@@ -26,7 +26,8 @@ from tinytroupe.llm.types import CallContext, Completion, LLMRequest
 
 
 class _Counter:
-    __slots__ = ("cached_calls", "calls", "completion_tokens", "errors", "latency_s", "prompt_tokens")
+    __slots__ = ("batch_completion_tokens", "batch_prompt_tokens", "cached_calls", "calls", "completion_tokens",
+                 "errors", "latency_s", "prompt_tokens")
 
     def __init__(self) -> None:
         self.calls = 0
@@ -35,9 +36,11 @@ class _Counter:
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.latency_s = 0.0
+        self.batch_prompt_tokens = 0  # the part of the tokens answered through a batch API (cheaper)
+        self.batch_completion_tokens = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        row = {
             "calls": self.calls,
             "cached_calls": self.cached_calls,
             "errors": self.errors,
@@ -46,6 +49,10 @@ class _Counter:
             "total_tokens": self.prompt_tokens + self.completion_tokens,
             "latency_s": round(self.latency_s, 6),
         }
+        if self.batch_prompt_tokens or self.batch_completion_tokens:  # only in rows with batched calls
+            row["batch_prompt_tokens"] = self.batch_prompt_tokens
+            row["batch_completion_tokens"] = self.batch_completion_tokens
+        return row
 
 
 class UsageLedger:
@@ -70,11 +77,11 @@ class UsageLedger:
 
     def record(self, *, model: str, agent: str | None, world: str | None, purpose: str,
                prompt_tokens: int, completion_tokens: int, latency_s: float, cached: bool,
-               error: bool) -> None:
-        self._add(model, agent, world, purpose, prompt_tokens, completion_tokens, latency_s, cached, error)
+               error: bool, batched: bool = False) -> None:
+        self._add(model, agent, world, purpose, prompt_tokens, completion_tokens, latency_s, cached, error, batched)
 
     def _add(self, model: str, agent: str | None, world: str | None, purpose: str, prompt_tokens: int,
-             completion_tokens: int, latency_s: float, cached: bool, error: bool) -> None:
+             completion_tokens: int, latency_s: float, cached: bool, error: bool, batched: bool = False) -> None:
         # positional and unrolled: every LLM call of a run is counted here, on the caller's thread
         with self._lock:
             by = self._by  # read under the lock, as _total is: reset replaces both together
@@ -97,6 +104,9 @@ class UsageLedger:
                 else:
                     c.prompt_tokens += prompt_tokens
                     c.completion_tokens += completion_tokens
+                    if batched:
+                        c.batch_prompt_tokens += prompt_tokens
+                        c.batch_completion_tokens += completion_tokens
 
     def stats(self) -> dict[str, Any]:
         """``{"total": {...}, "by_model": {name: {...}}, "by_agent", "by_world", "by_purpose": ...}``."""
@@ -129,7 +139,7 @@ class UsageLedger:
         if not isinstance(event, LLMCallEvent):
             return
         self._add(event.model, event.agent, event.world, event.purpose, event.prompt_tokens,
-                  event.completion_tokens, event.latency_s, event.cache_hit, event.error is not None)
+                  event.completion_tokens, event.latency_s, event.cache_hit, event.error is not None, event.batched)
 
     def attach(self, bus: EventBus, *, client: str | None = None) -> int:
         """Count the LLM calls published on ``bus`` from now on (only ``client``'s, when given); returns
@@ -253,6 +263,7 @@ class UsageWrapper(BackendWrapper):
             "cache_hit": completion.cached if completion else False,
             "attempts": completion.attempts if completion else 1,
             "error": error,
+            "batched": completion.batched if completion else False,
             "client": self.client,
         })
         if own is not None:
