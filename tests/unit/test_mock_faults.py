@@ -319,6 +319,11 @@ def test_bad_fault_settings_are_refused() -> None:
         MockFailure(kind="teapot")
     with pytest.raises(ValueError, match="unknown fault kind"):
         spawn_mock_server(fault_rate=0.1, fault_kinds=["teapot"])
+    # a list handed to add_failures is refused at the call, not answered as HTTP 500 by the next request
+    server = MockOpenAIServer()
+    with pytest.raises(TypeError, match=r"unpack a list: add_failures\(\*failures\)"):
+        server.add_failures([MockFailure.rate_limit(1)])  # type: ignore[arg-type]
+    assert not server.state.failures
 
 
 def test_old_style_failures_keep_their_meaning_and_get_labels() -> None:

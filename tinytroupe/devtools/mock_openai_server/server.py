@@ -27,7 +27,7 @@ from tinytroupe.devtools.mock_openai_server.faults import (
 )
 from tinytroupe.devtools.mock_openai_server.replies import RecordedRequest, Reply, ReplyFunction
 from tinytroupe.devtools.mock_openai_server.state import MISSING_SERVER_DEPENDENCY, FaultFilter, _State
-from tinytroupe.errors import InvalidState
+from tinytroupe.errors import InvalidArgumentType, InvalidState
 
 try:
     import uvicorn
@@ -157,7 +157,16 @@ class MockOpenAIServer:
         return self.state.batch.stats()
 
     def add_failures(self, *failures: MockFailure) -> None:
-        """Queue misbehaviours for the next requests."""
+        """Queue misbehaviours for the next requests.
+
+        Raises:
+            InvalidArgumentType: an argument is not a :class:`MockFailure` (a list: unpack it with ``*``).
+        """
+        wrong = next((f for f in failures if not isinstance(f, MockFailure)), None)
+        if wrong is not None:  # found here, not as an HTTP 500 of the next request
+            raise InvalidArgumentType(f"add_failures takes MockFailure objects, got a {type(wrong).__name__}"
+                                      + (" (unpack a list: add_failures(*failures))" if isinstance(wrong, list | tuple)
+                                         else ""))
         with self.state.lock:
             self.state.failures.extend(failures)
 
