@@ -17,6 +17,7 @@ from tinytroupe.events import Event, LLMCallEvent
 from tinytroupe.llm import LLMClient
 from tinytroupe.llm.budget import Budget, BudgetWrapper
 from tinytroupe.llm.factory import build_client
+from tinytroupe.llm.prefix import PrefixMeter
 from tinytroupe.llm.prices import DEFAULT_PRICES, ModelPrice, PriceTable, load_price_table, usage_cost
 from tinytroupe.llm.usage import UsageLedger
 from tinytroupe.scenario.run_cost import run_cost
@@ -99,3 +100,25 @@ def test_call_events_say_whether_they_were_batched_in_the_trace() -> None:
     event: Event = LLMCallEvent(model="m", prompt_tokens=10, completion_tokens=5, batched=True)
     assert '"batched":true' in event.model_dump_json()
     assert LLMCallEvent(model="m").batched is False
+
+
+def test_a_batch_study_gets_its_prompt_prefix_report() -> None:
+    # The prefix meter sat inside the batch layer, which answers batched calls itself: a batch study's
+    # report counted none of its calls.
+    with MockOpenAIServer(reply_fn=talk, batch_latency_s=0.1) as server:
+        settings = Settings.model_validate({"openai": {"api_type": "openai", "model": "m", "base_url": server.base_url,
+                                                       "api_key": KEY, "max_attempts": 1}})
+        client = build_client(settings, measure_prefixes=True)
+        try:
+            fast(client)
+            world = world_of(client, 3)
+            world.run(1, batch=True)
+            world.run(1)
+            assert world.errors == []
+            meter = client.backend.find(PrefixMeter)
+            assert isinstance(meter, PrefixMeter)
+            report = meter.report()
+            assert sorted(report.agents) == ["Agent0", "Agent1", "Agent2"]
+            assert all(stats.calls == 2 for stats in report.agents.values())
+        finally:
+            client.close()

@@ -118,10 +118,10 @@ def wrap_backend(backend: Backend, settings: Settings, *, cache_path: str | Path
         chain = RateLimit(chain, requests_per_minute=o.requests_per_minute,
                           tokens_per_minute=o.tokens_per_minute)
     chain = RetryWrapper(chain, max_attempts=o.max_attempts)
-    if measure_prefixes:
-        chain = PrefixMeter(chain)
     if isinstance(backend, OpenAIBackend) and backend.api_type in ("openai", "azure"):  # Ollama has no batch API
         chain = BatchWrapper(chain)
+    if measure_prefixes:  # outside the batch layer, which answers batched calls without the inner chain
+        chain = PrefixMeter(chain)
     if budget_share or (budget is not None and budget.limited):
         chain = BudgetWrapper(chain, budget if budget is not None else Budget(), prices=prices,
                               completion_tokens=o.max_completion_tokens)
