@@ -139,7 +139,10 @@ def _spoil(line: str, how: str) -> str:
     if how == "cut":
         return line[: len(line) // 2]  # a line cut off: not JSON
     data = json.loads(line)
-    data["response"]["body"] = {"id": "x", "object": "chat.completion"} if how == "no_choices" else "oops"
+    if how == "refusal":  # the model declined: no content, a refusal
+        data["response"]["body"]["choices"][0]["message"].update(content=None, refusal="I can't help with that")
+    else:
+        data["response"]["body"] = {"id": "x", "object": "chat.completion"} if how == "no_choices" else "oops"
     return json.dumps(data)
 
 
@@ -192,6 +195,28 @@ def test_an_output_line_that_stays_unusable_fails_its_agent_only_after_the_resen
         assert isinstance(error, LLMTransportError) and "usable chat completion" in str(error)
         assert len(wrapper.submitted) == 1 + wrapper.max_resends
         assert actions[0]["Agent1"] == [] and actions[0]["Agent0"][0].content == "Agent0 answers"
+
+
+def test_a_refusal_in_a_batch_fails_only_its_own_agent(batch_client: Any) -> None:
+    # A line whose model refused is a usable answer that fails its caller: checking the lines must not let
+    # its error escape and lose the batch (and the others' answers) for everyone.
+    with MockOpenAIServer(reply_fn=talk) as server:
+        client, _, _ = batch_client(server)
+        add_file = server.state.batch.add_file
+
+        def spoiling(data: bytes, filename: str, purpose: str, status: str = "processed") -> dict[str, Any]:
+            if purpose == "batch_output":
+                data = "".join((_spoil(t, "refusal") if "Agent1 answers" in t else t) + "\n"
+                               for t in data.decode().splitlines()).encode()
+            return add_file(data, filename, purpose, status)
+
+        server.state.batch.add_file = spoiling  # type: ignore[method-assign]
+        world = world_of(client, 3)
+        actions = world.run(1, batch=True, return_actions=True)
+        assert [e.agent for e in world.errors] == ["Agent1"] and actions is not None
+        assert "can't help" in str(world.errors[0].exception)
+        assert actions[0]["Agent0"][0].content == "Agent0 answers"
+        assert actions[0]["Agent2"][0].content == "Agent2 answers"
 
 
 def test_one_batch_whose_results_cannot_be_fetched_fails_only_its_own_agents(batch_client: Any) -> None:

@@ -248,6 +248,8 @@ def unusable_lines(answers: Mapping[str, tuple[str, dict[str, Any]]], handled: C
             except LLMTransportError as exc:
                 if exc.retryable:
                     found[key] = exc
+            except Exception:  # a refusal, say: the line stays, and _resolve fails its own caller with it
+                continue  # (escaping here, it would lose the whole batch, everyone's answers with it)
         elif isinstance(response := body.get("response"), dict) and response.get("status_code") == 200:
             found[key] = backend._bad_envelope(response.get("body"), None)  # a 200 whose body is no object
     if status == "completed":
