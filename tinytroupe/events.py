@@ -64,10 +64,8 @@ class LLMCallEvent(Event):
     cache_hit: bool = False
     attempts: int = 1
     error: str | None = None
-    #: answered through a provider's batch API (billed at the price table's ``batch_discount``)
-    batched: bool = False
-    #: which ``LLMClient`` made the call (its ledger counts it); process-local, so not in traces
-    client: str | None = Field(default=None, exclude=True)
+    batched: bool = False  # answered through a provider's batch API (priced at the table's batch_discount)
+    client: str | None = Field(default=None, exclude=True)  # the LLMClient that made it; process-local, not traced
 
 
 class StimulusEvent(Event):

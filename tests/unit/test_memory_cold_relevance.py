@@ -185,7 +185,7 @@ def test_segments_of_an_older_version_are_read_and_get_vectors_when_queried(tmp_
     store = MemorySegmentStore(path, "sim")
     assert [s.segment for s in store.segments("Ana")] == [1, 2, 3, 4, 5, 6]
     mem = _memory(store, cold_backfill_segments=2)
-    mem.episodic.cleanups, mem.episodic.cold_legacy = 6, True  # as restoring the (older) state that wrote them would
+    mem.episodic.cleanups, mem.episodic.cold_keys = 6, [(1, "")]  # as restoring the (older) state that wrote them would
     assert mem.load_cold_segment(2)[0].content == FACT and mem.search("garden safe")[0].id == 3
     # a query embeds the newest segments lacking vectors, two at a time, and stores them
     for backfilled in ([6, 5], [4, 3], [2, 1]):
@@ -212,7 +212,7 @@ def test_backfill_cold_vectors_does_every_old_segment_at_once(tmp_path: Path) ->
     _old_format_file(path, items, per_segment=1)
     store = MemorySegmentStore(path, "sim")
     mem = _memory(store)
-    mem.episodic.cleanups, mem.episodic.cold_legacy = 10, True  # a restored state of the version that wrote them
+    mem.episodic.cleanups, mem.episodic.cold_keys = 10, [(1, "")]  # a restored state of the version that wrote them
     assert mem.backfill_cold_vectors(limit=3) == 3
     assert mem.backfill_cold_vectors() == 7 and mem.backfill_cold_vectors() == 0
     rows = [s for s in store.scan("Ana", "hashing/128", upto=10)]

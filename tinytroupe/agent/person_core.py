@@ -123,7 +123,12 @@ class PersonCore:
             self.persona = persona if persona.name == self.name else persona.merge({"name": self.name})
         else:
             self.persona = Persona.from_spec({"type": "TinyPerson", "persona": {**persona, "name": self.name}})
-        # Evicted items go to the run file of its context, if that has one (cold tier); events through _publish.
+        if context is not None and not isinstance(context, RunContext):
+            raise InvalidArgumentType(f"context must be a tinytroupe.context.RunContext, got {type(context).__name__}")
+        self._context = context
+        self._client = client
+        self.environment: AgentEnvironment | None = None
+        # Evicted items go to its context's run file, if any (cold tier; asked at once: context first); events: _publish
         self.memories = AgentMemory(self.name, episodic=episodic_memory, publish=self._publish, now=self._now,
                                     cold_store=self._memory_store)
         if semantic_memory is not None:
@@ -131,10 +136,6 @@ class PersonCore:
         self.cognitive_state = CognitiveState()
         self.location: str | None = None
         self.actions_registry = ActionRegistry()
-        self.environment: AgentEnvironment | None = None
-        if context is not None and not isinstance(context, RunContext):
-            raise InvalidArgumentType(f"context must be a tinytroupe.context.RunContext, got {type(context).__name__}")
-        self._context = context
         settings = (context if context is not None else current_context()).settings
         self.max_actions_per_turn = max_actions_per_turn or settings.simulation.max_actions_per_turn
         self.recent_window = recent_window or settings.cognition.recent_window
@@ -143,7 +144,6 @@ class PersonCore:
                                    or max(1, self.recent_window // 2))
         self.prompt_token_budget = prompt_token_budget or settings.cognition.prompt_token_budget
         self.max_content_display_length = settings.cognition.max_content_display_length
-        self._client = client
         self._accessible: dict[str, tuple[TinyPerson | None, str]] = {}
         self._actions_buffer: list[Action] = []
         self._seen_upto = 0

@@ -351,11 +351,8 @@ class Completion(BaseModel):
     logprobs: FirstTokenLogprobs | None = None
     #: the functions the model asked to call (a request with ``tools``); ``text`` may then be empty
     tool_calls: tuple[ToolCallRequest, ...] | None = None
-    #: answered through a provider's batch API (billed at the price table's ``batch_discount``); not stored
-    #: with a cached answer, whose hits nobody pays for
-    batched: bool = Field(default=False, exclude=True)
-    # (response model, context, validated answer) when a wrapper already checked the text strictly, so
-    # the client need not parse it again: "_checked" in the private storage (see mark_checked)
+    batched: bool = Field(default=False, exclude=True)  # from a provider batch (see PriceTable.batch_discount)
+    # private "_checked": (model, context, value) a wrapper already validated, not parsed again (mark_checked)
 
     @property
     def cut_off(self) -> bool:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -87,7 +88,8 @@ _UPSERT_VECTORS = ("INSERT OR REPLACE INTO memory_segment_vectors (simulation_id
 _VALID = ("v.simulation_id = s.simulation_id AND v.agent = s.agent AND v.segment = s.segment "
           "AND v.first_id = s.first_id AND v.last_id = s.last_id AND v.embedder = ?")
 _SCAN = (f"SELECT s.segment, v.items, v.sketch FROM memory_segments s LEFT JOIN memory_segment_vectors v ON {_VALID} "
-         "WHERE s.simulation_id = ? AND s.agent = ? AND s.segment <= ? ORDER BY s.segment DESC LIMIT ?")
+         "WHERE s.simulation_id = ? AND s.agent = ? AND s.segment > ? AND s.segment <= ? "
+         "ORDER BY s.segment DESC LIMIT ?")
 #: zlib level: 6 (the default) halves what level 1 leaves of these JSON lists, and runs on the writer thread
 COMPRESSION = 6
 
@@ -168,16 +170,18 @@ class MemorySegmentStore:
         self.loaded = 0
         self.scanned = 0
         self._keys: set[str] = set()  # the keys memories write under in this run (claim, hold)
+        self._writers: dict[str, weakref.ref[object]] = {}  # who writes under a key in this run
 
-    def claim(self, name: str) -> str:
-        """A key no other memory of this run writes under: ``name`` for the first memory to ask,
-        then ``name#2``, ``name#3``... (same-named agents, in two worlds or two replications, keep
-        their segments apart). The order of asking decides, so a re-run of the same script gets
-        the same keys; a memory keeps its key in its checkpointed state.
+    def claim(self, name: str, writer: object) -> str:  # writer: any object a weak reference can point to
+        """A key no other memory of this run uses, for ``writer`` to write under: ``name`` for the first
+        memory to ask, then ``name#2``, ``name#3``... (same-named agents, in two worlds or two
+        replications, keep their segments apart). The order of asking decides; a memory keeps its keys
+        in its checkpointed state.
 
         Example:
-            >>> store = MemorySegmentStore(":memory:", "demo")
-            >>> store.claim("Ana"), store.claim("Ana"), store.claim("Ben")
+            >>> class Writer: ...
+            >>> store, ana, ben = MemorySegmentStore(":memory:", "demo"), Writer(), Writer()
+            >>> store.claim("Ana", ana), store.claim("Ana", ben), store.claim("Ben", ben)
             ('Ana', 'Ana#2', 'Ben')
         """
         with self._lock:
@@ -186,13 +190,26 @@ class MemorySegmentStore:
                 n += 1
                 key = f"{name}#{n}"
             self._keys.add(key)
+            self._writers[key] = weakref.ref(writer)
             return key
 
+    def take(self, key: str, writer: object) -> bool:
+        """Let ``writer`` go on writing under ``key``, a key it has (restored from its state); False when
+        another live memory of this run writes under it (two memories restored from one saved state:
+        the later one then claims a key of its own for what it adds)."""
+        with self._lock:
+            ref = self._writers.get(key)
+            current = ref() if ref is not None else None
+            if current is not None and current is not writer:
+                return False
+            self._keys.add(key)
+            self._writers[key] = weakref.ref(writer)
+            return True
+
     def hold(self, key: str) -> None:
-        """Mark ``key`` as used in this run (a memory restored with it), so :meth:`claim` never hands it out."""
-        if key not in self._keys:
-            with self._lock:
-                self._keys.add(key)
+        """Keep :meth:`claim` from handing out ``key`` (a restored memory's, before it writes again)."""
+        with self._lock:
+            self._keys.add(key)
 
     @property
     def accepting(self) -> bool:
@@ -226,14 +243,15 @@ class MemorySegmentStore:
             with transaction(conn, self.path, "writing a memory segment to"):
                 conn.execute(_UPSERT, row())
 
-    def segments(self, agent: str, *, upto: int | None = None) -> list[MemorySegment]:
-        """``agent``'s segments in number order (only those numbered ``upto`` or less, when given).
+    def segments(self, agent: str, *, upto: int | None = None, after: int = 0) -> list[MemorySegment]:
+        """``agent``'s segments in number order (only those numbered ``upto`` or less, when given, and
+        above ``after``).
 
         Raises:
             StorageError: the run file cannot be read.
         """
-        sql = f"SELECT {_COLUMNS} FROM memory_segments WHERE simulation_id = ? AND agent = ?"
-        args: tuple[object, ...] = (self.simulation_id, agent)
+        sql = f"SELECT {_COLUMNS} FROM memory_segments WHERE simulation_id = ? AND agent = ? AND segment > ?"
+        args: tuple[object, ...] = (self.simulation_id, agent, after)
         if upto is not None:
             sql, args = sql + " AND segment <= ?", (*args, upto)
         rows = self._read(sql + " ORDER BY segment", args)
@@ -251,14 +269,14 @@ class MemorySegmentStore:
         self.loaded += len(rows)
         return self._decompress(rows[0][0]) if rows else None
 
-    def iter_payloads(self, agent: str, *, upto: int | None = None) -> Iterator[tuple[int, bytes]]:
+    def iter_payloads(self, agent: str, *, upto: int | None = None, after: int = 0) -> Iterator[tuple[int, bytes]]:
         """``(segment, payload)`` of each of ``agent``'s segments in number order, one read at a time
         (a search over every cold item never holds more than one segment).
 
         Raises:
             StorageError: the run file cannot be read, or the stored bytes are damaged.
         """
-        for info in self.segments(agent, upto=upto):
+        for info in self.segments(agent, upto=upto, after=after):
             data = self.load(agent, info.segment)
             if data is not None:
                 yield info.segment, data
@@ -287,14 +305,15 @@ class MemorySegmentStore:
             with transaction(conn, self.path, "writing memory segment vectors to"):
                 put(conn)
 
-    def scan(self, agent: str, embedder: str, *, upto: int, limit: int = 0) -> list[ScannedSegment]:
-        """``agent``'s segments numbered ``upto`` or less, newest first (the ``limit`` newest; 0: all),
+    def scan(self, agent: str, embedder: str, *, upto: int, limit: int = 0, after: int = 0) -> list[ScannedSegment]:
+        """``agent``'s segments numbered ``upto`` or less (and above ``after``), newest first (the ``limit``
+        newest; 0: all),
         each with the sketches of its vectors made by ``embedder`` when it has them.
 
         Raises:
             StorageError: the run file cannot be read.
         """
-        rows = self._read(_SCAN, (embedder, self.simulation_id, agent, upto, limit or -1))
+        rows = self._read(_SCAN, (embedder, self.simulation_id, agent, after, upto, limit or -1))
         self.scanned += len(rows)
         return [ScannedSegment(int(r[0]), None if r[1] is None else int(r[1]),  # type: ignore[call-overload]
                                r[2] if isinstance(r[2], bytes) else None) for r in rows]

@@ -45,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import TypeAdapter
 
+from tinytroupe.agent.memory.cold_keys import spill_key
 from tinytroupe.agent.memory.cold_vectors import ColdVectors, embedder_tag
 from tinytroupe.agent.memory.core import MemoryCore
 from tinytroupe.agent.memory.episodic import TRIVIAL_TYPES, UNRATED_IMPORTANCE, MemoryItem
@@ -135,8 +136,8 @@ class MemoryColdTier(MemoryCore):
         store = self.cold_store() if self.settings.cold_segments and items else None
         if store is not None and not store.accepting:
             store = None
-        if store is None and items and self._episodic.cold_key is None:
-            self._episodic.cold_key = ""  # evicted, nothing spilled: a later spill claims a key (not legacy)
+        if store is None and items and self._episodic.cold_keys is None:
+            self._episodic.cold_keys = []  # evicted, nothing spilled: a later spill claims a key (not a legacy state)
         # The index's vectors of what leaves, taken before the index lets them go (below).
         held = self._held_vectors(items) if store is not None and self.settings.cold_vectors else None
         super()._on_evict(items)  # index, consolidation and the evict event, as without a cold tier
@@ -161,12 +162,10 @@ class MemoryColdTier(MemoryCore):
     def _spill(self, store: MemorySegmentStore, items: list[MemoryItem], held: _Held | None = None) -> None:
         number = getattr(items, "number", None) or self._episodic.cleanups
         episodic = self._episodic
-        key = episodic.cold_key or (self.owner if episodic.cold_legacy else None)
-        if key is None:  # its first spill: a key of its own, kept in its state
-            key = episodic.cold_key = store.claim(self.owner)
-        else:
-            episodic.cold_key = key
-            store.hold(key)
+        if episodic.cold_keys is None:
+            episodic.cold_keys = []
+        # A key of its own (claimed at the first spill, kept in its state): same-named memories never mix.
+        key = spill_key(store, episodic.cold_keys, self.owner, number, episodic)
         batch = list(items)  # the hook's list is the memory's; the items themselves are frozen
         first_time, last_time = _time_range(batch)
         first_id, last_id = min(i.id for i in batch), max(i.id for i in batch)
@@ -190,7 +189,7 @@ class MemoryColdTier(MemoryCore):
             StorageError: the run file cannot be read.
         """
         store = self.cold_store()
-        return [] if store is None else store.segments(self._cold_key(), upto=self._visible_upto())
+        return [] if store is None else self._cold_view(store).segments()
 
     def load_cold_segment(self, segment: int) -> list[MemoryItem]:
         """The items of cold segment ``segment`` (a number from :meth:`cold_segments`), oldest first,
@@ -203,7 +202,7 @@ class MemoryColdTier(MemoryCore):
         store = self.cold_store()
         data = None
         if store is not None and 0 < segment <= self._visible_upto():
-            data = store.load(self._cold_key(), segment)
+            data = self._cold_view(store).load(segment)
         if data is None:
             where = "there is no run file" if store is None else f"it has {len(self.cold_segments())}"
             raise NotFound(f"{self.owner}'s memory has no cold segment {segment} ({where}); "
@@ -215,7 +214,7 @@ class MemoryColdTier(MemoryCore):
         store = self.cold_store()
         if store is None:
             return
-        for _, data in store.iter_payloads(self._cold_key(), upto=self._visible_upto()):
+        for _, data in self._cold_view(store).iter_payloads():
             yield from decode_items(data)
 
     def retrieve_all(self, include_cold: bool = False) -> list[MemoryItem]:

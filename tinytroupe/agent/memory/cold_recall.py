@@ -126,15 +126,16 @@ class MemoryColdRecall(MemoryIndexing):
         s, tag, dim = self.settings, embedder_tag(self.embedder), self.embedder.dim
         skip = {int(i.id) for i in self._episodic.items()}  # RAM wins; what the prompt shows is out too
         skip |= {int(k[1:]) for k in exclude if k.startswith("E") and k[1:].isdigit()}
-        scanned = store.scan(self._cold_key(), tag, upto=upto, limit=s.cold_scan_segments)
+        view = self._cold_view(store)
+        scanned = view.scan(tag, limit=s.cold_scan_segments)
         shortlist = _best_segments(scanned, query_vec, SHORTLIST * s.cold_load_segments)
-        rows = store.load_vectors(self._cold_key(), shortlist, tag)
+        rows = view.load_vectors(shortlist, tag)
         stored = {n: ColdVectors.decode(row, dim) for n, row in rows.items()}
         best = {n: _best_match(cold, query_vec, skip) for n, cold in stored.items() if cold is not None}
         order = sorted(best, key=lambda n: (-best[n], -n))[: s.cold_load_segments]
         ranked = {n: cold for n in order if (cold := stored[n]) is not None}
         lacking = [x.segment for x in scanned if x.items is None][: s.cold_backfill_segments]
-        decoded = {n: decode_items(data) for n, data in store.load_many(self._cold_key(), lacking).items()}
+        decoded = {n: decode_items(data) for n, data in view.load_many(lacking).items()}
         ranked.update((n, self._backfill(store, n, batch, tag)) for n, batch in decoded.items())
         keys: list[str] = []
         segment_of: dict[str, int] = {}
@@ -161,7 +162,7 @@ class MemoryColdRecall(MemoryIndexing):
         missing = sorted(n for n in wanted if n not in cold.decoded)
         store = self.cold_store()
         if missing and store is not None:
-            loaded = store.load_many(self._cold_key(), missing)
+            loaded = self._cold_view(store).load_many(missing)
             cold.decoded.update((n, decode_items(data)) for n, data in loaded.items())
             stats = self.last_cold_recall
             if stats is not None:
@@ -188,8 +189,9 @@ class MemoryColdRecall(MemoryIndexing):
         vectors = self.embedder.embed([i.content[:EMBED_CHARS] for i in items])
         cold = ColdVectors.of([i.id for i in items], vectors, importance=np.full(len(items), UNRATED_IMPORTANCE),
                               access_h=[hours(i.sim_time) for i in items])
-        if store.accepting:
-            store.write_vectors(self._cold_key(), number, first_id=min(i.id for i in batch),
+        key = self._cold_view(store).key_of(number)
+        if store.accepting and key is not None:
+            store.write_vectors(key, number, first_id=min(i.id for i in batch),
                                 last_id=max(i.id for i in batch), make=cold.encode(tag))
         return cold
 
@@ -205,10 +207,11 @@ class MemoryColdRecall(MemoryIndexing):
         if store is None or upto <= 0 or not store.accepting:
             return 0
         tag = embedder_tag(self.embedder)
-        lacking = [x.segment for x in store.scan(self._cold_key(), tag, upto=upto) if x.items is None]
+        view = self._cold_view(store)
+        lacking = [x.segment for x in view.scan(tag) if x.items is None]
         done = 0
         for number in lacking[:limit]:
-            data = store.load_many(self._cold_key(), [number]).get(number)
+            data = view.load_many([number]).get(number)
             if data is not None:
                 self._backfill(store, number, decode_items(data), tag)
                 done += 1

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from tinytroupe.agent.memory.affect import AffectTags
+from tinytroupe.agent.memory.cold_keys import ColdView
 from tinytroupe.agent.memory.consolidation import ConsolidationMetrics, Consolidator
 from tinytroupe.agent.memory.episodic import TRIVIAL_TYPES, EpisodicMemory, MemoryItem
 from tinytroupe.agent.memory.forgetting import ForgettingCurve
@@ -104,10 +105,10 @@ class MemoryCore:
             self._episodic = value
             value.on_evict = self._on_evict
             value.on_warning = self._on_warning
-            key = value.cold_key or (self.owner if value.cold_legacy else None)
-            store = self.cold_store() if key else None
-            if key and store is not None:  # a restored memory's key: no other memory of this run may claim it
-                store.hold(key)
+            store = self.cold_store() if value.cold_keys else None
+            if store is not None:  # a restored memory's keys: no other memory of the run claims them
+                for _, key in value.cold_keys or ():
+                    store.hold(key or self.owner)
             # A replaced store starts over: its items are indexed, rated and consolidated afresh.
             if self.index is not None:
                 for key in [k for k in self.index.keys_live() if k.startswith("E")]:
@@ -116,11 +117,10 @@ class MemoryCore:
             self._awaiting = []
             self.affect.clear()
 
-    def _cold_key(self) -> str:
-        # The key of this memory's cold segments in the run file (cold.py claims it at the first spill;
-        # "" finds none): the owner's name alone let same-named agents of one run read each other's.
+    def _cold_view(self, store: MemorySegmentStore) -> ColdView:
+        """This memory's own cold segments in ``store``, across the keys it wrote them under (cold_keys.py)."""
         ep = self._episodic
-        return ep.cold_key or (self.owner if ep.cold_legacy else "")
+        return ColdView(store, ep.cold_keys or [], self.owner, upto=ep.cleanups)
 
     def _event(self, operation: str, **fields: Any) -> MemoryEvent:
         ep = self._episodic

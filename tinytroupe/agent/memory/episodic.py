@@ -155,10 +155,9 @@ class EpisodicMemory:
         self._retrievals: dict[int, int] = {}
         self.evictions = 0  # items evicted so far
         self.cleanups = 0  # eviction batches so far
-        #: the key of this memory's cold segments in a run file, set by the cold tier ("": it evicted
-        #: without spilling); ``cold_legacy``: restored from a state saved before keys, under its owner's name
-        self.cold_key: str | None = None
-        self.cold_legacy = False
+        #: where its cold segments lie in a run file: (first segment number, key) pairs kept by the cold
+        #: tier (``cold_keys.py``); [] when it evicted without spilling, None before it evicted
+        self.cold_keys: list[tuple[int, str]] | None = None
         self._warned = False
         #: called with the items about to leave (an :class:`EvictedBatch`), before they are dropped
         self.on_evict: Callable[[list[MemoryItem]], None] | None = None
@@ -327,7 +326,8 @@ class EpisodicMemory:
                 cleanup_strategy=self.cleanup_strategy, warning_threshold=self.warning_threshold,
                 eviction_batch=self.eviction_batch, protect_recent=self.protect_recent,
                 importance=dict(self._importance), retrievals=dict(self._retrievals), evictions=self.evictions,
-                cleanups=self.cleanups, warned=self._warned, cold_key=self.cold_key)
+                cleanups=self.cleanups, warned=self._warned,
+                cold_keys=None if self.cold_keys is None else list(self.cold_keys))
 
     @classmethod
     def from_model(cls, state: EpisodicState) -> EpisodicMemory:
@@ -343,7 +343,8 @@ class EpisodicMemory:
         mem._importance = dict(state.importance)
         mem._retrievals = dict(state.retrievals)
         mem.evictions, mem.cleanups, mem._warned = state.evictions, state.cleanups, state.warned
-        mem.cold_key, mem.cold_legacy = state.cold_key, state.cold_key is None and state.cleanups > 0
+        # a state saved before keys spilled under its owner's name (""), if it spilled at all
+        mem.cold_keys = list(state.cold_keys) if state.cold_keys is not None else [(1, "")] if state.cleanups else None
         return mem
 
     def to_state(self) -> dict[str, Any]:
@@ -373,7 +374,7 @@ class EpisodicState(StateModel):
     settings' defaults (and a bound below the number of items grows to hold them all).
     """
 
-    omit_when: ClassVar[dict[str, Any]] = {"cold_key": None}
+    omit_when: ClassVar[dict[str, Any]] = {"cold_keys": None}
 
     next_id: int | None = None
     items: list[MemoryItem] = Field(default_factory=list)
@@ -387,7 +388,7 @@ class EpisodicState(StateModel):
     evictions: int = 0
     cleanups: int = 0
     warned: bool = False
-    cold_key: str | None = None
+    cold_keys: list[tuple[int, str]] | None = None
 
 
 __all__ = ["TRIVIAL_TYPES", "UNRATED_IMPORTANCE", "CleanupStrategy", "EpisodicMemory", "EpisodicState", "EvictedBatch",
