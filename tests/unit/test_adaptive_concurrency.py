@@ -100,6 +100,12 @@ async def test_an_overload_at_the_floor_is_no_change_of_the_limit() -> None:
     assert limited.limit == 1
     assert [(c.previous, c.limit) for c in changes] == [(4, 2), (2, 1)]
     assert limited.metrics()["decreases"] == 2 and limited.metrics()["min_limit_seen"] == 1
+    # a pause the server asks for at the floor is told (the trace shows why calls wait), not counted
+    model.retry_after = 0.01
+    await asyncio.gather(*(limited.generate(_request(i), CTX) for i in range(4)), return_exceptions=True)
+    assert [(c.previous, c.limit, c.cooldown_s) for c in changes][-1] == (1, 1, 0.01)
+    assert limited.metrics()["decreases"] == 2
+    model.retry_after = None
     # growth still restarts from the floor once the server takes calls again
     model.overloaded = False
     await limited.generate(_request(0), CTX)

@@ -148,18 +148,33 @@ def test_a_cost_budget_for_an_unpriced_model_is_refused_up_front() -> None:
     BudgetWrapper(ScriptedBackend(["ok"], model="mystery"), Budget(max_calls=1))  # calls need no price
 
 
-def test_a_cost_budget_stops_once_an_answer_comes_from_a_model_it_cannot_price() -> None:
-    # the server bills the deployment asked for but names another model in its answers: the calls' cost is
-    # unknown from then on, and counting it as $0 let a $10 budget pay for any number of $2 calls
+def test_an_answer_named_for_another_model_is_charged_at_the_price_of_the_model_asked_for() -> None:
+    # an Azure deployment (or a server that names its underlying model) answers as "Qwen/Qwen2.5-7B": the
+    # table prices the deployment asked for, and that price is charged, so the budget keeps counting; an
+    # unknown cost counted as $0 had let a $10 budget pay for any number of $2 calls
     prices = PriceTable(as_of="test", models={"my-deploy": ModelPrice(input=1_000_000.0, output=1_000_000.0)})
     answer = Completion(text="ok", model="Qwen/Qwen2.5-7B", backend="scripted",
                         usage=Usage(prompt_tokens=1, completion_tokens=1))
     backend = ScriptedBackend([answer], cycle=True, model="my-deploy")
-    client = LLMClient(BudgetWrapper(backend, Budget(max_cost_usd=10), prices=prices))
-    client.complete(HI, max_tokens=2)
-    with pytest.raises(BudgetExceeded, match=r"Qwen/Qwen2\.5-7B") as err:
-        client.complete(HI, max_tokens=2)
-    assert err.value.limit == "cost" and err.value.spent["cost_usd"] is None and len(backend.requests) == 1
+    wrapper = BudgetWrapper(backend, Budget(max_cost_usd=10), prices=prices)
+    client = LLMClient(wrapper)
+    with pytest.raises(BudgetExceeded) as err:
+        for _ in range(20):
+            client.complete(HI, max_tokens=2)
+    made = len(backend.requests)
+    assert 1 < made < 10 and err.value.limit == "cost"
+    assert wrapper.spent()["cost_usd"] == pytest.approx(2.0 * made) and 2.0 * made <= 10
+
+
+def test_a_cost_budget_stops_once_a_spent_cost_is_unknown() -> None:
+    # a share settled with an unknown cost (a worker's answer no price fits): counting it as $0 would never stop
+    prices = PriceTable(as_of="test", models={"m": ModelPrice(input=1.0, output=1.0)})
+    wrapper = BudgetWrapper(ScriptedBackend(["ok"], cycle=True, model="m"), Budget(max_cost_usd=10), prices=prices)
+    with wrapper._lock:
+        wrapper._spent.add(1, 1, 1, float("nan"))
+    with pytest.raises(BudgetExceeded, match="what was spent is unknown") as err:
+        LLMClient(wrapper).complete(HI, max_tokens=2)
+    assert err.value.limit == "cost"
 
 
 # -- the estimate -------------------------------------------------------------------------------------

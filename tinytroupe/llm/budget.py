@@ -315,7 +315,7 @@ class BudgetWrapper(BackendWrapper):
             # nothing to check (a worker's wrapper while no share is lent to it): count the call, estimate nothing
             answer = await self.inner.generate(request, context)
             with self._lock:
-                self._charge(answer)
+                self._charge(answer, request.model or self.inner.default_model)
             return answer
         model = request.model or self.inner.default_model
         self._priced(model)
@@ -334,13 +334,18 @@ class BudgetWrapper(BackendWrapper):
             raise
         with self._lock:
             self._reserved.add(*worst, sign=-1)
-            self._charge(answer)
+            self._charge(answer, model)
         return answer
 
-    def _charge(self, answer: Completion) -> None:
-        """Count ``answer``'s real usage as spent (the lock is held)."""
+    def _charge(self, answer: Completion, asked: str) -> None:
+        """Count ``answer``'s real usage as spent (the lock is held): at the price of the model that answered,
+        else of the one ``asked`` for (an Azure deployment answers with its underlying model's name)."""
         used = answer.usage
-        real = self.prices.cost(answer.model, used.prompt_tokens, used.completion_tokens, batched=answer.batched)
+        real = None
+        for model in (answer.model, asked):
+            real = self.prices.cost(model, used.prompt_tokens, used.completion_tokens, batched=answer.batched)
+            if real is not None:
+                break
         # NaN keeps "unknown" sticky: once a call had no price, the total cost is not known
         self._spent.add(1, used.prompt_tokens, used.completion_tokens, real if real is not None else float("nan"))
         if real is None and self._unpriced is None:

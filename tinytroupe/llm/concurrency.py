@@ -239,9 +239,10 @@ class ConcurrencyLimit(BackendWrapper):
             self._window = max(self.min_concurrent, int(self._window * self.decrease_factor))
             self._successes = 0
             now = self.limit
-            if now == previous:  # already at the floor: the limit did not move, so nothing to tell or count
+            if now == previous and pause <= 0:  # at the floor: the limit did not move, nothing to tell or count
                 return
-            self._changes["decreases"] += 1
+            if now != previous:  # (at the floor, only the server's pause is news: told, not counted)
+                self._changes["decreases"] += 1
             self._min_limit_seen = min(self._min_limit_seen, now)
             change = LimitChange(limit=now, previous=previous, reason=reason, in_flight=self._in_flight,
                                  cooldown_s=pause)
